@@ -1,0 +1,1 @@
+"""Bundled box descriptions (TOML). A package only so that installers ship the files."""

@@ -1,0 +1,146 @@
+"""kiosk-hw: look at and operate the box's hardware from a shell.
+
+    kiosk-hw list                 drivers installed per group, and the bank's health
+    kiosk-hw doors                compartments with size, place and door state
+    kiosk-hw open 7               unlock compartment 7
+
+Every command works on the configured locker bank: ``--config FILE`` reads
+the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
+plus that driver's options), and ``--driver`` / ``--box`` override it. With
+neither, it is the simulated demo cabinet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hardware import drivers
+from hardware.errors import DriverConfigError, HardwareError
+from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
+
+DEFAULT_DRIVER = "simulated"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    bank: LockerBank | None = None
+    try:
+        driver, options = _bank_settings(args)
+        if args.command == "list":
+            return _list(driver, options)
+        bank = drivers.create("locker_bank", driver, options)
+        if args.command == "doors":
+            return _doors(bank, driver)
+        return _open(bank, args.compartment)
+    except HardwareError as exc:
+        print(f"kiosk-hw: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if bank is not None:
+            bank.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="kiosk config (TOML) with [hardware.locker_bank]")
+    common.add_argument("--driver", help=f"locker bank driver (default: {DEFAULT_DRIVER})")
+    common.add_argument("--box", help="box description: a TOML file or a bundled name (demo)")
+
+    parser = argparse.ArgumentParser(prog="kiosk-hw", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", parents=[common], help="installed drivers and the bank's health")
+    commands.add_parser("doors", parents=[common], help="compartments and their doors")
+    opener = commands.add_parser("open", parents=[common], help="unlock one compartment")
+    opener.add_argument("compartment", type=int, help="compartment number")
+    return parser
+
+
+def _bank_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Driver name and options: the config's table, then the command line."""
+    options: dict[str, Any] = {}
+    if args.config is not None:
+        options = _config_table(args.config)
+    driver = options.pop("driver", DEFAULT_DRIVER)
+    if args.driver:
+        driver = args.driver
+    if args.box:
+        options["box"] = args.box
+    return driver, options
+
+
+def _config_table(path: Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DriverConfigError(None, None, f"a readable config file ({exc})", source=source) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DriverConfigError(None, None, f"valid TOML ({exc})", source=source) from None
+    table = config.get("hardware", {}).get("locker_bank", {})
+    if not isinstance(table, dict):
+        raise DriverConfigError(
+            "hardware.locker_bank", table, "a table such as {driver = \"simulated\"}", source=source
+        )
+    table = dict(table)
+    box = table.get("box")
+    if isinstance(box, str) and (path.parent / box).is_file():
+        # A box file named in a config sits next to the config, not the shell's cwd.
+        table["box"] = str(path.parent / box)
+    return table
+
+
+def _list(driver: str, options: dict[str, Any]) -> int:
+    for group in drivers.GROUPS:
+        print(f"{group + ':':14}{', '.join(drivers.available(group)) or '-'}")
+    bank = drivers.create("locker_bank", driver, options)
+    try:
+        print(f"\nlocker bank (driver {driver}):")
+        for entry in bank.health():
+            detail = f"  {entry.detail}" if entry.detail else ""
+            print(f"  {entry.device:16}{entry.status.value}{detail}")
+    finally:
+        bank.close()
+    return 0
+
+
+def _doors(bank: LockerBank, driver: str) -> int:
+    sensors = "yes" if bank.has_door_sensors else "no (doors read unknown)"
+    print(f"driver {driver}, door sensors: {sensors}")
+    print(f"{'no':>4}  {'size':4}  {'column':>6}  {'row':>3}  {'height':8}  door")
+    for spec in bank.layout():
+        state = bank.door_state(spec.number).value
+        print(
+            f"{spec.number:>4}  {spec.size:4}  {spec.column:>6}  {spec.row:>3}  "
+            f"{spec.height_class:8}  {state}"
+        )
+    return 0
+
+
+def _open(bank: LockerBank, compartment: int) -> int:
+    events: list[DoorEvent] = []
+    unsubscribe = bank.subscribe(events.append)
+    try:
+        result = bank.unlock(compartment)
+    finally:
+        unsubscribe()
+    if not result.acknowledged:
+        print(f"compartment {compartment}: unlock NOT acknowledged {result.detail}".rstrip())
+        return 1
+    print(f"compartment {compartment}: unlock acknowledged")
+    for event in events:
+        print(f"compartment {event.compartment}: {event.kind.value} {event.detail}".rstrip())
+    if any(e.kind is DoorEventKind.UNLOCK_FAILED for e in events):
+        return 1
+    if bank.has_door_sensors and bank.door_state(compartment) is DoorState.CLOSED:
+        print(f"compartment {compartment}: door still reads closed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

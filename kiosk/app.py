@@ -1,0 +1,136 @@
+"""Wiring: builds a running kiosk (store, drivers, core, uplink) from settings.
+
+This is the only place that knows which concrete parts make up a kiosk.
+The embedded registry is started here when the config says so, which makes
+the whole system run on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hardware import drivers
+from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
+from kiosk.config import Settings
+from kiosk.core import KioskCore
+from kiosk.domain.credentials import KdfParams
+from kiosk.domain.pickup_session import PickupPolicy
+from kiosk.domain.staff_session import StaffPolicy
+from kiosk.store import KioskStore
+from kiosk.uplink.client import RegistryClient
+from kiosk.uplink.worker import Uplink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KioskHardware:
+    locker_bank: LockerBank
+    card_reader: CardReader
+    code_scanner: CodeScanner
+    indicator: Indicator
+
+    def close(self) -> None:
+        for device in (self.code_scanner, self.card_reader, self.indicator, self.locker_bank):
+            try:
+                device.close()
+            except Exception:
+                log.exception("closing %s failed", type(device).__name__)
+
+
+def create_hardware(settings: Settings) -> KioskHardware:
+    hw = settings.hardware
+    return KioskHardware(
+        locker_bank=drivers.create("locker_bank", hw.locker_bank.driver, hw.locker_bank.options),
+        card_reader=drivers.create("card_reader", hw.card_reader.driver, hw.card_reader.options),
+        code_scanner=drivers.create("code_scanner", hw.code_scanner.driver, hw.code_scanner.options),
+        indicator=drivers.create("indicator", hw.indicator.driver, hw.indicator.options),
+    )
+
+
+@dataclass
+class Kiosk:
+    settings: Settings
+    hardware: KioskHardware
+    store: KioskStore
+    core: KioskCore
+    uplink: Uplink
+    registry: Any = None  # the embedded RegistryServer, if any
+    _started: bool = field(default=False, repr=False)
+
+    def start(self) -> None:
+        self.core.start()
+        self.uplink.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self.uplink.stop()
+            self.core.stop()
+        self.hardware.close()
+        self.store.close()
+        if self.registry is not None:
+            self.registry.stop(grace=1)
+
+
+def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = None):
+    # Imported here: a kiosk that talks to a remote registry never loads the server.
+    from kiosk.registry.notifier import DirectoryNotifier
+    from kiosk.registry.server import create_server
+
+    reg = settings.registry
+    office = settings.office
+    contact = ", ".join(part for part in (office.name, office.phone, office.opening_hours) if part)
+    server = create_server(
+        reg.embedded_listen,
+        reg.embedded_db,
+        notifier=DirectoryNotifier(reg.notify_dir),
+        kdf_params=kdf_params,
+        office_contact=contact,
+    )
+    server.start()
+    log.info("embedded registry listening on 127.0.0.1:%s (notifications in %s)", server.port, reg.notify_dir)
+    return server
+
+
+def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, registry_target: str | None = None,
+                kdf_params: KdfParams | None = None) -> Kiosk:
+    """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
+    hardware = hardware or create_hardware(settings)
+    registry = None
+    target = registry_target
+    if target is None:
+        if settings.registry.address == "embedded":
+            registry = start_embedded_registry(settings, kdf_params)
+            target = f"127.0.0.1:{registry.port}"
+        else:
+            target = settings.registry.address
+    k = settings.kiosk
+    store = KioskStore(Path(k.data_dir) / "kiosk.sqlite3")
+    core = KioskCore(
+        store,
+        hardware.locker_bank,
+        card_reader=hardware.card_reader,
+        scanner=hardware.code_scanner,
+        pickup_policy=PickupPolicy(
+            max_pin_attempts=k.max_pin_attempts, input_timeout=timedelta(seconds=k.session_timeout_seconds)
+        ),
+        staff_policy=StaffPolicy(
+            four_eyes_deposit=k.four_eyes_deposit,
+            pickup_period=timedelta(days=k.pickup_days),
+            inactivity_timeout=timedelta(seconds=k.staff_timeout_seconds),
+        ),
+    )
+    uplink = Uplink(
+        core,
+        RegistryClient(target, k.id),
+        sync_interval=settings.registry.sync_interval_seconds,
+        heartbeat_interval=settings.registry.heartbeat_interval_seconds,
+        retry_max=settings.registry.retry_max_seconds,
+    )
+    core.on_outbox = uplink.wake
+    return Kiosk(settings, hardware, store, core, uplink, registry)

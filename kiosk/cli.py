@@ -1,0 +1,75 @@
+"""`kiosk`: the kiosk service (`kiosk run`) and the end-to-end demo (`kiosk demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from kiosk.config import ConfigError, load_settings, reference_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiosk", description="24/7 ID-document pickup box controller")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the kiosk service (simulated hardware + embedded registry by default)")
+    run.add_argument("--config", help="TOML config file (see the README's configuration reference)")
+    demo = sub.add_parser("demo", help="walk through deposit and pickup on one machine, verifying each step")
+    demo.add_argument("--keep", metavar="DIR", help="keep the demo's databases and notifications in DIR")
+    check = sub.add_parser("check-config", help="validate a config file and print the effective settings")
+    check.add_argument("config", nargs="?")
+    sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "run":
+            return _run(args.config)
+        if args.command == "demo":
+            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+            from pathlib import Path
+
+            from kiosk.demo import run_demo
+
+            return run_demo(Path(args.keep) if args.keep else None)
+        if args.command == "check-config":
+            settings = load_settings(args.config)
+            print(settings.model_dump_json(indent=2))
+            return 0
+        if args.command == "config-reference":
+            print(reference_table())
+            return 0
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _run(config: str | None) -> int:
+    from hardware.errors import HardwareError
+    from kiosk.app import build_kiosk
+
+    settings = load_settings(config)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        kiosk = build_kiosk(settings)
+    except HardwareError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    kiosk.start()
+    where = f"embedded registry on 127.0.0.1:{kiosk.registry.port}" if kiosk.registry else settings.registry.address
+    logging.getLogger("kiosk").info(
+        "kiosk %s running with %s; %d compartments. Stop with Ctrl-C.",
+        settings.kiosk.id, where, len(kiosk.store.compartments()),
+    )
+    stop.wait()
+    kiosk.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Kiosk configuration: a TOML file, overridable by environment variables.
+
+Every key has a default, so the kiosk runs with no file at all: simulated
+hardware and the embedded registry. Environment variables override the
+file, e.g. ``PICKUPBOX_KIOSK__ID=rathaus-1`` or
+``PICKUPBOX_HARDWARE__LOCKER_BANK__BOX=/etc/pickupbox/cabinet.toml``
+(sections separated by a double underscore).
+
+Errors name the key, what was found and what is expected; they are raised
+as ConfigError and printed by the CLI without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "PICKUPBOX_"
+
+
+class ConfigError(Exception):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KioskSection(_Section):
+    id: str = Field("kiosk-1", min_length=1, max_length=64, description="Name of this terminal at the registry.")
+    data_dir: Path = Field(Path("var/kiosk"), description="Where the kiosk keeps its SQLite store.")
+    pickup_days: int = Field(14, ge=1, le=90, description="Days a document waits after deposit.")
+    max_pin_attempts: int = Field(5, ge=1, le=10, description="Wrong PINs before an order locks.")
+    four_eyes_deposit: bool = Field(False, description="Require a second staff login to deposit.")
+    session_timeout_seconds: int = Field(60, ge=10, le=600, description="Citizen inactivity before reset.")
+    staff_timeout_seconds: int = Field(300, ge=30, le=3600, description="Staff inactivity before logout.")
+
+
+class RegistrySection(_Section):
+    address: str = Field(
+        "embedded",
+        description='"embedded" starts the reference registry inside the kiosk; otherwise HOST:PORT.',
+    )
+    embedded_listen: str = Field("127.0.0.1:50051", description="Listen address of the embedded registry.")
+    embedded_db: Path = Field(Path("var/registry.sqlite3"), description="Database of the embedded registry.")
+    notify_dir: Path = Field(Path("var/notifications"), description="Where the embedded registry writes notices.")
+    sync_interval_seconds: float = Field(30, gt=0, le=3600, description="Seconds between order syncs.")
+    heartbeat_interval_seconds: float = Field(30, gt=0, le=3600, description="Seconds between heartbeats.")
+    retry_max_seconds: float = Field(60, gt=0, le=3600, description="Longest backoff between report retries.")
+
+
+class OfficeSection(_Section):
+    name: str = Field("Bürgerbüro", description="Shown on error screens and in notices.")
+    phone: str = Field("", description="Phone number for citizens who need help.")
+    opening_hours: str = Field("", description="Counter opening hours, free text.")
+
+
+class DriverSection(BaseModel):
+    """A driver name plus its own options (checked by the driver itself)."""
+
+    model_config = ConfigDict(extra="allow")
+    driver: str = Field("simulated", description="Entry-point name of the driver.")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class HardwareSection(_Section):
+    locker_bank: DriverSection = Field(default_factory=DriverSection)
+    card_reader: DriverSection = Field(default_factory=DriverSection)
+    code_scanner: DriverSection = Field(default_factory=DriverSection)
+    indicator: DriverSection = Field(default_factory=DriverSection)
+
+
+class Settings(_Section):
+    kiosk: KioskSection = Field(default_factory=KioskSection)
+    registry: RegistrySection = Field(default_factory=RegistrySection)
+    office: OfficeSection = Field(default_factory=OfficeSection)
+    hardware: HardwareSection = Field(default_factory=HardwareSection)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist; pass an existing TOML file to --config") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _apply_environment(raw, os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def _apply_environment(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = raw
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment variable {name} sets a key inside {part}, which is not a section")
+            node = child
+        node[path[-1]] = value
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key; check the spelling against the README's configuration reference")
+        else:
+            got = error.get("input")
+            lines.append(f"  {key}: {error['msg']} (got {got!r})")
+    return "\n".join(lines)
+
+
+def reference_table() -> str:
+    """The configuration reference in Markdown, generated from the model (see README)."""
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    for section_name, section_field in Settings.model_fields.items():
+        model = section_field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            rows.append(f"| `{section_name}` | `{section_field.default}` | log level |")
+            continue
+        for key, field in model.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                rows.append(
+                    f"| `{section_name}.{key}.driver` | `simulated` | driver name; further keys go to the driver |"
+                )
+                continue
+            default = field.default
+            rows.append(f"| `{section_name}.{key}` | `{default}` | {field.description or ''} |")
+    return "\n".join(rows)

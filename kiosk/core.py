@@ -1,0 +1,558 @@
+"""The kiosk core: one thread that owns all kiosk state.
+
+Inputs (citizen and staff intents, hardware events, remote commands, clock
+ticks) arrive on one queue and are handled one at a time on the core
+thread, so no two inputs ever race on a compartment. Each input goes to the
+pickup or staff session, which returns effects; the core carries out each
+effect as one store transaction (journal and outbox included) and sends
+unlock pulses to the locker bank.
+
+Nothing here imports Kivy or gRPC: the UI and the uplink talk to the core
+through its public methods and read immutable `KioskView` snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hardware.errors import HardwareError
+from hardware.interfaces import (
+    CardEvent,
+    CardEventKind,
+    CardReader,
+    CodeScanner,
+    DeviceHealth,
+    DoorEvent,
+    DoorEventKind,
+    LockerBank,
+    ScanEvent,
+)
+from kiosk.domain import credentials
+from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
+from kiosk.domain.effects import (
+    Effect,
+    RecordDeposit,
+    RecordFailedPin,
+    RecordHandover,
+    RecordRemoval,
+    ReleaseReservation,
+    ReportEvent,
+    ReserveCompartment,
+    SetInService,
+    SetOutOfService,
+    UnlockCompartment,
+    UnlockPurpose,
+)
+from kiosk.domain.events import EventType, KioskEvent
+from kiosk.domain.pickup_order import OrderStatus, PickupOrder
+from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
+from kiosk.domain.staff import StaffRecord
+from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
+from kiosk.domain.throttle import AttemptThrottle
+from kiosk.store import KioskStore
+
+log = logging.getLogger(__name__)
+
+CREDENTIAL_POLICY_KEY = "credential_policy"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class CredentialContext:
+    """How this deployment hashes codes and card UIDs (from the registry)."""
+
+    lookup_salt: bytes
+    params: credentials.KdfParams
+
+    def to_json(self) -> str:
+        p = self.params
+        return json.dumps({"salt": self.lookup_salt.hex(), "n": p.n, "r": p.r, "p": p.p})
+
+    @classmethod
+    def from_json(cls, text: str) -> CredentialContext:
+        d = json.loads(text)
+        return cls(bytes.fromhex(d["salt"]), credentials.KdfParams(d["n"], d["r"], d["p"]))
+
+
+@dataclass(frozen=True)
+class KioskView:
+    """Everything the UI may show; contains no secrets and no names."""
+
+    pickup_state: PickupState
+    pickup_detail: str
+    attempts_left: int | None
+    pickup_compartment: int | None
+    requires_pin_letter: bool
+    pickup_expires_at: datetime | None
+    staff_state: StaffState
+    staff_ids: tuple[str, ...]
+    staff_message: str
+    staff_error: str
+    staff_compartment: int | None
+    compartments: tuple[Compartment, ...]
+    has_door_sensors: bool
+    health: tuple[DeviceHealth, ...]
+
+
+def layout_from_bank(bank: LockerBank) -> list[Compartment]:
+    return [
+        Compartment(s.number, Size(s.size), s.column, s.row, HeightClass(s.height_class))
+        for s in bank.layout()
+    ]
+
+
+class KioskCore:
+    def __init__(
+        self,
+        store: KioskStore,
+        bank: LockerBank,
+        *,
+        card_reader: CardReader | None = None,
+        scanner: CodeScanner | None = None,
+        pickup_policy: PickupPolicy = PickupPolicy(),
+        staff_policy: StaffPolicy = StaffPolicy(),
+        clock: Callable[[], datetime] = utc_now,
+        on_outbox: Callable[[], None] = lambda: None,
+    ):
+        self.store = store
+        self.bank = bank
+        self.card_reader = card_reader
+        self.scanner = scanner
+        self.clock = clock
+        self.on_outbox = on_outbox
+        self.pickup = PickupSession(pickup_policy, AttemptThrottle(), bank.has_door_sensors)
+        self.staff = StaffSession(staff_policy, AttemptThrottle(free_failures=3, alarm_after=5))
+        self._listeners: list[Callable[[KioskView], None]] = []
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._last_expiry_check: datetime | None = None
+        self._unsubscribe: list[Callable[[], None]] = [
+            bank.subscribe(lambda e: self._inbox.put((self._on_door_event, (e,), None)))
+        ]
+        if card_reader is not None:
+            self._unsubscribe.append(
+                card_reader.subscribe(lambda e: self._inbox.put((self._on_card_event, (e,), None)))
+            )
+        if scanner is not None:
+            self._unsubscribe.append(scanner.subscribe(lambda e: self._inbox.put((self._on_scan_event, (e,), None))))
+        store.install_layout(layout_from_bank(bank))
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="kiosk-core", daemon=True)
+        self._thread.start()
+        if self.scanner is not None:
+            self.scanner.start()
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._stopping.set()
+        self._inbox.put((lambda: None, (), None))
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def add_listener(self, listener: Callable[[KioskView], None]) -> None:
+        """Called on the core thread after every input; must return quickly."""
+        self._listeners.append(listener)
+
+    def _loop(self) -> None:
+        waiting: list[tuple[Future, Any]] = []
+        while not self._stopping.is_set():
+            try:
+                fn, args, future = self._inbox.get(timeout=1.0)
+            except queue.Empty:
+                fn, args, future = self._tick, (), None
+            try:
+                result = fn(*args)
+                if future is not None:
+                    waiting.append((future, result))
+            except Exception as exc:  # one bad input must never stop the kiosk
+                log.exception("kiosk core failed to handle %s", getattr(fn, "__name__", fn))
+                if future is not None:
+                    future.set_exception(exc)
+            # Hardware events caused by this input (simulators call back at
+            # once) are handled before the caller gets its answer, so a caller
+            # sees the state after the whole chain.
+            if self._inbox.empty():
+                view = self._view()
+                for listener in self._listeners:
+                    try:
+                        listener(view)
+                    except Exception:
+                        log.exception("view listener failed")
+                for f, r in waiting:
+                    f.set_result(view if r is None else r)
+                waiting.clear()
+
+    def _call(self, fn: Callable, *args) -> Any:
+        if self._thread is None:
+            # Not started (unit tests, tools): run inline, then whatever the
+            # hardware answered, in order, exactly as the core thread would.
+            result = fn(*args)
+            while not self._inbox.empty():
+                queued, queued_args, _ = self._inbox.get()
+                queued(*queued_args)
+            return self._view() if result is None else result
+        if threading.current_thread() is self._thread:
+            result = fn(*args)
+            return self._view() if result is None else result
+        future: Future = Future()
+        self._inbox.put((fn, args, future))
+        return future.result(timeout=30)
+
+    # ----------------------------------------------------- citizen intents
+
+    def submit_code(self, raw: str | bytes) -> KioskView:
+        return self._call(self._submit_code, raw)
+
+    def submit_pin(self, pin: str) -> KioskView:
+        return self._call(lambda: self._apply(self.pickup.submit_pin(pin, self.clock())))
+
+    def confirm_pin_letter(self, confirmed: bool) -> KioskView:
+        return self._call(lambda: self._apply(self.pickup.confirm_pin_letter(confirmed, self.clock())))
+
+    def confirm_door_closed(self) -> KioskView:
+        """Door-closed confirmation from the screen (banks without sensors)."""
+
+        def run():
+            now = self.clock()
+            for effects in (self.pickup.confirm_door_closed(now), self.staff.confirm_door_closed(now)):
+                self._apply(effects)
+            if not self.bank.has_door_sensors:
+                self._settle_open_compartments()
+
+        return self._call(run)
+
+    def cancel(self) -> KioskView:
+        return self._call(lambda: self._apply(self.pickup.cancel(self.clock())))
+
+    def extend_time(self) -> KioskView:
+        def run():
+            now = self.clock()
+            self.pickup.extend(now)
+            self.staff.touch(now)
+
+        return self._call(run)
+
+    # ------------------------------------------------------- staff intents
+
+    def present_staff_card(self, uid: str) -> KioskView:
+        return self._call(self._staff_card, uid)
+
+    def staff_pin(self, pin: str) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.submit_pin(pin, self.clock(), self._find_staff)))
+
+    def start_deposit(self) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.start_deposit(self.clock())))
+
+    def submit_reference(self, reference: str) -> KioskView:
+        return self._call(self._submit_reference, reference)
+
+    def abort_deposit(self) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.abort_deposit(self.clock())))
+
+    def finish_deposits(self) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.finish_deposits(self.clock())))
+
+    def start_removal(self) -> KioskView:
+        def run():
+            now = self.clock()
+            self._expire_orders(now)
+            due = removable_orders(self.store.orders(), self.store.compartments(), now)
+            self._apply(self.staff.start_removal(due, now))
+
+        return self._call(run)
+
+    def open_for_service(self, compartment: int, reason: str) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.open_for_service(compartment, reason, self.clock())))
+
+    def set_out_of_service(self, compartment: int, reason: str) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.set_out_of_service(compartment, reason, self.clock())))
+
+    def set_in_service(self, compartment: int) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.set_in_service(compartment, self.clock())))
+
+    def logout(self) -> KioskView:
+        return self._call(lambda: self._apply(self.staff.logout(self.clock())))
+
+    # ------------------------------------------------------ other inputs
+
+    def remote_open(self, compartment: int, reason: str, requested_by: str) -> KioskView:
+        """The office opens a compartment (an authorised staff action, audited)."""
+
+        def run():
+            if self.store.compartment(compartment) is None:
+                log.warning("remote open for unknown compartment %s ignored", compartment)
+                return
+            who = (requested_by or "office",)
+            self._apply([
+                ReportEvent(EventType.COMPARTMENT_SERVICE_OPENED, f"remote: {reason}", compartment=compartment,
+                            staff_ids=who),
+                UnlockCompartment(compartment, UnlockPurpose.SERVICE, "", who),
+            ])
+
+        return self._call(run)
+
+    def remote_set_service(self, compartment: int, in_service: bool, reason: str, requested_by: str) -> KioskView:
+        def run():
+            if self.store.compartment(compartment) is None:
+                return
+            who = (requested_by or "office",)
+            effect = SetInService(compartment, who) if in_service else SetOutOfService(compartment, reason, who)
+            self._apply([effect])
+
+        return self._call(run)
+
+    def tick(self) -> KioskView:
+        return self._call(self._tick)
+
+    def view(self) -> KioskView:
+        return self._call(lambda: None)
+
+    # ---------------------------------------------------------- handlers
+
+    def _submit_code(self, raw: str | bytes) -> None:
+        if self.staff.state is not StaffState.LOGGED_OUT:
+            return
+        self._apply(self.pickup.submit_code(raw, self.clock(), self._find_order))
+
+    def _staff_card(self, uid: str) -> None:
+        if self.pickup.state is not PickupState.IDLE:
+            return  # a citizen is in the middle of a pickup
+        try:
+            self._apply(self.staff.card_presented(uid, self.clock()))
+        except credentials.CredentialFormatError as exc:
+            log.warning("unreadable staff card: %s", exc)
+
+    def _submit_reference(self, reference: str) -> None:
+        self._apply(
+            self.staff.submit_reference(reference, self.clock(), self.store.order, self.store.compartments())
+        )
+
+    def _on_door_event(self, event: DoorEvent) -> None:
+        now = self.clock()
+        n = event.compartment
+        if event.kind is DoorEventKind.FORCED_OPEN:
+            self._apply([
+                ReportEvent(EventType.DOOR_FORCED, event.detail or "door opened without an unlock command",
+                            compartment=n),
+                SetOutOfService(n, "door forced open: check the compartment"),
+            ])
+            return
+        if event.kind is DoorEventKind.OPENED:
+            self._apply(self.pickup.door_opened(n, now))
+        elif event.kind is DoorEventKind.UNLOCK_FAILED:
+            self._apply(self.pickup.door_failed(n, event.detail, now))
+            self._apply(self.staff.door_failed(n, event.detail, now))
+        elif event.kind is DoorEventKind.CLOSED:
+            self._apply(self.pickup.door_closed(n, now))
+            self._apply(self.staff.door_closed(n, now))
+            self._settle_compartment(n)
+
+    def _on_card_event(self, event: CardEvent) -> None:
+        if event.kind is CardEventKind.PRESENTED and event.uid:
+            self._staff_card(event.uid.hex().upper())
+
+    def _on_scan_event(self, event: ScanEvent) -> None:
+        if self.staff.state is StaffState.DEPOSIT_AWAITING_REFERENCE:
+            try:
+                reference = event.payload.decode("utf-8")
+            except UnicodeDecodeError:
+                reference = ""  # the staff session reports it as not a reference
+            self._submit_reference(reference)
+        elif self.staff.state is StaffState.LOGGED_OUT:
+            self._submit_code(event.payload)
+
+    def _tick(self) -> None:
+        now = self.clock()
+        self._apply(self.pickup.tick(now))
+        self._apply(self.staff.tick(now))
+        if self._last_expiry_check is None or now - self._last_expiry_check > timedelta(minutes=1):
+            self._expire_orders(now)
+
+    def _expire_orders(self, now: datetime) -> None:
+        self._last_expiry_check = now
+        for order in self.store.orders((OrderStatus.DEPOSITED,)):
+            if order.is_expired(now):
+                with self.store.transaction() as tx:
+                    self.store.save_order(tx, order.transition(OrderStatus.EXPIRED))
+                    self.store.enqueue(tx, KioskEvent(EventType.ORDER_EXPIRED, now, order.reference,
+                                                      order.compartment_number or 0))
+                self.on_outbox()
+
+    def _settle_compartment(self, number: int) -> None:
+        """A door closed: a compartment emptied by a handover is free again."""
+        compartment = self.store.compartment(number)
+        if compartment and compartment.state is CompartmentState.OPEN:
+            with self.store.transaction() as tx:
+                self.store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
+                self.store.journal(tx, self.clock(), "compartment_free", compartment=number)
+
+    def _settle_open_compartments(self) -> None:
+        for compartment in self.store.compartments():
+            if compartment.state is CompartmentState.OPEN:
+                self._settle_compartment(compartment.number)
+
+    # -------------------------------------------------------- credentials
+
+    def credential_context(self) -> CredentialContext | None:
+        text = self.store.meta(CREDENTIAL_POLICY_KEY)
+        return CredentialContext.from_json(text) if text else None
+
+    def _find_order(self, code: str) -> PickupOrder | None:
+        ctx = self.credential_context()
+        if ctx is None:
+            return None  # never synced: no order can be known yet
+        return self.store.order_by_lookup(credentials.lookup_key(code, ctx.lookup_salt, ctx.params))
+
+    def _find_staff(self, uid: str) -> StaffRecord | None:
+        ctx = self.credential_context()
+        if ctx is None:
+            return None
+        return self.store.staff_by_lookup(credentials.lookup_key(uid, ctx.lookup_salt, ctx.params))
+
+    # ------------------------------------------------------------ effects
+
+    def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            self._apply_one(effect)
+
+    def _apply_one(self, effect: Effect) -> None:
+        now = self.clock()
+        store = self.store
+        if isinstance(effect, UnlockCompartment):
+            self._unlock(effect, now)
+            return
+        with store.transaction() as tx:
+            if isinstance(effect, RecordFailedPin):
+                order = store.order(effect.order_reference)
+                if order is None:
+                    return
+                store.save_order(tx, replace(order, failed_pin_attempts=effect.attempts, locked=effect.locked))
+                store.journal(tx, now, "wrong_pin", order=order.reference, attempts=effect.attempts)
+                if effect.locked:
+                    store.enqueue(tx, KioskEvent(EventType.ORDER_LOCKED, now, order.reference,
+                                                 detail=f"{effect.attempts} wrong PINs"))
+            elif isinstance(effect, RecordHandover):
+                order = store.order(effect.order_reference)
+                assert order is not None
+                # transition() refuses a second handover of the same order.
+                store.save_order(tx, order.transition(OrderStatus.COLLECTED))
+                compartment = store.compartment(effect.compartment)
+                assert compartment is not None
+                store.save_compartment(tx, compartment.with_state(CompartmentState.OPEN, None))
+                store.enqueue(tx, KioskEvent(EventType.ORDER_COLLECTED, now, order.reference, effect.compartment,
+                                             pin_letter_confirmed=effect.pin_letter_confirmed))
+            elif isinstance(effect, ReserveCompartment):
+                compartment = store.compartment(effect.compartment)
+                assert compartment is not None and compartment.state is CompartmentState.FREE
+                store.save_compartment(tx, compartment.with_state(CompartmentState.RESERVED, effect.order_reference))
+                store.journal(tx, now, "reserved", compartment=effect.compartment, order=effect.order_reference)
+            elif isinstance(effect, ReleaseReservation):
+                compartment = store.compartment(effect.compartment)
+                if compartment and compartment.state is CompartmentState.RESERVED:
+                    store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
+                    store.journal(tx, now, "reservation_released", compartment=effect.compartment)
+            elif isinstance(effect, RecordDeposit):
+                order = store.order(effect.order_reference)
+                assert order is not None
+                store.save_order(tx, order.transition(OrderStatus.DEPOSITED, compartment_number=effect.compartment,
+                                                      pickup_deadline=effect.pickup_deadline))
+                compartment = store.compartment(effect.compartment)
+                assert compartment is not None
+                store.save_compartment(tx, compartment.with_state(CompartmentState.OCCUPIED, order.reference))
+                store.enqueue(tx, KioskEvent(EventType.ORDER_DEPOSITED, now, order.reference, effect.compartment,
+                                             staff_ids=effect.staff_ids, pickup_deadline=effect.pickup_deadline))
+            elif isinstance(effect, RecordRemoval):
+                order = store.order(effect.order_reference)
+                assert order is not None
+                if order.status is OrderStatus.DEPOSITED:
+                    order = order.transition(OrderStatus.EXPIRED)
+                store.save_order(tx, order.transition(OrderStatus.REMOVED, compartment_number=None))
+                compartment = store.compartment(effect.compartment)
+                assert compartment is not None
+                store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
+                store.enqueue(tx, KioskEvent(EventType.ORDER_REMOVED, now, order.reference, effect.compartment,
+                                             staff_ids=effect.staff_ids))
+            elif isinstance(effect, SetOutOfService):
+                compartment = store.compartment(effect.compartment)
+                if compartment is None:
+                    return
+                store.save_compartment(tx, compartment.with_state(CompartmentState.OUT_OF_SERVICE))
+                store.enqueue(tx, KioskEvent(EventType.COMPARTMENT_OUT_OF_SERVICE, now,
+                                             compartment.order_reference or "", effect.compartment,
+                                             staff_ids=effect.staff_ids, detail=effect.reason))
+            elif isinstance(effect, SetInService):
+                compartment = store.compartment(effect.compartment)
+                if compartment is None or compartment.state is not CompartmentState.OUT_OF_SERVICE:
+                    return
+                back = CompartmentState.OCCUPIED if compartment.order_reference else CompartmentState.FREE
+                store.save_compartment(tx, compartment.with_state(back))
+                store.enqueue(tx, KioskEvent(EventType.COMPARTMENT_IN_SERVICE, now, "", effect.compartment,
+                                             staff_ids=effect.staff_ids))
+            elif isinstance(effect, ReportEvent):
+                store.enqueue(tx, KioskEvent(effect.type, now, effect.order_reference, effect.compartment,
+                                             staff_ids=effect.staff_ids, detail=effect.detail))
+            else:  # pragma: no cover - a new effect type without a handler
+                raise TypeError(f"unhandled effect {effect!r}")
+        self.on_outbox()
+
+    def _unlock(self, effect: UnlockCompartment, now: datetime) -> None:
+        with self.store.transaction() as tx:
+            self.store.journal(tx, now, "unlock", compartment=effect.compartment, purpose=effect.purpose.value,
+                               order=effect.order_reference, staff=list(effect.staff_ids))
+        try:
+            result = self.bank.unlock(effect.compartment)
+            acknowledged, detail = result.acknowledged, result.detail
+        except HardwareError as exc:
+            acknowledged, detail = False, str(exc)
+        with self.store.transaction() as tx:
+            self.store.journal(tx, self.clock(), "unlock_result", compartment=effect.compartment,
+                               acknowledged=acknowledged, detail=detail)
+        now = self.clock()
+        self._apply(self.pickup.unlock_result(effect.compartment, acknowledged, detail, now))
+        self._apply(self.staff.unlock_result(effect.compartment, acknowledged, detail,
+                                             self.bank.has_door_sensors, now))
+        if not acknowledged and effect.purpose is UnlockPurpose.SERVICE and not self.staff.logged_in:
+            self._apply([ReportEvent(EventType.DOOR_FAILED, detail, compartment=effect.compartment)])
+
+    # -------------------------------------------------------------- view
+
+    def _view(self) -> KioskView:
+        health: list[DeviceHealth] = []
+        for device in (self.bank, self.card_reader, self.scanner):
+            if device is not None:
+                try:
+                    health.extend(device.health())
+                except Exception as exc:  # a broken driver must not hide the others
+                    log.warning("health check failed: %s", exc)
+        return KioskView(
+            pickup_state=self.pickup.state,
+            pickup_detail=self.pickup.error_detail,
+            attempts_left=self.pickup.attempts_left,
+            pickup_compartment=self.pickup.compartment,
+            requires_pin_letter=self.pickup.requires_pin_letter,
+            pickup_expires_at=self.pickup.expires_at,
+            staff_state=self.staff.state,
+            staff_ids=self.staff.staff_ids,
+            staff_message=self.staff.message,
+            staff_error=self.staff.error,
+            staff_compartment=self.staff.current_compartment,
+            compartments=tuple(self.store.compartments()),
+            has_door_sensors=self.bank.has_door_sensors,
+            health=tuple(health),
+        )

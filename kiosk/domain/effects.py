@@ -1,0 +1,107 @@
+"""Effects: what a session asks the kiosk core to do.
+
+Sessions never touch hardware or storage themselves. They return these
+values, and the core carries them out in one transaction each, so the
+state machines stay pure and testable without any I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from kiosk.domain.events import EventType
+
+
+class UnlockPurpose(str, Enum):
+    HANDOVER = "handover"
+    DEPOSIT = "deposit"
+    REMOVAL = "removal"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class UnlockCompartment:
+    compartment: int
+    purpose: UnlockPurpose
+    order_reference: str = ""
+    staff_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordFailedPin:
+    order_reference: str
+    attempts: int
+    locked: bool
+
+
+@dataclass(frozen=True)
+class RecordHandover:
+    order_reference: str
+    compartment: int
+    pin_letter_confirmed: bool
+
+
+@dataclass(frozen=True)
+class ReserveCompartment:
+    compartment: int
+    order_reference: str
+
+
+@dataclass(frozen=True)
+class ReleaseReservation:
+    compartment: int
+
+
+@dataclass(frozen=True)
+class RecordDeposit:
+    order_reference: str
+    compartment: int
+    pickup_deadline: datetime
+    staff_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordRemoval:
+    order_reference: str
+    compartment: int
+    staff_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SetOutOfService:
+    compartment: int
+    reason: str
+    staff_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetInService:
+    compartment: int
+    staff_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportEvent:
+    """Something the registry should hear about: alarms, logins, service openings."""
+
+    type: EventType
+    detail: str
+    order_reference: str = ""
+    compartment: int = 0
+    staff_ids: tuple[str, ...] = ()
+
+
+Effect = (
+    UnlockCompartment
+    | RecordFailedPin
+    | RecordHandover
+    | ReserveCompartment
+    | ReleaseReservation
+    | RecordDeposit
+    | RecordRemoval
+    | SetOutOfService
+    | SetInService
+    | ReportEvent
+)

@@ -1,0 +1,55 @@
+"""Throttling of failed attempts, so codes and PINs cannot be guessed.
+
+A 45-bit code alone is out of reach for guessing, but the 6-digit PIN is
+not: we count failures per order (the order locks after a few) and per
+kiosk (exponential backoff and an alarm), as a Packstation-style attack
+would try many codes or many PINs in a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass
+class AttemptThrottle:
+    free_failures: int = 3
+    base_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=5)
+    alarm_after: int = 10
+    # Failures older than this no longer count.
+    window: timedelta = timedelta(minutes=15)
+    _failures: list[datetime] = field(default_factory=list)
+    _blocked_until: datetime | None = None
+    _alarmed: bool = False
+
+    def wait_time(self, now: datetime) -> timedelta:
+        """How long the kiosk must wait before the next attempt (zero if none)."""
+        if self._blocked_until is None or now >= self._blocked_until:
+            return timedelta(0)
+        return self._blocked_until - now
+
+    def record_failure(self, now: datetime) -> bool:
+        """Counts a failure; returns True exactly once per window when the alarm threshold is reached."""
+        self._failures = [t for t in self._failures if now - t < self.window]
+        self._failures.append(now)
+        count = len(self._failures)
+        if count > self.free_failures:
+            delay = self.base_delay * (2 ** (count - self.free_failures - 1))
+            self._blocked_until = now + min(delay, self.max_delay)
+        if count >= self.alarm_after and not self._alarmed:
+            self._alarmed = True
+            return True
+        if count < self.alarm_after:
+            self._alarmed = False
+        return False
+
+    def record_success(self) -> None:
+        # A success does not erase recent failures: an attacker could otherwise
+        # interleave their own valid code to reset the counter.
+        pass
+
+    @property
+    def recent_failures(self) -> int:
+        return len(self._failures)

@@ -1,0 +1,485 @@
+"""`kiosk-registry`: run the reference registry and administer it.
+
+    kiosk-registry serve [--db PATH] [--listen HOST:PORT] ...
+    kiosk-registry order create --kind id_card
+    kiosk-registry order list | get REF | cancel REF
+    kiosk-registry kiosk list | command KIOSK open 12
+    kiosk-registry staff add ID --card-uid HEX | list | deactivate ID
+
+Client commands talk to a running registry (``--registry`` or the
+PICKUPBOX_REGISTRY environment variable). Exit status: 0 success, 1 error,
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from kiosk.domain.pickup_order import DocumentKind, OrderStatus
+from kiosk.registry.convert import (
+    document_kind_from_proto,
+    document_kind_to_proto,
+    from_timestamp,
+    order_status_from_proto,
+    order_status_to_proto,
+    size_from_proto,
+)
+from kiosk.registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_DB = "./var/registry.sqlite3"
+DEFAULT_NOTIFY_DIR = "./var/notifications"
+REGISTRY_ENV = "PICKUPBOX_REGISTRY"
+CALL_TIMEOUT_SECONDS = 10.0
+
+COMMANDS = {
+    "open": pb.COMMAND_TYPE_OPEN_COMPARTMENT,
+    "out-of-service": pb.COMMAND_TYPE_SET_OUT_OF_SERVICE,
+    "in-service": pb.COMMAND_TYPE_SET_IN_SERVICE,
+    "resync": pb.COMMAND_TYPE_RESYNC,
+}
+SIZES = {"S": pb.COMPARTMENT_SIZE_S, "M": pb.COMPARTMENT_SIZE_M, "L": pb.COMPARTMENT_SIZE_L}
+
+
+class CliError(Exception):
+    """An error for the person at the terminal; printed as one line."""
+
+
+# ------------------------------------------------------------------- server
+
+def _serve(args: argparse.Namespace) -> int:
+    from kiosk.domain.credentials import KdfParams
+    from kiosk.registry.server import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kdf_params = None
+    if args.kdf_n is not None:
+        if args.kdf_n < 2 or args.kdf_n & (args.kdf_n - 1):
+            raise CliError(f"--kdf-n must be a power of two of at least 2, not {args.kdf_n}")
+        kdf_params = KdfParams(n=args.kdf_n)
+    try:
+        notifier = load_notifier(args.notifier, directory=Path(args.notify_dir))
+    except LookupError as error:
+        raise CliError(str(error)) from None
+    kwargs: dict[str, Any] = {}
+    if args.office_contact:
+        kwargs["office_contact"] = args.office_contact
+    try:
+        server = create_server(
+            args.listen, args.db, notifier=notifier, kdf_params=kdf_params, **kwargs
+        )
+    except OSError as error:
+        raise CliError(str(error)) from None
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    host = args.listen.rsplit(":", 1)[0]
+    logging.getLogger("kiosk.registry").info(
+        "registry listening on %s:%d (database %s)", host, server.port, Path(args.db).resolve()
+    )
+    # Event.wait with a timeout keeps the main thread responsive to signals.
+    while not stop.wait(1.0):
+        pass
+    logging.getLogger("kiosk.registry").info("stopping")
+    server.stop(grace=5)
+    return 0
+
+
+# ------------------------------------------------------------------ clients
+
+class Client:
+    """The stubs plus the error translation every client command needs."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._channel = grpc.insecure_channel(address)
+        self.office = registry_pb2_grpc.OfficeServiceStub(self._channel)
+
+    def call(self, method: Callable, request) -> Any:
+        try:
+            return method(request, timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            code = error.code()  # type: ignore[attr-defined]
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise CliError(
+                    f"cannot reach the registry at {self.address}:"
+                    " is `kiosk-registry serve` running?"
+                ) from None
+            raise CliError(error.details() or code.name.lower()) from None  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def _timestamp_text(ts) -> str | None:
+    moment = from_timestamp(ts)
+    return None if moment is None else moment.isoformat()
+
+
+def order_to_dict(order: pb.PickupOrder) -> dict[str, Any]:
+    """Plain JSON-friendly view using the domain's names (e.g. "id_card")."""
+    return {
+        "reference": order.reference,
+        "kind": document_kind_from_proto(order.kind).value,
+        "status": order_status_from_proto(order.status).value,
+        "size": size_from_proto(order.size).value,
+        "needs_low_compartment": order.needs_low_compartment,
+        "requires_pin_letter_confirmation": order.requires_pin_letter_confirmation,
+        "kiosk_id": order.kiosk_id,
+        "compartment_number": order.compartment_number or None,
+        "create_time": _timestamp_text(order.create_time),
+        "deposit_time": _timestamp_text(order.deposit_time),
+        "pickup_deadline": _timestamp_text(order.pickup_deadline),
+        "collect_time": _timestamp_text(order.collect_time),
+        "locked": order.locked,
+    }
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _order_line(order: dict[str, Any]) -> str:
+    where = f"compartment {order['compartment_number']}" if order["compartment_number"] else "-"
+    locked = "  LOCKED" if order["locked"] else ""
+    return (
+        f"{order['reference']:<16} {order['status']:<10} {order['kind']:<17}"
+        f" {order['size']}  {order['kiosk_id']:<12} {where}{locked}"
+    )
+
+
+def _order_create(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.CreatePickupOrder,
+        pb.CreatePickupOrderRequest(
+            request_id=str(uuid.uuid4()),
+            reference=args.reference or "",
+            kind=document_kind_to_proto(DocumentKind(args.kind)),
+            size=SIZES[args.size],
+            needs_low_compartment=args.low,
+            kiosk_id=args.kiosk or "",
+            pin=args.pin or "",
+            contact=args.contact or "",
+        ),
+    )
+    reference = response.order.reference
+    qr_path = Path(args.qr_png) if args.qr_png else Path(f"{reference}-qr.png")
+    # The registry hands out the code only once, so print it even when the
+    # image cannot be written.
+    try:
+        save_qr_png(response.qr_payload, qr_path)
+        qr_error = None
+    except OSError as error:
+        qr_error = f"could not write the QR image {qr_path}: {error.strerror or error}"
+    if args.json:
+        _print_json(
+            {
+                "order": order_to_dict(response.order),
+                "pickup_code": response.pickup_code,
+                "qr_payload": response.qr_payload,
+                "pin": response.pin or None,
+                "qr_png": None if qr_error else str(qr_path),
+            }
+        )
+    else:
+        print(f"order       {reference} for kiosk {response.order.kiosk_id}")
+        print(f"pickup code {response.pickup_code}")
+        print(f"QR payload  {response.qr_payload}")
+        if response.pin:
+            print(f"PIN         {response.pin}  (generated; shown only now)")
+        if not qr_error:
+            print(f"QR image    {qr_path}")
+    if qr_error:
+        raise CliError(f"{qr_error} (the order and the code above are valid)")
+    return 0
+
+
+def _order_list(client: Client, args: argparse.Namespace) -> int:
+    statuses = [order_status_to_proto(OrderStatus(s)) for s in args.status or []]
+    orders: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        response = client.call(
+            client.office.ListPickupOrders,
+            pb.ListPickupOrdersRequest(
+                statuses=statuses, kiosk_id=args.kiosk or "", page_size=500, page_token=token
+            ),
+        )
+        orders.extend(order_to_dict(o) for o in response.orders)
+        token = response.next_page_token
+        if not token:
+            break
+    if args.json:
+        _print_json(orders)
+    elif not orders:
+        print("no orders")
+    else:
+        for order in orders:
+            print(_order_line(order))
+    return 0
+
+
+def _order_get(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.GetPickupOrder, pb.GetPickupOrderRequest(reference=args.reference)
+    )
+    order = order_to_dict(response.order)
+    if args.json:
+        _print_json(order)
+    else:
+        for key, value in order.items():
+            if value is not None:
+                print(f"{key:<33} {value}")
+    return 0
+
+
+def _order_cancel(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.CancelPickupOrder,
+        pb.CancelPickupOrderRequest(
+            request_id=str(uuid.uuid4()), reference=args.reference, reason=args.reason or ""
+        ),
+    )
+    order = response.order
+    note = ""
+    if order.compartment_number:
+        note = f"; the document is still in compartment {order.compartment_number} and must be removed"
+    print(f"order {order.reference} cancelled{note}")
+    return 0
+
+
+def _kiosk_list(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(client.office.ListKiosks, pb.ListKiosksRequest())
+    if args.json:
+        _print_json(
+            [
+                json_format.MessageToDict(k, preserving_proto_field_name=True)
+                for k in response.kiosks
+            ]
+        )
+        return 0
+    if not response.kiosks:
+        print("no kiosks registered")
+    for kiosk in response.kiosks:
+        state = "online" if kiosk.online else "OFFLINE"
+        seen = _timestamp_text(kiosk.last_seen_time) or "never"
+        print(
+            f"{kiosk.kiosk_id:<16} {state:<8} last seen {seen}  compartments:"
+            f" {kiosk.compartments_occupied} occupied, {kiosk.compartments_free} free,"
+            f" {kiosk.compartments_out_of_service} out of service, {kiosk.compartments_total} total"
+            f"  outbox {kiosk.outbox_backlog}"
+        )
+        for device in kiosk.devices:
+            if device.status != pb.DEVICE_STATUS_OK:
+                status = pb.DeviceStatus.Name(device.status).removeprefix("DEVICE_STATUS_")
+                print(f"    {device.device}: {status} {device.detail}")
+    return 0
+
+
+def _kiosk_command(client: Client, args: argparse.Namespace) -> int:
+    command_type = COMMANDS[args.command]
+    if command_type != pb.COMMAND_TYPE_RESYNC and not args.compartment:
+        raise CliError(f"`{args.command}` needs a compartment number, e.g. `{args.command} 12`")
+    response = client.call(
+        client.office.SendKioskCommand,
+        pb.SendKioskCommandRequest(
+            request_id=str(uuid.uuid4()),
+            kiosk_id=args.kiosk_id,
+            command=pb.RemoteCommand(
+                type=command_type,
+                compartment_number=args.compartment or 0,
+                reason=args.reason or "",
+                requested_by=f"kiosk-registry cli ({getpass.getuser()})",
+            ),
+        ),
+    )
+    print(f"command {response.command_id} queued for kiosk {args.kiosk_id}")
+    return 0
+
+
+def _read_pin() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("staff PIN (6 digits): ")
+    return sys.stdin.readline().strip()
+
+
+def _staff_add(client: Client, args: argparse.Namespace) -> int:
+    pin = args.pin if args.pin is not None else _read_pin()
+    response = client.call(
+        client.office.CreateStaffMember,
+        pb.CreateStaffMemberRequest(
+            request_id=str(uuid.uuid4()), staff_id=args.staff_id, card_uid=args.card_uid, pin=pin
+        ),
+    )
+    print(f"staff member {response.staff_member.staff_id} created")
+    return 0
+
+
+def _staff_list(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(client.office.ListStaffMembers, pb.ListStaffMembersRequest())
+    members = [
+        {
+            "staff_id": m.staff_id,
+            "active": m.active,
+            "create_time": _timestamp_text(m.create_time),
+        }
+        for m in response.staff_members
+    ]
+    if args.json:
+        _print_json(members)
+    elif not members:
+        print("no staff members")
+    else:
+        for m in members:
+            print(f"{m['staff_id']:<20} {'active' if m['active'] else 'deactivated':<12} {m['create_time']}")
+    return 0
+
+
+def _staff_deactivate(client: Client, args: argparse.Namespace) -> int:
+    client.call(
+        client.office.DeactivateStaffMember,
+        pb.DeactivateStaffMemberRequest(request_id=str(uuid.uuid4()), staff_id=args.staff_id),
+    )
+    print(f"staff member {args.staff_id} deactivated")
+    return 0
+
+
+# ------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk-registry", description="The reference registry of the pickup box."
+    )
+    commands = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the registry server")
+    serve.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database (default {DEFAULT_DB})")
+    serve.add_argument(
+        "--listen", default=DEFAULT_ADDRESS, metavar="HOST:PORT",
+        help=f"address to listen on (default {DEFAULT_ADDRESS}; port 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--notify-dir", default=DEFAULT_NOTIFY_DIR, metavar="DIR",
+        help=f"where the directory notifier writes notices (default {DEFAULT_NOTIFY_DIR})",
+    )
+    serve.add_argument(
+        "--notifier", default=DEFAULT_NOTIFIER,
+        help="notifier from the pickupbox.notifier entry points (default: directory)",
+    )
+    serve.add_argument(
+        "--office-contact", metavar="TEXT",
+        help="how citizens reach the office, printed in every notice",
+    )
+    serve.add_argument(
+        "--kdf-n", type=int, metavar="N",
+        help="scrypt cost for a NEW database (default 16384); lower values are for tests only",
+    )
+    serve.set_defaults(handler=_serve, client=False)
+
+    def client_parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, **kwargs)
+        p.add_argument(
+            "--registry", default=os.environ.get(REGISTRY_ENV, DEFAULT_ADDRESS),
+            metavar="HOST:PORT",
+            help=f"registry address (default ${REGISTRY_ENV} or {DEFAULT_ADDRESS})",
+        )
+        p.set_defaults(client=True)
+        return p
+
+    order = commands.add_parser("order", help="pickup orders").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    create = client_parser(order, "create", help="announce a document for pickup")
+    create.add_argument("--kind", required=True, choices=[k.value for k in DocumentKind])
+    create.add_argument("--reference", help="the office's booking reference (generated if omitted)")
+    create.add_argument("--size", default="S", choices=list(SIZES))
+    create.add_argument("--low", action="store_true", help="needs a compartment reachable from a wheelchair")
+    create.add_argument("--kiosk", metavar="ID", help="kiosk (default: the only registered one)")
+    create.add_argument("--pin", help="the 6-digit PIN the citizen chose (generated if omitted)")
+    create.add_argument("--contact", metavar="TEXT", help="where the ready-for-pickup notice goes")
+    create.add_argument("--qr-png", metavar="PATH", help="QR image file (default ./<reference>-qr.png)")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    create.set_defaults(handler=_order_create)
+
+    listing = client_parser(order, "list", help="list orders")
+    listing.add_argument("--status", action="append", choices=[s.value for s in OrderStatus],
+                         help="only this status (repeatable)")
+    listing.add_argument("--kiosk", metavar="ID", help="only orders of this kiosk")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_order_list)
+
+    get = client_parser(order, "get", help="show one order")
+    get.add_argument("reference")
+    get.add_argument("--json", action="store_true")
+    get.set_defaults(handler=_order_get)
+
+    cancel = client_parser(order, "cancel", help="cancel an announced or deposited order")
+    cancel.add_argument("reference")
+    cancel.add_argument("--reason", default="")
+    cancel.set_defaults(handler=_order_cancel)
+
+    kiosk = commands.add_parser("kiosk", help="kiosks").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    kiosk_list = client_parser(kiosk, "list", help="status of every registered kiosk")
+    kiosk_list.add_argument("--json", action="store_true")
+    kiosk_list.set_defaults(handler=_kiosk_list)
+    command = client_parser(kiosk, "command", help="send a remote command to a kiosk")
+    command.add_argument("kiosk_id", metavar="KIOSK")
+    command.add_argument("command", choices=list(COMMANDS))
+    command.add_argument("compartment", nargs="?", type=int, metavar="N",
+                         help="compartment number (not for resync)")
+    command.add_argument("--reason", default="")
+    command.set_defaults(handler=_kiosk_command)
+
+    staff = commands.add_parser("staff", help="staff members").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = client_parser(staff, "add", help="register a staff card and PIN")
+    add.add_argument("staff_id")
+    add.add_argument("--card-uid", required=True, metavar="HEX", help="card UID, e.g. 04A1B2C3D4E5F6")
+    add.add_argument("--pin", help="6-digit PIN (read from stdin if omitted, so it stays out of shell history)")
+    add.set_defaults(handler=_staff_add)
+    staff_list = client_parser(staff, "list", help="list staff members")
+    staff_list.add_argument("--json", action="store_true")
+    staff_list.set_defaults(handler=_staff_list)
+    deactivate = client_parser(staff, "deactivate", help="stop a staff card from working")
+    deactivate.add_argument("staff_id")
+    deactivate.set_defaults(handler=_staff_deactivate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if not args.client:
+            return args.handler(args)
+        client = Client(args.registry)
+        try:
+            return args.handler(client, args)
+        finally:
+            client.close()
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # e.g. the QR file cannot be written
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,662 @@
+"""The registry's SQLite database.
+
+One file, WAL mode, ``synchronous=FULL``: the registry is the office's record
+of which document went where, so a power cut must not lose a committed
+change. All access goes through :meth:`RegistryDatabase.transaction`, which
+serialises callers with a lock and makes each mutation one transaction.
+
+Change sequence
+    Every insert or update of an order or a staff member takes the next value
+    of one global counter (``meta.change_seq``) and stores it in the row's
+    ``change_seq``. A kiosk's sync cursor is the last value it has seen, so
+    "what changed since" is an indexed range query and nothing is missed.
+
+Plaintext codes
+    ``orders.pending_code`` holds the citizen's code in plaintext only until
+    the "ready for pickup" notice has been written after the deposit; then it
+    is set to NULL. It is also wiped when the order ends in any other way.
+    Everything else is hashes: ``code_lookup`` finds an order by its code,
+    ``pin_verifier`` checks code + PIN. PINs are never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain.compartment import Size
+from kiosk.domain.credentials import KdfParams
+from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    reference TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    size TEXT NOT NULL,
+    needs_low INTEGER NOT NULL,
+    requires_pin_letter_confirmation INTEGER NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    compartment_number INTEGER,
+    create_time TEXT NOT NULL,
+    deposit_time TEXT,
+    collect_time TEXT,
+    pickup_deadline TEXT,
+    code_lookup BLOB NOT NULL UNIQUE,
+    pin_verifier TEXT NOT NULL,
+    contact TEXT NOT NULL DEFAULT '',
+    pending_code TEXT,
+    locked INTEGER NOT NULL DEFAULT 0,
+    cancel_reason TEXT NOT NULL DEFAULT '',
+    change_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_kiosk_change ON orders (kiosk_id, change_seq);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id TEXT PRIMARY KEY,
+    card_lookup BLOB NOT NULL UNIQUE,
+    pin_verifier TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    create_time TEXT NOT NULL,
+    change_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_by_change ON staff (change_seq);
+CREATE TABLE IF NOT EXISTS kiosks (
+    kiosk_id TEXT PRIMARY KEY,
+    software_version TEXT NOT NULL DEFAULT '',
+    registered_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    devices TEXT NOT NULL DEFAULT '[]',
+    compartments TEXT NOT NULL DEFAULT '[]',
+    outbox_backlog INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    order_reference TEXT NOT NULL DEFAULT '',
+    payload BLOB NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_order ON events (order_reference);
+CREATE TABLE IF NOT EXISTS request_replays (
+    method TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    response BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (method, request_id)
+);
+CREATE TABLE IF NOT EXISTS commands (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id TEXT NOT NULL UNIQUE,
+    kiosk_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    compartment_number INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    requested_by TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS commands_pending ON commands (kiosk_id, delivered_at, seq);
+"""
+
+
+class DuplicateError(Exception):
+    """An insert hit a UNIQUE constraint; ``what`` names the column."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _text(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(timezone.utc).isoformat()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class CredentialPolicy:
+    params: KdfParams
+    lookup_salt: bytes
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    reference: str
+    kind: DocumentKind
+    status: OrderStatus
+    size: Size
+    needs_low_compartment: bool
+    requires_pin_letter_confirmation: bool
+    kiosk_id: str
+    compartment_number: int | None
+    create_time: datetime
+    deposit_time: datetime | None
+    collect_time: datetime | None
+    pickup_deadline: datetime | None
+    code_lookup: bytes
+    pin_verifier: str
+    contact: str
+    locked: bool
+    change_seq: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredOrder:
+        return cls(
+            reference=row["reference"],
+            kind=DocumentKind(row["kind"]),
+            status=OrderStatus(row["status"]),
+            size=Size(row["size"]),
+            needs_low_compartment=bool(row["needs_low"]),
+            requires_pin_letter_confirmation=bool(row["requires_pin_letter_confirmation"]),
+            kiosk_id=row["kiosk_id"],
+            compartment_number=row["compartment_number"],
+            create_time=_moment(row["create_time"]),  # type: ignore[arg-type]
+            deposit_time=_moment(row["deposit_time"]),
+            collect_time=_moment(row["collect_time"]),
+            pickup_deadline=_moment(row["pickup_deadline"]),
+            code_lookup=row["code_lookup"],
+            pin_verifier=row["pin_verifier"],
+            contact=row["contact"],
+            locked=bool(row["locked"]),
+            change_seq=row["change_seq"],
+        )
+
+    def to_domain(self) -> PickupOrder:
+        return PickupOrder(
+            reference=self.reference,
+            kind=self.kind,
+            status=self.status,
+            size=self.size,
+            needs_low_compartment=self.needs_low_compartment,
+            requires_pin_letter_confirmation=self.requires_pin_letter_confirmation,
+            code_lookup=self.code_lookup,
+            pin_verifier=self.pin_verifier,
+            compartment_number=self.compartment_number,
+            pickup_deadline=self.pickup_deadline,
+            locked=self.locked,
+        )
+
+
+@dataclass(frozen=True)
+class StoredStaff:
+    staff_id: str
+    card_lookup: bytes
+    pin_verifier: str
+    active: bool
+    create_time: datetime
+    change_seq: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredStaff:
+        return cls(
+            staff_id=row["staff_id"],
+            card_lookup=row["card_lookup"],
+            pin_verifier=row["pin_verifier"],
+            active=bool(row["active"]),
+            create_time=_moment(row["create_time"]),  # type: ignore[arg-type]
+            change_seq=row["change_seq"],
+        )
+
+
+@dataclass(frozen=True)
+class StoredKiosk:
+    kiosk_id: str
+    software_version: str
+    last_seen: datetime
+    # Lists of protobuf-JSON dicts, exactly as the kiosk last reported them.
+    devices: list[dict[str, Any]]
+    compartments: list[dict[str, Any]]
+    outbox_backlog: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredKiosk:
+        return cls(
+            kiosk_id=row["kiosk_id"],
+            software_version=row["software_version"],
+            last_seen=_moment(row["last_seen"]),  # type: ignore[arg-type]
+            devices=json.loads(row["devices"]),
+            compartments=json.loads(row["compartments"]),
+            outbox_backlog=row["outbox_backlog"],
+        )
+
+
+@dataclass(frozen=True)
+class StoredCommand:
+    seq: int
+    command_id: str
+    kiosk_id: str
+    type: str  # the protobuf CommandType name, e.g. "COMMAND_TYPE_RESYNC"
+    compartment_number: int
+    reason: str
+    requested_by: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredCommand:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+# Columns an order update may set; anything else is a programming error.
+_ORDER_UPDATABLE = frozenset(
+    {
+        "status",
+        "kiosk_id",
+        "compartment_number",
+        "deposit_time",
+        "collect_time",
+        "pickup_deadline",
+        "locked",
+        "cancel_reason",
+        "pending_code",
+    }
+)
+
+
+class Transaction:
+    """Queries and updates inside one database transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, db: RegistryDatabase) -> None:
+        self._conn = conn
+        self._db = db
+        self.commands_queued = False
+
+    # ------------------------------------------------------------- sequence
+
+    def next_seq(self) -> int:
+        row = self._conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq' "
+            "RETURNING CAST(value AS INTEGER)"
+        ).fetchone()
+        return row[0]
+
+    def current_seq(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()
+        return int(row[0])
+
+    # --------------------------------------------------------- idempotency
+
+    def replay(self, method: str, request_id: str) -> bytes | None:
+        if not request_id:
+            return None
+        row = self._conn.execute(
+            "SELECT response FROM request_replays WHERE method = ? AND request_id = ?",
+            (method, request_id),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def remember(self, method: str, request_id: str, response: bytes) -> None:
+        if request_id:
+            self._conn.execute(
+                "INSERT INTO request_replays (method, request_id, response, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (method, request_id, response, _text(utcnow())),
+            )
+
+    # -------------------------------------------------------------- orders
+
+    def get_order(self, reference: str) -> StoredOrder | None:
+        row = self._conn.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+        return None if row is None else StoredOrder.from_row(row)
+
+    def insert_order(
+        self,
+        *,
+        reference: str,
+        kind: DocumentKind,
+        size: Size,
+        needs_low_compartment: bool,
+        requires_pin_letter_confirmation: bool,
+        kiosk_id: str,
+        code_lookup: bytes,
+        pin_verifier: str,
+        pending_code: str,
+        contact: str,
+        create_time: datetime,
+    ) -> StoredOrder:
+        """Raises DuplicateError("reference") or DuplicateError("code_lookup")."""
+        if self.get_order(reference) is not None:
+            raise DuplicateError("reference")
+        if self._conn.execute(
+            "SELECT 1 FROM orders WHERE code_lookup = ?", (code_lookup,)
+        ).fetchone():
+            raise DuplicateError("code_lookup")
+        self._conn.execute(
+            "INSERT INTO orders (reference, kind, status, size, needs_low,"
+            " requires_pin_letter_confirmation, kiosk_id, create_time, code_lookup,"
+            " pin_verifier, contact, pending_code, change_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                kind.value,
+                OrderStatus.ANNOUNCED.value,
+                size.value,
+                int(needs_low_compartment),
+                int(requires_pin_letter_confirmation),
+                kiosk_id,
+                _text(create_time),
+                code_lookup,
+                pin_verifier,
+                contact,
+                pending_code,
+                self.next_seq(),
+            ),
+        )
+        return self.get_order(reference)  # type: ignore[return-value]
+
+    def update_order(self, reference: str, **changes: Any) -> StoredOrder:
+        """Sets the given columns and moves the order to a new change_seq."""
+        unknown = set(changes) - _ORDER_UPDATABLE
+        if unknown:
+            raise ValueError(f"orders has no updatable column {sorted(unknown)}")
+        values = []
+        for value in changes.values():
+            if isinstance(value, datetime):
+                value = _text(value)
+            elif isinstance(value, OrderStatus):
+                value = value.value
+            elif isinstance(value, bool):
+                value = int(value)
+            values.append(value)
+        assignments = "".join(f"{column} = ?, " for column in changes)
+        self._conn.execute(
+            f"UPDATE orders SET {assignments}change_seq = ? WHERE reference = ?",
+            (*values, self.next_seq(), reference),
+        )
+        return self.get_order(reference)  # type: ignore[return-value]
+
+    def orders_changed_since(self, kiosk_id: str, seq: int, limit: int) -> list[StoredOrder]:
+        rows = self._conn.execute(
+            "SELECT * FROM orders WHERE kiosk_id = ? AND change_seq > ?"
+            " ORDER BY change_seq LIMIT ?",
+            (kiosk_id, seq, limit),
+        ).fetchall()
+        return [StoredOrder.from_row(r) for r in rows]
+
+    def list_orders(
+        self,
+        *,
+        statuses: list[OrderStatus],
+        kiosk_id: str,
+        after_rowid: int,
+        limit: int,
+    ) -> list[tuple[int, StoredOrder]]:
+        """Orders in creation order, paged by rowid (a stable keyset)."""
+        clauses = ["rowid > ?"]
+        params: list[Any] = [after_rowid]
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(s.value for s in statuses)
+        if kiosk_id:
+            clauses.append("kiosk_id = ?")
+            params.append(kiosk_id)
+        rows = self._conn.execute(
+            f"SELECT rowid, * FROM orders WHERE {' AND '.join(clauses)} ORDER BY rowid LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [(r["rowid"], StoredOrder.from_row(r)) for r in rows]
+
+    def pending_notifications(self) -> list[tuple[StoredOrder, str]]:
+        """Deposited orders whose citizen has not been told yet, with the code."""
+        rows = self._conn.execute(
+            "SELECT * FROM orders WHERE pending_code IS NOT NULL AND status = ?",
+            (OrderStatus.DEPOSITED.value,),
+        ).fetchall()
+        return [(StoredOrder.from_row(r), r["pending_code"]) for r in rows]
+
+    def wipe_pending_code(self, reference: str) -> None:
+        # No change_seq bump: kiosks never see this column.
+        self._conn.execute(
+            "UPDATE orders SET pending_code = NULL WHERE reference = ?", (reference,)
+        )
+
+    # --------------------------------------------------------------- staff
+
+    def get_staff(self, staff_id: str) -> StoredStaff | None:
+        row = self._conn.execute("SELECT * FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+        return None if row is None else StoredStaff.from_row(row)
+
+    def staff_by_card(self, card_lookup: bytes) -> StoredStaff | None:
+        row = self._conn.execute(
+            "SELECT * FROM staff WHERE card_lookup = ?", (card_lookup,)
+        ).fetchone()
+        return None if row is None else StoredStaff.from_row(row)
+
+    def insert_staff(
+        self, *, staff_id: str, card_lookup: bytes, pin_verifier: str, create_time: datetime
+    ) -> StoredStaff:
+        self._conn.execute(
+            "INSERT INTO staff (staff_id, card_lookup, pin_verifier, active, create_time,"
+            " change_seq) VALUES (?, ?, ?, 1, ?, ?)",
+            (staff_id, card_lookup, pin_verifier, _text(create_time), self.next_seq()),
+        )
+        return self.get_staff(staff_id)  # type: ignore[return-value]
+
+    def deactivate_staff(self, staff_id: str) -> StoredStaff:
+        self._conn.execute(
+            "UPDATE staff SET active = 0, change_seq = ? WHERE staff_id = ?",
+            (self.next_seq(), staff_id),
+        )
+        return self.get_staff(staff_id)  # type: ignore[return-value]
+
+    def staff_changed_since(self, seq: int, limit: int) -> list[StoredStaff]:
+        rows = self._conn.execute(
+            "SELECT * FROM staff WHERE change_seq > ? ORDER BY change_seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        return [StoredStaff.from_row(r) for r in rows]
+
+    def list_staff(self) -> list[StoredStaff]:
+        rows = self._conn.execute("SELECT * FROM staff ORDER BY staff_id").fetchall()
+        return [StoredStaff.from_row(r) for r in rows]
+
+    # -------------------------------------------------------------- kiosks
+
+    def get_kiosk(self, kiosk_id: str) -> StoredKiosk | None:
+        row = self._conn.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        return None if row is None else StoredKiosk.from_row(row)
+
+    def register_kiosk(
+        self,
+        kiosk_id: str,
+        software_version: str,
+        compartments: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO kiosks (kiosk_id, software_version, registered_at, last_seen,"
+            " compartments) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (kiosk_id) DO UPDATE SET software_version = excluded.software_version,"
+            " last_seen = excluded.last_seen, compartments = excluded.compartments",
+            (kiosk_id, software_version, _text(now), _text(now), json.dumps(compartments)),
+        )
+
+    def record_heartbeat(
+        self,
+        kiosk_id: str,
+        *,
+        devices: list[dict[str, Any]],
+        outbox_backlog: int,
+        compartments: list[dict[str, Any]] | None,
+        now: datetime,
+    ) -> None:
+        self._conn.execute(
+            "UPDATE kiosks SET last_seen = ?, devices = ?, outbox_backlog = ? WHERE kiosk_id = ?",
+            (_text(now), json.dumps(devices), outbox_backlog, kiosk_id),
+        )
+        if compartments is not None:
+            self._conn.execute(
+                "UPDATE kiosks SET compartments = ? WHERE kiosk_id = ?",
+                (json.dumps(compartments), kiosk_id),
+            )
+
+    def touch_kiosk(self, kiosk_id: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE kiosks SET last_seen = ? WHERE kiosk_id = ?", (_text(now), kiosk_id)
+        )
+
+    def list_kiosks(self) -> list[StoredKiosk]:
+        rows = self._conn.execute("SELECT * FROM kiosks ORDER BY kiosk_id").fetchall()
+        return [StoredKiosk.from_row(r) for r in rows]
+
+    # -------------------------------------------------------------- events
+
+    def event_exists(self, event_id: str) -> bool:
+        return bool(
+            self._conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        )
+
+    def insert_event(
+        self, *, event_id: str, kiosk_id: str, type: str, order_reference: str, payload: bytes
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO events (event_id, kiosk_id, type, order_reference, payload, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, kiosk_id, type, order_reference, payload, _text(utcnow())),
+        )
+
+    # ------------------------------------------------------------ commands
+
+    def queue_command(
+        self,
+        kiosk_id: str,
+        type: str,
+        *,
+        compartment_number: int = 0,
+        reason: str = "",
+        requested_by: str = "",
+    ) -> str:
+        command_id = str(uuid.uuid4())
+        self._conn.execute(
+            "INSERT INTO commands (command_id, kiosk_id, type, compartment_number, reason,"
+            " requested_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (command_id, kiosk_id, type, compartment_number, reason, requested_by, _text(utcnow())),
+        )
+        self.commands_queued = True
+        return command_id
+
+    def has_undelivered(self, kiosk_id: str, type: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "SELECT 1 FROM commands WHERE kiosk_id = ? AND type = ? AND delivered_at IS NULL",
+                (kiosk_id, type),
+            ).fetchone()
+        )
+
+    def undelivered_commands(self, kiosk_id: str) -> list[StoredCommand]:
+        rows = self._conn.execute(
+            "SELECT * FROM commands WHERE kiosk_id = ? AND delivered_at IS NULL ORDER BY seq",
+            (kiosk_id,),
+        ).fetchall()
+        return [StoredCommand.from_row(r) for r in rows]
+
+    def mark_delivered(self, seq: int) -> None:
+        self._conn.execute(
+            "UPDATE commands SET delivered_at = ? WHERE seq = ?", (_text(utcnow()), seq)
+        )
+
+
+class RegistryDatabase:
+    """Opens (and on first use creates) the registry database."""
+
+    def __init__(self, path: str | Path, *, kdf_params: KdfParams | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by the gRPC worker threads; the lock below is
+        # what makes that safe, and it also keeps transactions from
+        # interleaving. SQLite serialises writers anyway, so little is lost.
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._conn.executescript(_SCHEMA)
+        # Wakes StreamCommands streams when a transaction queued a command.
+        self._commands_changed = threading.Condition()
+        self._commands_generation = 0
+        self.policy = self._load_or_create_policy(kdf_params or KdfParams())
+
+    def _load_or_create_policy(self, new_params: KdfParams) -> CredentialPolicy:
+        # The policy is fixed once the first credential may have been hashed
+        # with it: changing the salt or parameters would orphan every lookup key.
+        with self.transaction() as tx:
+            rows = dict(tx._conn.execute("SELECT key, value FROM meta").fetchall())
+            if "lookup_salt" not in rows:
+                rows = {
+                    "schema_version": str(SCHEMA_VERSION),
+                    "change_seq": "0",
+                    "kdf_n": str(new_params.n),
+                    "kdf_r": str(new_params.r),
+                    "kdf_p": str(new_params.p),
+                    "lookup_salt": secrets.token_bytes(16).hex(),
+                }
+                tx._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+            elif int(rows["schema_version"]) != SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has schema version {rows['schema_version']}; "
+                    f"this registry understands version {SCHEMA_VERSION}"
+                )
+        return CredentialPolicy(
+            params=KdfParams(n=int(rows["kdf_n"]), r=int(rows["kdf_r"]), p=int(rows["kdf_p"])),
+            lookup_salt=bytes.fromhex(rows["lookup_salt"]),
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._conn, self)
+            try:
+                yield tx
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        if tx.commands_queued:
+            with self._commands_changed:
+                self._commands_generation += 1
+                self._commands_changed.notify_all()
+
+    @property
+    def commands_generation(self) -> int:
+        with self._commands_changed:
+            return self._commands_generation
+
+    def wait_for_commands(self, seen_generation: int, timeout: float) -> int:
+        """Blocks until a command was queued after ``seen_generation`` or the timeout."""
+        with self._commands_changed:
+            self._commands_changed.wait_for(
+                lambda: self._commands_generation != seen_generation, timeout
+            )
+            return self._commands_generation
+
+    def wake_streams(self) -> None:
+        """Lets waiting streams re-check whether they should end (shutdown)."""
+        with self._commands_changed:
+            self._commands_generation += 1
+            self._commands_changed.notify_all()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,144 @@
+"""Applying a kiosk's event reports to the registry's orders.
+
+The kiosk is the authority over physical facts: when it says a document was
+deposited, collected or removed, that happened, whatever the registry thought
+the order's status was (for example, the office cancelled the order while the
+kiosk was offline). Such a report is applied anyway and logged as a warning,
+so staff can follow up; refusing it would leave the registry wrong about
+where a document is and the kiosk's outbox retrying forever.
+
+One exception: a deposit does not undo an office cancellation. The order
+stays cancelled but records the compartment, so the kiosk learns at its
+next sync that staff must take the document out again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from kiosk.domain.pickup_order import ALLOWED_TRANSITIONS, DEFAULT_PICKUP_DAYS, OrderStatus
+from kiosk.registry.convert import from_timestamp
+from kiosk.registry.database import StoredOrder, Transaction
+from pickupbox.registry.v1 import registry_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+ORDER_EVENTS = frozenset(
+    {
+        pb.EVENT_TYPE_ORDER_DEPOSITED,
+        pb.EVENT_TYPE_ORDER_COLLECTED,
+        pb.EVENT_TYPE_ORDER_EXPIRED,
+        pb.EVENT_TYPE_ORDER_REMOVED,
+        pb.EVENT_TYPE_ORDER_LOCKED,
+    }
+)
+
+
+def event_type_name(value: int) -> str:
+    try:
+        return pb.EventType.Name(value)
+    except ValueError:  # sent by a newer kiosk; still worth keeping
+        return f"EVENT_TYPE_{value}"
+
+
+def record_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now: datetime) -> bool:
+    """Stores the event and applies it, once. False if it was already stored.
+
+    Runs inside the caller's transaction, so the event id and its effect are
+    committed together: a crash in between can neither apply it twice nor
+    acknowledge it without applying it.
+    """
+    if tx.event_exists(event.event_id):
+        return False
+    tx.insert_event(
+        event_id=event.event_id,
+        kiosk_id=kiosk_id,
+        type=event_type_name(event.type),
+        order_reference=event.order_reference,
+        payload=event.SerializeToString(),
+    )
+    if event.type in ORDER_EVENTS:
+        _apply_order_event(tx, kiosk_id, event, now)
+    return True
+
+
+def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now: datetime) -> None:
+    kind = event_type_name(event.type)
+    order = tx.get_order(event.order_reference) if event.order_reference else None
+    if order is None:
+        # Acknowledged anyway: the kiosk cannot do better, and staff can find
+        # the stored event by its id.
+        log.warning(
+            "event %s (%s) from kiosk %s names unknown order %r: stored, not applied",
+            event.event_id, kind, kiosk_id, event.order_reference,
+        )
+        return
+    occurred = from_timestamp(event.occur_time) or now
+
+    if event.type == pb.EVENT_TYPE_ORDER_DEPOSITED:
+        _deposited(tx, kiosk_id, order, event, occurred)
+    elif event.type == pb.EVENT_TYPE_ORDER_COLLECTED:
+        _warn_if_unexpected(order, OrderStatus.COLLECTED, event, kiosk_id)
+        tx.update_order(
+            order.reference, status=OrderStatus.COLLECTED, collect_time=occurred, pending_code=None
+        )
+    elif event.type == pb.EVENT_TYPE_ORDER_REMOVED:
+        _warn_if_unexpected(order, OrderStatus.REMOVED, event, kiosk_id)
+        tx.update_order(
+            order.reference, status=OrderStatus.REMOVED, compartment_number=None, pending_code=None
+        )
+    elif event.type == pb.EVENT_TYPE_ORDER_EXPIRED:
+        # Expiry is a judgement, not a physical fact: it must not overwrite
+        # e.g. a collection or cancellation the registry already knows.
+        if OrderStatus.EXPIRED in ALLOWED_TRANSITIONS[order.status]:
+            tx.update_order(order.reference, status=OrderStatus.EXPIRED, pending_code=None)
+        else:
+            log.warning(
+                "event %s from kiosk %s: order %s is %s and cannot expire; stored, not applied",
+                event.event_id, kiosk_id, order.reference, order.status.value,
+            )
+    elif event.type == pb.EVENT_TYPE_ORDER_LOCKED:
+        tx.update_order(order.reference, locked=True)
+        log.warning("order %s locked by kiosk %s after too many wrong PINs", order.reference, kiosk_id)
+
+
+def _deposited(
+    tx: Transaction, kiosk_id: str, order: StoredOrder, event: pb.KioskEvent, occurred: datetime
+) -> None:
+    where = dict(
+        compartment_number=event.compartment_number or None,
+        deposit_time=occurred,
+        kiosk_id=kiosk_id,
+    )
+    if order.kiosk_id != kiosk_id:
+        log.warning(
+            "order %s was announced for kiosk %s but deposited in kiosk %s",
+            order.reference, order.kiosk_id, kiosk_id,
+        )
+    if order.status is OrderStatus.CANCELLED:
+        log.warning(
+            "order %s was deposited in kiosk %s compartment %s after the office cancelled it:"
+            " it stays cancelled and the document must be removed",
+            order.reference, kiosk_id, event.compartment_number,
+        )
+        tx.update_order(order.reference, **where)
+        return
+    _warn_if_unexpected(order, OrderStatus.DEPOSITED, event, kiosk_id)
+    deadline = from_timestamp(event.pickup_deadline) or occurred + timedelta(
+        days=DEFAULT_PICKUP_DAYS
+    )
+    tx.update_order(
+        order.reference, status=OrderStatus.DEPOSITED, pickup_deadline=deadline, **where
+    )
+
+
+def _warn_if_unexpected(
+    order: StoredOrder, to: OrderStatus, event: pb.KioskEvent, kiosk_id: str
+) -> None:
+    if to not in ALLOWED_TRANSITIONS[order.status]:
+        log.warning(
+            "event %s from kiosk %s: order %s went from %s to %s, which the registry did not"
+            " expect; applied because the kiosk reports what physically happened",
+            event.event_id, kiosk_id, order.reference, order.status.value, to.value,
+        )

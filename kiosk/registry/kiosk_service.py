@@ -1,0 +1,266 @@
+"""KioskService: what the terminals call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import grpc
+from google.protobuf import json_format
+
+from kiosk.domain.credentials import group_code, qr_payload
+from kiosk.registry import validation
+from kiosk.registry.convert import (
+    credential_policy_to_proto,
+    order_record_from_pickup_order,
+    to_timestamp,
+)
+from kiosk.registry.database import RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from kiosk.registry.errors import (
+    INVALID_CURSOR,
+    KIOSK_NOT_REGISTERED,
+    RegistryError,
+    abort_on_error,
+    invalid_argument,
+)
+from kiosk.registry.events import record_event
+from kiosk.registry.notifier import Notifier, ReadyNotice
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYNC_PAGE_SIZE = 500
+MAX_SYNC_PAGE_SIZE = 5000
+MAX_EVENTS_PER_REPORT = 1000
+MAX_EVENT_ID_LENGTH = 128
+
+
+def message_to_json(message) -> dict:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
+    def __init__(
+        self,
+        db: RegistryDatabase,
+        notifier: Notifier,
+        office_contact: str,
+        stopping: threading.Event,
+        *,
+        stream_poll_seconds: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._office_contact = office_contact
+        self._stopping = stopping
+        self._stream_poll_seconds = stream_poll_seconds
+        self._notice_lock = threading.Lock()
+
+    def _policy(self) -> pb.CredentialPolicy:
+        return credential_policy_to_proto(self._db.policy.params, self._db.policy.lookup_salt)
+
+    def _registered(self, kiosk_id: str) -> str:
+        validation.identifier("kiosk_id", kiosk_id)
+        with self._db.transaction() as tx:
+            known = tx.get_kiosk(kiosk_id) is not None
+        if not known:
+            raise RegistryError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                KIOSK_NOT_REGISTERED,
+                f"kiosk {kiosk_id} is not registered: call RegisterKiosk first",
+                {"kiosk_id": kiosk_id},
+            )
+        return kiosk_id
+
+    @abort_on_error
+    def RegisterKiosk(self, request: pb.RegisterKioskRequest, context) -> pb.RegisterKioskResponse:
+        kiosk_id = validation.identifier("kiosk_id", request.kiosk_id)
+        validation.text("software_version", request.software_version, 100)
+        _check_compartments(request.compartments)
+        now = utcnow()
+        with self._db.transaction() as tx:
+            tx.register_kiosk(
+                kiosk_id,
+                request.software_version,
+                [message_to_json(c) for c in request.compartments],
+                now,
+            )
+        log.info(
+            "kiosk %s registered (software %s, %d compartments)",
+            kiosk_id, request.software_version or "unknown", len(request.compartments),
+        )
+        return pb.RegisterKioskResponse(credential_policy=self._policy(), server_time=to_timestamp(now))
+
+    @abort_on_error
+    def Heartbeat(self, request: pb.HeartbeatRequest, context) -> pb.HeartbeatResponse:
+        kiosk_id = self._registered(request.kiosk_id)
+        if request.compartments:
+            _check_compartments(request.compartments)
+        now = utcnow()
+        with self._db.transaction() as tx:
+            tx.record_heartbeat(
+                kiosk_id,
+                devices=[message_to_json(d) for d in request.devices],
+                outbox_backlog=request.outbox_backlog,
+                compartments=(
+                    [message_to_json(c) for c in request.compartments]
+                    if request.compartments
+                    else None
+                ),
+                now=now,
+            )
+        return pb.HeartbeatResponse(server_time=to_timestamp(now))
+
+    @abort_on_error
+    def SyncChanges(self, request: pb.SyncChangesRequest, context) -> pb.SyncChangesResponse:
+        kiosk_id = self._registered(request.kiosk_id)
+        after = _parse_cursor(request.cursor)
+        page_size = validation.page_size(
+            request.page_size, default=DEFAULT_SYNC_PAGE_SIZE, maximum=MAX_SYNC_PAGE_SIZE
+        )
+        with self._db.transaction() as tx:
+            current = tx.current_seq()
+            if after > current:
+                raise RegistryError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    INVALID_CURSOR,
+                    f"cursor {request.cursor} is ahead of this registry (was its database"
+                    " replaced?): start again with an empty cursor",
+                )
+            # One more than a page of each, so we know whether more follow.
+            orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
+            staff = tx.staff_changed_since(after, page_size + 1)
+        changes = sorted([*orders, *staff], key=lambda change: change.change_seq)
+        page = changes[:page_size]
+        has_more = len(changes) > page_size
+        # Without more pages the kiosk has seen everything up to `current`,
+        # including other kiosks' changes it does not need.
+        next_cursor = page[-1].change_seq if has_more else current
+        response = pb.SyncChangesResponse(
+            next_cursor=str(next_cursor), has_more=has_more, credential_policy=self._policy()
+        )
+        for change in page:
+            if isinstance(change, StoredStaff):
+                response.staff.append(
+                    pb.StaffRecord(
+                        staff_id=change.staff_id,
+                        card_lookup=change.card_lookup,
+                        pin_verifier=change.pin_verifier,
+                        active=change.active,
+                    )
+                )
+            else:
+                response.orders.append(order_record_from_pickup_order(change.to_domain()))
+        return response
+
+    @abort_on_error
+    def ReportEvents(self, request: pb.ReportEventsRequest, context) -> pb.ReportEventsResponse:
+        kiosk_id = self._registered(request.kiosk_id)
+        if len(request.events) > MAX_EVENTS_PER_REPORT:
+            raise invalid_argument(
+                "events", f"at most {MAX_EVENTS_PER_REPORT} events per report; send the rest later"
+            )
+        for i, event in enumerate(request.events):
+            if not event.event_id or len(event.event_id) > MAX_EVENT_ID_LENGTH:
+                raise invalid_argument(
+                    f"events[{i}].event_id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters"
+                )
+        acknowledged = []
+        now = utcnow()
+        for event in request.events:
+            # One transaction per event: a failure later in the batch does not
+            # undo what was already applied and acknowledged.
+            with self._db.transaction() as tx:
+                record_event(tx, kiosk_id, event, now)
+            acknowledged.append(event.event_id)
+        with self._db.transaction() as tx:
+            tx.touch_kiosk(kiosk_id, now)
+        self.send_pending_notices()
+        return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
+
+    @abort_on_error
+    def StreamCommands(
+        self, request: pb.StreamCommandsRequest, context
+    ) -> Iterator[pb.StreamCommandsResponse]:
+        kiosk_id = self._registered(request.kiosk_id)
+        log.info("kiosk %s opened its command stream", kiosk_id)
+        # Wake up now and then even without news, so a cancelled call or a
+        # server shutdown ends the stream promptly.
+        while context.is_active() and not self._stopping.is_set():
+            seen = self._db.commands_generation
+            with self._db.transaction() as tx:
+                pending = tx.undelivered_commands(kiosk_id)
+            for command in pending:
+                yield pb.StreamCommandsResponse(command=_command_to_proto(command))
+                # Reached only when gRPC asks for the next message, i.e. after
+                # this one went out; a dropped stream redelivers it later.
+                with self._db.transaction() as tx:
+                    tx.mark_delivered(command.seq)
+            self._db.wait_for_commands(seen, self._stream_poll_seconds)
+        log.info("kiosk %s command stream ended", kiosk_id)
+
+    def send_pending_notices(self) -> None:
+        """Sends the "ready for pickup" notices of deposited orders, then wipes
+        their plaintext codes. A failed notice stays pending and is retried
+        with the next event report and at the next start."""
+        with self._notice_lock:
+            with self._db.transaction() as tx:
+                pending = tx.pending_notifications()
+            for order, code in pending:
+                notice = ReadyNotice(
+                    reference=order.reference,
+                    pickup_code=group_code(code),
+                    qr_payload=qr_payload(code),
+                    pickup_deadline=order.pickup_deadline,
+                    office_contact=self._office_contact,
+                    contact=order.contact,
+                    requires_pin_letter_confirmation=order.requires_pin_letter_confirmation,
+                )
+                try:
+                    self._notifier.order_ready(notice)
+                except Exception:
+                    log.warning(
+                        "could not send the ready-for-pickup notice for order %s; will retry",
+                        order.reference,
+                        exc_info=True,
+                    )
+                    continue
+                with self._db.transaction() as tx:
+                    tx.wipe_pending_code(order.reference)
+
+
+def _parse_cursor(cursor: str) -> int:
+    if not cursor:
+        return 0
+    if len(cursor) > 20 or not (cursor.isascii() and cursor.isdigit()):
+        raise RegistryError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            INVALID_CURSOR,
+            "cursor is not one this registry issued: pass the next_cursor of the last"
+            " SyncChanges response, or an empty cursor for a full sync",
+        )
+    return int(cursor)
+
+
+def _check_compartments(compartments) -> None:
+    seen: set[int] = set()
+    for i, compartment in enumerate(compartments):
+        if compartment.number == 0:
+            raise invalid_argument(f"compartments[{i}].number", "must be 1 or more")
+        if compartment.number in seen:
+            raise invalid_argument(
+                f"compartments[{i}].number", f"compartment {compartment.number} appears twice"
+            )
+        seen.add(compartment.number)
+
+
+def _command_to_proto(command: StoredCommand) -> pb.RemoteCommand:
+    return pb.RemoteCommand(
+        command_id=command.command_id,
+        type=pb.CommandType.Value(command.type),
+        compartment_number=command.compartment_number,
+        reason=command.reason,
+        requested_by=command.requested_by,
+    )

@@ -1,0 +1,148 @@
+"""Telling the citizen that their document is ready for pickup.
+
+A notifier receives one :class:`ReadyNotice` per deposited order. The default
+:class:`DirectoryNotifier` writes the message and its QR code to files, which
+is enough to run the system on one machine; a municipality plugs in its own
+mail or SMS gateway through the ``pickupbox.notifier`` entry-point group::
+
+    [project.entry-points."pickupbox.notifier"]
+    smtp = "my_package.notify:SmtpNotifier"
+
+The entry point is called with keyword options (the CLI passes
+``directory=``); a plugin reads the rest of its settings from its own
+configuration. The notice carries the plaintext code, because the citizen
+needs it; it must never reach a log. The PIN is not in the notice at all: the
+citizen chose it, or received it separately.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+import segno
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "pickupbox.notifier"
+DEFAULT_NOTIFIER = "directory"
+
+
+@dataclass(frozen=True)
+class ReadyNotice:
+    reference: str
+    # Grouped for reading, e.g. "K7M2-9QXD-4F".
+    pickup_code: str
+    # What the QR code encodes, e.g. "PBX1:K7M29QXD4F".
+    qr_payload: str
+    pickup_deadline: datetime | None
+    office_contact: str
+    # Where the message goes (e-mail or phone) as the office entered it.
+    contact: str = ""
+    requires_pin_letter_confirmation: bool = False
+
+
+class Notifier(Protocol):
+    def order_ready(self, notice: ReadyNotice) -> None:
+        """Delivers the notice or raises; the registry retries on failure."""
+
+
+def mask_code(pickup_code: str) -> str:
+    """Enough of a code to tell orders apart in a log, e.g. ``K7M2-****-**``."""
+    return "".join(ch if i < 4 or ch == "-" else "*" for i, ch in enumerate(pickup_code))
+
+
+def save_qr_png(payload: str, path: str | Path) -> Path:
+    """A PNG that phone screens and cheap scanners read reliably.
+
+    Error correction M survives smudged paper; 10 px modules and the
+    standard four-module quiet zone keep it readable from a printout.
+    """
+    path = Path(path)
+    segno.make(payload, error="m", micro=False).save(path, kind="png", scale=10, border=4)
+    return path
+
+
+def _deadline_texts(deadline: datetime | None) -> tuple[str, str]:
+    if deadline is None:
+        return "", ""
+    local = deadline.astimezone()
+    return (
+        f"Abholung bis spätestens {local:%d.%m.%Y, %H:%M} Uhr.",
+        f"Please collect it by {local:%Y-%m-%d %H:%M}.",
+    )
+
+
+def render_message(notice: ReadyNotice) -> str:
+    """The German + English message text. Never contains the PIN."""
+    de_deadline, en_deadline = _deadline_texts(notice.pickup_deadline)
+    german = [
+        "Ihr Dokument liegt zur Abholung im Ausgabeterminal bereit.",
+        f"Abholcode: {notice.pickup_code}",
+        "Sie können auch den beigefügten QR-Code am Terminal vorzeigen.",
+        "Halten Sie außerdem Ihre 6-stellige PIN bereit.",
+        de_deadline,
+    ]
+    english = [
+        "Your document is ready for pickup at the pickup terminal.",
+        f"Pickup code: {notice.pickup_code}",
+        "You can also show the attached QR code at the terminal.",
+        "You will also need your 6-digit PIN.",
+        en_deadline,
+    ]
+    if notice.requires_pin_letter_confirmation:
+        # PAuswV s.17: the citizen confirms the PIN letter at the terminal.
+        german.append("Bei der Abholung bestätigen Sie, dass Sie Ihren PIN-Brief erhalten haben.")
+        english.append("When collecting, you confirm that you have received your PIN letter.")
+    german.append(f"Fragen? {notice.office_contact}")
+    english.append(f"Questions? {notice.office_contact}")
+    header = [f"An / To: {notice.contact}"] if notice.contact else []
+    header.append(f"Vorgang / Reference: {notice.reference}")
+    blocks = [header, german, english]
+    return "\n\n".join("\n".join(line for line in block if line) for block in blocks) + "\n"
+
+
+class DirectoryNotifier:
+    """Writes ``<reference>.txt`` and ``<reference>.png`` into a directory."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def order_ready(self, notice: ReadyNotice) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        text_path = self.directory / f"{notice.reference}.txt"
+        png_path = self.directory / f"{notice.reference}.png"
+        # Write to a temporary name first so a reader (or a mail robot
+        # watching the folder) never sees half a message.
+        tmp_png = png_path.with_suffix(".png.tmp")
+        save_qr_png(notice.qr_payload, tmp_png)
+        os.replace(tmp_png, png_path)
+        tmp_text = text_path.with_suffix(".txt.tmp")
+        tmp_text.write_text(render_message(notice), encoding="utf-8")
+        os.replace(tmp_text, text_path)
+        log.info(
+            "ready-for-pickup notice for order %s (code %s) written to %s",
+            notice.reference,
+            mask_code(notice.pickup_code),
+            text_path,
+        )
+
+
+def load_notifier(name: str = DEFAULT_NOTIFIER, **options: Any) -> Notifier:
+    """The notifier registered under ``name`` in the entry-point group.
+
+    ``directory`` is built in, so it works even when the package metadata
+    does not list it (e.g. running from a source checkout).
+    """
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name == name:
+            return entry_point.load()(**options)
+    if name == DEFAULT_NOTIFIER:
+        return DirectoryNotifier(**options)
+    available = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | {DEFAULT_NOTIFIER})
+    raise LookupError(f"no notifier named {name!r}; available: {', '.join(available)}")

@@ -1,0 +1,491 @@
+"""OfficeService: what the office software and `kiosk-registry` call.
+
+Idempotency (AIP-155): a mutating call with a ``request_id`` stores its
+response in the same transaction as its effect, and a retry with that id gets
+the stored response back. CreatePickupOrder is the one exception to an
+identical replay: the stored response has no code, QR payload or PIN, because
+the secret is handed out exactly once and never kept in plaintext for replays.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+import grpc
+from google.protobuf import json_format
+
+from kiosk.domain.compartment import Size
+from kiosk.domain.credentials import (
+    ALPHABET,
+    CredentialFormatError,
+    generate_code,
+    generate_pin,
+    group_code,
+    lookup_key,
+    make_verifier,
+    normalize_card_uid,
+    qr_payload,
+    validate_pin,
+)
+from kiosk.domain.pickup_order import OrderStatus, requires_pin_letter_confirmation
+from kiosk.registry import validation
+from kiosk.registry.convert import (
+    document_kind_from_proto,
+    document_kind_to_proto,
+    order_status_from_proto,
+    order_status_to_proto,
+    size_from_proto,
+    size_to_proto,
+    to_timestamp,
+)
+from kiosk.registry.database import (
+    DuplicateError,
+    RegistryDatabase,
+    StoredKiosk,
+    StoredOrder,
+    StoredStaff,
+    Transaction,
+    utcnow,
+)
+from kiosk.registry.errors import (
+    KIOSK_NOT_FOUND,
+    ORDER_EXISTS,
+    ORDER_NOT_CANCELLABLE,
+    ORDER_NOT_FOUND,
+    STAFF_EXISTS,
+    STAFF_NOT_FOUND,
+    RegistryError,
+    abort_on_error,
+    invalid_argument,
+)
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KIOSK_ID = "kiosk-1"
+ONLINE_WINDOW = timedelta(seconds=90)
+DEFAULT_LIST_PAGE_SIZE = 100
+MAX_LIST_PAGE_SIZE = 1000
+REFERENCE_PREFIX = "PO-"
+REFERENCE_RANDOM_CHARS = 8
+# A code collision needs two equal 45-bit codes; a few draws are plenty.
+MAX_CODE_DRAWS = 5
+
+RESYNC = pb.CommandType.Name(pb.COMMAND_TYPE_RESYNC)
+_COMMANDS_FOR_A_COMPARTMENT = {
+    pb.COMMAND_TYPE_OPEN_COMPARTMENT,
+    pb.COMMAND_TYPE_SET_OUT_OF_SERVICE,
+    pb.COMMAND_TYPE_SET_IN_SERVICE,
+}
+
+
+def generate_reference() -> str:
+    return REFERENCE_PREFIX + "".join(
+        secrets.choice(ALPHABET) for _ in range(REFERENCE_RANDOM_CHARS)
+    )
+
+
+def order_to_proto(order: StoredOrder) -> pb.PickupOrder:
+    return pb.PickupOrder(
+        reference=order.reference,
+        kind=document_kind_to_proto(order.kind),
+        status=order_status_to_proto(order.status),
+        size=size_to_proto(order.size),
+        needs_low_compartment=order.needs_low_compartment,
+        requires_pin_letter_confirmation=order.requires_pin_letter_confirmation,
+        kiosk_id=order.kiosk_id,
+        compartment_number=order.compartment_number or 0,
+        create_time=to_timestamp(order.create_time),
+        deposit_time=to_timestamp(order.deposit_time),
+        pickup_deadline=to_timestamp(order.pickup_deadline),
+        collect_time=to_timestamp(order.collect_time),
+        locked=order.locked,
+    )
+
+
+def staff_to_proto(staff: StoredStaff) -> pb.StaffMember:
+    return pb.StaffMember(
+        staff_id=staff.staff_id, active=staff.active, create_time=to_timestamp(staff.create_time)
+    )
+
+
+def queue_resync(tx: Transaction, kiosk_id: str, reason: str) -> None:
+    # One undelivered RESYNC is as good as many: the kiosk syncs everything
+    # that changed since its cursor anyway.
+    if not tx.has_undelivered(kiosk_id, RESYNC):
+        tx.queue_command(kiosk_id, RESYNC, reason=reason, requested_by="registry")
+
+
+def order_not_found(reference: str) -> RegistryError:
+    return RegistryError(
+        grpc.StatusCode.NOT_FOUND,
+        ORDER_NOT_FOUND,
+        f"order {reference} not found",
+        {"reference": reference},
+    )
+
+
+class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
+    def __init__(self, db: RegistryDatabase) -> None:
+        self._db = db
+
+    def _replayed(self, method: str, request_id: str, response_type):
+        validation.request_id(request_id)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request_id)
+        return None if stored is None else response_type.FromString(stored)
+
+    # ---------------------------------------------------------------- orders
+
+    @abort_on_error
+    def CreatePickupOrder(
+        self, request: pb.CreatePickupOrderRequest, context
+    ) -> pb.CreatePickupOrderResponse:
+        method = "CreatePickupOrder"
+        replayed = self._replayed(method, request.request_id, pb.CreatePickupOrderResponse)
+        if replayed is not None:
+            return replayed
+
+        if request.kind == pb.DOCUMENT_KIND_UNSPECIFIED:
+            raise invalid_argument("kind", "is required (e.g. DOCUMENT_KIND_ID_CARD)")
+        try:
+            kind = document_kind_from_proto(request.kind)
+        except ValueError:
+            raise invalid_argument("kind", f"value {request.kind} is not a document kind") from None
+        try:
+            size = size_from_proto(request.size) if request.size else Size.S
+        except ValueError:
+            raise invalid_argument("size", f"value {request.size} is not a compartment size") from None
+        if request.pin:
+            try:
+                pin = validate_pin(request.pin)
+            except CredentialFormatError as error:
+                raise invalid_argument("pin", f"{error}, or leave it empty to generate one") from None
+        else:
+            pin = generate_pin()
+        validation.identifier("reference", request.reference, required=False)
+        validation.identifier("kiosk_id", request.kiosk_id, required=False)
+        validation.text("contact", request.contact, 320)
+
+        params, salt = self._db.policy.params, self._db.policy.lookup_salt
+        for _ in range(MAX_CODE_DRAWS):
+            reference = request.reference or generate_reference()
+            code = generate_code()
+            # Hash outside the transaction: scrypt is slow on purpose, and the
+            # database lock should not wait for it.
+            code_lookup = lookup_key(code, salt, params)
+            pin_verifier = make_verifier(code, pin, params=params)
+            try:
+                with self._db.transaction() as tx:
+                    stored = tx.replay(method, request.request_id)
+                    if stored is not None:  # a concurrent retry won the race
+                        return pb.CreatePickupOrderResponse.FromString(stored)
+                    kiosk_id = request.kiosk_id or self._default_kiosk(tx)
+                    order = tx.insert_order(
+                        reference=reference,
+                        kind=kind,
+                        size=size,
+                        needs_low_compartment=request.needs_low_compartment,
+                        requires_pin_letter_confirmation=requires_pin_letter_confirmation(kind),
+                        kiosk_id=kiosk_id,
+                        code_lookup=code_lookup,
+                        pin_verifier=pin_verifier,
+                        pending_code=code,
+                        contact=request.contact,
+                        create_time=utcnow(),
+                    )
+                    queue_resync(tx, kiosk_id, f"order {reference} created")
+                    replay = pb.CreatePickupOrderResponse(order=order_to_proto(order))
+                    tx.remember(method, request.request_id, replay.SerializeToString())
+            except DuplicateError as duplicate:
+                if duplicate.what == "reference" and request.reference:
+                    raise RegistryError(
+                        grpc.StatusCode.ALREADY_EXISTS,
+                        ORDER_EXISTS,
+                        f"order {reference} already exists",
+                        {"reference": reference},
+                    ) from None
+                continue  # a generated reference or the code collided: draw again
+            log.info("order %s (%s) created for kiosk %s", reference, kind.value, kiosk_id)
+            response = pb.CreatePickupOrderResponse()
+            response.CopyFrom(replay)
+            response.pickup_code = group_code(code)
+            response.qr_payload = qr_payload(code)
+            if not request.pin:
+                response.pin = pin
+            return response
+        raise RuntimeError(f"no unique code after {MAX_CODE_DRAWS} draws; is the RNG broken?")
+
+    def _default_kiosk(self, tx: Transaction) -> str:
+        kiosk_ids = [k.kiosk_id for k in tx.list_kiosks()]
+        if not kiosk_ids:
+            return DEFAULT_KIOSK_ID
+        if len(kiosk_ids) == 1:
+            return kiosk_ids[0]
+        raise invalid_argument(
+            "kiosk_id", f"several kiosks are registered ({', '.join(kiosk_ids)}); name one"
+        )
+
+    @abort_on_error
+    def CancelPickupOrder(
+        self, request: pb.CancelPickupOrderRequest, context
+    ) -> pb.CancelPickupOrderResponse:
+        method = "CancelPickupOrder"
+        replayed = self._replayed(method, request.request_id, pb.CancelPickupOrderResponse)
+        if replayed is not None:
+            return replayed
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        validation.text("reason", request.reason)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.CancelPickupOrderResponse.FromString(stored)
+            order = tx.get_order(request.reference)
+            if order is None:
+                raise order_not_found(request.reference)
+            if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
+                raise RegistryError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    ORDER_NOT_CANCELLABLE,
+                    f"order {order.reference} is {order.status.value} and can no longer be"
+                    " cancelled; only announced or deposited orders can",
+                    {"reference": order.reference, "status": order.status.value},
+                )
+            order = tx.update_order(
+                order.reference,
+                status=OrderStatus.CANCELLED,
+                cancel_reason=request.reason,
+                pending_code=None,
+            )
+            queue_resync(tx, order.kiosk_id, f"order {order.reference} cancelled")
+            response = pb.CancelPickupOrderResponse(order=order_to_proto(order))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("order %s cancelled", order.reference)
+        return response
+
+    @abort_on_error
+    def GetPickupOrder(self, request: pb.GetPickupOrderRequest, context) -> pb.GetPickupOrderResponse:
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        with self._db.transaction() as tx:
+            order = tx.get_order(request.reference)
+        if order is None:
+            raise order_not_found(request.reference)
+        return pb.GetPickupOrderResponse(order=order_to_proto(order))
+
+    @abort_on_error
+    def ListPickupOrders(
+        self, request: pb.ListPickupOrdersRequest, context
+    ) -> pb.ListPickupOrdersResponse:
+        statuses: list[OrderStatus] = []
+        for i, value in enumerate(request.statuses):
+            try:
+                statuses.append(order_status_from_proto(value))
+            except ValueError:
+                raise invalid_argument(f"statuses[{i}]", f"{value} is not an order status") from None
+        validation.identifier("kiosk_id", request.kiosk_id, required=False)
+        token = request.page_token
+        if token and not (token.isascii() and token.isdigit() and len(token) <= 20):
+            raise invalid_argument("page_token", "pass the next_page_token of the last response")
+        limit = validation.page_size(
+            request.page_size, default=DEFAULT_LIST_PAGE_SIZE, maximum=MAX_LIST_PAGE_SIZE
+        )
+        with self._db.transaction() as tx:
+            rows = tx.list_orders(
+                statuses=statuses,
+                kiosk_id=request.kiosk_id,
+                after_rowid=int(token or 0),
+                limit=limit + 1,
+            )
+        page = rows[:limit]
+        return pb.ListPickupOrdersResponse(
+            orders=[order_to_proto(order) for _, order in page],
+            next_page_token=str(page[-1][0]) if len(rows) > limit else "",
+        )
+
+    # ---------------------------------------------------------------- kiosks
+
+    @abort_on_error
+    def ListKiosks(self, request: pb.ListKiosksRequest, context) -> pb.ListKiosksResponse:
+        with self._db.transaction() as tx:
+            kiosks = tx.list_kiosks()
+        now = utcnow()
+        response = pb.ListKiosksResponse()
+        for kiosk in kiosks:
+            response.kiosks.append(kiosk_status(kiosk, now))
+        return response
+
+    @abort_on_error
+    def SendKioskCommand(
+        self, request: pb.SendKioskCommandRequest, context
+    ) -> pb.SendKioskCommandResponse:
+        method = "SendKioskCommand"
+        replayed = self._replayed(method, request.request_id, pb.SendKioskCommandResponse)
+        if replayed is not None:
+            return replayed
+        validation.identifier("kiosk_id", request.kiosk_id)
+        command = request.command
+        if command.type == pb.COMMAND_TYPE_UNSPECIFIED:
+            raise invalid_argument("command.type", "is required")
+        try:
+            type_name = pb.CommandType.Name(command.type)
+        except ValueError:
+            raise invalid_argument("command.type", f"{command.type} is not a command type") from None
+        if command.type in _COMMANDS_FOR_A_COMPARTMENT and command.compartment_number == 0:
+            raise invalid_argument("command.compartment_number", f"is required for {type_name}")
+        validation.text("command.reason", command.reason)
+        validation.text("command.requested_by", command.requested_by, 100)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.SendKioskCommandResponse.FromString(stored)
+            if tx.get_kiosk(request.kiosk_id) is None:
+                raise RegistryError(
+                    grpc.StatusCode.NOT_FOUND,
+                    KIOSK_NOT_FOUND,
+                    f"kiosk {request.kiosk_id} not found: it has never registered",
+                    {"kiosk_id": request.kiosk_id},
+                )
+            command_id = tx.queue_command(
+                request.kiosk_id,
+                type_name,
+                compartment_number=command.compartment_number,
+                reason=command.reason,
+                requested_by=command.requested_by,
+            )
+            response = pb.SendKioskCommandResponse(command_id=command_id)
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info(
+            "command %s (%s, compartment %d) queued for kiosk %s",
+            command_id, type_name, command.compartment_number, request.kiosk_id,
+        )
+        return response
+
+    # ----------------------------------------------------------------- staff
+
+    @abort_on_error
+    def CreateStaffMember(
+        self, request: pb.CreateStaffMemberRequest, context
+    ) -> pb.CreateStaffMemberResponse:
+        method = "CreateStaffMember"
+        replayed = self._replayed(method, request.request_id, pb.CreateStaffMemberResponse)
+        if replayed is not None:
+            return replayed
+        staff_id = validation.identifier("staff_id", request.staff_id)
+        try:
+            card_uid = normalize_card_uid(request.card_uid)
+        except CredentialFormatError as error:
+            raise invalid_argument("card_uid", str(error)) from None
+        try:
+            pin = validate_pin(request.pin)
+        except CredentialFormatError as error:
+            raise invalid_argument("pin", str(error)) from None
+        params, salt = self._db.policy.params, self._db.policy.lookup_salt
+        card_lookup = lookup_key(card_uid, salt, params)
+        pin_verifier = make_verifier(card_uid, pin, params=params)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.CreateStaffMemberResponse.FromString(stored)
+            if tx.get_staff(staff_id) is not None:
+                raise RegistryError(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    STAFF_EXISTS,
+                    f"staff member {staff_id} already exists",
+                    {"staff_id": staff_id},
+                )
+            holder = tx.staff_by_card(card_lookup)
+            if holder is not None:
+                raise RegistryError(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    STAFF_EXISTS,
+                    f"this card is already registered to staff member {holder.staff_id}",
+                    {"staff_id": holder.staff_id},
+                )
+            staff = tx.insert_staff(
+                staff_id=staff_id,
+                card_lookup=card_lookup,
+                pin_verifier=pin_verifier,
+                create_time=utcnow(),
+            )
+            for kiosk in tx.list_kiosks():
+                queue_resync(tx, kiosk.kiosk_id, f"staff member {staff_id} added")
+            response = pb.CreateStaffMemberResponse(staff_member=staff_to_proto(staff))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("staff member %s created", staff_id)
+        return response
+
+    @abort_on_error
+    def ListStaffMembers(
+        self, request: pb.ListStaffMembersRequest, context
+    ) -> pb.ListStaffMembersResponse:
+        with self._db.transaction() as tx:
+            staff = tx.list_staff()
+        return pb.ListStaffMembersResponse(staff_members=[staff_to_proto(s) for s in staff])
+
+    @abort_on_error
+    def DeactivateStaffMember(
+        self, request: pb.DeactivateStaffMemberRequest, context
+    ) -> pb.DeactivateStaffMemberResponse:
+        method = "DeactivateStaffMember"
+        replayed = self._replayed(method, request.request_id, pb.DeactivateStaffMemberResponse)
+        if replayed is not None:
+            return replayed
+        staff_id = validation.identifier("staff_id", request.staff_id)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.DeactivateStaffMemberResponse.FromString(stored)
+            staff = tx.get_staff(staff_id)
+            if staff is None:
+                raise RegistryError(
+                    grpc.StatusCode.NOT_FOUND,
+                    STAFF_NOT_FOUND,
+                    f"staff member {staff_id} not found",
+                    {"staff_id": staff_id},
+                )
+            if staff.active:
+                staff = tx.deactivate_staff(staff_id)
+                # A deactivated card (often: a lost one) must stop working at
+                # every kiosk soon, not at the next routine sync.
+                for kiosk in tx.list_kiosks():
+                    queue_resync(tx, kiosk.kiosk_id, f"staff member {staff_id} deactivated")
+            response = pb.DeactivateStaffMemberResponse(staff_member=staff_to_proto(staff))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("staff member %s deactivated", staff_id)
+        return response
+
+
+def kiosk_status(kiosk: StoredKiosk, now: datetime) -> pb.KioskStatus:
+    """Occupancy is counted from the compartments the kiosk last reported."""
+    compartments = [
+        json_format.ParseDict(c, pb.Compartment(), ignore_unknown_fields=True)
+        for c in kiosk.compartments
+    ]
+    devices = [
+        json_format.ParseDict(d, pb.DeviceHealth(), ignore_unknown_fields=True)
+        for d in kiosk.devices
+    ]
+    states = [c.state for c in compartments]
+    occupied = sum(
+        1
+        for c in compartments
+        if c.state in (pb.COMPARTMENT_STATE_OCCUPIED, pb.COMPARTMENT_STATE_RESERVED)
+        or (c.state == pb.COMPARTMENT_STATE_OPEN and c.order_reference)
+    )
+    return pb.KioskStatus(
+        kiosk_id=kiosk.kiosk_id,
+        last_seen_time=to_timestamp(kiosk.last_seen),
+        online=now - kiosk.last_seen <= ONLINE_WINDOW,
+        devices=devices,
+        compartments=compartments,
+        compartments_total=len(compartments),
+        compartments_occupied=occupied,
+        compartments_free=states.count(pb.COMPARTMENT_STATE_FREE),
+        compartments_out_of_service=states.count(pb.COMPARTMENT_STATE_OUT_OF_SERVICE),
+        outbox_backlog=kiosk.outbox_backlog,
+    )

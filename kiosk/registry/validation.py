@@ -1,0 +1,48 @@
+"""Checks of request fields; each failure names the field and what to do."""
+
+from __future__ import annotations
+
+import re
+
+from kiosk.registry.errors import invalid_argument
+
+# Identifiers end up in file names (notices), logs and the kiosk's journal,
+# so they are restricted to characters that are safe everywhere.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_IDENTIFIER_LENGTH = 64
+MAX_REQUEST_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 500
+
+
+def identifier(field: str, value: str, *, required: bool = True) -> str:
+    if not value:
+        if required:
+            raise invalid_argument(field, "is required")
+        return value
+    if len(value) > MAX_IDENTIFIER_LENGTH:
+        raise invalid_argument(
+            field, f"is {len(value)} characters long; at most {MAX_IDENTIFIER_LENGTH} are allowed"
+        )
+    if not _IDENTIFIER.fullmatch(value):
+        raise invalid_argument(
+            field,
+            f"{value!r} may only contain letters, digits, '.', '_' and '-',"
+            " and must start with a letter or digit",
+        )
+    return value
+
+
+def request_id(value: str) -> str:
+    if len(value) > MAX_REQUEST_ID_LENGTH:
+        raise invalid_argument("request_id", f"is longer than {MAX_REQUEST_ID_LENGTH} characters")
+    return value
+
+
+def text(field: str, value: str, max_length: int = MAX_TEXT_LENGTH) -> str:
+    if len(value) > max_length:
+        raise invalid_argument(field, f"is longer than {max_length} characters")
+    return value
+
+
+def page_size(value: int, *, default: int, maximum: int) -> int:
+    return default if value == 0 else min(value, maximum)

@@ -1,0 +1,325 @@
+"""SQLite store for compartments, orders, staff hashes, the journal and the outbox.
+
+Why SQLite in WAL mode: a power cut must never lose which document is in
+which compartment, nor let one be handed out twice. Every state change is a
+single transaction that also appends to the journal and, where the registry
+must hear of it, to the outbox. The outbox is drained by the uplink, so a
+registry outage only delays reports and never loses them.
+
+One connection is shared behind a lock: the kiosk has one core thread and
+one uplink thread, and the write rate is a few rows per minute.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
+from kiosk.domain.events import KioskEvent
+from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
+from kiosk.domain.staff import StaffRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS compartment (
+    number INTEGER PRIMARY KEY,
+    size TEXT NOT NULL,
+    col INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    height_class TEXT NOT NULL,
+    state TEXT NOT NULL,
+    -- UNIQUE: a document is never recorded in two compartments.
+    order_reference TEXT UNIQUE
+);
+CREATE TABLE IF NOT EXISTS pickup_order (
+    reference TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    size TEXT NOT NULL,
+    needs_low INTEGER NOT NULL,
+    requires_pin_letter INTEGER NOT NULL,
+    code_lookup BLOB NOT NULL,
+    pin_verifier TEXT NOT NULL,
+    compartment_number INTEGER,
+    pickup_deadline TEXT,
+    failed_pin_attempts INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pickup_order_lookup ON pickup_order (code_lookup);
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id TEXT PRIMARY KEY,
+    card_lookup BLOB NOT NULL,
+    pin_verifier TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_lookup ON staff (card_lookup);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    order_reference TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    pass
+
+
+class KioskStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed handover survives a power cut, not only a crash.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the kiosk database {path}: {exc}. "
+                "Check the file and its permissions; restore it from backup if it is corrupt."
+            ) from exc
+        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --------------------------------------------------------- compartments
+
+    def install_layout(self, layout: list[Compartment]) -> None:
+        """Adds compartments the cabinet has; keeps the state of known ones."""
+        with self.transaction() as tx:
+            for c in layout:
+                tx.execute(
+                    "INSERT INTO compartment (number, size, col, row, height_class, state, order_reference)"
+                    " VALUES (?, ?, ?, ?, ?, ?, NULL)"
+                    " ON CONFLICT(number) DO UPDATE SET size=excluded.size, col=excluded.col,"
+                    " row=excluded.row, height_class=excluded.height_class",
+                    (c.number, c.size.value, c.column, c.row, c.height_class.value, c.state.value),
+                )
+
+    def compartments(self) -> list[Compartment]:
+        rows = self._query(
+            "SELECT number, size, col, row, height_class, state, order_reference FROM compartment ORDER BY number"
+        )
+        return [_compartment(r) for r in rows]
+
+    def compartment(self, number: int) -> Compartment | None:
+        rows = self._query(
+            "SELECT number, size, col, row, height_class, state, order_reference FROM compartment WHERE number=?",
+            (number,),
+        )
+        return _compartment(rows[0]) if rows else None
+
+    @staticmethod
+    def save_compartment(tx: sqlite3.Connection, c: Compartment) -> None:
+        tx.execute(
+            "UPDATE compartment SET state=?, order_reference=? WHERE number=?",
+            (c.state.value, c.order_reference, c.number),
+        )
+
+    # --------------------------------------------------------------- orders
+
+    _ORDER_COLUMNS = (
+        "reference, kind, status, size, needs_low, requires_pin_letter, code_lookup, pin_verifier,"
+        " compartment_number, pickup_deadline, failed_pin_attempts, locked"
+    )
+
+    def order(self, reference: str) -> PickupOrder | None:
+        rows = self._query(f"SELECT {self._ORDER_COLUMNS} FROM pickup_order WHERE reference=?", (reference,))
+        return _order(rows[0]) if rows else None
+
+    def order_by_lookup(self, code_lookup: bytes) -> PickupOrder | None:
+        rows = self._query(f"SELECT {self._ORDER_COLUMNS} FROM pickup_order WHERE code_lookup=?", (code_lookup,))
+        return _order(rows[0]) if rows else None
+
+    def orders(self, statuses: tuple[OrderStatus, ...] | None = None) -> list[PickupOrder]:
+        if statuses:
+            marks = ",".join("?" * len(statuses))
+            rows = self._query(
+                f"SELECT {self._ORDER_COLUMNS} FROM pickup_order WHERE status IN ({marks}) ORDER BY reference",
+                tuple(s.value for s in statuses),
+            )
+        else:
+            rows = self._query(f"SELECT {self._ORDER_COLUMNS} FROM pickup_order ORDER BY reference")
+        return [_order(r) for r in rows]
+
+    @classmethod
+    def save_order(cls, tx: sqlite3.Connection, o: PickupOrder) -> None:
+        tx.execute(
+            f"INSERT INTO pickup_order ({cls._ORDER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(reference) DO UPDATE SET kind=excluded.kind, status=excluded.status,"
+            " size=excluded.size, needs_low=excluded.needs_low,"
+            " requires_pin_letter=excluded.requires_pin_letter, code_lookup=excluded.code_lookup,"
+            " pin_verifier=excluded.pin_verifier, compartment_number=excluded.compartment_number,"
+            " pickup_deadline=excluded.pickup_deadline,"
+            " failed_pin_attempts=excluded.failed_pin_attempts, locked=excluded.locked",
+            (
+                o.reference,
+                o.kind.value,
+                o.status.value,
+                o.size.value,
+                int(o.needs_low_compartment),
+                int(o.requires_pin_letter_confirmation),
+                o.code_lookup,
+                o.pin_verifier,
+                o.compartment_number,
+                o.pickup_deadline.isoformat() if o.pickup_deadline else None,
+                o.failed_pin_attempts,
+                int(o.locked),
+            ),
+        )
+
+    @staticmethod
+    def delete_order(tx: sqlite3.Connection, reference: str) -> None:
+        tx.execute("DELETE FROM pickup_order WHERE reference=?", (reference,))
+
+    # ---------------------------------------------------------------- staff
+
+    def staff_by_lookup(self, card_lookup: bytes) -> StaffRecord | None:
+        rows = self._query(
+            "SELECT staff_id, card_lookup, pin_verifier FROM staff WHERE card_lookup=?", (card_lookup,)
+        )
+        return StaffRecord(rows[0][0], rows[0][1], rows[0][2], True) if rows else None
+
+    def staff_count(self) -> int:
+        return self._query("SELECT COUNT(*) FROM staff")[0][0]
+
+    @staticmethod
+    def save_staff(tx: sqlite3.Connection, record: StaffRecord) -> None:
+        if not record.active:
+            # Deactivated staff are simply forgotten: nothing to keep.
+            tx.execute("DELETE FROM staff WHERE staff_id=?", (record.staff_id,))
+            return
+        tx.execute(
+            "INSERT INTO staff (staff_id, card_lookup, pin_verifier) VALUES (?,?,?)"
+            " ON CONFLICT(staff_id) DO UPDATE SET card_lookup=excluded.card_lookup,"
+            " pin_verifier=excluded.pin_verifier",
+            (record.staff_id, record.card_lookup, record.pin_verifier),
+        )
+
+    # ------------------------------------------------------ journal, outbox
+
+    @staticmethod
+    def journal(tx: sqlite3.Connection, at: datetime, kind: str, **detail) -> None:
+        tx.execute(
+            "INSERT INTO journal (at, kind, detail) VALUES (?,?,?)",
+            (at.isoformat(), kind, json.dumps(detail, sort_keys=True, default=str)),
+        )
+
+    def journal_entries(self, kind: str | None = None) -> list[tuple[str, str, dict]]:
+        sql = "SELECT at, kind, detail FROM journal"
+        params: tuple = ()
+        if kind:
+            sql += " WHERE kind=?"
+            params = (kind,)
+        return [(at, k, json.loads(d)) for at, k, d in self._query(sql + " ORDER BY id", params)]
+
+    def enqueue(self, tx: sqlite3.Connection, event: KioskEvent) -> None:
+        self._seq += 1
+        tx.execute(
+            "INSERT INTO outbox (event_id, seq, order_reference, payload, next_attempt_at) VALUES (?,?,?,?,?)",
+            (event.event_id, self._seq, event.order_reference, json.dumps(event.to_json()),
+             event.occur_time.isoformat()),
+        )
+        self.journal(tx, event.occur_time, "event", **event.to_json())
+
+    def outbox_due(self, now: datetime, limit: int = 100) -> list[tuple[KioskEvent, int]]:
+        rows = self._query(
+            "SELECT payload, attempts FROM outbox WHERE next_attempt_at <= ? ORDER BY seq LIMIT ?",
+            (now.isoformat(), limit),
+        )
+        return [(KioskEvent.from_json(json.loads(p)), attempts) for p, attempts in rows]
+
+    def outbox_acknowledge(self, event_ids: list[str]) -> None:
+        with self.transaction() as tx:
+            tx.executemany("DELETE FROM outbox WHERE event_id=?", [(i,) for i in event_ids])
+
+    def outbox_postpone(self, event_ids: list[str], until: datetime) -> None:
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE outbox SET attempts=attempts+1, next_attempt_at=? WHERE event_id=?",
+                [(until.isoformat(), i) for i in event_ids],
+            )
+
+    def outbox_backlog(self) -> int:
+        return self._query("SELECT COUNT(*) FROM outbox")[0][0]
+
+    def next_outbox_attempt(self) -> datetime | None:
+        row = self._query("SELECT MIN(next_attempt_at) FROM outbox")[0][0]
+        return datetime.fromisoformat(row) if row else None
+
+    def orders_with_pending_events(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT DISTINCT order_reference FROM outbox WHERE order_reference != ''")}
+
+    # ----------------------------------------------------------------- meta
+
+    def meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    @staticmethod
+    def set_meta(tx: sqlite3.Connection, key: str, value: str) -> None:
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+
+def _compartment(row: tuple) -> Compartment:
+    number, size, col, r, height, state, ref = row
+    return Compartment(number, Size(size), col, r, HeightClass(height), CompartmentState(state), ref)
+
+
+def _order(row: tuple) -> PickupOrder:
+    (reference, kind, status, size, low, pin_letter, lookup, verifier, number, deadline, failed, locked) = row
+    return PickupOrder(
+        reference=reference,
+        kind=DocumentKind(kind),
+        status=OrderStatus(status),
+        size=Size(size),
+        needs_low_compartment=bool(low),
+        requires_pin_letter_confirmation=bool(pin_letter),
+        code_lookup=lookup,
+        pin_verifier=verifier,
+        compartment_number=number,
+        pickup_deadline=datetime.fromisoformat(deadline) if deadline else None,
+        failed_pin_attempts=failed,
+        locked=bool(locked),
+    )

@@ -1,0 +1,181 @@
+"""A thin wrapper over the generated KioskService stub.
+
+It converts between protobuf and domain values and turns gRPC failures into
+two domain errors: `RegistryUnavailable` (try again later, nothing was
+decided) and `RegistryRejected` (the registry said no; retrying the same
+request will not help).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+from grpc_status import rpc_status
+
+from google.rpc import error_details_pb2
+from kiosk.domain.compartment import Compartment
+from kiosk.domain.events import EventType, KioskEvent
+from kiosk.domain.pickup_order import PickupOrder
+from kiosk.domain.staff import StaffRecord
+from kiosk.registry import convert
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from hardware.interfaces import DeviceHealth, HealthStatus
+
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.CANCELLED,
+}
+
+
+class RegistryError(Exception):
+    pass
+
+
+class RegistryUnavailable(RegistryError):
+    pass
+
+
+class RegistryRejected(RegistryError):
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SyncPage:
+    orders: list[PickupOrder]
+    staff: list[StaffRecord]
+    next_cursor: str
+    has_more: bool
+    lookup_salt: bytes
+    kdf_params: object
+
+
+def _translate(error: grpc.RpcError) -> RegistryError:
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
+    if code in _RETRYABLE:
+        return RegistryUnavailable(f"registry unavailable ({code.name}): {details}")
+    reason = ""
+    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    if status is not None:
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                reason = info.reason
+    return RegistryRejected(f"registry refused ({code.name}): {details}", reason)
+
+
+_HEALTH = {
+    HealthStatus.OK: pb.DEVICE_STATUS_OK,
+    HealthStatus.DEGRADED: pb.DEVICE_STATUS_DEGRADED,
+    HealthStatus.FAILED: pb.DEVICE_STATUS_FAILED,
+}
+
+
+def event_to_proto(event: KioskEvent) -> pb.KioskEvent:
+    message = pb.KioskEvent(
+        event_id=event.event_id,
+        type=pb.EventType.Value("EVENT_TYPE_" + event.type.name),
+        order_reference=event.order_reference,
+        compartment_number=event.compartment_number,
+        staff_ids=list(event.staff_ids),
+        detail=event.detail,
+        pin_letter_confirmed=event.pin_letter_confirmed,
+    )
+    message.occur_time.CopyFrom(convert.to_timestamp(event.occur_time))
+    if event.pickup_deadline is not None:
+        message.pickup_deadline.CopyFrom(convert.to_timestamp(event.pickup_deadline))
+    return message
+
+
+# Every domain event type must have a protobuf twin, checked at import.
+for _type in EventType:
+    pb.EventType.Value("EVENT_TYPE_" + _type.name)
+
+
+class RegistryClient:
+    def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0):
+        self.target = target
+        self.kiosk_id = kiosk_id
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(target)
+        self._stub = pb_grpc.KioskServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, object]:
+        response = self._call(
+            self._stub.RegisterKiosk,
+            pb.RegisterKioskRequest(
+                kiosk_id=self.kiosk_id,
+                software_version=software_version,
+                compartments=[convert.compartment_to_proto(c) for c in compartments],
+            ),
+        )
+        policy = response.credential_policy
+        return policy.lookup_salt, convert.kdf_params_from_policy(policy)
+
+    def heartbeat(self, health: list[DeviceHealth], backlog: int, compartments: list[Compartment]) -> None:
+        self._call(
+            self._stub.Heartbeat,
+            pb.HeartbeatRequest(
+                kiosk_id=self.kiosk_id,
+                devices=[pb.DeviceHealth(device=h.device, status=_HEALTH[h.status], detail=h.detail)
+                         for h in health],
+                outbox_backlog=backlog,
+                compartments=[convert.compartment_to_proto(c) for c in compartments],
+            ),
+        )
+
+    def sync(self, cursor: str) -> SyncPage:
+        response = self._call(self._stub.SyncChanges, pb.SyncChangesRequest(kiosk_id=self.kiosk_id, cursor=cursor))
+        orders = []
+        for record in response.orders:
+            try:
+                orders.append(convert.pickup_order_from_record(record))
+            except ValueError:
+                continue  # a kind or status this build does not know: skip, do not guess
+        staff = [StaffRecord(s.staff_id, s.card_lookup, s.pin_verifier, s.active) for s in response.staff]
+        policy = response.credential_policy
+        return SyncPage(orders, staff, response.next_cursor, response.has_more, policy.lookup_salt,
+                        convert.kdf_params_from_policy(policy))
+
+    def report(self, events: list[KioskEvent]) -> list[str]:
+        response = self._call(
+            self._stub.ReportEvents,
+            pb.ReportEventsRequest(kiosk_id=self.kiosk_id, events=[event_to_proto(e) for e in events]),
+        )
+        return list(response.acknowledged_event_ids)
+
+    def commands(self) -> Iterator[pb.RemoteCommand]:
+        """Blocks and yields remote commands until the stream breaks."""
+        stream = self._stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
+        self._stream = stream
+        try:
+            for response in stream:
+                yield response.command
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.CANCELLED:
+                return
+            raise _translate(error) from None
+
+    def cancel_commands(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.cancel()

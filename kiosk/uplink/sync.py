@@ -1,0 +1,50 @@
+"""Merging the registry's order and staff changes into the kiosk store.
+
+The registry is the authority on what orders exist and on their
+credentials; the kiosk is the authority on physical facts (what is in which
+compartment, what was handed over). So a registry record never overrides a
+local status that the kiosk has not yet reported, and never resurrects a
+document the kiosk no longer holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kiosk.domain.pickup_order import OrderStatus, PickupOrder
+from kiosk.domain.staff import StaffRecord
+from kiosk.store import KioskStore
+
+# Finished orders: once the registry confirms them, the kiosk keeps nothing.
+FINISHED = (OrderStatus.COLLECTED, OrderStatus.REMOVED)
+
+
+def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
+    pending = store.orders_with_pending_events()
+    with store.transaction() as tx:
+        for remote in records:
+            local = store.order(remote.reference)
+            if local is None:
+                if remote.status is OrderStatus.ANNOUNCED:
+                    store.save_order(tx, remote)
+                continue
+            if remote.reference in pending:
+                continue  # our own report is still on its way; it decides
+            if remote.status is OrderStatus.CANCELLED:
+                if local.status is OrderStatus.ANNOUNCED:
+                    store.delete_order(tx, local.reference)
+                elif local.status in (OrderStatus.DEPOSITED, OrderStatus.EXPIRED):
+                    # The document stays in its compartment until staff remove it.
+                    store.save_order(tx, replace(local, status=OrderStatus.CANCELLED))
+            elif remote.status in FINISHED and local.status in FINISHED:
+                store.delete_order(tx, local.reference)
+            elif local.status is OrderStatus.ANNOUNCED and remote.status is OrderStatus.ANNOUNCED:
+                # Details may change before the deposit (size, accessibility).
+                store.save_order(tx, replace(remote, failed_pin_attempts=local.failed_pin_attempts,
+                                             locked=local.locked))
+
+
+def merge_staff(store: KioskStore, records: list[StaffRecord]) -> None:
+    with store.transaction() as tx:
+        for record in records:
+            store.save_staff(tx, record)

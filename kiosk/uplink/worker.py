@@ -1,0 +1,203 @@
+"""The uplink worker: keeps the kiosk and the registry in step.
+
+One thread registers the kiosk, syncs orders and staff, drains the outbox
+and sends heartbeats; a second thread holds the stream of remote commands.
+Both survive any registry outage: failures are logged once per outage and
+retried with backoff. The outbox only loses an event once the registry has
+acknowledged it, so a restart of either side never loses or duplicates one
+(the registry drops repeats by event id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
+from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
+from kiosk.uplink.sync import merge_orders, merge_staff
+from pickupbox.registry.v1 import registry_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+SYNC_CURSOR_KEY = "sync_cursor"
+SOFTWARE_VERSION = "0.1.0"
+
+
+class Uplink:
+    def __init__(
+        self,
+        core: KioskCore,
+        client: RegistryClient,
+        *,
+        sync_interval: float = 30.0,
+        heartbeat_interval: float = 30.0,
+        retry_max: float = 60.0,
+    ):
+        self.core = core
+        self.store = core.store
+        self.client = client
+        self.sync_interval = sync_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.retry_max = retry_max
+        self.registered = False
+        self.online = False
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._sync_due = True
+        self._next_sync = 0.0
+        self._next_heartbeat = 0.0
+        self._failures = 0
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for target, name in ((self._run, "uplink"), (self._run_commands, "uplink-commands")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self.client.cancel_commands()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.client.close()
+
+    def wake(self) -> None:
+        """New outbox events: report them now rather than at the next interval."""
+        self._wake.set()
+
+    def request_sync(self) -> None:
+        self._sync_due = True
+        self._wake.set()
+
+    # --------------------------------------------------------------- main
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.step(time.monotonic())
+                self._set_online(True)
+                self._failures = 0
+                wait = self._next_wait(time.monotonic())
+            except RegistryError as exc:
+                self._set_online(False, exc)
+                self._failures += 1
+                wait = min(self.retry_max, 0.5 * 2 ** min(self._failures, 10))
+            except Exception:
+                log.exception("uplink step failed")
+                wait = self.retry_max
+            self._wake.wait(wait)
+
+    def step(self, now: float) -> None:
+        """One round of work; raises RegistryError when the registry is unreachable."""
+        if not self.registered:
+            salt, params = self.client.register(self.store.compartments(), SOFTWARE_VERSION)
+            self._save_policy(CredentialContext(salt, params))
+            self.registered = True
+            log.info("registered with the registry at %s", self.client.target)
+        self.flush_outbox()
+        if self._sync_due or now >= self._next_sync:
+            self.sync()
+            self._sync_due = False
+            self._next_sync = now + self.sync_interval
+        if now >= self._next_heartbeat:
+            view = self.core.view()
+            self.client.heartbeat(list(view.health), self.store.outbox_backlog(), list(view.compartments))
+            self._next_heartbeat = now + self.heartbeat_interval
+
+    def _next_wait(self, now: float) -> float:
+        wait = min(self._next_sync, self._next_heartbeat) - now
+        next_retry = self.store.next_outbox_attempt()
+        if next_retry is not None:
+            wait = min(wait, (next_retry - self.core.clock()).total_seconds())
+        return max(0.05, wait)
+
+    def flush_outbox(self) -> None:
+        while True:
+            due = self.store.outbox_due(self.core.clock())
+            if not due:
+                return
+            events = [event for event, _ in due]
+            try:
+                acknowledged = self.client.report(events)
+            except RegistryRejected as exc:
+                # The registry refuses the batch as such; keep the events and
+                # retry later rather than drop a handover record.
+                log.error("registry refused %d events: %s", len(events), exc)
+                self._postpone(due)
+                return
+            except RegistryError:
+                self._postpone(due)
+                raise
+            self.store.outbox_acknowledge(acknowledged)
+            missing = [(e, a) for e, a in due if e.event_id not in set(acknowledged)]
+            if missing:
+                self._postpone(missing)
+                return
+
+    def _postpone(self, due) -> None:
+        now: datetime = self.core.clock()
+        for event, attempts in due:
+            delay = min(self.retry_max, 0.5 * 2 ** min(attempts, 12))
+            self.store.outbox_postpone([event.event_id], now + timedelta(seconds=delay))
+
+    def sync(self) -> None:
+        cursor = self.store.meta(SYNC_CURSOR_KEY) or ""
+        while True:
+            page = self.client.sync(cursor)
+            self._save_policy(CredentialContext(page.lookup_salt, page.kdf_params))
+            merge_orders(self.store, page.orders)
+            merge_staff(self.store, page.staff)
+            cursor = page.next_cursor
+            with self.store.transaction() as tx:
+                self.store.set_meta(tx, SYNC_CURSOR_KEY, cursor)
+            if not page.has_more:
+                return
+
+    def _save_policy(self, ctx: CredentialContext) -> None:
+        if not ctx.lookup_salt:
+            return
+        text = ctx.to_json()
+        if self.store.meta(CREDENTIAL_POLICY_KEY) != text:
+            with self.store.transaction() as tx:
+                self.store.set_meta(tx, CREDENTIAL_POLICY_KEY, text)
+
+    def _set_online(self, online: bool, error: Exception | None = None) -> None:
+        if online and not self.online:
+            log.info("registry reachable at %s", self.client.target)
+        elif not online and (self.online or self._failures == 0):
+            log.warning("registry not reachable (%s); serving pickups from synced orders", error)
+        self.online = online
+
+    # ------------------------------------------------------------ commands
+
+    def _run_commands(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                for command in self.client.commands():
+                    failures = 0
+                    self._handle_command(command)
+                    if self._stopping.is_set():
+                        return
+            except RegistryError as exc:
+                log.debug("command stream broken: %s", exc)
+            failures += 1
+            self._stopping.wait(min(self.retry_max, 0.5 * 2 ** min(failures, 10)))
+
+    def _handle_command(self, command: pb.RemoteCommand) -> None:
+        log.info("remote command %s for compartment %s", pb.CommandType.Name(command.type),
+                 command.compartment_number)
+        if command.type == pb.COMMAND_TYPE_RESYNC:
+            self.request_sync()
+        elif command.type == pb.COMMAND_TYPE_OPEN_COMPARTMENT:
+            self.core.remote_open(command.compartment_number, command.reason, command.requested_by)
+        elif command.type == pb.COMMAND_TYPE_SET_OUT_OF_SERVICE:
+            self.core.remote_set_service(command.compartment_number, False, command.reason, command.requested_by)
+        elif command.type == pb.COMMAND_TYPE_SET_IN_SERVICE:
+            self.core.remote_set_service(command.compartment_number, True, command.reason, command.requested_by)
