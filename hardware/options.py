@@ -52,18 +52,20 @@ def key_path(loc: tuple[Any, ...]) -> str:
 def _expected(error: Mapping[str, Any], model: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        known = "no such key; known keys: " + ", ".join(_known_keys(model, error["loc"]))
-        if len(error["loc"]) > 1:
+        expected = "a known key (" + ", ".join(_known_keys(model, error["loc"])) + ")"
+        if len(error["loc"]) > 1 and error["loc"][-1] in model.model_fields:
             # The classic TOML slip: a key written below a [table] header
             # belongs to that table, not to the top level.
-            known += " (top-level keys must come before the first [table] header)"
-        return known
+            expected += "; top-level keys must come before the first [table] header"
+        return expected
     if kind == "missing":
         return "a value (the key is required)"
     message: str = error["msg"]
     for prefix in ("Input should be ", "Value error, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
+    if message.startswith(("greater", "less")):
+        message = "a number " + message
     return message
 
 

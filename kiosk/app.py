@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
 from kiosk.config import Settings
-from kiosk.core import KioskCore
+from kiosk.core import KioskCore, utc_now
 from kiosk.domain.credentials import KdfParams
 from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
@@ -98,7 +99,7 @@ def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = N
 
 
 def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, registry_target: str | None = None,
-                kdf_params: KdfParams | None = None) -> Kiosk:
+                kdf_params: KdfParams | None = None, clock: Callable[[], datetime] = utc_now) -> Kiosk:
     """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
     hardware = hardware or create_hardware(settings)
     registry = None
@@ -124,6 +125,7 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
             pickup_period=timedelta(days=k.pickup_days),
             inactivity_timeout=timedelta(seconds=k.staff_timeout_seconds),
         ),
+        clock=clock,
     )
     uplink = Uplink(
         core,

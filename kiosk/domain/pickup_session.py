@@ -143,7 +143,8 @@ class PickupSession:
             return self._fail(PickupState.INVALID_CODE, now, str(exc))
         wait = self.throttle.wait_time(now)
         if wait:
-            return self._fail(PickupState.THROTTLED, now, f"wait {int(wait.total_seconds()) + 1} s")
+            effects = [self._throttle_alarm()] if self.throttle.record_refused(now) else []
+            return effects + self._fail(PickupState.THROTTLED, now, f"wait {int(wait.total_seconds()) + 1} s")
         order = find_order(code)
         if order is None:
             return self._fail(PickupState.UNKNOWN_CODE, now, "", count_failure=True)
@@ -173,7 +174,7 @@ class PickupSession:
         if wait:
             self._detail = f"wait {int(wait.total_seconds()) + 1} s"
             self._enter(PickupState.WRONG_PIN, now, keep_detail=True)
-            return []
+            return [self._throttle_alarm()] if self.throttle.record_refused(now) else []
         if credentials.check_verifier(self._order.pin_verifier, self._code, pin):
             if self._order.requires_pin_letter_confirmation:
                 self._enter(PickupState.AWAITING_PIN_LETTER, now)
@@ -299,7 +300,7 @@ class PickupSession:
     def _throttle_alarm(self) -> ReportEvent:
         return ReportEvent(
             EventType.ATTEMPTS_THROTTLED,
-            f"{self.throttle.recent_failures} failed pickup attempts in a short time",
+            f"{self.throttle.recent_failures} failed or refused pickup attempts in a short time",
         )
 
     def _enter(self, state: PickupState, now: datetime, keep_detail: bool = False) -> None:

@@ -21,6 +21,7 @@ class AttemptThrottle:
     # Failures older than this no longer count.
     window: timedelta = timedelta(minutes=15)
     _failures: list[datetime] = field(default_factory=list)
+    _refused: list[datetime] = field(default_factory=list)
     _blocked_until: datetime | None = None
     _alarmed: bool = False
 
@@ -31,13 +32,30 @@ class AttemptThrottle:
         return self._blocked_until - now
 
     def record_failure(self, now: datetime) -> bool:
-        """Counts a failure; returns True exactly once per window when the alarm threshold is reached."""
-        self._failures = [t for t in self._failures if now - t < self.window]
+        """Counts a failed attempt; returns True once when the alarm threshold is reached."""
+        self._prune(now)
         self._failures.append(now)
         count = len(self._failures)
         if count > self.free_failures:
             delay = self.base_delay * (2 ** (count - self.free_failures - 1))
             self._blocked_until = now + min(delay, self.max_delay)
+        return self._check_alarm()
+
+    def record_refused(self, now: datetime) -> bool:
+        """Counts an attempt refused during the backoff. It does not lengthen the
+        wait (a citizen retrying too early is not punished), but hammering
+        through the backoff is what an attack looks like, so it counts
+        towards the alarm."""
+        self._prune(now)
+        self._refused.append(now)
+        return self._check_alarm()
+
+    def _prune(self, now: datetime) -> None:
+        self._failures = [t for t in self._failures if now - t < self.window]
+        self._refused = [t for t in self._refused if now - t < self.window]
+
+    def _check_alarm(self) -> bool:
+        count = len(self._failures) + len(self._refused)
         if count >= self.alarm_after and not self._alarmed:
             self._alarmed = True
             return True
@@ -52,4 +70,5 @@ class AttemptThrottle:
 
     @property
     def recent_failures(self) -> int:
-        return len(self._failures)
+        """Failed and refused attempts within the window."""
+        return len(self._failures) + len(self._refused)

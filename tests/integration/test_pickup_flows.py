@@ -1,0 +1,143 @@
+"""End to end: real registry on loopback, real kiosk core and uplink, simulated hardware."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from kiosk.domain.compartment import CompartmentState
+from kiosk.domain.pickup_session import PickupState
+from kiosk.domain.staff_session import StaffState
+from pickupbox.registry.v1 import registry_pb2 as pb
+from tests.integration.conftest import wait_for
+
+
+def test_deposit_then_pickup(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order(kind=pb.DOCUMENT_KIND_ID_CARD, contact="c@example.org")
+    ref = created.order.reference
+
+    number = k.deposit(ref)
+    assert k.store.compartment(number).state is CompartmentState.OCCUPIED
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED, what="deposit at the registry")
+    assert registry.order(ref).compartment_number == number
+    notice = wait_for(lambda: (registry.notify_dir / f"{ref}.txt").exists() and registry.notify_dir / f"{ref}.txt")
+    assert created.pickup_code in notice.read_text(encoding="utf-8")
+
+    # The citizen types the code (lower case, without dashes) instead of scanning.
+    view = k.core.submit_code(created.pickup_code.replace("-", "").lower())
+    assert view.pickup_state is PickupState.AWAITING_PIN
+    view = k.core.submit_pin("482915")
+    assert view.pickup_state is PickupState.AWAITING_PIN_LETTER  # ID card: PAuswV s.17
+    view = k.core.confirm_pin_letter(True)
+    assert view.pickup_state is PickupState.DOOR_OPEN
+    assert view.pickup_compartment == number
+    k.bank.close_door(number)
+    assert k.core.view().pickup_state is PickupState.DONE
+    assert k.store.compartment(number).state is CompartmentState.FREE
+
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_COLLECTED, what="collected at the registry")
+    collected = [e for e in registry.events() if e[1] == "EVENT_TYPE_ORDER_COLLECTED"]
+    assert len(collected) == 1
+    # Once the registry confirms the handover, the kiosk forgets the order.
+    wait_for(lambda: k.store.order(ref) is None, what="the kiosk to drop the collected order")
+
+    # The same code never opens a door again.
+    unlocks_before = len(k.bank.unlock_log)
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.UNKNOWN_CODE
+    assert len(k.bank.unlock_log) == unlocks_before
+
+
+def test_wrong_pins_lock_the_order(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order()
+    ref = created.order.reference
+    k.deposit(ref)
+    unlocks_after_deposit = len(k.bank.unlock_log)
+
+    view = k.core.submit_code(created.qr_payload)
+    assert view.pickup_state is PickupState.AWAITING_PIN
+    seen_attempts = []
+    for _ in range(5):
+        k.clock.advance(timedelta(minutes=6))  # stay clear of the per-kiosk backoff
+        view = k.core.submit_pin("000000")
+        seen_attempts.append(view.attempts_left)
+    assert seen_attempts == [4, 3, 2, 1, 0]
+    assert view.pickup_state is PickupState.LOCKED
+
+    # Even the right PIN no longer helps.
+    k.core.cancel()
+    k.clock.advance(timedelta(minutes=30))
+    view = k.core.submit_code(created.qr_payload)
+    assert view.pickup_state is PickupState.LOCKED
+    assert len(k.bank.unlock_log) == unlocks_after_deposit
+    wait_for(lambda: registry.order(ref).locked, what="the registry to mark the order locked")
+
+
+def test_expiry_and_removal(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order(size=pb.COMPARTMENT_SIZE_M)
+    ref = created.order.reference
+    number = k.deposit(ref)
+
+    k.clock.advance(timedelta(days=14, minutes=1))
+    k.core.tick()
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_EXPIRED, what="expiry at the registry")
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.EXPIRED
+    k.core.cancel()
+
+    k.staff_login()
+    view = k.core.start_removal()
+    assert view.staff_state is StaffState.REMOVAL_DOOR_OPEN
+    assert view.staff_compartment == number
+    k.bank.close_door(number)
+    view = k.core.view()
+    assert view.staff_state is StaffState.MENU
+    assert "1 document" in view.staff_message
+    assert k.store.compartment(number).state is CompartmentState.FREE
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_REMOVED, what="removal at the registry")
+
+
+def test_cancelled_order_is_removed_not_handed_out(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order()
+    ref = created.order.reference
+    number = k.deposit(ref)
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
+    registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=ref, reason="wrong document"))
+    wait_for(lambda: k.store.order(ref).status.value == "cancelled", what="the cancellation on the kiosk")
+
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.NOT_AVAILABLE
+    k.core.cancel()
+    k.staff_login()
+    view = k.core.start_removal()
+    assert view.staff_compartment == number
+
+
+def test_low_compartment_for_accessible_order(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order(needs_low_compartment=True)
+    number = k.deposit(created.order.reference)
+    assert k.store.compartment(number).is_low
+
+
+def test_remote_open_command_reaches_the_kiosk(registry, make_kiosk):
+    k = make_kiosk()
+    registry.office.SendKioskCommand(pb.SendKioskCommandRequest(
+        kiosk_id="kiosk-1",
+        command=pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=3,
+                                 reason="inspection", requested_by="office-admin")))
+    wait_for(lambda: any(c.compartment == 3 for c in k.bank.unlock_log), what="the remote unlock")
+    wait_for(lambda: any(e[1] == "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED" for e in registry.events()),
+             what="the audit event at the registry")
+
+
+def test_forced_door_raises_alarm_and_takes_compartment_out_of_service(registry, make_kiosk):
+    k = make_kiosk()
+    created = registry.create_order()
+    number = k.deposit(created.order.reference)
+    k.bank.force_door(number)
+    wait_for(lambda: k.store.compartment(number).state is CompartmentState.OUT_OF_SERVICE)
+    wait_for(lambda: any(e[1] == "EVENT_TYPE_DOOR_FORCED" for e in registry.events()), what="forced-door alarm")
