@@ -185,9 +185,13 @@ class _Card(BaseModel):
                 _hex(command)
                 _hex(reply)
             except ValueError:
-                raise ValueError(f"hex strings, such as '00B0000000' = '9000'; got {command!r} = {reply!r}") from None
+                raise ValueError(
+                    f"hex strings, such as '00B0000000' = '9000'; got {command!r} = {reply!r}"
+                ) from None
             if len(_hex(reply)) < 2:
-                raise ValueError(f"a reply ending in two status bytes, such as '9000', got {reply!r}")
+                raise ValueError(
+                    f"a reply ending in two status bytes, such as '9000', got {reply!r}"
+                )
         return value
 
 
@@ -298,7 +302,9 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
     for fault in ("jammed", "no_ack"):
         for i, number in enumerate(getattr(raw.faults, fault)):
             if number not in specs:
-                raise fail(f"faults.{fault}[{i}]", number, "the number of a compartment in this box")
+                raise fail(
+                    f"faults.{fault}[{i}]", number, "the number of a compartment in this box"
+                )
 
     cards: dict[str, CardPreset] = {}
     for i, card in enumerate(raw.cards):

@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="kiosk config (TOML) with [hardware.locker_bank]")
+    common.add_argument(
+        "--config", type=Path, help="kiosk config (TOML) with a [hardware.locker_bank] table"
+    )
     common.add_argument("--driver", help=f"locker bank driver (default: {DEFAULT_DRIVER})")
     common.add_argument("--box", help="box description: a TOML file or a bundled name (demo)")
 
@@ -78,7 +80,9 @@ def _config_table(path: Path) -> dict[str, Any]:
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DriverConfigError(None, None, f"a readable config file ({exc})", source=source) from None
+        raise DriverConfigError(
+            None, None, f"a readable config file ({exc})", source=source
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise DriverConfigError(None, None, f"valid TOML ({exc})", source=source) from None
     table = config.get("hardware", {}).get("locker_bank", {})

@@ -110,9 +110,8 @@ class DoorWatch:
         if unlocked_at is not None and now - unlocked_at <= self.unlock_window:
             events.append(DoorEvent(compartment, DoorEventKind.OPENED))
         elif previous is DoorState.CLOSED:
-            events.append(
-                DoorEvent(compartment, DoorEventKind.FORCED_OPEN, "opened without an unlock command")
-            )
+            detail = "opened without an unlock command"
+            events.append(DoorEvent(compartment, DoorEventKind.FORCED_OPEN, detail))
         return events
 
     def _expired(self, compartment: int, now: float) -> bool:

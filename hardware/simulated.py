@@ -332,7 +332,9 @@ class SimulatedLockerBank:
         if self._closed:
             raise DeviceUnavailable("the simulated locker bank was closed")
         if self._offline:
-            raise DeviceUnavailable(f"lock board {wiring.board} does not answer (simulated offline)")
+            raise DeviceUnavailable(
+                f"lock board {wiring.board} does not answer (simulated offline)"
+            )
 
     def _move(self, compartment: int, state: DoorState) -> None:
         self._wiring(compartment)
@@ -589,7 +591,9 @@ class _IndicatorOptions(_Options):
 class SimulatedIndicator:
     """Records every signal with the time it was shown, in `history`."""
 
-    def __init__(self, name: str = "simulated indicator", clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, name: str = "simulated indicator", clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.name = name
         self.history: list[tuple[float, str]] = []
         self._clock = clock
@@ -602,7 +606,8 @@ class SimulatedIndicator:
     def show(self, signal: str) -> None:
         value = str(getattr(signal, "value", signal))
         if value not in SIGNALS:
-            raise ValueError(f"unknown indicator signal {signal!r}; known: {', '.join(sorted(SIGNALS))}")
+            known = ", ".join(sorted(SIGNALS))
+            raise ValueError(f"unknown indicator signal {signal!r}; known: {known}")
         self.history.append((self._clock(), value))
 
     def health(self) -> list[DeviceHealth]:

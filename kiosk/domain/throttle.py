@@ -37,7 +37,13 @@ class AttemptThrottle:
         self._failures.append(now)
         count = len(self._failures)
         if count > self.free_failures:
-            delay = self.base_delay * (2 ** (count - self.free_failures - 1))
+            # Double step by step and stop at the cap: base * 2**count would
+            # overflow timedelta after ~50 failures in one window.
+            delay = self.base_delay
+            for _ in range(count - self.free_failures - 1):
+                if delay >= self.max_delay:
+                    break
+                delay *= 2
             self._blocked_until = now + min(delay, self.max_delay)
         return self._check_alarm()
 

@@ -47,6 +47,7 @@ DEFAULT_DB = "./var/registry.sqlite3"
 DEFAULT_NOTIFY_DIR = "./var/notifications"
 REGISTRY_ENV = "PICKUPBOX_REGISTRY"
 CALL_TIMEOUT_SECONDS = 10.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 COMMANDS = {
     "open": pb.COMMAND_TYPE_OPEN_COMPARTMENT,
@@ -67,12 +68,12 @@ def _serve(args: argparse.Namespace) -> int:
     from kiosk.domain.credentials import KdfParams
     from kiosk.registry.server import create_server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kdf_params = None
     if args.kdf_n is not None:
         if args.kdf_n < 2 or args.kdf_n & (args.kdf_n - 1):
             raise CliError(f"--kdf-n must be a power of two of at least 2, not {args.kdf_n}")
         kdf_params = KdfParams(n=args.kdf_n)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         notifier = load_notifier(args.notifier, directory=Path(args.notify_dir))
     except LookupError as error:
@@ -123,7 +124,8 @@ class Client:
                     f"cannot reach the registry at {self.address}:"
                     " is `kiosk-registry serve` running?"
                 ) from None
-            raise CliError(error.details() or code.name.lower()) from None  # type: ignore[attr-defined]
+            details = error.details()  # type: ignore[attr-defined]
+            raise CliError(details or code.name.lower()) from None
 
     def close(self) -> None:
         self._channel.close()
@@ -261,7 +263,10 @@ def _order_cancel(client: Client, args: argparse.Namespace) -> int:
     order = response.order
     note = ""
     if order.compartment_number:
-        note = f"; the document is still in compartment {order.compartment_number} and must be removed"
+        note = (
+            f"; the document is still in compartment {order.compartment_number}"
+            " and must be removed"
+        )
     print(f"order {order.reference} cancelled{note}")
     return 0
 
@@ -349,7 +354,8 @@ def _staff_list(client: Client, args: argparse.Namespace) -> int:
         print("no staff members")
     else:
         for m in members:
-            print(f"{m['staff_id']:<20} {'active' if m['active'] else 'deactivated':<12} {m['create_time']}")
+            state = "active" if m["active"] else "deactivated"
+            print(f"{m['staff_id']:<20} {state:<12} {m['create_time']}")
     return 0
 
 
@@ -411,11 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--kind", required=True, choices=[k.value for k in DocumentKind])
     create.add_argument("--reference", help="the office's booking reference (generated if omitted)")
     create.add_argument("--size", default="S", choices=list(SIZES))
-    create.add_argument("--low", action="store_true", help="needs a compartment reachable from a wheelchair")
+    create.add_argument(
+        "--low", action="store_true", help="needs a compartment reachable from a wheelchair"
+    )
     create.add_argument("--kiosk", metavar="ID", help="kiosk (default: the only registered one)")
     create.add_argument("--pin", help="the 6-digit PIN the citizen chose (generated if omitted)")
     create.add_argument("--contact", metavar="TEXT", help="where the ready-for-pickup notice goes")
-    create.add_argument("--qr-png", metavar="PATH", help="QR image file (default ./<reference>-qr.png)")
+    create.add_argument(
+        "--qr-png", metavar="PATH", help="QR image file (default ./<reference>-qr.png)"
+    )
     create.add_argument("--json", action="store_true", help="print one JSON object")
     create.set_defaults(handler=_order_create)
 
@@ -455,8 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = client_parser(staff, "add", help="register a staff card and PIN")
     add.add_argument("staff_id")
-    add.add_argument("--card-uid", required=True, metavar="HEX", help="card UID, e.g. 04A1B2C3D4E5F6")
-    add.add_argument("--pin", help="6-digit PIN (read from stdin if omitted, so it stays out of shell history)")
+    add.add_argument(
+        "--card-uid", required=True, metavar="HEX", help="card UID, e.g. 04A1B2C3D4E5F6"
+    )
+    add.add_argument(
+        "--pin", help="6-digit PIN (read from stdin if omitted: keeps it out of shell history)"
+    )
     add.set_defaults(handler=_staff_add)
     staff_list = client_parser(staff, "list", help="list staff members")
     staff_list.add_argument("--json", action="store_true")

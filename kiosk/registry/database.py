@@ -317,7 +317,9 @@ class Transaction:
     # -------------------------------------------------------------- orders
 
     def get_order(self, reference: str) -> StoredOrder | None:
-        row = self._conn.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+        row = self._conn.execute(
+            "SELECT * FROM orders WHERE reference = ?", (reference,)
+        ).fetchone()
         return None if row is None else StoredOrder.from_row(row)
 
     def insert_order(

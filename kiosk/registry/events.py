@@ -100,7 +100,9 @@ def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now
             )
     elif event.type == pb.EVENT_TYPE_ORDER_LOCKED:
         tx.update_order(order.reference, locked=True)
-        log.warning("order %s locked by kiosk %s after too many wrong PINs", order.reference, kiosk_id)
+        log.warning(
+            "order %s locked by kiosk %s after too many wrong PINs", order.reference, kiosk_id
+        )
 
 
 def _deposited(

@@ -91,7 +91,9 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             "kiosk %s registered (software %s, %d compartments)",
             kiosk_id, request.software_version or "unknown", len(request.compartments),
         )
-        return pb.RegisterKioskResponse(credential_policy=self._policy(), server_time=to_timestamp(now))
+        return pb.RegisterKioskResponse(
+            credential_policy=self._policy(), server_time=to_timestamp(now)
+        )
 
     @abort_on_error
     def Heartbeat(self, request: pb.HeartbeatRequest, context) -> pb.HeartbeatResponse:

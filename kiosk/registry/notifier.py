@@ -144,5 +144,6 @@ def load_notifier(name: str = DEFAULT_NOTIFIER, **options: Any) -> Notifier:
             return entry_point.load()(**options)
     if name == DEFAULT_NOTIFIER:
         return DirectoryNotifier(**options)
-    available = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | {DEFAULT_NOTIFIER})
+    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | {DEFAULT_NOTIFIER}
+    available = sorted(names)
     raise LookupError(f"no notifier named {name!r}; available: {', '.join(available)}")

@@ -158,12 +158,16 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         try:
             size = size_from_proto(request.size) if request.size else Size.S
         except ValueError:
-            raise invalid_argument("size", f"value {request.size} is not a compartment size") from None
+            raise invalid_argument(
+                "size", f"value {request.size} is not a compartment size"
+            ) from None
         if request.pin:
             try:
                 pin = validate_pin(request.pin)
             except CredentialFormatError as error:
-                raise invalid_argument("pin", f"{error}, or leave it empty to generate one") from None
+                raise invalid_argument(
+                    "pin", f"{error}, or leave it empty to generate one"
+                ) from None
         else:
             pin = generate_pin()
         validation.identifier("reference", request.reference, required=False)
@@ -268,7 +272,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         return response
 
     @abort_on_error
-    def GetPickupOrder(self, request: pb.GetPickupOrderRequest, context) -> pb.GetPickupOrderResponse:
+    def GetPickupOrder(
+        self, request: pb.GetPickupOrderRequest, context
+    ) -> pb.GetPickupOrderResponse:
         if not request.reference:
             raise invalid_argument("reference", "is required")
         with self._db.transaction() as tx:
@@ -286,7 +292,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             try:
                 statuses.append(order_status_from_proto(value))
             except ValueError:
-                raise invalid_argument(f"statuses[{i}]", f"{value} is not an order status") from None
+                raise invalid_argument(
+                    f"statuses[{i}]", f"{value} is not an order status"
+                ) from None
         validation.identifier("kiosk_id", request.kiosk_id, required=False)
         token = request.page_token
         if token and not (token.isascii() and token.isdigit() and len(token) <= 20):
@@ -334,7 +342,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         try:
             type_name = pb.CommandType.Name(command.type)
         except ValueError:
-            raise invalid_argument("command.type", f"{command.type} is not a command type") from None
+            raise invalid_argument(
+                "command.type", f"{command.type} is not a command type"
+            ) from None
         if command.type in _COMMANDS_FOR_A_COMPARTMENT and command.compartment_number == 0:
             raise invalid_argument("command.compartment_number", f"is required for {type_name}")
         validation.text("command.reason", command.reason)

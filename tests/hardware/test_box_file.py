@@ -6,7 +6,7 @@ import pytest
 
 from hardware.box import DEMO_BOX, bundled_boxes, load_box
 from hardware.errors import BoxDescriptionError, DriverConfigError
-from hardware.interfaces import HEIGHT_CLASSES, SIZES
+from hardware.interfaces import HEIGHT_CLASSES, SIZES, CompartmentSpec
 
 MINIMAL = """
 format = 1
@@ -86,7 +86,7 @@ def test_compartments_as_array_of_tables(tmp_path):
         )
     )
     (spec,) = box.compartments
-    assert (spec.number, spec.size, spec.column, spec.row, spec.height_class) == (5, "M", 2, 1, "low")
+    assert spec == CompartmentSpec(5, "M", 2, 1, "low")
 
 
 def test_faults_and_cards(tmp_path):
@@ -119,7 +119,7 @@ def test_faults_and_cards(tmp_path):
         (('size = "S"', 'size = "XL"'), "compartments[0].size", "'S', 'M' or 'L'"),
         (("row = 1,", 'row = "1",'), "compartments[0].row", "integer"),
         (("number = 2", "number = 1"), "compartments[1].number", "no other compartment"),
-        (('height_class = "high"', 'height_class = "top"'), "compartments[1].height_class", "'low'"),
+        (('height_class = "high"', 'height_class = "top"'), "compartments[1].height_class", "low"),
         (("channel = 2", "channel = 17"), "compartments[1].channel", "1 to 16"),
         (("channel = 2", "channel = 1"), "compartments[1].channel", "compartment 1 uses it"),
         (("row = 2,", "row = 1,"), "compartments[1].row", "column 1 row 1"),
@@ -177,7 +177,10 @@ def test_no_compartments(tmp_path):
 
 
 def test_top_level_key_below_a_table_gets_a_hint(tmp_path):
-    text = 'format = 1\n[[boards]]\nname = "A"\ncompartments = [{ number = 1, size = "S", column = 1, row = 1, channel = 1 }]\n'
+    text = (
+        'format = 1\n[[boards]]\nname = "A"\n'
+        'compartments = [{ number = 1, size = "S", column = 1, row = 1, channel = 1 }]\n'
+    )
     error = broken(tmp_path, text)
     assert error.option == "boards[0].compartments"
     assert "before the first [table] header" in str(error)

@@ -48,7 +48,8 @@ def test_create_then_get_round_trip(registry, create_order):
 
 def test_id_card_requires_pin_letter_confirmation(create_order):
     assert create_order(kind=pb.DOCUMENT_KIND_ID_CARD).order.requires_pin_letter_confirmation
-    assert create_order(kind=pb.DOCUMENT_KIND_RESIDENCE_PERMIT).order.requires_pin_letter_confirmation
+    residence_permit = create_order(kind=pb.DOCUMENT_KIND_RESIDENCE_PERMIT).order
+    assert residence_permit.requires_pin_letter_confirmation
 
 
 def test_given_pin_is_not_echoed_and_size_defaults_to_s(create_order):
@@ -141,7 +142,9 @@ def test_create_retry_returns_same_order_without_secrets(registry, create_order)
 
 def test_cancel_and_its_retry(registry, create_order):
     reference = create_order().order.reference
-    request = pb.CancelPickupOrderRequest(request_id="cancel-1", reference=reference, reason="moved")
+    request = pb.CancelPickupOrderRequest(
+        request_id="cancel-1", reference=reference, reason="moved"
+    )
     first = registry.office.CancelPickupOrder(request, timeout=5)
     assert first.order.status == pb.ORDER_STATUS_CANCELLED
     # A retry replays the first answer instead of failing as "already cancelled".
@@ -279,7 +282,9 @@ def test_send_command_retry_queues_once(registry, register_kiosk):
     )
     first = registry.office.SendKioskCommand(request, timeout=5)
     assert registry.office.SendKioskCommand(request, timeout=5) == first
-    rows = registry.sql("SELECT command_id FROM commands WHERE type = 'COMMAND_TYPE_OPEN_COMPARTMENT'")
+    rows = registry.sql(
+        "SELECT command_id FROM commands WHERE type = 'COMMAND_TYPE_OPEN_COMPARTMENT'"
+    )
     assert [r["command_id"] for r in rows] == [first.command_id]
 
 

@@ -1,0 +1,204 @@
+"""`kiosk-registry` against a real server: in-process for the client
+commands, as a subprocess for `serve`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.domain.credentials import check_verifier, normalize_code, parse_qr_payload
+from kiosk.registry.cli import main
+from pickupbox.registry.v1 import registry_pb2 as pb
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def cli(registry, monkeypatch, tmp_path, capsys):
+    """Runs `kiosk-registry ARGS --registry <test server>` in the test's temp dir."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main([*args, "--registry", registry.address])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_order_create_json(cli, registry, tmp_path):
+    code, out, err = cli("order", "create", "--kind", "id_card", "--size", "M", "--low", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    reference = result["order"]["reference"]
+    assert result["order"]["kind"] == "id_card"
+    assert result["order"]["size"] == "M"
+    assert result["order"]["needs_low_compartment"] is True
+    assert result["order"]["status"] == "announced"
+    assert parse_qr_payload(result["qr_payload"]) == normalize_code(result["pickup_code"])
+    assert len(result["pin"]) == 6
+    qr_png = tmp_path / f"{reference}-qr.png"
+    assert result["qr_png"] == f"{reference}-qr.png"
+    assert qr_png.read_bytes()[:8] == PNG_MAGIC
+
+    # The printed code and PIN are the ones the registry hashed.
+    (row,) = registry.sql("SELECT pin_verifier FROM orders WHERE reference = ?", reference)
+    assert check_verifier(row[0], normalize_code(result["pickup_code"]), result["pin"])
+
+
+def test_order_create_human_output_and_qr_path(cli, tmp_path):
+    target = tmp_path / "qr" / "code.png"
+    target.parent.mkdir()
+    code, out, _ = cli(
+        "order", "create", "--kind", "passport", "--reference", "BB-1", "--pin", "123456",
+        "--qr-png", str(target),
+    )
+    assert code == 0
+    assert "BB-1" in out
+    assert re.search(r"pickup code\s+[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{2}", out)
+    assert "PBX1:" in out
+    assert "PIN" not in out  # the citizen chose it; it is not echoed
+    assert target.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_order_get_list_cancel(cli):
+    cli("order", "create", "--kind", "passport", "--reference", "BB-2")
+    code, out, _ = cli("order", "get", "BB-2", "--json")
+    assert code == 0 and json.loads(out)["status"] == "announced"
+
+    code, out, _ = cli("order", "cancel", "BB-2", "--reason", "citizen moved")
+    assert code == 0 and "BB-2 cancelled" in out
+
+    code, out, _ = cli("order", "list", "--status", "cancelled", "--json")
+    assert [o["reference"] for o in json.loads(out)] == ["BB-2"]
+    code, out, _ = cli("order", "list", "--status", "announced")
+    assert code == 0 and out.strip() == "no orders"
+
+    code, _, err = cli("order", "cancel", "BB-2")
+    assert code == 1
+    assert err.startswith("error: order BB-2 is cancelled")
+
+
+def test_errors_are_one_line_and_exit_1(cli):
+    code, out, err = cli("order", "get", "PO-XYZ")
+    assert (code, out, err) == (1, "", "error: order PO-XYZ not found\n")
+    code, _, err = cli("order", "create", "--kind", "id_card", "--pin", "12")
+    assert code == 1 and err.startswith("error: pin:") and err.count("\n") == 1
+
+
+def test_unreachable_registry(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    address = f"127.0.0.1:{free_port()}"
+    code = main(["order", "list", "--registry", address])
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert err == (
+        f"error: cannot reach the registry at {address}: is `kiosk-registry serve` running?\n"
+    )
+
+
+def test_registry_address_from_the_environment(registry, monkeypatch, capsys):
+    monkeypatch.setenv("PICKUPBOX_REGISTRY", registry.address)
+    assert main(["kiosk", "list"]) == 0
+    assert "no kiosks registered" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["order", "create", "--kind", "banana"])
+    assert exit_.value.code == 2
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+
+
+def test_kiosk_list_and_command(cli, registry, register_kiosk):
+    register_kiosk("box-a", states=(pb.COMPARTMENT_STATE_FREE, pb.COMPARTMENT_STATE_OCCUPIED))
+    code, out, _ = cli("kiosk", "list")
+    assert code == 0
+    assert "box-a" in out and "online" in out and "1 occupied, 1 free" in out
+    code, out, _ = cli("kiosk", "list", "--json")
+    assert json.loads(out)[0]["compartments_total"] == 2
+
+    code, out, _ = cli("kiosk", "command", "box-a", "out-of-service", "2", "--reason", "broken")
+    assert code == 0 and "queued for kiosk box-a" in out
+    (row,) = registry.sql("SELECT type, compartment_number, reason FROM commands")
+    assert tuple(row) == ("COMMAND_TYPE_SET_OUT_OF_SERVICE", 2, "broken")
+
+    code, _, err = cli("kiosk", "command", "box-a", "open")
+    assert code == 1 and "compartment number" in err
+    code, _, err = cli("kiosk", "command", "nobox", "resync")
+    assert code == 1 and "kiosk nobox not found" in err
+
+
+def test_staff_commands(cli, registry):
+    code, out, _ = cli("staff", "add", "alice", "--card-uid", "04a1b2c3", stdin="246810\n")
+    assert code == 0 and "alice created" in out
+    (row,) = registry.sql("SELECT pin_verifier FROM staff")
+    assert check_verifier(row[0], "04A1B2C3", "246810")
+
+    code, _, err = cli("staff", "add", "bob", "--card-uid", "04A1B2C3", "--pin", "135790")
+    assert code == 1 and "already registered to staff member alice" in err
+
+    assert cli("staff", "deactivate", "alice")[0] == 0
+    code, out, _ = cli("staff", "list", "--json")
+    assert json.loads(out)[0] | {"create_time": None} == {
+        "staff_id": "alice", "active": False, "create_time": None,
+    }
+
+
+def test_serve_runs_until_sigterm(tmp_path):
+    script = Path(sys.executable).parent / "kiosk-registry"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [
+            str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+            "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        seen = []
+        match = None
+        while match is None and (line := server.stderr.readline()):
+            seen.append(line)
+            match = re.search(r"registry listening on (127\.0\.0\.1:\d+)", line)
+        assert match, "".join(seen)
+        client = subprocess.run(
+            [str(script), "order", "create", "--kind", "other", "--json",
+             "--registry", match.group(1), "--qr-png", str(tmp_path / "qr.png")],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert client.returncode == 0, client.stderr
+        assert json.loads(client.stdout)["order"]["kind"] == "other"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+def test_serve_rejects_a_bad_kdf_n(capsys, tmp_path):
+    assert main(["serve", "--db", str(tmp_path / "r.sqlite3"), "--kdf-n", "1000"]) == 1
+    assert "--kdf-n must be a power of two" in capsys.readouterr().err
