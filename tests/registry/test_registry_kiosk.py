@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -336,6 +337,10 @@ def test_stream_delivers_queued_then_new_commands(registry, register_kiosk, crea
     assert resync.type == pb.COMMAND_TYPE_RESYNC
     assert reference in resync.reason
     stream.cancel()
+    # Let the server see the cancellation first: a command queued while the
+    # old stream still looks alive may go out on it (delivery is at most once
+    # per stream; see the closing note on command acknowledgements).
+    time.sleep(0.5)
 
     # Delivered commands are not sent again on the next stream.
     registry.office.SendKioskCommand(
