@@ -101,17 +101,23 @@ def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = N
 def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, registry_target: str | None = None,
                 kdf_params: KdfParams | None = None, clock: Callable[[], datetime] = utc_now) -> Kiosk:
     """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
-    hardware = hardware or create_hardware(settings)
-    registry = None
-    target = registry_target
-    if target is None:
-        if settings.registry.address == "embedded":
-            registry = start_embedded_registry(settings, kdf_params)
-            target = f"127.0.0.1:{registry.port}"
-        else:
-            target = settings.registry.address
     k = settings.kiosk
+    # The store first: its lock stops a second kiosk process before it can
+    # touch the registry port or the hardware.
     store = KioskStore(Path(k.data_dir) / "kiosk.sqlite3")
+    registry = None
+    try:
+        hardware = hardware or create_hardware(settings)
+        target = registry_target
+        if target is None:
+            if settings.registry.address == "embedded":
+                registry = start_embedded_registry(settings, kdf_params)
+                target = f"127.0.0.1:{registry.port}"
+            else:
+                target = settings.registry.address
+    except BaseException:
+        store.close()
+        raise
     core = KioskCore(
         store,
         hardware.locker_bank,

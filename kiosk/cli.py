@@ -49,13 +49,21 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config: str | None) -> int:
     from hardware.errors import HardwareError
     from kiosk.app import build_kiosk
+    from kiosk.store import StoreError
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         kiosk = build_kiosk(settings)
-    except HardwareError as exc:
+    except (HardwareError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"error: cannot start the embedded registry on {settings.registry.embedded_listen}: {exc}. "
+            "Is another kiosk running? Set registry.embedded_listen to a free port.",
+            file=sys.stderr,
+        )
         return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

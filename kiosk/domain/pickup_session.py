@@ -266,9 +266,14 @@ class PickupSession:
     # ----------------------------------------------------------- helpers
 
     def _open_door(self, now: datetime, pin_letter_confirmed: bool) -> list[Effect]:
+        assert self._order is not None and self._compartment is not None
+        if self._order.is_expired(now):
+            # The deadline passed while the PIN was typed: the order was only
+            # checked when the code was entered, and an expired order must
+            # not open (the core may already have marked it expired).
+            return self._fail(PickupState.EXPIRED, now, "")
         self._pin_letter_confirmed = pin_letter_confirmed
         self._enter(PickupState.DOOR_OPENING, now)
-        assert self._order is not None and self._compartment is not None
         return [UnlockCompartment(self._compartment, UnlockPurpose.HANDOVER, self._order.reference)]
 
     def _door_opened(self, now: datetime) -> list[Effect]:

@@ -92,7 +92,11 @@ def create_server(
     if notifier is None:
         notifier = DirectoryNotifier(Path(db_path).parent / "notifications")
     stopping = threading.Event()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    # No SO_REUSEPORT: a second registry on the same port must fail loudly
+    # instead of silently sharing the port with the first.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)]
+    )
 
     kiosk_servicer = KioskServicer(
         db, notifier, office_contact, stopping, stream_poll_seconds=stream_poll_seconds

@@ -12,6 +12,7 @@ one uplink thread, and the write rate is a few rows per minute.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -85,8 +86,10 @@ class StoreError(Exception):
 class KioskStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._lockfile = None
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lockfile = _exclusive_lock(self.path.with_suffix(".lock"))
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -104,6 +107,8 @@ class KioskStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._lockfile is not None:
+            self._lockfile.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -300,6 +305,20 @@ class KioskStore:
             "INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+
+def _exclusive_lock(path: Path):
+    """Two kiosk processes on one store would hand out the same document twice."""
+    handle = open(path, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreError(
+            f"the kiosk store {path.with_suffix('.sqlite3')} is in use by another kiosk process; "
+            "stop it first, or give this kiosk its own kiosk.data_dir"
+        ) from None
+    return handle
 
 
 def _compartment(row: tuple) -> Compartment:

@@ -88,3 +88,15 @@ def test_success_does_not_reset_the_count():
     t.record_success()
     assert t.recent_failures == 3
     assert t.wait_time(T0) > timedelta(0)
+
+
+def test_refused_attempts_count_towards_the_alarm_but_not_the_wait():
+    t = AttemptThrottle(free_failures=0, base_delay=timedelta(minutes=1), alarm_after=4)
+    assert t.record_failure(T0) is False
+    blocked_until = T0 + t.wait_time(T0)
+    results = [t.record_refused(T0 + i * SEC) for i in range(1, 6)]
+    assert results == [False, False, True, False, False]
+    assert T0 + SEC + t.wait_time(T0 + SEC) == blocked_until, "refusals do not lengthen the wait"
+    assert t.recent_failures == 6
+    t.record_refused(T0 + timedelta(hours=1))
+    assert t.recent_failures == 1
