@@ -36,9 +36,9 @@ DEFAULT_NOTIFIER = "directory"
 @dataclass(frozen=True)
 class ReadyNotice:
     reference: str
-    # Grouped for reading, e.g. "K7M2-9QXD-4F".
+    # Grouped for reading, e.g. "K7M2-9QXD-45".
     pickup_code: str
-    # What the QR code encodes, e.g. "PBX1:K7M29QXD4F".
+    # What the QR code encodes, e.g. "PBX1:K7M29QXD45".
     qr_payload: str
     pickup_deadline: datetime | None
     office_contact: str

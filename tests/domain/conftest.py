@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from domain_kit import ALICE, BOB, CAROL_INACTIVE, POLICY, T0, OrderBook, StaffDirectory
+from domain_kit import ALICE, BOB, CAROL_INACTIVE, POLICY, OrderBook, StaffDirectory
 from kiosk.domain.pickup_session import PickupSession
 from kiosk.domain.staff_session import StaffPolicy, StaffSession
 from kiosk.domain.throttle import AttemptThrottle
-
-
-@pytest.fixture
-def now():
-    return T0
 
 
 @pytest.fixture
@@ -48,4 +43,5 @@ def four_eyes_staff():
 
 @pytest.fixture
 def book():
+    """The kiosk's orders (empty; test modules override it with their own cast)."""
     return OrderBook()

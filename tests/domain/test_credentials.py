@@ -93,23 +93,19 @@ def adjacent_swaps(code: str):
             yield i, code[:i] + code[i + 1] + code[i] + code[i + 2:]
 
 
-def test_luhn_mod_32_misses_only_swaps_of_2_and_z():
-    """Luhn mod N cannot see a swap of the first and last symbol (like 09/90 in
-    mod 10): for the alphabet that is '2' <-> 'Z'. The generator must therefore
-    never put those two next to each other (see the next test)."""
-    undetected = set()
+def test_check_character_catches_every_swap_of_any_two_neighbouring_symbols():
+    """Exhaustive over all symbol pairs at every position, check symbol included
+    (Damm over GF(32); plain Luhn mod 32 would miss 2 <-> Z)."""
     for a in ALPHABET:
         for b in ALPHABET:
             if a == b:
                 continue
-            for prefix in ("", "3", "34"):  # both parities of position
-                body = (prefix + a + b + "3456789")[:9]
+            for i in range(CODE_LENGTH - 1):
+                body = ("3456789AB"[:i] + a + b + "3456789AB")[: credentials.CODE_RANDOM_CHARS]
                 code = make_code(body)
-                i = len(prefix)
-                swapped = code[:i] + b + a + code[i + 2:]
-                if is_valid(swapped):
-                    undetected.add(frozenset((a, b)))
-    assert undetected == {frozenset("2Z")}
+                swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+                if swapped != code:
+                    assert not is_valid(swapped), f"swap at {i} of {code} gives the valid code {swapped}"
 
 
 @pytest.mark.parametrize("round_", range(5))
@@ -118,20 +114,6 @@ def test_check_character_catches_every_adjacent_swap_of_generated_codes(round_):
         code = generate_code()
         for i, swapped in adjacent_swaps(code):
             assert not is_valid(swapped), f"swap at {i} of {code} gives the valid code {swapped}"
-
-
-@given(st.integers(0, 2**64))
-@settings(max_examples=300)
-def test_generated_codes_never_place_2_next_to_z(seed):
-    rng = random.Random(seed)
-    original = credentials.secrets.choice
-    credentials.secrets.choice = rng.choice  # deterministic draws for hypothesis
-    try:
-        code = generate_code()
-    finally:
-        credentials.secrets.choice = original
-    assert "2Z" not in code and "Z2" not in code
-    assert is_valid(code)
 
 
 # ------------------------------------------------------------ normalising

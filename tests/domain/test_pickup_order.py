@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -85,8 +86,6 @@ def test_is_expired_from_the_deadline_on():
 @pytest.mark.parametrize("status", [s for s in OrderStatus if s is not OrderStatus.DEPOSITED])
 def test_only_deposited_orders_expire_by_time(status):
     order = issue(status=D, deadline=T0).order
-    from dataclasses import replace
-
     assert not replace(order, status=status).is_expired(T0 + timedelta(days=1))
 
 

@@ -22,7 +22,8 @@ from kiosk.domain.effects import (
 )
 from kiosk.domain.events import EventType
 from kiosk.domain.pickup_order import OrderStatus
-from kiosk.domain.staff_session import StaffPolicy, StaffState, removable_orders
+from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
+from kiosk.domain.throttle import AttemptThrottle
 
 SEC = timedelta(seconds=1)
 ST = StaffState
@@ -189,9 +190,6 @@ def test_deposit_for_an_accessible_order_uses_a_low_compartment(staff, staff_dir
 
 
 def test_custom_pickup_period(staff_directory, orders):
-    from kiosk.domain.staff_session import StaffSession
-    from kiosk.domain.throttle import AttemptThrottle
-
     session = StaffSession(StaffPolicy(pickup_period=timedelta(days=3)), AttemptThrottle())
     depositing(session, staff_directory)
     session.submit_reference("A-1", T0, orders.get, bank())

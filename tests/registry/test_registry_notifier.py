@@ -17,8 +17,8 @@ from kiosk.registry.notifier import (
 def notice(**changes) -> ReadyNotice:
     fields = dict(
         reference="PO-ABCDEFGH",
-        pickup_code="K7M2-9QXD-4F",
-        qr_payload="PBX1:K7M29QXD4F",
+        pickup_code="K7M2-9QXD-45",
+        qr_payload="PBX1:K7M29QXD45",
         pickup_deadline=datetime(2031, 3, 14, 11, 0, tzinfo=timezone.utc),
         office_contact="Bürgerbüro, Tel. 0123 456",
         contact="citizen@example.org",
@@ -28,14 +28,14 @@ def notice(**changes) -> ReadyNotice:
 
 
 def test_mask_code_keeps_only_the_first_group():
-    assert mask_code("K7M2-9QXD-4F") == "K7M2-****-**"
+    assert mask_code("K7M2-9QXD-45") == "K7M2-****-**"
 
 
 def test_message_has_both_languages_code_deadline_and_contact():
     text = render_message(notice(requires_pin_letter_confirmation=True))
     assert "Ihr Dokument liegt zur Abholung" in text
     assert "Your document is ready for pickup" in text
-    assert text.count("K7M2-9QXD-4F") == 2
+    assert text.count("K7M2-9QXD-45") == 2
     assert "14.03.2031" in text and "2031-03-14" in text
     assert text.count("Bürgerbüro, Tel. 0123 456") == 2
     assert "PIN-Brief" in text and "PIN letter" in text
@@ -54,7 +54,7 @@ def test_directory_notifier_writes_files_and_never_logs_the_code(tmp_path, caplo
         notifier.order_ready(notice())
     text_path = tmp_path / "out" / "PO-ABCDEFGH.txt"
     png_path = tmp_path / "out" / "PO-ABCDEFGH.png"
-    assert "K7M2-9QXD-4F" in text_path.read_text(encoding="utf-8")
+    assert "K7M2-9QXD-45" in text_path.read_text(encoding="utf-8")
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [png_path.name, text_path.name]
 
@@ -62,7 +62,7 @@ def test_directory_notifier_writes_files_and_never_logs_the_code(tmp_path, caplo
     message = record.getMessage()
     assert "PO-ABCDEFGH" in message and str(text_path) in message
     assert "K7M2-****-**" in message
-    for secret in ("9QXD", "K7M29QXD4F"):
+    for secret in ("9QXD", "K7M29QXD45"):
         assert secret not in caplog.text
 
 
