@@ -52,7 +52,7 @@ from kiosk.domain.effects import (
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType, KioskEvent
-from kiosk.domain.pickup_order import OrderStatus, PickupOrder
+from kiosk.domain.pickup_order import OrderStatus, OrderTransitionError, PickupOrder
 from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
 from kiosk.domain.staff import StaffRecord
 from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
@@ -328,7 +328,7 @@ class KioskCore:
     def _submit_code(self, raw: str | bytes) -> None:
         if self.staff.state is not StaffState.LOGGED_OUT:
             return
-        self._apply(self.pickup.submit_code(raw, self.clock(), self._find_order))
+        self._apply(self.pickup.submit_code(raw, self.clock(), self._find_order, self._in_service))
 
     def _staff_card(self, uid: str) -> None:
         if self.pickup.state is not PickupState.IDLE:
@@ -386,8 +386,11 @@ class KioskCore:
 
     def _expire_orders(self, now: datetime) -> None:
         self._last_expiry_check = now
+        in_handover = self.pickup.order_reference
         for order in self.store.orders((OrderStatus.DEPOSITED,)):
-            if order.is_expired(now):
+            # The order being handed out right now is not expired under the
+            # citizen's hands: its deadline was checked when the PIN was right.
+            if order.is_expired(now) and order.reference != in_handover:
                 with self.store.transaction() as tx:
                     self.store.save_order(tx, order.transition(OrderStatus.EXPIRED))
                     self.store.enqueue(tx, KioskEvent(EventType.ORDER_EXPIRED, now, order.reference,
@@ -418,6 +421,10 @@ class KioskCore:
         if ctx is None:
             return None  # never synced: no order can be known yet
         return self.store.order_by_lookup(credentials.lookup_key(code, ctx.lookup_salt, ctx.params))
+
+    def _in_service(self, number: int) -> bool:
+        compartment = self.store.compartment(number)
+        return compartment is not None and compartment.state is CompartmentState.OCCUPIED
 
     def _find_staff(self, uid: str) -> StaffRecord | None:
         ctx = self.credential_context()
@@ -450,8 +457,14 @@ class KioskCore:
             elif isinstance(effect, RecordHandover):
                 order = store.order(effect.order_reference)
                 assert order is not None
-                # transition() refuses a second handover of the same order.
-                store.save_order(tx, order.transition(OrderStatus.COLLECTED))
+                if order.status is OrderStatus.COLLECTED:
+                    raise OrderTransitionError(f"order {order.reference} was already handed out")
+                if order.status is not OrderStatus.DEPOSITED:
+                    # The office cancelled it while the door was opening. The
+                    # document left the box all the same: record the fact.
+                    log.warning("order %s handed out while %s", order.reference, order.status.value)
+                    store.journal(tx, now, "late_handover", order=order.reference, status=order.status.value)
+                store.save_order(tx, replace(order, status=OrderStatus.COLLECTED))
                 compartment = store.compartment(effect.compartment)
                 assert compartment is not None
                 store.save_compartment(tx, compartment.with_state(CompartmentState.OPEN, None))
@@ -464,9 +477,15 @@ class KioskCore:
                 store.journal(tx, now, "reserved", compartment=effect.compartment, order=effect.order_reference)
             elif isinstance(effect, ReleaseReservation):
                 compartment = store.compartment(effect.compartment)
-                if compartment and compartment.state is CompartmentState.RESERVED:
+                if compartment is None or compartment.order_reference is None:
+                    return
+                if compartment.state is CompartmentState.RESERVED:
                     store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
-                    store.journal(tx, now, "reservation_released", compartment=effect.compartment)
+                elif compartment.state is CompartmentState.OUT_OF_SERVICE:
+                    # Taken out of service during the deposit (forced door):
+                    # it stays out, but the document was never put in.
+                    store.save_compartment(tx, compartment.with_state(CompartmentState.OUT_OF_SERVICE, None))
+                store.journal(tx, now, "reservation_released", compartment=effect.compartment)
             elif isinstance(effect, RecordDeposit):
                 order = store.order(effect.order_reference)
                 assert order is not None

@@ -24,9 +24,10 @@ from enum import Enum
 from kiosk.domain import credentials
 from kiosk.domain.effects import (
     Effect,
-    ReportEvent,
     RecordFailedPin,
     RecordHandover,
+    ReportEvent,
+    SetOutOfService,
     UnlockCompartment,
     UnlockPurpose,
 )
@@ -131,7 +132,15 @@ class PickupSession:
 
     # ----------------------------------------------------------- intents
 
-    def submit_code(self, raw: str | bytes, now: datetime, find_order: OrderLookup) -> list[Effect]:
+    def submit_code(
+        self,
+        raw: str | bytes,
+        now: datetime,
+        find_order: OrderLookup,
+        in_service: Callable[[int], bool] = lambda number: True,
+    ) -> list[Effect]:
+        """`in_service` tells whether a compartment may be opened for a citizen:
+        one taken out of service (forced door, failed lock) waits for staff."""
         if self._state not in CODE_ENTRY_STATES:
             return []
         self._reset()
@@ -154,6 +163,8 @@ class PickupSession:
             return self._fail(PickupState.EXPIRED, now, "")
         if order.status is not OrderStatus.DEPOSITED or order.compartment_number is None:
             return self._fail(PickupState.NOT_AVAILABLE, now, order.status.value)
+        if not in_service(order.compartment_number):
+            return self._fail(PickupState.NOT_AVAILABLE, now, "compartment out of service")
         self._order = order
         self._code = code
         self._compartment = order.compartment_number
@@ -290,7 +301,12 @@ class PickupSession:
         self._detail = detail
         self._enter(PickupState.DOOR_FAILED, now, keep_detail=True)
         self._clear_secrets()
-        return [ReportEvent(EventType.DOOR_FAILED, detail, reference, compartment)]
+        # Out of service until staff have looked: the lock may be jammed, or a
+        # broken sensor may hide a door that did open.
+        return [
+            ReportEvent(EventType.DOOR_FAILED, detail, reference, compartment),
+            SetOutOfService(compartment, f"door did not open for a pickup: {detail}"),
+        ]
 
     def _fail(self, state: PickupState, now: datetime, detail: str, count_failure: bool = False) -> list[Effect]:
         effects: list[Effect] = []

@@ -12,6 +12,7 @@ from kiosk.domain.effects import (
     RecordFailedPin,
     RecordHandover,
     ReportEvent,
+    SetOutOfService,
     UnlockCompartment,
     UnlockPurpose,
 )
@@ -350,7 +351,10 @@ def test_pin_letter_answer_outside_its_state_is_ignored(pickup, passport, book):
 def test_door_failed_when_the_unlock_is_not_acknowledged(pickup, passport, book):
     opening(pickup, passport, book)
     effects = pickup.unlock_result(4, False, "", T0)
-    assert effects == [ReportEvent(EventType.DOOR_FAILED, "the lock did not acknowledge", "P-1", 4)]
+    assert effects == [
+        ReportEvent(EventType.DOOR_FAILED, "the lock did not acknowledge", "P-1", 4),
+        SetOutOfService(4, "door did not open for a pickup: the lock did not acknowledge"),
+    ]
     assert pickup.state is ST.DOOR_FAILED
     assert pickup.error_detail == "the lock did not acknowledge"
     assert pickup._code == ""
@@ -360,7 +364,8 @@ def test_door_failed_when_the_unlock_is_not_acknowledged(pickup, passport, book)
 def test_door_failed_event(pickup, passport, book):
     opening(pickup, passport, book)
     effects = pickup.door_failed(4, "jammed", T0)
-    assert [(e.type, e.detail) for e in effects] == [(EventType.DOOR_FAILED, "jammed")]
+    assert [(e.type, e.detail) for e in of_type(effects, ReportEvent)] == [(EventType.DOOR_FAILED, "jammed")]
+    assert [e.compartment for e in of_type(effects, SetOutOfService)] == [4]
     assert pickup.state is ST.DOOR_FAILED
     assert of_type(effects, RecordHandover) == []
 
@@ -370,7 +375,8 @@ def test_door_opening_timeout(pickup, passport, book):
     pickup.unlock_result(4, True, "", T0)
     assert pickup.tick(T0 + POLICY.door_opening_timeout - SEC) == []
     effects = pickup.tick(T0 + POLICY.door_opening_timeout)
-    assert [e.type for e in effects] == [EventType.DOOR_FAILED]
+    assert [e.type for e in of_type(effects, ReportEvent)] == [EventType.DOOR_FAILED]
+    assert [e.compartment for e in of_type(effects, SetOutOfService)] == [4]
     assert pickup.state is ST.DOOR_FAILED
 
 
@@ -412,7 +418,8 @@ def test_bank_without_door_sensors_hands_over_on_acknowledge(sensorless_pickup, 
 
 def test_bank_without_sensors_still_fails_on_missing_acknowledge(sensorless_pickup, passport, book):
     opening(sensorless_pickup, passport, book)
-    assert [e.type for e in sensorless_pickup.unlock_result(4, False, "", T0)] == [EventType.DOOR_FAILED]
+    effects = sensorless_pickup.unlock_result(4, False, "", T0)
+    assert [e.type for e in of_type(effects, ReportEvent)] == [EventType.DOOR_FAILED]
 
 
 def test_handover_is_recorded_once_even_if_the_sensor_also_reports(sensorless_pickup, passport, book):
