@@ -191,8 +191,9 @@ class Uplink:
             self._stopping.wait(min(self.retry_max, 0.5 * 2 ** min(failures, 10)))
 
     def _handle_command(self, command: pb.RemoteCommand) -> None:
-        log.info("remote command %s for compartment %s", pb.CommandType.Name(command.type),
-                 command.compartment_number)
+        target = f" for compartment {command.compartment_number}" if command.compartment_number else ""
+        log.info("remote command %s%s from %s", pb.CommandType.Name(command.type), target,
+                 command.requested_by or "the registry")
         if command.type == pb.COMMAND_TYPE_RESYNC:
             self.request_sync()
         elif command.type == pb.COMMAND_TYPE_OPEN_COMPARTMENT:
