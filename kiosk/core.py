@@ -17,6 +17,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -62,6 +63,8 @@ from kiosk.store import KioskStore
 log = logging.getLogger(__name__)
 
 CREDENTIAL_POLICY_KEY = "credential_policy"
+# How often session timeouts and pickup deadlines are checked.
+TICK_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -171,23 +174,33 @@ class KioskCore:
 
     def _loop(self) -> None:
         waiting: list[tuple[Future, Any]] = []
+        next_tick = time.monotonic() + TICK_SECONDS
         while not self._stopping.is_set():
             try:
-                fn, args, future = self._inbox.get(timeout=1.0)
+                item = self._inbox.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
-                fn, args, future = self._tick, (), None
-            try:
-                result = fn(*args)
-                if future is not None:
-                    waiting.append((future, result))
-            except Exception as exc:  # one bad input must never stop the kiosk
-                log.exception("kiosk core failed to handle %s", getattr(fn, "__name__", fn))
-                if future is not None:
-                    future.set_exception(exc)
-            # Hardware events caused by this input (simulators call back at
+                item = None
+            if item is not None:
+                fn, args, future = item
+                try:
+                    result = fn(*args)
+                    if future is not None:
+                        waiting.append((future, result))
+                except Exception as exc:  # one bad input must never stop the kiosk
+                    log.exception("kiosk core failed to handle %s", getattr(fn, "__name__", fn))
+                    if future is not None:
+                        future.set_exception(exc)
+            # Timeouts run on schedule even while inputs keep coming.
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK_SECONDS
+                try:
+                    self._tick()
+                except Exception:
+                    log.exception("kiosk core tick failed")
+            # Hardware events caused by an input (simulators call back at
             # once) are handled before the caller gets its answer, so a caller
             # sees the state after the whole chain.
-            if self._inbox.empty():
+            if self._inbox.empty() and (waiting or self._listeners):
                 view = self._view()
                 for listener in self._listeners:
                     try:

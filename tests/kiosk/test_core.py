@@ -6,6 +6,7 @@ the simulator sends before a call returns, exactly as the core thread does.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -150,3 +151,20 @@ def test_aborted_deposit_frees_a_compartment_taken_out_of_service_meanwhile(kios
     assert other != number
     refs = [c.order_reference for c in store.compartments() if c.order_reference]
     assert refs == ["PO-1"]
+
+
+def test_running_core_returns_to_idle_after_inactivity(kiosk):
+    core, store, bank, clock = kiosk
+    code = announce(store)
+    deposit(core, bank)
+    core.start()
+    try:
+        assert core.submit_code(code).pickup_state is PickupState.AWAITING_PIN
+        clock.now += core.pickup.policy.input_timeout
+        deadline = time.monotonic() + 5
+        while core.view().pickup_state is not PickupState.IDLE:
+            assert time.monotonic() < deadline, "the core thread never timed the session out"
+            time.sleep(0.05)
+        assert core.pickup._code == ""  # the secret left memory with the session
+    finally:
+        core.stop()
