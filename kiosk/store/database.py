@@ -266,11 +266,16 @@ class KioskStore:
         self.journal(tx, event.occur_time, "event", **event.to_json())
 
     def outbox_due(self, now: datetime, limit: int = 100) -> list[tuple[KioskEvent, int]]:
-        rows = self._query(
-            "SELECT payload, attempts FROM outbox WHERE next_attempt_at <= ? ORDER BY seq LIMIT ?",
-            (now.isoformat(), limit),
-        )
-        return [(KioskEvent.from_json(json.loads(p)), attempts) for p, attempts in rows]
+        """The oldest events, in the order they happened, if the first is due.
+
+        Strictly first in, first out: a deposit must never reach the registry
+        after the handover of the same document, so a later event never
+        overtakes an earlier one that is waiting for its retry.
+        """
+        rows = self._query("SELECT payload, attempts, next_attempt_at FROM outbox ORDER BY seq LIMIT ?", (limit,))
+        if not rows or datetime.fromisoformat(rows[0][2]) > now:
+            return []
+        return [(KioskEvent.from_json(json.loads(p)), attempts) for p, attempts, _ in rows]
 
     def outbox_acknowledge(self, event_ids: list[str]) -> None:
         with self.transaction() as tx:
@@ -287,8 +292,8 @@ class KioskStore:
         return self._query("SELECT COUNT(*) FROM outbox")[0][0]
 
     def next_outbox_attempt(self) -> datetime | None:
-        row = self._query("SELECT MIN(next_attempt_at) FROM outbox")[0][0]
-        return datetime.fromisoformat(row) if row else None
+        rows = self._query("SELECT next_attempt_at FROM outbox ORDER BY seq LIMIT 1")
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     def orders_with_pending_events(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT order_reference FROM outbox WHERE order_reference != ''")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -62,3 +62,18 @@ def test_relayout_keeps_compartment_state(store):
     store.install_layout([Compartment(1, Size.M, 1, 1), Compartment(2, Size.M, 1, 2)])
     c = store.compartment(1)
     assert (c.size, c.state, c.order_reference) == (Size.M, CompartmentState.OCCUPIED, "PO-1")
+
+
+def test_outbox_is_first_in_first_out_even_across_retries(store):
+    now = datetime.now(timezone.utc)
+    deposit = KioskEvent(EventType.ORDER_DEPOSITED, now, "PO-1", 1)
+    with store.transaction() as tx:
+        store.enqueue(tx, deposit)
+    store.outbox_postpone([deposit.event_id], now + timedelta(minutes=1))
+    collected = KioskEvent(EventType.ORDER_COLLECTED, now, "PO-1", 1)
+    with store.transaction() as tx:
+        store.enqueue(tx, collected)
+    # The handover must not overtake the deposit that waits for its retry.
+    assert store.outbox_due(now) == []
+    due = store.outbox_due(now + timedelta(minutes=1))
+    assert [e.event_id for e, _ in due] == [deposit.event_id, collected.event_id]
