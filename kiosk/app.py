@@ -21,6 +21,7 @@ from kiosk.core import KioskCore, utc_now
 from kiosk.domain.credentials import KdfParams
 from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
+from kiosk.indicator_feedback import indicator_listener
 from kiosk.store import KioskStore
 from kiosk.uplink.client import RegistryClient
 from kiosk.uplink.worker import Uplink
@@ -141,4 +142,5 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
         retry_max=settings.registry.retry_max_seconds,
     )
     core.on_outbox = uplink.wake
+    core.add_listener(indicator_listener(hardware.indicator))
     return Kiosk(settings, hardware, store, core, uplink, registry)

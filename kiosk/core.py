@@ -33,6 +33,7 @@ from hardware.interfaces import (
     DeviceHealth,
     DoorEvent,
     DoorEventKind,
+    HealthStatus,
     LockerBank,
     ScanEvent,
 )
@@ -141,6 +142,7 @@ class KioskCore:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._last_expiry_check: datetime | None = None
+        self._last_health: dict[str, DeviceHealth] = {}
         self._unsubscribe: list[Callable[[], None]] = [
             bank.subscribe(lambda e: self._inbox.put((self._on_door_event, (e,), None)))
         ]
@@ -396,6 +398,19 @@ class KioskCore:
         self._apply(self.staff.tick(now))
         if self._last_expiry_check is None or now - self._last_expiry_check > timedelta(minutes=1):
             self._expire_orders(now)
+        self._report_health_changes()
+
+    def _report_health_changes(self) -> None:
+        """A device that fails or recovers is reported to the registry once."""
+        current = {h.device: h for h in self._health()}
+        for name, health in current.items():
+            before = self._last_health.get(name)
+            if before is None and health.status is HealthStatus.OK:
+                continue
+            if before is None or before.status is not health.status:
+                self._apply([ReportEvent(EventType.DEVICE_FAULT,
+                                         f"{name}: {health.status.value} {health.detail}".strip())])
+        self._last_health = current
 
     def _expire_orders(self, now: datetime) -> None:
         self._last_expiry_check = now
@@ -564,7 +579,7 @@ class KioskCore:
 
     # -------------------------------------------------------------- view
 
-    def _view(self) -> KioskView:
+    def _health(self) -> list[DeviceHealth]:
         health: list[DeviceHealth] = []
         for device in (self.bank, self.card_reader, self.scanner):
             if device is not None:
@@ -572,6 +587,10 @@ class KioskCore:
                     health.extend(device.health())
                 except Exception as exc:  # a broken driver must not hide the others
                     log.warning("health check failed: %s", exc)
+                    health.append(DeviceHealth(type(device).__name__, HealthStatus.FAILED, str(exc)))
+        return health
+
+    def _view(self) -> KioskView:
         return KioskView(
             pickup_state=self.pickup.state,
             pickup_detail=self.pickup.error_detail,
@@ -586,5 +605,5 @@ class KioskCore:
             staff_compartment=self.staff.current_compartment,
             compartments=tuple(self.store.compartments()),
             has_door_sensors=self.bank.has_door_sensors,
-            health=tuple(health),
+            health=tuple(self._health()),
         )

@@ -34,6 +34,9 @@ def test_deposit_then_pickup(registry, make_kiosk):
     k.bank.close_door(number)
     assert k.core.view().pickup_state is PickupState.DONE
     assert k.store.compartment(number).state is CompartmentState.FREE
+    # The indicator followed along: attention during input, then the open door.
+    signals = k.kiosk.hardware.indicator.signals()
+    assert "door_open" in signals and signals.index("attention") < signals.index("door_open")
 
     wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_COLLECTED, what="collected at the registry")
     collected = [e for e in registry.events() if e[1] == "EVENT_TYPE_ORDER_COLLECTED"]

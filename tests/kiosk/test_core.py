@@ -168,3 +168,17 @@ def test_running_core_returns_to_idle_after_inactivity(kiosk):
         assert core.pickup._code == ""  # the secret left memory with the session
     finally:
         core.stop()
+
+
+def test_device_failure_and_recovery_are_reported_once_each(kiosk):
+    core, store, bank, _ = kiosk
+    core.tick()
+    bank.set_offline(True)
+    core.tick()
+    core.tick()
+    bank.set_offline(False)
+    core.tick()
+    faults = [e[2]["detail"] for e in store.journal_entries("event") if e[2]["type"] == "device_fault"]
+    assert len(faults) == 2 * len({h.device for h in bank.health()})  # down once, back once, per board
+    assert all("failed" in d for d in faults[: len(faults) // 2])
+    assert all(" ok" in d for d in faults[len(faults) // 2:])
