@@ -23,6 +23,7 @@ from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
 from kiosk.indicator_feedback import indicator_listener
 from kiosk.store import KioskStore
+from kiosk.tls import channel_credentials
 from kiosk.uplink.client import RegistryClient
 from kiosk.uplink.worker import Uplink
 
@@ -134,9 +135,13 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
         ),
         clock=clock,
     )
+    reg = settings.registry
+    credentials = None
+    if reg.tls_ca_file is not None and registry is None:
+        credentials = channel_credentials(reg.tls_ca_file, reg.tls_cert_file, reg.tls_key_file)
     uplink = Uplink(
         core,
-        RegistryClient(target, k.id),
+        RegistryClient(target, k.id, credentials=credentials),
         sync_interval=settings.registry.sync_interval_seconds,
         heartbeat_interval=settings.registry.heartbeat_interval_seconds,
         retry_max=settings.registry.retry_max_seconds,

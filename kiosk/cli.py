@@ -50,12 +50,13 @@ def _run(config: str | None) -> int:
     from hardware.errors import HardwareError
     from kiosk.app import build_kiosk
     from kiosk.store import StoreError
+    from kiosk.tls import TlsConfigError
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         kiosk = build_kiosk(settings)
-    except (HardwareError, StoreError) as exc:
+    except (HardwareError, StoreError, TlsConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -51,6 +51,9 @@ class RegistrySection(_Section):
     sync_interval_seconds: float = Field(30, gt=0, le=3600, description="Seconds between order syncs.")
     heartbeat_interval_seconds: float = Field(30, gt=0, le=3600, description="Seconds between heartbeats.")
     retry_max_seconds: float = Field(60, gt=0, le=3600, description="Longest backoff between report retries.")
+    tls_ca_file: Path | None = Field(None, description="CA that signed the registry's certificate; set to use TLS.")
+    tls_cert_file: Path | None = Field(None, description="This kiosk's client certificate (mTLS).")
+    tls_key_file: Path | None = Field(None, description="The key of the client certificate.")
 
 
 class OfficeSection(_Section):

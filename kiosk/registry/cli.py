@@ -81,6 +81,15 @@ def _serve(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {}
     if args.office_contact:
         kwargs["office_contact"] = args.office_contact
+    if args.tls_cert or args.tls_key or args.tls_client_ca:
+        from kiosk.tls import TlsConfigError, server_credentials
+
+        if not (args.tls_cert and args.tls_key):
+            raise CliError("TLS needs both --tls-cert and --tls-key")
+        try:
+            kwargs["server_credentials"] = server_credentials(args.tls_cert, args.tls_key, args.tls_client_ca)
+        except TlsConfigError as error:
+            raise CliError(str(error)) from None
     try:
         server = create_server(
             args.listen, args.db, notifier=notifier, kdf_params=kdf_params, **kwargs
@@ -109,9 +118,12 @@ def _serve(args: argparse.Namespace) -> int:
 class Client:
     """The stubs plus the error translation every client command needs."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
         self.address = address
-        self._channel = grpc.insecure_channel(address)
+        if credentials is None:
+            self._channel = grpc.insecure_channel(address)
+        else:
+            self._channel = grpc.secure_channel(address, credentials)
         self.office = registry_pb2_grpc.OfficeServiceStub(self._channel)
 
     def call(self, method: Callable, request) -> Any:
@@ -129,6 +141,19 @@ class Client:
 
     def close(self) -> None:
         self._channel.close()
+
+
+def _client_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
+    if not (args.tls_ca or args.tls_cert or args.tls_key):
+        return None
+    from kiosk.tls import TlsConfigError, channel_credentials
+
+    if not args.tls_ca:
+        raise CliError("TLS needs --tls-ca (the CA that signed the registry's certificate)")
+    try:
+        return channel_credentials(args.tls_ca, args.tls_cert, args.tls_key)
+    except TlsConfigError as error:
+        raise CliError(str(error)) from None
 
 
 def _timestamp_text(ts) -> str | None:
@@ -398,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--kdf-n", type=int, metavar="N",
         help="scrypt cost for a NEW database (default 16384); lower values are for tests only",
     )
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate (PEM)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    serve.add_argument(
+        "--tls-client-ca", metavar="FILE",
+        help="require client certificates signed by this CA (mTLS for kiosks)",
+    )
     serve.set_defaults(handler=_serve, client=False)
 
     def client_parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
@@ -407,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="HOST:PORT",
             help=f"registry address (default ${REGISTRY_ENV} or {DEFAULT_ADDRESS})",
         )
+        p.add_argument("--tls-ca", metavar="FILE", help="use TLS, trusting this CA (PEM)")
+        p.add_argument("--tls-cert", metavar="FILE", help="client certificate for mTLS (PEM)")
+        p.add_argument("--tls-key", metavar="FILE", help="key of the client certificate (PEM)")
         p.set_defaults(client=True)
         return p
 
@@ -486,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.client:
             return args.handler(args)
-        client = Client(args.registry)
+        client = Client(args.registry, _client_credentials(args))
         try:
             return args.handler(client, args)
         finally:

@@ -103,11 +103,15 @@ for _type in EventType:
 
 
 class RegistryClient:
-    def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0):
+    def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0,
+                 credentials: grpc.ChannelCredentials | None = None):
         self.target = target
         self.kiosk_id = kiosk_id
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target)
+        if credentials is None:
+            self._channel = grpc.insecure_channel(target)
+        else:
+            self._channel = grpc.secure_channel(target, credentials)
         self._stub = pb_grpc.KioskServiceStub(self._channel)
 
     def close(self) -> None:
