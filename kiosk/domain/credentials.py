@@ -63,6 +63,11 @@ class KdfParams:
     r: int = 8
     p: int = 1
 
+    def is_sane(self) -> bool:
+        """Bounds for parameters read from a record or the network: a damaged
+        or hostile verifier must not make one check take minutes."""
+        return 2 <= self.n <= 2**20 and (self.n & (self.n - 1)) == 0 and 1 <= self.r <= 32 and 1 <= self.p <= 16
+
     def derive(self, secret: bytes, salt: bytes) -> bytes:
         return hashlib.scrypt(
             secret, salt=salt, n=self.n, r=self.r, p=self.p, maxmem=256 * 1024 * 1024, dklen=32
@@ -204,6 +209,8 @@ def check_verifier(verifier: str, *parts: str) -> bool:
         if kdf != "scrypt":
             return False
         params = KdfParams(int(n), int(r), int(p))
+        if not params.is_sane():
+            return False
         salt = base64.b64decode(salt_b64)
         expected = base64.b64decode(hash_b64)
         # Impossible parameters (n not a power of two, negative, too much
@@ -222,6 +229,8 @@ def _join(parts: tuple[str, ...]) -> bytes:
 def normalize_card_uid(uid: str | bytes) -> str:
     """Card UIDs are compared as upper-case hex without separators."""
     if isinstance(uid, bytes):
+        if not 1 <= len(uid) <= 20:
+            raise CredentialFormatError("a card UID has 1 to 20 bytes")
         return uid.hex().upper()
     cleaned = uid.replace(":", "").replace(" ", "").upper()
     if not cleaned or len(cleaned) > 40 or any(c not in "0123456789ABCDEF" for c in cleaned):

@@ -160,7 +160,10 @@ def kdf_params_from_policy(policy: pb.CredentialPolicy) -> KdfParams:
     """Raises ValueError for a policy this build cannot follow."""
     if policy.kdf != "scrypt":
         raise ValueError(f"credential policy asks for kdf {policy.kdf!r}; only scrypt is supported")
-    return KdfParams(n=policy.scrypt_n, r=policy.scrypt_r, p=policy.scrypt_p)
+    params = KdfParams(n=policy.scrypt_n, r=policy.scrypt_r, p=policy.scrypt_p)
+    if not params.is_sane():
+        raise ValueError(f"credential policy has unusable scrypt parameters {params}")
+    return params
 
 
 # --------------------------------------------------------------------- orders

@@ -377,3 +377,17 @@ def test_normalize_card_uid(raw, expected):
 def test_bad_card_uids_are_rejected(raw):
     with pytest.raises(CredentialFormatError, match="hexadecimal"):
         normalize_card_uid(raw)
+
+
+@pytest.mark.parametrize("params", ["scrypt$16$1$1000000$AAAA$AAAA", "scrypt$4194304$8$1$AAAA$AAAA",
+                                    "scrypt$16$4096$1$AAAA$AAAA"])
+def test_verifier_with_absurd_cost_is_rejected_without_running_it(params):
+    assert check_verifier(params, "CODE", "123456") is False
+
+
+def test_card_uid_bytes_must_have_a_sane_length():
+    with pytest.raises(CredentialFormatError):
+        credentials.normalize_card_uid(b"")
+    with pytest.raises(CredentialFormatError):
+        credentials.normalize_card_uid(b"\x01" * 21)
+    assert credentials.normalize_card_uid(b"\x04\xa1") == "04A1"
