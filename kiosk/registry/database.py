@@ -572,9 +572,11 @@ class Transaction:
         ).fetchall()
         return [StoredCommand.from_row(r) for r in rows]
 
-    def mark_delivered(self, seq: int) -> None:
-        self._conn.execute(
-            "UPDATE commands SET delivered_at = ? WHERE seq = ?", (_text(utcnow()), seq)
+    def acknowledge_commands(self, kiosk_id: str, command_ids: list[str]) -> None:
+        self._conn.executemany(
+            "UPDATE commands SET delivered_at = ? WHERE kiosk_id = ? AND command_id = ?"
+            " AND delivered_at IS NULL",
+            [(_text(utcnow()), kiosk_id, command_id) for command_id in command_ids],
         )
 
 

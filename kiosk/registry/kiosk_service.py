@@ -190,18 +190,27 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         log.info("kiosk %s opened its command stream", kiosk_id)
         # Wake up now and then even without news, so a cancelled call or a
         # server shutdown ends the stream promptly.
+        # A command stays queued until the kiosk acknowledges it: one written
+        # into a stream that breaks at that moment is sent again on the next.
+        sent: set[int] = set()
         while context.is_active() and not self._stopping.is_set():
             seen = self._db.commands_generation
             with self._db.transaction() as tx:
-                pending = tx.undelivered_commands(kiosk_id)
+                pending = [c for c in tx.undelivered_commands(kiosk_id) if c.seq not in sent]
             for command in pending:
+                sent.add(command.seq)
                 yield pb.StreamCommandsResponse(command=_command_to_proto(command))
-                # Reached only when gRPC asks for the next message, i.e. after
-                # this one went out; a dropped stream redelivers it later.
-                with self._db.transaction() as tx:
-                    tx.mark_delivered(command.seq)
             self._db.wait_for_commands(seen, self._stream_poll_seconds)
         log.info("kiosk %s command stream ended", kiosk_id)
+
+    @abort_on_error
+    def AcknowledgeCommands(
+        self, request: pb.AcknowledgeCommandsRequest, context
+    ) -> pb.AcknowledgeCommandsResponse:
+        kiosk_id = self._registered(request.kiosk_id)
+        with self._db.transaction() as tx:
+            tx.acknowledge_commands(kiosk_id, list(request.command_ids))
+        return pb.AcknowledgeCommandsResponse()
 
     def send_pending_notices(self) -> None:
         """Sends the "ready for pickup" notices of deposited orders, then wipes

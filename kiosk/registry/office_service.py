@@ -113,8 +113,9 @@ def staff_to_proto(staff: StoredStaff) -> pb.StaffMember:
 
 
 def queue_resync(tx: Transaction, kiosk_id: str, reason: str) -> None:
-    # One undelivered RESYNC is as good as many: the kiosk syncs everything
-    # that changed since its cursor anyway.
+    # One unacknowledged RESYNC is as good as many: the kiosk syncs everything
+    # that changed since its cursor anyway (and its periodic sync covers the
+    # moment between carrying one out and acknowledging it).
     if not tx.has_undelivered(kiosk_id, RESYNC):
         tx.queue_command(kiosk_id, RESYNC, reason=reason, requested_by="registry")
 

@@ -179,6 +179,12 @@ class RegistryClient:
                 return
             raise _translate(error) from None
 
+    def acknowledge_commands(self, command_ids: list[str]) -> None:
+        self._call(
+            self._stub.AcknowledgeCommands,
+            pb.AcknowledgeCommandsRequest(kiosk_id=self.kiosk_id, command_ids=command_ids),
+        )
+
     def cancel_commands(self) -> None:
         stream = getattr(self, "_stream", None)
         if stream is not None:

@@ -23,6 +23,7 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 log = logging.getLogger(__name__)
 
 SYNC_CURSOR_KEY = "sync_cursor"
+COMMAND_KEY_PREFIX = "command/"
 SOFTWARE_VERSION = "0.1.0"
 
 
@@ -191,6 +192,21 @@ class Uplink:
             self._stopping.wait(min(self.retry_max, 0.5 * 2 ** min(failures, 10)))
 
     def _handle_command(self, command: pb.RemoteCommand) -> None:
+        # The registry sends a command again until it is acknowledged, so a
+        # command carried out just before a stream broke must not run twice
+        # (it could open a door a second time).
+        key = COMMAND_KEY_PREFIX + command.command_id
+        if self.store.meta(key) is None:
+            self._carry_out(command)
+            with self.store.transaction() as tx:
+                self.store.set_meta(tx, key, self.core.clock().isoformat())
+        try:
+            self.client.acknowledge_commands([command.command_id])
+        except RegistryError as exc:
+            log.info("acknowledging command %s failed (%s); it will come again and be skipped",
+                     command.command_id, exc)
+
+    def _carry_out(self, command: pb.RemoteCommand) -> None:
         target = f" for compartment {command.compartment_number}" if command.compartment_number else ""
         log.info("remote command %s%s from %s", pb.CommandType.Name(command.type), target,
                  command.requested_by or "the registry")

@@ -84,6 +84,10 @@ class Registry:
     def create_order(self, kind=pb.DOCUMENT_KIND_PASSPORT, pin="482915", **kw) -> pb.CreatePickupOrderResponse:
         return self.office.CreatePickupOrder(pb.CreatePickupOrderRequest(kind=kind, pin=pin, **kw))
 
+    def unacknowledged_commands(self) -> int:
+        with sqlite3.connect(self.db_path) as db:
+            return db.execute("SELECT COUNT(*) FROM commands WHERE delivered_at IS NULL").fetchone()[0]
+
     def events(self) -> list[tuple[str, str, str]]:
         with sqlite3.connect(self.db_path) as db:
             return db.execute("SELECT event_id, type, order_reference FROM events").fetchall()

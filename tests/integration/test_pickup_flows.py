@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 from kiosk.domain.compartment import CompartmentState
@@ -135,6 +136,15 @@ def test_remote_open_command_reaches_the_kiosk(registry, make_kiosk):
     wait_for(lambda: any(c.compartment == 3 for c in k.bank.unlock_log), what="the remote unlock")
     wait_for(lambda: any(e[1] == "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED" for e in registry.events()),
              what="the audit event at the registry")
+    wait_for(lambda: registry.unacknowledged_commands() == 0, what="the kiosk to acknowledge the command")
+
+    # Pretend the acknowledgement got lost and the stream broke: the registry
+    # sends the command again, and the kiosk must not open the door twice.
+    with sqlite3.connect(registry.db_path) as db:
+        db.execute("UPDATE commands SET delivered_at = NULL WHERE type = 'COMMAND_TYPE_OPEN_COMPARTMENT'")
+    k.kiosk.uplink.client.cancel_commands()
+    wait_for(lambda: registry.unacknowledged_commands() == 0, what="the repeated command to be acknowledged")
+    assert [c.compartment for c in k.bank.unlock_log].count(3) == 1
 
 
 def test_forced_door_raises_alarm_and_takes_compartment_out_of_service(registry, make_kiosk):

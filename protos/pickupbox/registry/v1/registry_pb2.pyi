@@ -338,6 +338,18 @@ class StreamCommandsResponse(_message.Message):
     command: RemoteCommand
     def __init__(self, command: _Optional[_Union[RemoteCommand, _Mapping]] = ...) -> None: ...
 
+class AcknowledgeCommandsRequest(_message.Message):
+    __slots__ = ("kiosk_id", "command_ids")
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_IDS_FIELD_NUMBER: _ClassVar[int]
+    kiosk_id: str
+    command_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kiosk_id: _Optional[str] = ..., command_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AcknowledgeCommandsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class PickupOrder(_message.Message):
     __slots__ = ("reference", "kind", "status", "size", "needs_low_compartment", "requires_pin_letter_confirmation", "kiosk_id", "compartment_number", "create_time", "deposit_time", "pickup_deadline", "collect_time", "locked")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]

@@ -61,6 +61,11 @@ class KioskServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsResponse.FromString,
                 _registered_method=True)
+        self.AcknowledgeCommands = channel.unary_unary(
+                '/pickupbox.registry.v1.KioskService/AcknowledgeCommands',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.FromString,
+                _registered_method=True)
 
 
 class KioskServiceServicer:
@@ -96,7 +101,16 @@ class KioskServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamCommands(self, request, context):
-        """Remote commands for this kiosk, as long as the stream is open.
+        """Remote commands for this kiosk, as long as the stream is open. A command
+        is sent again on every new stream until the kiosk acknowledges it, so a
+        kiosk must ignore a command_id it has already carried out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeCommands(self, request, context):
+        """The kiosk has carried out (or deliberately ignored) these commands.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,6 +143,11 @@ def add_KioskServiceServicer_to_server(servicer, server):
                     servicer.StreamCommands,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsResponse.SerializeToString,
+            ),
+            'AcknowledgeCommands': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeCommands,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +287,33 @@ class KioskService:
             '/pickupbox.registry.v1.KioskService/StreamCommands',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.StreamCommandsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeCommands(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.KioskService/AcknowledgeCommands',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.FromString,
             options,
             channel_credentials,
             insecure,
