@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 
 @dataclass
 class AttemptThrottle:
+    """Failures within a sliding window; a success deliberately resets nothing,
+    or an attacker could interleave their own valid code to clear the count."""
+
     free_failures: int = 3
     base_delay: timedelta = timedelta(seconds=2)
     max_delay: timedelta = timedelta(minutes=5)
@@ -68,11 +71,6 @@ class AttemptThrottle:
         if count < self.alarm_after:
             self._alarmed = False
         return False
-
-    def record_success(self) -> None:
-        # A success does not erase recent failures: an attacker could otherwise
-        # interleave their own valid code to reset the counter.
-        pass
 
     @property
     def recent_failures(self) -> int:

@@ -81,15 +81,6 @@ def test_alarm_again_after_the_window_has_passed():
     assert [t.record_failure(later) for _ in range(4)] == [False, False, True, False]
 
 
-def test_success_does_not_reset_the_count():
-    t = AttemptThrottle(free_failures=2)
-    for _ in range(3):
-        t.record_failure(T0)
-    t.record_success()
-    assert t.recent_failures == 3
-    assert t.wait_time(T0) > timedelta(0)
-
-
 def test_refused_attempts_count_towards_the_alarm_but_not_the_wait():
     t = AttemptThrottle(free_failures=0, base_delay=timedelta(minutes=1), alarm_after=4)
     assert t.record_failure(T0) is False
