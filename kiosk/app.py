@@ -104,6 +104,7 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
                 kdf_params: KdfParams | None = None, clock: Callable[[], datetime] = utc_now) -> Kiosk:
     """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
     k = settings.kiosk
+    reg = settings.registry
     # The store first: its lock stops a second kiosk process before it can
     # touch the registry port or the hardware.
     store = KioskStore(Path(k.data_dir) / "kiosk.sqlite3")
@@ -112,11 +113,11 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
         hardware = hardware or create_hardware(settings)
         target = registry_target
         if target is None:
-            if settings.registry.address == "embedded":
+            if reg.address == "embedded":
                 registry = start_embedded_registry(settings, kdf_params)
                 target = f"127.0.0.1:{registry.port}"
             else:
-                target = settings.registry.address
+                target = reg.address
     except BaseException:
         store.close()
         raise
@@ -135,16 +136,15 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
         ),
         clock=clock,
     )
-    reg = settings.registry
     credentials = None
     if reg.tls_ca_file is not None and registry is None:
         credentials = channel_credentials(reg.tls_ca_file, reg.tls_cert_file, reg.tls_key_file)
     uplink = Uplink(
         core,
         RegistryClient(target, k.id, credentials=credentials),
-        sync_interval=settings.registry.sync_interval_seconds,
-        heartbeat_interval=settings.registry.heartbeat_interval_seconds,
-        retry_max=settings.registry.retry_max_seconds,
+        sync_interval=reg.sync_interval_seconds,
+        heartbeat_interval=reg.heartbeat_interval_seconds,
+        retry_max=reg.retry_max_seconds,
     )
     core.on_outbox = uplink.wake
     core.add_listener(indicator_listener(hardware.indicator))

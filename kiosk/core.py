@@ -429,14 +429,17 @@ class KioskCore:
         """A door closed: a compartment emptied by a handover is free again."""
         compartment = self.store.compartment(number)
         if compartment and compartment.state is CompartmentState.OPEN:
-            with self.store.transaction() as tx:
-                self.store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
-                self.store.journal(tx, self.clock(), "compartment_free", compartment=number)
+            self._free(compartment)
 
     def _settle_open_compartments(self) -> None:
         for compartment in self.store.compartments():
             if compartment.state is CompartmentState.OPEN:
-                self._settle_compartment(compartment.number)
+                self._free(compartment)
+
+    def _free(self, compartment: Compartment) -> None:
+        with self.store.transaction() as tx:
+            self.store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
+            self.store.journal(tx, self.clock(), "compartment_free", compartment=compartment.number)
 
     # -------------------------------------------------------- credentials
 

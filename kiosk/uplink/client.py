@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 
 from google.rpc import error_details_pb2
 from kiosk.domain.compartment import Compartment
+from kiosk.domain.credentials import KdfParams
 from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import PickupOrder
 from kiosk.domain.staff import StaffRecord
@@ -56,7 +57,7 @@ class SyncPage:
     next_cursor: str
     has_more: bool
     lookup_salt: bytes
-    kdf_params: object
+    kdf_params: KdfParams
 
 
 def _translate(error: grpc.RpcError) -> RegistryError:
@@ -123,7 +124,7 @@ class RegistryClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
-    def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, object]:
+    def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, KdfParams]:
         response = self._call(
             self._stub.RegisterKiosk,
             pb.RegisterKioskRequest(
