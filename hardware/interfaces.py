@@ -165,13 +165,15 @@ class CardEvent:
 
     `uid` is the contactless UID (answer to ``FF CA 00 00 00``), or None when
     the card has none. A REMOVED event repeats the uid and ATR of the card
-    that left.
+    that left. `german_eid` is True when the card answered like a German eID
+    card (EF.CardAccess read without PACE); no personal data is ever read.
     """
 
     kind: CardEventKind
     reader: str
     uid: bytes | None
     atr: bytes
+    german_eid: bool = False
 
 
 CardCallback = Callable[[CardEvent], None]
@@ -228,6 +230,29 @@ class CodeScanner(Protocol):
     def health(self) -> list[DeviceHealth]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PreviewFrame:
+    """One camera picture for the UI's live preview.
+
+    `rgb` holds width*height*3 bytes, rows from the top. `sequence` grows with
+    every new frame, so a consumer can skip a frame it has already drawn.
+    """
+
+    width: int
+    height: int
+    rgb: bytes
+    sequence: int
+
+
+@runtime_checkable
+class PreviewSource(Protocol):
+    """Optional: a code scanner with a camera the UI can show live."""
+
+    def preview_frame(self) -> PreviewFrame | None:
+        """The newest frame, or None while stopped or before the first one."""
+        ...
 
 
 # --- Indicator ---------------------------------------------------------------

@@ -159,10 +159,10 @@ class KioskCore:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="kiosk-core", daemon=True)
         self._thread.start()
-        if self.scanner is not None:
-            self.scanner.start()
 
     def stop(self) -> None:
+        if self.scanner is not None:
+            self._set_scanning(False)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._stopping.set()
@@ -332,6 +332,15 @@ class KioskCore:
 
         return self._call(run)
 
+    def scan_screen(self, visible: bool) -> KioskView:
+        """The UI shows (True) or left (False) a screen that reads codes.
+
+        The camera runs only while such a screen is visible, so it never
+        watches the lobby and a code held up earlier is not delivered later.
+        Starting a camera can block, so it happens on the core thread.
+        """
+        return self._call(self._set_scanning, visible)
+
     def tick(self) -> KioskView:
         return self._call(self._tick)
 
@@ -377,6 +386,14 @@ class KioskCore:
             self._apply(self.pickup.door_closed(n, now))
             self._apply(self.staff.door_closed(n, now))
             self._settle_compartment(n)
+
+    def _set_scanning(self, visible: bool) -> None:
+        if self.scanner is None:
+            return
+        try:
+            self.scanner.start() if visible else self.scanner.stop()
+        except HardwareError as exc:  # health() reports the camera; the UI offers the keypad
+            log.warning("code scanner %s failed: %s", "start" if visible else "stop", exc)
 
     def _on_card_event(self, event: CardEvent) -> None:
         if event.kind is CardEventKind.PRESENTED and event.uid:

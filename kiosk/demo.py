@@ -92,6 +92,7 @@ def _story(base: Path, out: Callable[[str], None]) -> None:
         view = core.staff_pin(STAFF_PIN)
         _expect(view.staff_state is StaffState.MENU, f"staff login failed: {view.staff_error}")
         core.start_deposit()
+        core.scan_screen(True)  # the deposit screen reads the document's barcode
         scanner.show(reference.encode())  # the barcode on the document
         view = wait_for("the deposit compartment to open",
                         lambda: (v := core.view()).staff_state is StaffState.DEPOSIT_DOOR_OPEN and v)
@@ -112,6 +113,7 @@ def _story(base: Path, out: Callable[[str], None]) -> None:
             out(f"     | {line}")
 
         out("\n3. The citizen scans the QR code, enters the PIN and confirms the PIN letter.")
+        core.scan_screen(True)  # the citizen's scan screen
         scanner.show(created.qr_payload.encode())
         view = wait_for("the PIN prompt", lambda: (v := core.view()).pickup_state is PickupState.AWAITING_PIN and v)
         view = core.submit_pin("482915")

@@ -147,6 +147,7 @@ class KioskHarness:
         self.synced(reference)
         self.staff_login()
         self.core.start_deposit()
+        self.core.scan_screen(True)
         self.scanner.show(reference.encode())
         view = self.core.view()
         assert view.staff_state.value == "deposit_door_open", view.staff_error
@@ -157,6 +158,7 @@ class KioskHarness:
         return number
 
     def pickup(self, qr_payload: str, pin: str):
+        self.core.scan_screen(True)
         self.scanner.show(qr_payload.encode())
         view = self.core.submit_pin(pin)
         if view.pickup_state.value == "awaiting_pin_letter":

@@ -43,6 +43,7 @@ def test_ten_thousand_malformed_payloads_open_no_door(registry, make_kiosk):
 
     rng = random.Random(20261121)
     states = set()
+    k.core.scan_screen(True)
     for payload in _payloads(rng, valid_code, 10_000):
         k.scanner.show(payload)
         view = k.core.submit_pin("482915")  # even with the right PIN at hand
