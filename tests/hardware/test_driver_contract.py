@@ -7,6 +7,8 @@ their SETUPS entry pointing at a byte-level simulator (pty, pyusb backend).
 """
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 
 import pytest
 
@@ -30,8 +32,11 @@ from hardware.interfaces import (
 )
 
 # Option sets that build each driver against something it can talk to here;
-# a driver not listed is built with no options.
-SETUPS: dict[tuple[str, str], dict[str, dict]] = {
+# a driver not listed is built with no options. A value is either the options
+# themselves or a context-manager factory that starts the device's simulator
+# (a pty board, a pyusb backend, pcscd with a virtual card), yields the
+# options, and tears the simulator down afterwards.
+SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
 }
 
@@ -45,13 +50,15 @@ def setups(group):
 def device_fixture(group):
     @pytest.fixture(params=list(setups(group)))
     def fixture(request):
-        name, options = request.param
-        try:
-            device = drivers.create(group, name, options)
-        except (DeviceUnavailable, DriverConfigError) as exc:
-            pytest.skip(f"{group} driver {name!r} cannot run here: {exc}")
-        yield device
-        device.close()
+        name, setup = request.param
+        with ExitStack() as stack:
+            options = stack.enter_context(setup() if callable(setup) else nullcontext(setup))
+            try:
+                device = drivers.create(group, name, options)
+            except (DeviceUnavailable, DriverConfigError) as exc:
+                pytest.skip(f"{group} driver {name!r} cannot run here: {exc}")
+            yield device
+            device.close()
 
     return fixture
 
