@@ -309,13 +309,6 @@ def check_bank_health(bank, context):
     _check_health(bank)
 
 
-@check("locker_bank")
-def check_bank_close_is_idempotent(bank, context):
-    """close() may be called twice."""
-    bank.close()
-    bank.close()
-
-
 # --- Card reader -------------------------------------------------------------
 
 
@@ -356,13 +349,6 @@ def check_card_presented_and_removed(reader, context):
         "a REMOVED event"
     removed = next(e for e in events if e.kind is CardEventKind.REMOVED)
     assert removed.uid == presented.uid, "REMOVED repeats the UID of the card that left"
-
-
-@check("card_reader")
-def check_reader_close_is_idempotent(reader, context):
-    """close() may be called twice."""
-    reader.close()
-    reader.close()
 
 
 # --- Code scanner ------------------------------------------------------------
@@ -413,13 +399,6 @@ def check_nothing_delivered_while_stopped(scanner, context):
     assert events == [], f"nothing delivered while stopped (got {events})"
 
 
-@check("code_scanner")
-def check_scanner_close_is_idempotent(scanner, context):
-    """close() may be called twice."""
-    scanner.close()
-    scanner.close()
-
-
 # --- Indicator ---------------------------------------------------------------
 
 
@@ -440,6 +419,19 @@ def check_indicator_rejects_unknown_signal(indicator, context):
     except ValueError:
         return
     raise AssertionError("show('no-such-signal') raised nothing")
+
+
+# --- Every group ------------------------------------------------------------
+
+
+def check_close_is_idempotent(device, context):
+    """close() may be called twice."""
+    device.close()
+    device.close()
+
+
+for _group in ("locker_bank", "card_reader", "code_scanner", "indicator"):
+    check(_group)(check_close_is_idempotent)
 
 
 # --- Report ------------------------------------------------------------------
