@@ -34,6 +34,7 @@ in its header. In short::
     uid = "04A1B2C3D4E5F6"
     atr = "3B8180018080"            # optional
     apdu = { "00A4040007D2760000850101" = "9000" }   # command -> reply, hex
+    german_eid = false              # true: reported as a German eID card
 
 ``compartments`` may also be written as an array of inline tables, one line
 per compartment; TOML treats both forms alike.
@@ -96,6 +97,7 @@ class CardPreset:
     uid: bytes
     atr: bytes | None
     apdus: Mapping[bytes, bytes]  # command APDU -> response (data + SW1 SW2)
+    german_eid: bool = False  # what a real reader learns from EF.CardAccess
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class _Card(BaseModel):
     uid: str
     atr: str | None = None
     apdu: dict[str, str] = {}
+    german_eid: bool = False
 
     @field_validator("uid", "atr")
     @classmethod
@@ -315,6 +318,7 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
             uid=_hex(card.uid),
             atr=_hex(card.atr) if card.atr is not None else None,
             apdus=MappingProxyType({_hex(k): _hex(v) for k, v in card.apdu.items()}),
+            german_eid=card.german_eid,
         )
 
     return BoxDescription(

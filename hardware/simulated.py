@@ -382,6 +382,10 @@ class _Card:
     uid: bytes | None
     atr: bytes
     apdus: Mapping[bytes, bytes]
+    german_eid: bool = False
+
+    def event(self, kind: CardEventKind, reader: str) -> CardEvent:
+        return CardEvent(kind, reader, self.uid, self.atr, self.german_eid)
 
 
 class _CardReaderOptions(_Options):
@@ -453,22 +457,25 @@ class SimulatedCardReader:
         uid: bytes | None,
         atr: bytes | None = None,
         apdus: Mapping[bytes, bytes] | None = None,
+        german_eid: bool | None = None,
     ) -> None:
         """Put a card on the reader; a card already there is taken off first.
 
-        A `uid` matching a preset borrows the preset's ATR and dialogue
-        unless `atr`/`apdus` are given.
+        A `uid` matching a preset borrows the preset's ATR, dialogue and
+        eID flag unless `atr`/`apdus`/`german_eid` are given.
         """
         preset = next((p for p in self.presets.values() if uid is not None and p.uid == uid), None)
         if atr is None:
             atr = preset.atr if preset is not None and preset.atr is not None else DEFAULT_ATR
         if apdus is None:
             apdus = preset.apdus if preset is not None else {}
+        if german_eid is None:
+            german_eid = preset.german_eid if preset is not None else False
         with self._lock:
             events = self._take_off()
-            self._card = _Card(uid, atr, dict(apdus))
+            self._card = _Card(uid, atr, dict(apdus), german_eid)
             if self._reporting():
-                events.append(CardEvent(CardEventKind.PRESENTED, self.name, uid, atr))
+                events.append(self._card.event(CardEventKind.PRESENTED, self.name))
         self._subscribers.emit(events)
 
     def present_preset(self, name: str) -> None:
@@ -477,7 +484,7 @@ class SimulatedCardReader:
         if preset is None:
             known = ", ".join(self.presets) or "none"
             raise KeyError(f"no card preset {name!r}; the box has: {known}")
-        self.present_card(preset.uid, preset.atr, preset.apdus)
+        self.present_card(preset.uid, preset.atr, preset.apdus, preset.german_eid)
 
     def remove_card(self) -> None:
         """Take the card off the reader; nothing happens if there is none."""
@@ -496,14 +503,14 @@ class SimulatedCardReader:
             card = self._card
             events = []
             if not offline and card is not None:
-                events.append(CardEvent(CardEventKind.PRESENTED, self.name, card.uid, card.atr))
+                events.append(card.event(CardEventKind.PRESENTED, self.name))
         self._subscribers.emit(events)
 
     def _take_off(self) -> list[CardEvent]:
         card, self._card = self._card, None
         if card is None or not self._reporting():
             return []
-        return [CardEvent(CardEventKind.REMOVED, self.name, card.uid, card.atr)]
+        return [card.event(CardEventKind.REMOVED, self.name)]
 
     def _reporting(self) -> bool:
         return not (self._offline or self._closed)
