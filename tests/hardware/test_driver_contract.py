@@ -7,8 +7,8 @@ their SETUPS entry pointing at a byte-level simulator (pty, pyusb backend).
 """
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
 import pytest
 
@@ -36,8 +36,20 @@ from hardware.interfaces import (
 # themselves or a context-manager factory that starts the device's simulator
 # (a pty board, a pyusb backend, pcscd with a virtual card), yields the
 # options, and tears the simulator down afterwards.
+
+
+@contextmanager
+def kerong_pty() -> Iterator[dict]:
+    """Two KR-CU16 boards (addresses 1 and 2, as in the demo box) on a pty."""
+    from hardware.devicesim.kerong_bus import KerongBus
+
+    with KerongBus([1, 2]) as bus:
+        yield {"port": bus.port, "box": "demo", "timeout": 0.05, "poll_interval": 0.02}
+
+
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
+    ("locker_bank", "kerong"): {"pty": kerong_pty},
 }
 
 
