@@ -47,9 +47,18 @@ def kerong_pty() -> Iterator[dict]:
         yield {"port": bus.port, "box": "demo", "timeout": 0.05, "poll_interval": 0.02}
 
 
+@contextmanager
+def usb_relay_fake() -> Iterator[dict]:
+    """One USBRelay8 (serial RLY01, as in the relay8 box) behind a pyusb backend."""
+    from hardware.devicesim.usbrelay_backend import demo_backend
+
+    yield {"box": "relay8", "pulse_ms": 20, "backend": demo_backend()}
+
+
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
     ("locker_bank", "kerong"): {"pty": kerong_pty},
+    ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
 }
 
 
