@@ -132,6 +132,14 @@ class KerongLockerBank:
 
         self._set_all_boards(HealthStatus.FAILED, "not polled yet")
         self._stop = threading.Event()
+        # Connect and read every board once before returning, so door_state()
+        # and health() mean something at once (kiosk start-up, kiosk-hw). A
+        # missing port costs nothing here; silent boards cost their timeouts.
+        self._next_open = time.monotonic() + reconnect_interval
+        with self._bus_lock:
+            self._open_port()
+        if self._serial is not None:
+            self._poll_round()
         self._thread = threading.Thread(target=self._run, name=f"kerong {port}", daemon=True)
         self._thread.start()
 

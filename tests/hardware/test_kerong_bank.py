@@ -206,3 +206,19 @@ def test_close_is_idempotent_and_releases_the_port(bus, bank):
     assert all(h.status is HealthStatus.FAILED for h in bank.health())
     with pytest.raises(DeviceUnavailable):
         bank.unlock(1)
+
+
+def test_kiosk_hw_opens_a_door_through_the_kerong_driver(bus, tmp_path, capsys):
+    from hardware import cli
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[hardware.locker_bank]\ndriver = "kerong"\nport = "{bus.port}"\nbox = "demo"\n'
+        'timeout = 0.05\npoll_interval = 0.02\n'
+    )
+    assert cli.main(["doors", "--config", str(config)]) == 0
+    assert "   3  M          1    3  standard  closed" in capsys.readouterr().out
+    assert cli.main(["open", "3", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "compartment 3: unlock acknowledged" in out and "compartment 3: opened" in out
+    assert bus.door_open(1, 3)
