@@ -27,8 +27,8 @@ Where each byte comes from
   - The board answers both 0x30 and 0x31 with a 0x35 "single CU data"
     frame: D1 = hook switches of locks 1-8 (bit 0 = lock 1), D2 = locks
     9-16, D3/D4 = the optional infrared "item inside" sensors, same order.
-* Our choices, to check against a real board (see the README of deploy/udev
-  for how to capture traffic):
+* Our choices, to check against a real board (deploy/udev/README.md,
+  "Checking a new lock board's protocol"):
   - A set hook bit means the hook is latched, i.e. the door is CLOSED. Both
     clients read it that way; if a board does the opposite, the doors will
     all read open at start-up, which is obvious on the first ``kiosk-hw
