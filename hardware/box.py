@@ -13,6 +13,7 @@ in its header. In short::
     channels = 16                   # locks on the board (default 16)
     door_sensors = true             # feedback switches (default true)
     address = 1                     # bus address, for real drivers (optional)
+    serial = "QAAMZ"                # USB relay boards: the board's serial (optional)
     model = "Kerong KR-CU16"        # free text (optional)
 
     [[compartments]]                # one entry per compartment, at least one
@@ -74,6 +75,7 @@ class BoardSpec:
     door_sensors: bool
     address: int | None = None
     model: str = ""
+    serial: str = ""  # tells boards of the same kind apart (USB relay boards)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class _Board(BaseModel):
     door_sensors: bool = True
     address: int | None = Field(None, ge=0)
     model: str = ""
+    serial: str = ""
 
 
 class _Compartment(BaseModel):
@@ -263,7 +266,8 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
         if board.name in boards:
             raise fail(f"boards[{i}].name", board.name, "a name no other board has")
         boards[board.name] = BoardSpec(
-            board.name, board.channels, board.door_sensors, board.address, board.model
+            board.name, board.channels, board.door_sensors, board.address, board.model,
+            board.serial,
         )
 
     specs: dict[int, CompartmentSpec] = {}

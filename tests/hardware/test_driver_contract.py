@@ -10,25 +10,16 @@ which may also yield a `Setup` with an operator that acts on the simulator
 (force a door, lay a card on the reader).
 """
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 
 import pytest
 
 from hardware import conformance, drivers
+from hardware.box import DEMO_BOX, load_box
 from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
-
-# Option sets that build each driver against something it can talk to here;
-# a driver not listed is built with no options. A value is either the options
-# themselves or a context-manager factory that starts the device's simulator
-# (a pty board, a pyusb backend, pcscd with a virtual card), yields the
-# options, and tears the simulator down afterwards.
-SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
-    ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
-}
-
 
 @dataclass
 class Setup:
@@ -36,6 +27,55 @@ class Setup:
 
     options: dict
     operator: conformance.Operator | None = None
+
+
+# Option sets that build each driver against something it can talk to here;
+# a driver not listed is built with no options. A value is either the options
+# themselves or a context-manager factory that starts the device's simulator
+# (a pty board, a pyusb backend, pcscd with a virtual card), yields the
+# options, and tears the simulator down afterwards.
+
+
+@contextmanager
+def kerong_pty() -> Iterator[dict]:
+    """Two KR-CU16 boards (addresses 1 and 2, as in the demo box) on a pty."""
+    from hardware.devicesim.kerong_bus import KerongBus
+
+    with KerongBus([1, 2]) as bus:
+        options = {"port": bus.port, "box": "demo", "timeout": 0.05, "poll_interval": 0.02}
+        yield Setup(options, KerongOperator(bus))
+
+
+class KerongOperator(conformance.Operator):
+    """Acts on the simulated bus: forces a door by flipping its hook switch."""
+
+    can_act = True
+
+    def __init__(self, bus):
+        self.bus = bus
+        box = load_box(DEMO_BOX)
+        addresses = {board.name: board.address for board in box.boards}
+        self.locks = {n: (addresses[w.board], w.channel) for n, w in box.wiring.items()}
+
+    def act(self, instruction: str, **details) -> None:
+        if details.get("forced"):
+            self.bus.open_door(*self.locks[details["compartment"]])
+        # Unlocked doors spring open on the simulated boards by themselves.
+
+
+@contextmanager
+def usb_relay_fake() -> Iterator[dict]:
+    """One USBRelay8 (serial RLY01, as in the relay8 box) behind a pyusb backend."""
+    from hardware.devicesim.usbrelay_backend import demo_backend
+
+    yield {"box": "relay8", "pulse_ms": 20, "backend": demo_backend()}
+
+
+SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
+    ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
+    ("locker_bank", "kerong"): {"pty": kerong_pty},
+    ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
+}
 
 
 class SimulatorOperator(conformance.Operator):
