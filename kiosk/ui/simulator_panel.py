@@ -42,6 +42,7 @@ their own, as real hardware does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -63,11 +64,17 @@ from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, Simula
 from kiosk.ui.notices import Notice
 from kiosk.ui.simulator_controls import DoorView, Outcome, SimulatorControls
 
+log = logging.getLogger(__name__)
+
 PANEL_WIDTH = 420
 DEVICE_REFRESH_SECONDS = 0.25  # doors move when the kiosk unlocks them
 NOTICE_REFRESH_SECONDS = 1.0
 MAX_NOTICES = 8
 MAX_LOG = 8
+
+# Kivy's keycodes for F1-F12 (kivy.core.window.Keyboard.keycodes); spelled
+# out so this module does not import kivy.core.window, which opens a window.
+FUNCTION_KEYS = {282 + i: f"f{i + 1}" for i in range(12)}
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F5", "first card"),
@@ -169,14 +176,21 @@ class SimulatorPanel(BoxLayout):
         self.refresh()
         self.refresh_notices()
         self._clock_events = [
-            Clock.schedule_interval(lambda _dt: self.refresh(), DEVICE_REFRESH_SECONDS),
-            Clock.schedule_interval(lambda _dt: self.refresh_notices(), NOTICE_REFRESH_SECONDS),
+            Clock.schedule_interval(_guarded(self.refresh), DEVICE_REFRESH_SECONDS),
+            Clock.schedule_interval(_guarded(self.refresh_notices), NOTICE_REFRESH_SECONDS),
         ]
 
     # --- API for the app
 
-    def handle_key(self, key: str, modifiers: Iterable[str] = ()) -> bool:
-        """Runs the shortcut for `key` (Kivy's key name, e.g. "f5"); True if it was one."""
+    def handle_key(self, key: str | int, modifiers: Iterable[str] = ()) -> bool:
+        """Runs the shortcut for `key`; True if it was one.
+
+        `key` is Kivy's key name ("f5", as from ``Keyboard.keycode_to_string``)
+        or the keycode ``Window.on_key_down`` passes (286); `modifiers` as
+        Kivy gives them (["shift"]).
+        """
+        if isinstance(key, int):
+            key = FUNCTION_KEYS.get(key, "")
         shift = "shift" in set(modifiers or ())
         actions: dict[tuple[str, bool], Callable[[], Outcome]] = {
             ("f5", False): lambda: self.controls.present_first_preset(0),
@@ -368,6 +382,27 @@ class SimulatorPanel(BoxLayout):
 
 
 # --- Small widget helpers ------------------------------------------------------------
+
+
+def _guarded(refresh: Callable[[], None]) -> Callable[[float], None]:
+    """A Clock callback that logs a failed refresh instead of raising.
+
+    An exception in a Clock callback ends the Kivy app, and the panel runs
+    inside the kiosk app: a developer tool must not take the kiosk down.
+    """
+    failed = False
+
+    def tick(_dt: float) -> None:
+        nonlocal failed
+        try:
+            refresh()
+            failed = False
+        except Exception:
+            if not failed:  # once per run of failures, not four times a second
+                log.exception("simulator panel: %s failed", refresh.__name__)
+            failed = True
+
+    return tick
 
 
 def _set(widget: Widget, name: str, value: object) -> None:

@@ -59,7 +59,7 @@ else:
     Config.set("graphics", "height", str(WINDOW_SIZE[1]))
 
     from kivy.base import EventLoop
-    from kivy.core.window import Window
+    from kivy.core.window import Keyboard, Window
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.button import Button
     from kivy.uix.label import Label
@@ -276,6 +276,10 @@ else:
         assert box.door_kinds(20)[-1] is DoorEventKind.CLOSED
         assert box.panel.handle_key("f9", [])
         assert box.door_kinds(13) == [DoorEventKind.FORCED_OPEN]
+
+        box.bank.unlock(14)
+        assert box.panel.handle_key(Keyboard.keycodes["f8"], [])  # as Window.on_key_down passes it
+        assert box.bank.door_states()[14] is DoorState.CLOSED
 
         assert not box.panel.handle_key("a", [])
         assert not box.panel.handle_key("f9", ["shift"])
