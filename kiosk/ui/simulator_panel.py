@@ -314,20 +314,11 @@ class SimulatorPanel(BoxLayout):
                 self.preset_buttons[name] = button
                 grid.add_widget(button)
             body.add_widget(grid)
-        row = _row()
-        self.uid_input = TextInput(hint_text="custom UID (hex)", multiline=False,
-                                   write_tab=False, font_size=sp(14))
-        self.uid_input.bind(on_text_validate=lambda *_: self.present_uid_button.dispatch(
-            "on_release"))
-        row.add_widget(self.uid_input)
-        self.present_uid_button = _button(
-            "Present", lambda: self.controls.present_uid(self.uid_input.text), self,
-            size_hint_x=None, width=dp(90))
-        row.add_widget(self.present_uid_button)
+        row, self.uid_input, self.present_uid_button = _input_row(
+            body, self, "custom UID (hex)", "Present", self.controls.present_uid)
         self.remove_card_button = _button("Remove", self.controls.remove_card, self,
                                           size_hint_x=None, width=dp(90))
         row.add_widget(self.remove_card_button)
-        body.add_widget(row)
 
     def _build_camera(self, body: BoxLayout) -> None:
         body.add_widget(_heading("Camera: QR codes from the notification folder"))
@@ -340,17 +331,9 @@ class SimulatorPanel(BoxLayout):
             ("Show newest", self.controls.show_newest),
             ("Show garbage", self.controls.show_garbage),
         ])
-        row = _row()
-        self.code_input = TextInput(hint_text="any text, e.g. an order reference",
-                                    multiline=False, write_tab=False, font_size=sp(14))
-        self.code_input.bind(on_text_validate=lambda *_: self.show_text_button.dispatch(
-            "on_release"))
-        row.add_widget(self.code_input)
-        self.show_text_button = _button(
-            "Show text", lambda: self.controls.show_text(self.code_input.text), self,
-            size_hint_x=None, width=dp(100))
-        row.add_widget(self.show_text_button)
-        body.add_widget(row)
+        _, self.code_input, self.show_text_button = _input_row(
+            body, self, "any text, e.g. an order reference", "Show text",
+            self.controls.show_text)
 
     # --- Acting
 
@@ -442,6 +425,19 @@ def _button(text: str, action: Callable[[], Outcome], panel: SimulatorPanel,
     button = Button(text=text, font_size=sp(13), **kwargs)
     button.bind(on_release=lambda _b: panel._run(action))
     return button
+
+
+def _input_row(body: BoxLayout, panel: SimulatorPanel, hint: str, label: str,
+               action: Callable[[str], Outcome]) -> tuple[BoxLayout, TextInput, Button]:
+    """A text field and the button that acts on its text (Enter in the field does too)."""
+    row = _row()
+    field = TextInput(hint_text=hint, multiline=False, write_tab=False, font_size=sp(14))
+    button = _button(label, lambda: action(field.text), panel, size_hint_x=None, width=dp(90))
+    field.bind(on_text_validate=lambda *_: button.dispatch("on_release"))
+    row.add_widget(field)
+    row.add_widget(button)
+    body.add_widget(row)
+    return row, field, button
 
 
 def _button_row(body: BoxLayout, panel: SimulatorPanel,

@@ -217,6 +217,10 @@ else:
         assert len(box.card_events) == 1  # nothing new reached the reader
         assert "ERROR: A card UID is hex digits" in box.panel.log_label.text
 
+        box.panel.uid_input.text = "04AABBCC"
+        box.panel.uid_input.dispatch("on_text_validate")  # Enter in the field
+        assert box.card_events[-1].uid == bytes.fromhex("04AABBCC")
+
     # --- Camera
 
     def test_qr_code_reaches_the_camera_only_while_it_runs(box: Box) -> None:
@@ -226,6 +230,10 @@ else:
         frames(2)
         buttons = notice_buttons(box.panel)
         assert [b.notice.reference for b in buttons] == ["R-NEWER", "R-OLDER"]
+        # Reference and a masked code only: the full code is nowhere on the panel.
+        texts = [w.text for w in box.panel.walk(restrict=True) if isinstance(w, Label)]
+        assert any("R-NEWER" in t and payload[:9] + "…" in t for t in texts)
+        assert not any(payload[5:] in t for t in texts)
 
         tap(buttons[0])  # camera stopped: no scan screen open
         assert box.scans == []
@@ -242,6 +250,9 @@ else:
         box.panel.code_input.text = "R-2025-000777"  # a document's barcode, for a deposit
         tap(box.panel.show_text_button)
         assert box.scans[-1].payload == b"R-2025-000777"
+        # The log names what was shown the same masked way.
+        texts = [w.text for w in box.panel.walk(restrict=True) if isinstance(w, Label)]
+        assert not any(payload[5:] in t for t in texts)
 
     def test_new_notices_appear_by_themselves(box: Box) -> None:
         assert notice_buttons(box.panel) == []
