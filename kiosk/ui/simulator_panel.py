@@ -116,7 +116,9 @@ class DoorCell(Button):
             self._frame_colour = Color(1, 0.85, 0.2, 0)
             self._frame = Line(width=dp(1.5))
         self.bind(pos=self._redraw, size=self._redraw, selected=self._redraw, fill=self._redraw)
-        self.bind(size=lambda *_: setattr(self, "text_size", self.size))
+        # Wrap to the width only: the text keeps its full height, so a cell
+        # too small for its lines shows up as such (tests check it).
+        self.bind(width=lambda *_: setattr(self, "text_size", (self.width, None)))
         self._redraw()
 
     def _redraw(self, *_: object) -> None:
