@@ -7,7 +7,9 @@ Shared by the camera tests and the decode benchmarks. Everything takes a
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -116,3 +118,12 @@ def write_sequence(folder: Path, frames: Sequence[np.ndarray], name: str = "%04d
 
 def _bgr(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
+
+
+@contextmanager
+def camera_recording() -> Iterator[dict]:
+    """A contract-test setup: options for the camera driver on a short recording."""
+    with tempfile.TemporaryDirectory(prefix="camera-") as folder:
+        payload = pickup_payload(random.Random(5))
+        video = write_video(Path(folder) / "scan.avi", [scene(payload)] * 10, fps=60.0)
+        yield {"device": str(video), "loop": True}

@@ -30,6 +30,8 @@ from hardware.interfaces import (
     LockerBank,
     UnlockResult,
 )
+from tests.hardware.qr_media import camera_recording
+from tests.hardware.wedge_kit import wedge_options
 
 # Option sets that build each driver against something it can talk to here;
 # a driver not listed is built with no options. A value is either the options
@@ -38,6 +40,8 @@ from hardware.interfaces import (
 # options, and tears the simulator down afterwards.
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
+    ("code_scanner", "camera"): {"recording": camera_recording},
+    ("code_scanner", "evdev-wedge"): {"uinput": wedge_options},
 }
 
 

@@ -1,0 +1,1 @@
+"""Keyboard-wedge barcode scanners: key events back to text (`keys`), the evdev driver (`scanner`)."""
