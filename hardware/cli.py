@@ -3,6 +3,8 @@
     kiosk-hw list                 drivers installed per group, and the bank's health
     kiosk-hw doors                compartments with size, place and door state
     kiosk-hw open 7               unlock compartment 7
+    kiosk-hw scan-image FILE...   QR codes in photos (see hardware.scan_commands)
+    kiosk-hw scan-camera          QR codes as the camera decodes them
 
 Every command works on the configured locker bank: ``--config FILE`` reads
 the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hardware import drivers
+from hardware import drivers, scan_commands
 from hardware.errors import DriverConfigError, HardwareError
 from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
 
@@ -30,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     bank: LockerBank | None = None
     try:
+        if args.command in scan_commands.COMMANDS:
+            return scan_commands.run(args)
         driver, options = _bank_settings(args)
         if args.command == "list":
             return _list(driver, options)
@@ -59,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doors", parents=[common], help="compartments and their doors")
     opener = commands.add_parser("open", parents=[common], help="unlock one compartment")
     opener.add_argument("compartment", type=int, help="compartment number")
+    scan_commands.add_parsers(commands)
     return parser
 
 
