@@ -14,7 +14,7 @@ Ladder
     Cheapest first, stop at the first hit: the grey frame as it is; the
     centre (where the UI draws its framing guide) enlarged, for a code held
     far away; the frame halved, which smooths blur, noise and screen moiré;
-    contrast equalised (CLAHE) for a dim lobby; inverted for light-on-dark
+    contrast equalised (CLAHE, on the halved frame) for a dim lobby; inverted for light-on-dark
     phone themes; turned by 45 degrees for a code held at a slant that the
     finder misses. `decode()` walks the whole ladder (a single photo);
     `StreamLadder` is for video, where the next frame comes in 33 ms anyway:
@@ -168,8 +168,9 @@ _CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
 
 def _equalised(gray: np.ndarray) -> np.ndarray:
-    # Smooth first: CLAHE also amplifies the sensor noise of a dark frame.
-    return _CLAHE.apply(cv2.GaussianBlur(gray, (3, 3), 0))
+    # On the halved frame: averaging four pixels tames the sensor noise that
+    # CLAHE would amplify in a dark frame, at a quarter of the cost.
+    return _CLAHE.apply(_halved(gray))
 
 
 def _inverted(gray: np.ndarray) -> np.ndarray:
