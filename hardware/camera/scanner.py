@@ -182,7 +182,7 @@ class CameraScanner:
         with self._lock:
             if self._closed:
                 raise DeviceUnavailable(f"{self.name}: driver closed")
-            if self._thread is not None:
+            if self._thread is not None and self._thread.is_alive():
                 return
             self._seen.clear()  # a new scan screen takes the same code again
             self._stopping = threading.Event()
@@ -309,6 +309,9 @@ class CameraScanner:
             hit = ladder.decode(frame)  # type: ignore[arg-type]
         except BadFrame as exc:
             log.debug("%s: skipping a frame: %s", self.name, exc)
+            return False
+        except Exception:  # a decoder choking on one picture must not end the capture
+            log.warning("%s: the decoder failed on a frame", self.name, exc_info=True)
             return False
         assert isinstance(frame, np.ndarray)
         with self._lock:
