@@ -16,6 +16,9 @@ from typing import Generic, TypeVar
 from hardware.interfaces import DeviceHealth, HealthStatus, Unsubscribe
 
 log = logging.getLogger(__name__)
+# Health changes go to the kiosk's log when it configures logging; without
+# that (kiosk-hw scan-camera prints health itself) they are not echoed twice.
+log.addHandler(logging.NullHandler())
 
 E = TypeVar("E")
 
@@ -67,7 +70,7 @@ class HealthCell:
             self._current = DeviceHealth(old.device, status, detail)
         if (old.status, old.detail) != (status, detail):
             level = logging.INFO if status is HealthStatus.OK else logging.WARNING
-            log.log(level, "%s: %s %s", old.device, status.value, detail)
+            log.log(level, "%s: %s: %s", old.device, status.value, detail or "-")
 
 
 class Backoff:

@@ -27,7 +27,10 @@ PAYLOAD = pickup_payload(random.Random(7))
 def decoder(request):
     if request.param not in installed_decoders():
         pytest.skip(f"decoder {request.param!r} is not installed (tools/setup installs it)")
-    return make_decoder(request.param)
+    try:
+        return make_decoder(request.param)
+    except DriverConfigError as exc:  # pyzbar without Debian's libzbar0
+        pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize(
