@@ -24,7 +24,8 @@ DECODERS = ("zxing", "pyzbar")
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     decoder = argparse.ArgumentParser(add_help=False)
-    decoder.add_argument("--decoder", choices=DECODERS, help="QR decoder (default: the best installed)")
+    decoder.add_argument("--decoder", choices=DECODERS,
+                         help="QR decoder (default: the best installed)")
 
     image = commands.add_parser("scan-image", parents=[decoder], help="decode QR codes in photos")
     image.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -32,8 +33,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     camera = commands.add_parser("scan-camera", parents=[decoder],
                                  help="print QR codes as the camera decodes them")
     camera.add_argument("--device", default="0",
-                        help="camera index, /dev/videoN, a video file or a pattern like frames/%%04d.png")
-    camera.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
+                        help="camera index, /dev/videoN, a video file "
+                        "or a pattern like frames/%%04d.png")
+    camera.add_argument("--seconds", type=float, default=None,
+                        help="stop after N seconds (default: Ctrl-C)")
     camera.add_argument("--loop", action="store_true", help="replay a video file endlessly")
 
 

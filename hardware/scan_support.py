@@ -55,7 +55,9 @@ class Subscribers(Generic[E]):
 class HealthCell:
     """The current health of one device; logs each change once, not each retry."""
 
-    def __init__(self, device: str, status: HealthStatus = HealthStatus.OK, detail: str = "") -> None:
+    def __init__(
+        self, device: str, status: HealthStatus = HealthStatus.OK, detail: str = ""
+    ) -> None:
         self._lock = threading.Lock()
         self._current = DeviceHealth(device, status, detail)
 

@@ -139,7 +139,9 @@ def to_gray(frame: object) -> np.ndarray:
     else:
         raise BadFrame(f"expected a grey or colour image, got shape {frame.shape}")
     if gray.shape[0] < 21 or gray.shape[1] < 21:
-        raise BadFrame(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small for a QR code")
+        raise BadFrame(
+            f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small for a QR code"
+        )
     return np.ascontiguousarray(gray)
 
 

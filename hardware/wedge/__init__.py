@@ -1,1 +1,4 @@
-"""Keyboard-wedge barcode scanners: key events back to text (`keys`), the evdev driver (`scanner`)."""
+"""Keyboard-wedge barcode scanners.
+
+`keys` turns key events back into text; `scanner` is the evdev driver.
+"""

@@ -121,7 +121,8 @@ class WedgeScanner:
                 self._read_lines(device)
             except OSError as exc:  # ENODEV: unplugged
                 self._health.set(
-                    HealthStatus.FAILED, f"{self.device} went away ({exc.strerror}): check the USB cable"
+                    HealthStatus.FAILED,
+                    f"{self.device} went away ({exc.strerror}): check the USB cable",
                 )
                 self._closing.wait(self._backoff.next())
             except Exception as exc:  # never let a surprise kill the kiosk

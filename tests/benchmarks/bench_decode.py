@@ -79,7 +79,8 @@ def main() -> None:
 
     print(f"{'decoder':8} {'mode':7} {'size':9} {'code':5} {'median ms':>10} {'p95 ms':>8}")
     for r in results:
-        print(f"{r['decoder']:8} {r['mode']:7} {r['size']:9} {'yes' if r['code_in_frame'] else 'no':5} "
+        code = "yes" if r["code_in_frame"] else "no"
+        print(f"{r['decoder']:8} {r['mode']:7} {r['size']:9} {code:5} "
               f"{r['median_ms']:>10.2f} {r['p95_ms']:>8.2f}")
     print(f"written to {path}")
 

@@ -77,7 +77,9 @@ def warp_onto(frame: np.ndarray, image: np.ndarray, corners: np.ndarray) -> np.n
     return out
 
 
-def rotated(frame: np.ndarray, image: np.ndarray, centre: tuple[int, int], degrees: float) -> np.ndarray:
+def rotated(
+    frame: np.ndarray, image: np.ndarray, centre: tuple[int, int], degrees: float
+) -> np.ndarray:
     h, w = image.shape
     half = np.float32([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
     turn = np.deg2rad(degrees)

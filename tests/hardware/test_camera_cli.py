@@ -62,7 +62,8 @@ def test_scan_camera_prints_codes_from_a_recording(tmp_path, capsys):
 
 
 def test_scan_camera_reports_a_missing_camera(tmp_path, capsys):
-    code, out, err = run(capsys, "scan-camera", "--device", str(tmp_path / "x.avi"), "--seconds", "0.3")
+    missing = str(tmp_path / "x.avi")
+    code, out, err = run(capsys, "scan-camera", "--device", missing, "--seconds", "0.3")
     assert code == 1 and out == ""
     assert f"video file {tmp_path / 'x.avi'} not found" in err
 

@@ -71,7 +71,8 @@ def test_binary_and_foreign_payloads_come_back_as_bytes(decoder):
 @pytest.mark.parametrize(
     "garbage",
     [None, np.zeros((480, 640), np.float32), np.zeros(100, np.uint8), np.zeros((0, 0), np.uint8),
-     np.zeros((10, 10), np.uint8), np.zeros((48, 64, 2), np.uint8), b"\xff\xd8 a jpeg, not decoded"],
+     np.zeros((10, 10), np.uint8), np.zeros((48, 64, 2), np.uint8),
+     b"\xff\xd8 a jpeg, not decoded"],
     ids=["none", "float", "1-d", "empty", "tiny", "two-channels", "bytes"],
 )
 def test_garbage_frames_are_refused_with_a_reason(garbage):

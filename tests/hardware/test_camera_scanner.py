@@ -58,7 +58,8 @@ def ended(scanner):
 
 
 def test_a_code_in_view_is_sent_once(tmp_path, events):
-    video = write_video(tmp_path / "a.avi", clip((None, 5, {}), (CODE_A, 40, {}), (None, 5, {})), FPS)
+    frames = clip((None, 5, {}), (CODE_A, 40, {}), (None, 5, {}))
+    video = write_video(tmp_path / "a.avi", frames, FPS)
     scanner = scanner_for(str(video))
     scanner.subscribe(events.append)
     scanner.start()
@@ -137,7 +138,8 @@ def test_an_image_sequence_plays_through_the_same_path(tmp_path, events):
 
 
 def test_preview_frames_are_small_rgb_and_advance(tmp_path):
-    video = write_video(tmp_path / "hd.avi", clip((CODE_A, 10, {"width": 1280, "height": 720})), FPS)
+    frames = clip((CODE_A, 10, {"width": 1280, "height": 720}))
+    video = write_video(tmp_path / "hd.avi", frames, FPS)
     scanner = scanner_for(str(video), loop=True)
     assert isinstance(scanner, PreviewSource) and isinstance(scanner, CodeScanner)
     assert scanner.preview_frame() is None, "nothing before start"
@@ -214,7 +216,8 @@ def test_a_garbled_file_fails_health_without_crashing(tmp_path, events):
 
 
 def test_a_failing_subscriber_does_not_stop_the_others(tmp_path, events):
-    video = write_video(tmp_path / "a.avi", clip((CODE_A, 6, {}), (None, 20, {}), (CODE_B, 6, {})), FPS)
+    frames = clip((CODE_A, 6, {}), (None, 20, {}), (CODE_B, 6, {}))
+    video = write_video(tmp_path / "a.avi", frames, FPS)
     scanner = scanner_for(str(video))
 
     def broken(event):

@@ -40,7 +40,8 @@ def uinput_unavailable() -> str | None:
     if not os.path.exists("/dev/uinput"):
         return "no /dev/uinput on this machine: load the kernel module (modprobe uinput) to run it"
     if not os.access("/dev/uinput", os.W_OK):
-        return "/dev/uinput is not writable for this user (add it to the 'input' group or run as root)"
+        return ("/dev/uinput is not writable for this user "
+                "(add it to the 'input' group or run as root)")
     return None
 
 
