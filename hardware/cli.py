@@ -3,6 +3,8 @@
     kiosk-hw list                 drivers installed per group, and the bank's health
     kiosk-hw doors                compartments with size, place and door state
     kiosk-hw open 7               unlock compartment 7
+    kiosk-hw scan-image FILE...   QR codes in photos (see hardware.scan_commands)
+    kiosk-hw scan-camera          QR codes as the camera decodes them
     kiosk-hw conformance          run the vendor conformance kit, write a report
 
 Every command works on the configured locker bank: ``--config FILE`` reads
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hardware import conformance, drivers
+from hardware import conformance, drivers, scan_commands
 from hardware.errors import DriverConfigError, HardwareError
 from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
 
@@ -31,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     bank: LockerBank | None = None
     try:
+        if args.command in scan_commands.COMMANDS:
+            return scan_commands.run(args)
         driver, options = _bank_settings(args)
         if args.command == "conformance":
             return _conformance(args)
@@ -76,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     kit.add_argument("--interactive", action="store_true",
                      help="ask a person at the terminal to act (open a door, lay a card on the reader)")
     kit.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a device's events")
+    scan_commands.add_parsers(commands)
     return parser
 
 

@@ -20,6 +20,8 @@ from hardware import conformance, drivers
 from hardware.box import DEMO_BOX, load_box
 from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
+from tests.hardware.qr_media import camera_recording
+from tests.hardware.wedge_kit import wedge_options
 
 @dataclass
 class Setup:
@@ -34,6 +36,21 @@ class Setup:
 # themselves or a context-manager factory that starts the device's simulator
 # (a pty board, a pyusb backend, pcscd with a virtual card), yields the
 # options, and tears the simulator down afterwards.
+
+
+class RecordingOperator(conformance.Operator):
+    """The camera's recording already holds a code in view: nothing to do."""
+
+    can_act = True
+
+    def act(self, instruction: str, **details) -> None:
+        pass
+
+
+@contextmanager
+def with_operator(options_cm: AbstractContextManager[dict], operator: conformance.Operator) -> Iterator[Setup]:
+    with options_cm as options:
+        yield Setup(options, operator)
 
 
 @contextmanager
@@ -75,6 +92,8 @@ SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManag
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
     ("locker_bank", "kerong"): {"pty": kerong_pty},
     ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
+    ("code_scanner", "camera"): {"recording": lambda: with_operator(camera_recording(), RecordingOperator())},
+    ("code_scanner", "evdev-wedge"): {"uinput": wedge_options},
 }
 
 
