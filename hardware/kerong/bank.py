@@ -54,7 +54,7 @@ from hardware.interfaces import (
 )
 from hardware.kerong import codec
 from hardware.options import validate
-from hardware.simulated import _Subscribers
+from hardware.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class KerongLockerBank:
         self._readings: dict[int, DoorState] = {}  # fresh sensor readings
         self._board_health: dict[str, tuple[HealthStatus, str]] = {}
         self._troubled: dict[int, str] = {}  # compartment -> why its board is degraded
-        self._subscribers: _Subscribers[DoorEvent] = _Subscribers()
+        self._subscribers: Subscribers[DoorEvent] = Subscribers()
         self._closed = False
 
         self._set_all_boards(HealthStatus.FAILED, "not polled yet")
