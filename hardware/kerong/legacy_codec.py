@@ -117,7 +117,7 @@ def status_request(board: int, lock: int = WHOLE_BOARD) -> bytes:
 class Request:
     board: int
     lock: int  # 1-255, or WHOLE_BOARD in a status request
-    header: int  # UNLOCK or STATUS
+    command: int  # the header byte: UNLOCK or STATUS
 
 
 def parse_request(frame: bytes) -> Request:
