@@ -66,10 +66,13 @@ class _Wire:
 
 
 def _cu16_find_request(buffer: bytes) -> codec.Found:
-    found = codec.find_frame(buffer)
-    if found.frame is not None and found.frame[2] == codec.REPLY_STATUS:
-        return codec.Found(None, found.consumed)  # another board's reply, not for us
-    return found
+    consumed = 0
+    while True:
+        found = codec.find_frame(buffer[consumed:])
+        consumed += found.consumed
+        if found.frame is None or found.frame[2] != codec.REPLY_STATUS:
+            return codec.Found(found.frame, consumed, found.error)
+        # else another board's reply on the bus, not for us: look further
 
 
 def _closed_bits(doors: list[bool]) -> int:

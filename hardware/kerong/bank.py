@@ -12,8 +12,7 @@ protocols, chosen with the option ``protocol`` (see
   only once the lock has opened, about a second later, so the driver waits
   that much longer for an unlock reply than for a status reply.
 
- A
-polling thread asks every board for its lock states in turn; the readings go
+A polling thread asks every board for its lock states in turn; the readings go
 through `DoorWatch`, which turns them into OPENED / CLOSED / FORCED_OPEN /
 UNLOCK_FAILED. `unlock()` shares the bus with the poller, one request at a
 time, because RS485 is half duplex.
@@ -166,8 +165,8 @@ class KerongLockerBank:
         opts = validate(_Options, options, source=source)
         box = load_box(opts.box)
         return cls(
-            box, opts.port, protocol=opts.protocol, baudrate=opts.baudrate, rs485=opts.rs485, timeout=opts.timeout,
-            retries=opts.retries, poll_interval=opts.poll_interval,
+            box, opts.port, protocol=opts.protocol, baudrate=opts.baudrate, rs485=opts.rs485,
+            timeout=opts.timeout, retries=opts.retries, poll_interval=opts.poll_interval,
             reconnect_interval=opts.reconnect_interval, unlock_window=opts.unlock_window,
         )
 

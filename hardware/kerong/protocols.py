@@ -35,6 +35,8 @@ class Reply:
 
 
 class Protocol(_Interface):
+    """What the driver needs from a wire protocol; no I/O here."""
+
     name: str
     baudrate: int  # the boards' factory setting
     min_address: int
@@ -49,7 +51,9 @@ class Protocol(_Interface):
     def find_reply(self, buffer: bytes, request: bytes) -> Reply:
         """The reply to `request` (built by this protocol) in `buffer`.
 
-        Skips noise, echoes of our own frames and replies of other boards.
+        Skips noise and replies of other boards (and, with CU16 frames,
+        echoes of our own requests; legacy frames cannot tell them apart,
+        see `legacy_codec`).
         """
         ...
 
