@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,44 +46,9 @@ from hardware.interfaces import (
     UnlockResult,
 )
 from hardware.options import validate
+from hardware.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
-
-E = TypeVar("E")
-
-
-class _Subscribers(Generic[E]):
-    """Callbacks of one device; safe to use from several threads."""
-
-    def __init__(self) -> None:
-        self._entries: list[list[Callable[[E], None]]] = []
-        self._lock = threading.Lock()
-
-    def add(self, callback: Callable[[E], None]) -> Unsubscribe:
-        # Each subscription gets its own entry, so subscribing the same
-        # function twice gives two independent subscriptions.
-        entry = [callback]
-        with self._lock:
-            self._entries.append(entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._entries = [e for e in self._entries if e is not entry]
-
-        return unsubscribe
-
-    def emit(self, events: Iterable[E]) -> None:
-        failure: BaseException | None = None
-        for event in events:
-            with self._lock:
-                callbacks = [entry[0] for entry in self._entries]
-            for callback in callbacks:
-                try:
-                    callback(event)
-                except Exception as exc:  # the other subscribers still hear it
-                    failure = failure or exc
-        if failure is not None:
-            raise failure
 
 
 class _Options(BaseModel):
@@ -144,7 +109,7 @@ class SimulatedLockerBank:
         self._clock = clock
         self._skipped = 0.0  # time added by advance()
         self._lock = threading.RLock()
-        self._subscribers: _Subscribers[DoorEvent] = _Subscribers()
+        self._subscribers: Subscribers[DoorEvent] = Subscribers()
         self._watch = DoorWatch(unlock_window)
         self._doors = {spec.number: DoorState.CLOSED for spec in self.box.compartments}
         self._jammed = set(self.box.faults.jammed)
@@ -405,7 +370,7 @@ class SimulatedCardReader:
         self.name = name
         self.presets = {preset.name: preset for preset in cards}
         self.apdu_log: list[tuple[bytes, bytes]] = []  # (command, response)
-        self._subscribers: _Subscribers[CardEvent] = _Subscribers()
+        self._subscribers: Subscribers[CardEvent] = Subscribers()
         self._card: _Card | None = None
         self._offline = False
         self._closed = False
@@ -534,7 +499,7 @@ class SimulatedCodeScanner:
     def __init__(self, source: str = "simulated camera") -> None:
         self.source = source
         self.shown: list[bytes] = []  # every payload held up, seen or not
-        self._subscribers: _Subscribers[ScanEvent] = _Subscribers()
+        self._subscribers: Subscribers[ScanEvent] = Subscribers()
         self._running = False
         self._offline = False
         self._closed = False

@@ -1,14 +1,16 @@
-"""Kerong KR-CU16 boards on a simulated RS485 bus, served on a pty.
+"""Kerong lock boards on a simulated RS485 bus, served on a pty.
 
 The driver opens a serial port path; this simulator holds the other end of
-an ``os.openpty()`` pair and answers CU16 frames byte by byte, for one or
-more board addresses. The port is reached through a stable symlink that the
+an ``os.openpty()`` pair and answers frames byte by byte, for one or more
+board addresses: KR-CU16 frames (``protocol="cu16"``, the default) or those
+of the older KR-CU boards (``protocol="legacy"``), with the same fault
+controls for both. The port is reached through a stable symlink that the
 simulator re-points, so unplugging and replugging looks to the driver just
 like a USB-RS485 adapter leaving and coming back under /dev/serial/by-id.
 
 Run it for a manual test::
 
-    python -m hardware.devicesim.kerong_bus --boards 1,2
+    python -m hardware.devicesim.kerong_bus --boards 1,2 [--protocol legacy]
 
 It prints the port path, serves until Ctrl-C and reads commands on stdin
 (``open 1 3``, ``close 1 3``, ``jam 1 3``, ``unjam 1 3``, ``silent``,
@@ -18,7 +20,8 @@ deploy/kerong.example.toml`` with ``port`` set to the printed path.
 
 Doors are spring-loaded: an unlock pulse on a lock that is not jammed pops
 the door open before the board replies. All boards start with every door
-closed.
+closed. Real legacy boards answer an unlock only after about a second;
+`unlock_delay` simulates that (tests leave it at 0 to stay fast).
 """
 
 from __future__ import annotations
@@ -31,10 +34,15 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
-from hardware.kerong import codec
+from hardware.kerong import codec, legacy_codec
+from hardware.kerong.protocols import PROTOCOLS
+
+Request = codec.Request | legacy_codec.Request
 
 
 @dataclass(frozen=True)
@@ -43,28 +51,87 @@ class Received:
 
     at: float
     frame: bytes
+    request: Request
 
-    @property
-    def request(self) -> codec.Request:
-        return codec.parse_request(self.frame)
+
+@dataclass(frozen=True)
+class _Wire:
+    """How the boards of one protocol read requests and answer them."""
+
+    find_request: Callable[[bytes], codec.Found]
+    parse_request: Callable[[bytes], Request]
+    unlock: int  # the `command` of an unlock Request
+    channel: Callable[[Request], int]  # the lock a request names (legacy status: 0 = all)
+    answer: Callable[[Request, list[bool]], bytes]  # (request, doors open) -> reply
+
+
+def _cu16_find_request(buffer: bytes) -> codec.Found:
+    consumed = 0
+    while True:
+        found = codec.find_frame(buffer[consumed:])
+        consumed += found.consumed
+        if found.frame is None or found.frame[2] != codec.REPLY_STATUS:
+            return codec.Found(found.frame, consumed, found.error)
+        # else another board's reply on the bus, not for us: look further
+
+
+def _closed_bits(doors: list[bool]) -> int:
+    return sum(1 << i for i, is_open in enumerate(doors) if not is_open)
+
+
+def _cu16_answer(request: codec.Request, doors: list[bool]) -> bytes:
+    # Status and unlock are both answered with the board's status.
+    return codec.status_reply(request.board, _closed_bits(doors), channel=request.channel)
+
+
+def _legacy_answer(request: legacy_codec.Request, doors: list[bool]) -> bytes:
+    if request.command == legacy_codec.STATUS and request.lock == legacy_codec.WHOLE_BOARD:
+        return legacy_codec.board_reply(request.board, _closed_bits(doors))
+    return legacy_codec.reply(request.board, request.lock, doors[request.lock - 1], request.command)
+
+
+_WIRES = {
+    "cu16": _Wire(_cu16_find_request, codec.parse_request, codec.CMD_UNLOCK,
+                  attrgetter("channel"), _cu16_answer),
+    "legacy": _Wire(legacy_codec.find_request, legacy_codec.parse_request, legacy_codec.UNLOCK,
+                    attrgetter("lock"), _legacy_answer),
+}
 
 
 class KerongBus:
     """Boards at `addresses` behind a pty; use as a context manager.
 
     `link` is the symlink the driver opens; by default one in a fresh
-    temporary directory. Test controls are thread-safe.
+    temporary directory. `protocol` is "cu16" or "legacy"; `unlock_delay`
+    the seconds a board takes before it answers an unlock. Test controls
+    are thread-safe.
     """
 
-    def __init__(self, addresses: list[int] | tuple[int, ...] = (1,), link: str | None = None):
+    def __init__(
+        self,
+        addresses: list[int] | tuple[int, ...] = (1,),
+        link: str | None = None,
+        *,
+        protocol: str = "cu16",
+        unlock_delay: float = 0.0,
+    ):
+        spec = PROTOCOLS[protocol]
         for address in addresses:
-            codec.address_byte(address)  # range check
+            if not spec.min_address <= address <= spec.max_address:
+                raise ValueError(
+                    f"{protocol} board address must be {spec.min_address} to {spec.max_address}, "
+                    f"got {address}"
+                )
+        self.protocol = protocol
+        self._wire = _WIRES[protocol]
+        self._channels = spec.channels
+        self._unlock_delay = unlock_delay
         self._tmpdir = None if link else tempfile.mkdtemp(prefix="kerong-bus-")
         self.link = Path(link) if link else Path(self._tmpdir) / "ttyKERONG"
         self.addresses = tuple(addresses)
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._open = {a: [False] * codec.CHANNELS for a in self.addresses}
+        self._open = {a: [False] * self._channels for a in self.addresses}
         self._jammed: set[tuple[int, int]] = set()
         self._silent: set[int] = set()  # boards that do not answer
         self._corrupt = False
@@ -154,7 +221,8 @@ class KerongBus:
             self._unplug()
             self._plug()
 
-    def requests(self, command: int | None = None) -> list[codec.Request]:
+    def requests(self, command: int | None = None) -> list[Request]:
+        """Requests received so far; `command` as in the protocol's Request."""
         with self._lock:
             received = list(self.received)
         return [r.request for r in received if command is None or r.request.command == command]
@@ -194,27 +262,31 @@ class KerongBus:
                 buffer = b""
                 continue
             while True:
-                found = codec.find_frame(buffer)
+                found = self._wire.find_request(buffer)
                 buffer = buffer[found.consumed:]
                 if found.frame is None:
                     break
-                if found.frame[2] in (codec.CMD_STATUS, codec.CMD_UNLOCK):
-                    self._answer(master, found.frame)
+                self._answer(master, found.frame)
 
     def _answer(self, master: int, frame: bytes) -> None:
-        request = codec.parse_request(frame)
+        request = self._wire.parse_request(frame)
+        channel = self._wire.channel(request)
+        unlock = request.command == self._wire.unlock
         with self._lock:
-            self.received.append(Received(time.monotonic(), frame))
+            self.received.append(Received(time.monotonic(), frame, request))
             if request.board not in self._open or request.board in self._silent:
                 return
+            if channel > self._channels or (unlock and channel < 1):
+                return  # no such lock here (or "open all", not simulated): no answer
             doors = self._open[request.board]
-            if request.command == codec.CMD_UNLOCK and (request.board, request.channel) not in self._jammed:
-                doors[request.channel - 1] = True
-            hooks = sum(1 << i for i, is_open in enumerate(doors) if not is_open)
-            reply = codec.status_reply(request.board, hooks, channel=request.channel)
+            if unlock and (request.board, channel) not in self._jammed:
+                doors[channel - 1] = True
+            reply = self._wire.answer(request, doors)
             if self._corrupt:
                 reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
             reply, self._noise = self._noise + reply, b""
+        if unlock and self._unlock_delay:
+            time.sleep(self._unlock_delay)  # the board waits for the lock to open
         try:
             os.write(master, reply)
         except OSError:
@@ -250,9 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--boards", default="1", help="board addresses, e.g. 1,2 (default 1)")
     parser.add_argument("--link", help="symlink path for the port (default: a temporary one)")
+    parser.add_argument("--protocol", choices=sorted(_WIRES), default="cu16",
+                        help="cu16 (KR-CU16 boards, default) or legacy (older KR-CU boards)")
+    parser.add_argument("--unlock-delay", type=float, default=0.0,
+                        help="seconds before a board answers an unlock (legacy boards: about 1)")
     args = parser.parse_args(argv)
     addresses = [int(a) for a in args.boards.split(",")]
-    with KerongBus(addresses, args.link) as bus:
+    with KerongBus(addresses, args.link, protocol=args.protocol,
+                   unlock_delay=args.unlock_delay) as bus:
         print(bus.port, flush=True)
         print(f"serving boards {args.boards}; commands on stdin, Ctrl-C to stop", file=sys.stderr)
         try:

@@ -1,8 +1,18 @@
-"""LockerBank driver for Kerong KR-CU16 boards on an RS485 bus (pyserial).
+"""LockerBank driver for Kerong lock boards on an RS485 bus (pyserial).
 
 One serial port, one or more boards told apart by their address (the DIP
-switch, 0-15), as the box description says (``[[boards]] address = 1``). A
-polling thread asks every board for its lock states in turn; the readings go
+switch), as the box description says (``[[boards]] address = 1``). Two wire
+protocols, chosen with the option ``protocol`` (see
+`hardware.kerong.protocols`):
+
+* ``"cu16"`` (default): KR-CU16 boards, ``STX addr cmd ETX sum`` frames,
+  addresses 0-15, 16 locks a board, 19200 baud.
+* ``"legacy"``: older KR-CU boards, ``8A addr lock 11 xor`` frames,
+  addresses 1-64, up to 32 locks a board, 9600 baud. They answer an unlock
+  only once the lock has opened, about a second later, so the driver waits
+  that much longer for an unlock reply than for a status reply.
+
+A polling thread asks every board for its lock states in turn; the readings go
 through `DoorWatch`, which turns them into OPENED / CLOSED / FORCED_OPEN /
 UNLOCK_FAILED. `unlock()` shares the bus with the poller, one request at a
 time, because RS485 is half duplex.
@@ -20,7 +30,8 @@ Faults and what health() says, one entry per board:
 * replies that keep failing their checksum: DEGRADED (noise on the bus).
 * a door that did not open after an unlock: DEGRADED until it opens.
 
-Options (``[hardware.locker_bank]`` with ``driver = "kerong"``): see
+Options (``[hardware.locker_bank]`` with ``driver = "kerong"``;
+``baudrate`` defaults to the protocol's factory setting): see
 `_Options` below and deploy/kerong.example.toml.
 """
 
@@ -32,7 +43,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import serial
 import serial.rs485
@@ -52,9 +63,9 @@ from hardware.interfaces import (
     Unsubscribe,
     UnlockResult,
 )
-from hardware.kerong import codec
+from hardware.kerong.protocols import PROTOCOLS, Protocol
 from hardware.options import validate
-from hardware.simulated import _Subscribers
+from hardware.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +78,8 @@ class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     port: str = Field(min_length=1)  # e.g. /dev/pickupbox-rs485-0 or /dev/serial/by-id/...
     box: str = "demo"
-    baudrate: int = Field(codec.BAUDRATE, gt=0)
+    protocol: Literal["cu16", "legacy"] = "cu16"  # KR-CU16 frames, or the older 8A ... xor ones
+    baudrate: int | None = Field(None, gt=0)  # None: the protocol's factory setting
     rs485: bool = False  # kernel RS485 mode (TIOCSRS485); off: ptys and most USB adapters refuse it
     timeout: float = Field(0.2, gt=0)  # seconds to wait for one reply
     retries: int = Field(2, ge=0)  # extra attempts after a timeout or garbled reply
@@ -90,14 +102,15 @@ class _NoReply(Exception):
 
 
 class KerongLockerBank:
-    """All compartments of a box wired to KR-CU16 boards on one RS485 port."""
+    """All compartments of a box wired to Kerong boards on one RS485 port."""
 
     def __init__(
         self,
         box: BoxDescription,
         port: str,
         *,
-        baudrate: int = codec.BAUDRATE,
+        protocol: str = "cu16",
+        baudrate: int | None = None,
         rs485: bool = False,
         timeout: float = 0.2,
         retries: int = 2,
@@ -106,10 +119,13 @@ class KerongLockerBank:
         unlock_window: float = DEFAULT_UNLOCK_WINDOW,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown Kerong protocol {protocol!r}; use one of {sorted(PROTOCOLS)}")
         self.box = box
         self.port = port
-        self._addresses = _addresses(box)
-        self._baudrate = baudrate
+        self._protocol: Protocol = PROTOCOLS[protocol]
+        self._addresses = _addresses(box, self._protocol)
+        self._baudrate = baudrate or self._protocol.baudrate
         self._rs485 = rs485
         self._timeout = timeout
         self._attempts = retries + 1
@@ -127,7 +143,7 @@ class KerongLockerBank:
         self._readings: dict[int, DoorState] = {}  # fresh sensor readings
         self._board_health: dict[str, tuple[HealthStatus, str]] = {}
         self._troubled: dict[int, str] = {}  # compartment -> why its board is degraded
-        self._subscribers: _Subscribers[DoorEvent] = _Subscribers()
+        self._subscribers: Subscribers[DoorEvent] = Subscribers()
         self._closed = False
 
         self._set_all_boards(HealthStatus.FAILED, "not polled yet")
@@ -149,8 +165,8 @@ class KerongLockerBank:
         opts = validate(_Options, options, source=source)
         box = load_box(opts.box)
         return cls(
-            box, opts.port, baudrate=opts.baudrate, rs485=opts.rs485, timeout=opts.timeout,
-            retries=opts.retries, poll_interval=opts.poll_interval,
+            box, opts.port, protocol=opts.protocol, baudrate=opts.baudrate, rs485=opts.rs485,
+            timeout=opts.timeout, retries=opts.retries, poll_interval=opts.poll_interval,
             reconnect_interval=opts.reconnect_interval, unlock_window=opts.unlock_window,
         )
 
@@ -168,20 +184,22 @@ class KerongLockerBank:
         if self._closed:
             raise DeviceUnavailable("the kerong locker bank was closed")
         address = self._addresses[wiring.board]
-        request = codec.unlock_request(address, wiring.channel)
+        request = self._protocol.unlock_request(address, wiring.channel)
         # Arm the watch before the pulse: the door may pop open before the
         # reply arrives, and a lost reply does not mean the lock stayed shut.
         with self._lock:
             self._watch.unlock_sent(compartment, self._clock())
         try:
-            status = self._transact(wiring.board, request)
+            doors = self._transact(
+                wiring.board, request, self._timeout + self._protocol.unlock_reply_delay
+            )
         except _NoReply as exc:
             detail = f"lock board {wiring.board} did not acknowledge channel {wiring.channel}: {exc}"
             with self._lock:
                 self._troubled[compartment] = "unlock not acknowledged"
             self._board_failed(wiring.board, exc)
             return UnlockResult(compartment, False, detail)
-        self._board_answered(wiring.board, status)
+        self._board_answered(wiring.board, doors)
         with self._lock:
             self._troubled.pop(compartment, None)
         return UnlockResult(compartment, True)
@@ -224,13 +242,14 @@ class KerongLockerBank:
 
     # --- The bus
 
-    def _transact(self, board: str, request: bytes) -> codec.Status:
-        """Send `request`, return the board's status reply; retried.
+    def _transact(self, board: str, request: bytes, wait: float) -> Mapping[int, DoorState]:
+        """Send `request`, return the door states in the reply; retried.
+
+        Waits up to `wait` seconds for each reply.
 
         Raises DeviceUnavailable when the port is not open (or breaks now),
         _NoReply when the board stays silent or garbled.
         """
-        address = self._addresses[board]
         problems: list[str] = []
         with self._bus_lock:
             port = self._serial
@@ -241,7 +260,7 @@ class KerongLockerBank:
                     port.reset_input_buffer()  # a late reply to an earlier request
                     port.write(request)
                     port.flush()
-                    status, problem = self._read_reply(port, address)
+                    doors, problem = self._read_reply(port, board, request, wait)
                 except _PORT_ERRORS as exc:
                     self._close_port()
                     self._port_failed(
@@ -249,38 +268,35 @@ class KerongLockerBank:
                         f"Reopening every {self._reconnect_interval:g} s"
                     )
                     raise DeviceUnavailable(self._port_detail) from None
-                if status is not None:
+                if doors is not None:
                     if problems:
                         log.info("board %s answered on attempt %d after: %s",
                                  board, attempt, "; ".join(problems))
-                    return status
+                    return doors
                 problems.append(problem)
         garbled = any("checksum" in p for p in problems)
         raise _NoReply(f"{problems[-1]} ({self._attempts} tries)", garbled)
 
-    def _read_reply(self, port: serial.Serial, address: int) -> tuple[codec.Status | None, str]:
-        deadline = time.monotonic() + self._timeout
+    def _read_reply(
+        self, port: serial.Serial, board: str, request: bytes, wait: float
+    ) -> tuple[Mapping[int, DoorState] | None, str]:
+        address = self._addresses[board]
+        deadline = time.monotonic() + wait
         buffer = b""
         error = ""
         while time.monotonic() < deadline:
             # Blocks until a byte comes or the port's timeout (= ours) passes.
             buffer += port.read(max(1, port.in_waiting))
-            while True:
-                found = codec.find_frame(buffer)
-                buffer = buffer[found.consumed:]
-                error = found.error or error
-                if found.frame is None:
-                    break
-                if found.frame[2] != codec.REPLY_STATUS:
-                    continue  # our own request echoed by a 2-wire adapter
-                status = codec.parse_status(found.frame)
-                if status.board == address:
-                    return status, ""
+            reply = self._protocol.find_reply(buffer, request)
+            buffer = buffer[reply.consumed:]
+            error = reply.error or error
+            if reply.doors is not None:
+                return reply.doors, ""
             if error and not buffer:
                 break  # a garbled reply came; no need to wait out the timeout
         if error:
             return None, f"garbled reply from address {address}: {error}"
-        return None, f"no answer from address {address} within {self._timeout:g} s"
+        return None, f"no answer from address {address} within {wait:g} s"
 
     def _open_port(self) -> None:
         try:
@@ -349,11 +365,11 @@ class KerongLockerBank:
                 if wiring.board == board:
                     self._readings.pop(number, None)
 
-    def _board_answered(self, board: str, status: codec.Status) -> None:
+    def _board_answered(self, board: str, doors: Mapping[int, DoorState]) -> None:
         readings = {
-            number: status.door(wiring.channel)
+            number: doors[wiring.channel]
             for number, wiring in self.box.wiring.items()
-            if wiring.board == board
+            if wiring.board == board and wiring.channel in doors
         }
         with self._lock:
             self._board_health[board] = (HealthStatus.OK, "")
@@ -401,13 +417,14 @@ class KerongLockerBank:
             if self._stop.is_set():
                 return
             try:
-                status = self._transact(board.name, codec.status_request(self._addresses[board.name]))
+                request = self._protocol.status_request(self._addresses[board.name])
+                doors = self._transact(board.name, request, self._timeout)
             except DeviceUnavailable:
                 return
             except _NoReply as exc:
                 self._board_failed(board.name, exc)
                 continue
-            self._board_answered(board.name, status)
+            self._board_answered(board.name, doors)
         # Jams show up as time passing with no opening.
         with self._lock:
             events = self._watch.expire(self._clock()) if self.has_door_sensors else []
@@ -425,20 +442,22 @@ class KerongLockerBank:
         return wiring
 
 
-def _addresses(box: BoxDescription) -> dict[str, int]:
-    """Board name -> bus address; every board needs a distinct one in 0-15."""
+def _addresses(box: BoxDescription, protocol: Protocol) -> dict[str, int]:
+    """Board name -> bus address; every board needs a distinct one in the protocol's range."""
+    lowest, highest, channels = protocol.min_address, protocol.max_address, protocol.channels
     addresses: dict[str, int] = {}
     for i, board in enumerate(box.boards):
-        if board.address is None or not 0 <= board.address <= codec.MAX_ADDRESS:
+        if board.address is None or not lowest <= board.address <= highest:
             raise DriverConfigError(
                 f"boards[{i}].address", board.address,
-                f"the board's address switch setting, 0 to {codec.MAX_ADDRESS}",
+                f"the board's address switch setting, {lowest} to {highest} "
+                f"(protocol {protocol.name!r})",
                 source=box.source,
             )
-        if board.channels > codec.CHANNELS:
+        if board.channels > channels:
             raise DriverConfigError(
                 f"boards[{i}].channels", board.channels,
-                f"at most {codec.CHANNELS} (a KR-CU16 has {codec.CHANNELS} locks)",
+                f"at most {channels} (protocol {protocol.name!r} drives {channels} locks a board)",
                 source=box.source,
             )
         if board.address in addresses.values():
@@ -448,4 +467,3 @@ def _addresses(box: BoxDescription) -> dict[str, int]:
             )
         addresses[board.name] = board.address
     return addresses
-

@@ -13,6 +13,7 @@ which may also yield a `Setup` with an operator that acts on the simulator
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 
@@ -54,12 +55,13 @@ def with_operator(options_cm: AbstractContextManager[dict], operator: conformanc
 
 
 @contextmanager
-def kerong_pty() -> Iterator[dict]:
-    """Two KR-CU16 boards (addresses 1 and 2, as in the demo box) on a pty."""
+def kerong_pty(protocol: str = "cu16") -> Iterator[dict]:
+    """Two Kerong boards (addresses 1 and 2, as in the demo box) on a pty."""
     from hardware.devicesim.kerong_bus import KerongBus
 
-    with KerongBus([1, 2]) as bus:
-        options = {"port": bus.port, "box": "demo", "timeout": 0.05, "poll_interval": 0.02}
+    with KerongBus([1, 2], protocol=protocol) as bus:
+        options = {"port": bus.port, "box": "demo", "protocol": protocol,
+                   "timeout": 0.05, "poll_interval": 0.02}
         yield Setup(options, KerongOperator(bus))
 
 
@@ -90,7 +92,7 @@ def usb_relay_fake() -> Iterator[dict]:
 
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
-    ("locker_bank", "kerong"): {"pty": kerong_pty},
+    ("locker_bank", "kerong"): {"pty": kerong_pty, "legacy-pty": partial(kerong_pty, "legacy")},
     ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
     ("code_scanner", "camera"): {"recording": lambda: with_operator(camera_recording(), RecordingOperator())},
     ("code_scanner", "evdev-wedge"): {"uinput": wedge_options},

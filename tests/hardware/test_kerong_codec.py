@@ -111,3 +111,52 @@ def test_legacy_reply_rejects_bad_xor_and_junk():
         legacy_codec.parse_reply(bytes.fromhex("80 01 05 11 00"))
     with pytest.raises(ValueError, match="not a KR-CU reply"):
         legacy_codec.parse_reply(bytes.fromhex("02 10 30 03 45"))
+
+
+def test_legacy_whole_board_status_bytes():
+    # lock 0 asks for every lock; the vendor sheet's example
+    assert legacy_codec.status_request(1) == bytes.fromhex("80 01 00 33 b2")
+    assert legacy_codec.board_reply(1, 0xFFFFFFFF) == bytes.fromhex("80 01 ff ff ff ff 33 b2")
+
+
+def test_legacy_whole_board_reply_is_highest_group_first():
+    # lock 1 open, lock 9 open, lock 32 open, the rest closed
+    frame = legacy_codec.board_reply(2, 0xFFFFFFFF & ~(1 << 0) & ~(1 << 8) & ~(1 << 31))
+    assert frame[2:6] == bytes([0x7F, 0xFF, 0xFE, 0xFE])
+    status = legacy_codec.parse_board_reply(frame)
+    assert status.board == 2
+    assert [status.door(n) for n in (1, 2, 9, 10, 32)] == [
+        DoorState.OPEN, DoorState.CLOSED, DoorState.OPEN, DoorState.CLOSED, DoorState.OPEN]
+
+
+def test_legacy_one_lock_reply_bytes():
+    assert legacy_codec.reply(1, 1, door_open=True) == bytes.fromhex("8a 01 01 00 8a")
+    assert legacy_codec.reply(1, 1, door_open=False, header=legacy_codec.STATUS) == bytes.fromhex(
+        "80 01 01 11 91")
+
+
+@pytest.mark.parametrize("board, lock", [(0, 1), (65, 1), (1, 0)])
+def test_legacy_address_out_of_range(board, lock):
+    with pytest.raises(ValueError):
+        legacy_codec.unlock_request(board, lock)
+
+
+def test_legacy_request_round_trip():
+    assert legacy_codec.parse_request(legacy_codec.unlock_request(3, 7)) == legacy_codec.Request(
+        3, 7, legacy_codec.UNLOCK)
+    assert legacy_codec.parse_request(legacy_codec.status_request(3)).lock == legacy_codec.WHOLE_BOARD
+
+
+def test_legacy_finders_skip_noise_and_drop_bad_xor():
+    reply = legacy_codec.board_reply(1, 0xFFFF)
+    bad = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+    noise = bytes.fromhex("00 80 8a 13")  # stray header bytes
+    found = legacy_codec.find_board_reply(noise + bad + reply)
+    assert found.frame is None and found.consumed == len(noise + bad)
+    assert "checksum" in found.error
+    assert legacy_codec.find_board_reply(reply[:5]) == codec.Found(None, 0)  # wait for the rest
+    assert legacy_codec.find_board_reply(reply).frame == reply
+    request = legacy_codec.unlock_request(1, 2)
+    assert legacy_codec.find_request(noise + request).frame == request
+    assert legacy_codec.find_reply(noise + legacy_codec.reply(1, 2, True)).frame == bytes.fromhex(
+        "8a 01 02 00 89")
