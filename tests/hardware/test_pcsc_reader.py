@@ -1,0 +1,157 @@
+"""The pcsc card reader driver against the real pcscd, vpcd and a virtual card."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hardware.devicesim.vpcd_card import PROFILES, VirtualCard
+from hardware.errors import CardError
+from hardware.interfaces import CardEvent, CardEventKind, HealthStatus
+from hardware.pcsc import eid
+from hardware.pcsc.reader import PcscCardReader
+from hardware.devicesim.vpcd_card import VPCD_PORTS
+from tests.hardware.pcscd import READER, READERS, shared_pcscd, wait_until_empty
+
+STAFF_UID = bytes.fromhex("04A1B2C3D4E5F6")
+
+
+@pytest.fixture(scope="module")
+def pcscd():
+    with shared_pcscd() as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def reader(pcscd):
+    driver = PcscCardReader(READER, poll_timeout=0.2, retry_max=0.2)
+    events: list[CardEvent] = []
+    driver.subscribe(events.append)
+    driver.events = events
+    assert wait_for(lambda: driver.health()[0].status is HealthStatus.OK), driver.health()
+    yield driver
+    driver.close()
+
+
+@pytest.fixture
+def cards():
+    made: list[VirtualCard] = []
+
+    def make(profile="staff", **kw) -> VirtualCard:
+        card = VirtualCard(profile, **kw)
+        made.append(card)
+        return card
+
+    yield make
+    for card in made:
+        card.remove()
+    for reader in {READERS[card.port - VPCD_PORTS[READER]] for card in made}:
+        assert wait_until_empty(reader), f"pcscd still sees a card on {reader}"
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def kinds(events):
+    return [e.kind for e in events]
+
+
+def test_staff_card_presented_then_removed(reader, cards):
+    card = cards("staff", uid=STAFF_UID)
+    card.insert()
+    assert wait_for(lambda: len(reader.events) == 1)
+    card.remove()
+    assert wait_for(lambda: len(reader.events) == 2)
+    presented, removed = reader.events
+    assert kinds(reader.events) == [CardEventKind.PRESENTED, CardEventKind.REMOVED]
+    assert presented.uid == STAFF_UID and presented.reader == READER
+    assert presented.atr == PROFILES["staff"].atr
+    assert presented.german_eid is False
+    assert (removed.uid, removed.atr, removed.reader) == (STAFF_UID, presented.atr, READER)
+    assert reader.current_card is None
+
+
+def test_german_eid_recognised_reading_only_card_access(reader, cards):
+    card = cards("eid")
+    card.insert()
+    assert wait_for(lambda: reader.events)
+    event = reader.events[0]
+    assert event.german_eid is True
+    assert event.uid == card.uid and event.uid[0] == 0x08, "a random UID, as eID chips give"
+    # The GET UID pseudo-APDU, then READ BINARY of EF.CardAccess by its short
+    # identifier: no SELECT of any other file, no PACE, no other read.
+    reads = [apdu for apdu in card.apdu_log if apdu != bytes.fromhex("FFCA000000")]
+    assert reads == [eid.read_binary_sfi()], [a.hex() for a in card.apdu_log]
+
+
+def test_eid_gets_a_new_uid_each_time(reader, cards):
+    card = cards("eid")
+    card.insert()
+    assert wait_for(lambda: len(reader.events) == 1)
+    first = card.uid
+    card.remove()
+    assert wait_for(lambda: len(reader.events) == 2)
+    card.insert()
+    assert wait_for(lambda: len(reader.events) == 3)
+    assert reader.events[2].uid == card.uid
+    assert {reader.events[0].uid, reader.events[2].uid} == {first, card.uid}
+
+
+def test_card_without_uid(reader, cards):
+    card = cards("nouid")
+    card.insert()
+    assert wait_for(lambda: reader.events)
+    event = reader.events[0]
+    assert event.kind is CardEventKind.PRESENTED
+    assert event.uid is None and event.german_eid is False
+    assert event.atr == PROFILES["nouid"].atr
+
+
+def test_transmit_exchanges_apdus(reader, cards):
+    card = cards("eid")
+    card.insert()
+    assert wait_for(lambda: reader.current_card is not None)
+    response = reader.transmit(eid.read_binary_sfi(length=4))
+    assert response == PROFILES["eid"].files[eid.CARD_ACCESS_FID][:4] + b"\x90\x00"
+    assert reader.transmit(bytes.fromhex("00A4000C023F00")) == b"\x90\x00"
+    assert card.apdu_log[-1] == bytes.fromhex("00A4000C023F00")
+
+
+def test_transmit_without_card_is_a_card_error(reader):
+    with pytest.raises(CardError, match="no card"):
+        reader.transmit(bytes.fromhex("FFCA000000"))
+
+
+def test_card_pulled_during_transmit_is_a_card_error(reader, cards):
+    card = cards("staff")
+    card.insert()
+    assert wait_for(lambda: reader.current_card is not None)
+    card.vanish_on_next_apdu()
+    with pytest.raises(CardError):
+        reader.transmit(bytes.fromhex("FFCA000000"))
+    assert wait_for(lambda: kinds(reader.events) == [CardEventKind.PRESENTED,
+                                                      CardEventKind.REMOVED])
+    with pytest.raises(CardError):
+        reader.transmit(bytes.fromhex("FFCA000000"))
+
+
+def test_second_reader_is_chosen_by_name(pcscd, cards):
+    driver = PcscCardReader("00 01", poll_timeout=0.2)
+    try:
+        events: list[CardEvent] = []
+        driver.subscribe(events.append)
+        assert wait_for(lambda: driver.reader_name == "Virtual PCD 00 01")
+        cards("staff", port=35963).insert()  # on the other reader: not ours
+        cards("staff", uid=b"\x01\x02\x03\x04", port=35964).insert()
+        assert wait_for(lambda: events)
+        time.sleep(0.5)
+        assert [(e.reader, e.uid) for e in events] == [("Virtual PCD 00 01", b"\x01\x02\x03\x04")]
+    finally:
+        driver.close()
