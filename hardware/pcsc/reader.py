@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"
 GET_UID = bytes.fromhex("FFCA000000")
 RETRY_MIN = 0.1  # seconds before the first reconnect attempt
+STARTUP_WAIT = 2.0  # longest the constructor waits for the first look at pcscd
 
 PCSCD_DOWN = "pcscd is not running: start it with systemctl start pcscd"
 NO_READER = "no card reader found: check the USB cable"
@@ -108,8 +109,12 @@ class PcscCardReader:
         self._unidentified: str | None = None  # reader whose card did not answer
         self._problem: str | None = "connecting to pcscd"
         self._stop = threading.Event()
+        self._first_look = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pcsc-reader", daemon=True)
         self._thread.start()
+        # Return once the watcher has looked for pcscd and the reader (or a
+        # moment has passed), so health() and transmit() tell the truth at once.
+        self._first_look.wait(STARTUP_WAIT)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> PcscCardReader:
@@ -176,11 +181,13 @@ class PcscCardReader:
                 pause = RETRY_MIN  # it ran, so the next failure starts small again
             except _DaemonLost as exc:
                 self._set_problem(str(exc))
+                self._first_look.set()
             except Exception as exc:  # never let the watcher die; report and retry
                 log.exception("card reader watcher failed")
                 self._set_problem(f"card reader driver error: {exc}")
             finally:
                 self._teardown()
+                self._first_look.set()
             if self._stop.wait(pause):
                 break
             pause = min(pause * 2, self._retry_max)
@@ -253,6 +260,7 @@ class PcscCardReader:
                 )
             else:
                 self._problem = NO_READER
+        self._first_look.set()
         return chosen
 
     def _reader_changed(self, reader: str, event: int, atr: bytes) -> None:
@@ -358,4 +366,5 @@ if scard is not None:
         scard.SCARD_E_NO_SERVICE,
         scard.SCARD_E_SERVICE_STOPPED,
         scard.SCARD_E_INVALID_HANDLE,
+        scard.SCARD_F_COMM_ERROR,  # the socket to pcscd broke ("RPC transport error")
     })

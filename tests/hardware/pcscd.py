@@ -3,8 +3,8 @@
 pcscd has one socket per machine (/run/pcscd/pcscd.comm), so all tests of a
 run share one daemon through `shared_pcscd()`; a test may stop, kill and
 restart it. The daemon reads a private reader.conf.d (``-c``): with vpcd it
-shows "Virtual PCD 00 00" and "00 01" (TCP 35963/35964), without it no
-reader at all, which is how the tests unplug the reader.
+shows "Virtual PCD 00 00" and "00 01" (TCP 35963/35964); taking vpcd out
+of it and telling pcscd to rescan is how the tests unplug the readers.
 """
 
 from __future__ import annotations
@@ -59,30 +59,48 @@ class Pcscd:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.with_vpcd = workdir / "with-vpcd"
-        self.without_readers = workdir / "no-readers"
-        self.with_vpcd.mkdir(exist_ok=True)
-        self.without_readers.mkdir(exist_ok=True)
         # Only the conf goes in there: pcscd parses every file of the directory.
-        (self.with_vpcd / "vpcd").write_text(VPCD_CONF)
+        self.conf = workdir / "reader.conf.d"
+        self.conf.mkdir(exist_ok=True)
         self.log = workdir / "pcscd.log"
         self.process: subprocess.Popen | None = None
-        self.has_readers = False
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self, *, readers: bool = True) -> None:
+    @property
+    def plugged(self) -> bool:
+        return (self.conf / "vpcd").exists()
+
+    def start(self, *, plugged: bool = True) -> None:
+        """Start pcscd, with the vpcd readers or (plugged=False) with no reader at all."""
         stop_leftover()
-        conf = self.with_vpcd if readers else self.without_readers
+        if plugged:
+            (self.conf / "vpcd").write_text(VPCD_CONF)
+        else:
+            (self.conf / "vpcd").unlink(missing_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                ["pcscd", "--foreground", "--config", str(conf)],
+                ["pcscd", "--foreground", "--config", str(self.conf)],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        self.has_readers = readers
-        self._wait_until_serving(READERS if readers else ())
+        self._wait_for_readers(READERS if plugged else ())
+
+    def unplug(self) -> None:
+        """The readers go away: pcscd comes back without vpcd.
+
+        pcscd 1.9 neither drops nor adds reader.conf readers while running
+        (SIGUSR1, what ``pcscd --hotplug`` sends, changes nothing for them),
+        so this is a restart, as after a reboot with the reader unplugged.
+        """
+        self.stop()
+        self.start(plugged=False)
+
+    def plug(self) -> None:
+        """The readers come back (a restart with vpcd, see `unplug`)."""
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         """Stop pcscd the orderly way (SIGTERM), as systemctl stop does."""
@@ -103,7 +121,7 @@ class Pcscd:
             process.kill()
             process.wait(timeout=5)
 
-    def _wait_until_serving(self, readers: tuple[str, ...], timeout: float = 10.0) -> None:
+    def _wait_for_readers(self, readers: tuple[str, ...], timeout: float = 10.0) -> None:
         from smartcard import scard
 
         deadline = time.monotonic() + timeout
@@ -115,11 +133,11 @@ class Pcscd:
             if hresult == scard.SCARD_S_SUCCESS:
                 _, found = scard.SCardListReaders(context, [])
                 scard.SCardReleaseContext(context)
-                if set(readers) <= set(found or []):
+                if set(readers) == set(found or []):
                     return
             time.sleep(0.05)
         log = self.log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"pcscd did not come up with readers {readers} (found {found}):\n{log}")
+        raise RuntimeError(f"pcscd did not show readers {readers} (found {found}):\n{log}")
 
 
 def stop_leftover() -> None:
@@ -164,7 +182,7 @@ def shared_pcscd() -> Iterator[Pcscd]:
     if _shared is None:
         _shared = Pcscd(Path(tempfile.mkdtemp(prefix="pcscd-test-")))
     daemon = _shared
-    if not (daemon.running and daemon.has_readers):
+    if not (daemon.running and daemon.plugged):
         daemon.stop()
         daemon.start()
     _users += 1
@@ -205,3 +223,10 @@ def wait_until_empty(reader: str = READER, timeout: float = 5.0) -> bool:
         return False
     finally:
         scard.SCardReleaseContext(context)
+
+
+@contextmanager
+def pcscd_vpcd_options() -> Iterator[dict]:
+    """Options of the `pcsc` driver for the contract tests: the real pcscd, vpcd's reader."""
+    with shared_pcscd():
+        yield {"reader": READER, "poll_timeout": 0.2, "retry_max": 0.2}

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 import pytest
 
 from hardware import drivers
+from tests.hardware.pcscd import pcscd_vpcd_options
 from hardware.errors import CardError, DeviceUnavailable, DriverConfigError, UnknownCompartment
 from hardware.interfaces import (
     HEIGHT_CLASSES,
@@ -38,6 +39,7 @@ from hardware.interfaces import (
 # options, and tears the simulator down afterwards.
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
+    ("card_reader", "pcsc"): {"vpcd": pcscd_vpcd_options},
 }
 
 
