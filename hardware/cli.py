@@ -3,6 +3,7 @@
     kiosk-hw list                 drivers installed per group, and the bank's health
     kiosk-hw doors                compartments with size, place and door state
     kiosk-hw open 7               unlock compartment 7
+    kiosk-hw cards [--watch]      card readers and the card on them; --watch prints card events
 
 Every command works on the configured locker bank: ``--config FILE`` reads
 the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
@@ -13,21 +14,25 @@ neither, it is the simulated demo cabinet.
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import tomllib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hardware import drivers
 from hardware.errors import DriverConfigError, HardwareError
-from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
+from hardware.interfaces import CardEvent, CardReader, DoorEvent, DoorEventKind, DoorState, LockerBank
 
 DEFAULT_DRIVER = "simulated"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "cards":
+        return _cards(args)
     bank: LockerBank | None = None
     try:
         driver, options = _bank_settings(args)
@@ -59,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doors", parents=[common], help="compartments and their doors")
     opener = commands.add_parser("open", parents=[common], help="unlock one compartment")
     opener.add_argument("compartment", type=int, help="compartment number")
+    _add_cards_parser(commands, common)
     return parser
 
 
@@ -75,7 +81,7 @@ def _bank_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return driver, options
 
 
-def _config_table(path: Path) -> dict[str, Any]:
+def _config_table(path: Path, section: str = "locker_bank") -> dict[str, Any]:
     source = str(path)
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -85,10 +91,10 @@ def _config_table(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise DriverConfigError(None, None, f"valid TOML ({exc})", source=source) from None
-    table = config.get("hardware", {}).get("locker_bank", {})
+    table = config.get("hardware", {}).get(section, {})
     if not isinstance(table, dict):
         raise DriverConfigError(
-            "hardware.locker_bank", table, "a table such as {driver = \"simulated\"}", source=source
+            f"hardware.{section}", table, "a table such as {driver = \"simulated\"}", source=source
         )
     table = dict(table)
     box = table.get("box")
@@ -144,6 +150,73 @@ def _open(bank: LockerBank, compartment: int) -> int:
         print(f"compartment {compartment}: door still reads closed")
         return 1
     return 0
+
+
+# --- kiosk-hw cards -----------------------------------------------------------------
+
+
+def _add_cards_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    cards = commands.add_parser(
+        "cards", parents=[common],
+        help="card readers and the card on them ([hardware.card_reader] of --config)",
+    )
+    cards.add_argument("--watch", action="store_true",
+                       help="print every card put on or taken off the reader until Ctrl-C")
+    cards.add_argument("--reader", help="pcsc driver: part of the reader's name")
+
+
+def _cards(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {}
+    reader: CardReader | None = None
+    try:
+        if args.config is not None:
+            options = _config_table(args.config, "card_reader")
+        driver = args.driver or options.pop("driver", DEFAULT_DRIVER)
+        options.pop("driver", None)
+        if args.box:
+            options["box"] = args.box
+        if args.reader:
+            options["reader"] = args.reader
+        if driver == "pcsc":
+            from hardware.pcsc.reader import list_readers
+
+            print("readers: " + (", ".join(list_readers()) or "none"))
+        reader = drivers.create("card_reader", driver, options)
+        for entry in reader.health():
+            detail = f"  {entry.detail}" if entry.detail else ""
+            print(f"{entry.device}: {entry.status.value}{detail}")
+        if not args.watch:
+            current = getattr(reader, "current_card", None)
+            print("card: " + (_card_text(current) if current is not None else "none"))
+            return 0
+        return _watch_cards(reader)
+    except HardwareError as exc:
+        print(f"kiosk-hw: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def _watch_cards(reader: CardReader) -> int:
+    events: queue.Queue[CardEvent] = queue.Queue()
+    reader.subscribe(events.put)  # called on the driver's thread: only hand over
+    print("watching; put a card on the reader (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{stamp}  {event.reader}  {event.kind.value:9}  {_card_text(event)}", flush=True)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _card_text(event: CardEvent) -> str:
+    uid = event.uid.hex().upper() if event.uid is not None else "no UID"
+    return uid + ("  German eID" if event.german_eid else "")
 
 
 if __name__ == "__main__":

@@ -232,6 +232,7 @@ class PcscCardReader:
                         relist = True
                     else:
                         self._reader_changed(name, event, bytes(atr))
+            self._first_look.set()  # the reader and any card on it have been seen
             if relist:
                 chosen = self._choose(monitor)
                 states = {PNP_NOTIFICATION: states[PNP_NOTIFICATION]}
@@ -260,7 +261,8 @@ class PcscCardReader:
                 )
             else:
                 self._problem = NO_READER
-        self._first_look.set()
+        if chosen is None:
+            self._first_look.set()
         return chosen
 
     def _reader_changed(self, reader: str, event: int, atr: bytes) -> None:
@@ -341,6 +343,25 @@ class PcscCardReader:
             self._subscribers.emit(events)
         except Exception:  # a broken subscriber must not stop the watcher
             log.exception("card event callback failed")
+
+
+def list_readers() -> list[str]:
+    """Every reader pcscd knows now; DeviceUnavailable without pcscd or pyscard."""
+    if scard is None:
+        raise DeviceUnavailable("pyscard is not installed: pip install 'pickupbox-kiosk[hardware]'")
+    try:
+        context = _establish()
+    except _DaemonLost as exc:
+        raise DeviceUnavailable(str(exc)) from None
+    try:
+        hresult, readers = scard.SCardListReaders(context, [])
+        if hresult == scard.SCARD_E_NO_READERS_AVAILABLE:
+            return []
+        if hresult != scard.SCARD_S_SUCCESS:
+            raise DeviceUnavailable(_describe(hresult))
+        return list(readers)
+    finally:
+        scard.SCardReleaseContext(context)
 
 
 def _establish() -> int:

@@ -204,11 +204,20 @@ def wait_until_empty(reader: str = READER, timeout: float = 5.0) -> bool:
     a test that takes a card off must let that happen before the next test
     puts another one on, or pcscd treats both as the same card.
     """
+    return _wait_for_card(reader, False, timeout)
+
+
+def wait_until_present(reader: str = READER, timeout: float = 5.0) -> bool:
+    """Wait until pcscd sees a card on `reader`."""
+    return _wait_for_card(reader, True, timeout)
+
+
+def _wait_for_card(reader: str, present: bool, timeout: float) -> bool:
     from smartcard import scard
 
     hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hresult != scard.SCARD_S_SUCCESS:
-        return True  # no pcscd, no card
+        return not present  # no pcscd, no card
     try:
         state = scard.SCARD_STATE_UNAWARE
         deadline = time.monotonic() + timeout
@@ -216,10 +225,10 @@ def wait_until_empty(reader: str = READER, timeout: float = 5.0) -> bool:
             hresult, result = scard.SCardGetStatusChange(context, 200, [(reader, state)])
             if hresult == scard.SCARD_S_SUCCESS:
                 state = result[0][1] & ~scard.SCARD_STATE_CHANGED
-                if not state & scard.SCARD_STATE_PRESENT:
+                if bool(state & scard.SCARD_STATE_PRESENT) == present:
                     return True
             elif hresult != scard.SCARD_E_TIMEOUT:
-                return True
+                return not present
         return False
     finally:
         scard.SCardReleaseContext(context)

@@ -1,0 +1,71 @@
+"""`kiosk-hw cards` against the real pcscd with a virtual card."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from hardware import cli
+from hardware.devicesim.vpcd_card import VirtualCard
+from tests.hardware.pcscd import READER, shared_pcscd, wait_until_empty, wait_until_present
+
+
+@pytest.fixture(scope="module")
+def pcscd():
+    with shared_pcscd() as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def card():
+    staff = VirtualCard("staff", uid=bytes.fromhex("04A1B2C3"))
+    yield staff
+    staff.remove()
+    wait_until_empty()
+
+
+def test_cards_lists_readers_and_the_card(pcscd, card, capsys):
+    card.insert()
+    wait_until_present()
+    assert cli.main(["cards", "--driver", "pcsc", "--reader", READER]) == 0
+    out = capsys.readouterr().out
+    assert "readers: Virtual PCD 00 00, Virtual PCD 00 01" in out
+    assert "card reader Virtual PCD 00 00: ok" in out
+    assert "card: 04A1B2C3" in out  # the driver returns after its first look at the reader
+
+
+def test_cards_watch_prints_events_until_ctrl_c(pcscd, card):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hardware.cli", "cards", "--watch", "--driver", "pcsc",
+         "--reader", READER],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while not any("watching" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        card.insert()
+        while not any("presented" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        card.remove()
+        while not any("removed" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        reader.join(timeout=5)
+    events = [line.split() for line in lines if "presented" in line or "removed" in line]
+    assert [fields[-2:] for fields in events] == [["presented", "04A1B2C3"],
+                                                  ["removed", "04A1B2C3"]], lines
+    assert all("Virtual PCD 00 00" in line for line in lines if "presented" in line)
