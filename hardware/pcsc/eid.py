@@ -126,30 +126,29 @@ def detect_german_eid(transmit: Callable[[bytes], bytes]) -> bool:
 def encode_oid(dotted: str) -> bytes:
     """The DER content octets of an OBJECT IDENTIFIER (without tag and length)."""
     arcs = [int(part) for part in dotted.split(".")]
-    out = bytearray([arcs[0] * 40 + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
+    out = bytearray()
+    for number in [arcs[0] * 40 + arcs[1], *arcs[2:]]:  # X.690: first two arcs share one
+        chunk = [number & 0x7F]
+        number >>= 7
+        while number:
+            chunk.append(0x80 | (number & 0x7F))
+            number >>= 7
         out += bytes(reversed(chunk))
     return bytes(out)
 
 
 def decode_oid(content: bytes) -> str:
-    if not content:
-        raise ValueError("empty OBJECT IDENTIFIER")
-    first, rest = divmod(content[0], 40) if content[0] < 80 else (2, content[0] - 80)
-    arcs = [first, rest]
+    if not content or content[-1] & 0x80:
+        raise ValueError("empty or truncated OBJECT IDENTIFIER")
+    numbers = []
     value = 0
-    for byte in content[1:]:
+    for byte in content:
         value = (value << 7) | (byte & 0x7F)
         if not byte & 0x80:
-            arcs.append(value)
+            numbers.append(value)
             value = 0
-    if content[-1] & 0x80:
-        raise ValueError("truncated OBJECT IDENTIFIER")
+    first = min(numbers[0] // 40, 2)
+    arcs = [first, numbers[0] - 40 * first, *numbers[1:]]
     return ".".join(str(arc) for arc in arcs)
 
 
