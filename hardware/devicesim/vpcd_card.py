@@ -137,7 +137,9 @@ class VirtualCard:
         uid: bytes | None = None,
         port: int = DEFAULT_PORT,
         host: str = VPCD_HOST,
+        quick_ack: bool = True,
     ) -> None:
+        self.quick_ack = quick_ack  # False only to measure what TCP_QUICKACK saves
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         self._fixed_uid = uid
         self.port = port
@@ -173,7 +175,8 @@ class VirtualCard:
                     ) from exc
                 time.sleep(0.05)
         sock.settimeout(None)
-        _quick(sock)
+        if self.quick_ack:
+            _quick(sock)
         self.uid = self._fixed_uid if self._fixed_uid is not None else self._new_uid()
         self._current_ef = None
         self._vanish.clear()
@@ -258,7 +261,7 @@ class VirtualCard:
     def _serve(self, sock: socket.socket) -> None:
         try:
             while True:
-                payload = _receive(sock)
+                payload = _receive(sock, self.quick_ack)
                 if payload is None:
                     break
                 if len(payload) == 1:
@@ -287,20 +290,23 @@ def _quick(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
-def _receive(sock: socket.socket) -> bytes | None:
-    header = _exactly(sock, 2)
+def _receive(sock: socket.socket, quick_ack: bool) -> bytes | None:
+    header = _exactly(sock, 2, quick_ack)
     if header is None:
         return None
     (length,) = struct.unpack(">H", header)
-    payload = _exactly(sock, length)
-    if hasattr(socket, "TCP_QUICKACK"):  # Linux clears it again after a while
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-    return payload
+    return _exactly(sock, length, quick_ack)
 
 
-def _exactly(sock: socket.socket, count: int) -> bytes | None:
+def _exactly(sock: socket.socket, count: int, quick_ack: bool) -> bytes | None:
     data = b""
     while len(data) < count:
+        if quick_ack and hasattr(socket, "TCP_QUICKACK"):
+            # vpcd writes the length and the APDU separately; with Nagle on
+            # its side the APDU waits for our ACK of the length, which Linux
+            # delays by up to 40 ms. The kernel drops quick-ACK mode on its
+            # own, so it is set again before every read.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(count - len(data))
         if not chunk:
             return None
