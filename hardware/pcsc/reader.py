@@ -220,6 +220,11 @@ class PcscCardReader:
                     self._unidentified = None
             elif hresult == scard.SCARD_E_UNKNOWN_READER:
                 relist = True
+            elif hresult == scard.SCARD_W_SECURITY_VIOLATION:
+                # What pcsc-lite's client answers when pcscd dies during the
+                # wait (seen with SIGKILL); a real denial would have come at
+                # SCardEstablishContext already.
+                raise _DaemonLost(PCSCD_DOWN)
             elif hresult != scard.SCARD_S_SUCCESS:
                 raise _DaemonLost(_describe(hresult))
             else:
