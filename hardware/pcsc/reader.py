@@ -45,14 +45,12 @@ from hardware.interfaces import (
 )
 from hardware.options import validate
 from hardware.pcsc import eid
+from hardware.simulated import _Subscribers  # the thread-safe subscriber list all drivers share
 
 try:
     from smartcard import scard
 except ImportError:  # pyscard is in the "hardware" extra
     scard = None
-
-# The shared, thread-safe subscriber list of the simulated drivers.
-from hardware.simulated import _Subscribers
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +105,7 @@ class PcscCardReader:
         self._reader_name: str | None = None
         self._card: _Card | None = None
         self._unidentified: str | None = None  # reader whose card did not answer
+        self._served = False  # the current session reached pcscd's reader list
         self._problem: str | None = "connecting to pcscd"
         self._stop = threading.Event()
         self._first_look = threading.Event()
@@ -176,21 +175,22 @@ class PcscCardReader:
     def _run(self) -> None:
         pause = RETRY_MIN
         while not self._stop.is_set():
+            self._served = False
             try:
                 self._session()
-                pause = RETRY_MIN  # it ran, so the next failure starts small again
             except _DaemonLost as exc:
                 self._set_problem(str(exc))
-                self._first_look.set()
             except Exception as exc:  # never let the watcher die; report and retry
                 log.exception("card reader watcher failed")
                 self._set_problem(f"card reader driver error: {exc}")
             finally:
                 self._teardown()
                 self._first_look.set()
+            # After a session that worked, the next attempt comes quickly;
+            # while pcscd stays away, the pauses grow to retry_max.
+            pause = RETRY_MIN if self._served else min(pause * 2, self._retry_max)
             if self._stop.wait(pause):
                 break
-            pause = min(pause * 2, self._retry_max)
         self._teardown()
 
     def _session(self) -> None:
@@ -201,6 +201,7 @@ class PcscCardReader:
         if self._stop.is_set():
             return
         readers = self._choose(monitor)
+        self._served = True
         states: dict[str, int] = {PNP_NOTIFICATION: scard.SCARD_STATE_UNAWARE}
         if readers:
             states[readers] = scard.SCARD_STATE_UNAWARE
