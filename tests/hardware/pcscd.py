@@ -239,3 +239,44 @@ def pcscd_vpcd_options() -> Iterator[dict]:
     """Options of the `pcsc` driver for the contract tests: the real pcscd, vpcd's reader."""
     with shared_pcscd():
         yield {"reader": READER, "poll_timeout": 0.2, "retry_max": 0.2}
+
+
+# --- Fixtures for the test modules (import them by name) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def pcscd() -> Iterator[Pcscd]:
+    """The shared pcscd, held for the whole module."""
+    with shared_pcscd() as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def pcsc_reader(pcscd: Pcscd):
+    """A `pcsc` driver on vpcd's first reader; its events collect in `.events`.
+
+    Fast timeouts, so recovery shows within a fraction of a second. Leaves
+    pcscd running with its readers, whatever the test did to it.
+    """
+    from hardware.interfaces import HealthStatus
+    from hardware.pcsc.reader import PcscCardReader
+
+    driver = PcscCardReader(READER, poll_timeout=0.2, retry_max=0.2)
+    driver.events = []
+    driver.subscribe(driver.events.append)
+    assert wait_for(lambda: driver.health()[0].status is HealthStatus.OK), driver.health()
+    yield driver
+    driver.close()
+    if not (pcscd.running and pcscd.plugged):
+        pcscd.stop()
+        pcscd.start()
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Poll `condition` until true or `timeout`; the driver calls back from its thread."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -12,13 +12,8 @@ import pytest
 
 from hardware import cli
 from hardware.devicesim.vpcd_card import VirtualCard
-from tests.hardware.pcscd import READER, shared_pcscd, wait_until_empty, wait_until_present
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    with shared_pcscd() as daemon:
-        yield daemon
+from tests.hardware.pcscd import pcscd  # noqa: F401 (fixture)
+from tests.hardware.pcscd import READER, wait_for, wait_until_empty, wait_until_present
 
 
 @pytest.fixture
@@ -49,18 +44,15 @@ def test_cards_watch_prints_events_until_ctrl_c(pcscd, card):
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()
-    try:
-        import time
+    def printed(word: str) -> bool:
+        return any(word in line for line in lines)
 
-        deadline = time.monotonic() + 10
-        while not any("watching" in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    try:
+        assert wait_for(lambda: printed("watching"), timeout=10), lines
         card.insert()
-        while not any("presented" in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: printed("presented")), lines
         card.remove()
-        while not any("removed" in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: printed("removed")), lines
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0

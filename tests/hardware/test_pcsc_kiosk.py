@@ -11,7 +11,8 @@ import pytest
 
 from hardware.devicesim.vpcd_card import VirtualCard
 from hardware.interfaces import CardEventKind
-from tests.hardware.pcscd import READER, shared_pcscd, wait_until_empty
+from tests.hardware.pcscd import pcscd  # noqa: F401 (fixture)
+from tests.hardware.pcscd import READER, wait_until_empty
 
 # The integration fixtures: the registry on loopback and kiosks built from config.
 from tests.integration.conftest import (  # noqa: F401
@@ -23,12 +24,6 @@ from tests.integration.conftest import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    with shared_pcscd() as daemon:
-        yield daemon
 
 
 def test_staff_card_on_pcsc_reader_and_pin_log_in(pcscd, make_kiosk):

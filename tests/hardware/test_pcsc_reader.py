@@ -6,32 +6,16 @@ import time
 
 import pytest
 
-from hardware.devicesim.vpcd_card import PROFILES, VirtualCard
+from hardware.devicesim.vpcd_card import PROFILES, VPCD_PORTS, VirtualCard
 from hardware.errors import CardError
-from hardware.interfaces import CardEvent, CardEventKind, HealthStatus
+from hardware.interfaces import CardEvent, CardEventKind
 from hardware.pcsc import eid
 from hardware.pcsc.reader import PcscCardReader
-from hardware.devicesim.vpcd_card import VPCD_PORTS
-from tests.hardware.pcscd import READER, READERS, shared_pcscd, wait_until_empty
+from tests.hardware.pcscd import READER, READERS, wait_for, wait_until_empty
+from tests.hardware.pcscd import pcsc_reader as reader  # noqa: F401 (fixtures)
+from tests.hardware.pcscd import pcscd  # noqa: F401
 
 STAFF_UID = bytes.fromhex("04A1B2C3D4E5F6")
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    with shared_pcscd() as daemon:
-        yield daemon
-
-
-@pytest.fixture
-def reader(pcscd):
-    driver = PcscCardReader(READER, poll_timeout=0.2, retry_max=0.2)
-    events: list[CardEvent] = []
-    driver.subscribe(events.append)
-    driver.events = events
-    assert wait_for(lambda: driver.health()[0].status is HealthStatus.OK), driver.health()
-    yield driver
-    driver.close()
 
 
 @pytest.fixture
@@ -48,15 +32,6 @@ def cards():
         card.remove()
     for reader in {READERS[card.port - VPCD_PORTS[READER]] for card in made}:
         assert wait_until_empty(reader), f"pcscd still sees a card on {reader}"
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def kinds(events):

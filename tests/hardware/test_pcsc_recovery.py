@@ -11,29 +11,11 @@ import pytest
 
 from hardware.devicesim.vpcd_card import VirtualCard
 from hardware.errors import DeviceUnavailable
-from hardware.interfaces import CardEvent, CardEventKind, HealthStatus
+from hardware.interfaces import CardEventKind, HealthStatus
 from hardware.pcsc.reader import NO_READER, PCSCD_DOWN, PcscCardReader
-from tests.hardware.pcscd import READER, shared_pcscd, wait_until_empty
-from tests.hardware.test_pcsc_reader import wait_for
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    with shared_pcscd() as daemon:
-        yield daemon
-
-
-@pytest.fixture
-def reader(pcscd):
-    driver = PcscCardReader(READER, poll_timeout=0.2, retry_max=0.2)
-    driver.events: list[CardEvent] = []
-    driver.subscribe(driver.events.append)
-    assert wait_for(lambda: status(driver) is HealthStatus.OK), driver.health()
-    yield driver
-    driver.close()
-    if not (pcscd.running and pcscd.plugged):  # leave it as we found it
-        pcscd.stop()
-        pcscd.start()
+from tests.hardware.pcscd import READER, wait_for, wait_until_empty
+from tests.hardware.pcscd import pcsc_reader as reader  # noqa: F401 (fixtures)
+from tests.hardware.pcscd import pcscd  # noqa: F401
 
 
 @pytest.fixture
