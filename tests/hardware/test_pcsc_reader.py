@@ -130,3 +130,33 @@ def test_second_reader_is_chosen_by_name(pcscd, cards):
         assert [(e.reader, e.uid) for e in events] == [("Virtual PCD 00 01", b"\x01\x02\x03\x04")]
     finally:
         driver.close()
+
+
+def test_card_leaving_during_identification_sends_nothing(reader, cards):
+    card = cards("staff")
+    card.vanish_on_next_apdu()  # gone at the GET UID command
+    card.insert()
+    assert wait_until_empty()
+    time.sleep(0.3)  # a poll_timeout: the driver's retry finds no card
+    assert reader.events == []
+    card.insert()
+    assert wait_for(lambda: reader.events)
+    assert [(e.kind, e.uid) for e in reader.events] == [(CardEventKind.PRESENTED, card.uid)]
+
+
+def test_vendor_command_line_keeps_a_card_inserted(reader, capsys):
+    from hardware.devicesim import vpcd_card
+
+    assert vpcd_card.main(["--profile", "staff", "--uid", "04A1B2C3"],
+                          stop=lambda: bool(reader.events)) == 0
+    assert "UID 04A1B2C3" in capsys.readouterr().out
+    assert reader.events[0].uid == bytes.fromhex("04A1B2C3")
+    assert wait_until_empty()
+
+
+def test_vendor_command_line_rejects_a_bad_uid(capsys):
+    from hardware.devicesim import vpcd_card
+
+    with pytest.raises(SystemExit):
+        vpcd_card.main(["--uid", "not-hex"])
+    assert "--uid 'not-hex': expected hex digits" in capsys.readouterr().err
