@@ -8,7 +8,8 @@
 Every command works on the configured locker bank: ``--config FILE`` reads
 the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
 plus that driver's options), and ``--driver`` / ``--box`` override it. With
-neither, it is the simulated demo cabinet.
+neither, it is the simulated demo cabinet. ``cards`` works the same way on
+the ``[hardware.card_reader]`` table (``kiosk-hw cards --driver pcsc``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from typing import Any
 
 from hardware import drivers
 from hardware.errors import DriverConfigError, HardwareError
-from hardware.interfaces import CardEvent, CardReader, DoorEvent, DoorEventKind, DoorState, LockerBank
+from hardware.interfaces import (
+    CardEvent,
+    CardReader,
+    DoorEvent,
+    DoorEventKind,
+    DoorState,
+    LockerBank,
+)
 
 DEFAULT_DRIVER = "simulated"
 
@@ -171,8 +179,9 @@ def _cards(args: argparse.Namespace) -> int:
     try:
         if args.config is not None:
             options = _config_table(args.config, "card_reader")
-        driver = args.driver or options.pop("driver", DEFAULT_DRIVER)
-        options.pop("driver", None)
+        driver = options.pop("driver", DEFAULT_DRIVER)
+        if args.driver:
+            driver = args.driver
         if args.box:
             options["box"] = args.box
         if args.reader:

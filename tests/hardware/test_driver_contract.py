@@ -13,7 +13,6 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 import pytest
 
 from hardware import drivers
-from tests.hardware.pcscd import pcscd_vpcd_options
 from hardware.errors import CardError, DeviceUnavailable, DriverConfigError, UnknownCompartment
 from hardware.interfaces import (
     HEIGHT_CLASSES,
@@ -31,6 +30,7 @@ from hardware.interfaces import (
     LockerBank,
     UnlockResult,
 )
+from tests.hardware.pcscd import pcscd_vpcd_options
 
 # Option sets that build each driver against something it can talk to here;
 # a driver not listed is built with no options. A value is either the options

@@ -61,3 +61,20 @@ def test_cards_watch_prints_events_until_ctrl_c(pcscd, card):
     assert [fields[-2:] for fields in events] == [["presented", "04A1B2C3"],
                                                   ["removed", "04A1B2C3"]], lines
     assert all("Virtual PCD 00 00" in line for line in lines if "presented" in line)
+
+
+def test_cards_without_pcscd_says_how_to_fix_it(pcscd, capsys):
+    pcscd.stop()
+    try:
+        assert cli.main(["cards", "--driver", "pcsc"]) == 1
+        err = capsys.readouterr().err
+        assert "pcscd is not running: start it with systemctl start pcscd" in err
+    finally:
+        pcscd.start()
+
+
+def test_cards_reads_the_card_reader_table_of_a_config(pcscd, tmp_path, capsys):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[hardware.card_reader]\ndriver = "pcsc"\nreader = "00 01"\n')
+    assert cli.main(["cards", "--config", str(config)]) == 0
+    assert "card reader 00 01: ok  Virtual PCD 00 01" in capsys.readouterr().out
