@@ -200,11 +200,11 @@ class PcscCardReader:
             self._io_context = _establish()
         if self._stop.is_set():
             return
-        readers = self._choose(monitor)
+        chosen = self._choose(monitor)
         self._served = True
         states: dict[str, int] = {PNP_NOTIFICATION: scard.SCARD_STATE_UNAWARE}
-        if readers:
-            states[readers] = scard.SCARD_STATE_UNAWARE
+        if chosen:
+            states[chosen] = scard.SCARD_STATE_UNAWARE
         while not self._stop.is_set():
             hresult, result = scard.SCardGetStatusChange(monitor, self._poll_ms, list(states.items()))
             if hresult == scard.SCARD_E_CANCELLED or self._stop.is_set():
@@ -310,6 +310,8 @@ class PcscCardReader:
             log.info("card on %s left during identification: %s", reader, exc)
             scard.SCardDisconnect(handle, scard.SCARD_LEAVE_CARD)
             return None
+        except DeviceUnavailable as exc:  # pcscd went away meanwhile
+            raise _DaemonLost(PCSCD_DOWN) from exc
         return _Card(handle, protocol, reader, uid, atr, german, counter)
 
     def _exchange(self, card: _Card, apdu: bytes) -> bytes:
