@@ -4,7 +4,11 @@ pcscd has one socket per machine (/run/pcscd/pcscd.comm), so all tests of a
 run share one daemon through `shared_pcscd()`; a test may stop, kill and
 restart it. The daemon reads a private reader.conf.d (``-c``): with vpcd it
 shows "Virtual PCD 00 00" and "00 01" (TCP 35963/35964); taking vpcd out
-of it and telling pcscd to rescan is how the tests unplug the readers.
+of it is how the tests unplug the readers.
+
+Before starting, a pcscd left over from earlier is stopped by the pid in
+/run/pcscd/pcscd.pid. On a developer machine where systemd's pcscd.socket
+owns /run/pcscd/pcscd.comm, run ``systemctl stop pcscd.socket pcscd`` first.
 """
 
 from __future__ import annotations
