@@ -6,31 +6,44 @@
     kiosk-hw scan-image FILE...   QR codes in photos (see hardware.scan_commands)
     kiosk-hw scan-camera          QR codes as the camera decodes them
     kiosk-hw conformance          run the vendor conformance kit, write a report
+    kiosk-hw cards [--watch]      card readers and the card on them; --watch prints card events
 
 Every command works on the configured locker bank: ``--config FILE`` reads
 the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
 plus that driver's options), and ``--driver`` / ``--box`` override it. With
-neither, it is the simulated demo cabinet.
+neither, it is the simulated demo cabinet. ``cards`` works the same way on
+the ``[hardware.card_reader]`` table (``kiosk-hw cards --driver pcsc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import tomllib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hardware import conformance, drivers, scan_commands
 from hardware.errors import DriverConfigError, HardwareError
-from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
+from hardware.interfaces import (
+    CardEvent,
+    CardReader,
+    DoorEvent,
+    DoorEventKind,
+    DoorState,
+    LockerBank,
+)
 
 DEFAULT_DRIVER = "simulated"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "cards":
+        return _cards(args)
     bank: LockerBank | None = None
     try:
         if args.command in scan_commands.COMMANDS:
@@ -81,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="ask a person at the terminal to act (open a door, lay a card on the reader)")
     kit.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a device's events")
     scan_commands.add_parsers(commands)
+    _add_cards_parser(commands, common)
     return parser
 
 
@@ -215,6 +229,71 @@ def _conformance(args: argparse.Namespace) -> int:
     print(f"\n{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
           f"report: {args.report}")
     return 1 if report.failed else 0
+
+
+def _add_cards_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    cards = commands.add_parser(
+        "cards", parents=[common],
+        help="card readers and the card on them ([hardware.card_reader] of --config)",
+    )
+    cards.add_argument("--watch", action="store_true",
+                       help="print every card put on or taken off the reader until Ctrl-C")
+    cards.add_argument("--reader", help="pcsc driver: part of the reader's name")
+
+
+def _cards(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {}
+    reader: CardReader | None = None
+    try:
+        if args.config is not None:
+            options = _config_table(args.config, "card_reader")
+        driver = options.pop("driver", DEFAULT_DRIVER)
+        if args.driver:
+            driver = args.driver
+        if args.box:
+            options["box"] = args.box
+        if args.reader:
+            options["reader"] = args.reader
+        if driver == "pcsc":
+            from hardware.pcsc.reader import list_readers
+
+            print("readers: " + (", ".join(list_readers()) or "none"))
+        reader = drivers.create("card_reader", driver, options)
+        for entry in reader.health():
+            detail = f"  {entry.detail}" if entry.detail else ""
+            print(f"{entry.device}: {entry.status.value}{detail}")
+        if not args.watch:
+            current = getattr(reader, "current_card", None)
+            print("card: " + (_card_text(current) if current is not None else "none"))
+            return 0
+        return _watch_cards(reader)
+    except HardwareError as exc:
+        print(f"kiosk-hw: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def _watch_cards(reader: CardReader) -> int:
+    events: queue.Queue[CardEvent] = queue.Queue()
+    reader.subscribe(events.put)  # called on the driver's thread: only hand over
+    print("watching; put a card on the reader (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{stamp}  {event.reader}  {event.kind.value:9}  {_card_text(event)}", flush=True)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _card_text(event: CardEvent) -> str:
+    uid = event.uid.hex().upper() if event.uid is not None else "no UID"
+    return uid + ("  German eID" if event.german_eid else "")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from hardware import conformance, drivers
 from hardware.box import DEMO_BOX, load_box
 from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
+from tests.hardware.pcscd import pcscd_vpcd_options
 from tests.hardware.qr_media import camera_recording
 from tests.hardware.wedge_kit import wedge_options
 
@@ -52,6 +53,25 @@ class RecordingOperator(conformance.Operator):
 def with_operator(options_cm: AbstractContextManager[dict], operator: conformance.Operator) -> Iterator[Setup]:
     with options_cm as options:
         yield Setup(options, operator)
+
+
+class VirtualCardOperator(conformance.Operator):
+    """Lays a virtual staff card on vpcd's reader and takes it away."""
+
+    can_act = True
+
+    def __init__(self):
+        from hardware.devicesim.vpcd_card import VirtualCard
+
+        self.card = VirtualCard("staff")
+
+    def act(self, instruction: str, **details) -> None:
+        if details.get("card") == "staff":
+            self.card.insert()
+        elif "card" in details:
+            self.card.remove()
+        else:
+            raise conformance.Skipped(f"the virtual card cannot: {instruction}")
 
 
 @contextmanager
@@ -94,6 +114,7 @@ SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManag
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
     ("locker_bank", "kerong"): {"pty": kerong_pty, "legacy-pty": partial(kerong_pty, "legacy")},
     ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
+    ("card_reader", "pcsc"): {"vpcd": lambda: with_operator(pcscd_vpcd_options(), VirtualCardOperator())},
     ("code_scanner", "camera"): {"recording": lambda: with_operator(camera_recording(), RecordingOperator())},
     ("code_scanner", "evdev-wedge"): {"uinput": wedge_options},
 }
