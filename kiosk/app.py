@@ -16,7 +16,7 @@ from typing import Any
 
 from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
-from kiosk.config import ConfigError, Settings
+from kiosk.config import NO_DRIVER, ConfigError, Settings
 from kiosk.core import KioskCore, utc_now
 from kiosk.domain.credentials import KdfParams
 from kiosk.domain.document_return import ReturnPolicy
@@ -37,9 +37,11 @@ class KioskHardware:
     card_reader: CardReader
     code_scanner: CodeScanner
     indicator: Indicator
+    barcode_scanner: CodeScanner | None = None  # optional second scanner (staff deposits)
 
     def close(self) -> None:
-        for device in (self.code_scanner, self.card_reader, self.indicator, self.locker_bank):
+        devices = (self.code_scanner, self.barcode_scanner, self.card_reader, self.indicator, self.locker_bank)
+        for device in filter(None, devices):
             try:
                 device.close()
             except Exception:
@@ -53,6 +55,8 @@ def create_hardware(settings: Settings) -> KioskHardware:
         card_reader=drivers.create("card_reader", hw.card_reader.driver, hw.card_reader.options),
         code_scanner=drivers.create("code_scanner", hw.code_scanner.driver, hw.code_scanner.options),
         indicator=drivers.create("indicator", hw.indicator.driver, hw.indicator.options),
+        barcode_scanner=None if hw.barcode_scanner.driver == NO_DRIVER else drivers.create(
+            "code_scanner", hw.barcode_scanner.driver, hw.barcode_scanner.options),
     )
 
 
@@ -153,6 +157,7 @@ def _build_core(settings: Settings, store: KioskStore, hardware: KioskHardware,
         hardware.locker_bank,
         card_reader=hardware.card_reader,
         scanner=hardware.code_scanner,
+        barcode_scanner=hardware.barcode_scanner,
         pickup_policy=PickupPolicy(
             max_pin_attempts=k.max_pin_attempts, input_timeout=timedelta(seconds=k.session_timeout_seconds)
         ),

@@ -65,6 +65,9 @@ class OfficeSection(_Section):
     opening_hours: str = Field("", description="Counter opening hours, free text.")
 
 
+NO_DRIVER = "none"  # for optional devices: the box has none
+
+
 class DriverSection(BaseModel):
     """A driver name plus its own options (checked by the driver itself)."""
 
@@ -80,6 +83,8 @@ class HardwareSection(_Section):
     locker_bank: DriverSection = Field(default_factory=DriverSection)
     card_reader: DriverSection = Field(default_factory=DriverSection)
     code_scanner: DriverSection = Field(default_factory=DriverSection)
+    # Optional: a keyboard-wedge barcode scanner for staff deposits, beside the camera.
+    barcode_scanner: DriverSection = Field(default_factory=lambda: DriverSection(driver=NO_DRIVER))
     indicator: DriverSection = Field(default_factory=DriverSection)
 
 
@@ -146,8 +151,9 @@ def reference_table() -> str:
             continue
         for key, field in model.model_fields.items():
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                default_driver = field.default_factory().driver  # type: ignore[misc]
                 rows.append(
-                    f"| `{section_name}.{key}.driver` | `simulated` | driver name; further keys go to the driver |"
+                    f"| `{section_name}.{key}.driver` | `{default_driver}` | driver name; further keys go to the driver |"
                 )
                 continue
             default = field.default

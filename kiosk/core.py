@@ -129,6 +129,7 @@ class KioskCore:
         *,
         card_reader: CardReader | None = None,
         scanner: CodeScanner | None = None,
+        barcode_scanner: CodeScanner | None = None,
         pickup_policy: PickupPolicy = PickupPolicy(),
         staff_policy: StaffPolicy = StaffPolicy(),
         return_policy: ReturnPolicy = ReturnPolicy(),
@@ -139,6 +140,9 @@ class KioskCore:
         self.bank = bank
         self.card_reader = card_reader
         self.scanner = scanner
+        # A second reader of codes, e.g. a keyboard-wedge scanner for staff
+        # deposits; it runs with the camera, on the same screens.
+        self.scanners = [s for s in (scanner, barcode_scanner) if s is not None]
         self.clock = clock
         self.on_outbox = on_outbox
         self.pickup = PickupSession(pickup_policy, AttemptThrottle(), bank.has_door_sensors)
@@ -157,8 +161,10 @@ class KioskCore:
             self._unsubscribe.append(
                 card_reader.subscribe(lambda e: self._inbox.put((self._on_card_event, (e,), None)))
             )
-        if scanner is not None:
-            self._unsubscribe.append(scanner.subscribe(lambda e: self._inbox.put((self._on_scan_event, (e,), None))))
+        for code_reader in self.scanners:
+            self._unsubscribe.append(
+                code_reader.subscribe(lambda e: self._inbox.put((self._on_scan_event, (e,), None)))
+            )
         store.install_layout(self._deposit_layout(return_policy.compartment))
 
     def _deposit_layout(self, return_compartment: int | None) -> list[Compartment]:
@@ -188,8 +194,7 @@ class KioskCore:
         self._thread.start()
 
     def stop(self) -> None:
-        if self.scanner is not None:
-            self._set_scanning(False)
+        self._set_scanning(False)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._stopping.set()
@@ -437,12 +442,11 @@ class KioskCore:
             self._apply(self.document_return.offer(reference, kind, now))
 
     def _set_scanning(self, visible: bool) -> None:
-        if self.scanner is None:
-            return
-        try:
-            self.scanner.start() if visible else self.scanner.stop()
-        except HardwareError as exc:  # health() reports the camera; the UI offers the keypad
-            log.warning("code scanner %s failed: %s", "start" if visible else "stop", exc)
+        for code_reader in self.scanners:
+            try:
+                code_reader.start() if visible else code_reader.stop()
+            except HardwareError as exc:  # health() reports the camera; the UI offers the keypad
+                log.warning("code scanner %s failed: %s", "start" if visible else "stop", exc)
 
     def _on_card_event(self, event: CardEvent) -> None:
         if event.kind is not CardEventKind.PRESENTED:
@@ -658,7 +662,7 @@ class KioskCore:
 
     def _health(self) -> list[DeviceHealth]:
         health: list[DeviceHealth] = []
-        for device in (self.bank, self.card_reader, self.scanner):
+        for device in (self.bank, self.card_reader, *self.scanners):
             if device is not None:
                 try:
                     health.extend(device.health())

@@ -154,3 +154,21 @@ def test_forced_door_raises_alarm_and_takes_compartment_out_of_service(registry,
     k.bank.force_door(number)
     wait_for(lambda: k.store.compartment(number).state is CompartmentState.OUT_OF_SERVICE)
     wait_for(lambda: any(e[1] == "EVENT_TYPE_DOOR_FORCED" for e in registry.events()), what="forced-door alarm")
+
+
+def test_a_second_barcode_scanner_feeds_staff_deposits(registry, make_kiosk):
+    k = make_kiosk(hardware__barcode_scanner__driver="simulated")
+    wedge = k.kiosk.hardware.barcode_scanner
+    assert wedge is not None and wedge is not k.scanner
+    created = registry.create_order()
+    ref = created.order.reference
+    k.synced(ref)
+    k.staff_login()
+    k.core.start_deposit()
+    assert not wedge.show(ref), "off until a scan screen is shown"
+    k.core.scan_screen(True)
+    assert wedge.show(ref.encode())
+    view = k.core.view()
+    assert view.staff_state is StaffState.DEPOSIT_DOOR_OPEN, view.staff_error
+    k.core.scan_screen(False)
+    assert not wedge.show(ref), "stopped with the scan screen"
