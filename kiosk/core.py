@@ -57,7 +57,7 @@ from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import OrderStatus, OrderTransitionError, PickupOrder
 from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
 from kiosk.domain.staff import StaffRecord
-from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
+from kiosk.domain.staff_session import Notice, StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
 from kiosk.store import KioskStore
 
@@ -107,6 +107,11 @@ class KioskView:
     compartments: tuple[Compartment, ...]
     has_door_sensors: bool
     health: tuple[DeviceHealth, ...]
+    # The staff error and message as codes + values, which the UI translates
+    # (staff_error / staff_message are English, for logs and tools).
+    staff_error_notice: Notice = Notice()
+    staff_message_notice: Notice = Notice()
+    staff_expires_at: datetime | None = None
 
 
 def layout_from_bank(bank: LockerBank) -> list[Compartment]:
@@ -626,4 +631,7 @@ class KioskCore:
             compartments=tuple(self.store.compartments()),
             has_door_sensors=self.bank.has_door_sensors,
             health=tuple(self._health()),
+            staff_error_notice=self.staff.error_notice,
+            staff_message_notice=self.staff.message_notice,
+            staff_expires_at=self.staff.expires_at,
         )

@@ -104,7 +104,7 @@ OPENING_HIGH = N_("It is in the upper part of the box.")
 OPENING_MIDDLE = N_("It is in the middle of the box.")
 OPENING_COLUMN = N_("Column {column} of {columns}, counted from the left.")
 SAY_OPENING = N_("Compartment {number} is opening. Column {column} of {columns}, counted from the left, "
-                 "row {row} of {rows}, counted from the top.")
+                 "row {row} of {rows}, counted from the floor.")
 
 # --- The door is open ---
 OPEN_TITLE = N_("Take your document and close the door")
