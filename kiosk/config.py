@@ -62,6 +62,17 @@ class OfficeSection(_Section):
     opening_hours: str = Field("", description="Counter opening hours, free text.")
 
 
+class UiSection(_Section):
+    fullscreen: bool = Field(True, description="Full screen without borders; `kiosk run --windowed` overrides.")
+    window_size: str = Field("1280x800", pattern=r"^\d{3,5}x\d{3,5}$",
+                             description="Window size WIDTHxHEIGHT when not full screen.")
+    screen_dpi: float = Field(96.0, gt=30, le=600, description="Pixels per inch of the panel; sets the 15 mm touch targets.")
+    speech: bool = Field(True, description="Speak every prompt (espeak-ng); citizens can switch it off per session.")
+    timeout_warning_seconds: int = Field(15, ge=5, le=120, description="Warn this long before a screen times out.")
+    simulator_panel: Literal["auto", "off"] = Field(
+        "auto", description='"auto" offers the simulator side panel (F12) when the hardware is simulated.')
+
+
 class DriverSection(BaseModel):
     """A driver name plus its own options (checked by the driver itself)."""
 
@@ -85,6 +96,7 @@ class Settings(_Section):
     registry: RegistrySection = Field(default_factory=RegistrySection)
     office: OfficeSection = Field(default_factory=OfficeSection)
     hardware: HardwareSection = Field(default_factory=HardwareSection)
+    ui: UiSection = Field(default_factory=UiSection)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
