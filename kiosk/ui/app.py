@@ -17,6 +17,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.widget import Widget
 
 from hardware.interfaces import HealthStatus, PreviewSource
@@ -26,13 +27,13 @@ from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
 from kiosk.ui.bridge import CoreBridge
-from kiosk.ui.flow import Screen, choose_screen, seconds_left, timeout_warning
+from kiosk.ui.flow import EXTENDABLE, Screen, choose_screen, seconds_left, timeout_warning
 from kiosk.ui.focus import next_focus
 from kiosk.ui.i18n import t
 from kiosk.ui.keys import KeyAction, key_action
 from kiosk.ui.messages import RETRYABLE, spoken_prompt
 from kiosk.ui.preview import CameraPreview
-from kiosk.ui.screens.common import Ctx
+from kiosk.ui.screens.common import Ctx, timeout_overlay
 from kiosk.ui.screens.registry import BUILDERS
 from kiosk.ui.state import InputBuffers, UiState
 from kiosk.ui.theme import Metrics, palette
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 # Screens that read codes: the camera runs only while one is visible.
 SCANNING_SCREENS = frozenset({Screen.SCAN, Screen.STAFF_DEPOSIT})
 FLASH_SECONDS = 10
+EXTEND_EVERY = timedelta(seconds=5)
 
 
 def utc_now() -> datetime:
@@ -70,6 +72,7 @@ class KioskApp(App):
         self.allow_exit = False
         self._render_key = None
         self._last_prompt = ""
+        self._last_extend = datetime.min.replace(tzinfo=timezone.utc)
         self._scanning = False
         self._local_deadline: datetime | None = None  # start/scan/type screens: the core has no timer there
         self._retrying = False  # a reset to idle the citizen asked for keeps language and modes
@@ -84,7 +87,7 @@ class KioskApp(App):
 
     def build(self) -> Widget:
         self.body = BoxLayout(orientation="horizontal")
-        self.holder = BoxLayout()
+        self.holder = FloatLayout()  # the screen, and the time-out question above it
         self.body.add_widget(self.holder)
         self.bridge = CoreBridge(self.kiosk.core, lambda fn: Clock.schedule_once(lambda _dt: fn()), self.on_view)
         Window.bind(on_key_down=self.on_key_down, on_request_close=self.on_request_close)
@@ -170,7 +173,11 @@ class KioskApp(App):
                   flash=self._flash[0] if self._flash else None)
         self.holder.clear_widgets()
         self.holder.add_widget(BUILDERS[screen](ctx))
-        self.focusables = [w for w in self.holder.walk(restrict=True) if isinstance(w, KioskButton)]
+        top = self.holder
+        if warning is not None:
+            top = timeout_overlay(ctx)
+            self.holder.add_widget(top)
+        self.focusables = [w for w in top.walk(restrict=True) if isinstance(w, KioskButton)]
         if changed or self.focus_index is None or self.focus_index >= len(self.focusables):
             self.focus_index = None
         self._show_focus()
@@ -207,10 +214,10 @@ class KioskApp(App):
 
     def move_focus(self, direction: str) -> None:
         rects = [(b.x, b.y, b.width, b.height) for b in self.focusables]
+        self.user_acted()
         self.focus_index = next_focus(rects, self.focus_index, direction)
         self._show_focus()
         if self.focus_index is not None:
-            self.speaker.stop()
             self.say(self.focusables[self.focus_index].speak_text)
 
     # ------------------------------------------------------------- keyboard
@@ -305,10 +312,15 @@ class KioskApp(App):
     # -------------------------------------------------------------- actions
 
     def user_acted(self) -> None:
-        """Any input: speech stops (EN 301 549) and the local timer restarts."""
+        """Any input: speech stops (EN 301 549) and the session timer restarts."""
         self.speaker.stop()
+        now = utc_now()
         if self.view.pickup_state is PickupState.IDLE and self.ui.code_mode:
-            self._local_deadline = utc_now() + self.session_timeout
+            self._local_deadline = now + self.session_timeout
+        elif self.screen in EXTENDABLE and now - self._last_extend > EXTEND_EVERY:
+            # Typing a PIN digit or moving the focus is activity the core does not see.
+            self._last_extend = now
+            self.bridge.send("extend_time")
 
     def _set_ui(self, **changes) -> None:
         self.user_acted()

@@ -102,12 +102,10 @@ class CodeBuffer(KeyBuffer):
 
 
 class PinBuffer(KeyBuffer):
+    """Shown only as filled circles (PinDots) and spoken as "digit n of 6"."""
+
     def __init__(self):
         super().__init__(PIN_LENGTH, "0123456789")
-
-    def display(self) -> str:
-        # Filled and empty circles: position is visible, digits are not.
-        return " ".join("●" * self.count + "○" * (self.length - self.count))
 
 
 class ReferenceBuffer(KeyBuffer):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kivy.core.text import Label as CoreLabel
-from kivy.graphics import Color, Line, Rectangle
+from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -88,6 +88,29 @@ class TextLabel(Label):
         self.height = max(self.texture_size[1], self.font_size * 1.2)
 
 
+class PinDots(Widget):
+    """One circle per PIN digit, filled for each digit typed: shows progress, never digits."""
+
+    def __init__(self, count: int, length: int, colour: RGB, diameter: float, **kwargs):
+        super().__init__(**kwargs)
+        self.count, self.length, self.colour, self.diameter = count, length, colour, diameter
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_):
+        self.canvas.clear()
+        d, gap = self.diameter, self.diameter * 0.6
+        x = self.center_x - (self.length * d + (self.length - 1) * gap) / 2
+        y = self.center_y - d / 2
+        with self.canvas:
+            Color(*self.colour, 1)
+            for i in range(self.length):
+                if i < self.count:
+                    Ellipse(pos=(x, y), size=(d, d))
+                else:
+                    Line(circle=(x + d / 2, y + d / 2, d / 2 - 1.5), width=2)
+                x += d + gap
+
+
 class Pictogram(Image):
     """A tinted pictogram; an empty widget if the image is missing."""
 
@@ -126,7 +149,7 @@ class KioskButton(ButtonBehavior, BoxLayout):
         if self.size_hint_x is None:
             self.width = max(self.width, min_size)
         with_background(self, fill, border, 1.5)
-        if icon:
+        if icon and (IMAGES_DIR / f"{icon}.png").exists():
             self.add_widget(Pictogram(icon, text_colour, size_hint=(None, 1), width=min_size * 0.6))
         self.label = TextLabel(raw=text, lang=lang, colour=text_colour, font_size=font_size, bold_text=True,
                                halign="center", pos_hint={"center_y": 0.5})

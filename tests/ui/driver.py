@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -133,25 +134,23 @@ class Robot:
         """Moves the focus ring to a button with arrow keys only, like a keypad user."""
         from kiosk.ui.keys import KEY_DOWN, KEY_LEFT, KEY_RIGHT, KEY_UP
 
-        target = self.button(name)
+        path = []
         for _ in range(max_steps):
-            state = self.on_ui(lambda: (self.app.focus_index, self.app.focusables.index(target)
-                                        if target in self.app.focusables else None))
-            focus, wanted = state
-            if wanted is None:
-                raise AssertionError(f"button {name} disappeared")
+            target = self.button(name)  # looked up each time: a render builds new buttons
+            focus, wanted = self.on_ui(lambda: (self.app.focus_index, self.app.focusables.index(target)))
             if focus == wanted:
                 return
             if focus is None:
                 self.key(KEY_RIGHT)
                 continue
             fx, fy = self.on_ui(lambda: self.app.focusables[self.app.focus_index].center)
+            path.append((self.on_ui(lambda: self.app.focusables[self.app.focus_index].name), int(fx), int(fy)))
             tx, ty = self.on_ui(lambda: target.center)
             if abs(ty - fy) > 5:
                 self.key(KEY_UP if ty > fy else KEY_DOWN)
             else:
                 self.key(KEY_RIGHT if tx > fx else KEY_LEFT)
-        raise AssertionError(f"could not move the focus to {name}")
+        raise AssertionError(f"could not move the focus to {name}: went {path}")
 
     # ------------------------------------------------------------ output
 
@@ -188,7 +187,9 @@ def main(argv: list[str]) -> int:
     from tests.ui import scenarios  # noqa: F401  (registers the scenarios)
     from tests.ui.world import World
 
-    world = World(out, **scenarios.WORLD_OPTIONS.get(name, {}))
+    shutil.rmtree(out / "world", ignore_errors=True)  # a rerun starts from an empty registry and kiosk
+    (out / "result.json").unlink(missing_ok=True)
+    world = World(out / "world", **scenarios.WORLD_OPTIONS.get(name, {}))
     world.start()
     from kiosk.ui.launch import configure_kivy
 

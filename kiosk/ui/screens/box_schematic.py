@@ -44,11 +44,11 @@ class BoxSchematic(Widget):
         stacks = column_stacks(self.compartments)
         if not stacks:
             return
-        units = max(sum(SIZE_UNITS[c.size] for c in stack) for stack in stacks.values())
         col_w = self.width / len(stacks)
-        unit_h = self.height / units
         with self.canvas:
             for i, stack in enumerate(stacks.values()):
+                # Each column fills the cabinet's height, as the real doors do.
+                unit_h = self.height / sum(SIZE_UNITS[c.size] for c in stack)
                 y = self.y
                 for c in stack:
                     h = SIZE_UNITS[c.size] * unit_h

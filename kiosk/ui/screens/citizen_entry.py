@@ -11,7 +11,7 @@ from kiosk.domain.pickup_session import PickupState
 from kiosk.ui import texts
 from kiosk.ui.messages import citizen_error
 from kiosk.ui.screens.common import Ctx, citizen_frame
-from kiosk.ui.widgets import Pictogram, with_background
+from kiosk.ui.widgets import Pictogram, PinDots, with_background
 
 
 def framing_guide(ctx: Ctx) -> FloatLayout:
@@ -55,13 +55,20 @@ def scan(ctx: Ctx) -> BoxLayout:
 
 def entry_display(ctx: Ctx, text: str) -> BoxLayout:
     """The characters typed so far, large and left to right in every language
-    (codes and PINs are written left to right in Arabic too)."""
+    (codes are written left to right in Arabic too)."""
     box = BoxLayout(size_hint_y=None, height=ctx.m.mm(16), padding=ctx.m.mm(2))
     with_background(box, ctx.pal.button_secondary, ctx.pal.border, 2)
     label = ctx.plain(text, "display", halign="center")
     label.lang = "en"
     label.pos_hint = {"center_y": 0.5}
     box.add_widget(label)
+    return box
+
+
+def pin_display(ctx: Ctx, count: int) -> BoxLayout:
+    box = BoxLayout(size_hint_y=None, height=ctx.m.mm(16), padding=ctx.m.mm(2))
+    with_background(box, ctx.pal.button_secondary, ctx.pal.border, 2)
+    box.add_widget(PinDots(count, PIN_LENGTH, ctx.pal.button_secondary_text, ctx.m.mm(6)))
     return box
 
 
@@ -111,7 +118,7 @@ def pin(ctx: Ctx) -> BoxLayout:
         if error:
             (title, tv), (text, xv) = error
             info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
-    info.add_widget(entry_display(ctx, buffer.display()))
+    info.add_widget(pin_display(ctx, buffer.count))
     if buffer.count:
         info.add_widget(ctx.label(texts.PIN_PROGRESS, "small", n=buffer.count, total=PIN_LENGTH))
     controls = ctx.column(2)

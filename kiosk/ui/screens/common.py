@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
@@ -130,13 +131,33 @@ def citizen_toolbar(ctx: Ctx) -> BoxLayout:
     return bar
 
 
-def timeout_banner(ctx: Ctx) -> BoxLayout:
-    box = ctx.column(2)
+class Modal(AnchorLayout):
+    """Takes every touch, so a tap beside its buttons never reaches the hidden screen."""
+
+    def on_touch_down(self, touch):
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_up(self, touch):
+        super().on_touch_up(touch)
+        return True
+
+
+def timeout_overlay(ctx: Ctx) -> AnchorLayout:
+    """"Do you need more time?" over the screen, so it needs no room in the layout
+    and the keyboard focus stays inside it."""
+    shade = Modal(anchor_x="center", anchor_y="bottom" if ctx.ui.reach else "center",
+                         padding=ctx.m.mm(8))
+    with_background(shade, ctx.pal.background)  # hides the screen behind: one question at a time
+    box = ctx.column(3)
+    box.size_hint_x = 0.8
     box.add_widget(ctx.notice_box(ctx.t(texts.TIMEOUT_TITLE), ctx.t(texts.TIMEOUT_TEXT, seconds=ctx.warning),
                                   icon="clock"))
-    box.add_widget(ctx.row(ctx.button(texts.TIMEOUT_MORE, ctx.act.more_time, primary=True, icon="clock",
-                                      name="more_time")))
-    return box
+    more = ctx.button(texts.TIMEOUT_MORE, ctx.act.more_time, primary=True, icon="clock", name="more_time")
+    more.height = ctx.m.target * 1.5
+    box.add_widget(ctx.row(more, height=more.height))
+    shade.add_widget(box)
+    return shade
 
 
 def citizen_frame(ctx: Ctx, info: Widget, controls: Widget | None = None) -> BoxLayout:
@@ -151,8 +172,6 @@ def citizen_frame(ctx: Ctx, info: Widget, controls: Widget | None = None) -> Box
     if not ctx.ui.reach:
         root.add_widget(toolbar)
     root.add_widget(info)
-    if ctx.warning is not None:
-        root.add_widget(timeout_banner(ctx))
     root.add_widget(spacer())
     if controls is not None:
         root.add_widget(controls)

@@ -6,7 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
-from kiosk.ui.screens.citizen_entry import entry_display, pin_keypad
+from kiosk.ui.screens.citizen_entry import pin_display, pin_keypad
 from kiosk.ui.screens.common import Ctx
 from kiosk.ui.screens.staff_common import staff_frame
 
@@ -15,7 +15,7 @@ def staff_pin(ctx: Ctx) -> BoxLayout:
     second = ctx.view.staff_state is StaffState.AWAITING_SECOND_PIN
     body = ctx.column()
     body.add_widget(ctx.label(texts.STAFF_SECOND_PIN_INSTRUCTION if second else texts.STAFF_PIN_INSTRUCTION))
-    body.add_widget(entry_display(ctx, ctx.buffers.pin.display()))
+    body.add_widget(pin_display(ctx, ctx.buffers.pin.count))
     controls = ctx.column(2)
     controls.add_widget(pin_keypad(ctx))
     controls.add_widget(ctx.row(ctx.button(texts.CANCEL, ctx.act.staff_cancel, icon="back", name="cancel")))

@@ -22,27 +22,34 @@ REFERENCE_KEYS = ALPHABET + "O01-"
 
 
 def mark_state(button: KioskButton, compartment: Compartment, colour) -> None:
-    """A pattern per state, so the grid does not rely on colour or text alone."""
+    """A pattern per state, so the grid relies on neither colour nor text alone.
+
+    Occupied: a bar along the bottom. Out of service: crosses in two corners.
+    Open: an inner frame. Reserved: a folded top-right corner.
+    """
+    state = compartment.state
     with button.canvas.after:
         Color(*colour, 1)
-        x, y, w, h = 0, 0, 0, 0
-        lines = []
-        if compartment.state is CompartmentState.OUT_OF_SERVICE:
-            lines = [Line(points=[], width=2), Line(points=[], width=2)]  # a cross
-        elif compartment.state is CompartmentState.OCCUPIED:
-            lines = [Line(points=[], width=6)]  # a bar along the bottom: "something inside"
-        elif compartment.state in (CompartmentState.OPEN, CompartmentState.RESERVED):
-            lines = [Line(points=[], width=2, dash_length=6, dash_offset=4)]  # a dashed frame
+        lines = [Line(points=[], width=2.5) for _ in range(4)]
 
     def place(*_):
         x, y, w, h = button.x, button.y, button.width, button.height
-        if compartment.state is CompartmentState.OUT_OF_SERVICE:
-            lines[0].points = [x + 6, y + 6, x + w - 6, y + h - 6]
-            lines[1].points = [x + 6, y + h - 6, x + w - 6, y + 6]
-        elif compartment.state is CompartmentState.OCCUPIED:
+        c = min(w, h) * 0.22  # size of the corner marks
+        for line in lines:
+            line.points = []
+        if state is CompartmentState.OCCUPIED:
             lines[0].points = [x + 8, y + 8, x + w - 8, y + 8]
-        elif lines:
-            lines[0].points = [x + 6, y + 6, x + w - 6, y + 6, x + w - 6, y + h - 6, x + 6, y + h - 6, x + 6, y + 6]
+            lines[0].width = 5
+        elif state is CompartmentState.OUT_OF_SERVICE:
+            lines[0].points = [x + 6, y + h - 6, x + 6 + c, y + h - 6 - c]
+            lines[1].points = [x + 6, y + h - 6 - c, x + 6 + c, y + h - 6]
+            lines[2].points = [x + w - 6 - c, y + 6, x + w - 6, y + 6 + c]
+            lines[3].points = [x + w - 6 - c, y + 6 + c, x + w - 6, y + 6]
+        elif state is CompartmentState.OPEN:
+            lines[0].points = [x + 7, y + 7, x + w - 7, y + 7, x + w - 7, y + h - 7, x + 7, y + h - 7, x + 7, y + 7]
+        elif state is CompartmentState.RESERVED:
+            lines[0].points = [x + w - 6 - c, y + h - 6, x + w - 6, y + h - 6 - c]
+            lines[1].points = [x + w - 6 - c, y + h - 6, x + w - 6 - c, y + h - 6 - c, x + w - 6, y + h - 6 - c]
 
     button.bind(pos=place, size=place)
 
