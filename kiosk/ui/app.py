@@ -71,7 +71,7 @@ class KioskApp(App):
         self.focus_index: int | None = None
         self.allow_exit = False
         self._render_key = None
-        self._last_prompt = ""
+        self._last_prompt: tuple[str, str] = ("", "")  # (language, text) last spoken for a screen
         self._last_extend = datetime.min.replace(tzinfo=timezone.utc)
         self._scanning = False
         self._local_deadline: datetime | None = None  # start/scan/type screens: the core has no timer there
@@ -193,10 +193,10 @@ class KioskApp(App):
         prompt = spoken_prompt(screen, self.view, self.ui.lang)
         if warning is not None:
             prompt = t(texts.SAY_TIMEOUT, self.ui.lang, seconds=warning)
-            if self._last_prompt.startswith(prompt[:20]) and not changed:
+            if self._last_prompt[1][:20] == prompt[:20] and not changed:
                 return  # the countdown ticks; say it once, not every second
-        if prompt and prompt != self._last_prompt:
-            self._last_prompt = prompt
+        if prompt and (self.ui.lang, prompt) != self._last_prompt:
+            self._last_prompt = (self.ui.lang, prompt)
             self.say(prompt)
 
     def say(self, text: str) -> None:
@@ -416,14 +416,15 @@ class KioskApp(App):
 
     def more_time(self) -> None:
         self._local_deadline = utc_now() + self.session_timeout
-        self._last_prompt = ""
+        self._last_prompt = ("", "")
         self._send("extend_time")
         self.render()
 
     def help(self) -> None:
+        """F1, ? or the Help button: the screen's prompt again (not the last "digit n of 6")."""
         self.speaker.stop()
-        if self.ui.speech:
-            self.speaker.repeat() if self._last_prompt else None
+        prompt = spoken_prompt(self.screen, self.view, self.ui.lang) if self.screen else ""
+        self.say(prompt or self._last_prompt[1])
 
     def set_language(self, code: str) -> None:
         self._set_ui(lang=code, overlay="")

@@ -25,7 +25,7 @@ def next_focus(rects: Sequence[Rect], current: int | None, direction: str) -> in
         return 0
     dx, dy = DIRECTIONS[direction]
     cx, cy = _center(rects[current])
-    best, best_score = None, float("inf")
+    ahead, aside = [], []
     for i, rect in enumerate(rects):
         if i == current:
             continue
@@ -34,11 +34,10 @@ def next_focus(rects: Sequence[Rect], current: int | None, direction: str) -> in
         across = abs((x - cx) * dy) + abs((y - cy) * dx)  # sideways offset
         if along <= 1:
             continue
-        score = along + 2 * across  # prefer what is straight ahead
-        if score < best_score:
-            best, best_score = i, score
-    if best is not None:
-        return best
+        # Within 45 degrees of the arrow counts as "that way"; others only if nothing is.
+        (ahead if across <= along else aside).append((along + 2 * across, i))
+    if ahead or aside:
+        return min(ahead or aside)[1]
     # Nothing further that way: wrap in reading order, so every button is reachable.
     step = 1 if direction in ("right", "down") else -1
     return (current + step) % len(rects)

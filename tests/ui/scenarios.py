@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.ui.keys import KEY_ENTER, KEY_ESCAPE
+from kiosk.ui.keys import KEY_ENTER, KEY_ESCAPE, KEY_F1
 from pickupbox.registry.v1 import registry_pb2 as pb
 from tests.integration.conftest import STAFF_CARD, STAFF_PIN
 from tests.ui.world import CITIZEN_PIN
@@ -50,6 +50,7 @@ def pickup_touch(robot) -> dict:
     robot.shot("pin")
     robot.tap("continue")
     robot.wait_screen("pin_letter")
+    robot.key(KEY_F1)  # help: the prompt again
     robot.shot("pin_letter")
     robot.tap("pin_letter_yes")
     robot.wait_screen("door_open")
