@@ -143,6 +143,9 @@ def main(argv: list[str]) -> int:
 
     base = world.kiosk.core.view()
     app = KioskApp(world.kiosk, base, Speaker(enabled=False))
+    # The views come from this tool; answers of the (idle) core to the app's
+    # own intents, e.g. starting the camera, must not replace them.
+    app.on_view = lambda _view: None
     robot = Robot(app, world, out)
     failures: list[str] = []
 
