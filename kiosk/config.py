@@ -20,6 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ENV_PREFIX = "PICKUPBOX_"
+# Variables with the prefix that are not settings: read by other parts directly
+# (the speech capture for tests, see kiosk/ui/speech.py).
+NOT_SETTINGS = frozenset({"PICKUPBOX_SPEECH_CAPTURE"})
 
 
 class ConfigError(Exception):
@@ -121,7 +124,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 
 def _apply_environment(raw: dict[str, Any], environ: dict[str, str]) -> None:
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
         node = raw

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings
@@ -54,6 +55,7 @@ def simulator_panel_for(kiosk: Kiosk):
 def run_app(kiosk: Kiosk, *, windowed: bool = False) -> None:
     """Runs the app until staff choose "Exit app" (blocks; call on the main thread)."""
     configure_kivy(kiosk.settings, windowed)
+    from kivy.clock import Clock
     from kivy.core.window import Window
 
     from kiosk.ui.app import KioskApp
@@ -62,6 +64,17 @@ def run_app(kiosk: Kiosk, *, windowed: bool = False) -> None:
     Window.show_cursor = not (kiosk.settings.ui.fullscreen and not windowed)
     speaker = Speaker()  # the per-session speech switch (UiState.speech) decides what is said
     app = KioskApp(kiosk, kiosk.core.view(), speaker, simulator_panel=simulator_panel_for(kiosk))
+
+    def stop_on_signal(*_):
+        # The service manager (or Ctrl-C at a development machine) may end the app.
+        def stop(_dt):
+            app.allow_exit = True
+            app.stop()
+
+        Clock.schedule_once(stop)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop_on_signal)
     try:
         app.run()
     finally:

@@ -13,7 +13,7 @@ from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import Notice
 from kiosk.ui import texts
 from kiosk.ui.flow import Screen
-from kiosk.ui.i18n import t
+from kiosk.ui.i18n import language, t
 
 Text = tuple[str, dict]  # msgid + values
 
@@ -92,7 +92,17 @@ COMPARTMENT_STATE_TEXTS = {
 }
 
 
+def isolate(value: str) -> str:
+    """Keeps a value (phone number, opening hours, a Latin office name) in its own
+    reading order inside right-to-left text: "0800 123 456" must not become
+    "456 123 0800". FSI...PDI are Unicode bidi isolates; TextLabel removes them
+    after reordering."""
+    return f"\u2068{value}\u2069" if value else value
+
+
 def office_contact(name: str, phone: str, hours: str, lang: str) -> str:
+    if language(lang).rtl:
+        name, phone, hours = isolate(name), isolate(phone), isolate(hours)
     if phone and hours:
         return t(texts.OFFICE_CONTACT, lang, office=name, phone=phone, hours=hours)
     if hours:

@@ -29,6 +29,9 @@ from kiosk.ui import fonts, shaping
 from kiosk.ui.theme import RGB
 
 IMAGES_DIR = Path(kiosk.__file__).resolve().parents[1] / "images" / "png"
+# Bidi control characters have done their work once a line is reordered; a
+# font would draw them as boxes.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def with_background(widget: Widget, colour: RGB, border: RGB | None = None, border_width: float = 2) -> None:
@@ -81,7 +84,7 @@ class TextLabel(Label):
         lines: list[str] = []
         for paragraph in self.raw.split("\n"):
             lines.extend(shaping.wrap(paragraph, self.lang, width, self._measure) or [""])
-        self.text = "\n".join(lines)
+        self.text = "\n".join(lines).translate(BIDI_CONTROLS)
         self.text_size = (self.width, None)
         self.texture_update()
         # Grow to the text: screens are vertical stacks of labels.

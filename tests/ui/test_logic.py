@@ -239,3 +239,18 @@ def test_palettes_meet_the_contrast_targets():
 def test_touch_targets_are_15_mm_at_the_configured_dpi():
     for dpi in (96, 160, 300):
         assert Metrics(dpi, False).target / dpi * 25.4 >= 15
+
+
+def test_speech_capture_variable_is_not_taken_for_a_setting():
+    from kiosk.config import load_settings
+
+    settings = load_settings(None, environ={"PICKUPBOX_SPEECH_CAPTURE": "/tmp/x", "PICKUPBOX_UI__SCREEN_DPI": "160"})
+    assert settings.ui.screen_dpi == 160
+
+
+def test_contact_details_keep_their_reading_order_in_arabic():
+    from kiosk.ui.messages import office_contact
+
+    text = office_contact("Bürgerbüro", "0800 123 456", "Mo-Fr 8-16", "ar")
+    assert "\u20680800 123 456\u2069" in text
+    assert "\u2068" not in office_contact("Bürgerbüro", "0800 123 456", "Mo-Fr 8-16", "de")

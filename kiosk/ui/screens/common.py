@@ -21,7 +21,7 @@ from kiosk.config import OfficeSection
 from kiosk.core import KioskView
 from kiosk.domain.staff_session import Notice
 from kiosk.ui import texts
-from kiosk.ui.i18n import t
+from kiosk.ui.i18n import language, t
 from kiosk.ui.messages import office_contact
 from kiosk.ui.state import InputBuffers, UiState
 from kiosk.ui.theme import Metrics, Palette
@@ -97,14 +97,17 @@ class Ctx:
         p = self.pal
         box = BoxLayout(orientation="horizontal", size_hint_y=None, padding=self.m.mm(3), spacing=self.m.mm(3))
         with_background(box, p.error, p.error_text, 2)
-        box.add_widget(Pictogram(icon, p.error_text, size_hint=(None, None), size=(self.m.target, self.m.target),
-                                 pos_hint={"center_y": 0.5}))
+        picture = Pictogram(icon, p.error_text, size_hint=(None, None), size=(self.m.target, self.m.target),
+                            pos_hint={"center_y": 0.5})
         inner = self.column(1.5)
+        inner.pos_hint = {"center_y": 0.5}
         inner.add_widget(TextLabel(raw=title, lang=self.lang, colour=p.error_text, font_size=self.m.font("body"),
                                    bold_text=True))
         if text:
             inner.add_widget(TextLabel(raw=text, lang=self.lang, colour=p.error_text, font_size=self.m.font("small")))
-        box.add_widget(inner)
+        # The pictogram leads: on the left, or on the right in right-to-left languages.
+        for child in ((inner, picture) if language(self.lang).rtl else (picture, inner)):
+            box.add_widget(child)
         inner.bind(height=lambda *_: setattr(box, "height", max(inner.height, self.m.target) + 2 * self.m.mm(3)))
         return box
 
