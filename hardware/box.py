@@ -13,6 +13,7 @@ in its header. In short::
     channels = 16                   # locks on the board (default 16)
     door_sensors = true             # feedback switches (default true)
     address = 1                     # bus address, for real drivers (optional)
+    serial = "QAAMZ"                # USB relay boards: the board's serial (optional)
     model = "Kerong KR-CU16"        # free text (optional)
 
     [[compartments]]                # one entry per compartment, at least one
@@ -34,6 +35,7 @@ in its header. In short::
     uid = "04A1B2C3D4E5F6"
     atr = "3B8180018080"            # optional
     apdu = { "00A4040007D2760000850101" = "9000" }   # command -> reply, hex
+    german_eid = false              # true: reported as a German eID card
 
 ``compartments`` may also be written as an array of inline tables, one line
 per compartment; TOML treats both forms alike.
@@ -73,6 +75,7 @@ class BoardSpec:
     door_sensors: bool
     address: int | None = None
     model: str = ""
+    serial: str = ""  # tells boards of the same kind apart (USB relay boards)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class CardPreset:
     uid: bytes
     atr: bytes | None
     apdus: Mapping[bytes, bytes]  # command APDU -> response (data + SW1 SW2)
+    german_eid: bool = False  # what a real reader learns from EF.CardAccess
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class _Board(BaseModel):
     door_sensors: bool = True
     address: int | None = Field(None, ge=0)
     model: str = ""
+    serial: str = ""
 
 
 class _Compartment(BaseModel):
@@ -169,6 +174,7 @@ class _Card(BaseModel):
     uid: str
     atr: str | None = None
     apdu: dict[str, str] = {}
+    german_eid: bool = False
 
     @field_validator("uid", "atr")
     @classmethod
@@ -260,7 +266,8 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
         if board.name in boards:
             raise fail(f"boards[{i}].name", board.name, "a name no other board has")
         boards[board.name] = BoardSpec(
-            board.name, board.channels, board.door_sensors, board.address, board.model
+            board.name, board.channels, board.door_sensors, board.address, board.model,
+            board.serial,
         )
 
     specs: dict[int, CompartmentSpec] = {}
@@ -315,6 +322,7 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
             uid=_hex(card.uid),
             atr=_hex(card.atr) if card.atr is not None else None,
             apdus=MappingProxyType({_hex(k): _hex(v) for k, v in card.apdu.items()}),
+            german_eid=card.german_eid,
         )
 
     return BoxDescription(

@@ -3,34 +3,54 @@
     kiosk-hw list                 drivers installed per group, and the bank's health
     kiosk-hw doors                compartments with size, place and door state
     kiosk-hw open 7               unlock compartment 7
+    kiosk-hw scan-image FILE...   QR codes in photos (see hardware.scan_commands)
+    kiosk-hw scan-camera          QR codes as the camera decodes them
+    kiosk-hw conformance          run the vendor conformance kit, write a report
+    kiosk-hw cards [--watch]      card readers and the card on them; --watch prints card events
 
 Every command works on the configured locker bank: ``--config FILE`` reads
 the ``[hardware.locker_bank]`` table of a kiosk config (``driver = "..."``
 plus that driver's options), and ``--driver`` / ``--box`` override it. With
-neither, it is the simulated demo cabinet.
+neither, it is the simulated demo cabinet. ``cards`` works the same way on
+the ``[hardware.card_reader]`` table (``kiosk-hw cards --driver pcsc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import tomllib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hardware import drivers
+from hardware import conformance, drivers, scan_commands
 from hardware.errors import DriverConfigError, HardwareError
-from hardware.interfaces import DoorEvent, DoorEventKind, DoorState, LockerBank
+from hardware.interfaces import (
+    CardEvent,
+    CardReader,
+    DoorEvent,
+    DoorEventKind,
+    DoorState,
+    LockerBank,
+)
 
 DEFAULT_DRIVER = "simulated"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "cards":
+        return _cards(args)
     bank: LockerBank | None = None
     try:
+        if args.command in scan_commands.COMMANDS:
+            return scan_commands.run(args)
         driver, options = _bank_settings(args)
+        if args.command == "conformance":
+            return _conformance(args)
         if args.command == "list":
             return _list(driver, options)
         bank = drivers.create("locker_bank", driver, options)
@@ -59,6 +79,22 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doors", parents=[common], help="compartments and their doors")
     opener = commands.add_parser("open", parents=[common], help="unlock one compartment")
     opener.add_argument("compartment", type=int, help="compartment number")
+    kit = commands.add_parser(
+        "conformance", parents=[common],
+        help="run the conformance checks against a driver and write a report",
+        description="Runs hardware.conformance's checks against the driver named by --driver "
+        "(or each [hardware.<group>] table of --config) and writes a Markdown and a JSON report.",
+    )
+    kit.add_argument("--group", action="append", choices=list(drivers.GROUPS),
+                     help="check only this device group (repeatable; default: every group the driver serves)")
+    kit.add_argument("--report", type=Path, default=Path("conformance-report.md"),
+                     help="where to write the report (a .json twin is written beside it)")
+    kit.add_argument("--compartment", type=int, help="the compartment the checks may unlock (default: the first)")
+    kit.add_argument("--interactive", action="store_true",
+                     help="ask a person at the terminal to act (open a door, lay a card on the reader)")
+    kit.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a device's events")
+    scan_commands.add_parsers(commands)
+    _add_cards_parser(commands, common)
     return parser
 
 
@@ -75,7 +111,7 @@ def _bank_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return driver, options
 
 
-def _config_table(path: Path) -> dict[str, Any]:
+def _config_table(path: Path, group: str = "locker_bank") -> dict[str, Any]:
     source = str(path)
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -85,10 +121,10 @@ def _config_table(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise DriverConfigError(None, None, f"valid TOML ({exc})", source=source) from None
-    table = config.get("hardware", {}).get("locker_bank", {})
+    table = config.get("hardware", {}).get(group, {})
     if not isinstance(table, dict):
         raise DriverConfigError(
-            "hardware.locker_bank", table, "a table such as {driver = \"simulated\"}", source=source
+            f"hardware.{group}", table, "a table such as {driver = \"simulated\"}", source=source
         )
     table = dict(table)
     box = table.get("box")
@@ -144,6 +180,120 @@ def _open(bank: LockerBank, compartment: int) -> int:
         print(f"compartment {compartment}: door still reads closed")
         return 1
     return 0
+
+
+class _TerminalOperator(conformance.Operator):
+    """Asks the person at the box to act, and waits for Enter."""
+
+    can_act = True
+
+    def act(self, instruction: str, **details) -> None:
+        input(f"  >> {instruction}, then press Enter ")
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    groups = args.group
+    if not groups:
+        if args.config is not None:
+            config = tomllib.loads(args.config.read_text(encoding="utf-8")).get("hardware", {})
+            groups = conformance.groups_with(config)
+        else:
+            groups = [g for g in drivers.GROUPS if (args.driver or DEFAULT_DRIVER) in drivers.available(g)]
+    if not groups:
+        raise DriverConfigError("--driver", args.driver, "a driver of at least one device group",
+                                source="kiosk-hw conformance")
+    context = conformance.Context(
+        operator=_TerminalOperator() if args.interactive else conformance.Operator(),
+        compartment=args.compartment,
+        timeout=args.timeout,
+    )
+    results: list[conformance.CheckResult] = []
+    names = []
+    for group in groups:
+        options = _config_table(args.config, group) if args.config is not None else {}
+        name = args.driver or options.pop("driver", DEFAULT_DRIVER)
+        options.pop("driver", None)
+        if args.box and group == "locker_bank":
+            options["box"] = args.box
+        names.append(name)
+        drivers.load(group, name)  # a bad name fails here, before any check runs
+        print(f"{group} (driver {name}):")
+        for result in conformance.run(group, lambda: drivers.create(group, name, options), context):
+            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[result.outcome]
+            print(f"  {mark} {result.name}" + (f": {result.detail}" if result.detail else ""))
+            results.append(result)
+    report = conformance.Report(driver=", ".join(sorted(set(names))), groups=groups, results=results)
+    args.report.write_text(report.to_markdown(), encoding="utf-8")
+    args.report.with_suffix(".json").write_text(report.to_json(), encoding="utf-8")
+    counts = report.counts()
+    print(f"\n{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
+          f"report: {args.report}")
+    return 1 if report.failed else 0
+
+
+def _add_cards_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    cards = commands.add_parser(
+        "cards", parents=[common],
+        help="card readers and the card on them ([hardware.card_reader] of --config)",
+    )
+    cards.add_argument("--watch", action="store_true",
+                       help="print every card put on or taken off the reader until Ctrl-C")
+    cards.add_argument("--reader", help="pcsc driver: part of the reader's name")
+
+
+def _cards(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {}
+    reader: CardReader | None = None
+    try:
+        if args.config is not None:
+            options = _config_table(args.config, "card_reader")
+        driver = options.pop("driver", DEFAULT_DRIVER)
+        if args.driver:
+            driver = args.driver
+        if args.box:
+            options["box"] = args.box
+        if args.reader:
+            options["reader"] = args.reader
+        if driver == "pcsc":
+            from hardware.pcsc.reader import list_readers
+
+            print("readers: " + (", ".join(list_readers()) or "none"))
+        reader = drivers.create("card_reader", driver, options)
+        for entry in reader.health():
+            detail = f"  {entry.detail}" if entry.detail else ""
+            print(f"{entry.device}: {entry.status.value}{detail}")
+        if not args.watch:
+            current = getattr(reader, "current_card", None)
+            print("card: " + (_card_text(current) if current is not None else "none"))
+            return 0
+        return _watch_cards(reader)
+    except HardwareError as exc:
+        print(f"kiosk-hw: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def _watch_cards(reader: CardReader) -> int:
+    events: queue.Queue[CardEvent] = queue.Queue()
+    reader.subscribe(events.put)  # called on the driver's thread: only hand over
+    print("watching; put a card on the reader (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{stamp}  {event.reader}  {event.kind.value:9}  {_card_text(event)}", flush=True)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _card_text(event: CardEvent) -> str:
+    uid = event.uid.hex().upper() if event.uid is not None else "no UID"
+    return uid + ("  German eID" if event.german_eid else "")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,44 +46,9 @@ from hardware.interfaces import (
     UnlockResult,
 )
 from hardware.options import validate
+from hardware.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
-
-E = TypeVar("E")
-
-
-class _Subscribers(Generic[E]):
-    """Callbacks of one device; safe to use from several threads."""
-
-    def __init__(self) -> None:
-        self._entries: list[list[Callable[[E], None]]] = []
-        self._lock = threading.Lock()
-
-    def add(self, callback: Callable[[E], None]) -> Unsubscribe:
-        # Each subscription gets its own entry, so subscribing the same
-        # function twice gives two independent subscriptions.
-        entry = [callback]
-        with self._lock:
-            self._entries.append(entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._entries = [e for e in self._entries if e is not entry]
-
-        return unsubscribe
-
-    def emit(self, events: Iterable[E]) -> None:
-        failure: BaseException | None = None
-        for event in events:
-            with self._lock:
-                callbacks = [entry[0] for entry in self._entries]
-            for callback in callbacks:
-                try:
-                    callback(event)
-                except Exception as exc:  # the other subscribers still hear it
-                    failure = failure or exc
-        if failure is not None:
-            raise failure
 
 
 class _Options(BaseModel):
@@ -144,7 +109,7 @@ class SimulatedLockerBank:
         self._clock = clock
         self._skipped = 0.0  # time added by advance()
         self._lock = threading.RLock()
-        self._subscribers: _Subscribers[DoorEvent] = _Subscribers()
+        self._subscribers: Subscribers[DoorEvent] = Subscribers()
         self._watch = DoorWatch(unlock_window)
         self._doors = {spec.number: DoorState.CLOSED for spec in self.box.compartments}
         self._jammed = set(self.box.faults.jammed)
@@ -382,6 +347,10 @@ class _Card:
     uid: bytes | None
     atr: bytes
     apdus: Mapping[bytes, bytes]
+    german_eid: bool = False
+
+    def event(self, kind: CardEventKind, reader: str) -> CardEvent:
+        return CardEvent(kind, reader, self.uid, self.atr, self.german_eid)
 
 
 class _CardReaderOptions(_Options):
@@ -401,7 +370,7 @@ class SimulatedCardReader:
         self.name = name
         self.presets = {preset.name: preset for preset in cards}
         self.apdu_log: list[tuple[bytes, bytes]] = []  # (command, response)
-        self._subscribers: _Subscribers[CardEvent] = _Subscribers()
+        self._subscribers: Subscribers[CardEvent] = Subscribers()
         self._card: _Card | None = None
         self._offline = False
         self._closed = False
@@ -453,22 +422,25 @@ class SimulatedCardReader:
         uid: bytes | None,
         atr: bytes | None = None,
         apdus: Mapping[bytes, bytes] | None = None,
+        german_eid: bool | None = None,
     ) -> None:
         """Put a card on the reader; a card already there is taken off first.
 
-        A `uid` matching a preset borrows the preset's ATR and dialogue
-        unless `atr`/`apdus` are given.
+        A `uid` matching a preset borrows the preset's ATR, dialogue and
+        eID flag unless `atr`/`apdus`/`german_eid` are given.
         """
         preset = next((p for p in self.presets.values() if uid is not None and p.uid == uid), None)
         if atr is None:
             atr = preset.atr if preset is not None and preset.atr is not None else DEFAULT_ATR
         if apdus is None:
             apdus = preset.apdus if preset is not None else {}
+        if german_eid is None:
+            german_eid = preset.german_eid if preset is not None else False
         with self._lock:
             events = self._take_off()
-            self._card = _Card(uid, atr, dict(apdus))
+            self._card = _Card(uid, atr, dict(apdus), german_eid)
             if self._reporting():
-                events.append(CardEvent(CardEventKind.PRESENTED, self.name, uid, atr))
+                events.append(self._card.event(CardEventKind.PRESENTED, self.name))
         self._subscribers.emit(events)
 
     def present_preset(self, name: str) -> None:
@@ -477,7 +449,7 @@ class SimulatedCardReader:
         if preset is None:
             known = ", ".join(self.presets) or "none"
             raise KeyError(f"no card preset {name!r}; the box has: {known}")
-        self.present_card(preset.uid, preset.atr, preset.apdus)
+        self.present_card(preset.uid, preset.atr, preset.apdus, preset.german_eid)
 
     def remove_card(self) -> None:
         """Take the card off the reader; nothing happens if there is none."""
@@ -496,14 +468,14 @@ class SimulatedCardReader:
             card = self._card
             events = []
             if not offline and card is not None:
-                events.append(CardEvent(CardEventKind.PRESENTED, self.name, card.uid, card.atr))
+                events.append(card.event(CardEventKind.PRESENTED, self.name))
         self._subscribers.emit(events)
 
     def _take_off(self) -> list[CardEvent]:
         card, self._card = self._card, None
         if card is None or not self._reporting():
             return []
-        return [CardEvent(CardEventKind.REMOVED, self.name, card.uid, card.atr)]
+        return [card.event(CardEventKind.REMOVED, self.name)]
 
     def _reporting(self) -> bool:
         return not (self._offline or self._closed)
@@ -527,7 +499,7 @@ class SimulatedCodeScanner:
     def __init__(self, source: str = "simulated camera") -> None:
         self.source = source
         self.shown: list[bytes] = []  # every payload held up, seen or not
-        self._subscribers: _Subscribers[ScanEvent] = _Subscribers()
+        self._subscribers: Subscribers[ScanEvent] = Subscribers()
         self._running = False
         self._offline = False
         self._closed = False

@@ -16,9 +16,10 @@ from typing import Any
 
 from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
-from kiosk.config import Settings
+from kiosk.config import ConfigError, Settings
 from kiosk.core import KioskCore, utc_now
 from kiosk.domain.credentials import KdfParams
+from kiosk.domain.document_return import ReturnPolicy
 from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
 from kiosk.indicator_feedback import indicator_listener
@@ -121,21 +122,14 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     except BaseException:
         store.close()
         raise
-    core = KioskCore(
-        store,
-        hardware.locker_bank,
-        card_reader=hardware.card_reader,
-        scanner=hardware.code_scanner,
-        pickup_policy=PickupPolicy(
-            max_pin_attempts=k.max_pin_attempts, input_timeout=timedelta(seconds=k.session_timeout_seconds)
-        ),
-        staff_policy=StaffPolicy(
-            four_eyes_deposit=k.four_eyes_deposit,
-            pickup_period=timedelta(days=k.pickup_days),
-            inactivity_timeout=timedelta(seconds=k.staff_timeout_seconds),
-        ),
-        clock=clock,
-    )
+    try:
+        core = _build_core(settings, store, hardware, clock)
+    except ValueError as exc:  # the config does not fit the cabinet
+        hardware.close()
+        store.close()
+        if registry is not None:
+            registry.stop(grace=0)
+        raise ConfigError(f"kiosk.return_compartment: {exc}") from None
     credentials = None
     if reg.tls_ca_file is not None and registry is None:
         credentials = channel_credentials(reg.tls_ca_file, reg.tls_cert_file, reg.tls_key_file)
@@ -149,3 +143,24 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     core.on_outbox = uplink.wake
     core.add_listener(indicator_listener(hardware.indicator))
     return Kiosk(settings, hardware, store, core, uplink, registry)
+
+
+def _build_core(settings: Settings, store: KioskStore, hardware: KioskHardware,
+                clock: Callable[[], datetime]) -> KioskCore:
+    k = settings.kiosk
+    return KioskCore(
+        store,
+        hardware.locker_bank,
+        card_reader=hardware.card_reader,
+        scanner=hardware.code_scanner,
+        pickup_policy=PickupPolicy(
+            max_pin_attempts=k.max_pin_attempts, input_timeout=timedelta(seconds=k.session_timeout_seconds)
+        ),
+        staff_policy=StaffPolicy(
+            four_eyes_deposit=k.four_eyes_deposit,
+            pickup_period=timedelta(days=k.pickup_days),
+            inactivity_timeout=timedelta(seconds=k.staff_timeout_seconds),
+        ),
+        return_policy=ReturnPolicy(compartment=k.return_compartment),
+        clock=clock,
+    )

@@ -41,6 +41,9 @@ class KioskSection(_Section):
     four_eyes_deposit: bool = Field(False, description="Require a second staff login to deposit.")
     session_timeout_seconds: int = Field(60, ge=10, le=600, description="Citizen inactivity before reset.")
     staff_timeout_seconds: int = Field(300, ge=30, le=3600, description="Staff inactivity before logout.")
+    return_compartment: int | None = Field(
+        None, ge=1, description="Compartment that takes back old ID cards after a pickup; unset: no return step."
+    )
 
 
 class RegistrySection(_Section):

@@ -39,6 +39,7 @@ from hardware.interfaces import (
 )
 from kiosk.domain import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
+from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnState
 from kiosk.domain.effects import (
     Effect,
     RecordDeposit,
@@ -112,6 +113,10 @@ class KioskView:
     staff_error_notice: Notice = Notice()
     staff_message_notice: Notice = Notice()
     staff_expires_at: datetime | None = None
+    # The optional old-ID return step after a pickup (OFF when not offered).
+    return_state: ReturnState = ReturnState.OFF
+    return_compartment: int | None = None
+    return_expires_at: datetime | None = None
 
 
 def layout_from_bank(bank: LockerBank) -> list[Compartment]:
@@ -131,6 +136,7 @@ class KioskCore:
         scanner: CodeScanner | None = None,
         pickup_policy: PickupPolicy = PickupPolicy(),
         staff_policy: StaffPolicy = StaffPolicy(),
+        return_policy: ReturnPolicy = ReturnPolicy(),
         clock: Callable[[], datetime] = utc_now,
         on_outbox: Callable[[], None] = lambda: None,
     ):
@@ -142,6 +148,7 @@ class KioskCore:
         self.on_outbox = on_outbox
         self.pickup = PickupSession(pickup_policy, AttemptThrottle(), bank.has_door_sensors)
         self.staff = StaffSession(staff_policy, AttemptThrottle(free_failures=3, alarm_after=5))
+        self.document_return = DocumentReturn(return_policy, bank.has_door_sensors)
         self._listeners: list[Callable[[KioskView], None]] = []
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -157,7 +164,27 @@ class KioskCore:
             )
         if scanner is not None:
             self._unsubscribe.append(scanner.subscribe(lambda e: self._inbox.put((self._on_scan_event, (e,), None))))
-        store.install_layout(layout_from_bank(bank))
+        store.install_layout(self._deposit_layout(return_policy.compartment))
+
+    def _deposit_layout(self, return_compartment: int | None) -> list[Compartment]:
+        """The bank's compartments, without the one that takes back old ID cards."""
+        layout = layout_from_bank(self.bank)
+        if return_compartment is None:
+            return layout
+        if return_compartment not in {c.number for c in layout}:
+            raise ValueError(f"return compartment {return_compartment} is not in the locker bank's layout")
+        known = self.store.compartment(return_compartment)
+        if known is not None and known.order_reference:
+            raise ValueError(
+                f"compartment {return_compartment} holds order {known.order_reference}; remove the "
+                "document before making it the return compartment"
+            )
+        if known is not None and known.state is not CompartmentState.OUT_OF_SERVICE:
+            # Used for deposits before: keep it out of the deposit choice.
+            with self.store.transaction() as tx:
+                self.store.save_compartment(tx, known.with_state(CompartmentState.OUT_OF_SERVICE))
+                self.store.journal(tx, self.clock(), "return_compartment", compartment=return_compartment)
+        return [c for c in layout if c.number != return_compartment]
 
     # ------------------------------------------------------------ lifecycle
 
@@ -250,15 +277,23 @@ class KioskCore:
 
         def run():
             now = self.clock()
-            for effects in (self.pickup.confirm_door_closed(now), self.staff.confirm_door_closed(now)):
+            handing_over = self.pickup.state is not PickupState.DONE
+            for effects in (self.pickup.confirm_door_closed(now), self.staff.confirm_door_closed(now),
+                            self.document_return.confirm_door_closed(now)):
                 self._apply(effects)
             if not self.bank.has_door_sensors:
                 self._settle_open_compartments()
+            if handing_over:
+                self._offer_return(now)
 
         return self._call(run)
 
     def cancel(self) -> KioskView:
         return self._call(lambda: self._apply(self.pickup.cancel(self.clock())))
+
+    def skip_return(self) -> KioskView:
+        """The citizen does not return an old ID card now (or has read the result)."""
+        return self._call(lambda: self._apply(self.document_return.skip(self.clock())))
 
     def extend_time(self) -> KioskView:
         def run():
@@ -384,13 +419,27 @@ class KioskCore:
             return
         if event.kind is DoorEventKind.OPENED:
             self._apply(self.pickup.door_opened(n, now))
+            self._apply(self.document_return.door_opened(n, now))
         elif event.kind is DoorEventKind.UNLOCK_FAILED:
             self._apply(self.pickup.door_failed(n, event.detail, now))
             self._apply(self.staff.door_failed(n, event.detail, now))
+            self._apply(self.document_return.door_failed(n, event.detail, now))
         elif event.kind is DoorEventKind.CLOSED:
+            handing_over = self.pickup.state is PickupState.DOOR_OPEN
             self._apply(self.pickup.door_closed(n, now))
             self._apply(self.staff.door_closed(n, now))
+            self._apply(self.document_return.door_closed(n, now))
             self._settle_compartment(n)
+            if handing_over and self.pickup.state is PickupState.DONE:
+                self._offer_return(now)
+
+    def _offer_return(self, now: datetime) -> None:
+        """After a handover: ask for the old ID card if the document replaces one."""
+        # From the session, not the store: the store may already have dropped
+        # the order once the registry confirmed the collection.
+        reference, kind = self.pickup.order_reference, self.pickup.document_kind
+        if reference and kind:
+            self._apply(self.document_return.offer(reference, kind, now))
 
     def _set_scanning(self, visible: bool) -> None:
         if self.scanner is None:
@@ -401,7 +450,13 @@ class KioskCore:
             log.warning("code scanner %s failed: %s", "start" if visible else "stop", exc)
 
     def _on_card_event(self, event: CardEvent) -> None:
-        if event.kind is CardEventKind.PRESENTED and event.uid:
+        if event.kind is not CardEventKind.PRESENTED:
+            return
+        if self.document_return.state in (ReturnState.OFFERED, ReturnState.NOT_AN_EID):
+            # The citizen's old ID card, not a staff card: only "is it a German
+            # eID card" is known, nothing is read from it.
+            self._apply(self.document_return.card_presented(event.german_eid, self.clock()))
+        elif event.uid:
             self._staff_card(event.uid.hex().upper())
 
     def _on_scan_event(self, event: ScanEvent) -> None:
@@ -418,6 +473,7 @@ class KioskCore:
         now = self.clock()
         self._apply(self.pickup.tick(now))
         self._apply(self.staff.tick(now))
+        self._apply(self.document_return.tick(now))
         if self._last_expiry_check is None or now - self._last_expiry_check > timedelta(minutes=1):
             self._expire_orders(now)
         self._report_health_changes()
@@ -599,6 +655,7 @@ class KioskCore:
         self._apply(self.pickup.unlock_result(effect.compartment, acknowledged, detail, now))
         self._apply(self.staff.unlock_result(effect.compartment, acknowledged, detail,
                                              self.bank.has_door_sensors, now))
+        self._apply(self.document_return.unlock_result(effect.compartment, acknowledged, detail, now))
         if not acknowledged and effect.purpose is UnlockPurpose.SERVICE and not self.staff.logged_in:
             self._apply([ReportEvent(EventType.DOOR_FAILED, detail, compartment=effect.compartment)])
 
@@ -634,4 +691,7 @@ class KioskCore:
             staff_error_notice=self.staff.error_notice,
             staff_message_notice=self.staff.message_notice,
             staff_expires_at=self.staff.expires_at,
+            return_state=self.document_return.state,
+            return_compartment=self.document_return.compartment,
+            return_expires_at=self.document_return.expires_at,
         )

@@ -19,6 +19,7 @@ class UnlockPurpose(str, Enum):
     DEPOSIT = "deposit"
     REMOVAL = "removal"
     SERVICE = "service"
+    RETURN = "return"  # the return compartment for old ID cards
 
 
 @dataclass(frozen=True)

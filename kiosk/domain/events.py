@@ -28,6 +28,7 @@ class EventType(str, Enum):
     DEVICE_FAULT = "device_fault"
     STAFF_LOGIN = "staff_login"
     STAFF_LOGIN_FAILED = "staff_login_failed"
+    OLD_DOCUMENT_RETURNED = "old_document_returned"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from kiosk.domain.effects import (
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType
-from kiosk.domain.pickup_order import DEFAULT_MAX_PIN_ATTEMPTS, OrderStatus, PickupOrder
+from kiosk.domain.pickup_order import DEFAULT_MAX_PIN_ATTEMPTS, DocumentKind, OrderStatus, PickupOrder
 from kiosk.domain.throttle import AttemptThrottle
 
 
@@ -104,6 +104,10 @@ class PickupSession:
     @property
     def order_reference(self) -> str | None:
         return self._order.reference if self._order else None
+
+    @property
+    def document_kind(self) -> DocumentKind | None:
+        return self._order.kind if self._order else None
 
     @property
     def compartment(self) -> int | None:

@@ -176,6 +176,7 @@ def order_to_dict(order: pb.PickupOrder) -> dict[str, Any]:
         "deposit_time": _timestamp_text(order.deposit_time),
         "pickup_deadline": _timestamp_text(order.pickup_deadline),
         "collect_time": _timestamp_text(order.collect_time),
+        "old_document_return_time": _timestamp_text(order.old_document_return_time),
         "locked": order.locked,
     }
 

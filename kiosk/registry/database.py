@@ -37,7 +37,7 @@ from kiosk.domain.compartment import Size
 from kiosk.domain.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS orders (
     create_time TEXT NOT NULL,
     deposit_time TEXT,
     collect_time TEXT,
+    old_document_return_time TEXT,
     pickup_deadline TEXT,
     code_lookup BLOB NOT NULL UNIQUE,
     pin_verifier TEXT NOT NULL,
@@ -155,6 +156,7 @@ class StoredOrder:
     create_time: datetime
     deposit_time: datetime | None
     collect_time: datetime | None
+    old_document_return_time: datetime | None
     pickup_deadline: datetime | None
     code_lookup: bytes
     pin_verifier: str
@@ -176,6 +178,7 @@ class StoredOrder:
             create_time=_moment(row["create_time"]),  # type: ignore[arg-type]
             deposit_time=_moment(row["deposit_time"]),
             collect_time=_moment(row["collect_time"]),
+            old_document_return_time=_moment(row["old_document_return_time"]),
             pickup_deadline=_moment(row["pickup_deadline"]),
             code_lookup=row["code_lookup"],
             pin_verifier=row["pin_verifier"],
@@ -266,6 +269,7 @@ _ORDER_UPDATABLE = frozenset(
         "compartment_number",
         "deposit_time",
         "collect_time",
+        "old_document_return_time",
         "pickup_deadline",
         "locked",
         "cancel_reason",
@@ -616,6 +620,10 @@ class RegistryDatabase:
                     "lookup_salt": secrets.token_bytes(16).hex(),
                 }
                 tx._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+            elif int(rows["schema_version"]) == 1:
+                # Version 2 added the old-document return time.
+                tx._conn.execute("ALTER TABLE orders ADD COLUMN old_document_return_time TEXT")
+                tx._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             elif int(rows["schema_version"]) != SCHEMA_VERSION:
                 raise RuntimeError(
                     f"{self.path} has schema version {rows['schema_version']}; "

@@ -31,6 +31,7 @@ ORDER_EVENTS = frozenset(
         pb.EVENT_TYPE_ORDER_EXPIRED,
         pb.EVENT_TYPE_ORDER_REMOVED,
         pb.EVENT_TYPE_ORDER_LOCKED,
+        pb.EVENT_TYPE_OLD_DOCUMENT_RETURNED,
     }
 )
 
@@ -98,6 +99,8 @@ def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now
                 "event %s from kiosk %s: order %s is %s and cannot expire; stored, not applied",
                 event.event_id, kiosk_id, order.reference, order.status.value,
             )
+    elif event.type == pb.EVENT_TYPE_OLD_DOCUMENT_RETURNED:
+        tx.update_order(order.reference, old_document_return_time=occurred)
     elif event.type == pb.EVENT_TYPE_ORDER_LOCKED:
         tx.update_order(order.reference, locked=True)
         log.warning(

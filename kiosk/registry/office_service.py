@@ -102,6 +102,7 @@ def order_to_proto(order: StoredOrder) -> pb.PickupOrder:
         deposit_time=to_timestamp(order.deposit_time),
         pickup_deadline=to_timestamp(order.pickup_deadline),
         collect_time=to_timestamp(order.collect_time),
+        old_document_return_time=to_timestamp(order.old_document_return_time),
         locked=order.locked,
     )
 

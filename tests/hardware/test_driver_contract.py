@@ -1,215 +1,211 @@
 """One contract, every registered driver (as gpiozero tests every pin factory).
 
-Each test runs once per driver found through `hardware.drivers.available`.
+The checks live in `hardware.conformance` (the vendor kit; `kiosk-hw
+conformance` runs the same ones on a real box). Here each check runs once
+per driver found through `hardware.drivers.available`, and once per setup.
 A driver that cannot be built with the options in SETUPS (or none) on this
 machine is skipped with the reason, never silently passed. Real drivers add
-their SETUPS entry pointing at a byte-level simulator (pty, pyusb backend).
+their SETUPS entry pointing at a byte-level simulator (pty, pyusb backend),
+which may also yield a `Setup` with an operator that acts on the simulator
+(force a door, lay a card on the reader).
 """
 
-import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
+from functools import partial
 
 import pytest
 
-from hardware import drivers
-from hardware.errors import CardError, DeviceUnavailable, DriverConfigError, UnknownCompartment
-from hardware.interfaces import (
-    HEIGHT_CLASSES,
-    SIGNALS,
-    SIZES,
-    CardReader,
-    CodeScanner,
-    CompartmentSpec,
-    DeviceHealth,
-    DoorEvent,
-    DoorEventKind,
-    DoorState,
-    HealthStatus,
-    Indicator,
-    LockerBank,
-    UnlockResult,
-)
+from hardware import conformance, drivers
+from hardware.box import DEMO_BOX, load_box
+from hardware.errors import DeviceUnavailable, DriverConfigError
+from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
+from tests.hardware.pcscd import pcscd_vpcd_options
+from tests.hardware.qr_media import camera_recording
+from tests.hardware.wedge_kit import wedge_options
+
+@dataclass
+class Setup:
+    """What a SETUPS factory may yield instead of bare options."""
+
+    options: dict
+    operator: conformance.Operator | None = None
+
 
 # Option sets that build each driver against something it can talk to here;
 # a driver not listed is built with no options. A value is either the options
 # themselves or a context-manager factory that starts the device's simulator
 # (a pty board, a pyusb backend, pcscd with a virtual card), yields the
 # options, and tears the simulator down afterwards.
+
+
+class RecordingOperator(conformance.Operator):
+    """The camera's recording already holds a code in view: nothing to do."""
+
+    can_act = True
+
+    def act(self, instruction: str, **details) -> None:
+        pass
+
+
+@contextmanager
+def with_operator(options_cm: AbstractContextManager[dict], operator: conformance.Operator) -> Iterator[Setup]:
+    with options_cm as options:
+        yield Setup(options, operator)
+
+
+class VirtualCardOperator(conformance.Operator):
+    """Lays a virtual staff card on vpcd's reader and takes it away."""
+
+    can_act = True
+
+    def __init__(self):
+        from hardware.devicesim.vpcd_card import VirtualCard
+
+        self.card = VirtualCard("staff")
+
+    def act(self, instruction: str, **details) -> None:
+        if details.get("card") == "staff":
+            self.card.insert()
+        elif "card" in details:
+            self.card.remove()
+        else:
+            raise conformance.Skipped(f"the virtual card cannot: {instruction}")
+
+
+@contextmanager
+def kerong_pty(protocol: str = "cu16") -> Iterator[dict]:
+    """Two Kerong boards (addresses 1 and 2, as in the demo box) on a pty."""
+    from hardware.devicesim.kerong_bus import KerongBus
+
+    with KerongBus([1, 2], protocol=protocol) as bus:
+        options = {"port": bus.port, "box": "demo", "protocol": protocol,
+                   "timeout": 0.05, "poll_interval": 0.02}
+        yield Setup(options, KerongOperator(bus))
+
+
+class KerongOperator(conformance.Operator):
+    """Acts on the simulated bus: forces a door by flipping its hook switch."""
+
+    can_act = True
+
+    def __init__(self, bus):
+        self.bus = bus
+        box = load_box(DEMO_BOX)
+        addresses = {board.name: board.address for board in box.boards}
+        self.locks = {n: (addresses[w.board], w.channel) for n, w in box.wiring.items()}
+
+    def act(self, instruction: str, **details) -> None:
+        if details.get("forced"):
+            self.bus.open_door(*self.locks[details["compartment"]])
+        # Unlocked doors spring open on the simulated boards by themselves.
+
+
+@contextmanager
+def usb_relay_fake() -> Iterator[dict]:
+    """One USBRelay8 (serial RLY01, as in the relay8 box) behind a pyusb backend."""
+    from hardware.devicesim.usbrelay_backend import demo_backend
+
+    yield {"box": "relay8", "pulse_ms": 20, "backend": demo_backend()}
+
+
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
+    ("locker_bank", "kerong"): {"pty": kerong_pty, "legacy-pty": partial(kerong_pty, "legacy")},
+    ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
+    ("card_reader", "pcsc"): {"vpcd": lambda: with_operator(pcscd_vpcd_options(), VirtualCardOperator())},
+    ("code_scanner", "camera"): {"recording": lambda: with_operator(camera_recording(), RecordingOperator())},
+    ("code_scanner", "evdev-wedge"): {"uinput": wedge_options},
 }
 
 
-def setups(group):
+class SimulatorOperator(conformance.Operator):
+    """Does what a person would do at the box, on the simulated drivers."""
+
+    can_act = True
+
+    def __init__(self, device):
+        self.device = device
+
+    def act(self, instruction: str, **details) -> None:
+        device = self.device
+        if isinstance(device, SimulatedLockerBank):
+            if details.get("forced"):
+                device.force_door(details["compartment"])
+            # Unlocked simulated doors spring open by themselves.
+        elif isinstance(device, SimulatedCardReader):
+            if details.get("card") == "staff":
+                device.present_card(bytes.fromhex("04A1B2C3D4E5F6"))
+            else:
+                device.remove_card()
+        elif isinstance(device, SimulatedCodeScanner):
+            device.show(details["payload"])
+        else:
+            raise conformance.Skipped(f"no simulator operator for {type(device).__name__}: {instruction}")
+
+
+def cases(group):
     for name in drivers.available(group):
-        for label, options in SETUPS.get((group, name), {"default": {}}).items():
-            yield pytest.param((name, options), id=f"{name}-{label}")
+        for label, setup in SETUPS.get((group, name), {"default": {}}).items():
+            for chk in conformance.checks_for(group):
+                yield pytest.param(name, setup, chk, id=f"{name}-{label}-{chk.name}")
 
 
-def device_fixture(group):
-    @pytest.fixture(params=list(setups(group)))
-    def fixture(request):
-        name, setup = request.param
-        with ExitStack() as stack:
-            options = stack.enter_context(setup() if callable(setup) else nullcontext(setup))
-            try:
-                device = drivers.create(group, name, options)
-            except (DeviceUnavailable, DriverConfigError) as exc:
-                pytest.skip(f"{group} driver {name!r} cannot run here: {exc}")
-            yield device
-            device.close()
-
-    return fixture
-
-
-locker_bank = device_fixture("locker_bank")
-card_reader = device_fixture("card_reader")
-code_scanner = device_fixture("code_scanner")
-indicator = device_fixture("indicator")
-
-
-def wait_for(condition, timeout=3.0):
-    """Real drivers call back from their own thread; simulated ones at once."""
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
-def check_health(device):
-    health = device.health()
-    assert isinstance(health, list) and health
-    for entry in health:
-        assert isinstance(entry, DeviceHealth)
-        assert isinstance(entry.status, HealthStatus)
-        assert entry.device
+def run_case(group, name, setup, chk):
+    with ExitStack() as stack:
+        built = stack.enter_context(setup() if callable(setup) else nullcontext(setup))
+        if not isinstance(built, Setup):
+            built = Setup(built)
+        try:
+            device = drivers.create(group, name, built.options)
+        except (DeviceUnavailable, DriverConfigError) as exc:
+            pytest.skip(f"{group} driver {name!r} cannot run here: {exc}")
+        stack.callback(device.close)
+        operator = built.operator or SimulatorOperator(device)
+        result = conformance.run_check(chk, device, conformance.Context(operator=operator))
+    if result.outcome == conformance.SKIPPED:
+        pytest.skip(result.detail)
+    assert result.outcome == conformance.PASSED, f"{chk.summary}: {result.detail}"
 
 
 def test_every_group_has_a_driver():
     for group in drivers.GROUPS:
         assert "simulated" in drivers.available(group)
+        assert conformance.checks_for(group), f"the kit has checks for {group}"
 
 
-# --- Locker bank
+@pytest.mark.parametrize("name, setup, chk", list(cases("locker_bank")))
+def test_locker_bank(name, setup, chk):
+    run_case("locker_bank", name, setup, chk)
 
 
-def test_bank_is_a_locker_bank(locker_bank):
-    assert isinstance(locker_bank, LockerBank)
-    assert isinstance(locker_bank.has_door_sensors, bool)
+@pytest.mark.parametrize("name, setup, chk", list(cases("card_reader")))
+def test_card_reader(name, setup, chk):
+    run_case("card_reader", name, setup, chk)
 
 
-def test_bank_layout(locker_bank):
-    layout = locker_bank.layout()
-    assert layout and all(isinstance(spec, CompartmentSpec) for spec in layout)
-    numbers = [spec.number for spec in layout]
-    assert numbers == sorted(set(numbers)), "ordered by number, no duplicates"
-    for spec in layout:
-        assert spec.size in SIZES and spec.height_class in HEIGHT_CLASSES
-        assert spec.column >= 1 and spec.row >= 1
+@pytest.mark.parametrize("name, setup, chk", list(cases("code_scanner")))
+def test_code_scanner(name, setup, chk):
+    run_case("code_scanner", name, setup, chk)
 
 
-def test_bank_door_states(locker_bank):
-    for spec in locker_bank.layout():
-        state = locker_bank.door_state(spec.number)
-        assert isinstance(state, DoorState)
-        if not locker_bank.has_door_sensors:
-            assert state is DoorState.UNKNOWN
+@pytest.mark.parametrize("name, setup, chk", list(cases("indicator")))
+def test_indicator(name, setup, chk):
+    run_case("indicator", name, setup, chk)
 
 
-def test_bank_unlock_answers_for_the_compartment(locker_bank):
-    number = locker_bank.layout()[0].number
-    result = locker_bank.unlock(number)
-    assert isinstance(result, UnlockResult)
-    assert result.compartment == number
-    assert isinstance(result.acknowledged, bool)
+def test_a_broken_driver_fails_the_kit():
+    """The kit must not pass a driver that breaks the contract."""
 
+    class ForgetfulBank(SimulatedLockerBank):
+        def unlock(self, compartment):
+            result = super().unlock(compartment)
+            return type(result)(compartment, False, "never acknowledges")
 
-def test_bank_unlock_reports_the_opening(locker_bank):
-    events: list[DoorEvent] = []
-    locker_bank.subscribe(events.append)
-    number = locker_bank.layout()[0].number
-    assert locker_bank.unlock(number).acknowledged
-    if not locker_bank.has_door_sensors:
-        assert events == [], "a bank without sensors sends no door events"
-        assert locker_bank.door_state(number) is DoorState.UNKNOWN
-        return
-    assert wait_for(lambda: any(e.kind is DoorEventKind.OPENED for e in events))
-    assert all(isinstance(e, DoorEvent) for e in events)
-    assert wait_for(lambda: locker_bank.door_state(number) is DoorState.OPEN)
+        def door_state(self, compartment):
+            return "open"  # not a DoorState
 
-
-def test_bank_unsubscribe_stops_events(locker_bank):
-    if not locker_bank.has_door_sensors:
-        pytest.skip("no door sensors, no door events")
-    gone: list[DoorEvent] = []
-    sentinel: list[DoorEvent] = []
-    unsubscribe = locker_bank.subscribe(gone.append)
-    unsubscribe()
-    unsubscribe()
-    locker_bank.subscribe(sentinel.append)
-    locker_bank.unlock(locker_bank.layout()[-1].number)
-    assert wait_for(lambda: sentinel), "the still-subscribed callback heard it"
-    assert gone == []
-
-
-def test_bank_rejects_unknown_compartment(locker_bank):
-    missing = max(spec.number for spec in locker_bank.layout()) + 1
-    with pytest.raises(UnknownCompartment):
-        locker_bank.unlock(missing)
-
-
-def test_bank_health(locker_bank):
-    check_health(locker_bank)
-
-
-def test_bank_close_is_idempotent(locker_bank):
-    locker_bank.close()
-    locker_bank.close()
-
-
-# --- Card reader
-
-
-def test_reader_contract(card_reader):
-    assert isinstance(card_reader, CardReader)
-    unsubscribe = card_reader.subscribe(lambda event: None)
-    assert callable(unsubscribe)
-    unsubscribe()
-    unsubscribe()
-    check_health(card_reader)
-
-
-def test_reader_transmit_without_card(card_reader):
-    with pytest.raises(CardError):
-        card_reader.transmit(bytes.fromhex("FFCA000000"))
-
-
-# --- Code scanner
-
-
-def test_scanner_contract(code_scanner):
-    assert isinstance(code_scanner, CodeScanner)
-    unsubscribe = code_scanner.subscribe(lambda event: None)
-    code_scanner.start()
-    code_scanner.start()
-    code_scanner.stop()
-    code_scanner.stop()
-    unsubscribe()
-    unsubscribe()
-    check_health(code_scanner)
-
-
-# --- Indicator
-
-
-def test_indicator_contract(indicator):
-    assert isinstance(indicator, Indicator)
-    for signal in sorted(SIGNALS):
-        indicator.show(signal)
-    check_health(indicator)
-
-
-def test_indicator_rejects_unknown_signal(indicator):
-    with pytest.raises(ValueError):
-        indicator.show("no-such-signal")
+    results = conformance.run("locker_bank", lambda: ForgetfulBank.from_options({"box": "demo"}))
+    failed = {r.name for r in results if r.outcome == conformance.FAILED}
+    assert {"unlock_is_acknowledged", "door_states"} <= failed

@@ -97,3 +97,35 @@ def test_config_with_bad_option(tmp_path, capsys):
 def test_missing_config(tmp_path, capsys):
     code, _, err = run(capsys, "doors", "--config", str(tmp_path / "none.toml"))
     assert code == 1 and "none.toml" in err
+
+
+def test_conformance_writes_a_passing_report(capsys, tmp_path):
+    report = tmp_path / "report.md"
+    code, out, _ = run(capsys, "conformance", "--group", "locker_bank", "--report", str(report))
+    assert code == 0, out
+    text = report.read_text()
+    assert "driver `simulated`" in text and "**PASS**" in text
+    assert "| locker_bank | unlock_is_acknowledged | passed |" in text
+    assert '"failed": 0' in report.with_suffix(".json").read_text()
+
+
+def test_conformance_fails_a_bank_that_never_acknowledges(capsys, tmp_path):
+    from hardware import drivers
+    from hardware.interfaces import UnlockResult
+    from hardware.simulated import SimulatedLockerBank
+
+    class Deaf(SimulatedLockerBank):
+        def unlock(self, compartment):
+            super().unlock(compartment)
+            return UnlockResult(compartment, False, "no answer")
+
+    drivers.register("locker_bank", "deaf", Deaf)
+    try:
+        report = tmp_path / "deaf.md"
+        code, out, _ = run(capsys, "conformance", "--driver", "deaf", "--group", "locker_bank",
+                           "--report", str(report))
+    finally:
+        drivers.unregister("locker_bank", "deaf")
+    assert code == 1
+    assert "FAIL unlock_is_acknowledged" in out
+    assert "| locker_bank | unlock_is_acknowledged | failed |" in report.read_text()

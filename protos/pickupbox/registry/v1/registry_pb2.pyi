@@ -77,6 +77,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_DEVICE_FAULT: _ClassVar[EventType]
     EVENT_TYPE_STAFF_LOGIN: _ClassVar[EventType]
     EVENT_TYPE_STAFF_LOGIN_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_OLD_DOCUMENT_RETURNED: _ClassVar[EventType]
 
 class CommandType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -132,6 +133,7 @@ EVENT_TYPE_ATTEMPTS_THROTTLED: EventType
 EVENT_TYPE_DEVICE_FAULT: EventType
 EVENT_TYPE_STAFF_LOGIN: EventType
 EVENT_TYPE_STAFF_LOGIN_FAILED: EventType
+EVENT_TYPE_OLD_DOCUMENT_RETURNED: EventType
 COMMAND_TYPE_UNSPECIFIED: CommandType
 COMMAND_TYPE_OPEN_COMPARTMENT: CommandType
 COMMAND_TYPE_SET_OUT_OF_SERVICE: CommandType
@@ -351,7 +353,7 @@ class AcknowledgeCommandsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PickupOrder(_message.Message):
-    __slots__ = ("reference", "kind", "status", "size", "needs_low_compartment", "requires_pin_letter_confirmation", "kiosk_id", "compartment_number", "create_time", "deposit_time", "pickup_deadline", "collect_time", "locked")
+    __slots__ = ("reference", "kind", "status", "size", "needs_low_compartment", "requires_pin_letter_confirmation", "kiosk_id", "compartment_number", "create_time", "deposit_time", "pickup_deadline", "collect_time", "locked", "old_document_return_time")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -365,6 +367,7 @@ class PickupOrder(_message.Message):
     PICKUP_DEADLINE_FIELD_NUMBER: _ClassVar[int]
     COLLECT_TIME_FIELD_NUMBER: _ClassVar[int]
     LOCKED_FIELD_NUMBER: _ClassVar[int]
+    OLD_DOCUMENT_RETURN_TIME_FIELD_NUMBER: _ClassVar[int]
     reference: str
     kind: DocumentKind
     status: OrderStatus
@@ -378,7 +381,8 @@ class PickupOrder(_message.Message):
     pickup_deadline: _timestamp_pb2.Timestamp
     collect_time: _timestamp_pb2.Timestamp
     locked: bool
-    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[DocumentKind, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., size: _Optional[_Union[CompartmentSize, str]] = ..., needs_low_compartment: _Optional[bool] = ..., requires_pin_letter_confirmation: _Optional[bool] = ..., kiosk_id: _Optional[str] = ..., compartment_number: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pickup_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., locked: _Optional[bool] = ...) -> None: ...
+    old_document_return_time: _timestamp_pb2.Timestamp
+    def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[DocumentKind, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., size: _Optional[_Union[CompartmentSize, str]] = ..., needs_low_compartment: _Optional[bool] = ..., requires_pin_letter_confirmation: _Optional[bool] = ..., kiosk_id: _Optional[str] = ..., compartment_number: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pickup_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., locked: _Optional[bool] = ..., old_document_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreatePickupOrderRequest(_message.Message):
     __slots__ = ("request_id", "reference", "kind", "size", "needs_low_compartment", "kiosk_id", "pin", "contact")

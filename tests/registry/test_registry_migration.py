@@ -1,0 +1,22 @@
+"""A registry database written by an older release opens and is upgraded."""
+
+import sqlite3
+
+from kiosk.domain.credentials import KdfParams
+from kiosk.registry.database import SCHEMA_VERSION, RegistryDatabase
+
+
+def test_version_1_database_gains_the_return_time(tmp_path):
+    path = tmp_path / "registry.sqlite3"
+    RegistryDatabase(path, kdf_params=KdfParams(n=2**10, r=8, p=1)).close()
+    with sqlite3.connect(path) as db:  # turn it back into what release 1 wrote
+        db.execute("ALTER TABLE orders DROP COLUMN old_document_return_time")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+    RegistryDatabase(path).close()
+
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert "old_document_return_time" in columns
+    assert int(version) == SCHEMA_VERSION == 2
