@@ -23,11 +23,12 @@ from kivy.uix.widget import Widget
 from hardware.interfaces import HealthStatus, PreviewSource
 from kiosk.app import Kiosk
 from kiosk.core import KioskView
+from kiosk.domain.document_return import ReturnState
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
 from kiosk.ui.bridge import CoreBridge
-from kiosk.ui.flow import EXTENDABLE, Screen, choose_screen, seconds_left, timeout_warning
+from kiosk.ui.flow import EXTENDABLE, Screen, choose_screen, citizen_session_active, seconds_left, timeout_warning
 from kiosk.ui.focus import next_focus
 from kiosk.ui.i18n import t
 from kiosk.ui.keys import KeyAction, key_action
@@ -109,7 +110,7 @@ class KioskApp(App):
 
     def on_view(self, view: KioskView) -> None:
         old, self.view = self.view, view
-        if old.pickup_state is not PickupState.IDLE and view.pickup_state is PickupState.IDLE:
+        if citizen_session_active(old) and not citizen_session_active(view):
             if self._retrying:
                 self._retrying = False
             else:
@@ -269,7 +270,12 @@ class KioskApp(App):
             Screen.STAFF_PIN: self.submit, Screen.STAFF_DEPOSIT: self.submit, Screen.A11Y: self.close_overlay,
             Screen.LANGUAGE: self.close_overlay,
         }
-        if s is Screen.ERROR:
+        if s is Screen.RETURN:
+            if self.view.return_state is ReturnState.DOOR_OPEN and not self.view.has_door_sensors:
+                self.door_closed()
+            elif self.view.return_state in (ReturnState.RETURNED, ReturnState.DOOR_FAILED):
+                self.finish_return()
+        elif s is Screen.ERROR:
             (self.try_again if self.view.pickup_state in RETRYABLE else self.to_start)()
         elif s is Screen.DOOR_OPEN or s is Screen.STAFF_DOOR:
             if not self.view.has_door_sensors:
@@ -289,6 +295,8 @@ class KioskApp(App):
             self.pin_letter(False)
         elif s in (Screen.ERROR, Screen.DONE):
             self.to_start()
+        elif s is Screen.RETURN:
+            self.finish_return()
         elif s is Screen.STAFF_PIN:
             self.staff_cancel()
         elif s in (Screen.STAFF_DEPOSIT, Screen.STAFF_SECOND_CARD):
@@ -410,6 +418,10 @@ class KioskApp(App):
         self._local_deadline = utc_now() + self.session_timeout
         self.ui = self.ui.with_(code_mode=self.ui.code_mode or "scan")
         self._send("cancel")
+
+    def finish_return(self) -> None:
+        """Skip the old-ID return, or leave its result screen."""
+        self._send("skip_return")
 
     def door_closed(self) -> None:
         self._send("confirm_door_closed")

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 
 from kiosk.core import KioskView
+from kiosk.domain.document_return import ReturnState
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui.state import UiState
@@ -28,6 +29,7 @@ class Screen(str, Enum):
     DOOR_OPEN = "door_open"
     DONE = "done"
     ERROR = "error"
+    RETURN = "old_id_return"
     STAFF_PIN = "staff_pin"
     STAFF_SECOND_CARD = "staff_second_card"
     STAFF_MENU = "staff_menu"
@@ -71,6 +73,8 @@ def choose_screen(view: KioskView, ui: UiState) -> Screen:
                 return Screen.STAFF_REASON
             return STAFF_PAGES.get(ui.staff_page, Screen.STAFF_MENU)
         return STAFF_SCREENS_BY_STATE[view.staff_state]
+    if view.return_state is not ReturnState.OFF:
+        return Screen.RETURN  # after the handover: the old ID card (see document_return.py)
     if ui.overlay == "language":
         return Screen.LANGUAGE
     if ui.overlay == "a11y":
@@ -78,6 +82,11 @@ def choose_screen(view: KioskView, ui: UiState) -> Screen:
     if view.pickup_state is PickupState.IDLE:
         return {"scan": Screen.SCAN, "type": Screen.CODE}.get(ui.code_mode, Screen.IDLE)
     return CITIZEN_SCREENS_BY_STATE.get(view.pickup_state, Screen.ERROR)
+
+
+def citizen_session_active(view: KioskView) -> bool:
+    """A pickup (or the old-ID return after it) is under way: the UI keeps its language and modes."""
+    return view.pickup_state is not PickupState.IDLE or view.return_state is not ReturnState.OFF
 
 
 def seconds_left(expires_at: datetime | None, now: datetime) -> int | None:

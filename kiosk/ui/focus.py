@@ -1,8 +1,10 @@
 """Arrow-key focus movement between buttons, by their position on screen.
 
 Pure geometry so it is tested without a window: given the rectangles of the
-focusable buttons, the focused one and a direction, find the nearest button
-in that direction (a grid keypad behaves like a grid).
+focusable buttons, the focused one and a direction, find the next button
+that way. Buttons in the same row (for left/right) or column (for up/down)
+come first, so a keypad behaves like a grid and a wide button row below it
+is walked button by button.
 """
 
 from __future__ import annotations
@@ -18,14 +20,22 @@ def _center(rect: Rect) -> tuple[float, float]:
     return x + w / 2, y + h / 2
 
 
+def _lined_up(a: Rect, b: Rect, horizontal: bool) -> bool:
+    """Whether b shares a row (moving horizontally) or a column (vertically) with a."""
+    if horizontal:
+        return min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]) > 0
+    return min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > 0
+
+
 def next_focus(rects: Sequence[Rect], current: int | None, direction: str) -> int | None:
     if not rects:
         return None
     if current is None or not 0 <= current < len(rects):
         return 0
     dx, dy = DIRECTIONS[direction]
-    cx, cy = _center(rects[current])
-    ahead, aside = [], []
+    here = rects[current]
+    cx, cy = _center(here)
+    lined, other = [], []
     for i, rect in enumerate(rects):
         if i == current:
             continue
@@ -34,10 +44,9 @@ def next_focus(rects: Sequence[Rect], current: int | None, direction: str) -> in
         across = abs((x - cx) * dy) + abs((y - cy) * dx)  # sideways offset
         if along <= 1:
             continue
-        # Within 45 degrees of the arrow counts as "that way"; others only if nothing is.
-        (ahead if across <= along else aside).append((along + 2 * across, i))
-    if ahead or aside:
-        return min(ahead or aside)[1]
+        (lined if _lined_up(here, rect, horizontal=dx != 0) else other).append((along + 2 * across, i))
+    if lined or other:
+        return min(lined or other)[1]
     # Nothing further that way: wrap in reading order, so every button is reachable.
     step = 1 if direction in ("right", "down") else -1
     return (current + step) % len(rects)

@@ -8,6 +8,7 @@ screen and its spoken prompt never disagree. Domain English free text
 from __future__ import annotations
 
 from kiosk.core import KioskView
+from kiosk.domain.document_return import ReturnState
 from kiosk.domain.compartment import Compartment, CompartmentState
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import Notice
@@ -122,6 +123,27 @@ def compartment_place(view: KioskView, number: int) -> dict:
             "row": target.row if target else 1, "rows": rows}
 
 
+RETURN_TEXTS = {
+    ReturnState.OFFERED: texts.RETURN_OFFERED,
+    ReturnState.NOT_AN_EID: texts.RETURN_NOT_AN_EID,
+    ReturnState.DOOR_OPENING: texts.RETURN_OPENING,
+    ReturnState.DOOR_OPEN: texts.RETURN_DOOR_OPEN,
+    ReturnState.RETURNED: texts.RETURN_DONE,
+    ReturnState.DOOR_FAILED: texts.RETURN_DOOR_FAILED,
+}
+
+
+def return_text(view: KioskView, lang: str, spoken: bool = False) -> str:
+    """What the old-ID return screen says in its current state."""
+    msgid = RETURN_TEXTS.get(view.return_state)
+    if msgid is None:
+        return ""
+    text = t(msgid, lang, number=view.return_compartment or 0)
+    if spoken and view.return_state is ReturnState.OFFERED:
+        text += " " + t(texts.SAY_RETURN_OFFERED, lang)
+    return text
+
+
 def spoken_prompt(screen: Screen, view: KioskView, lang: str) -> str:
     """The speech for a screen as it appears (EN 301 549: everything on screen is also spoken)."""
     number = view.pickup_compartment or 0
@@ -148,6 +170,8 @@ def spoken_prompt(screen: Screen, view: KioskView, lang: str) -> str:
     }
     if screen in simple:
         return t(simple[screen], lang)
+    if screen is Screen.RETURN:
+        return return_text(view, lang, spoken=True)
     if screen is Screen.OPENING:
         return t(texts.SAY_OPENING, lang, **compartment_place(view, number))
     if screen is Screen.DOOR_OPEN:

@@ -255,3 +255,18 @@ ORDER_COLLECTED = N_("already collected")
 ORDER_EXPIRED = N_("expired")
 ORDER_REMOVED = N_("removed")
 ORDER_CANCELLED = N_("cancelled")
+
+# --- Old ID card return (optional step after collecting an ID card or eAT;
+#     only when the office configured a return compartment) ---
+RETURN_TITLE = N_("Return your old ID card")
+RETURN_OFFERED = N_("Please lay your old ID card on the card reader. Compartment {number} will then open for it. "
+                    "Only whether it is a German ID card is checked; no data is read from it.")
+RETURN_SKIP = N_("I have no old ID card with me")
+RETURN_NOT_AN_EID = N_("This card is not a German ID card. Please try again with your old ID card, or skip this step.")
+RETURN_OPENING = N_("Compartment {number} is opening for your old ID card.")
+RETURN_DOOR_OPEN = N_("Put your old ID card into compartment {number} and close the door.")
+RETURN_DONE = N_("Thank you. Your old ID card has been returned.")
+RETURN_DOOR_FAILED = N_("The compartment did not open. Please keep your old ID card and hand it in at the office.")
+RETURN_FINISH = N_("Finish")
+SAY_RETURN_OFFERED = N_("If you have your old ID card with you, lay it on the card reader now. "
+                        "Otherwise press Escape or touch I have no old ID card with me.")

@@ -181,9 +181,6 @@ def main(argv: list[str]) -> int:
     name, out = argv[0], Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
     prepare_environment(out)
-    from tests.ui import standins
-
-    standins.install()
     from tests.ui import scenarios  # noqa: F401  (registers the scenarios)
     from tests.ui.world import World
 

@@ -16,8 +16,15 @@ def scenario(fn):
 
 
 # Extra config per scenario (environment keys without the PICKUPBOX_ prefix).
+# Speech (espeak rendering WAV files) costs CPU, so only the scenarios that
+# check it speak.
+QUIET = {"UI__SPEECH": "false"}
 WORLD_OPTIONS: dict[str, dict[str, str]] = {
     "inactivity": {"KIOSK__SESSION_TIMEOUT_SECONDS": "10", "UI__TIMEOUT_WARNING_SECONDS": "6"},
+    "pickup_keyboard": QUIET,
+    "staff_keyboard": QUIET,
+    "errors": QUIET,
+    "old_id_return": {**QUIET, "KIOSK__RETURN_COMPARTMENT": "20"},
 }
 
 
@@ -163,7 +170,7 @@ def staff_keyboard(robot) -> dict:
     robot.key(KEY_ENTER)
     robot.wait_screen("idle")
     statuses = [_status(robot, o.order.reference) for o in (first, second)]
-    return {"deposited": numbers, "removed": opened, "after_first": after_first, "removal_labels": removal_labels,
+    return {"deposited": numbers, "references": [first.order.reference, second.order.reference], "removed": opened, "after_first": after_first, "removal_labels": removal_labels,
             "menu_labels": menu_labels, "statuses": statuses, "scanner_on_deposit": scanning}
 
 
@@ -269,3 +276,44 @@ def inactivity(robot) -> dict:
                                     robot.app.buffers.code.peek()))
     return {"warning_labels": warning_labels, "after_more": after_more, "screen_after_more": still,
             "ui_before": ui_before, "ui_after": ui_after, "waited": waited, "speech": robot.speech()}
+
+
+@scenario
+def old_id_return(robot) -> dict:
+    """After collecting an ID card the citizen returns the old one: first a wrong card, then the eID."""
+    created, number = robot.world.order_ready()
+    robot.wait_screen("idle")
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(created.qr_payload.encode())
+    robot.wait_screen("pin")
+    robot.type(CITIZEN_PIN)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("pin_letter")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("door_open")
+    robot.bank.close_door(number)
+    robot.wait_screen("old_id_return")
+    offered = robot.labels()
+    robot.reader.present_card(bytes.fromhex("0411223344"), german_eid=False)  # a bank card
+    robot.reader.remove_card()
+    robot.wait_for("not an eID", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "not_an_eid")
+    robot.settle()
+    wrong_card = robot.labels()
+    robot.reader.present_card(bytes.fromhex("0455667788"), german_eid=True)
+    robot.reader.remove_card()
+    robot.wait_for("the return door", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "door_open")
+    robot.settle()
+    door = robot.labels()
+    robot.shot("old_id_return_door")
+    returned_to = robot.on_ui(lambda: robot.app.view.return_compartment)
+    robot.bank.close_door(returned_to)
+    robot.wait_for("returned", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "returned")
+    robot.settle()
+    thanks = robot.labels()
+    robot.key(KEY_ENTER)
+    robot.wait_screen("done")  # back to the pickup's own end screen
+    robot.key(KEY_ENTER)
+    robot.wait_screen("idle")
+    return {"offered": offered, "wrong_card": wrong_card, "door": door, "thanks": thanks,
+            "compartment": returned_to}

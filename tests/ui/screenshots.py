@@ -27,6 +27,7 @@ from tests.ui.driver import Robot, prepare_environment
 def shots(base, kiosk_view_now):
     """(screen file name, view changes, UI state changes, extra app setup) for every screen."""
     from kiosk.domain.compartment import CompartmentState
+    from kiosk.domain.document_return import ReturnState as R
     from kiosk.domain.pickup_session import PickupState as P
     from kiosk.domain.staff_session import Notice, StaffState as S
     from kiosk.ui import texts
@@ -56,6 +57,9 @@ def shots(base, kiosk_view_now):
     for state in (P.INVALID_CODE, P.UNKNOWN_CODE, P.NOT_AVAILABLE, P.EXPIRED, P.LOCKED, P.THROTTLED,
                   P.PIN_LETTER_DECLINED, P.DOOR_FAILED):
         yield f"error_{state.value}", {"pickup_state": state}, {}, None
+    for state in (R.OFFERED, R.NOT_AN_EID, R.DOOR_OPEN, R.RETURNED, R.DOOR_FAILED):
+        yield f"old_id_return_{state.value}", {"pickup_state": P.DONE, "return_state": state,
+                                                "return_compartment": 20}, {}, None
     yield "timeout_warning", {"pickup_state": P.AWAITING_PIN, "pickup_expires_at": now + timedelta(seconds=9)}, {}, None
     yield "high_contrast", {}, {"high_contrast": True}, None
     yield "high_contrast_pin", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"high_contrast": True}, "12"
@@ -129,9 +133,6 @@ def main(argv: list[str]) -> int:
     langs = argv[1:] or [lang.code for lang in LANGUAGES]
     out.mkdir(parents=True, exist_ok=True)
     prepare_environment(out)
-    from tests.ui import standins
-
-    standins.install()
     work = Path(tempfile.mkdtemp(prefix="pickupbox-shots-"))
     world = Offline(work)
     from kiosk.ui.launch import configure_kivy

@@ -67,6 +67,17 @@ def test_staff_screens_win_over_citizen_overlays():
             assert choose_screen(view(staff_state=state), UiState()).is_staff
 
 
+def test_old_id_return_follows_the_handover_and_keeps_the_session():
+    from kiosk.domain.document_return import ReturnState
+    from kiosk.ui.flow import citizen_session_active
+
+    returning = view(pickup_state=PickupState.IDLE, return_state=ReturnState.OFFERED, return_compartment=20)
+    assert choose_screen(returning, UiState(lang="en")) is Screen.RETURN
+    assert citizen_session_active(returning)  # the pickup reset to idle, the citizen is still there
+    assert not citizen_session_active(view())
+    assert "20" in spoken_prompt(Screen.RETURN, returning, "en")
+
+
 def test_overlays_only_over_citizen_screens():
     assert choose_screen(view(), UiState(overlay="a11y", code_mode="type")) is Screen.A11Y
 
@@ -124,8 +135,10 @@ def test_arrows_move_like_on_a_grid():
 
 def test_arrows_prefer_the_row_over_a_nearer_key_diagonally_above():
     # A keypad row above a wide bottom row: right from "Back" goes to "Delete", not up to a key.
-    rects = [(0, 100, 90, 60), (100, 100, 90, 60), (0, 0, 190, 60), (400, 0, 190, 60)]
+    rects = [(0, 100, 90, 60), (100, 100, 90, 60), (0, 0, 190, 60), (400, 0, 190, 60), (800, 0, 190, 60)]
     assert next_focus(rects, 2, "right") == 3
+    assert next_focus(rects, 3, "right") == 4
+    assert next_focus(rects, 1, "down") == 2  # below, though not straight below
 
 
 def test_arrows_wrap_so_every_button_is_reachable():

@@ -24,6 +24,7 @@ from tests.ui.layout_checks import layout_problems, small_targets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("de", "ar", "en")
+pytestmark = pytest.mark.timeout(400)
 
 
 @pytest.fixture(scope="module")

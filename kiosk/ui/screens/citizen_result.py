@@ -6,7 +6,8 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.domain.compartment import HeightClass
 from kiosk.ui import texts
-from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place
+from kiosk.domain.document_return import ReturnState
+from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place, return_text
 from kiosk.ui.screens.box_schematic import BoxSchematic
 from kiosk.ui.screens.common import Ctx, citizen_frame
 
@@ -67,3 +68,30 @@ def error(ctx: Ctx) -> BoxLayout:
     if ctx.view.pickup_state in RETRYABLE:
         buttons.append(ctx.button(texts.ERROR_TRY_AGAIN, ctx.act.try_again, primary=True, name="try_again"))
     return citizen_frame(ctx, info, ctx.row(*buttons))
+
+
+def old_id_return(ctx: Ctx) -> BoxLayout:
+    view, a = ctx.view, ctx.act
+    state = view.return_state
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.RETURN_TITLE, "title"))
+    text = return_text(view, ctx.lang)
+    if state is ReturnState.NOT_AN_EID or state is ReturnState.DOOR_FAILED:
+        info.add_widget(ctx.notice_box(text, ""))
+    else:
+        info.add_widget(ctx.plain(text))
+    if state in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN) and any(
+            c.number == view.return_compartment for c in view.compartments):
+        # The return compartment is usually kept out of the layout the kiosk
+        # deposits into; then there is nothing to highlight.
+        info.add_widget(_schematic(ctx, view.return_compartment))
+    buttons = []
+    if state in (ReturnState.OFFERED, ReturnState.NOT_AN_EID):
+        buttons.append(ctx.button(texts.RETURN_SKIP, a.finish_return, icon="back", name="return_skip"))
+    elif state is ReturnState.DOOR_OPEN and not view.has_door_sensors:
+        buttons.append(ctx.button(texts.OPEN_CLOSED_BUTTON, a.door_closed, primary=True, icon="door",
+                                  name="door_closed"))
+    elif state in (ReturnState.RETURNED, ReturnState.DOOR_FAILED):
+        buttons.append(ctx.button(texts.RETURN_FINISH, a.finish_return, primary=True, icon="check",
+                                  name="return_finish"))
+    return citizen_frame(ctx, info, ctx.row(*buttons) if buttons else None)

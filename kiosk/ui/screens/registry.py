@@ -22,6 +22,7 @@ BUILDERS: dict[Screen, Callable[[Ctx], Widget]] = {
     Screen.DOOR_OPEN: citizen_result.door_open,
     Screen.DONE: citizen_result.done,
     Screen.ERROR: citizen_result.error,
+    Screen.RETURN: citizen_result.old_id_return,
     Screen.STAFF_PIN: staff_login.staff_pin,
     Screen.STAFF_SECOND_CARD: staff_login.second_card,
     Screen.STAFF_MENU: staff_work.menu,
