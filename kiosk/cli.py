@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the kiosk service (simulated hardware + embedded registry by default)")
     run.add_argument("--config", help="TOML config file (see the README's configuration reference)")
+    screen = run.add_mutually_exclusive_group()
+    screen.add_argument("--windowed", action="store_true", help="touchscreen app in a window (development)")
+    screen.add_argument("--headless", action="store_true", help="no touchscreen app: core, hardware and uplink only")
     demo = sub.add_parser("demo", help="walk through deposit and pickup on one machine, verifying each step")
     demo.add_argument("--keep", metavar="DIR", help="keep the demo's databases and notifications in DIR")
     check = sub.add_parser("check-config", help="validate a config file and print the effective settings")
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return _run(args.config)
+            return _run(args.config, windowed=args.windowed, headless=args.headless)
         if args.command == "demo":
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
             from pathlib import Path
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _run(config: str | None) -> int:
+def _run(config: str | None, *, windowed: bool = False, headless: bool = False) -> int:
     from hardware.errors import HardwareError
     from kiosk.app import build_kiosk
     from kiosk.store import StoreError
@@ -66,17 +69,24 @@ def _run(config: str | None) -> int:
             file=sys.stderr,
         )
         return 1
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     kiosk.start()
     where = f"embedded registry on 127.0.0.1:{kiosk.registry.port}" if kiosk.registry else settings.registry.address
     logging.getLogger("kiosk").info(
-        "kiosk %s running with %s; %d compartments. Stop with Ctrl-C.",
-        settings.kiosk.id, where, len(kiosk.store.compartments()),
+        "kiosk %s running with %s; %d compartments.", settings.kiosk.id, where, len(kiosk.store.compartments()),
     )
-    stop.wait()
-    kiosk.stop()
+    try:
+        if headless:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            logging.getLogger("kiosk").info("headless: stop with Ctrl-C")
+            stop.wait()
+        else:
+            from kiosk.ui.launch import run_app
+
+            run_app(kiosk, windowed=windowed)  # returns when staff choose "Exit app"
+    finally:
+        kiosk.stop()
     return 0
 
 

@@ -20,6 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ENV_PREFIX = "PICKUPBOX_"
+# Variables with the prefix that are not settings: read by other parts directly
+# (the speech capture for tests, see kiosk/ui/speech.py).
+NOT_SETTINGS = frozenset({"PICKUPBOX_SPEECH_CAPTURE"})
 
 
 class ConfigError(Exception):
@@ -68,6 +71,17 @@ class OfficeSection(_Section):
 NO_DRIVER = "none"  # for optional devices: the box has none
 
 
+class UiSection(_Section):
+    fullscreen: bool = Field(True, description="Full screen without borders; `kiosk run --windowed` overrides.")
+    window_size: str = Field("1280x800", pattern=r"^\d{3,5}x\d{3,5}$",
+                             description="Window size WIDTHxHEIGHT when not full screen.")
+    screen_dpi: float = Field(96.0, gt=30, le=600, description="Pixels per inch of the panel; sets the 15 mm touch targets.")
+    speech: bool = Field(True, description="Speak every prompt (espeak-ng); citizens can switch it off per session.")
+    timeout_warning_seconds: int = Field(15, ge=5, le=120, description="Warn this long before a screen times out.")
+    simulator_panel: Literal["auto", "off"] = Field(
+        "auto", description='"auto" offers the simulator side panel (F12) when the hardware is simulated.')
+
+
 class DriverSection(BaseModel):
     """A driver name plus its own options (checked by the driver itself)."""
 
@@ -93,6 +107,7 @@ class Settings(_Section):
     registry: RegistrySection = Field(default_factory=RegistrySection)
     office: OfficeSection = Field(default_factory=OfficeSection)
     hardware: HardwareSection = Field(default_factory=HardwareSection)
+    ui: UiSection = Field(default_factory=UiSection)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
@@ -117,7 +132,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 
 def _apply_environment(raw: dict[str, Any], environ: dict[str, str]) -> None:
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
         node = raw

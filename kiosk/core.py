@@ -58,7 +58,7 @@ from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import OrderStatus, OrderTransitionError, PickupOrder
 from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
 from kiosk.domain.staff import StaffRecord
-from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
+from kiosk.domain.staff_session import Notice, StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
 from kiosk.store import KioskStore
 
@@ -108,6 +108,11 @@ class KioskView:
     compartments: tuple[Compartment, ...]
     has_door_sensors: bool
     health: tuple[DeviceHealth, ...]
+    # The staff error and message as codes + values, which the UI translates
+    # (staff_error / staff_message are English, for logs and tools).
+    staff_error_notice: Notice = Notice()
+    staff_message_notice: Notice = Notice()
+    staff_expires_at: datetime | None = None
     # The optional old-ID return step after a pickup (OFF when not offered).
     return_state: ReturnState = ReturnState.OFF
     return_compartment: int | None = None
@@ -687,6 +692,9 @@ class KioskCore:
             compartments=tuple(self.store.compartments()),
             has_door_sensors=self.bank.has_door_sensors,
             health=tuple(self._health()),
+            staff_error_notice=self.staff.error_notice,
+            staff_message_notice=self.staff.message_notice,
+            staff_expires_at=self.staff.expires_at,
             return_state=self.document_return.state,
             return_compartment=self.document_return.compartment,
             return_expires_at=self.document_return.expires_at,

@@ -69,6 +69,15 @@ class StaffPolicy:
     pin_timeout: timedelta = timedelta(seconds=60)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """The last error or message as a stable code plus its values (no English),
+    e.g. Notice("deposited", (("reference", "A-1"), ("number", 4))); code "" = none."""
+
+    code: str = ""
+    values: tuple[tuple[str, object], ...] = ()
+
+
 StaffLookup = Callable[[str], StaffRecord | None]
 OrderByReference = Callable[[str], PickupOrder | None]
 
@@ -97,6 +106,14 @@ class StaffSession:
     @property
     def error(self) -> str:
         return self._error
+
+    @property
+    def error_notice(self) -> Notice:
+        return self._error_notice
+
+    @property
+    def message_notice(self) -> Notice:
+        return self._message_notice
 
     @property
     def current_compartment(self) -> int | None:
@@ -135,7 +152,8 @@ class StaffSession:
         second = self._state is StaffState.AWAITING_SECOND_PIN
         wait = self.throttle.wait_time(now)
         if wait:
-            self._error = f"too many failed logins: wait {int(wait.total_seconds()) + 1} s"
+            self._set_error("login_wait", f"too many failed logins: wait {int(wait.total_seconds()) + 1} s",
+                            seconds=int(wait.total_seconds()) + 1)
             return []
         record = find_staff(self._pending_uid)
         ok = (
@@ -148,7 +166,7 @@ class StaffSession:
             effects: list[Effect] = []
             if self.throttle.record_failure(now):
                 effects.append(ReportEvent(EventType.STAFF_LOGIN_FAILED, "repeated failed staff logins"))
-            self._error = "card or PIN not accepted"
+            self._set_error("login_failed", "card or PIN not accepted")
             if second:
                 self._enter(StaffState.AWAITING_SECOND_CARD, now)
             else:
@@ -158,21 +176,21 @@ class StaffSession:
         assert record is not None
         if second:
             if record.staff_id in self._staff_ids:
-                self._error = "the second login must be a different staff member"
+                self._set_error("second_same", "the second login must be a different staff member")
                 self._enter(StaffState.AWAITING_SECOND_CARD, now)
                 return []
             self._staff_ids = self._staff_ids + (record.staff_id,)
-            self._error = ""
+            self._set_error("", "")
             self._enter(StaffState.DEPOSIT_AWAITING_REFERENCE, now)
         else:
             self._staff_ids = (record.staff_id,)
-            self._error = ""
+            self._set_error("", "")
             self._enter(StaffState.MENU, now)
         return [ReportEvent(EventType.STAFF_LOGIN, "staff logged in", staff_ids=(record.staff_id,))]
 
     def logout(self, now: datetime) -> list[Effect]:
         if self._state in DOOR_STATES:
-            self._error = "close the open compartment first"
+            self._set_error("close_first", "close the open compartment first")
             return []
         self._logout()
         return []
@@ -202,18 +220,21 @@ class StaffSession:
         self._touch(now)
         reference = reference.strip()
         if not reference or len(reference) > 64 or not reference.isprintable():
-            self._error = "this is not an order reference: scan the barcode on the document"
+            self._set_error("not_reference", "this is not an order reference: scan the barcode on the document")
             return []
         order = find_order(reference)
         if order is None:
-            self._error = f"order {reference} is not known at this kiosk: check the reference or resync"
+            self._set_error("unknown_order", f"order {reference} is not known at this kiosk: check the reference or resync",
+                            reference=reference)
             return []
         if order.status is not OrderStatus.ANNOUNCED:
-            self._error = f"order {reference} cannot be deposited: it is {order.status.value}"
+            self._set_error("order_status", f"order {reference} cannot be deposited: it is {order.status.value}",
+                            reference=reference, status=order.status.value)
             return []
         compartment = choose_compartment(compartments, order.size, order.needs_low_compartment)
         if compartment is None:
-            self._error = f"no free compartment of size {order.size.value} or larger"
+            self._set_error("no_compartment", f"no free compartment of size {order.size.value} or larger",
+                            size=order.size.value)
             return []
         self._current = (reference, compartment.number)
         self._enter(StaffState.DEPOSIT_DOOR_OPEN, now)
@@ -227,7 +248,7 @@ class StaffSession:
             return []
         number = self._current[1]
         self._current = None
-        self._message = f"deposit cancelled; compartment {number} is free again"
+        self._set_message("deposit_cancelled", f"deposit cancelled; compartment {number} is free again", number=number)
         self._enter(StaffState.DEPOSIT_AWAITING_REFERENCE, now)
         return [ReleaseReservation(number)]
 
@@ -249,7 +270,7 @@ class StaffSession:
         self._removals = list(due)
         self._removed = 0
         if not self._removals:
-            self._message = "no documents to remove"
+            self._set_message("removal_none", "no documents to remove")
             return []
         return self._open_next_removal(now)
 
@@ -267,7 +288,7 @@ class StaffSession:
         self._clear_feedback()
         reason = reason.strip()
         if not reason:
-            self._error = "give a reason for opening the compartment"
+            self._set_error("no_reason", "give a reason for opening the compartment")
             return []
         self._current = ("", compartment)
         self._enter(StaffState.SERVICE_DOOR_OPEN, now)
@@ -311,10 +332,11 @@ class StaffSession:
             ReportEvent(EventType.DOOR_FAILED, detail, reference, number, self._staff_ids),
             SetOutOfService(number, f"door did not open: {detail}", self._staff_ids),
         ]
-        self._error = f"compartment {number} did not open and is now out of service"
+        self._set_error("door_failed", f"compartment {number} did not open and is now out of service", number=number)
         if self._state is StaffState.DEPOSIT_DOOR_OPEN:
             effects.insert(0, ReleaseReservation(number))
-            self._error += "; scan the document again for another compartment"
+            self._set_error("door_failed_deposit", f"compartment {number} did not open and is now out of service; "
+                            "scan the document again for another compartment", number=number)
             self._enter(StaffState.DEPOSIT_AWAITING_REFERENCE, now)
         elif self._state is StaffState.REMOVAL_DOOR_OPEN:
             return effects + self._after_removal_step(now)
@@ -329,13 +351,14 @@ class StaffSession:
         self._current = None
         if self._state is StaffState.DEPOSIT_DOOR_OPEN:
             deadline = now + self.policy.pickup_period
-            self._message = f"order {reference} deposited in compartment {number}"
+            self._set_message("deposited", f"order {reference} deposited in compartment {number}",
+                              reference=reference, number=number)
             self._enter(StaffState.DEPOSIT_AWAITING_REFERENCE, now)
             return [RecordDeposit(reference, number, deadline, self._staff_ids)]
         if self._state is StaffState.REMOVAL_DOOR_OPEN:
             self._removed += 1
             return [RecordRemoval(reference, number, self._staff_ids)] + self._after_removal_step(now)
-        self._message = f"compartment {number} closed after service"
+        self._set_message("service_closed", f"compartment {number} closed after service", number=number)
         self._enter(StaffState.MENU, now)
         return []
 
@@ -348,7 +371,7 @@ class StaffSession:
     def _after_removal_step(self, now: datetime) -> list[Effect]:
         if self._removals:
             return self._open_next_removal(now)
-        self._message = f"{self._removed} document(s) removed"
+        self._set_message("removed", f"{self._removed} document(s) removed", count=self._removed)
         self._enter(StaffState.MENU, now)
         return []
 
@@ -383,8 +406,15 @@ class StaffSession:
         self._expires_at = now + timeout
 
     def _clear_feedback(self) -> None:
-        self._message = ""
-        self._error = ""
+        self._set_message("", "")
+        self._set_error("", "")
+
+    def _set_error(self, code: str, text: str, **values: object) -> None:
+        """`text` is for logs and tools; `code` and `values` let the UI say it in any language."""
+        self._error, self._error_notice = text, Notice(code, tuple(values.items()))
+
+    def _set_message(self, code: str, text: str, **values: object) -> None:
+        self._message, self._message_notice = text, Notice(code, tuple(values.items()))
 
     def _logout(self) -> None:
         self._state = StaffState.LOGGED_OUT
@@ -394,8 +424,7 @@ class StaffSession:
         self._removals: list[tuple[str, int]] = []
         self._removed = 0
         self._expires_at: datetime | None = None
-        self._message = ""
-        self._error = ""
+        self._clear_feedback()
 
 
 def removable_orders(orders: list[PickupOrder], compartments: list[Compartment], now: datetime) -> list[tuple[str, int]]:

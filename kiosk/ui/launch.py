@@ -1,0 +1,82 @@
+"""Starts the touchscreen app for a built kiosk (`kiosk run`).
+
+Kivy reads its window settings when the window is created, and parses the
+command line on import unless told not to; both are settled here before
+anything imports Kivy's window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+from kiosk.app import Kiosk
+from kiosk.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configure_kivy(settings: Settings, windowed: bool) -> None:
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # `kiosk run --windowed` is ours, not Kivy's
+    from kivy.config import Config
+
+    width, height = settings.ui.window_size.split("x")
+    fullscreen = settings.ui.fullscreen and not windowed
+    Config.set("kivy", "exit_on_escape", "0")  # Escape means Back; leaving needs a staff login
+    Config.set("kivy", "keyboard_mode", "system")  # no Kivy virtual keyboard
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "borderless", "1" if fullscreen else "0")
+    Config.set("graphics", "width", width)
+    Config.set("graphics", "height", height)
+    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots on right click
+
+
+def simulator_panel_for(kiosk: Kiosk):
+    """The dev side panel, if the hardware is simulated and the config allows it."""
+    if kiosk.settings.ui.simulator_panel == "off":
+        return None
+    from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
+
+    hw = kiosk.hardware
+    if not (isinstance(hw.locker_bank, SimulatedLockerBank) and isinstance(hw.card_reader, SimulatedCardReader)
+            and isinstance(hw.code_scanner, SimulatedCodeScanner)):
+        return None
+    try:
+        from kiosk.ui.simulator_panel import SimulatorPanel
+    except ImportError as exc:
+        log.warning("simulator panel not available: %s", exc)
+        return None
+    return SimulatorPanel(bank=hw.locker_bank, reader=hw.card_reader, scanner=hw.code_scanner,
+                          notify_dir=Path(kiosk.settings.registry.notify_dir), size_hint_x=0.3)
+
+
+def run_app(kiosk: Kiosk, *, windowed: bool = False) -> None:
+    """Runs the app until staff choose "Exit app" (blocks; call on the main thread)."""
+    configure_kivy(kiosk.settings, windowed)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.speech import Speaker
+
+    Window.show_cursor = not (kiosk.settings.ui.fullscreen and not windowed)
+    speaker = Speaker()  # the per-session speech switch (UiState.speech) decides what is said
+    app = KioskApp(kiosk, kiosk.core.view(), speaker, simulator_panel=simulator_panel_for(kiosk))
+
+    def stop_on_signal(*_):
+        # The service manager (or Ctrl-C at a development machine) may end the app.
+        def stop(_dt):
+            app.allow_exit = True
+            app.stop()
+
+        Clock.schedule_once(stop)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop_on_signal)
+    try:
+        app.run()
+    finally:
+        speaker.close()

@@ -1,0 +1,1 @@
+"""Screen builders: each turns (view, UI state) into a fresh widget tree."""

@@ -1,0 +1,140 @@
+"""Scan the QR code, type the code, type the PIN, confirm the PIN letter."""
+
+from __future__ import annotations
+
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.graphics import Color, Line
+
+from kiosk.domain.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH
+from kiosk.domain.pickup_session import PickupState
+from kiosk.ui import texts
+from kiosk.ui.messages import citizen_error
+from kiosk.ui.screens.common import Ctx, citizen_frame
+from kiosk.ui.widgets import Pictogram, PinDots, with_background
+
+
+def framing_guide(ctx: Ctx) -> FloatLayout:
+    """The camera picture (or a QR pictogram) with corner marks to aim at."""
+    box = FloatLayout(size_hint_y=None, height=ctx.m.mm(70))
+    if ctx.preview is not None:
+        ctx.preview.size_hint = (1, 1)
+        ctx.preview.pos_hint = {"x": 0, "y": 0}
+        box.add_widget(ctx.preview)
+    else:
+        box.add_widget(Pictogram("qr", ctx.pal.text, size_hint=(0.5, 0.6), pos_hint={"center_x": 0.5, "center_y": 0.5}))
+    with box.canvas.after:
+        Color(*ctx.pal.focus, 1)
+        corners = [Line(points=[], width=4) for _ in range(4)]
+
+    def draw(*_):
+        side = min(box.width, box.height) * 0.8
+        x0, y0 = box.center_x - side / 2, box.center_y - side / 2
+        arm = side * 0.18
+        for line, (x, y, dx, dy) in zip(corners, [(x0, y0, 1, 1), (x0 + side, y0, -1, 1),
+                                                  (x0, y0 + side, 1, -1), (x0 + side, y0 + side, -1, -1)]):
+            line.points = [x + dx * arm, y, x, y, x, y + dy * arm]
+
+    box.bind(pos=draw, size=draw)
+    return box
+
+
+def scan(ctx: Ctx) -> BoxLayout:
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.SCAN_TITLE, "title"))
+    info.add_widget(ctx.label(texts.SCAN_INSTRUCTION))
+    if not ctx.act.camera_available():
+        info.add_widget(ctx.notice_box(ctx.t(texts.SCAN_CAMERA_UNAVAILABLE), ""))
+    info.add_widget(framing_guide(ctx))
+    controls = ctx.row(
+        ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
+        ctx.button(texts.SCAN_TYPE_INSTEAD, ctx.act.type_instead, primary=True, icon="keypad", name="type_instead"),
+    )
+    return citizen_frame(ctx, info, controls)
+
+
+def entry_display(ctx: Ctx, text: str) -> BoxLayout:
+    """The characters typed so far, large and left to right in every language
+    (codes are written left to right in Arabic too)."""
+    box = BoxLayout(size_hint_y=None, height=ctx.m.mm(16), padding=ctx.m.mm(2))
+    with_background(box, ctx.pal.button_secondary, ctx.pal.border, 2)
+    label = ctx.plain(text, "display", halign="center")
+    label.lang = "en"
+    label.pos_hint = {"center_y": 0.5}
+    box.add_widget(label)
+    return box
+
+
+def pin_display(ctx: Ctx, count: int) -> BoxLayout:
+    box = BoxLayout(size_hint_y=None, height=ctx.m.mm(16), padding=ctx.m.mm(2))
+    with_background(box, ctx.pal.button_secondary, ctx.pal.border, 2)
+    box.add_widget(PinDots(count, PIN_LENGTH, ctx.pal.button_secondary_text, ctx.m.mm(6)))
+    return box
+
+
+def code(ctx: Ctx) -> BoxLayout:
+    buffer = ctx.buffers.code
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.CODE_TITLE, "title"))
+    info.add_widget(ctx.label(texts.CODE_INSTRUCTION, "small", muted=True))
+    info.add_widget(entry_display(ctx, buffer.display()))
+    info.add_widget(ctx.label(texts.CODE_PROGRESS, "small", count=buffer.count, total=CODE_LENGTH))
+    if ctx.ui.code_error is not None:
+        msgid, values = ctx.ui.code_error
+        info.add_widget(ctx.notice_box(ctx.t(msgid, **dict(values)), ""))
+    controls = ctx.column(2)
+    keys = ctx.grid(8)
+    for char in ALPHABET:
+        keys.add_widget(ctx.button("", lambda c=char: ctx.act.key(c), raw=char, name=f"key_{char}", role="key"))
+    controls.add_widget(keys)
+    controls.add_widget(ctx.row(
+        ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
+        ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
+        ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, icon="check", name="continue"),
+    ))
+    return citizen_frame(ctx, info, controls)
+
+
+def pin_keypad(ctx: Ctx) -> BoxLayout:
+    """Phone layout (1-2-3 on top), like the tactile keypad below the screen."""
+    controls = ctx.column(2)
+    keys = ctx.grid(3)
+    for digit in "123456789":
+        keys.add_widget(ctx.button("", lambda d=digit: ctx.act.key(d), raw=digit, name=f"key_{digit}", role="key"))
+    keys.add_widget(ctx.button(texts.DELETE, ctx.act.delete, name="delete"))
+    keys.add_widget(ctx.button("", lambda: ctx.act.key("0"), raw="0", name="key_0", role="key"))
+    keys.add_widget(ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, name="continue"))
+    controls.add_widget(keys)
+    return controls
+
+
+def pin(ctx: Ctx) -> BoxLayout:
+    buffer = ctx.buffers.pin
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
+    info.add_widget(ctx.label(texts.PIN_INSTRUCTION, "small", muted=True))
+    if ctx.view.pickup_state is PickupState.WRONG_PIN:
+        error = citizen_error(ctx.view)
+        if error:
+            (title, tv), (text, xv) = error
+            info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
+    info.add_widget(pin_display(ctx, buffer.count))
+    if buffer.count:
+        info.add_widget(ctx.label(texts.PIN_PROGRESS, "small", n=buffer.count, total=PIN_LENGTH))
+    controls = ctx.column(2)
+    controls.add_widget(pin_keypad(ctx))
+    controls.add_widget(ctx.row(ctx.button(texts.CANCEL, ctx.act.cancel, icon="back", name="cancel")))
+    return citizen_frame(ctx, info, controls)
+
+
+def pin_letter(ctx: Ctx) -> BoxLayout:
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.PIN_LETTER_TITLE, "title"))
+    info.add_widget(ctx.label(texts.PIN_LETTER_TEXT))
+    info.add_widget(ctx.label(texts.PIN_LETTER_NOT_RECEIVED, "small", muted=True))
+    controls = ctx.row(
+        ctx.button(texts.PIN_LETTER_NO, lambda: ctx.act.pin_letter(False), name="pin_letter_no"),
+        ctx.button(texts.PIN_LETTER_YES, lambda: ctx.act.pin_letter(True), primary=True, icon="check",
+                   name="pin_letter_yes"),
+    )
+    return citizen_frame(ctx, info, controls)

@@ -1,0 +1,97 @@
+"""The door opens, the door is open, done, and the error screens."""
+
+from __future__ import annotations
+
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.domain.compartment import HeightClass
+from kiosk.ui import texts
+from kiosk.domain.document_return import ReturnState
+from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place, return_text
+from kiosk.ui.screens.box_schematic import BoxSchematic
+from kiosk.ui.screens.common import Ctx, citizen_frame
+
+
+def _schematic(ctx: Ctx, number: int | None) -> BoxLayout:
+    holder = BoxLayout(size_hint_y=None, height=ctx.m.mm(75), padding=[ctx.m.mm(30), 0])
+    holder.add_widget(BoxSchematic(ctx.view.compartments, number, ctx.pal, ctx.m.font("title")))
+    return holder
+
+
+def _where(ctx: Ctx, number: int) -> str:
+    compartment = next((c for c in ctx.view.compartments if c.number == number), None)
+    place = compartment_place(ctx.view, number)
+    height = {HeightClass.LOW: texts.OPENING_LOW, HeightClass.HIGH: texts.OPENING_HIGH}.get(
+        compartment.height_class if compartment else HeightClass.STANDARD, texts.OPENING_MIDDLE)
+    return " ".join((ctx.t(texts.OPENING_WHERE), ctx.t(height),
+                     ctx.t(texts.OPENING_COLUMN, column=place["column"], columns=place["columns"])))
+
+
+def opening(ctx: Ctx) -> BoxLayout:
+    number = ctx.view.pickup_compartment or 0
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.OPENING_TITLE, "title", number=number))
+    info.add_widget(ctx.plain(_where(ctx, number)))
+    info.add_widget(_schematic(ctx, number))
+    return citizen_frame(ctx, info)
+
+
+def door_open(ctx: Ctx) -> BoxLayout:
+    number = ctx.view.pickup_compartment or 0
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.OPEN_TITLE, "title"))
+    info.add_widget(ctx.label(texts.OPEN_INSTRUCTION, number=number))
+    info.add_widget(_schematic(ctx, number))
+    controls = None
+    if not ctx.view.has_door_sensors:
+        controls = ctx.row(ctx.button(texts.OPEN_CLOSED_BUTTON, ctx.act.door_closed, primary=True, icon="door",
+                                      name="door_closed"))
+    return citizen_frame(ctx, info, controls)
+
+
+def done(ctx: Ctx) -> BoxLayout:
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.DONE_TITLE, "title"))
+    info.add_widget(ctx.label(texts.DONE_TEXT))
+    controls = ctx.row(ctx.button(texts.ERROR_TO_START, ctx.act.to_start, primary=True, icon="check", name="to_start"))
+    return citizen_frame(ctx, info, controls)
+
+
+def error(ctx: Ctx) -> BoxLayout:
+    (title, tv), (text, xv) = citizen_error(ctx.view) or ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
+    info = ctx.column()
+    info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
+    info.add_widget(ctx.label(texts.ERROR_CONTACT))
+    info.add_widget(ctx.contact_line())
+    buttons = [ctx.button(texts.ERROR_TO_START, ctx.act.to_start, icon="back", name="to_start",
+                          primary=ctx.view.pickup_state not in RETRYABLE)]
+    if ctx.view.pickup_state in RETRYABLE:
+        buttons.append(ctx.button(texts.ERROR_TRY_AGAIN, ctx.act.try_again, primary=True, name="try_again"))
+    return citizen_frame(ctx, info, ctx.row(*buttons))
+
+
+def old_id_return(ctx: Ctx) -> BoxLayout:
+    view, a = ctx.view, ctx.act
+    state = view.return_state
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.RETURN_TITLE, "title"))
+    text = return_text(view, ctx.lang)
+    if state is ReturnState.NOT_AN_EID or state is ReturnState.DOOR_FAILED:
+        info.add_widget(ctx.notice_box(text, ""))
+    else:
+        info.add_widget(ctx.plain(text))
+    if state in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN) and any(
+            c.number == view.return_compartment for c in view.compartments):
+        # The return compartment is usually kept out of the layout the kiosk
+        # deposits into; then there is nothing to highlight.
+        info.add_widget(_schematic(ctx, view.return_compartment))
+    buttons = []
+    if state in (ReturnState.OFFERED, ReturnState.NOT_AN_EID):
+        buttons.append(ctx.button(texts.RETURN_SKIP, a.finish_return, icon="back", name="return_skip"))
+    elif state is ReturnState.DOOR_OPEN and not view.has_door_sensors:
+        buttons.append(ctx.button(texts.OPEN_CLOSED_BUTTON, a.door_closed, primary=True, icon="door",
+                                  name="door_closed"))
+    elif state in (ReturnState.RETURNED, ReturnState.DOOR_FAILED):
+        buttons.append(ctx.button(texts.RETURN_FINISH, a.finish_return, primary=True, icon="check",
+                                  name="return_finish"))
+    return citizen_frame(ctx, info, ctx.row(*buttons) if buttons else None)

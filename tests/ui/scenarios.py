@@ -1,0 +1,319 @@
+"""End-to-end scenarios the driver plays on the real app (see driver.py)."""
+
+from __future__ import annotations
+
+from kiosk.ui.keys import KEY_ENTER, KEY_ESCAPE, KEY_F1
+from pickupbox.registry.v1 import registry_pb2 as pb
+from tests.integration.conftest import STAFF_CARD, STAFF_PIN
+from tests.ui.world import CITIZEN_PIN
+
+SCENARIOS: dict = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+# Extra config per scenario (environment keys without the PICKUPBOX_ prefix).
+# Speech (espeak rendering WAV files) costs CPU, so only the scenarios that
+# check it speak.
+QUIET = {"UI__SPEECH": "false"}
+WORLD_OPTIONS: dict[str, dict[str, str]] = {
+    "inactivity": {"KIOSK__SESSION_TIMEOUT_SECONDS": "10", "UI__TIMEOUT_WARNING_SECONDS": "6"},
+    "pickup_keyboard": QUIET,
+    "staff_keyboard": QUIET,
+    "errors": QUIET,
+    "old_id_return": {**QUIET, "KIOSK__RETURN_COMPARTMENT": "20"},
+}
+
+
+@scenario
+def smoke(robot) -> dict:
+    robot.wait_screen("idle")
+    robot.shot("idle")
+    return {"labels": robot.labels()}
+
+
+def _status(robot, reference: str) -> str:
+    return pb.OrderStatus.Name(robot.registry.status(reference))
+
+
+@scenario
+def pickup_touch(robot) -> dict:
+    """A citizen collects an ID card by touch only: QR, PIN, PIN letter, door."""
+    created, number = robot.world.order_ready()
+    robot.wait_screen("idle")
+    robot.tap("lang_en")
+    robot.tap("start")
+    robot.wait_screen("scan")
+    scanning = robot.scanner.running
+    robot.shot("scan")
+    robot.scanner.show(created.qr_payload.encode())  # the citizen holds the QR code up
+    robot.wait_screen("pin")
+    for digit in CITIZEN_PIN:
+        robot.tap(f"key_{digit}")
+    pin_display = robot.labels()
+    robot.shot("pin")
+    robot.tap("continue")
+    robot.wait_screen("pin_letter")
+    robot.key(KEY_F1)  # help: the prompt again
+    robot.shot("pin_letter")
+    robot.tap("pin_letter_yes")
+    robot.wait_screen("door_open")
+    open_labels = robot.labels()
+    robot.shot("door_open")
+    robot.bank.close_door(number)
+    robot.wait_screen("done")
+    robot.wait_for("collected at the registry", lambda: _status(robot, created.order.reference) == "ORDER_STATUS_COLLECTED")
+    return {"number": number, "scanner_ran_on_scan_screen": scanning, "scanner_after": robot.scanner.running,
+            "pin_labels": pin_display, "open_labels": open_labels, "speech": robot.speech()}
+
+
+@scenario
+def pickup_keyboard(robot) -> dict:
+    """Keypad alone: Enter, the code typed by arrows over the on-screen keypad, PIN digits, Enter."""
+    from pickupbox.registry.v1 import registry_pb2 as pb  # noqa: F811
+
+    created, number = robot.world.order_ready(kind=pb.DOCUMENT_KIND_PASSPORT)
+    code = created.pickup_code.replace("-", "")
+    robot.wait_screen("idle")
+    robot.key(KEY_ENTER)  # start
+    robot.wait_screen("scan")
+    robot.key(KEY_ENTER)  # type the code instead
+    robot.wait_screen("code")
+    for char in code:
+        robot.focus_on(f"key_{char}")
+        robot.key(KEY_ENTER)
+    typed = robot.on_ui(lambda: robot.app.buffers.code.peek())
+    robot.shot("code")
+    robot.focus_on("continue")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("pin")
+    code_left_in_buffer = robot.on_ui(lambda: robot.app.buffers.code.peek())
+    for digit in CITIZEN_PIN:
+        robot.key(ord(digit), digit)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("door_open")  # a passport needs no PIN-letter confirmation
+    pin_left = robot.on_ui(lambda: robot.app.buffers.pin.count)
+    robot.bank.close_door(number)
+    robot.wait_screen("done")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("idle")
+    robot.wait_for("collected at the registry", lambda: _status(robot, created.order.reference) == "ORDER_STATUS_COLLECTED")
+    return {"typed": typed, "code": code, "code_left": code_left_in_buffer, "pin_left": pin_left,
+            "speech": robot.speech()}
+
+
+@scenario
+def staff_keyboard(robot) -> dict:
+    """Staff log in (card + PIN), deposit two documents and remove an expired one, by keyboard."""
+    from datetime import timedelta
+
+    first = robot.world.create_order()
+    second = robot.world.create_order()
+    robot.wait_screen("idle")
+    robot.reader.present_card(bytes.fromhex(STAFF_CARD))
+    robot.reader.remove_card()
+    robot.wait_screen("staff_pin")
+    robot.type(STAFF_PIN)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_menu")
+    robot.shot("staff_menu")
+    robot.focus_on("deposit")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_deposit")
+    scanning = robot.scanner.running
+    numbers = []
+    # The first by typing the reference, the second through the barcode scanner.
+    robot.type(first.order.reference)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_door")
+    robot.shot("staff_door")
+    numbers.append(robot.on_ui(lambda: robot.app.view.staff_compartment))
+    robot.bank.close_door(numbers[-1])
+    robot.wait_screen("staff_deposit")
+    after_first = robot.labels()
+    robot.scanner.show(second.order.reference.encode())
+    robot.wait_screen("staff_door")
+    numbers.append(robot.on_ui(lambda: robot.app.view.staff_compartment))
+    robot.bank.close_door(numbers[-1])
+    robot.wait_screen("staff_deposit")
+    robot.key(KEY_ESCAPE)  # finish depositing
+    robot.wait_screen("staff_menu")
+    robot.focus_on("logout")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("idle")
+    # The pickup period ends unused: staff come back and take both documents out again.
+    robot.world.clock.advance(timedelta(days=30))
+    robot.reader.present_card(bytes.fromhex(STAFF_CARD))
+    robot.reader.remove_card()
+    robot.wait_screen("staff_pin")
+    robot.type(STAFF_PIN)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_menu")
+    robot.focus_on("remove")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_door")
+    removal_labels = robot.labels()
+    opened = []
+    while robot.screen() == "staff_door":
+        number = robot.on_ui(lambda: robot.app.view.staff_compartment)
+        opened.append(number)
+        robot.bank.close_door(number)  # the compartments open one after another
+        robot.wait_for("the next compartment or the menu", lambda: robot.screen() == "staff_menu" or
+                       robot.on_ui(lambda: robot.app.view.staff_compartment) not in (None, number))
+        robot.settle()
+    robot.wait_screen("staff_menu")
+    menu_labels = robot.labels()
+    robot.focus_on("logout")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("idle")
+    statuses = [_status(robot, o.order.reference) for o in (first, second)]
+    return {"deposited": numbers, "references": [first.order.reference, second.order.reference], "removed": opened, "after_first": after_first, "removal_labels": removal_labels,
+            "menu_labels": menu_labels, "statuses": statuses, "scanner_on_deposit": scanning}
+
+
+@scenario
+def errors(robot) -> dict:
+    """Every citizen failure the UI can reach here ends on a screen that says what to do."""
+    seen: dict[str, dict] = {}
+
+    def record(name: str) -> None:
+        seen[name] = {"screen": robot.screen(), "labels": robot.labels()}
+        robot.shot(f"error_{name}")
+
+    created, number = robot.world.order_ready()
+    robot.wait_screen("idle")
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(b"https://example.org/not-a-pickup-code")  # a stranger's QR code
+    robot.wait_screen("error")
+    record("invalid_qr")
+    robot.tap("try_again")
+    robot.wait_screen("scan")
+    # A typo in a typed code is explained before anything is looked up.
+    robot.tap("type_instead")
+    robot.wait_screen("code")
+    code = created.pickup_code.replace("-", "")
+    wrong_last = next(c for c in "ABCDEFGH" if c != code[-1])
+    robot.type(code[:-1] + wrong_last)
+    robot.tap("continue")
+    record("typo")
+    robot.type("\b")
+    robot.tap("delete")
+    # Too short.
+    robot.tap("continue")
+    record("too_short")
+    robot.tap("back")
+    robot.wait_screen("scan")
+    # A well-formed code nobody issued.
+    from kiosk.domain.credentials import generate_code
+
+    robot.scanner.show(("PBX1:" + generate_code()).encode())
+    robot.wait_screen("error")
+    record("unknown")
+    robot.tap("to_start")
+    robot.wait_screen("idle")
+    # Wrong PIN, then the PIN letter declined.
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(created.qr_payload.encode())
+    robot.wait_screen("pin")
+    robot.type("111111")
+    robot.tap("continue")
+    robot.wait_for("wrong PIN", lambda: robot.on_ui(lambda: robot.app.view.pickup_state.value) == "wrong_pin")
+    robot.settle()
+    record("wrong_pin")
+    robot.type(CITIZEN_PIN)
+    robot.tap("continue")
+    robot.wait_screen("pin_letter")
+    robot.tap("pin_letter_no")
+    robot.wait_screen("error")
+    record("pin_letter_declined")
+    robot.tap("to_start")
+    robot.wait_screen("idle")
+    # The lock does not answer: the door cannot open.
+    robot.bank.set_no_ack(number)
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(created.qr_payload.encode())
+    robot.wait_screen("pin")
+    robot.type(CITIZEN_PIN)
+    robot.tap("continue")
+    robot.wait_screen("pin_letter")
+    robot.tap("pin_letter_yes")
+    robot.wait_screen("error")
+    record("door_failed")
+    return {"seen": seen, "status": _status(robot, created.order.reference)}
+
+
+@scenario
+def inactivity(robot) -> dict:
+    """A forgotten session warns, can be extended, then resets to German and defaults."""
+    import time
+
+    robot.wait_screen("idle")
+    robot.tap("lang_en")
+    robot.key(ord("+"), "+")  # large text
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.tap("type_instead")
+    robot.wait_screen("code")
+    robot.type("K7M")
+    robot.wait_for("the time-out warning", lambda: robot.on_ui(lambda: robot.app._render_key[6]) is not None,
+                   timeout=12)
+    warning_labels = robot.labels()
+    robot.shot("timeout_warning")
+    robot.tap("more_time")
+    after_more = robot.on_ui(lambda: robot.app._render_key[6])
+    still = robot.screen()
+    ui_before = robot.on_ui(lambda: (robot.app.ui.lang, robot.app.ui.large_text))
+    started = time.monotonic()
+    robot.wait_screen("idle", timeout=20)
+    waited = time.monotonic() - started
+    ui_after = robot.on_ui(lambda: (robot.app.ui.lang, robot.app.ui.large_text, robot.app.ui.code_mode,
+                                    robot.app.buffers.code.peek()))
+    return {"warning_labels": warning_labels, "after_more": after_more, "screen_after_more": still,
+            "ui_before": ui_before, "ui_after": ui_after, "waited": waited, "speech": robot.speech()}
+
+
+@scenario
+def old_id_return(robot) -> dict:
+    """After collecting an ID card the citizen returns the old one: first a wrong card, then the eID."""
+    created, number = robot.world.order_ready()
+    robot.wait_screen("idle")
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(created.qr_payload.encode())
+    robot.wait_screen("pin")
+    robot.type(CITIZEN_PIN)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("pin_letter")
+    robot.key(KEY_ENTER)
+    robot.wait_screen("door_open")
+    robot.bank.close_door(number)
+    robot.wait_screen("old_id_return")
+    offered = robot.labels()
+    robot.reader.present_card(bytes.fromhex("0411223344"), german_eid=False)  # a bank card
+    robot.reader.remove_card()
+    robot.wait_for("not an eID", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "not_an_eid")
+    robot.settle()
+    wrong_card = robot.labels()
+    robot.reader.present_card(bytes.fromhex("0455667788"), german_eid=True)
+    robot.reader.remove_card()
+    robot.wait_for("the return door", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "door_open")
+    robot.settle()
+    door = robot.labels()
+    robot.shot("old_id_return_door")
+    returned_to = robot.on_ui(lambda: robot.app.view.return_compartment)
+    robot.bank.close_door(returned_to)
+    robot.wait_for("returned", lambda: robot.on_ui(lambda: robot.app.view.return_state.value) == "returned")
+    robot.settle()
+    thanks = robot.labels()
+    robot.key(KEY_ENTER)
+    robot.wait_screen("done")  # back to the pickup's own end screen
+    robot.key(KEY_ENTER)
+    robot.wait_screen("idle")
+    return {"offered": offered, "wrong_card": wrong_card, "door": door, "thanks": thanks,
+            "compartment": returned_to}
