@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 
 from kiosk.app import Kiosk
 from kiosk.config import Settings
@@ -48,8 +49,8 @@ def simulator_panel_for(kiosk: Kiosk):
     except ImportError as exc:
         log.warning("simulator panel not available: %s", exc)
         return None
-    return SimulatorPanel(hw.locker_bank, hw.card_reader, hw.code_scanner, kiosk.settings.registry.notify_dir,
-                          size_hint_x=0.3)
+    return SimulatorPanel(bank=hw.locker_bank, reader=hw.card_reader, scanner=hw.code_scanner,
+                          notify_dir=Path(kiosk.settings.registry.notify_dir), size_hint_x=None, width=420)
 
 
 def run_app(kiosk: Kiosk, *, windowed: bool = False) -> None:
