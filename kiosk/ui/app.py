@@ -94,13 +94,21 @@ class KioskApp(App):
         Window.bind(on_key_down=self.on_key_down, on_request_close=self.on_request_close)
         Clock.schedule_interval(lambda _dt: self.render(), 0.5)  # countdowns and time-outs
         self.render()
+        # The first frame on screen, for the operator's log and the start-up benchmark.
+        Window.bind(on_flip=self._first_frame)
         return self.body
+
+    def _first_frame(self, *_args) -> None:
+        Window.unbind(on_flip=self._first_frame)
+        log.info("first screen drawn: %s", self.screen.value if self.screen else "?")
 
     def on_request_close(self, *_args, **_kwargs) -> bool:
         # True = refuse. Only "Exit app" in the staff menu (after login) may close the kiosk.
         return not self.allow_exit
 
     def on_stop(self) -> None:
+        if self._sim_panel is not None:
+            self._sim_panel.close()
         if self._scanning:
             self.bridge.send("scan_screen", False)
         self.bridge.close()
@@ -224,6 +232,11 @@ class KioskApp(App):
     # ------------------------------------------------------------- keyboard
 
     def on_key_down(self, _window, key: int, _scancode: int, codepoint: str | None, modifiers: list[str]) -> bool:
+        if self._sim_panel is not None:
+            if self._sim_visible and any(getattr(w, "focus", False) for w in self._sim_panel.walk()):
+                return False  # typing into the panel's own text field
+            if self._sim_panel.handle_key(key, modifiers):
+                return True  # F5-F9: the panel's shortcuts
         action, arg = key_action(key, codepoint, self.screen or Screen.IDLE, self._entry_has_text())
         if action is KeyAction.NONE:
             return False

@@ -50,7 +50,7 @@ def simulator_panel_for(kiosk: Kiosk):
         log.warning("simulator panel not available: %s", exc)
         return None
     return SimulatorPanel(bank=hw.locker_bank, reader=hw.card_reader, scanner=hw.code_scanner,
-                          notify_dir=Path(kiosk.settings.registry.notify_dir), size_hint_x=0.3)
+                          notify_dir=Path(kiosk.settings.registry.notify_dir), size_hint_x=None, width=420)
 
 
 def run_app(kiosk: Kiosk, *, windowed: bool = False) -> None:

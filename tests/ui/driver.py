@@ -188,13 +188,14 @@ def main(argv: list[str]) -> int:
     (out / "result.json").unlink(missing_ok=True)
     world = World(out / "world", **scenarios.WORLD_OPTIONS.get(name, {}))
     world.start()
-    from kiosk.ui.launch import configure_kivy
+    from kiosk.ui.launch import configure_kivy, simulator_panel_for
 
     configure_kivy(world.kiosk.settings, windowed=True)
     from kiosk.ui.app import KioskApp
     from kiosk.ui.speech import Speaker
 
-    app = KioskApp(world.kiosk, world.kiosk.core.view(), Speaker())
+    app = KioskApp(world.kiosk, world.kiosk.core.view(), Speaker(),
+                   simulator_panel=simulator_panel_for(world.kiosk))
     robot = Robot(app, world, out)
     result: dict = {"scenario": name}
 

@@ -24,7 +24,7 @@ WORLD_OPTIONS: dict[str, dict[str, str]] = {
     "pickup_keyboard": QUIET,
     "staff_keyboard": QUIET,
     "errors": QUIET,
-    "old_id_return": {**QUIET, "KIOSK__RETURN_COMPARTMENT": "20"},
+    "old_id_return": {**QUIET, "KIOSK__RETURN_COMPARTMENT": "20", "UI__SIMULATOR_PANEL": "off"},
 }
 
 
@@ -280,7 +280,9 @@ def inactivity(robot) -> dict:
 
 @scenario
 def old_id_return(robot) -> dict:
-    """After collecting an ID card the citizen returns the old one: first a wrong card, then the eID."""
+    """After collecting an ID card the citizen returns the old one: first a wrong card, then the eID.
+    (Also: with ui.simulator_panel = "off" there is no panel.)"""
+    assert robot.on_ui(lambda: robot.app._sim_panel) is None
     created, number = robot.world.order_ready()
     robot.wait_screen("idle")
     robot.tap("start")
@@ -317,3 +319,95 @@ def old_id_return(robot) -> dict:
     robot.wait_screen("idle")
     return {"offered": offered, "wrong_card": wrong_card, "door": door, "thanks": thanks,
             "compartment": returned_to}
+
+
+def _tap_to_frame(robot, name: str) -> float:
+    """Seconds from a touch on `name` until the frame showing the next screen is on screen."""
+    import threading
+    import time
+
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    button = robot.button(name)
+    x, y = robot.on_ui(lambda: button.to_window(*button.center))
+    flipped = threading.Event()
+    box = {}
+
+    def touch():
+        def on_flip(*_):
+            box["t1"] = time.perf_counter()
+            Window.unbind(on_flip=on_flip)
+            flipped.set()
+
+        box["t0"] = time.perf_counter()
+        t = UnitTestTouch(x, y)
+        t.touch_down()
+        t.touch_up()  # the action renders the next screen right here
+        Window.bind(on_flip=on_flip)  # ... and the next flip puts it on the screen
+
+    robot.on_ui(touch)
+    flipped.wait(5)
+    return box["t1"] - box["t0"]
+
+
+def _rss_kb() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@scenario
+def bench_ui(robot) -> dict:
+    """Benchmark (tests/benchmarks/bench_ui.py): tap latency, and memory over many pickups."""
+    import gc
+    import os
+
+    pickups = int(os.environ.get("BENCH_PICKUPS", "100"))
+    robot.wait_screen("idle")
+    taps = []
+    for _ in range(15):
+        taps.append(_tap_to_frame(robot, "start"))
+        robot.wait_screen("scan")
+        taps.append(_tap_to_frame(robot, "type_instead"))
+        robot.wait_screen("code")
+        taps.append(_tap_to_frame(robot, "back"))
+        robot.wait_screen("scan")
+        robot.tap("back")
+        robot.wait_screen("idle")
+    rss = {}
+    for i in range(1, pickups + 1):
+        created, number = robot.world.order_ready(kind=pb.DOCUMENT_KIND_PASSPORT)
+        robot.tap("start")
+        robot.wait_screen("scan")
+        robot.scanner.show(created.qr_payload.encode())
+        robot.wait_screen("pin")
+        robot.type(CITIZEN_PIN)
+        robot.key(KEY_ENTER)
+        robot.wait_screen("door_open")
+        robot.bank.close_door(number)
+        robot.wait_screen("done")
+        robot.tap("to_start")
+        robot.wait_screen("idle")
+        if i in (10, pickups):
+            gc.collect()
+            rss[i] = _rss_kb()
+    return {"tap_seconds": taps, "rss_kb": rss, "pickups": pickups}
+
+
+@scenario
+def simulator_panel(robot) -> dict:
+    """F12 shows the vendor panel next to the kiosk screen; its F5 shortcut presents the staff card."""
+    from kiosk.ui.keys import KEY_F12
+
+    robot.wait_screen("idle")
+    hidden_at_start = robot.on_ui(lambda: robot.app._sim_panel.parent is None)
+    robot.key(KEY_F12)
+    shown = robot.on_ui(lambda: robot.app._sim_panel.parent is robot.app.body)
+    robot.shot("simulator_panel")
+    robot.key(286)  # F5: the first card preset (staff-1 in the demo box) on the reader
+    robot.wait_screen("staff_pin")
+    robot.key(KEY_F12)
+    hidden_again = robot.on_ui(lambda: robot.app._sim_panel.parent is None)
+    return {"hidden_at_start": hidden_at_start, "shown": shown, "hidden_again": hidden_again}

@@ -25,7 +25,8 @@ from kiosk.ui.i18n import t  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 # The first test waits for all scenario processes (about a minute on 2 cores).
 pytestmark = pytest.mark.timeout(400)
-SCENARIOS = ["pickup_touch", "pickup_keyboard", "staff_keyboard", "errors", "inactivity", "old_id_return"]
+SCENARIOS = ["pickup_touch", "pickup_keyboard", "staff_keyboard", "errors", "inactivity", "old_id_return",
+             "simulator_panel"]
 
 
 def run_scenario(name: str, out: Path) -> dict:
@@ -134,3 +135,8 @@ def test_old_id_card_return_after_the_pickup(scenarios):
     assert any(t(texts.RETURN_NOT_AN_EID, "de") == line for line in r["wrong_card"])
     assert t(texts.RETURN_DOOR_OPEN, "de", number=20) in r["door"]
     assert t(texts.RETURN_DONE, "de") in r["thanks"]
+
+
+def test_simulator_panel_toggles_with_f12_and_its_shortcuts_work(scenarios):
+    r = result_of(scenarios, "simulator_panel")
+    assert r["hidden_at_start"] and r["shown"] and r["hidden_again"]
