@@ -1,6 +1,6 @@
 """How fast the pcsc driver sees cards and exchanges APDUs, via real pcscd + vpcd.
 
-    .venv/bin/python -m tests.benchmarks.pcsc_card
+    .venv/bin/python -m tests.benchmarks.bench_pcsc_card
 
 Measures, with the virtual staff card on "Virtual PCD 00 00":
 - the time from putting the card on the reader to the PRESENTED event
