@@ -56,7 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hardware.errors import BoxDescriptionError
+from hardware.errors import BoxDescriptionError, UnknownCompartment
 from hardware.interfaces import CompartmentSpec
 from hardware.options import validate
 
@@ -124,6 +124,17 @@ class BoxDescription:
             if spec.number == number:
                 return spec
         return None
+
+    def lock_for(self, compartment: int) -> Wiring:
+        """The board and channel that open `compartment`; UnknownCompartment if none."""
+        wiring = self.wiring.get(compartment)
+        if wiring is None:
+            numbers = [spec.number for spec in self.compartments]
+            raise UnknownCompartment(
+                f"compartment {compartment!r} is not in this locker bank "
+                f"(it has {min(numbers)} to {max(numbers)})"
+            )
+        return wiring
 
 
 # --- The file format, as pydantic models ---------------------------------------

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hardware.box import DEMO_BOX, BoxDescription, CardPreset, Wiring, load_box
 from hardware.door_watch import DEFAULT_UNLOCK_WINDOW, DoorWatch
-from hardware.errors import CardError, DeviceUnavailable, UnknownCompartment
+from hardware.errors import CardError, DeviceUnavailable
 from hardware.interfaces import (
     SIGNALS,
     CardEvent,
@@ -284,14 +284,7 @@ class SimulatedLockerBank:
     # --- Inside
 
     def _wiring(self, compartment: int) -> Wiring:
-        wiring = self.box.wiring.get(compartment)
-        if wiring is None:
-            numbers = [spec.number for spec in self.box.compartments]
-            raise UnknownCompartment(
-                f"compartment {compartment!r} is not in this locker bank "
-                f"(it has {min(numbers)} to {max(numbers)})"
-            )
-        return wiring
+        return self.box.lock_for(compartment)
 
     def _check_usable(self, wiring: Wiring) -> None:
         if self._closed:

@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hardware.box import BoxDescription, Wiring, load_box
 from hardware.door_watch import DEFAULT_UNLOCK_WINDOW, DoorWatch
-from hardware.errors import DeviceUnavailable, DriverConfigError, UnknownCompartment
+from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.interfaces import (
     CompartmentSpec,
     DeviceHealth,
@@ -432,14 +432,7 @@ class KerongLockerBank:
         self._emit(events)
 
     def _wiring(self, compartment: int) -> Wiring:
-        wiring = self.box.wiring.get(compartment)
-        if wiring is None:
-            numbers = [spec.number for spec in self.box.compartments]
-            raise UnknownCompartment(
-                f"compartment {compartment!r} is not in this locker bank "
-                f"(it has {min(numbers)} to {max(numbers)})"
-            )
-        return wiring
+        return self.box.lock_for(compartment)
 
 
 def _addresses(box: BoxDescription, protocol: Protocol) -> dict[str, int]:

@@ -32,7 +32,7 @@ import usb.util
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hardware.box import BoardSpec, BoxDescription, Wiring, load_box
-from hardware.errors import DeviceUnavailable, DriverConfigError, UnknownCompartment
+from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.interfaces import (
     CompartmentSpec,
     DeviceHealth,
@@ -244,14 +244,7 @@ class UsbRelayLockerBank:
             usb.util.dispose_resources(device[0])
 
     def _wiring(self, compartment: int) -> Wiring:
-        wiring = self.box.wiring.get(compartment)
-        if wiring is None:
-            numbers = [spec.number for spec in self.box.compartments]
-            raise UnknownCompartment(
-                f"compartment {compartment!r} is not in this locker bank "
-                f"(it has {min(numbers)} to {max(numbers)})"
-            )
-        return wiring
+        return self.box.lock_for(compartment)
 
 
 def _write(dev: usb.core.Device, report: bytes) -> None:
