@@ -71,6 +71,7 @@ class KioskApp(App):
         self.focusables: list[KioskButton] = []
         self.focus_index: int | None = None
         self.allow_exit = False
+        self.widget_cache: dict[tuple, Widget] = {}  # see Ctx.reuse
         self._render_key = None
         self._last_prompt: tuple[str, str] = ("", "")  # (language, text) last spoken for a screen
         self._last_extend = datetime.min.replace(tzinfo=timezone.utc)

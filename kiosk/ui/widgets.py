@@ -66,6 +66,7 @@ class TextLabel(Label):
             self.color = (*colour, 1)
         self.font_name = fonts.font_for(self.lang, self.bold_text)
         self.valign = "middle"
+        self._laid_out_for: tuple = ()
         self.bind(raw=self._relayout, lang=self._relayout, width=self._relayout, font_size=self._relayout)
         self._relayout()
 
@@ -77,6 +78,10 @@ class TextLabel(Label):
         return CoreLabel(text=text, font_size=self.font_size, font_name=self.font_name).get_extents(text)[0]
 
     def _relayout(self, *_):
+        key = (self.raw, self.lang, round(self.width), self.font_size)
+        if key == self._laid_out_for:
+            return  # layouts set the same width more than once; rendering text is the costly part
+        self._laid_out_for = key
         self.font_name = fonts.font_for(self.lang, self.bold_text)
         if self.halign in ("left", "right", "auto") or self.halign == "":
             self.halign = "right" if self.rtl else "left"

@@ -366,19 +366,20 @@ def bench_ui(robot) -> dict:
 
     pickups = int(os.environ.get("BENCH_PICKUPS", "100"))
     robot.wait_screen("idle")
-    taps = []
+    taps = []  # (button, seconds)
     for _ in range(15):
-        taps.append(_tap_to_frame(robot, "start"))
+        taps.append(("start", _tap_to_frame(robot, "start")))
         robot.wait_screen("scan")
-        taps.append(_tap_to_frame(robot, "type_instead"))
+        taps.append(("type_instead", _tap_to_frame(robot, "type_instead")))
         robot.wait_screen("code")
-        taps.append(_tap_to_frame(robot, "back"))
+        taps.append(("back", _tap_to_frame(robot, "back")))
         robot.wait_screen("scan")
         robot.tap("back")
         robot.wait_screen("idle")
     rss = {}
     for i in range(1, pickups + 1):
         created, number = robot.world.order_ready(kind=pb.DOCUMENT_KIND_PASSPORT)
+        robot.wait_screen("idle")  # the staff deposit's views have reached the screen
         robot.tap("start")
         robot.wait_screen("scan")
         robot.scanner.show(created.qr_payload.encode())

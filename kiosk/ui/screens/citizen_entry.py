@@ -83,10 +83,7 @@ def code(ctx: Ctx) -> BoxLayout:
         msgid, values = ctx.ui.code_error
         info.add_widget(ctx.notice_box(ctx.t(msgid, **dict(values)), ""))
     controls = ctx.column(2)
-    keys = ctx.grid(8)
-    for char in ALPHABET:
-        keys.add_widget(ctx.button("", lambda c=char: ctx.act.key(c), raw=char, name=f"key_{char}", role="key"))
-    controls.add_widget(keys)
+    controls.add_widget(ctx.reuse("code_keys", lambda: code_keys(ctx)))
     controls.add_widget(ctx.row(
         ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
         ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
@@ -95,8 +92,19 @@ def code(ctx: Ctx) -> BoxLayout:
     return citizen_frame(ctx, info, controls)
 
 
+def code_keys(ctx: Ctx) -> BoxLayout:
+    keys = ctx.grid(8)
+    for char in ALPHABET:
+        keys.add_widget(ctx.button("", lambda c=char: ctx.act.key(c), raw=char, name=f"key_{char}", role="key"))
+    return keys
+
+
 def pin_keypad(ctx: Ctx) -> BoxLayout:
     """Phone layout (1-2-3 on top), like the tactile keypad below the screen."""
+    return ctx.reuse("pin_keypad", lambda: _pin_keypad(ctx))
+
+
+def _pin_keypad(ctx: Ctx) -> BoxLayout:
     controls = ctx.column(2)
     keys = ctx.grid(3)
     for digit in "123456789":

@@ -46,6 +46,18 @@ class Ctx:
     def lang(self) -> str:
         return self.ui.lang
 
+    def reuse(self, name: str, build: Callable[[], Widget]) -> Widget:
+        """A block that depends only on language and display modes (a keypad, the
+        toolbar): built once and reused, because creating Kivy widgets is what
+        makes a render slow, and the code screen renders on every key press."""
+        key = (name, self.lang, self.ui.high_contrast, self.ui.large_text, self.m.dpi)
+        widget = self.act.widget_cache.get(key)
+        if widget is None:
+            widget = self.act.widget_cache[key] = build()
+        elif widget.parent is not None:
+            widget.parent.remove_widget(widget)
+        return widget
+
     def t(self, msgid: str, **values) -> str:
         return t(msgid, self.lang, **values)
 
@@ -123,6 +135,10 @@ def spacer() -> Widget:
 
 def citizen_toolbar(ctx: Ctx) -> BoxLayout:
     """Language, accessibility, contrast, text size and help: on every citizen screen."""
+    return ctx.reuse("toolbar", lambda: _toolbar(ctx))
+
+
+def _toolbar(ctx: Ctx) -> BoxLayout:
     a = ctx.act
     bar = ctx.row(
         ctx.button(texts.LANGUAGE, a.open_language, icon="language", name="language"),
