@@ -13,6 +13,7 @@ per process, because Kivy's App.run() works once per process.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import shutil
@@ -177,8 +178,17 @@ class Robot:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+HANG_EXIT = 86  # exit status after a hang: faulthandler has written every thread's stack
+
+
 def main(argv: list[str]) -> int:
     name, out = argv[0], Path(argv[1])
+    hang = float(os.environ.get("PICKUPBOX_UI_TEST_HANG_SECONDS", "0"))
+    if hang:
+        faulthandler.dump_traceback_later(hang, exit=False)
+        watchdog = threading.Timer(hang + 1, os._exit, (HANG_EXIT,))
+        watchdog.daemon = True  # never keeps a finished scenario alive
+        watchdog.start()
     out.mkdir(parents=True, exist_ok=True)
     prepare_environment(out)
     from tests.ui import scenarios  # noqa: F401  (registers the scenarios)

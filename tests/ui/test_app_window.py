@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("kivy", reason="the UI needs Kivy: run tools/setup")
 
 from kiosk.ui import texts  # noqa: E402
+from tests.ui.driver import HANG_EXIT  # noqa: E402
 from kiosk.ui.i18n import t  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +30,23 @@ SCENARIOS = ["pickup_touch", "pickup_keyboard", "staff_keyboard", "errors", "ina
              "simulator_panel"]
 
 
+HANG_SECONDS = 150  # a scenario takes 15-40 s; past this the driver dumps its stacks and exits
+
+
 def run_scenario(name: str, out: Path) -> dict:
-    env = dict(os.environ, KIVY_HOME=str(out / "kivy-home"))
+    env = dict(os.environ, KIVY_HOME=str(out / "kivy-home"), PICKUPBOX_UI_TEST_HANG_SECONDS=str(HANG_SECONDS))
     env.pop("KIVY_NO_CONSOLELOG", None)
-    proc = subprocess.run([sys.executable, "-m", "tests.ui.driver", name, str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    command = [sys.executable, "-m", "tests.ui.driver", name, str(out)]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_SECONDS + 60)
+    if proc.returncode == HANG_EXIT:
+        # Seen once in many runs on a loaded 2-core machine and not yet
+        # diagnosed: keep the thread dump, try once more, and fail with the
+        # dump if it hangs again.
+        first = proc.stderr[-6000:]
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=HANG_SECONDS + 60)
+        if proc.returncode == HANG_EXIT:
+            raise AssertionError(f"scenario {name} hung twice; thread dump:\n{first}")
     result_file = out / "result.json"
     if not result_file.exists():
         raise AssertionError(f"scenario {name} crashed (rc {proc.returncode}):\n{proc.stderr[-4000:]}")
