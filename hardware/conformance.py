@@ -443,7 +443,6 @@ class Report:
     driver: str
     groups: list[str]
     results: list[CheckResult]
-    options: dict = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     host: str = field(default_factory=platform.node)
 

@@ -144,7 +144,6 @@ class KioskCore:
         self.store = store
         self.bank = bank
         self.card_reader = card_reader
-        self.scanner = scanner
         # A second reader of codes, e.g. a keyboard-wedge scanner for staff
         # deposits; it runs with the camera, on the same screens.
         self.scanners = [s for s in (scanner, barcode_scanner) if s is not None]

@@ -140,7 +140,7 @@ class Bench:
         self.bus.stop()
         self.registry.stop(grace=0)
 
-    def unlock_frame_after(self, since: float) -> tuple[float, int]:
+    def unlock_frame_after(self, since: float) -> tuple[float, codec.Request]:
         def found():
             for received in list(self.bus.received):
                 if received.at >= since and received.request.command == codec.CMD_UNLOCK:
