@@ -18,13 +18,13 @@ from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
 from kiosk.config import NO_DRIVER, ConfigError, Settings
 from kiosk.core import KioskCore, utc_now
-from kiosk.domain.credentials import KdfParams
+from common.credentials import KdfParams
 from kiosk.domain.document_return import ReturnPolicy
 from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
 from kiosk.indicator_feedback import indicator_listener
 from kiosk.store import KioskStore
-from kiosk.tls import channel_credentials
+from common.tls import channel_credentials
 from kiosk.uplink.client import RegistryClient
 from kiosk.uplink.worker import Uplink
 
@@ -87,8 +87,8 @@ class Kiosk:
 
 def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = None):
     # Imported here: a kiosk that talks to a remote registry never loads the server.
-    from kiosk.registry.notifier import DirectoryNotifier
-    from kiosk.registry.server import create_server
+    from registry.notifier import DirectoryNotifier
+    from registry.server import create_server
 
     reg = settings.registry
     office = settings.office

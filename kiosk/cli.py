@@ -53,7 +53,7 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
     from hardware.errors import HardwareError
     from kiosk.app import build_kiosk
     from kiosk.store import StoreError
-    from kiosk.tls import TlsConfigError
+    from common.tls import TlsConfigError
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

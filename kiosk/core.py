@@ -37,7 +37,7 @@ from hardware.interfaces import (
     LockerBank,
     ScanEvent,
 )
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnState
 from kiosk.domain.effects import (

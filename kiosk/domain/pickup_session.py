@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.effects import (
     Effect,
     RecordFailedPin,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, choose_compartment
 from kiosk.domain.effects import (
     Effect,

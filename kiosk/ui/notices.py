@@ -13,7 +13,7 @@ Where the data sits in the text notice (see ``render_message``)::
     Pickup code: K7M2-9QXD-45
 
 The QR payload is not written out in the text; it is the pickup code in the
-``PBX1:`` scheme (``kiosk.domain.credentials.qr_payload``), which is exactly
+``PBX1:`` scheme (``common.credentials.qr_payload``), which is exactly
 what the PNG encodes. Rebuilding it from the text is cheap, needs no QR
 decoder in the UI, and goes through the same check-character validation as
 a typed code, so a garbled notice is noticed here rather than at the kiosk.
@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.domain.credentials import QR_PREFIX, CredentialFormatError, normalize_code, qr_payload
+from common.credentials import QR_PREFIX, CredentialFormatError, normalize_code, qr_payload
 
 log = logging.getLogger(__name__)
 

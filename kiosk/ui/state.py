@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from kiosk.domain.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH, CredentialFormatError, group_code, normalize_code
+from common.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH, CredentialFormatError, group_code, normalize_code
 from kiosk.ui import texts
 from kiosk.ui.i18n import DEFAULT_LANGUAGE
 

@@ -16,11 +16,11 @@ from grpc_status import rpc_status
 
 from google.rpc import error_details_pb2
 from kiosk.domain.compartment import Compartment
-from kiosk.domain.credentials import KdfParams
+from common.credentials import KdfParams
 from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import PickupOrder
 from kiosk.domain.staff import StaffRecord
-from kiosk.registry import convert
+from common import convert
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from hardware.interfaces import DeviceHealth, HealthStatus

@@ -46,8 +46,8 @@ from kiosk.app import KioskHardware, build_kiosk
 from kiosk.config import load_settings
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
-from kiosk.registry.notifier import DirectoryNotifier
-from kiosk.registry.server import create_server
+from registry.notifier import DirectoryNotifier
+from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.benchmarks.common import summary_ms, write_result

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.effects import (
     Effect,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain_kit import PARAMS, SALT, make_code
-from kiosk.domain import credentials
-from kiosk.domain.credentials import (
+from common import credentials
+from common.credentials import (
     ALPHABET,
     CODE_LENGTH,
     CredentialFormatError,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain_kit import POLICY, T0, OrderBook, issue, of_type, unlocks
-from kiosk.domain.credentials import group_code, qr_payload
+from common.credentials import group_code, qr_payload
 from kiosk.domain.effects import (
     RecordFailedPin,
     RecordHandover,

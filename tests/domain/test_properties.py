@@ -45,9 +45,9 @@ from domain_kit import (
     staff_member,
     unlocks,
 )
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import CompartmentState, HeightClass, Size
-from kiosk.domain.credentials import ALPHABET, group_code, qr_payload
+from common.credentials import ALPHABET, group_code, qr_payload
 from kiosk.domain.effects import (
     RecordFailedPin,
     RecordHandover,

@@ -8,7 +8,7 @@ import pytest
 
 from domain_kit import ALICE, BOB, CAROL_INACTIVE, PICKUP_PERIOD, T0, OrderBook, compartment, issue, of_type
 from kiosk.domain.compartment import CompartmentState, HeightClass, Size
-from kiosk.domain.credentials import CredentialFormatError
+from common.credentials import CredentialFormatError
 from kiosk.domain.effects import (
     RecordDeposit,
     RecordRemoval,

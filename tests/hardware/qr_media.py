@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import segno
 
-from kiosk.domain.credentials import ALPHABET, CredentialFormatError, normalize_code, qr_payload
+from common.credentials import ALPHABET, CredentialFormatError, normalize_code, qr_payload
 
 
 def pickup_payload(rng: random.Random) -> bytes:

@@ -17,7 +17,7 @@ from hardware.camera.scanner import CameraScanner
 from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.interfaces import CodeScanner, HealthStatus, PreviewSource, ScanEvent
 from hardware.scan_support import Backoff
-from kiosk.domain.credentials import CredentialFormatError, parse_qr_payload
+from common.credentials import CredentialFormatError, parse_qr_payload
 from tests.hardware.qr_media import pickup_payload, scene, write_sequence, write_video
 from hardware.conformance import wait_for
 

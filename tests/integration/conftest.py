@@ -17,9 +17,9 @@ import pytest
 
 from kiosk.app import Kiosk, build_kiosk
 from kiosk.config import load_settings
-from kiosk.domain.credentials import KdfParams
-from kiosk.registry.notifier import DirectoryNotifier
-from kiosk.registry.server import create_server
+from common.credentials import KdfParams
+from registry.notifier import DirectoryNotifier
+from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 

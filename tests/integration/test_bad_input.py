@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.pickup_session import PickupState
 from tests.integration.conftest import wait_for
 

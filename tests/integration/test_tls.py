@@ -11,10 +11,10 @@ import pytest
 
 from kiosk.app import build_kiosk
 from kiosk.config import load_settings
-from kiosk.registry.cli import main as registry_cli
-from kiosk.registry.notifier import DirectoryNotifier
-from kiosk.registry.server import create_server
-from kiosk.tls import server_credentials
+from registry.cli import main as registry_cli
+from registry.notifier import DirectoryNotifier
+from registry.server import create_server
+from common.tls import server_credentials
 from kiosk.uplink.client import RegistryUnavailable
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc

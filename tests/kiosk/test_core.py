@@ -14,7 +14,7 @@ import pytest
 from hardware.box import load_box
 from hardware.simulated import SimulatedLockerBank
 from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import CompartmentState
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from kiosk.domain.pickup_session import PickupState

@@ -11,9 +11,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from kiosk.domain.credentials import KdfParams
-from kiosk.registry.notifier import DirectoryNotifier, ReadyNotice
-from kiosk.registry.server import RegistryServer, create_server
+from common.credentials import KdfParams
+from registry.notifier import DirectoryNotifier, ReadyNotice
+from registry.server import RegistryServer, create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.domain.credentials import check_verifier, normalize_code, parse_qr_payload
-from kiosk.registry.cli import main
+from common.credentials import check_verifier, normalize_code, parse_qr_payload
+from registry.cli import main
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

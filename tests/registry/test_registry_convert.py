@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
-from kiosk.domain.credentials import KdfParams
+from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
-from kiosk.registry import convert
+from common import convert
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 PAIRS = [

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from kiosk.domain.credentials import check_verifier, lookup_key, normalize_code
-from kiosk.registry.convert import from_timestamp, kdf_params_from_policy, to_timestamp
-from kiosk.registry.errors import error_reason
+from common.credentials import check_verifier, lookup_key, normalize_code
+from common.convert import from_timestamp, kdf_params_from_policy, to_timestamp
+from registry.errors import error_reason
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 
@@ -248,7 +248,7 @@ def test_physical_facts_win_over_the_registry_status(
 
     # The kiosk was offline and handed the document out before it heard of the cancellation.
     collected = event(pb.EVENT_TYPE_ORDER_COLLECTED, reference)
-    with caplog.at_level(logging.WARNING, logger="kiosk.registry"):
+    with caplog.at_level(logging.WARNING, logger="registry"):
         assert report(registry, collected) == [collected.event_id]
     order = get_order(registry, reference)
     assert order.status == pb.ORDER_STATUS_COLLECTED
@@ -280,7 +280,7 @@ def test_unknown_order_and_alarm_events_are_stored_and_acknowledged(
     register_kiosk()
     unknown = event(pb.EVENT_TYPE_ORDER_COLLECTED, "PO-NEVERMADE")
     alarm = event(pb.EVENT_TYPE_DOOR_FORCED, "", compartment_number=7, detail="door 7 opened")
-    with caplog.at_level(logging.WARNING, logger="kiosk.registry"):
+    with caplog.at_level(logging.WARNING, logger="registry"):
         assert report(registry, unknown, alarm) == [unknown.event_id, alarm.event_id]
     assert any("PO-NEVERMADE" in r.getMessage() for r in caplog.records)
     rows = registry.sql("SELECT event_id, type, payload FROM events ORDER BY type")

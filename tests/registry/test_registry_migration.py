@@ -2,8 +2,8 @@
 
 import sqlite3
 
-from kiosk.domain.credentials import KdfParams
-from kiosk.registry.database import SCHEMA_VERSION, RegistryDatabase
+from common.credentials import KdfParams
+from registry.database import SCHEMA_VERSION, RegistryDatabase
 
 
 def test_version_1_database_gains_the_return_time(tmp_path):

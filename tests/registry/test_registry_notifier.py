@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kiosk.registry.notifier import (
+from registry.notifier import (
     DirectoryNotifier,
     ReadyNotice,
     load_notifier,
@@ -50,7 +50,7 @@ def test_message_without_pin_letter_or_deadline():
 
 def test_directory_notifier_writes_files_and_never_logs_the_code(tmp_path, caplog):
     notifier = DirectoryNotifier(tmp_path / "out")
-    with caplog.at_level(logging.INFO, logger="kiosk.registry"):
+    with caplog.at_level(logging.INFO, logger="registry"):
         notifier.order_ready(notice())
     text_path = tmp_path / "out" / "PO-ABCDEFGH.txt"
     png_path = tmp_path / "out" / "PO-ABCDEFGH.png"

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from kiosk.domain.credentials import normalize_code, parse_qr_payload
-from kiosk.registry.errors import ERROR_DOMAIN, error_info, error_reason
+from common.credentials import normalize_code, parse_qr_payload
+from registry.errors import ERROR_DOMAIN, error_info, error_reason
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 

@@ -12,8 +12,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from kiosk.domain.credentials import KdfParams
-from kiosk.registry.server import create_server
+from common.credentials import KdfParams
+from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 TEST_KDF = KdfParams(n=2**10)  # as in conftest.py

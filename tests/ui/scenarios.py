@@ -208,7 +208,7 @@ def errors(robot) -> dict:
     robot.tap("back")
     robot.wait_screen("scan")
     # A well-formed code nobody issued.
-    from kiosk.domain.credentials import generate_code
+    from common.credentials import generate_code
 
     robot.scanner.show(("PBX1:" + generate_code()).encode())
     robot.wait_screen("error")

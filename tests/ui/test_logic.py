@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.core import KioskView
-from kiosk.domain import credentials
+from common import credentials
 from kiosk.domain.compartment import Compartment, HeightClass, Size
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import Notice, StaffState

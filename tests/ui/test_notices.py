@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.domain.credentials import generate_code, group_code, qr_payload
-from kiosk.registry.notifier import DirectoryNotifier, ReadyNotice
+from common.credentials import generate_code, group_code, qr_payload
+from registry.notifier import DirectoryNotifier, ReadyNotice
 from kiosk.ui.notices import NoticeFolder, parse_notice, read_notices
 
 

@@ -6,7 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.graphics import Color, Line
 
-from kiosk.domain.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH
+from common.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH
 from kiosk.domain.pickup_session import PickupState
 from kiosk.ui import texts
 from kiosk.ui.messages import citizen_error

@@ -6,7 +6,7 @@ from kivy.graphics import Color, Line
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.domain.compartment import Compartment, CompartmentState
-from kiosk.domain.credentials import ALPHABET
+from common.credentials import ALPHABET
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
 from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS

@@ -30,7 +30,7 @@ import grpc
 from google.protobuf import json_format
 
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus
-from kiosk.registry.convert import (
+from common.convert import (
     document_kind_from_proto,
     document_kind_to_proto,
     from_timestamp,
@@ -38,7 +38,7 @@ from kiosk.registry.convert import (
     order_status_to_proto,
     size_from_proto,
 )
-from kiosk.registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
+from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
@@ -65,8 +65,8 @@ class CliError(Exception):
 # ------------------------------------------------------------------- server
 
 def _serve(args: argparse.Namespace) -> int:
-    from kiosk.domain.credentials import KdfParams
-    from kiosk.registry.server import create_server
+    from common.credentials import KdfParams
+    from registry.server import create_server
 
     kdf_params = None
     if args.kdf_n is not None:
@@ -82,7 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.office_contact:
         kwargs["office_contact"] = args.office_contact
     if args.tls_cert or args.tls_key or args.tls_client_ca:
-        from kiosk.tls import TlsConfigError, server_credentials
+        from common.tls import TlsConfigError, server_credentials
 
         if not (args.tls_cert and args.tls_key):
             raise CliError("TLS needs both --tls-cert and --tls-key")
@@ -102,13 +102,13 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     host = args.listen.rsplit(":", 1)[0]
-    logging.getLogger("kiosk.registry").info(
+    logging.getLogger("registry").info(
         "registry listening on %s:%d (database %s)", host, server.port, Path(args.db).resolve()
     )
     # Event.wait with a timeout keeps the main thread responsive to signals.
     while not stop.wait(1.0):
         pass
-    logging.getLogger("kiosk.registry").info("stopping")
+    logging.getLogger("registry").info("stopping")
     server.stop(grace=5)
     return 0
 
@@ -146,7 +146,7 @@ class Client:
 def _client_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
     if not (args.tls_ca or args.tls_cert or args.tls_key):
         return None
-    from kiosk.tls import TlsConfigError, channel_credentials
+    from common.tls import TlsConfigError, channel_credentials
 
     if not args.tls_ca:
         raise CliError("TLS needs --tls-ca (the CA that signed the registry's certificate)")

@@ -18,8 +18,8 @@ import logging
 from datetime import datetime, timedelta
 
 from kiosk.domain.pickup_order import ALLOWED_TRANSITIONS, DEFAULT_PICKUP_DAYS, OrderStatus
-from kiosk.registry.convert import from_timestamp
-from kiosk.registry.database import StoredOrder, Transaction
+from common.convert import from_timestamp
+from registry.database import StoredOrder, Transaction
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain.compartment import Size
-from kiosk.domain.credentials import KdfParams
+from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 
 SCHEMA_VERSION = 2

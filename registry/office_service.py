@@ -17,7 +17,7 @@ import grpc
 from google.protobuf import json_format
 
 from kiosk.domain.compartment import Size
-from kiosk.domain.credentials import (
+from common.credentials import (
     ALPHABET,
     CredentialFormatError,
     generate_code,
@@ -30,8 +30,8 @@ from kiosk.domain.credentials import (
     validate_pin,
 )
 from kiosk.domain.pickup_order import OrderStatus, requires_pin_letter_confirmation
-from kiosk.registry import validation
-from kiosk.registry.convert import (
+from registry import validation
+from common.convert import (
     document_kind_from_proto,
     document_kind_to_proto,
     order_status_from_proto,
@@ -40,7 +40,7 @@ from kiosk.registry.convert import (
     size_to_proto,
     to_timestamp,
 )
-from kiosk.registry.database import (
+from registry.database import (
     DuplicateError,
     RegistryDatabase,
     StoredKiosk,
@@ -49,7 +49,7 @@ from kiosk.registry.database import (
     Transaction,
     utcnow,
 )
-from kiosk.registry.errors import (
+from registry.errors import (
     KIOSK_NOT_FOUND,
     ORDER_EXISTS,
     ORDER_NOT_CANCELLABLE,

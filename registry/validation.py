@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kiosk.registry.errors import invalid_argument
+from registry.errors import invalid_argument
 
 # Identifiers end up in file names (notices), logs and the kiosk's journal,
 # so they are restricted to characters that are safe everywhere.

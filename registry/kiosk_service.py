@@ -9,23 +9,23 @@ from collections.abc import Iterator
 import grpc
 from google.protobuf import json_format
 
-from kiosk.domain.credentials import group_code, qr_payload
-from kiosk.registry import validation
-from kiosk.registry.convert import (
+from common.credentials import group_code, qr_payload
+from registry import validation
+from common.convert import (
     credential_policy_to_proto,
     order_record_from_pickup_order,
     to_timestamp,
 )
-from kiosk.registry.database import RegistryDatabase, StoredCommand, StoredStaff, utcnow
-from kiosk.registry.errors import (
+from registry.database import RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.errors import (
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
     RegistryError,
     abort_on_error,
     invalid_argument,
 )
-from kiosk.registry.events import record_event
-from kiosk.registry.notifier import Notifier, ReadyNotice
+from registry.events import record_event
+from registry.notifier import Notifier, ReadyNotice
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 

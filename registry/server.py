@@ -11,11 +11,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kiosk.domain.credentials import KdfParams
-from kiosk.registry.database import RegistryDatabase
-from kiosk.registry.kiosk_service import KioskServicer
-from kiosk.registry.notifier import DirectoryNotifier, Notifier
-from kiosk.registry.office_service import OfficeServicer
+from common.credentials import KdfParams
+from registry.database import RegistryDatabase
+from registry.kiosk_service import KioskServicer
+from registry.notifier import DirectoryNotifier, Notifier
+from registry.office_service import OfficeServicer
 from pickupbox.registry.v1 import registry_pb2, registry_pb2_grpc
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from enum import Enum
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
-from kiosk.domain.credentials import KdfParams
+from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from pickupbox.registry.v1 import registry_pb2 as pb
 
