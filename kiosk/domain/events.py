@@ -29,6 +29,13 @@ class EventType(str, Enum):
     STAFF_LOGIN = "staff_login"
     STAFF_LOGIN_FAILED = "staff_login_failed"
     OLD_DOCUMENT_RETURNED = "old_document_returned"
+    COMPARTMENT_NEEDS_INSPECTION = "compartment_needs_inspection"
+    INSPECTION_RESOLVED = "inspection_resolved"
+    COMMAND_REFUSED = "command_refused"
+    CLOCK_STEP = "clock_step"
+    STORAGE_FAULT = "storage_fault"
+    STAFF_CARD_LOCKED = "staff_card_locked"
+    PROBLEM_REPORTED = "problem_reported"
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_STAFF_LOGIN: _ClassVar[EventType]
     EVENT_TYPE_STAFF_LOGIN_FAILED: _ClassVar[EventType]
     EVENT_TYPE_OLD_DOCUMENT_RETURNED: _ClassVar[EventType]
+    EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION: _ClassVar[EventType]
+    EVENT_TYPE_INSPECTION_RESOLVED: _ClassVar[EventType]
+    EVENT_TYPE_COMMAND_REFUSED: _ClassVar[EventType]
+    EVENT_TYPE_CLOCK_STEP: _ClassVar[EventType]
+    EVENT_TYPE_STORAGE_FAULT: _ClassVar[EventType]
+    EVENT_TYPE_STAFF_CARD_LOCKED: _ClassVar[EventType]
+    EVENT_TYPE_PROBLEM_REPORTED: _ClassVar[EventType]
 
 class CommandType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -134,6 +141,13 @@ EVENT_TYPE_DEVICE_FAULT: EventType
 EVENT_TYPE_STAFF_LOGIN: EventType
 EVENT_TYPE_STAFF_LOGIN_FAILED: EventType
 EVENT_TYPE_OLD_DOCUMENT_RETURNED: EventType
+EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION: EventType
+EVENT_TYPE_INSPECTION_RESOLVED: EventType
+EVENT_TYPE_COMMAND_REFUSED: EventType
+EVENT_TYPE_CLOCK_STEP: EventType
+EVENT_TYPE_STORAGE_FAULT: EventType
+EVENT_TYPE_STAFF_CARD_LOCKED: EventType
+EVENT_TYPE_PROBLEM_REPORTED: EventType
 COMMAND_TYPE_UNSPECIFIED: CommandType
 COMMAND_TYPE_OPEN_COMPARTMENT: CommandType
 COMMAND_TYPE_SET_OUT_OF_SERVICE: CommandType
@@ -321,18 +335,24 @@ class StreamCommandsRequest(_message.Message):
     def __init__(self, kiosk_id: _Optional[str] = ...) -> None: ...
 
 class RemoteCommand(_message.Message):
-    __slots__ = ("command_id", "type", "compartment_number", "reason", "requested_by")
+    __slots__ = ("command_id", "type", "compartment_number", "reason", "requested_by", "expire_time", "service_opening", "create_time")
     COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPARTMENT_NUMBER_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_OPENING_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     command_id: str
     type: CommandType
     compartment_number: int
     reason: str
     requested_by: str
-    def __init__(self, command_id: _Optional[str] = ..., type: _Optional[_Union[CommandType, str]] = ..., compartment_number: _Optional[int] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
+    expire_time: _timestamp_pb2.Timestamp
+    service_opening: bool
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, command_id: _Optional[str] = ..., type: _Optional[_Union[CommandType, str]] = ..., compartment_number: _Optional[int] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service_opening: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StreamCommandsResponse(_message.Message):
     __slots__ = ("command",)
