@@ -186,7 +186,7 @@ class ModelViolation(AssertionError):
 
 @dataclass
 class KioskModel:
-    """Compartments and orders, changed by effects the way kiosk/core.py applies them.
+    """Compartments and orders, changed by effects the way kiosk/core/effect_handlers.py applies them.
 
     Where the core asserts (e.g. reserving a compartment that is not free) or a
     transition is refused, the model raises, so a property test fails on any

@@ -1,7 +1,7 @@
 """Property-based tests: the sessions driven by random inputs against a small kiosk model.
 
 ``KioskMachine`` plays the kiosk core: it feeds citizen, staff, door and clock
-inputs to the two sessions (with the same gating as kiosk/core.py), applies
+inputs to the two sessions (with the same gating as kiosk/core/kiosk_core.py), applies
 the effects to an in-memory ``KioskModel`` the way the core stores them,
 answers every unlock with an acknowledgement or a failure, and keeps its own
 record of what the people in front of the kiosk actually proved (which code
@@ -442,7 +442,7 @@ class KioskMachine(RuleBasedStateMachine):
         self.lock_acknowledges = ack
 
     def door_event(self, kind: str, number: int) -> None:
-        """kiosk/core.py _on_door_event."""
+        """kiosk/core/kiosk_core.py _on_door_event."""
         self.doing("door")
         if kind == "forced":
             self.run("core", [ReportEvent(EventType.DOOR_FORCED, "forced", compartment=number),

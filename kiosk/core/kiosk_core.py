@@ -1,4 +1,4 @@
-"""The kiosk core: one thread that owns all kiosk state.
+"""The kiosk core: the inputs, the handlers and the sessions they drive.
 
 Inputs (citizen and staff intents, hardware events, remote commands, clock
 ticks) arrive on one queue and are handled one at a time on the core
@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
+from common import credentials
 from hardware.errors import HardwareError
 from hardware.interfaces import (
     CardEvent,
@@ -37,36 +33,30 @@ from hardware.interfaces import (
     LockerBank,
     ScanEvent,
 )
-from common import credentials
+from kiosk.core.effect_handlers import record_effect
+from kiosk.core.loop import CoreLoop
+from kiosk.core.view import KioskView, device_health, snapshot
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnState
 from kiosk.domain.effects import (
     Effect,
-    RecordDeposit,
-    RecordFailedPin,
-    RecordHandover,
-    RecordRemoval,
-    ReleaseReservation,
     ReportEvent,
-    ReserveCompartment,
     SetInService,
     SetOutOfService,
     UnlockCompartment,
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType, KioskEvent
-from kiosk.domain.pickup_order import OrderStatus, OrderTransitionError, PickupOrder
+from kiosk.domain.pickup_order import OrderStatus, PickupOrder
 from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
 from kiosk.domain.staff import StaffRecord
-from kiosk.domain.staff_session import Notice, StaffPolicy, StaffSession, StaffState, removable_orders
+from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
 from kiosk.store import KioskStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kiosk.core")
 
 CREDENTIAL_POLICY_KEY = "credential_policy"
-# How often session timeouts and pickup deadlines are checked.
-TICK_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -90,35 +80,6 @@ class CredentialContext:
         return cls(bytes.fromhex(d["salt"]), credentials.KdfParams(d["n"], d["r"], d["p"]))
 
 
-@dataclass(frozen=True)
-class KioskView:
-    """Everything the UI may show; contains no secrets and no names."""
-
-    pickup_state: PickupState
-    pickup_detail: str
-    attempts_left: int | None
-    pickup_compartment: int | None
-    requires_pin_letter: bool
-    pickup_expires_at: datetime | None
-    staff_state: StaffState
-    staff_ids: tuple[str, ...]
-    staff_message: str
-    staff_error: str
-    staff_compartment: int | None
-    compartments: tuple[Compartment, ...]
-    has_door_sensors: bool
-    health: tuple[DeviceHealth, ...]
-    # The staff error and message as codes + values, which the UI translates
-    # (staff_error / staff_message are English, for logs and tools).
-    staff_error_notice: Notice = Notice()
-    staff_message_notice: Notice = Notice()
-    staff_expires_at: datetime | None = None
-    # The optional old-ID return step after a pickup (OFF when not offered).
-    return_state: ReturnState = ReturnState.OFF
-    return_compartment: int | None = None
-    return_expires_at: datetime | None = None
-
-
 def layout_from_bank(bank: LockerBank) -> list[Compartment]:
     return [
         Compartment(s.number, Size(s.size), s.column, s.row, HeightClass(s.height_class))
@@ -126,7 +87,7 @@ def layout_from_bank(bank: LockerBank) -> list[Compartment]:
     ]
 
 
-class KioskCore:
+class KioskCore(CoreLoop):
     def __init__(
         self,
         store: KioskStore,
@@ -141,6 +102,7 @@ class KioskCore:
         clock: Callable[[], datetime] = utc_now,
         on_outbox: Callable[[], None] = lambda: None,
     ):
+        super().__init__()
         self.store = store
         self.bank = bank
         self.card_reader = card_reader
@@ -152,22 +114,18 @@ class KioskCore:
         self.pickup = PickupSession(pickup_policy, AttemptThrottle(), bank.has_door_sensors)
         self.staff = StaffSession(staff_policy, AttemptThrottle(free_failures=3, alarm_after=5))
         self.document_return = DocumentReturn(return_policy, bank.has_door_sensors)
-        self._listeners: list[Callable[[KioskView], None]] = []
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
         self._last_expiry_check: datetime | None = None
         self._last_health: dict[str, DeviceHealth] = {}
         self._unsubscribe: list[Callable[[], None]] = [
-            bank.subscribe(lambda e: self._inbox.put((self._on_door_event, (e,), None)))
+            bank.subscribe(lambda e: self._post(self._on_door_event, e))
         ]
         if card_reader is not None:
             self._unsubscribe.append(
-                card_reader.subscribe(lambda e: self._inbox.put((self._on_card_event, (e,), None)))
+                card_reader.subscribe(lambda e: self._post(self._on_card_event, e))
             )
         for code_reader in self.scanners:
             self._unsubscribe.append(
-                code_reader.subscribe(lambda e: self._inbox.put((self._on_scan_event, (e,), None)))
+                code_reader.subscribe(lambda e: self._post(self._on_scan_event, e))
             )
         store.install_layout(self._deposit_layout(return_policy.compartment))
 
@@ -193,77 +151,11 @@ class KioskCore:
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="kiosk-core", daemon=True)
-        self._thread.start()
-
     def stop(self) -> None:
         self._set_scanning(False)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        self._stopping.set()
-        self._inbox.put((lambda: None, (), None))
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def add_listener(self, listener: Callable[[KioskView], None]) -> None:
-        """Called on the core thread after every input; must return quickly."""
-        self._listeners.append(listener)
-
-    def _loop(self) -> None:
-        waiting: list[tuple[Future, Any]] = []
-        next_tick = time.monotonic() + TICK_SECONDS
-        while not self._stopping.is_set():
-            try:
-                item = self._inbox.get(timeout=max(0.0, next_tick - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if item is not None:
-                fn, args, future = item
-                try:
-                    result = fn(*args)
-                    if future is not None:
-                        waiting.append((future, result))
-                except Exception as exc:  # one bad input must never stop the kiosk
-                    log.exception("kiosk core failed to handle %s", getattr(fn, "__name__", fn))
-                    if future is not None:
-                        future.set_exception(exc)
-            # Timeouts run on schedule even while inputs keep coming.
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + TICK_SECONDS
-                try:
-                    self._tick()
-                except Exception:
-                    log.exception("kiosk core tick failed")
-            # Hardware events caused by an input (simulators call back at
-            # once) are handled before the caller gets its answer, so a caller
-            # sees the state after the whole chain.
-            if self._inbox.empty() and (waiting or self._listeners):
-                view = self._view()
-                for listener in self._listeners:
-                    try:
-                        listener(view)
-                    except Exception:
-                        log.exception("view listener failed")
-                for f, r in waiting:
-                    f.set_result(view if r is None else r)
-                waiting.clear()
-
-    def _call(self, fn: Callable, *args) -> Any:
-        if self._thread is None:
-            # Not started (unit tests, tools): run inline, then whatever the
-            # hardware answered, in order, exactly as the core thread would.
-            result = fn(*args)
-            while not self._inbox.empty():
-                queued, queued_args, _ = self._inbox.get()
-                queued(*queued_args)
-            return self._view() if result is None else result
-        if threading.current_thread() is self._thread:
-            result = fn(*args)
-            return self._view() if result is None else result
-        future: Future = Future()
-        self._inbox.put((fn, args, future))
-        return future.result(timeout=30)
+        self._stop_loop()
 
     # ----------------------------------------------------- citizen intents
 
@@ -552,95 +444,11 @@ class KioskCore:
 
     def _apply_one(self, effect: Effect) -> None:
         now = self.clock()
-        store = self.store
         if isinstance(effect, UnlockCompartment):
             self._unlock(effect, now)
             return
-        with store.transaction() as tx:
-            if isinstance(effect, RecordFailedPin):
-                order = store.order(effect.order_reference)
-                if order is None:
-                    return
-                store.save_order(tx, replace(order, failed_pin_attempts=effect.attempts, locked=effect.locked))
-                store.journal(tx, now, "wrong_pin", order=order.reference, attempts=effect.attempts)
-                if effect.locked:
-                    store.enqueue(tx, KioskEvent(EventType.ORDER_LOCKED, now, order.reference,
-                                                 detail=f"{effect.attempts} wrong PINs"))
-            elif isinstance(effect, RecordHandover):
-                order = store.order(effect.order_reference)
-                assert order is not None
-                if order.status is OrderStatus.COLLECTED:
-                    raise OrderTransitionError(f"order {order.reference} was already handed out")
-                if order.status is not OrderStatus.DEPOSITED:
-                    # The office cancelled it while the door was opening. The
-                    # document left the box all the same: record the fact.
-                    log.warning("order %s handed out while %s", order.reference, order.status.value)
-                    store.journal(tx, now, "late_handover", order=order.reference, status=order.status.value)
-                store.save_order(tx, replace(order, status=OrderStatus.COLLECTED))
-                compartment = store.compartment(effect.compartment)
-                assert compartment is not None
-                store.save_compartment(tx, compartment.with_state(CompartmentState.OPEN, None))
-                store.enqueue(tx, KioskEvent(EventType.ORDER_COLLECTED, now, order.reference, effect.compartment,
-                                             pin_letter_confirmed=effect.pin_letter_confirmed))
-            elif isinstance(effect, ReserveCompartment):
-                compartment = store.compartment(effect.compartment)
-                assert compartment is not None and compartment.state is CompartmentState.FREE
-                store.save_compartment(tx, compartment.with_state(CompartmentState.RESERVED, effect.order_reference))
-                store.journal(tx, now, "reserved", compartment=effect.compartment, order=effect.order_reference)
-            elif isinstance(effect, ReleaseReservation):
-                compartment = store.compartment(effect.compartment)
-                if compartment is None or compartment.order_reference is None:
-                    return
-                if compartment.state is CompartmentState.RESERVED:
-                    store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
-                elif compartment.state is CompartmentState.OUT_OF_SERVICE:
-                    # Taken out of service during the deposit (forced door):
-                    # it stays out, but the document was never put in.
-                    store.save_compartment(tx, compartment.with_state(CompartmentState.OUT_OF_SERVICE, None))
-                store.journal(tx, now, "reservation_released", compartment=effect.compartment)
-            elif isinstance(effect, RecordDeposit):
-                order = store.order(effect.order_reference)
-                assert order is not None
-                store.save_order(tx, order.transition(OrderStatus.DEPOSITED, compartment_number=effect.compartment,
-                                                      pickup_deadline=effect.pickup_deadline))
-                compartment = store.compartment(effect.compartment)
-                assert compartment is not None
-                store.save_compartment(tx, compartment.with_state(CompartmentState.OCCUPIED, order.reference))
-                store.enqueue(tx, KioskEvent(EventType.ORDER_DEPOSITED, now, order.reference, effect.compartment,
-                                             staff_ids=effect.staff_ids, pickup_deadline=effect.pickup_deadline))
-            elif isinstance(effect, RecordRemoval):
-                order = store.order(effect.order_reference)
-                assert order is not None
-                if order.status is OrderStatus.DEPOSITED:
-                    order = order.transition(OrderStatus.EXPIRED)
-                store.save_order(tx, order.transition(OrderStatus.REMOVED, compartment_number=None))
-                compartment = store.compartment(effect.compartment)
-                assert compartment is not None
-                store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
-                store.enqueue(tx, KioskEvent(EventType.ORDER_REMOVED, now, order.reference, effect.compartment,
-                                             staff_ids=effect.staff_ids))
-            elif isinstance(effect, SetOutOfService):
-                compartment = store.compartment(effect.compartment)
-                if compartment is None:
-                    return
-                store.save_compartment(tx, compartment.with_state(CompartmentState.OUT_OF_SERVICE))
-                store.enqueue(tx, KioskEvent(EventType.COMPARTMENT_OUT_OF_SERVICE, now,
-                                             compartment.order_reference or "", effect.compartment,
-                                             staff_ids=effect.staff_ids, detail=effect.reason))
-            elif isinstance(effect, SetInService):
-                compartment = store.compartment(effect.compartment)
-                if compartment is None or compartment.state is not CompartmentState.OUT_OF_SERVICE:
-                    return
-                back = CompartmentState.OCCUPIED if compartment.order_reference else CompartmentState.FREE
-                store.save_compartment(tx, compartment.with_state(back))
-                store.enqueue(tx, KioskEvent(EventType.COMPARTMENT_IN_SERVICE, now, "", effect.compartment,
-                                             staff_ids=effect.staff_ids))
-            elif isinstance(effect, ReportEvent):
-                store.enqueue(tx, KioskEvent(effect.type, now, effect.order_reference, effect.compartment,
-                                             staff_ids=effect.staff_ids, detail=effect.detail))
-            else:  # pragma: no cover - a new effect type without a handler
-                raise TypeError(f"unhandled effect {effect!r}")
-        self.on_outbox()
+        if record_effect(self.store, effect, now):
+            self.on_outbox()
 
     def _unlock(self, effect: UnlockCompartment, now: datetime) -> None:
         with self.store.transaction() as tx:
@@ -665,36 +473,8 @@ class KioskCore:
     # -------------------------------------------------------------- view
 
     def _health(self) -> list[DeviceHealth]:
-        health: list[DeviceHealth] = []
-        for device in (self.bank, self.card_reader, *self.scanners):
-            if device is not None:
-                try:
-                    health.extend(device.health())
-                except Exception as exc:  # a broken driver must not hide the others
-                    log.warning("health check failed: %s", exc)
-                    health.append(DeviceHealth(type(device).__name__, HealthStatus.FAILED, str(exc)))
-        return health
+        return device_health((self.bank, self.card_reader, *self.scanners))
 
     def _view(self) -> KioskView:
-        return KioskView(
-            pickup_state=self.pickup.state,
-            pickup_detail=self.pickup.error_detail,
-            attempts_left=self.pickup.attempts_left,
-            pickup_compartment=self.pickup.compartment,
-            requires_pin_letter=self.pickup.requires_pin_letter,
-            pickup_expires_at=self.pickup.expires_at,
-            staff_state=self.staff.state,
-            staff_ids=self.staff.staff_ids,
-            staff_message=self.staff.message,
-            staff_error=self.staff.error,
-            staff_compartment=self.staff.current_compartment,
-            compartments=tuple(self.store.compartments()),
-            has_door_sensors=self.bank.has_door_sensors,
-            health=tuple(self._health()),
-            staff_error_notice=self.staff.error_notice,
-            staff_message_notice=self.staff.message_notice,
-            staff_expires_at=self.staff.expires_at,
-            return_state=self.document_return.state,
-            return_compartment=self.document_return.compartment,
-            return_expires_at=self.document_return.expires_at,
-        )
+        return snapshot(self.pickup, self.staff, self.document_return, self.store.compartments(),
+                        self.bank.has_door_sensors, self._health())
