@@ -33,13 +33,14 @@ from hardware.interfaces import (
     LockerBank,
     ScanEvent,
 )
-from kiosk.core.effect_handlers import record_effect
+from kiosk.core.effect_handlers import record_change, record_effect
 from kiosk.core.loop import CoreLoop
 from kiosk.core.view import KioskView, device_health, snapshot
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnState
 from kiosk.domain.effects import (
     Effect,
+    InspectionOutcome,
     ReportEvent,
     SetInService,
     SetOutOfService,
@@ -47,14 +48,23 @@ from kiosk.domain.effects import (
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType, KioskEvent
+from kiosk.domain.inspection import DoorReading, reconcile_intent, settle_at_start
+from kiosk.domain.intents import UnlockIntent
+from kiosk.domain.records import Change, FinishIntents, expire_order, free_open_compartment
 from kiosk.domain.pickup_order import OrderStatus, PickupOrder
+from kiosk.domain.pickup_session import DOOR_STATES as PICKUP_DOOR_STATES
 from kiosk.domain.pickup_session import PickupPolicy, PickupSession, PickupState
 from kiosk.domain.staff import StaffRecord
+from kiosk.domain.staff_session import DOOR_STATES as STAFF_DOOR_STATES
 from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
-from kiosk.store import KioskStore
+from kiosk.store import KioskStore, StorageFault
+from kiosk.store.faults import fault_point
 
 log = logging.getLogger("kiosk.core")
+
+# Openings that record nothing when their door closes (see _finish_idle_intents).
+_FINISHED_BY_CLOSING = (UnlockPurpose.SERVICE, UnlockPurpose.RETURN)
 
 CREDENTIAL_POLICY_KEY = "credential_policy"
 
@@ -116,6 +126,8 @@ class KioskCore(CoreLoop):
         self.document_return = DocumentReturn(return_policy, bank.has_door_sensors)
         self._last_expiry_check: datetime | None = None
         self._last_health: dict[str, DeviceHealth] = {}
+        # Compartments opened by a remote command whose door has not closed yet.
+        self._remote_opens: set[int] = set()
         self._unsubscribe: list[Callable[[], None]] = [
             bank.subscribe(lambda e: self._post(self._on_door_event, e))
         ]
@@ -128,6 +140,9 @@ class KioskCore(CoreLoop):
                 code_reader.subscribe(lambda e: self._post(self._on_scan_event, e))
             )
         store.install_layout(self._deposit_layout(return_policy.compartment))
+        self._storage_alarm: tuple[datetime, str] | None = None
+        self._reconcile_pending = False
+        self._reconcile()
 
     def _deposit_layout(self, return_compartment: int | None) -> list[Compartment]:
         """The bank's compartments, without the one that takes back old ID cards."""
@@ -237,6 +252,16 @@ class KioskCore(CoreLoop):
     def set_in_service(self, compartment: int) -> KioskView:
         return self._call(lambda: self._apply(self.staff.set_in_service(compartment, self.clock())))
 
+    def start_inspection(self, compartment: int) -> KioskView:
+        """Staff open a compartment that needs inspection to see what is inside."""
+        return self._call(lambda: self._apply(
+            self.staff.start_inspection(self.store.compartment(compartment), self.clock())))
+
+    def resolve_inspection(self, outcome: InspectionOutcome | str) -> KioskView:
+        """Staff say what they found: the document inside, an empty compartment, or something else."""
+        return self._call(lambda: self._apply(
+            self.staff.resolve_inspection(InspectionOutcome(outcome), self.clock())))
+
     def logout(self) -> KioskView:
         return self._call(lambda: self._apply(self.staff.logout(self.clock())))
 
@@ -250,6 +275,7 @@ class KioskCore(CoreLoop):
                 log.warning("remote open for unknown compartment %s ignored", compartment)
                 return
             who = (requested_by or "office",)
+            self._remote_opens.add(compartment)
             self._apply([
                 ReportEvent(EventType.COMPARTMENT_SERVICE_OPENED, f"remote: {reason}", compartment=compartment,
                             staff_ids=who),
@@ -320,7 +346,10 @@ class KioskCore(CoreLoop):
             self._apply(self.pickup.door_failed(n, event.detail, now))
             self._apply(self.staff.door_failed(n, event.detail, now))
             self._apply(self.document_return.door_failed(n, event.detail, now))
+            if n in self._remote_opens:
+                self._remote_open_failed(n, event.detail)
         elif event.kind is DoorEventKind.CLOSED:
+            self._remote_opens.discard(n)
             handing_over = self.pickup.state is PickupState.DOOR_OPEN
             self._apply(self.pickup.door_closed(n, now))
             self._apply(self.staff.door_closed(n, now))
@@ -366,6 +395,7 @@ class KioskCore(CoreLoop):
 
     def _tick(self) -> None:
         now = self.clock()
+        self._check_storage(now)
         self._apply(self.pickup.tick(now))
         self._apply(self.staff.tick(now))
         self._apply(self.document_return.tick(now))
@@ -373,9 +403,35 @@ class KioskCore(CoreLoop):
             self._expire_orders(now)
         self._report_health_changes()
 
+    def _check_storage(self, now: datetime) -> None:
+        """After a failed write: probe until writes work, then raise the alarm and tidy up."""
+        if self.store.fault is not None:
+            self._storage_alarm = self._storage_alarm or (self.store.fault_since or now, self.store.fault)
+            if not self.store.probe():
+                return
+        if self._storage_alarm is not None:
+            since, detail = self._storage_alarm
+            # The first write that works carries the alarm (nothing could be
+            # queued while the disk was full; the heartbeat showed FAILED).
+            event = KioskEvent(EventType.STORAGE_FAULT, since,
+                               detail=f"store: {detail}; writes failed from {since.isoformat(timespec='seconds')}"
+                                      f" until {now.isoformat(timespec='seconds')}")
+            if self._record(Change(events=(event,)), "storage_alarm"):
+                self._storage_alarm = None
+                self._reconcile_pending = True
+                self.on_outbox()
+        if self._reconcile_pending and self._idle():
+            # Unlocks whose outcome could not be written are settled like after a crash.
+            self._reconcile_pending = False
+            self._reconcile()
+
+    def _idle(self) -> bool:
+        return (self.pickup.state not in PICKUP_DOOR_STATES and self.staff.state not in STAFF_DOOR_STATES
+                and not self.document_return.active and not self._remote_opens)
+
     def _report_health_changes(self) -> None:
         """A device that fails or recovers is reported to the registry once."""
-        current = {h.device: h for h in self._health()}
+        current = {h.device: h for h in self._device_health()}
         for name, health in current.items():
             before = self._last_health.get(name)
             if before is None and health.status is HealthStatus.OK:
@@ -391,28 +447,75 @@ class KioskCore(CoreLoop):
         for order in self.store.orders((OrderStatus.DEPOSITED,)):
             # The order being handed out right now is not expired under the
             # citizen's hands: its deadline was checked when the PIN was right.
-            if order.is_expired(now) and order.reference != in_handover:
-                with self.store.transaction() as tx:
-                    self.store.save_order(tx, order.transition(OrderStatus.EXPIRED))
-                    self.store.enqueue(tx, KioskEvent(EventType.ORDER_EXPIRED, now, order.reference,
-                                                      order.compartment_number or 0))
+            if order.reference != in_handover and self._record(expire_order(order, now), "expire"):
                 self.on_outbox()
 
     def _settle_compartment(self, number: int) -> None:
         """A door closed: a compartment emptied by a handover is free again."""
         compartment = self.store.compartment(number)
-        if compartment and compartment.state is CompartmentState.OPEN:
-            self._free(compartment)
+        if compartment is not None:
+            self._record(free_open_compartment(compartment), "free")
+        self._finish_idle_intents()
 
     def _settle_open_compartments(self) -> None:
         for compartment in self.store.compartments():
-            if compartment.state is CompartmentState.OPEN:
-                self._free(compartment)
+            self._record(free_open_compartment(compartment), "free")
+        self._finish_idle_intents()
 
-    def _free(self, compartment: Compartment) -> None:
-        with self.store.transaction() as tx:
-            self.store.save_compartment(tx, compartment.with_state(CompartmentState.FREE, None))
-            self.store.journal(tx, self.clock(), "compartment_free", compartment=compartment.number)
+    def _finish_idle_intents(self) -> None:
+        """Service and return openings are over once their door is shut and no session holds it.
+
+        Deposits, handovers and removals are finished by the transaction that
+        records them; these two record nothing when the door closes.
+        """
+        busy = set(self._remote_opens)
+        if self.staff.state is StaffState.SERVICE_DOOR_OPEN and self.staff.current_compartment is not None:
+            busy.add(self.staff.current_compartment)
+        if self.document_return.active and self.document_return.compartment is not None:
+            busy.add(self.document_return.compartment)
+        idle = {i.compartment for i in self.store.open_intents()
+                if i.purpose in _FINISHED_BY_CLOSING and i.compartment not in busy}
+        for number in sorted(idle):
+            self._record(Change(finished=(FinishIntents(number, _FINISHED_BY_CLOSING),)), "finish_intent")
+
+    def _record(self, change: Change, point: str) -> bool:
+        return record_change(self.store, change, self.clock(), point)
+
+    # ---------------------------------------------------------- start-up
+
+    def _reconcile(self) -> None:
+        """Before anyone is served: settle every unlock the last run left unfinished.
+
+        The intents say what the kiosk was doing; the door sensors say what the
+        doors are doing now. What cannot be known goes to NEEDS_INSPECTION.
+        """
+        try:
+            self._reconcile_intents()
+        except StorageFault as exc:
+            log.error("start-up reconciliation postponed until writes work: %s", exc)
+            self._reconcile_pending = True
+
+    def _reconcile_intents(self) -> None:
+        now = self.clock()
+        for intent in self.store.open_intents():
+            compartment = self.store.compartment(intent.compartment)
+            order = self.store.order(intent.order_reference) if intent.order_reference else None
+            change = reconcile_intent(intent, compartment, order, self._door(intent.compartment), now)
+            if change.events:
+                log.warning("start-up: %s", "; ".join(e.detail for e in change.events))
+            self._record(change, "reconcile")
+        # Every intent is settled now, so what is still RESERVED never had its
+        # door unlocked, and what is OPEN had its handover recorded.
+        for compartment in self.store.compartments():
+            self._record(settle_at_start(compartment, self._door(compartment.number), self.bank.has_door_sensors),
+                         "settle")
+
+    def _door(self, number: int) -> DoorReading:
+        try:
+            return DoorReading(self.bank.door_state(number).value)
+        except (HardwareError, ValueError, KeyError) as exc:
+            log.warning("door %s unreadable at start-up: %s", number, exc)
+            return DoorReading.UNKNOWN
 
     # -------------------------------------------------------- credentials
 
@@ -439,8 +542,17 @@ class KioskCore(CoreLoop):
     # ------------------------------------------------------------ effects
 
     def _apply(self, effects: list[Effect]) -> None:
+        failed = ""
         for effect in effects:
-            self._apply_one(effect)
+            if failed and isinstance(effect, UnlockCompartment):
+                # What had to be recorded before this door opens was not: no pulse.
+                self._unlock_refused(effect, failed)
+                continue
+            try:
+                self._apply_one(effect)
+            except StorageFault as exc:
+                log.error("could not record %s: %s", type(effect).__name__, exc)
+                failed = f"store: {exc}"
 
     def _apply_one(self, effect: Effect) -> None:
         now = self.clock()
@@ -451,30 +563,75 @@ class KioskCore(CoreLoop):
             self.on_outbox()
 
     def _unlock(self, effect: UnlockCompartment, now: datetime) -> None:
-        with self.store.transaction() as tx:
-            self.store.journal(tx, now, "unlock", compartment=effect.compartment, purpose=effect.purpose.value,
-                               order=effect.order_reference, staff=list(effect.staff_ids))
+        # Write-ahead: what the kiosk is about to do is committed before the
+        # pulse, so a crash in between is reconciled at the next start-up.
+        # If it cannot be written, no door opens.
+        intent = UnlockIntent(effect.compartment, effect.purpose, effect.order_reference, effect.staff_ids,
+                              effect.purpose is UnlockPurpose.HANDOVER and self.pickup.requires_pin_letter, now)
+        try:
+            with self.store.transaction() as tx:
+                self.store.add_intent(tx, intent)
+                self.store.journal(tx, now, "unlock", compartment=effect.compartment,
+                                   purpose=effect.purpose.value, order=effect.order_reference,
+                                   staff=list(effect.staff_ids))
+                fault_point("intent")
+        except StorageFault as exc:
+            self._unlock_refused(effect, str(exc))
+            return
+        fault_point("intent:committed")
         try:
             result = self.bank.unlock(effect.compartment)
             acknowledged, detail = result.acknowledged, result.detail
         except HardwareError as exc:
             acknowledged, detail = False, str(exc)
+        fault_point("pulse")
         with self.store.transaction() as tx:
             self.store.journal(tx, self.clock(), "unlock_result", compartment=effect.compartment,
                                acknowledged=acknowledged, detail=detail)
+        fault_point("unlock_result:committed")
+        self._unlock_outcome(effect, acknowledged, detail)
+
+    def _unlock_outcome(self, effect: UnlockCompartment, acknowledged: bool, detail: str) -> None:
         now = self.clock()
         self._apply(self.pickup.unlock_result(effect.compartment, acknowledged, detail, now))
         self._apply(self.staff.unlock_result(effect.compartment, acknowledged, detail,
                                              self.bank.has_door_sensors, now))
         self._apply(self.document_return.unlock_result(effect.compartment, acknowledged, detail, now))
-        if not acknowledged and effect.purpose is UnlockPurpose.SERVICE and not self.staff.logged_in:
-            self._apply([ReportEvent(EventType.DOOR_FAILED, detail, compartment=effect.compartment)])
+        if not acknowledged and effect.compartment in self._remote_opens:
+            self._remote_open_failed(effect.compartment, detail)
+
+    def _unlock_refused(self, effect: UnlockCompartment, why: str) -> None:
+        """The intent could not be recorded: the sessions hear of a door that did not open."""
+        log.error("no unlock of compartment %s (%s): %s", effect.compartment, effect.purpose.value, why)
+        self._remote_opens.discard(effect.compartment)
+        try:
+            self._unlock_outcome(effect, False, why)
+        except StorageFault:
+            pass  # nothing more can be recorded now; the sessions have moved on
+
+    def _remote_open_failed(self, number: int, detail: str) -> None:
+        """A remote open whose door did not open: out of service until staff look (issue 15)."""
+        self._remote_opens.discard(number)
+        self._apply([
+            ReportEvent(EventType.DOOR_FAILED, detail or "the door did not open for a remote open",
+                        compartment=number),
+            SetOutOfService(number, f"door did not open for a remote open: {detail}"),
+        ])
 
     # -------------------------------------------------------------- view
 
-    def _health(self) -> list[DeviceHealth]:
+    def _device_health(self) -> list[DeviceHealth]:
         return device_health((self.bank, self.card_reader, *self.scanners))
+
+    def _health(self) -> list[DeviceHealth]:
+        fault = self.store.fault
+        store = DeviceHealth("store", HealthStatus.FAILED, fault) if fault else DeviceHealth("store", HealthStatus.OK)
+        return [*self._device_health(), store]
 
     def _view(self) -> KioskView:
         return snapshot(self.pickup, self.staff, self.document_return, self.store.compartments(),
-                        self.bank.has_door_sensors, self._health())
+                        self.bank.has_door_sensors, self._health(), self._uncertainty)
+
+    def _uncertainty(self, reference: str) -> str:
+        order = self.store.order(reference)
+        return order.uncertain.value if order else ""

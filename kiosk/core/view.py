@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from hardware.interfaces import DeviceHealth, HealthStatus
-from kiosk.domain.compartment import Compartment
+from kiosk.domain.compartment import Compartment, CompartmentState
 from kiosk.domain.document_return import DocumentReturn, ReturnState
 from kiosk.domain.pickup_session import PickupSession, PickupState
 from kiosk.domain.staff_session import Notice, StaffSession, StaffState
@@ -43,6 +43,17 @@ class KioskView:
     return_state: ReturnState = ReturnState.OFF
     return_compartment: int | None = None
     return_expires_at: datetime | None = None
+    # Compartments staff must look into (a crash left them uncertain).
+    inspections: tuple[Inspection, ...] = ()
+    # The order of the compartment open for staff (inspection: "is PO-... inside?").
+    staff_order: str | None = None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    compartment: int
+    order_reference: str  # "" if the records name no document
+    uncertain: str  # what is uncertain: deposit, handover, removal, service ("" = the contents)
 
 
 def device_health(devices: Iterable[object | None]) -> list[DeviceHealth]:
@@ -65,7 +76,13 @@ def snapshot(
     compartments: Iterable[Compartment],
     has_door_sensors: bool,
     health: Iterable[DeviceHealth],
+    uncertainty: Callable[[str], str] = lambda reference: "",
 ) -> KioskView:
+    compartments = tuple(compartments)
+    inspections = tuple(
+        Inspection(c.number, c.order_reference or "", uncertainty(c.order_reference) if c.order_reference else "")
+        for c in compartments if c.state is CompartmentState.NEEDS_INSPECTION
+    )
     return KioskView(
         pickup_state=pickup.state,
         pickup_detail=pickup.error_detail,
@@ -78,7 +95,7 @@ def snapshot(
         staff_message=staff.message,
         staff_error=staff.error,
         staff_compartment=staff.current_compartment,
-        compartments=tuple(compartments),
+        compartments=compartments,
         has_door_sensors=has_door_sensors,
         health=tuple(health),
         staff_error_notice=staff.error_notice,
@@ -87,4 +104,6 @@ def snapshot(
         return_state=document_return.state,
         return_compartment=document_return.compartment,
         return_expires_at=document_return.expires_at,
+        inspections=inspections,
+        staff_order=staff.current_order,
     )

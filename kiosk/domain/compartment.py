@@ -32,6 +32,10 @@ class CompartmentState(str, Enum):
     OCCUPIED = "occupied"  # a document is inside, door closed
     OPEN = "open"  # door open for handover, removal or service
     OUT_OF_SERVICE = "out_of_service"
+    # The kiosk cannot know what is inside (a crash while its door was open,
+    # a handover cut between the unlock pulse and the door opening): staff
+    # must look and say. Never opened for a citizen, never chosen for a deposit.
+    NEEDS_INSPECTION = "needs_inspection"
 
 
 @dataclass(frozen=True)

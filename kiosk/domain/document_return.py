@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from kiosk.domain.effects import Effect, ReportEvent, UnlockCompartment, UnlockPurpose
+from kiosk.domain.effects import Effect, ReportEvent, SessionStateError, UnlockCompartment, UnlockPurpose
 from kiosk.domain.events import EventType
 from kiosk.domain.pickup_order import DocumentKind
 
@@ -91,7 +91,8 @@ class DocumentReturn:
             self._enter(ReturnState.NOT_AN_EID, now + self.policy.offer_timeout)
             return []
         self._enter(ReturnState.DOOR_OPENING, now + self.policy.door_opening_timeout)
-        assert self.policy.compartment is not None
+        if self.policy.compartment is None:
+            raise SessionStateError("no return compartment is configured")
         return [UnlockCompartment(self.policy.compartment, UnlockPurpose.RETURN, self._order_reference)]
 
     def unlock_result(self, compartment: int, acknowledged: bool, detail: str, now: datetime) -> list[Effect]:

@@ -20,6 +20,15 @@ class UnlockPurpose(str, Enum):
     REMOVAL = "removal"
     SERVICE = "service"
     RETURN = "return"  # the return compartment for old ID cards
+    INSPECTION = "inspection"  # staff look into a compartment that needs inspection
+
+
+class InspectionOutcome(str, Enum):
+    """What staff found in a compartment that needed inspection."""
+
+    INSIDE = "inside"  # the order's document is inside
+    EMPTY = "empty"  # the compartment is empty
+    OTHER = "other"  # something else is inside (or the document is damaged): to the counter
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,17 @@ class SetInService:
 
 
 @dataclass(frozen=True)
+class ResolveInspection:
+    """Staff looked into a compartment that needed inspection and said what they found."""
+
+    compartment: int
+    outcome: InspectionOutcome
+    staff_ids: tuple[str, ...]
+    # Where a found document now waits for its citizen (a completed deposit).
+    pickup_deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ReportEvent:
     """Something the registry should hear about: alarms, logins, service openings."""
 
@@ -104,5 +124,10 @@ Effect = (
     | RecordRemoval
     | SetOutOfService
     | SetInService
+    | ResolveInspection
     | ReportEvent
 )
+
+
+class SessionStateError(Exception):
+    """A session was asked for something its own state rules out (a bug, not bad input)."""

@@ -26,6 +26,20 @@ class DocumentKind(str, Enum):
     OTHER = "other"
 
 
+class Uncertainty(str, Enum):
+    """What the kiosk could not record for an order because it was cut off.
+
+    An order with an uncertainty is never opened by its code and never
+    deposited again until staff have inspected its compartment.
+    """
+
+    NONE = ""
+    DEPOSIT = "deposit"  # the document may or may not have been put in
+    HANDOVER = "handover"  # the citizen may or may not have taken it
+    REMOVAL = "removal"  # staff may or may not have taken it out
+    SERVICE = "service"  # its door was open for service across the crash
+
+
 class OrderStatus(str, Enum):
     ANNOUNCED = "announced"
     DEPOSITED = "deposited"
@@ -76,6 +90,7 @@ class PickupOrder:
     pickup_deadline: datetime | None = None
     failed_pin_attempts: int = 0
     locked: bool = False
+    uncertain: Uncertainty = Uncertainty.NONE
 
     def transition(self, to: OrderStatus, **changes) -> PickupOrder:
         if to not in ALLOWED_TRANSITIONS[self.status]:

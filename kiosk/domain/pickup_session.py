@@ -24,6 +24,7 @@ from enum import Enum
 from common import credentials
 from kiosk.domain.effects import (
     Effect,
+    SessionStateError,
     RecordFailedPin,
     RecordHandover,
     ReportEvent,
@@ -32,7 +33,13 @@ from kiosk.domain.effects import (
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType
-from kiosk.domain.pickup_order import DEFAULT_MAX_PIN_ATTEMPTS, DocumentKind, OrderStatus, PickupOrder
+from kiosk.domain.pickup_order import (
+    DEFAULT_MAX_PIN_ATTEMPTS,
+    DocumentKind,
+    OrderStatus,
+    PickupOrder,
+    Uncertainty,
+)
 from kiosk.domain.throttle import AttemptThrottle
 
 
@@ -167,6 +174,9 @@ class PickupSession:
             return self._fail(PickupState.EXPIRED, now, "")
         if order.status is not OrderStatus.DEPOSITED or order.compartment_number is None:
             return self._fail(PickupState.NOT_AVAILABLE, now, order.status.value)
+        if order.uncertain is not Uncertainty.NONE:
+            # Cut off by a crash: staff must look before the code opens anything.
+            return self._fail(PickupState.NOT_AVAILABLE, now, "awaiting inspection")
         if not in_service(order.compartment_number):
             return self._fail(PickupState.NOT_AVAILABLE, now, "compartment out of service")
         self._order = order
@@ -281,7 +291,8 @@ class PickupSession:
     # ----------------------------------------------------------- helpers
 
     def _open_door(self, now: datetime, pin_letter_confirmed: bool) -> list[Effect]:
-        assert self._order is not None and self._compartment is not None
+        if self._order is None or self._compartment is None:
+            raise SessionStateError(f"pickup session in {self._state.value} has no order")
         if self._order.is_expired(now):
             # The deadline passed while the PIN was typed: the order was only
             # checked when the code was entered, and an expired order must
@@ -292,7 +303,8 @@ class PickupSession:
         return [UnlockCompartment(self._compartment, UnlockPurpose.HANDOVER, self._order.reference)]
 
     def _door_opened(self, now: datetime) -> list[Effect]:
-        assert self._order is not None and self._compartment is not None
+        if self._order is None or self._compartment is None:
+            raise SessionStateError(f"pickup session in {self._state.value} has no order")
         self._enter(PickupState.DOOR_OPEN, now)
         reference = self._order.reference
         self._clear_secrets()
@@ -344,7 +356,8 @@ class PickupSession:
         return self.policy.result_timeout
 
     def _replace_order(self, **changes) -> PickupOrder:
-        assert self._order is not None
+        if self._order is None:
+            raise SessionStateError(f"pickup session in {self._state.value} has no order")
         return replace(self._order, **changes)
 
     def _clear_secrets(self) -> None:

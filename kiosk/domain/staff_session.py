@@ -20,18 +20,21 @@ from common import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, choose_compartment
 from kiosk.domain.effects import (
     Effect,
+    SessionStateError,
+    InspectionOutcome,
     ReportEvent,
     RecordDeposit,
     RecordRemoval,
     ReleaseReservation,
     ReserveCompartment,
+    ResolveInspection,
     SetInService,
     SetOutOfService,
     UnlockCompartment,
     UnlockPurpose,
 )
 from kiosk.domain.events import EventType
-from kiosk.domain.pickup_order import DEFAULT_PICKUP_DAYS, OrderStatus, PickupOrder
+from kiosk.domain.pickup_order import DEFAULT_PICKUP_DAYS, OrderStatus, PickupOrder, Uncertainty
 from kiosk.domain.staff import StaffRecord
 from kiosk.domain.throttle import AttemptThrottle
 
@@ -46,10 +49,13 @@ class StaffState(str, Enum):
     DEPOSIT_DOOR_OPEN = "deposit_door_open"
     REMOVAL_DOOR_OPEN = "removal_door_open"
     SERVICE_DOOR_OPEN = "service_door_open"
+    # Staff look into a compartment that needs inspection and say what is inside.
+    INSPECTION_DOOR_OPEN = "inspection_door_open"
 
 
 DOOR_STATES = frozenset(
-    {StaffState.DEPOSIT_DOOR_OPEN, StaffState.REMOVAL_DOOR_OPEN, StaffState.SERVICE_DOOR_OPEN}
+    {StaffState.DEPOSIT_DOOR_OPEN, StaffState.REMOVAL_DOOR_OPEN, StaffState.SERVICE_DOOR_OPEN,
+     StaffState.INSPECTION_DOOR_OPEN}
 )
 LOGGED_IN_STATES = frozenset(
     {
@@ -173,7 +179,8 @@ class StaffSession:
                 self._state = StaffState.LOGGED_OUT
                 self._expires_at = None
             return effects
-        assert record is not None
+        if record is None:  # ok above implies a record; say so to type checkers too
+            raise SessionStateError("staff login accepted without a staff record")
         if second:
             if record.staff_id in self._staff_ids:
                 self._set_error("second_same", "the second login must be a different staff member")
@@ -226,6 +233,10 @@ class StaffSession:
         if order is None:
             self._set_error("unknown_order", f"order {reference} is not known at this kiosk: check the reference or resync",
                             reference=reference)
+            return []
+        if order.uncertain is not Uncertainty.NONE:
+            self._set_error("order_inspection", f"order {reference} awaits an inspection of its compartment: "
+                            "resolve the inspection first", reference=reference)
             return []
         if order.status is not OrderStatus.ANNOUNCED:
             self._set_error("order_status", f"order {reference} cannot be deposited: it is {order.status.value}",
@@ -313,6 +324,32 @@ class StaffSession:
         self._touch(now)
         return [SetInService(compartment, self._staff_ids)]
 
+    # --------------------------------------------------------- inspection
+
+    def start_inspection(self, compartment: Compartment | None, now: datetime) -> list[Effect]:
+        """Opens a compartment that needs inspection, so staff can say what is inside."""
+        if self._state is not StaffState.MENU:
+            return []
+        self._clear_feedback()
+        if compartment is None or compartment.state is not CompartmentState.NEEDS_INSPECTION:
+            self._set_error("no_inspection", "this compartment does not need an inspection")
+            return []
+        reference = compartment.order_reference or ""
+        self._current = (reference, compartment.number)
+        self._enter(StaffState.INSPECTION_DOOR_OPEN, now)
+        return [UnlockCompartment(compartment.number, UnlockPurpose.INSPECTION, reference, self._staff_ids)]
+
+    def resolve_inspection(self, outcome: InspectionOutcome, now: datetime) -> list[Effect]:
+        """The answer to "is the document inside?", recorded with the staff ids."""
+        if self._state is not StaffState.INSPECTION_DOOR_OPEN or self._current is None:
+            return []
+        reference, number = self._current
+        self._current = None
+        self._set_message("inspection_resolved", f"compartment {number}: {outcome.value} recorded",
+                          number=number, reference=reference, outcome=outcome.value)
+        self._enter(StaffState.MENU, now)
+        return [ResolveInspection(number, outcome, self._staff_ids, now + self.policy.pickup_period)]
+
     # ------------------------------------------------------- door feedback
 
     def unlock_result(self, compartment: int, acknowledged: bool, detail: str,
@@ -347,6 +384,8 @@ class StaffSession:
     def door_closed(self, compartment: int, now: datetime) -> list[Effect]:
         if self._state not in DOOR_STATES or self._current is None or compartment != self._current[1]:
             return []
+        if self._state is StaffState.INSPECTION_DOOR_OPEN:
+            return []  # the answer is still to give; a shut door does not give it
         reference, number = self._current
         self._current = None
         if self._state is StaffState.DEPOSIT_DOOR_OPEN:

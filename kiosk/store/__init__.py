@@ -1,5 +1,5 @@
 """The kiosk's local state: SQLite in WAL mode, with a journal and an outbox."""
 
-from kiosk.store.database import KioskStore, StoreError
+from kiosk.store.database import KioskStore, StorageFault, StoreError
 
-__all__ = ["KioskStore", "StoreError"]
+__all__ = ["KioskStore", "StorageFault", "StoreError"]

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
+from kiosk.domain.effects import UnlockPurpose
 from kiosk.domain.events import KioskEvent
-from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
+from kiosk.domain.intents import UnlockIntent
+from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder, Uncertainty
 from kiosk.domain.staff import StaffRecord
+from kiosk.store.faults import fault_point
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS compartment (
@@ -49,7 +53,8 @@ CREATE TABLE IF NOT EXISTS pickup_order (
     compartment_number INTEGER,
     pickup_deadline TEXT,
     failed_pin_attempts INTEGER NOT NULL DEFAULT 0,
-    locked INTEGER NOT NULL DEFAULT 0
+    locked INTEGER NOT NULL DEFAULT 0,
+    uncertain TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS pickup_order_lookup ON pickup_order (code_lookup);
 CREATE TABLE IF NOT EXISTS staff (
@@ -72,6 +77,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL
 );
+-- Write-ahead intents: committed before every unlock pulse, finished in the
+-- transaction that records the outcome. One left over at start-up means the
+-- kiosk stopped between the two; start-up reconciles it with the sensors.
+CREATE TABLE IF NOT EXISTS intent (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    compartment INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    order_reference TEXT NOT NULL,
+    staff_ids TEXT NOT NULL,
+    pin_letter_confirmed INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -83,6 +100,10 @@ class StoreError(Exception):
     pass
 
 
+class StorageFault(StoreError):
+    """A write failed (disk full, I/O error): nothing of that transaction was stored."""
+
+
 class KioskStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -91,12 +112,16 @@ class KioskStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lockfile = _exclusive_lock(self.path.with_suffix(".lock"))
         self._lock = threading.RLock()
+        # Why the last write failed (None: writes work), and since when.
+        self.fault: str | None = None
+        self.fault_since: datetime | None = None
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed handover survives a power cut, not only a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            _migrate(self._db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the kiosk database {path}: {exc}. "
@@ -112,14 +137,57 @@ class KioskStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write. A failed write raises `StorageFault` and sets `fault`;
+        the next write that commits clears it."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise self._storage_fault(exc) from exc
+            except BaseException:
+                self._rollback()
+                raise
+            self.fault = self.fault_since = None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL): then a
+        # ROLLBACK would fail with "no transaction is active" and hide the cause.
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def _storage_fault(self, exc: sqlite3.OperationalError) -> StorageFault:
+        where = self.path.parent if str(self.path) != ":memory:" else Path(".")
+        try:
+            free = f"{shutil.disk_usage(where).free // 1024} KiB"
+        except OSError:
+            free = "unknown"
+        text = str(exc)
+        if "full" in text:
+            detail = f"disk full, free space on {where}: {free}"
+        else:
+            detail = f"write failed ({text}), free space on {where}: {free}"
+        if self.fault is None:
+            self.fault_since = datetime.now(timezone.utc)
+        self.fault = detail
+        return StorageFault(detail)
+
+    def probe(self) -> bool:
+        """Tries a small write; True (and `fault` cleared) if writes work again."""
+        try:
+            with self.transaction() as tx:
+                self.set_meta(tx, "store_probe", datetime.now(timezone.utc).isoformat())
+        except StorageFault:
+            return False
+        return True
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -163,7 +231,7 @@ class KioskStore:
 
     _ORDER_COLUMNS = (
         "reference, kind, status, size, needs_low, requires_pin_letter, code_lookup, pin_verifier,"
-        " compartment_number, pickup_deadline, failed_pin_attempts, locked"
+        " compartment_number, pickup_deadline, failed_pin_attempts, locked, uncertain"
     )
 
     def order(self, reference: str) -> PickupOrder | None:
@@ -188,13 +256,14 @@ class KioskStore:
     @classmethod
     def save_order(cls, tx: sqlite3.Connection, o: PickupOrder) -> None:
         tx.execute(
-            f"INSERT INTO pickup_order ({cls._ORDER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            f"INSERT INTO pickup_order ({cls._ORDER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(reference) DO UPDATE SET kind=excluded.kind, status=excluded.status,"
             " size=excluded.size, needs_low=excluded.needs_low,"
             " requires_pin_letter=excluded.requires_pin_letter, code_lookup=excluded.code_lookup,"
             " pin_verifier=excluded.pin_verifier, compartment_number=excluded.compartment_number,"
             " pickup_deadline=excluded.pickup_deadline,"
-            " failed_pin_attempts=excluded.failed_pin_attempts, locked=excluded.locked",
+            " failed_pin_attempts=excluded.failed_pin_attempts, locked=excluded.locked,"
+            " uncertain=excluded.uncertain",
             (
                 o.reference,
                 o.kind.value,
@@ -208,6 +277,7 @@ class KioskStore:
                 o.pickup_deadline.isoformat() if o.pickup_deadline else None,
                 o.failed_pin_attempts,
                 int(o.locked),
+                o.uncertain.value,
             ),
         )
 
@@ -280,6 +350,8 @@ class KioskStore:
     def outbox_acknowledge(self, event_ids: list[str]) -> None:
         with self.transaction() as tx:
             tx.executemany("DELETE FROM outbox WHERE event_id=?", [(i,) for i in event_ids])
+            fault_point("outbox_ack")
+        fault_point("outbox_ack:committed")
 
     def outbox_postpone(self, event_ids: list[str], until: datetime) -> None:
         with self.transaction() as tx:
@@ -298,6 +370,39 @@ class KioskStore:
     def orders_with_pending_events(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT order_reference FROM outbox WHERE order_reference != ''")}
 
+    # -------------------------------------------------------------- intents
+
+    @staticmethod
+    def add_intent(tx: sqlite3.Connection, intent: UnlockIntent) -> int:
+        cursor = tx.execute(
+            "INSERT INTO intent (compartment, purpose, order_reference, staff_ids, pin_letter_confirmed,"
+            " created_at) VALUES (?,?,?,?,?,?)",
+            (intent.compartment, intent.purpose.value, intent.order_reference, json.dumps(intent.staff_ids),
+             int(intent.pin_letter_confirmed), intent.created_at.isoformat()),
+        )
+        return cursor.lastrowid
+
+    @staticmethod
+    def finish_intents(tx: sqlite3.Connection, compartment: int, purposes: tuple[UnlockPurpose, ...] = ()) -> None:
+        """The outcome of every unlock of `compartment` (of these purposes) is recorded."""
+        if purposes:
+            marks = ",".join("?" * len(purposes))
+            tx.execute(f"DELETE FROM intent WHERE compartment=? AND purpose IN ({marks})",
+                       (compartment, *(p.value for p in purposes)))
+        else:
+            tx.execute("DELETE FROM intent WHERE compartment=?", (compartment,))
+
+    def open_intents(self) -> list[UnlockIntent]:
+        rows = self._query(
+            "SELECT id, compartment, purpose, order_reference, staff_ids, pin_letter_confirmed, created_at"
+            " FROM intent ORDER BY id"
+        )
+        return [
+            UnlockIntent(number, UnlockPurpose(purpose), reference, tuple(json.loads(staff)), bool(pin_letter),
+                         datetime.fromisoformat(at), intent_id)
+            for intent_id, number, purpose, reference, staff, pin_letter, at in rows
+        ]
+
     # ----------------------------------------------------------------- meta
 
     def meta(self, key: str) -> str | None:
@@ -310,6 +415,13 @@ class KioskStore:
             "INSERT INTO meta (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added since the first release, for stores created before them."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(pickup_order)")}
+    if "uncertain" not in columns:
+        db.execute("ALTER TABLE pickup_order ADD COLUMN uncertain TEXT NOT NULL DEFAULT ''")
 
 
 def _exclusive_lock(path: Path):
@@ -332,7 +444,8 @@ def _compartment(row: tuple) -> Compartment:
 
 
 def _order(row: tuple) -> PickupOrder:
-    (reference, kind, status, size, low, pin_letter, lookup, verifier, number, deadline, failed, locked) = row
+    (reference, kind, status, size, low, pin_letter, lookup, verifier, number, deadline, failed, locked,
+     uncertain) = row
     return PickupOrder(
         reference=reference,
         kind=DocumentKind(kind),
@@ -346,4 +459,5 @@ def _order(row: tuple) -> PickupOrder:
         pickup_deadline=datetime.fromisoformat(deadline) if deadline else None,
         failed_pin_attempts=failed,
         locked=bool(locked),
+        uncertain=Uncertainty(uncertain),
     )

@@ -28,8 +28,10 @@ def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
                 if remote.status is OrderStatus.ANNOUNCED:
                     store.save_order(tx, remote)
                 continue
-            if remote.reference in pending:
-                continue  # our own report is still on its way; it decides
+            if remote.reference in pending or local.uncertain.value:
+                # Our own report is still on its way, or staff must first
+                # inspect its compartment: the kiosk decides.
+                continue
             if remote.status is OrderStatus.CANCELLED:
                 if local.status is OrderStatus.ANNOUNCED:
                     store.delete_order(tx, local.reference)

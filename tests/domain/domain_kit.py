@@ -14,24 +14,20 @@ from datetime import datetime, timedelta, timezone
 
 from common import credentials
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
-from kiosk.domain.effects import (
-    Effect,
-    RecordDeposit,
-    RecordFailedPin,
-    RecordHandover,
-    RecordRemoval,
-    ReleaseReservation,
-    ReportEvent,
-    ReserveCompartment,
-    SetInService,
-    SetOutOfService,
-    UnlockCompartment,
-)
+from kiosk.domain.effects import Effect, RecordHandover, ReportEvent, UnlockCompartment
 from kiosk.domain.pickup_order import (
     DocumentKind,
     OrderStatus,
+    OrderTransitionError,
     PickupOrder,
     requires_pin_letter_confirmation,
+)
+from kiosk.domain.records import (
+    Change,
+    RecordIntegrityError,
+    apply_effect,
+    expire_order,
+    free_open_compartment,
 )
 from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff import StaffRecord
@@ -188,9 +184,9 @@ class ModelViolation(AssertionError):
 class KioskModel:
     """Compartments and orders, changed by effects the way kiosk/core/effect_handlers.py applies them.
 
-    Where the core asserts (e.g. reserving a compartment that is not free) or a
-    transition is refused, the model raises, so a property test fails on any
-    effect the real core could not carry out.
+    The rules are the core's own (kiosk.domain.records). Where they refuse an
+    effect (e.g. reserving a compartment that is not free) the model raises,
+    so a property test fails on any effect the real core could not carry out.
     """
 
     compartments: dict[int, Compartment]
@@ -225,63 +221,31 @@ class KioskModel:
         return self.orders[reference]
 
     def apply(self, effect: Effect) -> None:
-        """Non-unlock effects, exactly as KioskCore._apply_one stores them."""
+        """Non-unlock effects, through the very rules the core persists (kiosk.domain.records)."""
         if isinstance(effect, UnlockCompartment):
             self.unlocks.append(effect)
-        elif isinstance(effect, RecordFailedPin):
-            order = self.orders.get(effect.order_reference)
-            if order is not None:
-                self.orders[order.reference] = replace(order, failed_pin_attempts=effect.attempts,
-                                                       locked=effect.locked)
-        elif isinstance(effect, RecordHandover):
-            order = self._order(effect.order_reference)
-            self.handovers[order.reference] += 1
-            # transition() refuses anything but deposited -> collected.
-            self.orders[order.reference] = order.transition(OrderStatus.COLLECTED)
-            c = self._compartment(effect.compartment)
-            self.compartments[c.number] = c.with_state(CompartmentState.OPEN, None)
-        elif isinstance(effect, ReserveCompartment):
-            c = self._compartment(effect.compartment)
-            if c.state is not CompartmentState.FREE:
-                raise ModelViolation(f"reserving compartment {c.number} which is {c.state.value}")
-            self.compartments[c.number] = c.with_state(CompartmentState.RESERVED, effect.order_reference)
-        elif isinstance(effect, ReleaseReservation):
-            c = self.compartments.get(effect.compartment)
-            if c and c.state is CompartmentState.RESERVED:
-                self.compartments[c.number] = c.with_state(CompartmentState.FREE, None)
-        elif isinstance(effect, RecordDeposit):
-            order = self._order(effect.order_reference)
-            self.orders[order.reference] = order.transition(
-                OrderStatus.DEPOSITED, compartment_number=effect.compartment,
-                pickup_deadline=effect.pickup_deadline)
-            c = self._compartment(effect.compartment)
-            self.compartments[c.number] = c.with_state(CompartmentState.OCCUPIED, order.reference)
-        elif isinstance(effect, RecordRemoval):
-            order = self._order(effect.order_reference)
-            if order.status is OrderStatus.DEPOSITED:
-                order = order.transition(OrderStatus.EXPIRED)
-            self.orders[order.reference] = order.transition(OrderStatus.REMOVED, compartment_number=None)
-            c = self._compartment(effect.compartment)
-            self.compartments[c.number] = c.with_state(CompartmentState.FREE, None)
-        elif isinstance(effect, SetOutOfService):
-            c = self.compartments.get(effect.compartment)
-            if c is not None:
-                self.compartments[c.number] = c.with_state(CompartmentState.OUT_OF_SERVICE)
-        elif isinstance(effect, SetInService):
-            c = self.compartments.get(effect.compartment)
-            if c is not None and c.state is CompartmentState.OUT_OF_SERVICE:
-                back = CompartmentState.OCCUPIED if c.order_reference else CompartmentState.FREE
-                self.compartments[c.number] = c.with_state(back)
-        elif isinstance(effect, ReportEvent):
+            return
+        if isinstance(effect, ReportEvent):
             self.events.append(effect)
-        else:  # pragma: no cover
-            raise TypeError(f"unhandled effect {effect!r}")
+        try:
+            change = apply_effect(effect, self.compartments.get, self.orders.get, T0)
+        except (RecordIntegrityError, OrderTransitionError) as exc:
+            raise ModelViolation(str(exc)) from exc
+        if isinstance(effect, RecordHandover):
+            self.handovers[effect.order_reference] += 1
+        self._take(change)
+
+    def _take(self, change: Change) -> None:
+        for c in change.compartments:
+            self.compartments[c.number] = c
+        for o in change.orders:
+            self.orders[o.reference] = o
 
     def settle(self, number: int) -> None:
         """A door closed: a compartment emptied by a handover is free again (core._settle_compartment)."""
         c = self.compartments.get(number)
-        if c and c.state is CompartmentState.OPEN:
-            self.compartments[number] = c.with_state(CompartmentState.FREE, None)
+        if c is not None:
+            self._take(free_open_compartment(c))
 
     def settle_all(self) -> None:
         for number in list(self.compartments):
@@ -290,8 +254,8 @@ class KioskModel:
     def expire(self, now: datetime, keep: str | None = None) -> None:
         """core._expire_orders; ``keep`` names an order whose handover is under way."""
         for order in list(self.orders.values()):
-            if order.reference != keep and order.is_expired(now):
-                self.orders[order.reference] = order.transition(OrderStatus.EXPIRED)
+            if order.reference != keep:
+                self._take(expire_order(order, now))
 
     # ------------------------------------------------------------ invariants
 

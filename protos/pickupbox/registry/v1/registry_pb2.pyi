@@ -51,6 +51,7 @@ class CompartmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMPARTMENT_STATE_OCCUPIED: _ClassVar[CompartmentState]
     COMPARTMENT_STATE_OPEN: _ClassVar[CompartmentState]
     COMPARTMENT_STATE_OUT_OF_SERVICE: _ClassVar[CompartmentState]
+    COMPARTMENT_STATE_NEEDS_INSPECTION: _ClassVar[CompartmentState]
 
 class DeviceStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -120,6 +121,7 @@ COMPARTMENT_STATE_RESERVED: CompartmentState
 COMPARTMENT_STATE_OCCUPIED: CompartmentState
 COMPARTMENT_STATE_OPEN: CompartmentState
 COMPARTMENT_STATE_OUT_OF_SERVICE: CompartmentState
+COMPARTMENT_STATE_NEEDS_INSPECTION: CompartmentState
 DEVICE_STATUS_UNSPECIFIED: DeviceStatus
 DEVICE_STATUS_OK: DeviceStatus
 DEVICE_STATUS_DEGRADED: DeviceStatus
