@@ -106,9 +106,9 @@ def settle_at_start(compartment: Compartment, door: DoorReading, has_door_sensor
             return NOTHING  # still open: the door-closed event will free it
         return Change(compartments=(compartment.with_state(CompartmentState.FREE, None),),
                       journal=(("compartment_free", {"compartment": compartment.number,
-                                                     "door": door.value, "at": "start-up"}),))
+                                                     "door": door.value, "when": "start-up"}),))
     if compartment.state is CompartmentState.RESERVED:
         return Change(compartments=(compartment.with_state(CompartmentState.FREE, None),),
                       journal=(("reservation_released", {"compartment": compartment.number,
-                                                         "at": "start-up"}),))
+                                                         "when": "start-up"}),))
     return NOTHING

@@ -16,9 +16,10 @@ from hardware.simulated import SimulatedLockerBank
 from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
 from common import credentials
 from kiosk.domain.compartment import CompartmentState
-from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
+from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder, Uncertainty
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff import StaffRecord
+from kiosk.domain.staff_session import StaffState
 from kiosk.store import KioskStore
 
 PARAMS = credentials.KdfParams(n=2**4, r=1, p=1)
@@ -182,3 +183,143 @@ def test_device_failure_and_recovery_are_reported_once_each(kiosk):
     assert len(faults) == 2 * len({h.device for h in bank.health()})  # down once, back once, per board
     assert all("failed" in d for d in faults[: len(faults) // 2])
     assert all(" ok" in d for d in faults[len(faults) // 2:])
+
+
+# ------------------------------------------------- restarts and inspections
+
+def restart(core, store, bank, clock):
+    """The process died (no stop, no cleanup); a new core starts on the same store and doors."""
+    for unsubscribe in core._unsubscribe:
+        unsubscribe()
+    return KioskCore(store, bank, clock=clock)
+
+
+def event_types(store):
+    return [entry[2]["type"] for entry in store.journal_entries("event")]
+
+
+def login(core):
+    core.present_staff_card(CARD)
+    return core.staff_pin("246810")
+
+
+def test_deposit_cut_off_with_the_door_open_needs_inspection_and_inside_completes_it(kiosk):
+    core, store, bank, clock = kiosk
+    code = announce(store)
+    login(core)
+    core.start_deposit()
+    number = core.submit_reference("PO-1").staff_compartment  # door open, document going in
+    core = restart(core, store, bank, clock)
+    assert store.compartment(number).state is CompartmentState.NEEDS_INSPECTION
+    assert store.order("PO-1").uncertain is Uncertainty.DEPOSIT
+    assert store.open_intents() == []
+    assert "compartment_needs_inspection" in event_types(store)
+    # The same order cannot be deposited again meanwhile (no UNIQUE crash)...
+    bank.close_door(number)
+    login(core)
+    core.start_deposit()
+    view = core.submit_reference("PO-1")
+    assert view.staff_error_notice.code == "order_inspection"
+    core.finish_deposits()
+    # ...the staff screen lists it, the door opens for the inspection:
+    assert [(i.compartment, i.order_reference, i.uncertain) for i in core.view().inspections] == [
+        (number, "PO-1", "deposit")]
+    unlocks = len(bank.unlock_log)
+    view = core.start_inspection(number)
+    assert view.staff_state is StaffState.INSPECTION_DOOR_OPEN and view.staff_order == "PO-1"
+    assert len(bank.unlock_log) == unlocks + 1
+    view = core.resolve_inspection("inside")
+    bank.close_door(number)
+    assert store.order("PO-1").status is OrderStatus.DEPOSITED
+    assert store.order("PO-1").uncertain is Uncertainty.NONE
+    assert store.compartment(number).state is CompartmentState.OCCUPIED
+    resolved = [e[2] for e in store.journal_entries("event") if e[2]["type"] == "inspection_resolved"]
+    assert resolved[0]["staff_ids"] == ["anna"] and "inside" in resolved[0]["detail"]
+    assert event_types(store)[-2:] == ["inspection_resolved", "order_deposited"]
+    core.logout()
+    # and the citizen can now collect it
+    core.submit_code(code)
+    assert core.submit_pin("482915").pickup_state is PickupState.DOOR_OPEN
+
+
+def handover_cut_off(kiosk):
+    """The pulse went out, the kill came before the door-open signal."""
+    core, store, bank, clock = kiosk
+    code = announce(store)
+    number = deposit(core, bank)
+    bank.jam_door(number)
+    core.submit_code(code)
+    assert core.submit_pin("482915").pickup_state is PickupState.DOOR_OPENING
+    bank.jam_door(number, False)
+    return restart(core, store, bank, clock), code, number
+
+
+def test_handover_cut_between_pulse_and_door_open_is_never_opened_by_its_code_again(kiosk):
+    _, store, bank, _ = kiosk
+    core, code, number = handover_cut_off(kiosk)
+    assert store.compartment(number).state is CompartmentState.NEEDS_INSPECTION
+    assert store.order("PO-1").uncertain is Uncertainty.HANDOVER
+    unlocks = len(bank.unlock_log)
+    view = core.submit_code(code)
+    assert view.pickup_state is PickupState.NOT_AVAILABLE
+    assert len(bank.unlock_log) == unlocks
+    # Staff find it empty: the citizen has it, the handover is confirmed.
+    core.cancel()
+    login(core)
+    core.start_inspection(number)
+    core.resolve_inspection("empty")
+    assert store.order("PO-1").status is OrderStatus.COLLECTED
+    assert store.compartment(number).state is CompartmentState.FREE
+    assert event_types(store)[-2:] == ["inspection_resolved", "order_collected"]
+
+
+def test_something_else_inside_sends_the_order_back_to_the_counter(kiosk):
+    store = kiosk[1]
+    core, _, number = handover_cut_off(kiosk)
+    login(core)
+    core.start_inspection(number)
+    core.resolve_inspection("other")
+    assert store.order("PO-1").status is OrderStatus.REMOVED
+    assert store.compartment(number).state is CompartmentState.OUT_OF_SERVICE
+    assert "order_removed" in event_types(store)[-3:]
+
+
+def test_compartment_stuck_open_after_a_recorded_handover_is_settled_from_the_sensor(kiosk):
+    core, store, bank, clock = kiosk
+    code = announce(store)
+    number = deposit(core, bank)
+    core.submit_code(code)
+    assert core.submit_pin("482915").pickup_state is PickupState.DOOR_OPEN
+    assert store.compartment(number).state is CompartmentState.OPEN
+    bank.close_door(number)  # closed while the kiosk was down: no event reached it
+    core = restart(core, store, bank, clock)
+    assert store.compartment(number).state is CompartmentState.FREE
+    assert store.order("PO-1").status is OrderStatus.COLLECTED  # nothing uncertain
+
+
+def test_reserved_compartment_whose_pulse_never_went_out_is_free_after_a_restart(kiosk):
+    core, store, bank, clock = kiosk
+    announce(store)
+    with store.transaction() as tx:  # the reservation committed, then the kill
+        store.save_compartment(tx, store.compartment(3).with_state(CompartmentState.RESERVED, "PO-1"))
+    core = restart(core, store, bank, clock)
+    assert store.compartment(3).state is CompartmentState.FREE
+    assert store.order("PO-1").uncertain is Uncertainty.NONE
+
+
+def test_remote_open_on_a_jammed_door_takes_the_compartment_out_of_service(kiosk):
+    core, store, bank, _ = kiosk
+    bank.jam_door(5)
+    core.remote_open(5, "check", "office")
+    bank.advance(11)  # the unlock window runs out: UNLOCK_FAILED
+    core.view()
+    assert store.compartment(5).state is CompartmentState.OUT_OF_SERVICE
+    assert {"compartment_service_opened", "door_failed", "compartment_out_of_service"} <= set(event_types(store))
+
+
+def test_remote_open_not_acknowledged_takes_the_compartment_out_of_service(kiosk):
+    core, store, bank, _ = kiosk
+    bank.set_no_ack(6)
+    core.remote_open(6, "check", "office")
+    assert store.compartment(6).state is CompartmentState.OUT_OF_SERVICE
+    assert event_types(store)[-2:] == ["door_failed", "compartment_out_of_service"]
