@@ -35,16 +35,21 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def kiosk(tmp_path):
+def make_kiosk(tmp_path, box: str = "demo"):
     store = KioskStore(tmp_path / "kiosk.sqlite3")
-    bank = SimulatedLockerBank(load_box("demo"))
+    bank = SimulatedLockerBank(load_box(box))
     clock = Clock()
     core = KioskCore(store, bank, clock=clock)
     with store.transaction() as tx:
         store.set_meta(tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json())
         store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, SALT, PARAMS),
                                          credentials.make_verifier(CARD, "246810", params=PARAMS)))
+    return core, store, bank, clock
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    core, store, bank, clock = make_kiosk(tmp_path)
     yield core, store, bank, clock
     store.close()
 
@@ -326,14 +331,7 @@ def test_remote_open_not_acknowledged_takes_the_compartment_out_of_service(kiosk
 
 
 def test_bank_without_sensors_cut_off_deposit_needs_inspection_and_a_recorded_handover_frees(tmp_path):
-    store = KioskStore(tmp_path / "kiosk.sqlite3")
-    bank = SimulatedLockerBank(load_box("relay8"))
-    clock = Clock()
-    core = KioskCore(store, bank, clock=clock)
-    with store.transaction() as tx:
-        store.set_meta(tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json())
-        store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, SALT, PARAMS),
-                                         credentials.make_verifier(CARD, "246810", params=PARAMS)))
+    core, store, bank, clock = make_kiosk(tmp_path, "relay8")
     code = announce(store, "PO-1")
     announce(store, "PO-2")
     login(core)
