@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
-from kiosk.config import NO_DRIVER, ConfigError, Settings
+from kiosk.config import NO_DRIVER, ConfigError, Settings, simulated_devices
+from kiosk.config_check import create_device, data_dir_problems, tls_problems
 from kiosk.core import KioskCore, utc_now
 from common.credentials import KdfParams
 from kiosk.domain.document_return import ReturnPolicy
@@ -49,15 +49,21 @@ class KioskHardware:
 
 
 def create_hardware(settings: Settings) -> KioskHardware:
-    hw = settings.hardware
-    return KioskHardware(
-        locker_bank=drivers.create("locker_bank", hw.locker_bank.driver, hw.locker_bank.options),
-        card_reader=drivers.create("card_reader", hw.card_reader.driver, hw.card_reader.options),
-        code_scanner=drivers.create("code_scanner", hw.code_scanner.driver, hw.code_scanner.options),
-        indicator=drivers.create("indicator", hw.indicator.driver, hw.indicator.options),
-        barcode_scanner=None if hw.barcode_scanner.driver == NO_DRIVER else drivers.create(
-            "code_scanner", hw.barcode_scanner.driver, hw.barcode_scanner.options),
-    )
+    """Every configured driver; a bad one raises ConfigError naming its section."""
+    simulated = simulated_devices(settings)
+    if simulated:
+        # Never silent: a kiosk on simulators hands out nothing real.
+        log.warning("SIMULATED hardware (no real device) for: %s", ", ".join(simulated))
+    created: list[Any] = []
+    try:
+        for section in ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner"):
+            none = section == "barcode_scanner" and settings.hardware.barcode_scanner.driver == NO_DRIVER
+            created.append(None if none else create_device(settings, section))
+    except BaseException:
+        for device in filter(None, created):
+            device.close()
+        raise
+    return KioskHardware(*created)
 
 
 @dataclass
@@ -110,6 +116,9 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
     k = settings.kiosk
     reg = settings.registry
+    problems = data_dir_problems(settings) + (tls_problems(settings) if reg.address != "embedded" else [])
+    if problems:
+        raise ConfigError("\n".join(problems))
     # The store first: its lock stops a second kiosk process before it can
     # touch the registry port or the hardware.
     store = KioskStore(Path(k.data_dir) / "kiosk.sqlite3")
