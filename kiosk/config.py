@@ -62,8 +62,6 @@ class KioskSection(_Section):
         90, ge=7, le=3650, description="Days the local journal keeps a row (the registry keeps the audit trail).")
     command_retention_days: int = Field(
         30, ge=1, le=3650, description="Days the ids of carried-out remote commands are kept (repeat guard).")
-    outbox_retention_days: int = Field(
-        7, ge=1, le=3650, description="Days an acknowledged outbox row is kept before it is pruned.")
     staff_card_max_pin_attempts: int = Field(
         5, ge=1, le=10, description="Wrong staff PINs in a row before the card locks (the office unlocks it).")
     clock_step_tolerance_seconds: float = Field(
