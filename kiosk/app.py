@@ -166,7 +166,7 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     credentials = None
     if reg.tls_ca_file is not None and registry is None:
         credentials = channel_credentials(reg.tls_ca_file, reg.tls_cert_file, reg.tls_key_file)
-    _add_guards(core, guards, trusted, settings)
+    add_guards(core, guards, trusted, settings)
     uplink = Uplink(
         core,
         RegistryClient(target, k.id, credentials=credentials),
@@ -181,7 +181,7 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     return Kiosk(settings, hardware, store, core, uplink, registry)
 
 
-def _add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None, settings: Settings) -> None:
+def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None, settings: Settings) -> None:
     """Guessing limits that survive restarts, staff card locks, clock steps, pruning."""
     k = settings.kiosk
     core.pickup.throttle = guards.throttle("pickup", core.pickup.throttle)

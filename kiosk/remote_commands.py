@@ -33,9 +33,6 @@ from kiosk.domain.events import EventType
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 DEFAULT_EXPIRY = timedelta(minutes=5)
-# Clocks of kiosk and registry agree to about this much (the kiosk sets its
-# trusted time from the registry's at registration).
-CLOCK_MARGIN = timedelta(seconds=5)
 OPEN = "open"
 OUT_OF_SERVICE = "out_of_service"
 IN_SERVICE = "in_service"
@@ -89,7 +86,12 @@ def from_proto(message: pb.RemoteCommand) -> RemoteCommand:
 
 def command_refusal(command: RemoteCommand, now: datetime, started_at: datetime,
                     compartment: Compartment | None) -> str | None:
-    """Why the kiosk refuses the command (None: carry it out)."""
+    """Why the kiosk refuses the command (None: carry it out).
+
+    `started_at` is when this kiosk process started, on the trusted clock,
+    which the registry's time sets: so it compares with the registry's
+    create_time without the kiosk's own wall clock in between.
+    """
     if not command.kind:
         return "unknown command type"
     expires = command.expires_at
@@ -103,7 +105,7 @@ def command_refusal(command: RemoteCommand, now: datetime, started_at: datetime,
         return None
     if command.create_time is None:
         return "a remote open without create_time: its age is unknown, so it is not run"
-    if command.create_time < started_at + CLOCK_MARGIN:
+    if command.create_time < started_at:
         return (f"sent at {command.create_time.isoformat(timespec='seconds')}, before this kiosk started: "
                 "a remote open never runs unattended at start-up; send it again")
     if compartment.order_reference or compartment.state in _HOLDS_SOMETHING:

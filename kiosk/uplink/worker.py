@@ -58,12 +58,12 @@ class Uplink:
         self._threads: list[threading.Thread] = []
         self.guards = guards if guards is not None else GuardTables(core.store)
         self.trusted_clock = trusted_clock
-        # Remote opens created before this moment were sent while the kiosk
-        # was off or starting: they are refused (kiosk.remote_commands).
-        self.started_at: datetime = core.clock()
+        # Remote opens created before the start were sent while the kiosk was
+        # off or starting: they are refused (kiosk.remote_commands).
+        self._started_mono = time.monotonic()
 
     def start(self) -> None:
-        self.started_at = self.core.clock()
+        self._started_mono = time.monotonic()
         for target, name in ((self._run, "uplink"), (self._run_commands, "uplink-commands")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -76,6 +76,11 @@ class Uplink:
         for thread in self._threads:
             thread.join(timeout=5)
         self.client.close()
+
+    @property
+    def started_at(self) -> datetime:
+        """The start, on the trusted clock as it reads now (set from the registry's time)."""
+        return self.core.clock() - timedelta(seconds=time.monotonic() - self._started_mono)
 
     def wake(self) -> None:
         """New outbox events: report them now rather than at the next interval."""
