@@ -230,3 +230,17 @@ def test_a_template_throttle_keeps_its_policy(tmp_path):
     throttle = GuardTables(store).throttle("staff", AttemptThrottle(free_failures=3, alarm_after=5))
     assert (throttle.free_failures, throttle.alarm_after) == (3, 5)
     store.close()
+
+
+def test_restarting_every_minute_gives_an_attacker_no_more_guesses(tmp_path):
+    """The guessing benchmark's attacker (simulated time): restarts must not raise the rate."""
+    from tests.benchmarks.bench_guessing import attack_codes, attack_staff_card
+
+    minute = timedelta(minutes=1)
+    steady = attack_codes(tmp_path, "steady", 30, None, True)
+    restarted = attack_codes(tmp_path, "restarted", 30, minute, True)
+    assert restarted["restarts"] >= 25
+    assert restarted["looked_up_per_hour"] <= steady["looked_up_per_hour"]
+    old = attack_codes(tmp_path, "in-memory", 30, minute, False)
+    assert old["looked_up_per_hour"] > 2 * steady["looked_up_per_hour"]  # what the persistence prevents
+    assert attack_staff_card(tmp_path, "card", 30, minute)["pin_checks_per_hour"] <= 2 * 5
