@@ -23,12 +23,15 @@ report, and is safe to read from the core and the uplink threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -105,9 +108,11 @@ class TrustedClock:
         self._anchor, offset = start_anchor(wall(), monotonic(), last_trusted, large)
         # The offset of a large step already reported, so it is reported once.
         self._held_offset: timedelta | None = offset
-        if offset is not None:
+        if offset is not None and offset < timedelta(0):
+            # Forward is what a kiosk that was off looks like: no alarm, but
+            # held until the registry's time says whether the wall clock is right.
             self._reports.append(
-                f"wall clock {describe_offset(offset)} from the last trusted time at start-up; "
+                f"wall clock {describe_offset(offset)} behind the last trusted time at start-up; "
                 "not believed until the registry's time or staff confirm it")
 
     @property
@@ -155,8 +160,7 @@ class TrustedClock:
             self._anchor = Anchor(server_time, mono, "registry")
             wall_offset = wall - server_time
             if abs(before - server_time) > self.tolerance:
-                self._reports.append(f"trusted time set from the registry "
-                                     f"({describe_offset(server_time - before)})")
+                log.info("trusted time set from the registry (%s)", describe_offset(server_time - before))
             if abs(wall_offset) > self.tolerance:
                 if self._held_offset is None or abs(wall_offset - self._held_offset) > self.tolerance:
                     self._reports.append(f"wall clock is {describe_offset(wall_offset)} off the registry's time")

@@ -97,7 +97,25 @@ def test_the_registry_confirms_a_step():
     clock.registry_time(c.wall_time)
     assert clock.now() == c.wall_time
     assert clock.confirmed
-    assert any("set from the registry" in r for r in clock.take_reports())
+    assert len(clock.take_reports()) == 1  # the step; the registry then agreed with the wall clock
+
+
+def test_a_kiosk_that_was_off_waits_for_the_registry_without_an_alarm():
+    c = Clocks()
+    c.step(timedelta(hours=3))  # off for three hours
+    clock = trusted(c, last=T0)
+    assert clock.now() == T0 and not clock.confirmed
+    clock.registry_time(c.wall_time)
+    assert clock.now() == c.wall_time and clock.confirmed
+    assert clock.take_reports() == []
+
+
+def test_a_kiosk_whose_clock_went_back_while_off_reports_it():
+    c = Clocks()
+    c.step(timedelta(days=-1))
+    clock = trusted(c, last=T0)
+    assert clock.now() == T0
+    assert "behind the last trusted time" in clock.take_reports()[0]
 
 
 def test_a_wrong_wall_clock_against_the_registry_is_reported_once():
