@@ -51,8 +51,11 @@ def _check_config(config: str | None) -> int:
     from kiosk.config_check import check_settings
 
     settings = load_settings(config)
-    problems = check_settings(settings)
+    warnings: list[str] = []
+    problems = check_settings(settings, warnings)
     print(settings.model_dump_json(indent=2))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     simulated = simulated_devices(settings)
     if simulated:
         print(f"note: SIMULATED devices (nothing real opens): {', '.join(simulated)}", file=sys.stderr)

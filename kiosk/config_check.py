@@ -81,8 +81,13 @@ def tls_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any] = create_device) -> list[str]:
-    """Creates each configured driver once (and closes it) to see that it starts."""
+def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any] = create_device,
+                      warnings: list[str] | None = None) -> list[str]:
+    """Creates each configured driver once (and closes it) to see that it starts.
+
+    A device that starts but reports itself unhealthy (a board not answering
+    yet) does not stop `kiosk run`, which retries: that goes to `warnings`.
+    """
     problems = []
     for section in DEVICE_GROUPS:
         if getattr(settings.hardware, section).driver == NO_DRIVER:
@@ -95,6 +100,9 @@ def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any]
         try:
             if section == "locker_bank":
                 problems += _return_compartment_problems(settings, device)
+            if warnings is not None and hasattr(device, "health"):
+                warnings += [f"hardware.{section}: {h.device} {h.status.value} {h.detail}".rstrip()
+                             for h in device.health() if h.status.value != "ok"]
         finally:
             device.close()
     return problems
@@ -111,6 +119,10 @@ def _return_compartment_problems(settings: Settings, bank: Any) -> list[str]:
             f"(it has {min(numbers)} to {max(numbers)}); pick one of its compartments or unset it"]
 
 
-def check_settings(settings: Settings) -> list[str]:
-    """Every problem that would stop `kiosk run`, each naming its key (empty: none)."""
-    return data_dir_problems(settings) + tls_problems(settings) + hardware_problems(settings)
+def check_settings(settings: Settings, warnings: list[str] | None = None) -> list[str]:
+    """Every problem that would stop `kiosk run`, each naming its key (empty: none).
+
+    What would not stop it but deserves a look is appended to `warnings`.
+    """
+    return (data_dir_problems(settings) + tls_problems(settings)
+            + hardware_problems(settings, warnings=warnings))

@@ -165,3 +165,11 @@ def test_box_path_is_relative_to_the_config_file_from_any_directory(tmp_path, ca
 def test_a_bundled_box_name_stays_a_name(tmp_path):
     path = config(tmp_path, locker_bank='driver = "simulated"\nbox = "demo"\n')
     assert load_settings(path, environ={}).hardware.locker_bank.options["box"] == "demo"
+
+
+def test_a_board_that_does_not_answer_is_a_warning_not_an_error(tmp_path, capsys):
+    """`kiosk run` starts and retries a missing serial port, so check-config only warns."""
+    section = f'driver = "kerong"\nport = "{tmp_path}/no-such-tty"\nbox = "demo"\n'
+    code, err = check(config(tmp_path, locker_bank=section), capsys)
+    assert code == 0, err
+    assert "warning: hardware.locker_bank:" in err and "no-such-tty" in err
