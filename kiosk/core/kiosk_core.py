@@ -450,7 +450,8 @@ class KioskCore(CoreLoop):
 
     def _idle(self) -> bool:
         return (self.pickup.state not in PICKUP_DOOR_STATES and self.staff.state not in STAFF_DOOR_STATES
-                and not self.document_return.active and not self._remote_opens)
+                and self.document_return.state not in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN)
+                and not self._remote_opens)
 
     def _report_health_changes(self) -> None:
         """A device that fails or recovers is reported to the registry once."""
@@ -494,7 +495,8 @@ class KioskCore(CoreLoop):
         busy = set(self._remote_opens)
         if self.staff.state is StaffState.SERVICE_DOOR_OPEN and self.staff.current_compartment is not None:
             busy.add(self.staff.current_compartment)
-        if self.document_return.active and self.document_return.compartment is not None:
+        if self.document_return.state in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN) and (
+                self.document_return.compartment is not None):
             busy.add(self.document_return.compartment)
         idle = {i.compartment for i in self.store.open_intents()
                 if i.purpose in _FINISHED_BY_CLOSING and i.compartment not in busy}
@@ -614,6 +616,7 @@ class KioskCore(CoreLoop):
         with self.store.transaction() as tx:
             self.store.journal(tx, self.clock(), "unlock_result", compartment=effect.compartment,
                                acknowledged=acknowledged, detail=detail)
+            fault_point("unlock_result")
         fault_point("unlock_result:committed")
         self._unlock_outcome(effect, acknowledged, detail)
 

@@ -9,6 +9,9 @@ only end the process, exactly as a power cut or the OOM killer would.
 - ``PICKUPBOX_FAULT_TRACE=<file>``: append each point passed, as
   ``name#n`` (the n-th time this name was passed), so a test can list them.
 - ``PICKUPBOX_FAULT_KILL_AT=<name#n>``: SIGKILL this process at that point.
+
+The crash tests' kiosk harness calls `arm()` instead, once the state a flow
+needs is set up, so the count starts with the flow.
 """
 
 from __future__ import annotations
@@ -32,3 +35,10 @@ def fault_point(name: str) -> None:
             trace.write(label + "\n")
     if label == _KILL_AT:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def arm(kill_at: str | None = None, trace: str | None = None) -> None:
+    """Counts afresh from here, kills at `kill_at`, traces to `trace` (the crash tests' harness only)."""
+    global _KILL_AT, _TRACE
+    _passed.clear()
+    _KILL_AT, _TRACE = kill_at, trace
