@@ -21,6 +21,7 @@ from kiosk.clock import TrustedClock
 from kiosk.domain.effects import Effect, ReportEvent
 from kiosk.domain.events import EventType
 from kiosk.domain.staff import StaffRecord
+from kiosk.store import StorageFault
 from kiosk.store.guard_tables import GuardTables
 from kiosk.store.retention import Retention, prune, prune_due
 
@@ -52,8 +53,12 @@ class StaffCardGuard:
         if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
             self.tables.card_succeeded(card)
             return []
-        if locked or not self.tables.card_failed(card, record.pin_verifier if record else "", now,
-                                                 self.max_attempts):
+        try:
+            if locked or not self.tables.card_failed(card, record.pin_verifier if record else "", now,
+                                                     self.max_attempts):
+                return []
+        except StorageFault as exc:  # the kiosk throttle still counted it
+            log.error("could not count a wrong staff PIN for the card: %s", exc)
             return []
         who = (record.staff_id,) if record else ()
         log.warning("staff card %s locked after %d wrong PINs", record.staff_id if record else "(unknown card)",
@@ -80,11 +85,20 @@ class GuardTick:
                 log.warning("clock: %s", detail)
                 effects.append(ReportEvent(EventType.CLOCK_STEP, detail))
             if self._saved_at is None or abs(now - self._saved_at) >= SAVE_TRUSTED_EVERY:
-                self.tables.save_trusted_time(now)
                 self._saved_at = now
+                self._write("store the trusted time", self.tables.save_trusted_time, now)
         if prune_due(self._pruned_at, now):
             self._pruned_at = now
-            pruned = prune(self.tables.store, self.retention, now)
-            if pruned.total:
+            pruned = self._write("prune the store", prune, self.tables.store, self.retention, now)
+            if pruned is not None and pruned.total:
                 log.info("store pruned: %s", pruned)
         return effects
+
+    @staticmethod
+    def _write(what: str, fn: Callable, *args):
+        """A failed write waits for the next minute or hour (the core's health shows the disk)."""
+        try:
+            return fn(*args)
+        except StorageFault as exc:
+            log.error("could not %s: %s", what, exc)
+            return None

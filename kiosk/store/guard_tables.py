@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.domain.throttle import AttemptThrottle, restore_throttle, throttle_state
-from kiosk.store.database import KioskStore
+from kiosk.store.database import KioskStore, StorageFault
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,16 @@ class GuardTables:
         return throttle
 
     def _save_throttle(self, name: str, throttle: AttemptThrottle) -> None:
-        with self.store.transaction() as tx:
-            tx.execute(
-                "INSERT INTO guard_throttle (name, state) VALUES (?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET state=excluded.state",
-                (name, json.dumps(throttle_state(throttle))),
-            )
+        try:
+            with self.store.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO guard_throttle (name, state) VALUES (?, ?)"
+                    " ON CONFLICT(name) DO UPDATE SET state=excluded.state",
+                    (name, json.dumps(throttle_state(throttle))),
+                )
+        except StorageFault as exc:
+            # The count stays in memory; with writes failing no door opens anyway.
+            log.error("could not store the %s throttle: %s", name, exc)
 
     # ---------------------------------------------------- staff card locks
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from kiosk import remote_commands
 from kiosk.clock import TrustedClock
 from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
+from kiosk.store import StorageFault
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
 from kiosk.uplink.sync import merge_orders, merge_staff
@@ -220,10 +221,16 @@ class Uplink:
         # The registry sends a command again until it is acknowledged, so a
         # command carried out (or refused) just before a stream broke must not
         # run twice (it could open a door a second time).
+        # Marked before it runs: a crash in between loses the command rather
+        # than opening a door twice.
         checked = remote_commands.from_proto(command)
         if not self.guards.command_handled(checked.command_id):
+            try:
+                self.guards.mark_command(checked.command_id, self.core.clock(), checked.kind or "unknown")
+            except StorageFault as exc:
+                log.error("remote command %s not run: it cannot be recorded (%s)", checked.command_id, exc)
+                return  # not acknowledged: it comes again (and expires)
             self._carry_out(checked)
-            self.guards.mark_command(checked.command_id, self.core.clock(), checked.kind or "unknown")
         try:
             self.client.acknowledge_commands([command.command_id])
         except RegistryError as exc:
