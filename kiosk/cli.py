@@ -84,11 +84,13 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(
-            f"error: cannot start the embedded registry on {settings.registry.embedded_listen}: {exc}. "
-            "Is another kiosk running? Set registry.embedded_listen to a free port.",
-            file=sys.stderr,
-        )
+        # Unwritable directories were checked before (kiosk.config_check), so
+        # what is left here is the embedded registry's port.
+        hint = ""
+        if settings.registry.address == "embedded":
+            hint = (f" Is another kiosk running on {settings.registry.embedded_listen}? "
+                    "Set registry.embedded_listen to a free port.")
+        print(f"error: cannot start the kiosk: {exc}.{hint}", file=sys.stderr)
         return 1
     kiosk.start()
     where = f"embedded registry on 127.0.0.1:{kiosk.registry.port}" if kiosk.registry else settings.registry.address

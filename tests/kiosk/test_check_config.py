@@ -143,6 +143,9 @@ def test_unwritable_data_dir_says_so(tmp_path, capsys):
     assert "kiosk.data_dir: cannot write to" in err and "is a file" in err
     with pytest.raises(ConfigError, match="kiosk.data_dir"):
         build_kiosk(load_settings(path, environ={}))
+    assert main(["run", "--headless", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "kiosk.data_dir: cannot write to" in err and "embedded registry" not in err
 
 
 def test_box_path_is_relative_to_the_config_file_from_any_directory(tmp_path, capsys, monkeypatch):
