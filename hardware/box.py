@@ -156,7 +156,7 @@ class _Board(BaseModel):
 
 class _Compartment(BaseModel):
     model_config = _STRICT
-    number: int = Field(ge=1)
+    number: int = Field(ge=1, le=2**32 - 1)  # uint32 in the registry API
     size: Literal["S", "M", "L"]
     column: int = Field(ge=1)
     row: int = Field(ge=1)
@@ -252,12 +252,30 @@ def resolve_box(ref: str | Path) -> Path:
     )
 
 
+def box_relative_to(ref: str, config_dir: Path) -> str:
+    """The one rule for a `box = ...` option read from a config file.
+
+    A bundled box's name ("demo") stays a name; anything else is a path, and
+    a relative path is relative to the directory of the config file that
+    names it, never to the current directory of whoever started the program
+    (`kiosk run` from / and from the config's folder must read the same box).
+    """
+    path = Path(ref)
+    if path.is_absolute():
+        return ref
+    if "/" not in ref and not ref.endswith(".toml") and (BOXES_DIR / f"{ref}.toml").is_file():
+        return ref
+    return str(config_dir / path)
+
+
 def load_box(ref: str | Path = DEMO_BOX) -> BoxDescription:
     """Read and check a box description; see the module docstring for the format."""
     path = resolve_box(ref)
     source = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BoxDescriptionError(None, None, "a text TOML file (it is not UTF-8 text)", source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise BoxDescriptionError(None, None, f"valid TOML ({exc})", source=source) from None
     except OSError as exc:

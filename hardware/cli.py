@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware import conformance, drivers, scan_commands
+from hardware.box import box_relative_to
 from hardware.errors import DriverConfigError, HardwareError
 from hardware.interfaces import (
     CardEvent,
@@ -127,10 +128,8 @@ def _config_table(path: Path, group: str = "locker_bank") -> dict[str, Any]:
             f"hardware.{group}", table, "a table such as {driver = \"simulated\"}", source=source
         )
     table = dict(table)
-    box = table.get("box")
-    if isinstance(box, str) and (path.parent / box).is_file():
-        # A box file named in a config sits next to the config, not the shell's cwd.
-        table["box"] = str(path.parent / box)
+    if isinstance(table.get("box"), str):
+        table["box"] = box_relative_to(table["box"], path.resolve().parent)
     return table
 
 

@@ -8,16 +8,21 @@ the whole system run on one machine.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hardware import drivers
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
-from kiosk.config import NO_DRIVER, ConfigError, Settings
-from kiosk.core import KioskCore, utc_now
+from kiosk.config import NO_DRIVER, ConfigError, Settings, simulated_devices
+from kiosk.config_check import create_device, data_dir_problems, tls_problems
+from kiosk.clock import TrustedClock, utc_now
+from kiosk.core import KioskCore
+from kiosk.guards import GuardTick, StaffCardGuard
+from kiosk.store.guard_tables import GuardTables
+from kiosk.store.retention import Retention
 from common.credentials import KdfParams
 from kiosk.domain.document_return import ReturnPolicy
 from kiosk.domain.pickup_session import PickupPolicy
@@ -49,15 +54,21 @@ class KioskHardware:
 
 
 def create_hardware(settings: Settings) -> KioskHardware:
-    hw = settings.hardware
-    return KioskHardware(
-        locker_bank=drivers.create("locker_bank", hw.locker_bank.driver, hw.locker_bank.options),
-        card_reader=drivers.create("card_reader", hw.card_reader.driver, hw.card_reader.options),
-        code_scanner=drivers.create("code_scanner", hw.code_scanner.driver, hw.code_scanner.options),
-        indicator=drivers.create("indicator", hw.indicator.driver, hw.indicator.options),
-        barcode_scanner=None if hw.barcode_scanner.driver == NO_DRIVER else drivers.create(
-            "code_scanner", hw.barcode_scanner.driver, hw.barcode_scanner.options),
-    )
+    """Every configured driver; a bad one raises ConfigError naming its section."""
+    simulated = simulated_devices(settings)
+    if simulated:
+        # Never silent: a kiosk on simulators hands out nothing real.
+        log.warning("SIMULATED hardware (no real device) for: %s", ", ".join(simulated))
+    created: list[Any] = []
+    try:
+        for section in ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner"):
+            none = section == "barcode_scanner" and settings.hardware.barcode_scanner.driver == NO_DRIVER
+            created.append(None if none else create_device(settings, section))
+    except BaseException:
+        for device in filter(None, created):
+            device.close()
+        raise
+    return KioskHardware(*created)
 
 
 @dataclass
@@ -106,10 +117,21 @@ def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = N
 
 
 def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, registry_target: str | None = None,
-                kdf_params: KdfParams | None = None, clock: Callable[[], datetime] = utc_now) -> Kiosk:
-    """Builds, but does not start, a kiosk. `registry_target` overrides the config."""
+                kdf_params: KdfParams | None = None, clock: Callable[[], datetime] | None = None,
+                wall_clock: Callable[[], datetime] = utc_now,
+                monotonic: Callable[[], float] = time.monotonic) -> Kiosk:
+    """Builds, but does not start, a kiosk. `registry_target` overrides the config.
+
+    Time: by default the kiosk reads `wall_clock` (the system clock) through a
+    TrustedClock, which detects steps against `monotonic` and the registry's
+    time (kiosk.clock). A test that must let days pass (pickup deadlines)
+    passes `clock`, a time source the kiosk takes as trusted as it is.
+    """
     k = settings.kiosk
     reg = settings.registry
+    problems = data_dir_problems(settings) + (tls_problems(settings) if reg.address != "embedded" else [])
+    if problems:
+        raise ConfigError("\n".join(problems))
     # The store first: its lock stops a second kiosk process before it can
     # touch the registry port or the hardware.
     store = KioskStore(Path(k.data_dir) / "kiosk.sqlite3")
@@ -126,6 +148,13 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     except BaseException:
         store.close()
         raise
+    guards = GuardTables(store)
+    trusted = None
+    if clock is None:
+        trusted = TrustedClock(wall_clock, monotonic, tolerance=timedelta(seconds=k.clock_step_tolerance_seconds),
+                               large=timedelta(seconds=k.clock_large_step_seconds),
+                               last_trusted=guards.last_trusted_time())
+        clock = trusted.now
     try:
         core = _build_core(settings, store, hardware, clock)
     except ValueError as exc:  # the config does not fit the cabinet
@@ -137,16 +166,29 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     credentials = None
     if reg.tls_ca_file is not None and registry is None:
         credentials = channel_credentials(reg.tls_ca_file, reg.tls_cert_file, reg.tls_key_file)
+    add_guards(core, guards, trusted, settings)
     uplink = Uplink(
         core,
         RegistryClient(target, k.id, credentials=credentials),
         sync_interval=reg.sync_interval_seconds,
         heartbeat_interval=reg.heartbeat_interval_seconds,
         retry_max=reg.retry_max_seconds,
+        guards=guards,
+        trusted_clock=trusted,
     )
     core.on_outbox = uplink.wake
     core.add_listener(indicator_listener(hardware.indicator))
     return Kiosk(settings, hardware, store, core, uplink, registry)
+
+
+def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None, settings: Settings) -> None:
+    """Guessing limits that survive restarts, staff card locks, clock steps, pruning."""
+    k = settings.kiosk
+    core.pickup.throttle = guards.throttle("pickup", core.pickup.throttle)
+    core.staff.throttle = guards.throttle("staff", core.staff.throttle)
+    core.staff_cards = StaffCardGuard(guards, k.staff_card_max_pin_attempts)
+    core.tick_hooks.append(GuardTick(guards, trusted, Retention(
+        journal=timedelta(days=k.journal_retention_days), commands=timedelta(days=k.command_retention_days))))
 
 
 def _build_core(settings: Settings, store: KioskStore, hardware: KioskHardware,

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from kiosk.config import ConfigError, load_settings, reference_table
+from kiosk.config import ConfigError, load_settings, reference_table, simulated_devices
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(Path(args.keep) if args.keep else None)
         if args.command == "check-config":
-            settings = load_settings(args.config)
-            print(settings.model_dump_json(indent=2))
-            return 0
+            return _check_config(args.config)
         if args.command == "config-reference":
             print(reference_table())
             return 0
@@ -47,6 +45,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2
+
+
+def _check_config(config: str | None) -> int:
+    from kiosk.config_check import check_settings
+
+    settings = load_settings(config)
+    warnings: list[str] = []
+    problems = check_settings(settings, warnings)
+    print(settings.model_dump_json(indent=2))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    simulated = simulated_devices(settings)
+    if simulated:
+        print(f"note: SIMULATED devices (nothing real opens): {', '.join(simulated)}", file=sys.stderr)
+    if problems:
+        print("error: the kiosk would not start:\n" + "\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        return 2
+    print("configuration OK", file=sys.stderr)
+    return 0
 
 
 def _run(config: str | None, *, windowed: bool = False, headless: bool = False) -> int:
@@ -57,17 +74,23 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    simulated = simulated_devices(settings)
+    if simulated:
+        why = "demo without a config file" if config is None else f"named in {config}"
+        print(f"SIMULATED hardware ({why}): {', '.join(simulated)}; no real door opens", file=sys.stderr)
     try:
         kiosk = build_kiosk(settings)
     except (HardwareError, StoreError, TlsConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(
-            f"error: cannot start the embedded registry on {settings.registry.embedded_listen}: {exc}. "
-            "Is another kiosk running? Set registry.embedded_listen to a free port.",
-            file=sys.stderr,
-        )
+        # Unwritable directories were checked before (kiosk.config_check), so
+        # what is left here is the embedded registry's port.
+        hint = ""
+        if settings.registry.address == "embedded":
+            hint = (f" Is another kiosk running on {settings.registry.embedded_listen}? "
+                    "Set registry.embedded_listen to a free port.")
+        print(f"error: cannot start the kiosk: {exc}.{hint}", file=sys.stderr)
         return 1
     kiosk.start()
     where = f"embedded registry on 127.0.0.1:{kiosk.registry.port}" if kiosk.registry else settings.registry.address

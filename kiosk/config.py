@@ -8,6 +8,12 @@ file, e.g. ``PICKUPBOX_KIOSK__ID=rathaus-1`` or
 
 Errors name the key, what was found and what is expected; they are raised
 as ConfigError and printed by the CLI without a traceback.
+
+Hardware: with a config file, every device section must name its driver;
+a production file that leaves one out does not fall back to a simulated
+device. Only a run without any file (the demo, `tools/run`) uses the
+simulators by default. A relative `box = ...` path in a file is relative to
+that file (see hardware.box.box_relative_to).
 """
 
 from __future__ import annotations
@@ -17,12 +23,19 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hardware.box import box_relative_to
 
 ENV_PREFIX = "PICKUPBOX_"
 # Variables with the prefix that are not settings: read by other parts directly
 # (the speech capture for tests, see kiosk/ui/speech.py).
-NOT_SETTINGS = frozenset({"PICKUPBOX_SPEECH_CAPTURE"})
+NOT_SETTINGS = frozenset({"PICKUPBOX_SPEECH_CAPTURE", "PICKUPBOX_FAULT_TRACE", "PICKUPBOX_FAULT_KILL_AT"})
+# Compartment numbers travel as uint32 in the registry API.
+MAX_COMPARTMENT = 2**32 - 1
+# Device sections a config file must name a driver for (no silent simulator).
+REQUIRED_DEVICES = ("locker_bank", "card_reader", "code_scanner", "indicator")
+SIMULATED = "simulated"
 
 
 class ConfigError(Exception):
@@ -42,8 +55,20 @@ class KioskSection(_Section):
     session_timeout_seconds: int = Field(60, ge=10, le=600, description="Citizen inactivity before reset.")
     staff_timeout_seconds: int = Field(300, ge=30, le=3600, description="Staff inactivity before logout.")
     return_compartment: int | None = Field(
-        None, ge=1, description="Compartment that takes back old ID cards after a pickup; unset: no return step."
+        None, ge=1, le=MAX_COMPARTMENT,
+        description="Compartment that takes back old ID cards after a pickup; unset: no return step.",
     )
+    journal_retention_days: int = Field(
+        90, ge=7, le=3650, description="Days the local journal keeps a row (the registry keeps the audit trail).")
+    command_retention_days: int = Field(
+        30, ge=1, le=3650, description="Days the ids of carried-out remote commands are kept (repeat guard).")
+    staff_card_max_pin_attempts: int = Field(
+        5, ge=1, le=10, description="Wrong staff PINs in a row before the card locks (the office unlocks it).")
+    clock_step_tolerance_seconds: float = Field(
+        30, ge=1, le=3600, description="Wall-clock jumps beyond this are journalled and reported as a clock step.")
+    clock_large_step_seconds: float = Field(
+        600, ge=60, le=86400,
+        description="Steps beyond this are not believed until the registry's time or staff confirm them.")
 
 
 class RegistrySection(_Section):
@@ -60,6 +85,16 @@ class RegistrySection(_Section):
     tls_ca_file: Path | None = Field(None, description="CA that signed the registry's certificate; set to use TLS.")
     tls_cert_file: Path | None = Field(None, description="This kiosk's client certificate (mTLS).")
     tls_key_file: Path | None = Field(None, description="The key of the client certificate.")
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> "RegistrySection":
+        # A client certificate without a CA would silently talk plaintext.
+        if (self.tls_cert_file or self.tls_key_file) and self.tls_ca_file is None:
+            raise ValueError("tls_cert_file/tls_key_file are set but tls_ca_file is not: set tls_ca_file "
+                             "to the CA of the registry's certificate (without it the kiosk would not use TLS)")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both tls_cert_file and tls_key_file (mTLS), or neither")
+        return self
 
 
 class OfficeSection(_Section):
@@ -86,7 +121,7 @@ class DriverSection(BaseModel):
     """A driver name plus its own options (checked by the driver itself)."""
 
     model_config = ConfigDict(extra="allow")
-    driver: str = Field("simulated", description="Entry-point name of the driver.")
+    driver: str = Field(SIMULATED, description="Entry-point name of the driver.")
 
     @property
     def options(self) -> dict[str, Any]:
@@ -116,18 +151,70 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            with open(path, "rb") as f:
-                raw = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist; pass an existing TOML file to --config") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        raw = _read_file(Path(path))
+        _resolve_box_paths(raw, Path(path).resolve().parent)
     _apply_environment(raw, os.environ if environ is None else environ)
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
+    if path is not None:
+        _require_drivers(raw, source)
+    return settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; pass an existing TOML file to --config") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not a text file (byte {exc.start} is not UTF-8); "
+            "pass the TOML config, not a binary or another file"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _require_drivers(raw: dict[str, Any], source: str) -> None:
+    """A config file names every device's driver: no silent fallback to a simulator."""
+    hardware = raw.get("hardware", {})
+    if not isinstance(hardware, dict):
+        return  # the model reports the wrong type
+    missing = []
+    for device in REQUIRED_DEVICES:
+        section = hardware.get(device)
+        if not isinstance(section, dict) or "driver" not in section:
+            missing.append(f"hardware.{device}")
+    if missing:
+        raise ConfigError(
+            f"invalid configuration ({source}):\n"
+            + "\n".join(f"  {key}: no driver named; set driver = \"...\" (the real device's driver, "
+                         f"or \"{SIMULATED}\" for a test bench)" for key in missing)
+        )
+
+
+def _resolve_box_paths(raw: dict[str, Any], config_dir: Path) -> None:
+    hardware = raw.get("hardware", {})
+    if not isinstance(hardware, dict):
+        return
+    for section in hardware.values():
+        if isinstance(section, dict) and isinstance(section.get("box"), str):
+            section["box"] = box_relative_to(section["box"], config_dir)
+
+
+def simulated_devices(settings: Settings) -> list[str]:
+    """The device sections that run on a simulator (to say so in the log and on screen)."""
+    hw = settings.hardware
+    return [f"hardware.{name}" for name in type(hw).model_fields
+            if getattr(hw, name).driver == SIMULATED]
 
 
 def _apply_environment(raw: dict[str, Any], environ: dict[str, str]) -> None:
@@ -150,6 +237,8 @@ def _describe(exc: ValidationError, source: str) -> str:
         key = ".".join(str(p) for p in error["loc"])
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key; check the spelling against the README's configuration reference")
+        elif error["type"] == "value_error":
+            lines.append(f"  {key}: {error['msg'].removeprefix('Value error, ')}")
         else:
             got = error.get("input")
             lines.append(f"  {key}: {error['msg']} (got {got!r})")

@@ -255,6 +255,7 @@ class StoredCommand:
     compartment_number: int
     reason: str
     requested_by: str
+    created_at: str = ""  # when the office sent it (the kiosk refuses stale opens)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredCommand:

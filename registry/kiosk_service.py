@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import grpc
 from google.protobuf import json_format
@@ -267,11 +268,19 @@ def _check_compartments(compartments) -> None:
         seen.add(compartment.number)
 
 
+COMMAND_EXPIRY = timedelta(minutes=5)
+
+
 def _command_to_proto(command: StoredCommand) -> pb.RemoteCommand:
-    return pb.RemoteCommand(
+    message = pb.RemoteCommand(
         command_id=command.command_id,
         type=pb.CommandType.Value(command.type),
         compartment_number=command.compartment_number,
         reason=command.reason,
         requested_by=command.requested_by,
     )
+    if command.created_at:  # the kiosk refuses it five minutes after it was sent
+        created = datetime.fromisoformat(command.created_at)
+        message.create_time.CopyFrom(to_timestamp(created))
+        message.expire_time.CopyFrom(to_timestamp(created + COMMAND_EXPIRY))
+    return message

@@ -58,6 +58,8 @@ from kiosk.domain.staff import StaffRecord
 from kiosk.domain.staff_session import DOOR_STATES as STAFF_DOOR_STATES
 from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
+from kiosk.guards import StaffCardGuard
+from kiosk.remote_commands import RemoteCommand, command_effects
 from kiosk.store import KioskStore, StorageFault
 from kiosk.store.faults import fault_point
 
@@ -128,6 +130,10 @@ class KioskCore(CoreLoop):
         self._last_health: dict[str, DeviceHealth] = {}
         # Compartments opened by a remote command whose door has not closed yet.
         self._remote_opens: set[int] = set()
+        # Guards wired in by kiosk.app (kiosk.guards): run on every tick, and
+        # the per-card staff PIN limit.
+        self.tick_hooks: list[Callable[[datetime], list[Effect]]] = []
+        self.staff_cards: StaffCardGuard | None = None
         self._unsubscribe: list[Callable[[], None]] = [
             bank.subscribe(lambda e: self._post(self._on_door_event, e))
         ]
@@ -220,7 +226,11 @@ class KioskCore(CoreLoop):
         return self._call(self._staff_card, uid)
 
     def staff_pin(self, pin: str) -> KioskView:
-        return self._call(lambda: self._apply(self.staff.submit_pin(pin, self.clock(), self._find_staff)))
+        def run():
+            effects = self.staff.submit_pin(pin, self.clock(), self._find_staff)
+            self._apply(effects + (self.staff_cards.after_pin(effects, self.clock()) if self.staff_cards else []))
+
+        return self._call(run)
 
     def start_deposit(self) -> KioskView:
         return self._call(lambda: self._apply(self.staff.start_deposit(self.clock())))
@@ -281,6 +291,17 @@ class KioskCore(CoreLoop):
                             staff_ids=who),
                 UnlockCompartment(compartment, UnlockPurpose.SERVICE, "", who),
             ])
+
+        return self._call(run)
+
+    def remote_command(self, command: RemoteCommand, started_at: datetime) -> KioskView:
+        """A checked remote command (kiosk.remote_commands decides; refusals are reported)."""
+
+        def run():
+            effects = command_effects(command, self.clock(), started_at, self.store.compartment(command.compartment))
+            if any(isinstance(e, UnlockCompartment) for e in effects):
+                self._remote_opens.add(command.compartment)
+            self._apply(effects)
 
         return self._call(run)
 
@@ -402,6 +423,8 @@ class KioskCore(CoreLoop):
         if self._last_expiry_check is None or now - self._last_expiry_check > timedelta(minutes=1):
             self._expire_orders(now)
         self._report_health_changes()
+        for hook in self.tick_hooks:
+            self._apply(hook(now))
 
     def _check_storage(self, now: datetime) -> None:
         """After a failed write: probe until writes work, then raise the alarm and tidy up."""
@@ -539,7 +562,10 @@ class KioskCore(CoreLoop):
         ctx = self.credential_context()
         if ctx is None:
             return None
-        return self.store.staff_by_lookup(credentials.lookup_key(uid, ctx.lookup_salt, ctx.params))
+        lookup = credentials.lookup_key(uid, ctx.lookup_salt, ctx.params)
+        if self.staff_cards is not None:  # a locked card finds no one
+            return self.staff_cards.find(lookup, self.store.staff_by_lookup)
+        return self.store.staff_by_lookup(lookup)
 
     # ------------------------------------------------------------ effects
 

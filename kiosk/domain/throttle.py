@@ -76,3 +76,22 @@ class AttemptThrottle:
     def recent_failures(self) -> int:
         """Failed and refused attempts within the window."""
         return len(self._failures) + len(self._refused)
+
+
+def throttle_state(throttle: AttemptThrottle) -> dict:
+    """What a throttle has counted, as JSON-ready data (to survive a restart)."""
+    return {
+        "failures": [t.isoformat() for t in throttle._failures],
+        "refused": [t.isoformat() for t in throttle._refused],
+        "blocked_until": throttle._blocked_until.isoformat() if throttle._blocked_until else None,
+        "alarmed": throttle._alarmed,
+    }
+
+
+def restore_throttle(throttle: AttemptThrottle, state: dict) -> None:
+    """Puts back what `throttle_state` saved; the policy (delays, window) stays the throttle's own."""
+    throttle._failures = [datetime.fromisoformat(t) for t in state.get("failures", [])]
+    throttle._refused = [datetime.fromisoformat(t) for t in state.get("refused", [])]
+    blocked = state.get("blocked_until")
+    throttle._blocked_until = datetime.fromisoformat(blocked) if blocked else None
+    throttle._alarmed = bool(state.get("alarmed", False))

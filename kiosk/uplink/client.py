@@ -8,8 +8,10 @@ request will not help).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import grpc
 from grpc_status import rpc_status
@@ -114,6 +116,8 @@ class RegistryClient:
         else:
             self._channel = grpc.secure_channel(target, credentials)
         self._stub = pb_grpc.KioskServiceStub(self._channel)
+        # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
+        self.last_server_time: tuple[datetime, float] | None = None
 
     def close(self) -> None:
         self._channel.close()
@@ -133,11 +137,16 @@ class RegistryClient:
                 compartments=[convert.compartment_to_proto(c) for c in compartments],
             ),
         )
+        self._note_server_time(response)
         policy = response.credential_policy
         return policy.lookup_salt, convert.kdf_params_from_policy(policy)
 
+    def _note_server_time(self, response) -> None:
+        if response.HasField("server_time"):
+            self.last_server_time = (convert.from_timestamp(response.server_time), time.monotonic())
+
     def heartbeat(self, health: list[DeviceHealth], backlog: int, compartments: list[Compartment]) -> None:
-        self._call(
+        response = self._call(
             self._stub.Heartbeat,
             pb.HeartbeatRequest(
                 kiosk_id=self.kiosk_id,
@@ -147,6 +156,7 @@ class RegistryClient:
                 compartments=[convert.compartment_to_proto(c) for c in compartments],
             ),
         )
+        self._note_server_time(response)
 
     def sync(self, cursor: str) -> SyncPage:
         response = self._call(self._stub.SyncChanges, pb.SyncChangesRequest(kiosk_id=self.kiosk_id, cursor=cursor))

@@ -15,7 +15,11 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from kiosk import remote_commands
+from kiosk.clock import TrustedClock
 from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
+from kiosk.store import StorageFault
+from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
 from kiosk.uplink.sync import merge_orders, merge_staff
 from kiosk.store import StorageFault
@@ -24,7 +28,6 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 log = logging.getLogger(__name__)
 
 SYNC_CURSOR_KEY = "sync_cursor"
-COMMAND_KEY_PREFIX = "command/"
 SOFTWARE_VERSION = "0.1.0"
 
 
@@ -37,6 +40,8 @@ class Uplink:
         sync_interval: float = 30.0,
         heartbeat_interval: float = 30.0,
         retry_max: float = 60.0,
+        guards: GuardTables | None = None,
+        trusted_clock: TrustedClock | None = None,
     ):
         self.core = core
         self.store = core.store
@@ -53,8 +58,14 @@ class Uplink:
         self._next_heartbeat = 0.0
         self._failures = 0
         self._threads: list[threading.Thread] = []
+        self.guards = guards if guards is not None else GuardTables(core.store)
+        self.trusted_clock = trusted_clock
+        # Remote opens created before the start were sent while the kiosk was
+        # off or starting: they are refused (kiosk.remote_commands).
+        self._started_mono = time.monotonic()
 
     def start(self) -> None:
+        self._started_mono = time.monotonic()
         for target, name in ((self._run, "uplink"), (self._run_commands, "uplink-commands")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -67,6 +78,11 @@ class Uplink:
         for thread in self._threads:
             thread.join(timeout=5)
         self.client.close()
+
+    @property
+    def started_at(self) -> datetime:
+        """The start, on the trusted clock as it reads now (set from the registry's time)."""
+        return self.core.clock() - timedelta(seconds=time.monotonic() - self._started_mono)
 
     def wake(self) -> None:
         """New outbox events: report them now rather than at the next interval."""
@@ -99,6 +115,7 @@ class Uplink:
         """One round of work; raises RegistryError when the registry is unreachable."""
         if not self.registered:
             salt, params = self.client.register(self.store.compartments(), SOFTWARE_VERSION)
+            self._registry_time()
             self._save_policy(CredentialContext(salt, params))
             self.registered = True
             log.info("registered with the registry at %s", self.client.target)
@@ -115,7 +132,14 @@ class Uplink:
         if now >= self._next_heartbeat:
             view = self.core.view()
             self.client.heartbeat(list(view.health), self.store.outbox_backlog(), list(view.compartments))
+            self._registry_time()
             self._next_heartbeat = now + self.heartbeat_interval
+
+    def _registry_time(self) -> None:
+        """The registry's clock, from the reply just received, sets the kiosk's trusted time."""
+        received = self.client.last_server_time
+        if self.trusted_clock is not None and received is not None:
+            self.trusted_clock.registry_time(*received)
 
     def _next_wait(self, now: float) -> float:
         wait = min(self._next_sync, self._next_heartbeat) - now
@@ -160,6 +184,8 @@ class Uplink:
             self._save_policy(CredentialContext(page.lookup_salt, page.kdf_params))
             merge_orders(self.store, page.orders)
             merge_staff(self.store, page.staff)
+            for _ in self.guards.unlock_renewed_cards(page.staff, self.core.clock()):
+                log.info("a locked staff card was unlocked: the office issued a new PIN")
             cursor = page.next_cursor
             with self.store.transaction() as tx:
                 self.store.set_meta(tx, SYNC_CURSOR_KEY, cursor)
@@ -199,28 +225,30 @@ class Uplink:
 
     def _handle_command(self, command: pb.RemoteCommand) -> None:
         # The registry sends a command again until it is acknowledged, so a
-        # command carried out just before a stream broke must not run twice
-        # (it could open a door a second time).
-        key = COMMAND_KEY_PREFIX + command.command_id
-        if self.store.meta(key) is None:
-            self._carry_out(command)
-            with self.store.transaction() as tx:
-                self.store.set_meta(tx, key, self.core.clock().isoformat())
+        # command carried out (or refused) just before a stream broke must not
+        # run twice (it could open a door a second time).
+        # Marked before it runs: a crash in between loses the command rather
+        # than opening a door twice.
+        checked = remote_commands.from_proto(command)
+        if not self.guards.command_handled(checked.command_id):
+            try:
+                self.guards.mark_command(checked.command_id, self.core.clock(), checked.kind or "unknown")
+            except StorageFault as exc:
+                log.error("remote command %s not run: it cannot be recorded (%s)", checked.command_id, exc)
+                return  # not acknowledged: it comes again (and expires)
+            self._carry_out(checked)
         try:
             self.client.acknowledge_commands([command.command_id])
         except RegistryError as exc:
             log.info("acknowledging command %s failed (%s); it will come again and be skipped",
                      command.command_id, exc)
 
-    def _carry_out(self, command: pb.RemoteCommand) -> None:
-        target = f" for compartment {command.compartment_number}" if command.compartment_number else ""
-        log.info("remote command %s%s from %s", pb.CommandType.Name(command.type), target,
-                 command.requested_by or "the registry")
-        if command.type == pb.COMMAND_TYPE_RESYNC:
-            self.request_sync()
-        elif command.type == pb.COMMAND_TYPE_OPEN_COMPARTMENT:
-            self.core.remote_open(command.compartment_number, command.reason, command.requested_by)
-        elif command.type == pb.COMMAND_TYPE_SET_OUT_OF_SERVICE:
-            self.core.remote_set_service(command.compartment_number, False, command.reason, command.requested_by)
-        elif command.type == pb.COMMAND_TYPE_SET_IN_SERVICE:
-            self.core.remote_set_service(command.compartment_number, True, command.reason, command.requested_by)
+    def _carry_out(self, command: remote_commands.RemoteCommand) -> None:
+        target = f" for compartment {command.compartment}" if command.compartment else ""
+        log.info("remote command %s %s%s from %s", command.command_id, command.kind or "(unknown)", target,
+                 command.requester)
+        if command.kind == remote_commands.RESYNC:
+            if remote_commands.command_refusal(command, self.core.clock(), self.started_at, None) is None:
+                self.request_sync()
+                return
+        self.core.remote_command(command, self.started_at)

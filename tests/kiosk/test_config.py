@@ -13,9 +13,14 @@ from kiosk.config import ConfigError, load_settings, reference_table
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write(tmp_path, text: str) -> Path:
+# A config file names every device's driver (no silent simulators).
+HARDWARE = "".join(f'[hardware.{d}]\ndriver = "simulated"\n'
+                   for d in ("locker_bank", "card_reader", "code_scanner", "indicator"))
+
+
+def write(tmp_path, text: str, hardware: str = HARDWARE) -> Path:
     path = tmp_path / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text + "\n" + hardware, encoding="utf-8")
     return path
 
 
@@ -33,6 +38,7 @@ def test_environment_overrides_file(tmp_path):
                                             "PICKUPBOX_HARDWARE__LOCKER_BANK__BOX": "cab.toml"})
     assert settings.kiosk.id == "from-env"
     assert settings.kiosk.pickup_days == 10
+    # Set by the environment: relative to the current directory (no file names it).
     assert settings.hardware.locker_bank.options == {"box": "cab.toml"}
 
 
