@@ -7,6 +7,8 @@ the CLI) name the option, the value found and what is expected instead.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 
 class HardwareError(Exception):
     """Base class for everything the hardware layer raises on purpose."""
@@ -67,5 +69,8 @@ class BoxDescriptionError(DriverConfigError):
 
 def _short_repr(value: object, limit: int = 80) -> str:
     # A whole misplaced table would drown the message; the key already says where.
-    text = repr(value)
+    # A path is shown whole: the operator has to see which file was looked for.
+    text = repr(str(value)) if isinstance(value, PurePath) else repr(value)
+    if isinstance(value, (str, PurePath)):
+        limit = max(limit, 400)
     return text if len(text) <= limit else text[: limit - 3] + "..."
