@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -184,7 +184,8 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
 def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None, settings: Settings) -> None:
     """Guessing limits that survive restarts, staff card locks, clock steps, pruning."""
     k = settings.kiosk
-    core.pickup.throttle = guards.throttle("pickup", core.pickup.throttle)
+    core.pickup.throttle = guards.throttle("pickup", replace(core.pickup.throttle,
+                                                             free_failures=k.code_free_failures))
     core.staff.throttle = guards.throttle("staff", core.staff.throttle)
     core.staff_cards = StaffCardGuard(guards, k.staff_card_max_pin_attempts)
     core.tick_hooks.append(GuardTick(guards, trusted, Retention(

@@ -62,6 +62,9 @@ class KioskSection(_Section):
         90, ge=7, le=3650, description="Days the local journal keeps a row (the registry keeps the audit trail).")
     command_retention_days: int = Field(
         30, ge=1, le=3650, description="Days the ids of carried-out remote commands are kept (repeat guard).")
+    code_free_failures: int = Field(
+        3, ge=1, le=1000,
+        description="Unknown pickup codes per kiosk within 15 minutes before the backoff starts (survives restarts).")
     staff_card_max_pin_attempts: int = Field(
         5, ge=1, le=10, description="Wrong staff PINs in a row before the card locks (the office unlocks it).")
     clock_step_tolerance_seconds: float = Field(
