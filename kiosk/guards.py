@@ -38,7 +38,9 @@ class StaffCardGuard:
         self._record: StaffRecord | None = None
         self._locked = False
 
-    def find(self, card_lookup: bytes, find: Callable[[bytes], StaffRecord | None]) -> StaffRecord | None:
+    def find(
+        self, card_lookup: bytes, find: Callable[[bytes], StaffRecord | None]
+    ) -> StaffRecord | None:
         """The staff record for a card, or None while the card is locked."""
         self._card, self._locked = card_lookup, self.tables.card_locked(card_lookup)
         self._record = None if self._locked else find(card_lookup)
@@ -54,24 +56,37 @@ class StaffCardGuard:
             self.tables.card_succeeded(card)
             return []
         try:
-            if locked or not self.tables.card_failed(card, record.pin_verifier if record else "", now,
-                                                     self.max_attempts):
+            if locked or not self.tables.card_failed(
+                card, record.pin_verifier if record else "", now, self.max_attempts
+            ):
                 return []
         except StorageFault as exc:  # the kiosk throttle still counted it
             log.error("could not count a wrong staff PIN for the card: %s", exc)
             return []
         who = (record.staff_id,) if record else ()
-        log.warning("staff card %s locked after %d wrong PINs", record.staff_id if record else "(unknown card)",
-                    self.max_attempts)
-        return [ReportEvent(EventType.STAFF_CARD_LOCKED,
-                            f"staff card locked after {self.max_attempts} wrong PINs in a row"
-                            + ("" if record else " (a card no staff member has)")
-                            + "; the office unlocks it by issuing a new PIN", staff_ids=who)]
+        log.warning(
+            "staff card %s locked after %d wrong PINs",
+            record.staff_id if record else "(unknown card)",
+            self.max_attempts,
+        )
+        return [
+            ReportEvent(
+                EventType.STAFF_CARD_LOCKED,
+                f"staff card locked after {self.max_attempts} wrong PINs in a row"
+                + ("" if record else " (a card no staff member has)")
+                + "; the office unlocks it by issuing a new PIN",
+                staff_ids=who,
+            )
+        ]
 
 
 class GuardTick:
-    def __init__(self, tables: GuardTables, trusted_clock: TrustedClock | None = None,
-                 retention: Retention = Retention()):
+    def __init__(
+        self,
+        tables: GuardTables,
+        trusted_clock: TrustedClock | None = None,
+        retention: Retention = Retention(),
+    ):
         self.tables = tables
         self.trusted_clock = trusted_clock
         self.retention = retention

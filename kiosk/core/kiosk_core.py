@@ -228,7 +228,9 @@ class KioskCore(CoreLoop):
     def staff_pin(self, pin: str) -> KioskView:
         def run():
             effects = self.staff.submit_pin(pin, self.clock(), self._find_staff)
-            self._apply(effects + (self.staff_cards.after_pin(effects, self.clock()) if self.staff_cards else []))
+            if self.staff_cards is not None:  # counts the PIN against the card
+                effects += self.staff_cards.after_pin(effects, self.clock())
+            self._apply(effects)
 
         return self._call(run)
 
@@ -298,7 +300,8 @@ class KioskCore(CoreLoop):
         """A checked remote command (kiosk.remote_commands decides; refusals are reported)."""
 
         def run():
-            effects = command_effects(command, self.clock(), started_at, self.store.compartment(command.compartment))
+            compartment = self.store.compartment(command.compartment)
+            effects = command_effects(command, self.clock(), started_at, compartment)
             if any(isinstance(e, UnlockCompartment) for e in effects):
                 self._remote_opens.add(command.compartment)
             self._apply(effects)

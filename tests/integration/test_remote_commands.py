@@ -30,10 +30,17 @@ def start_kiosk(registry, tmp_path) -> KioskHarness:
 
 
 def send_open(registry, number: int) -> None:
-    registry.office.SendKioskCommand(pb.SendKioskCommandRequest(
-        kiosk_id="kiosk-1",
-        command=pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=number,
-                                 reason="check the lock", requested_by="office-admin")))
+    registry.office.SendKioskCommand(
+        pb.SendKioskCommandRequest(
+            kiosk_id="kiosk-1",
+            command=pb.RemoteCommand(
+                type=pb.COMMAND_TYPE_OPEN_COMPARTMENT,
+                compartment_number=number,
+                reason="check the lock",
+                requested_by="office-admin",
+            ),
+        )
+    )
 
 
 def events(registry, type_name: str) -> list[pb.KioskEvent]:
@@ -48,7 +55,9 @@ def test_an_open_sent_while_the_kiosk_was_off_does_not_run_at_start(registry, tm
     send_open(registry, 3)
     k = start_kiosk(registry, tmp_path)
     wait_for(lambda: registry.unacknowledged_commands() == 0, what="the kiosk to take the command")
-    refused = wait_for(lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry")
+    refused = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry"
+    )
     assert "before this kiosk started" in refused[0].detail
     assert not any(c.compartment == 3 for c in k.bank.unlock_log)
     k.kiosk.stop()
@@ -60,7 +69,9 @@ def test_an_open_of_a_compartment_holding_a_document_is_refused(registry, tmp_pa
     number = k.deposit(created.order.reference)
     unlocks = len(k.bank.unlock_log)
     send_open(registry, number)
-    refused = wait_for(lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry")
+    refused = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry"
+    )
     assert "holds a document" in refused[0].detail
     assert len(k.bank.unlock_log) == unlocks
     assert k.store.compartment(number).state is CompartmentState.OCCUPIED
@@ -70,7 +81,9 @@ def test_an_open_of_a_compartment_holding_a_document_is_refused(registry, tmp_pa
 def test_a_remote_open_names_the_principal_not_a_staff_id(registry, tmp_path):
     k = start_kiosk(registry, tmp_path)
     send_open(registry, 3)
-    opened = wait_for(lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event")
+    opened = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event"
+    )
     assert list(opened[0].staff_ids) == []
     assert "office-admin" in opened[0].detail
     assert any(c.compartment == 3 for c in k.bank.unlock_log)
