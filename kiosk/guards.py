@@ -4,8 +4,10 @@
   `kiosk.staff_card_max_pin_attempts` in a row the card is locked (the staff
   session then sees it as an unknown card: no PIN is checked, and the
   per-kiosk throttle still counts each try) and STAFF_CARD_LOCKED goes to
-  the registry. The office unlocks it by giving the holder a new PIN (a new
-  staff record for the card); the next staff sync brings it and unlocks.
+  the registry. The office unlocks it by giving the holder a new PIN: the
+  staff sync brings the record with another verifier and the card unlocks
+  (the registry still lacks a PIN-reset operation; until then a locked card
+  stays locked and its holder gets a new card).
 - `GuardTick` runs on the core's tick: it journals and reports clock steps
   (EVENT_TYPE_CLOCK_STEP), stores the trusted time once a minute and prunes
   the store once an hour (kiosk.store.retention).
@@ -74,7 +76,7 @@ class StaffCardGuard:
                 EventType.STAFF_CARD_LOCKED,
                 f"staff card locked after {self.max_attempts} wrong PINs in a row"
                 + ("" if record else " (a card no staff member has)")
-                + "; the office unlocks it by issuing a new PIN",
+                + "; a new PIN from the office unlocks it",
                 staff_ids=who,
             )
         ]
