@@ -4,10 +4,9 @@
   `kiosk.staff_card_max_pin_attempts` in a row the card is locked (the staff
   session then sees it as an unknown card: no PIN is checked, and the
   per-kiosk throttle still counts each try) and STAFF_CARD_LOCKED goes to
-  the registry. The office unlocks it by giving the holder a new PIN: the
-  staff sync brings the record with another verifier and the card unlocks
-  (the registry still lacks a PIN-reset operation; until then a locked card
-  stays locked and its holder gets a new card).
+  the registry. The office unlocks it by giving the holder a new PIN
+  (deactivate the member, register the card again under a new staff id):
+  the staff sync brings the record with another verifier and it unlocks.
 - `GuardTick` runs on the core's tick: it journals and reports clock steps
   (EVENT_TYPE_CLOCK_STEP), stores the trusted time once a minute and prunes
   the store once an hour (kiosk.store.retention).
