@@ -98,7 +98,8 @@ def test_a_locked_staff_card_is_unlocked_by_a_new_pin_from_the_office(registry, 
     wait_for(lambda: k.store.staff_count() > 0, what="staff records on the kiosk")
     for _ in range(5):  # the per-kiosk backoff starts after three: waited out (2 s, 4 s)
         assert _try_login(k, "000000", wait_out=True) == "logged_out"
-    locked = wait_for(lambda: events(registry, "EVENT_TYPE_STAFF_CARD_LOCKED"), what="the lock alarm")
+    locked = wait_for(lambda: events(registry, "EVENT_TYPE_STAFF_CARD_LOCKED"),
+                      what="the lock alarm")
     assert locked[0].staff_ids == ["anna"]
     # Locked: the right PIN does not help.
     assert _try_login(k, STAFF_PIN, wait_out=True) == "logged_out"
