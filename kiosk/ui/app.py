@@ -526,6 +526,12 @@ class KioskApp(App):
         if self.ui.selected is not None:
             self._send("set_in_service", self.ui.selected)
 
+    def start_inspection(self, number: int) -> None:
+        self._send("start_inspection", number)
+
+    def resolve_inspection(self, outcome: str) -> None:
+        self._send("resolve_inspection", outcome)
+
     def exit_app(self) -> None:
         # Reachable only from the staff menu, i.e. after a staff login.
         if self.view.staff_state is StaffState.MENU:

@@ -38,6 +38,8 @@ class Screen(str, Enum):
     STAFF_COMPARTMENTS = "staff_compartments"
     STAFF_REASON = "staff_reason"
     STAFF_HEALTH = "staff_health"
+    STAFF_INSPECTIONS = "staff_inspections"
+    STAFF_INSPECTION_DOOR = "staff_inspection_door"
 
     @property
     def is_staff(self) -> bool:
@@ -60,8 +62,10 @@ STAFF_SCREENS_BY_STATE = {
     StaffState.DEPOSIT_DOOR_OPEN: Screen.STAFF_DOOR,
     StaffState.REMOVAL_DOOR_OPEN: Screen.STAFF_DOOR,
     StaffState.SERVICE_DOOR_OPEN: Screen.STAFF_DOOR,
+    StaffState.INSPECTION_DOOR_OPEN: Screen.STAFF_INSPECTION_DOOR,
 }
-STAFF_PAGES = {"menu": Screen.STAFF_MENU, "compartments": Screen.STAFF_COMPARTMENTS, "health": Screen.STAFF_HEALTH}
+STAFF_PAGES = {"menu": Screen.STAFF_MENU, "compartments": Screen.STAFF_COMPARTMENTS,
+               "health": Screen.STAFF_HEALTH, "inspections": Screen.STAFF_INSPECTIONS}
 # Screens whose time limit the citizen is warned about and may extend.
 EXTENDABLE = frozenset({Screen.SCAN, Screen.CODE, Screen.PIN, Screen.PIN_LETTER, Screen.LANGUAGE, Screen.A11Y})
 

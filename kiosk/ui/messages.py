@@ -12,7 +12,7 @@ from kiosk.domain.document_return import ReturnState
 from kiosk.domain.compartment import Compartment, CompartmentState
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import Notice
-from kiosk.ui import texts
+from kiosk.ui import inspection_texts, texts
 from kiosk.ui.flow import Screen
 from kiosk.ui.i18n import language, t
 
@@ -62,6 +62,9 @@ STAFF_NOTICES: dict[str, str] = {
     "deposited": texts.DEPOSIT_DONE,
     "service_closed": texts.SERVICE_CLOSED,
     "removed": texts.REMOVAL_DONE,
+    "order_inspection": inspection_texts.DEPOSIT_ERR_INSPECTION,
+    "no_inspection": inspection_texts.INSPECTION_NOT_NEEDED,
+    "inspection_resolved": inspection_texts.INSPECTION_RECORDED,
 }
 ORDER_STATUS_TEXTS = {
     "announced": texts.ORDER_ANNOUNCED,
@@ -90,6 +93,7 @@ COMPARTMENT_STATE_TEXTS = {
     CompartmentState.OCCUPIED: texts.COMPARTMENT_OCCUPIED,
     CompartmentState.OPEN: texts.COMPARTMENT_OPEN,
     CompartmentState.OUT_OF_SERVICE: texts.COMPARTMENT_OUT_OF_SERVICE,
+    CompartmentState.NEEDS_INSPECTION: inspection_texts.COMPARTMENT_NEEDS_INSPECTION,
 }
 
 

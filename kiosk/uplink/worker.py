@@ -22,6 +22,7 @@ from kiosk.store import StorageFault
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
 from kiosk.uplink.sync import merge_orders, merge_staff
+from kiosk.store import StorageFault
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -118,11 +119,16 @@ class Uplink:
             self._save_policy(CredentialContext(salt, params))
             self.registered = True
             log.info("registered with the registry at %s", self.client.target)
-        self.flush_outbox()
-        if self._sync_due or now >= self._next_sync:
-            self.sync()
-            self._sync_due = False
-            self._next_sync = now + self.sync_interval
+        try:
+            self.flush_outbox()
+            if self._sync_due or now >= self._next_sync:
+                self.sync()
+                self._sync_due = False
+                self._next_sync = now + self.sync_interval
+        except StorageFault as exc:
+            # A full disk: what could not be written is retried later, and the
+            # heartbeat below still tells the registry (health: store FAILED).
+            log.error("uplink cannot write the store: %s", exc)
         if now >= self._next_heartbeat:
             view = self.core.view()
             self.client.heartbeat(list(view.health), self.store.outbox_backlog(), list(view.compartments))

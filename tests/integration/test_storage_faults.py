@@ -24,14 +24,24 @@ def run_on_small_disk(tmp_path: Path) -> dict:
     mount.mkdir()
     if shutil.which("unshare") is None:
         pytest.skip("unshare(1) is not installed")
-    probe = subprocess.run(["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot mount a private tmpfs here: {probe.stderr.strip()}")
-    script = (f"mount -t tmpfs -o size=1m tmpfs {mount} && "
-              f"exec {sys.executable} -m tests.integration.disk_full_child {mount}")
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    script = (
+        f"mount -t tmpfs -o size=1m tmpfs {mount} && "
+        f"exec {sys.executable} -m tests.integration.disk_full_child {mount} {tmp_path}"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -51,9 +61,13 @@ def test_full_disk_opens_no_door_fails_health_and_service_resumes_by_itself(tmp_
     assert detail.startswith("disk full, free space on ") and str(tmp_path / "data") in detail
     assert seen["order_while_full"] == "deposited"
     assert seen["alarms_while_full"] == 0  # nowhere to queue it yet; the heartbeat carries FAILED
+    assert seen["registry_health_full"], "the registry never heard that the store failed"
+    assert seen["registry_store_detail"].startswith("disk full, free space on ")
     # Space again: health recovers, the alarm is queued once, service resumes.
     assert seen["health_after"]["store"] == ["ok", ""]
     assert len(seen["alarms_after"]) == 1 and seen["alarms_after"][0].startswith("store: disk full")
     assert seen["compartments_stranded"] == []
     assert seen["pickup_after"] == "door_open" and seen["pickup_after_unlocks"] == 1
     assert seen["order_after"] == "collected"
+    assert seen["registry_events"].count("EVENT_TYPE_STORAGE_FAULT") == 1
+    assert seen["registry_events"][-1] == "EVENT_TYPE_ORDER_COLLECTED"

@@ -35,16 +35,21 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def kiosk(tmp_path):
+def make_kiosk(tmp_path, box: str = "demo"):
     store = KioskStore(tmp_path / "kiosk.sqlite3")
-    bank = SimulatedLockerBank(load_box("demo"))
+    bank = SimulatedLockerBank(load_box(box))
     clock = Clock()
     core = KioskCore(store, bank, clock=clock)
     with store.transaction() as tx:
         store.set_meta(tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json())
         store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, SALT, PARAMS),
                                          credentials.make_verifier(CARD, "246810", params=PARAMS)))
+    return core, store, bank, clock
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    core, store, bank, clock = make_kiosk(tmp_path)
     yield core, store, bank, clock
     store.close()
 
@@ -323,3 +328,24 @@ def test_remote_open_not_acknowledged_takes_the_compartment_out_of_service(kiosk
     core.remote_open(6, "check", "office")
     assert store.compartment(6).state is CompartmentState.OUT_OF_SERVICE
     assert event_types(store)[-2:] == ["door_failed", "compartment_out_of_service"]
+
+
+def test_bank_without_sensors_cut_off_deposit_needs_inspection_and_a_recorded_handover_frees(tmp_path):
+    core, store, bank, clock = make_kiosk(tmp_path, "relay8")
+    code = announce(store, "PO-1")
+    announce(store, "PO-2")
+    login(core)
+    core.start_deposit()
+    first = core.submit_reference("PO-1").staff_compartment
+    core.confirm_door_closed()  # staff confirm: the only signal without sensors
+    second = core.submit_reference("PO-2").staff_compartment  # ...and the kill comes before the next one
+    core = restart(core, store, bank, clock)
+    assert store.compartment(first).state is CompartmentState.OCCUPIED
+    assert store.compartment(second).state is CompartmentState.NEEDS_INSPECTION
+    assert store.order("PO-2").uncertain is Uncertainty.DEPOSIT
+    core.submit_code(code)
+    assert core.submit_pin("482915").pickup_state is PickupState.DOOR_OPEN  # acknowledged pulse = handover
+    core = restart(core, store, bank, clock)  # killed before the citizen confirmed the door shut
+    assert store.compartment(first).state is CompartmentState.FREE
+    assert store.order("PO-1").status is OrderStatus.COLLECTED
+    store.close()

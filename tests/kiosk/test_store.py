@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.domain.compartment import Compartment, CompartmentState, Size
+from kiosk.domain.effects import UnlockPurpose
 from kiosk.domain.events import EventType, KioskEvent
+from kiosk.domain.intents import UnlockIntent
+from kiosk.domain.pickup_order import Uncertainty
 from kiosk.store import KioskStore, StoreError
 
 
@@ -77,3 +80,36 @@ def test_outbox_is_first_in_first_out_even_across_retries(store):
     assert store.outbox_due(now) == []
     due = store.outbox_due(now + timedelta(minutes=1))
     assert [e.event_id for e, _ in due] == [deposit.event_id, collected.event_id]
+
+
+def test_a_store_from_before_the_uncertain_column_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the pickup_order table as the first release made it
+        db.execute("CREATE TABLE pickup_order (reference TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+                   " status TEXT NOT NULL, size TEXT NOT NULL, needs_low INTEGER NOT NULL,"
+                   " requires_pin_letter INTEGER NOT NULL, code_lookup BLOB NOT NULL, pin_verifier TEXT NOT NULL,"
+                   " compartment_number INTEGER, pickup_deadline TEXT,"
+                   " failed_pin_attempts INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0)")
+        db.execute("INSERT INTO pickup_order VALUES ('PO-1','passport','announced','S',0,0,x'00','v',NULL,NULL,0,0)")
+    store = KioskStore(path)
+    assert store.order("PO-1").uncertain is Uncertainty.NONE
+    store.close()
+
+
+def test_unlock_intents_survive_a_reopen_until_finished(tmp_path):
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    with store.transaction() as tx:
+        store.add_intent(tx, UnlockIntent(4, UnlockPurpose.HANDOVER, "PO-1", ("anna",), True, at))
+        store.add_intent(tx, UnlockIntent(5, UnlockPurpose.SERVICE, "", ("anna",), False, at))
+    store.close()
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    intents = store.open_intents()
+    assert [(i.compartment, i.purpose, i.order_reference, i.staff_ids, i.pin_letter_confirmed, i.created_at)
+            for i in intents] == [(4, UnlockPurpose.HANDOVER, "PO-1", ("anna",), True, at),
+                                  (5, UnlockPurpose.SERVICE, "", ("anna",), False, at)]
+    with store.transaction() as tx:
+        store.finish_intents(tx, 5, (UnlockPurpose.HANDOVER,))  # not its purpose: stays
+        store.finish_intents(tx, 4)
+    assert [i.compartment for i in store.open_intents()] == [5]
+    store.close()

@@ -78,6 +78,14 @@ def shots(base, kiosk_view_now):
         {"staff_page": "compartments", "selected": mixed[2].number}, None
     yield "staff_reason", {"staff_state": S.MENU, **staff}, {"selected": low, "asking_reason": True}, None
     yield "staff_health", {"staff_state": S.MENU, **staff}, {"staff_page": "health"}, None
+    from kiosk.core.view import Inspection
+    inspect = (Inspection(6, "PO-7K2M9QXD", "handover"), Inspection(9, "PO-4H8N2WQR", "deposit"))
+    yield "staff_menu_inspections", {"staff_state": S.MENU, "compartments": mixed, "inspections": inspect,
+                                     **staff}, {}, None
+    yield "staff_inspections", {"staff_state": S.MENU, "inspections": inspect, **staff},\
+        {"staff_page": "inspections"}, None
+    yield "staff_inspection_door", {"staff_state": S.INSPECTION_DOOR_OPEN, "staff_compartment": 6,
+                                    "staff_order": "PO-7K2M9QXD", "inspections": inspect, **staff}, {}, None
 
 
 class Offline:

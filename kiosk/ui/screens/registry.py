@@ -8,6 +8,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui.flow import Screen
 from kiosk.ui.screens import citizen_entry, citizen_result, citizen_start, staff_login, staff_service, staff_work
+from kiosk.ui.screens import staff_inspection
 from kiosk.ui.screens.common import Ctx
 
 BUILDERS: dict[Screen, Callable[[Ctx], Widget]] = {
@@ -31,4 +32,6 @@ BUILDERS: dict[Screen, Callable[[Ctx], Widget]] = {
     Screen.STAFF_COMPARTMENTS: staff_service.compartments,
     Screen.STAFF_REASON: staff_service.reason,
     Screen.STAFF_HEALTH: staff_service.health,
+    Screen.STAFF_INSPECTIONS: staff_inspection.inspections,
+    Screen.STAFF_INSPECTION_DOOR: staff_inspection.inspection_door,
 }

@@ -9,6 +9,7 @@ from kiosk.domain.compartment import Compartment, CompartmentState
 from common.credentials import ALPHABET
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
+from kiosk.ui.inspection_texts import STAFF_INSPECTIONS
 from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS
 from kiosk.ui.screens.box_schematic import BoxSchematic
 from kiosk.ui.screens.citizen_entry import entry_display
@@ -80,6 +81,10 @@ def menu(ctx: Ctx) -> BoxLayout:
                                   name="compartments"))
     actions.add_widget(ctx.button(texts.STAFF_HEALTH, lambda: a.staff_page("health"), icon="warning",
                                   name="health"))
+    if ctx.view.inspections:
+        waiting = ctx.t(STAFF_INSPECTIONS, count=len(ctx.view.inspections))
+        actions.add_widget(ctx.button("", lambda: a.staff_page("inspections"), icon="warning",
+                                      name="inspections", raw=waiting))
     actions.add_widget(ctx.button(texts.STAFF_LOGOUT, a.staff_logout, icon="back", name="logout"))
     actions.add_widget(ctx.button(texts.STAFF_EXIT_APP, a.exit_app, name="exit_app"))
     return staff_frame(ctx, texts.STAFF_MENU_TITLE, body, actions)
