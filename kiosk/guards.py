@@ -53,16 +53,16 @@ class StaffCardGuard:
         self._card, self._record = None, None
         if card is None:
             return []  # no PIN was checked (wrong state, or the kiosk throttle refused it)
-        if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
-            self.tables.card_succeeded(card)
-            return []
         try:
+            if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
+                self.tables.card_succeeded(card)
+                return []
             if locked or not self.tables.card_failed(
                 card, record.pin_verifier if record else "", now, self.max_attempts
             ):
                 return []
-        except StorageFault as exc:  # the kiosk throttle still counted it
-            log.error("could not count a wrong staff PIN for the card: %s", exc)
+        except StorageFault as exc:  # the kiosk throttle still counts wrong PINs
+            log.error("could not update the staff card's count of wrong PINs: %s", exc)
             return []
         who = (record.staff_id,) if record else ()
         log.warning(
