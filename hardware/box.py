@@ -245,10 +245,12 @@ def resolve_box(ref: str | Path) -> Path:
     bundled = BOXES_DIR / f"{ref}.toml"
     if isinstance(ref, str) and "/" not in ref and bundled.is_file():
         return bundled
+    # The whole path in the message: the value itself may be shortened.
+    missing = f" ({path.resolve()} does not exist)" if "/" in str(ref) or path.suffix else ""
     raise BoxDescriptionError(
         "box",
         str(ref),
-        "a path to a box TOML file, or a bundled box: " + ", ".join(bundled_boxes()),
+        f"a path to a box TOML file{missing}, or a bundled box: " + ", ".join(bundled_boxes()),
     )
 
 
@@ -275,7 +277,9 @@ def load_box(ref: str | Path = DEMO_BOX) -> BoxDescription:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise BoxDescriptionError(None, None, "a text TOML file (it is not UTF-8 text)", source=source) from None
+        raise BoxDescriptionError(
+            None, None, "a text TOML file (it is not UTF-8 text)", source=source
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise BoxDescriptionError(None, None, f"valid TOML ({exc})", source=source) from None
     except OSError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
 from kiosk.config import NO_DRIVER, ConfigError, Settings, simulated_devices
-from kiosk.config_check import create_device, data_dir_problems, tls_problems
+from kiosk.config_check import OPTIONAL_DEVICES, create_device, data_dir_problems, tls_problems
 from kiosk.clock import TrustedClock, utc_now
 from kiosk.core import KioskCore
 from kiosk.guards import GuardTick, StaffCardGuard
@@ -53,6 +53,10 @@ class KioskHardware:
                 log.exception("closing %s failed", type(device).__name__)
 
 
+# The order of KioskHardware's fields.
+DEVICE_ORDER = ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner")
+
+
 def create_hardware(settings: Settings) -> KioskHardware:
     """Every configured driver; a bad one raises ConfigError naming its section."""
     simulated = simulated_devices(settings)
@@ -61,9 +65,10 @@ def create_hardware(settings: Settings) -> KioskHardware:
         log.warning("SIMULATED hardware (no real device) for: %s", ", ".join(simulated))
     created: list[Any] = []
     try:
-        for section in ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner"):
-            none = section == "barcode_scanner" and settings.hardware.barcode_scanner.driver == NO_DRIVER
-            created.append(None if none else create_device(settings, section))
+        for section in DEVICE_ORDER:
+            driver = getattr(settings.hardware, section).driver
+            absent = section in OPTIONAL_DEVICES and driver == NO_DRIVER
+            created.append(None if absent else create_device(settings, section))
     except BaseException:
         for device in filter(None, created):
             device.close()
@@ -129,7 +134,9 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     """
     k = settings.kiosk
     reg = settings.registry
-    problems = data_dir_problems(settings) + (tls_problems(settings) if reg.address != "embedded" else [])
+    problems = data_dir_problems(settings)
+    if reg.address != "embedded":  # the embedded registry is reached without TLS
+        problems += tls_problems(settings)
     if problems:
         raise ConfigError("\n".join(problems))
     # The store first: its lock stops a second kiosk process before it can
@@ -151,9 +158,12 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     guards = GuardTables(store)
     trusted = None
     if clock is None:
-        trusted = TrustedClock(wall_clock, monotonic, tolerance=timedelta(seconds=k.clock_step_tolerance_seconds),
-                               large=timedelta(seconds=k.clock_large_step_seconds),
-                               last_trusted=guards.last_trusted_time())
+        trusted = TrustedClock(
+            wall_clock, monotonic,
+            tolerance=timedelta(seconds=k.clock_step_tolerance_seconds),
+            large=timedelta(seconds=k.clock_large_step_seconds),
+            last_trusted=guards.last_trusted_time(),
+        )
         clock = trusted.now
     try:
         core = _build_core(settings, store, hardware, clock)
@@ -181,14 +191,17 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     return Kiosk(settings, hardware, store, core, uplink, registry)
 
 
-def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None, settings: Settings) -> None:
+def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | None,
+               settings: Settings) -> None:
     """Guessing limits that survive restarts, staff card locks, clock steps, pruning."""
     k = settings.kiosk
-    core.pickup.throttle = guards.throttle("pickup", core.pickup.throttle)
+    core.pickup.throttle = guards.throttle("pickup", replace(core.pickup.throttle,
+                                                             free_failures=k.code_free_failures))
     core.staff.throttle = guards.throttle("staff", core.staff.throttle)
     core.staff_cards = StaffCardGuard(guards, k.staff_card_max_pin_attempts)
-    core.tick_hooks.append(GuardTick(guards, trusted, Retention(
-        journal=timedelta(days=k.journal_retention_days), commands=timedelta(days=k.command_retention_days))))
+    retention = Retention(journal=timedelta(days=k.journal_retention_days),
+                          commands=timedelta(days=k.command_retention_days))
+    core.tick_hooks.append(GuardTick(guards, trusted, retention))
 
 
 def _build_core(settings: Settings, store: KioskStore, hardware: KioskHardware,

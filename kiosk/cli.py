@@ -58,9 +58,11 @@ def _check_config(config: str | None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     simulated = simulated_devices(settings)
     if simulated:
-        print(f"note: SIMULATED devices (nothing real opens): {', '.join(simulated)}", file=sys.stderr)
+        print(f"note: SIMULATED devices (nothing real opens): {', '.join(simulated)}",
+              file=sys.stderr)
     if problems:
-        print("error: the kiosk would not start:\n" + "\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        listed = "\n".join(f"  {p}" for p in problems)
+        print(f"error: the kiosk would not start:\n{listed}", file=sys.stderr)
         return 2
     print("configuration OK", file=sys.stderr)
     return 0
@@ -77,7 +79,8 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
     simulated = simulated_devices(settings)
     if simulated:
         why = "demo without a config file" if config is None else f"named in {config}"
-        print(f"SIMULATED hardware ({why}): {', '.join(simulated)}; no real door opens", file=sys.stderr)
+        print(f"SIMULATED hardware ({why}): {', '.join(simulated)}; no real door opens",
+              file=sys.stderr)
     try:
         kiosk = build_kiosk(settings)
     except (HardwareError, StoreError, TlsConfigError) as exc:

@@ -66,8 +66,9 @@ def judge_reading(offset: timedelta, tolerance: timedelta, large: timedelta) -> 
     return Verdict.LARGE_STEP
 
 
-def start_anchor(wall: datetime, mono: float, last_trusted: datetime | None,
-                 large: timedelta) -> tuple[Anchor, timedelta | None]:
+def start_anchor(
+    wall: datetime, mono: float, last_trusted: datetime | None, large: timedelta
+) -> tuple[Anchor, timedelta | None]:
     """The anchor at start-up and the step to report (None: nothing to report).
 
     Back behind the last stored trusted time: a step back, not believed (time
@@ -89,16 +90,26 @@ def describe_offset(offset: timedelta) -> str:
     days, rest = divmod(abs(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{days}d {hours:02}:{minutes:02}:{secs:02}" if days else f"{hours:02}:{minutes:02}:{secs:02}"
+    text = (
+        f"{days}d {hours:02}:{minutes:02}:{secs:02}"
+        if days
+        else f"{hours:02}:{minutes:02}:{secs:02}"
+    )
     return sign + text
 
 
 class TrustedClock:
     """Trusted time from a wall clock and a monotonic clock (both injectable)."""
 
-    def __init__(self, wall: Callable[[], datetime] = utc_now, monotonic: Callable[[], float] = time.monotonic,
-                 *, tolerance: timedelta = timedelta(seconds=30), large: timedelta = timedelta(minutes=10),
-                 last_trusted: datetime | None = None):
+    def __init__(
+        self,
+        wall: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        tolerance: timedelta = timedelta(seconds=30),
+        large: timedelta = timedelta(minutes=10),
+        last_trusted: datetime | None = None,
+    ):
         self.wall = wall
         self.monotonic = monotonic
         self.tolerance = tolerance
@@ -113,7 +124,8 @@ class TrustedClock:
             # held until the registry's time says whether the wall clock is right.
             self._reports.append(
                 f"wall clock {describe_offset(offset)} behind the last trusted time at start-up; "
-                "not believed until the registry's time or staff confirm it")
+                "not believed until the registry's time or staff confirm it"
+            )
 
     @property
     def confirmed(self) -> bool:
@@ -134,8 +146,10 @@ class TrustedClock:
             verdict = judge_reading(offset, self.tolerance, self.large)
             if verdict is Verdict.IN_STEP:
                 if self._held_offset is not None:
-                    self._reports.append(f"wall clock back in line with trusted time "
-                                         f"(it was {describe_offset(self._held_offset)} off)")
+                    self._reports.append(
+                        f"wall clock back in line with trusted time "
+                        f"(it was {describe_offset(self._held_offset)} off)"
+                    )
                     self._held_offset = None
                 self._anchor = Anchor(wall, mono, "wall")
                 return wall
@@ -146,8 +160,10 @@ class TrustedClock:
                 return wall
             if self._held_offset is None or abs(offset - self._held_offset) > self.tolerance:
                 self._reports.append(
-                    f"wall clock stepped {describe_offset(offset)}; not believed: deadlines, backoffs "
-                    "and retries go on from the trusted time until the registry's time or staff confirm it")
+                    f"wall clock stepped {describe_offset(offset)}; not believed: deadlines, "
+                    "backoffs and retries go on from the trusted time until the registry's "
+                    "time or staff confirm it"
+                )
                 self._held_offset = offset
             return trusted
 
@@ -160,10 +176,17 @@ class TrustedClock:
             self._anchor = Anchor(server_time, mono, "registry")
             wall_offset = wall - server_time
             if abs(before - server_time) > self.tolerance:
-                log.info("trusted time set from the registry (%s)", describe_offset(server_time - before))
+                log.info(
+                    "trusted time set from the registry (%s)", describe_offset(server_time - before)
+                )
             if abs(wall_offset) > self.tolerance:
-                if self._held_offset is None or abs(wall_offset - self._held_offset) > self.tolerance:
-                    self._reports.append(f"wall clock is {describe_offset(wall_offset)} off the registry's time")
+                if (
+                    self._held_offset is None
+                    or abs(wall_offset - self._held_offset) > self.tolerance
+                ):
+                    self._reports.append(
+                        f"wall clock is {describe_offset(wall_offset)} off the registry's time"
+                    )
                 self._held_offset = wall_offset
             else:
                 self._held_offset = None

@@ -30,7 +30,9 @@ from hardware.box import box_relative_to
 ENV_PREFIX = "PICKUPBOX_"
 # Variables with the prefix that are not settings: read by other parts directly
 # (the speech capture for tests, see kiosk/ui/speech.py).
-NOT_SETTINGS = frozenset({"PICKUPBOX_SPEECH_CAPTURE", "PICKUPBOX_FAULT_TRACE", "PICKUPBOX_FAULT_KILL_AT"})
+NOT_SETTINGS = frozenset(
+    {"PICKUPBOX_SPEECH_CAPTURE", "PICKUPBOX_FAULT_TRACE", "PICKUPBOX_FAULT_KILL_AT"}
+)
 # Compartment numbers travel as uint32 in the registry API.
 MAX_COMPARTMENT = 2**32 - 1
 # Device sections a config file must name a driver for (no silent simulator).
@@ -59,16 +61,31 @@ class KioskSection(_Section):
         description="Compartment that takes back old ID cards after a pickup; unset: no return step.",
     )
     journal_retention_days: int = Field(
-        90, ge=7, le=3650, description="Days the local journal keeps a row (the registry keeps the audit trail).")
+        90, ge=7, le=3650,
+        description="Days the local journal keeps a row (the registry keeps the audit trail).",
+    )
     command_retention_days: int = Field(
-        30, ge=1, le=3650, description="Days the ids of carried-out remote commands are kept (repeat guard).")
+        30, ge=1, le=3650,
+        description="Days the ids of carried-out remote commands are kept (repeat guard).",
+    )
+    code_free_failures: int = Field(
+        3, ge=1, le=1000,
+        description="Unknown pickup codes per kiosk within 15 minutes before the backoff "
+        "starts (survives restarts).",
+    )
     staff_card_max_pin_attempts: int = Field(
-        5, ge=1, le=10, description="Wrong staff PINs in a row before the card locks (the office unlocks it).")
+        5, ge=1, le=10,
+        description="Wrong staff PINs in a row before the card locks (the office unlocks it).",
+    )
     clock_step_tolerance_seconds: float = Field(
-        30, ge=1, le=3600, description="Wall-clock jumps beyond this are journalled and reported as a clock step.")
+        30, ge=1, le=3600,
+        description="Wall-clock jumps beyond this are journalled and reported as a clock step.",
+    )
     clock_large_step_seconds: float = Field(
         600, ge=60, le=86400,
-        description="Steps beyond this are not believed until the registry's time or staff confirm them.")
+        description="Steps beyond this are not believed until the registry's time or staff "
+        "confirm them.",
+    )
 
 
 class RegistrySection(_Section):
@@ -90,8 +107,10 @@ class RegistrySection(_Section):
     def _tls_complete(self) -> "RegistrySection":
         # A client certificate without a CA would silently talk plaintext.
         if (self.tls_cert_file or self.tls_key_file) and self.tls_ca_file is None:
-            raise ValueError("tls_cert_file/tls_key_file are set but tls_ca_file is not: set tls_ca_file "
-                             "to the CA of the registry's certificate (without it the kiosk would not use TLS)")
+            raise ValueError(
+                "tls_cert_file/tls_key_file are set but tls_ca_file is not: set tls_ca_file to "
+                "the CA of the registry's certificate (without it the kiosk would not use TLS)"
+            )
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("set both tls_cert_file and tls_key_file (mTLS), or neither")
         return self
@@ -167,7 +186,9 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; pass an existing TOML file to --config") from None
+        raise ConfigError(
+            f"config file {path} does not exist; pass an existing TOML file to --config"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
     try:
@@ -196,8 +217,8 @@ def _require_drivers(raw: dict[str, Any], source: str) -> None:
     if missing:
         raise ConfigError(
             f"invalid configuration ({source}):\n"
-            + "\n".join(f"  {key}: no driver named; set driver = \"...\" (the real device's driver, "
-                         f"or \"{SIMULATED}\" for a test bench)" for key in missing)
+            + "\n".join(f"  {key}: no driver named; set driver = \"...\" (the real "
+                         f"device's driver, or \"{SIMULATED}\" for a test bench)" for key in missing)
         )
 
 

@@ -26,10 +26,12 @@ DEVICE_GROUPS = {
     "barcode_scanner": "code_scanner",
     "indicator": "indicator",
 }
+# Devices a box may do without (driver = "none").
+OPTIONAL_DEVICES = ("barcode_scanner",)
 
 
 def create_device(settings: Settings, section: str) -> Any:
-    """The driver of hardware.<section>; a bad name or option raises ConfigError naming the section."""
+    """The driver of hardware.<section>; a bad name or option raises ConfigError naming it."""
     config = getattr(settings.hardware, section)
     try:
         return drivers.create(DEVICE_GROUPS[section], config.driver, config.options)
@@ -55,14 +57,18 @@ def writable_dir_problem(path: Path) -> str | None:
 def data_dir_problems(settings: Settings) -> list[str]:
     dirs = [("kiosk.data_dir", settings.kiosk.data_dir)]
     if settings.registry.address == "embedded":
-        dirs += [("registry.embedded_db", settings.registry.embedded_db.parent),
-                 ("registry.notify_dir", settings.registry.notify_dir)]
+        dirs += [
+            ("registry.embedded_db", settings.registry.embedded_db.parent),
+            ("registry.notify_dir", settings.registry.notify_dir),
+        ]
     problems = []
     for key, path in dirs:
         why = writable_dir_problem(path)
         if why:
-            problems.append(f"{key}: cannot write to {path}: {why}; choose a writable directory "
-                            "or give the kiosk's user write access")
+            problems.append(
+                f"{key}: cannot write to {path}: {why}; choose a writable directory "
+                "or give the kiosk's user write access"
+            )
     return problems
 
 
@@ -81,8 +87,11 @@ def tls_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any] = create_device,
-                      warnings: list[str] | None = None) -> list[str]:
+def hardware_problems(
+    settings: Settings,
+    create: Callable[[Settings, str], Any] = create_device,
+    warnings: list[str] | None = None,
+) -> list[str]:
     """Creates each configured driver once (and closes it) to see that it starts.
 
     A device that starts but reports itself unhealthy (a board not answering
@@ -90,7 +99,7 @@ def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any]
     """
     problems = []
     for section in DEVICE_GROUPS:
-        if getattr(settings.hardware, section).driver == NO_DRIVER:
+        if section in OPTIONAL_DEVICES and getattr(settings.hardware, section).driver == NO_DRIVER:
             continue
         try:
             device = create(settings, section)
@@ -101,8 +110,11 @@ def hardware_problems(settings: Settings, create: Callable[[Settings, str], Any]
             if section == "locker_bank":
                 problems += _return_compartment_problems(settings, device)
             if warnings is not None and hasattr(device, "health"):
-                warnings += [f"hardware.{section}: {h.device} {h.status.value} {h.detail}".rstrip()
-                             for h in device.health() if h.status.value != "ok"]
+                warnings += [
+                    f"hardware.{section}: {h.device} {h.status.value} {h.detail}".rstrip()
+                    for h in device.health()
+                    if h.status.value != "ok"
+                ]
         finally:
             device.close()
     return problems
@@ -115,8 +127,10 @@ def _return_compartment_problems(settings: Settings, bank: Any) -> list[str]:
     numbers = [spec.number for spec in bank.layout()]
     if number in numbers or not numbers:
         return []
-    return [f"kiosk.return_compartment: {number} is not a compartment of the locker bank "
-            f"(it has {min(numbers)} to {max(numbers)}); pick one of its compartments or unset it"]
+    return [
+        f"kiosk.return_compartment: {number} is not a compartment of the locker bank "
+        f"(it has {min(numbers)} to {max(numbers)}); pick one of its compartments or unset it"
+    ]
 
 
 def check_settings(settings: Settings, warnings: list[str] | None = None) -> list[str]:
@@ -124,5 +138,8 @@ def check_settings(settings: Settings, warnings: list[str] | None = None) -> lis
 
     What would not stop it but deserves a look is appended to `warnings`.
     """
-    return (data_dir_problems(settings) + tls_problems(settings)
-            + hardware_problems(settings, warnings=warnings))
+    return (
+        data_dir_problems(settings)
+        + tls_problems(settings)
+        + hardware_problems(settings, warnings=warnings)
+    )

@@ -4,8 +4,9 @@
   `kiosk.staff_card_max_pin_attempts` in a row the card is locked (the staff
   session then sees it as an unknown card: no PIN is checked, and the
   per-kiosk throttle still counts each try) and STAFF_CARD_LOCKED goes to
-  the registry. The office unlocks it by giving the holder a new PIN (a new
-  staff record for the card); the next staff sync brings it and unlocks.
+  the registry. The office unlocks it by giving the holder a new PIN
+  (deactivate the member, register the card again under a new staff id):
+  the staff sync brings the record with another verifier and it unlocks.
 - `GuardTick` runs on the core's tick: it journals and reports clock steps
   (EVENT_TYPE_CLOCK_STEP), stores the trusted time once a minute and prunes
   the store once an hour (kiosk.store.retention).
@@ -38,7 +39,9 @@ class StaffCardGuard:
         self._record: StaffRecord | None = None
         self._locked = False
 
-    def find(self, card_lookup: bytes, find: Callable[[bytes], StaffRecord | None]) -> StaffRecord | None:
+    def find(
+        self, card_lookup: bytes, find: Callable[[bytes], StaffRecord | None]
+    ) -> StaffRecord | None:
         """The staff record for a card, or None while the card is locked."""
         self._card, self._locked = card_lookup, self.tables.card_locked(card_lookup)
         self._record = None if self._locked else find(card_lookup)
@@ -50,28 +53,41 @@ class StaffCardGuard:
         self._card, self._record = None, None
         if card is None:
             return []  # no PIN was checked (wrong state, or the kiosk throttle refused it)
-        if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
-            self.tables.card_succeeded(card)
-            return []
         try:
-            if locked or not self.tables.card_failed(card, record.pin_verifier if record else "", now,
-                                                     self.max_attempts):
+            if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
+                self.tables.card_succeeded(card)
                 return []
-        except StorageFault as exc:  # the kiosk throttle still counted it
-            log.error("could not count a wrong staff PIN for the card: %s", exc)
+            if locked or not self.tables.card_failed(
+                card, record.pin_verifier if record else "", now, self.max_attempts
+            ):
+                return []
+        except StorageFault as exc:  # the kiosk throttle still counts wrong PINs
+            log.error("could not update the staff card's count of wrong PINs: %s", exc)
             return []
         who = (record.staff_id,) if record else ()
-        log.warning("staff card %s locked after %d wrong PINs", record.staff_id if record else "(unknown card)",
-                    self.max_attempts)
-        return [ReportEvent(EventType.STAFF_CARD_LOCKED,
-                            f"staff card locked after {self.max_attempts} wrong PINs in a row"
-                            + ("" if record else " (a card no staff member has)")
-                            + "; the office unlocks it by issuing a new PIN", staff_ids=who)]
+        log.warning(
+            "staff card %s locked after %d wrong PINs",
+            record.staff_id if record else "(unknown card)",
+            self.max_attempts,
+        )
+        return [
+            ReportEvent(
+                EventType.STAFF_CARD_LOCKED,
+                f"staff card locked after {self.max_attempts} wrong PINs in a row"
+                + ("" if record else " (a card no staff member has)")
+                + "; a new PIN from the office unlocks it",
+                staff_ids=who,
+            )
+        ]
 
 
 class GuardTick:
-    def __init__(self, tables: GuardTables, trusted_clock: TrustedClock | None = None,
-                 retention: Retention = Retention()):
+    def __init__(
+        self,
+        tables: GuardTables,
+        trusted_clock: TrustedClock | None = None,
+        retention: Retention = Retention(),
+    ):
         self.tables = tables
         self.trusted_clock = trusted_clock
         self.retention = retention

@@ -28,7 +28,14 @@ from datetime import datetime, timedelta
 
 from common import convert
 from kiosk.domain.compartment import Compartment, CompartmentState
-from kiosk.domain.effects import Effect, ReportEvent, SetInService, SetOutOfService, UnlockCompartment, UnlockPurpose
+from kiosk.domain.effects import (
+    Effect,
+    ReportEvent,
+    SetInService,
+    SetOutOfService,
+    UnlockCompartment,
+    UnlockPurpose,
+)
 from kiosk.domain.events import EventType
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -43,7 +50,11 @@ _TYPES = {
     pb.COMMAND_TYPE_SET_IN_SERVICE: IN_SERVICE,
     pb.COMMAND_TYPE_RESYNC: RESYNC,
 }
-_HOLDS_SOMETHING = (CompartmentState.OCCUPIED, CompartmentState.RESERVED, CompartmentState.NEEDS_INSPECTION)
+_HOLDS_SOMETHING = (
+    CompartmentState.OCCUPIED,
+    CompartmentState.RESERVED,
+    CompartmentState.NEEDS_INSPECTION,
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,11 @@ class RemoteCommand:
 
     @property
     def requester(self) -> str:
-        return f"registry principal {self.requested_by!r}" if self.requested_by else "the registry (no principal)"
+        return (
+            f"registry principal {self.requested_by!r}"
+            if self.requested_by
+            else "the registry (no principal)"
+        )
 
 
 def from_proto(message: pb.RemoteCommand) -> RemoteCommand:
@@ -84,8 +99,9 @@ def from_proto(message: pb.RemoteCommand) -> RemoteCommand:
     )
 
 
-def command_refusal(command: RemoteCommand, now: datetime, started_at: datetime,
-                    compartment: Compartment | None) -> str | None:
+def command_refusal(
+    command: RemoteCommand, now: datetime, started_at: datetime, compartment: Compartment | None
+) -> str | None:
     """Why the kiosk refuses the command (None: carry it out).
 
     `started_at` is when this kiosk process started, on the trusted clock,
@@ -106,24 +122,35 @@ def command_refusal(command: RemoteCommand, now: datetime, started_at: datetime,
     if command.create_time is None:
         return "a remote open without create_time: its age is unknown, so it is not run"
     if command.create_time < started_at:
-        return (f"sent at {command.create_time.isoformat(timespec='seconds')}, before this kiosk started: "
-                "a remote open never runs unattended at start-up; send it again")
+        return (
+            f"sent at {command.create_time.isoformat(timespec='seconds')}, "
+            "before this kiosk started: "
+            "a remote open never runs unattended at start-up; send it again"
+        )
     if compartment.order_reference or compartment.state in _HOLDS_SOMETHING:
         if not (command.service_opening and command.reason):
-            return (f"compartment {compartment.number} holds a document ({compartment.state.value}): "
-                    "only a service opening with a reason opens it")
+            return (
+                f"compartment {compartment.number} holds a document ({compartment.state.value}): "
+                "only a service opening with a reason opens it"
+            )
     return None
 
 
-def command_effects(command: RemoteCommand, now: datetime, started_at: datetime,
-                    compartment: Compartment | None) -> list[Effect]:
+def command_effects(
+    command: RemoteCommand, now: datetime, started_at: datetime, compartment: Compartment | None
+) -> list[Effect]:
     """What carrying out (or refusing) the command records and does."""
     why = command_refusal(command, now, started_at, compartment)
     number = command.compartment if compartment is not None else 0
     if why is not None:
-        return [ReportEvent(EventType.COMMAND_REFUSED,
-                            f"command {command.command_id} ({command.kind or 'unknown'}) from "
-                            f"{command.requester} refused: {why}", compartment=number)]
+        return [
+            ReportEvent(
+                EventType.COMMAND_REFUSED,
+                f"command {command.command_id} ({command.kind or 'unknown'}) from "
+                f"{command.requester} refused: {why}",
+                compartment=number,
+            )
+        ]
     detail = f"remote, requested by {command.requester}: {command.reason or 'no reason given'}"
     if command.kind == OPEN:
         return [

@@ -467,6 +467,13 @@ class Transaction:
         )
         return self.get_staff(staff_id)  # type: ignore[return-value]
 
+    def release_card(self, staff_id: str) -> None:
+        """Frees a deactivated member's card for a new member (the row stays for the audit)."""
+        self._conn.execute(
+            "UPDATE staff SET card_lookup = ? WHERE staff_id = ? AND active = 0",
+            (b"released:" + staff_id.encode(), staff_id),
+        )
+
     def staff_changed_since(self, seq: int, limit: int) -> list[StoredStaff]:
         rows = self._conn.execute(
             "SELECT * FROM staff WHERE change_seq > ? ORDER BY change_seq LIMIT ?", (seq, limit)

@@ -411,7 +411,11 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                     {"staff_id": staff_id},
                 )
             holder = tx.staff_by_card(card_lookup)
-            if holder is not None:
+            if holder is not None and not holder.active:
+                # The card of a deactivated member, handed out again (e.g. with a
+                # new PIN after the kiosk locked it for wrong PINs).
+                tx.release_card(holder.staff_id)
+            elif holder is not None:
                 raise RegistryError(
                     grpc.StatusCode.ALREADY_EXISTS,
                     STAFF_EXISTS,

@@ -67,6 +67,7 @@ log = logging.getLogger("kiosk.core")
 
 # Openings that record nothing when their door closes (see _finish_idle_intents).
 _FINISHED_BY_CLOSING = (UnlockPurpose.SERVICE, UnlockPurpose.RETURN)
+_RETURN_DOOR_STATES = (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN)
 
 CREDENTIAL_POLICY_KEY = "credential_policy"
 
@@ -228,7 +229,9 @@ class KioskCore(CoreLoop):
     def staff_pin(self, pin: str) -> KioskView:
         def run():
             effects = self.staff.submit_pin(pin, self.clock(), self._find_staff)
-            self._apply(effects + (self.staff_cards.after_pin(effects, self.clock()) if self.staff_cards else []))
+            if self.staff_cards is not None:  # counts the PIN against the card
+                effects += self.staff_cards.after_pin(effects, self.clock())
+            self._apply(effects)
 
         return self._call(run)
 
@@ -268,7 +271,7 @@ class KioskCore(CoreLoop):
             self.staff.start_inspection(self.store.compartment(compartment), self.clock())))
 
     def resolve_inspection(self, outcome: InspectionOutcome | str) -> KioskView:
-        """Staff say what they found: the document inside, an empty compartment, or something else."""
+        """Staff say what they found: the document, nothing, or something else."""
         return self._call(lambda: self._apply(
             self.staff.resolve_inspection(InspectionOutcome(outcome), self.clock())))
 
@@ -298,7 +301,8 @@ class KioskCore(CoreLoop):
         """A checked remote command (kiosk.remote_commands decides; refusals are reported)."""
 
         def run():
-            effects = command_effects(command, self.clock(), started_at, self.store.compartment(command.compartment))
+            compartment = self.store.compartment(command.compartment)
+            effects = command_effects(command, self.clock(), started_at, compartment)
             if any(isinstance(e, UnlockCompartment) for e in effects):
                 self._remote_opens.add(command.compartment)
             self._apply(effects)
@@ -429,7 +433,8 @@ class KioskCore(CoreLoop):
     def _check_storage(self, now: datetime) -> None:
         """After a failed write: probe until writes work, then raise the alarm and tidy up."""
         if self.store.fault is not None:
-            self._storage_alarm = self._storage_alarm or (self.store.fault_since or now, self.store.fault)
+            if self._storage_alarm is None:
+                self._storage_alarm = (self.store.fault_since or now, self.store.fault)
             if not self.store.probe():
                 return
         if self._storage_alarm is not None:
@@ -437,8 +442,9 @@ class KioskCore(CoreLoop):
             # The first write that works carries the alarm (nothing could be
             # queued while the disk was full; the heartbeat showed FAILED).
             event = KioskEvent(EventType.STORAGE_FAULT, since,
-                               detail=f"store: {detail}; writes failed from {since.isoformat(timespec='seconds')}"
-                                      f" until {now.isoformat(timespec='seconds')}")
+                               detail=f"store: {detail}; writes failed from "
+                                      f"{since.isoformat(timespec='seconds')} until "
+                                      f"{now.isoformat(timespec='seconds')}")
             if self._record(Change(events=(event,)), "storage_alarm"):
                 self._storage_alarm = None
                 self._reconcile_pending = True
@@ -449,8 +455,9 @@ class KioskCore(CoreLoop):
             self._reconcile()
 
     def _idle(self) -> bool:
-        return (self.pickup.state not in PICKUP_DOOR_STATES and self.staff.state not in STAFF_DOOR_STATES
-                and self.document_return.state not in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN)
+        return (self.pickup.state not in PICKUP_DOOR_STATES
+                and self.staff.state not in STAFF_DOOR_STATES
+                and self.document_return.state not in _RETURN_DOOR_STATES
                 and not self._remote_opens)
 
     def _report_health_changes(self) -> None:
@@ -493,15 +500,17 @@ class KioskCore(CoreLoop):
         records them; these two record nothing when the door closes.
         """
         busy = set(self._remote_opens)
-        if self.staff.state is StaffState.SERVICE_DOOR_OPEN and self.staff.current_compartment is not None:
+        if self.staff.state is StaffState.SERVICE_DOOR_OPEN and (
+                self.staff.current_compartment is not None):
             busy.add(self.staff.current_compartment)
-        if self.document_return.state in (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN) and (
+        if self.document_return.state in _RETURN_DOOR_STATES and (
                 self.document_return.compartment is not None):
             busy.add(self.document_return.compartment)
         idle = {i.compartment for i in self.store.open_intents()
                 if i.purpose in _FINISHED_BY_CLOSING and i.compartment not in busy}
         for number in sorted(idle):
-            self._record(Change(finished=(FinishIntents(number, _FINISHED_BY_CLOSING),)), "finish_intent")
+            done = Change(finished=(FinishIntents(number, _FINISHED_BY_CLOSING),))
+            self._record(done, "finish_intent")
 
     def _record(self, change: Change, point: str) -> bool:
         return record_change(self.store, change, self.clock(), point)
@@ -525,15 +534,16 @@ class KioskCore(CoreLoop):
         for intent in self.store.open_intents():
             compartment = self.store.compartment(intent.compartment)
             order = self.store.order(intent.order_reference) if intent.order_reference else None
-            change = reconcile_intent(intent, compartment, order, self._door(intent.compartment), now)
+            door = self._door(intent.compartment)
+            change = reconcile_intent(intent, compartment, order, door, now)
             if change.events:
                 log.warning("start-up: %s", "; ".join(e.detail for e in change.events))
             self._record(change, "reconcile")
         # Every intent is settled now, so what is still RESERVED never had its
         # door unlocked, and what is OPEN had its handover recorded.
         for compartment in self.store.compartments():
-            self._record(settle_at_start(compartment, self._door(compartment.number), self.bank.has_door_sensors),
-                         "settle")
+            door = self._door(compartment.number)
+            self._record(settle_at_start(compartment, door, self.bank.has_door_sensors), "settle")
 
     def _door(self, number: int) -> DoorReading:
         try:
@@ -594,8 +604,9 @@ class KioskCore(CoreLoop):
         # Write-ahead: what the kiosk is about to do is committed before the
         # pulse, so a crash in between is reconciled at the next start-up.
         # If it cannot be written, no door opens.
-        intent = UnlockIntent(effect.compartment, effect.purpose, effect.order_reference, effect.staff_ids,
-                              effect.purpose is UnlockPurpose.HANDOVER and self.pickup.requires_pin_letter, now)
+        letter = effect.purpose is UnlockPurpose.HANDOVER and self.pickup.requires_pin_letter
+        intent = UnlockIntent(effect.compartment, effect.purpose, effect.order_reference,
+                              effect.staff_ids, letter, now)
         try:
             with self.store.transaction() as tx:
                 self.store.add_intent(tx, intent)
@@ -631,7 +642,8 @@ class KioskCore(CoreLoop):
 
     def _unlock_refused(self, effect: UnlockCompartment, why: str) -> None:
         """The intent could not be recorded: the sessions hear of a door that did not open."""
-        log.error("no unlock of compartment %s (%s): %s", effect.compartment, effect.purpose.value, why)
+        log.error("no unlock of compartment %s (%s): %s",
+                  effect.compartment, effect.purpose.value, why)
         self._remote_opens.discard(effect.compartment)
         try:
             self._unlock_outcome(effect, False, why)
@@ -654,7 +666,7 @@ class KioskCore(CoreLoop):
 
     def _health(self) -> list[DeviceHealth]:
         fault = self.store.fault
-        store = DeviceHealth("store", HealthStatus.FAILED, fault) if fault else DeviceHealth("store", HealthStatus.OK)
+        store = DeviceHealth("store", HealthStatus.FAILED if fault else HealthStatus.OK, fault or "")
         return [*self._device_health(), store]
 
     def _view(self) -> KioskView:

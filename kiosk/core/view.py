@@ -80,7 +80,8 @@ def snapshot(
 ) -> KioskView:
     compartments = tuple(compartments)
     inspections = tuple(
-        Inspection(c.number, c.order_reference or "", uncertainty(c.order_reference) if c.order_reference else "")
+        Inspection(c.number, c.order_reference or "",
+                   uncertainty(c.order_reference) if c.order_reference else "")
         for c in compartments if c.state is CompartmentState.NEEDS_INSPECTION
     )
     return KioskView(

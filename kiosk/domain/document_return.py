@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from kiosk.domain.effects import Effect, ReportEvent, SessionStateError, UnlockCompartment, UnlockPurpose
+from kiosk.domain.effects import (
+    Effect,
+    ReportEvent,
+    SessionStateError,
+    UnlockCompartment,
+    UnlockPurpose,
+)
 from kiosk.domain.events import EventType
 from kiosk.domain.pickup_order import DocumentKind
 

@@ -49,20 +49,36 @@ def reconcile_intent(
 ) -> Change:
     """The change that settles one unfinished unlock at start-up."""
     finished = (FinishIntents(intent.compartment, (intent.purpose,)),)
-    note = {"compartment": intent.compartment, "purpose": intent.purpose.value,
-            "order": intent.order_reference, "door": door.value}
+    note = {
+        "compartment": intent.compartment,
+        "purpose": intent.purpose.value,
+        "order": intent.order_reference,
+        "door": door.value,
+    }
     if compartment is None:
         return Change(journal=(("intent_dropped", note),), finished=finished)
     if intent.purpose is UnlockPurpose.RETURN:
         # Old ID cards are not orders; whether one went in is for staff to see
         # when they empty the return compartment.
         return Change(
-            events=(KioskEvent(EventType.COMPARTMENT_NEEDS_INSPECTION, now, "", intent.compartment,
-                               detail=f"old-ID return cut off by a restart (door {door.value}): "
-                                      "check the return compartment"),),
-            journal=(("intent_reconciled", note),), finished=finished)
+            events=(
+                KioskEvent(
+                    EventType.COMPARTMENT_NEEDS_INSPECTION,
+                    now,
+                    "",
+                    intent.compartment,
+                    detail=f"old-ID return cut off by a restart (door {door.value}): "
+                    "check the return compartment",
+                ),
+            ),
+            journal=(("intent_reconciled", note),),
+            finished=finished,
+        )
     holds = compartment.order_reference
-    if intent.purpose is UnlockPurpose.INSPECTION and compartment.state is CompartmentState.NEEDS_INSPECTION:
+    if (
+        intent.purpose is UnlockPurpose.INSPECTION
+        and compartment.state is CompartmentState.NEEDS_INSPECTION
+    ):
         # The inspection itself was cut off: it is simply still to do.
         return Change(journal=(("intent_reconciled", note),), finished=finished)
     if holds is None or order is None or holds != order.reference:
@@ -70,8 +86,11 @@ def reconcile_intent(
         # compartment, or the outcome was recorded already): nothing to lose.
         if compartment.state is CompartmentState.RESERVED:
             compartment = compartment.with_state(CompartmentState.FREE, None)
-            return Change(compartments=(compartment,), journal=(("intent_reconciled", note),),
-                          finished=finished)
+            return Change(
+                compartments=(compartment,),
+                journal=(("intent_reconciled", note),),
+                finished=finished,
+            )
         return Change(journal=(("intent_reconciled", note),), finished=finished)
     if intent.purpose is UnlockPurpose.DEPOSIT and order.status is not OrderStatus.ANNOUNCED:
         return Change(journal=(("intent_reconciled", note),), finished=finished)
@@ -81,13 +100,23 @@ def reconcile_intent(
     if order.uncertain is not Uncertainty.NONE:
         doubt = order.uncertain  # already flagged by an earlier restart: keep the first doubt
     flagged = replace(order, uncertain=doubt)
-    detail = (f"{doubt.value} uncertain after a restart: the door was unlocked for "
-              f"{intent.purpose.value} and now reads {door.value}; is document {order.reference} inside?")
+    detail = (
+        f"{doubt.value} uncertain after a restart: the door was unlocked for "
+        f"{intent.purpose.value} and now reads {door.value}; is document {order.reference} inside?"
+    )
     return Change(
         compartments=(compartment.with_state(CompartmentState.NEEDS_INSPECTION),),
         orders=(flagged,),
-        events=(KioskEvent(EventType.COMPARTMENT_NEEDS_INSPECTION, now, order.reference, intent.compartment,
-                           staff_ids=intent.staff_ids, detail=detail),),
+        events=(
+            KioskEvent(
+                EventType.COMPARTMENT_NEEDS_INSPECTION,
+                now,
+                order.reference,
+                intent.compartment,
+                staff_ids=intent.staff_ids,
+                detail=detail,
+            ),
+        ),
         journal=(("needs_inspection", {**note, "uncertain": doubt.value}),),
         finished=finished,
     )
@@ -104,11 +133,20 @@ def settle_at_start(compartment: Compartment, door: DoorReading, has_door_sensor
     if compartment.state is CompartmentState.OPEN:
         if has_door_sensors and door is not DoorReading.CLOSED:
             return NOTHING  # still open: the door-closed event will free it
-        return Change(compartments=(compartment.with_state(CompartmentState.FREE, None),),
-                      journal=(("compartment_free", {"compartment": compartment.number,
-                                                     "door": door.value, "when": "start-up"}),))
+        return Change(
+            compartments=(compartment.with_state(CompartmentState.FREE, None),),
+            journal=(
+                (
+                    "compartment_free",
+                    {"compartment": compartment.number, "door": door.value, "when": "start-up"},
+                ),
+            ),
+        )
     if compartment.state is CompartmentState.RESERVED:
-        return Change(compartments=(compartment.with_state(CompartmentState.FREE, None),),
-                      journal=(("reservation_released", {"compartment": compartment.number,
-                                                         "when": "start-up"}),))
+        return Change(
+            compartments=(compartment.with_state(CompartmentState.FREE, None),),
+            journal=(
+                ("reservation_released", {"compartment": compartment.number, "when": "start-up"}),
+            ),
+        )
     return NOTHING

@@ -90,15 +90,23 @@ def apply_effect(
     return change
 
 
-def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLookup, now: datetime) -> Change:
+def _apply(
+    effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLookup, now: datetime
+) -> Change:
     if isinstance(effect, RecordFailedPin):
         order = order_of(effect.order_reference)
         if order is None:
             return NOTHING
         events = ()
         if effect.locked:
-            events = (KioskEvent(EventType.ORDER_LOCKED, now, order.reference,
-                                 detail=f"{effect.attempts} wrong PINs"),)
+            events = (
+                KioskEvent(
+                    EventType.ORDER_LOCKED,
+                    now,
+                    order.reference,
+                    detail=f"{effect.attempts} wrong PINs",
+                ),
+            )
         return Change(
             orders=(replace(order, failed_pin_attempts=effect.attempts, locked=effect.locked),),
             events=events,
@@ -109,7 +117,9 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
         if order.status is OrderStatus.COLLECTED:
             raise OrderTransitionError(f"order {order.reference} was already handed out")
         if order.uncertain is not Uncertainty.NONE:
-            raise RecordIntegrityError(f"order {order.reference} awaits an inspection; it cannot be handed out")
+            raise RecordIntegrityError(
+                f"order {order.reference} awaits an inspection; it cannot be handed out"
+            )
         journal: tuple = ()
         if order.status is not OrderStatus.DEPOSITED:
             # The office cancelled it while the door was opening. The
@@ -119,18 +129,31 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
         return Change(
             compartments=(compartment.with_state(CompartmentState.OPEN, None),),
             orders=(replace(order, status=OrderStatus.COLLECTED),),
-            events=(KioskEvent(EventType.ORDER_COLLECTED, now, order.reference, effect.compartment,
-                               pin_letter_confirmed=effect.pin_letter_confirmed),),
+            events=(
+                KioskEvent(
+                    EventType.ORDER_COLLECTED,
+                    now,
+                    order.reference,
+                    effect.compartment,
+                    pin_letter_confirmed=effect.pin_letter_confirmed,
+                ),
+            ),
             journal=journal,
         )
     if isinstance(effect, ReserveCompartment):
         compartment = _compartment(compartment_of, effect.compartment)
         if compartment.state is not CompartmentState.FREE:
             raise RecordIntegrityError(
-                f"compartment {compartment.number} is {compartment.state.value}, not free: cannot reserve it")
+                f"compartment {compartment.number} is {compartment.state.value}, not free:"
+                " cannot reserve it"
+            )
         return Change(
-            compartments=(compartment.with_state(CompartmentState.RESERVED, effect.order_reference),),
-            journal=(("reserved", {"compartment": effect.compartment, "order": effect.order_reference}),),
+            compartments=(
+                compartment.with_state(CompartmentState.RESERVED, effect.order_reference),
+            ),
+            journal=(
+                ("reserved", {"compartment": effect.compartment, "order": effect.order_reference}),
+            ),
         )
     if isinstance(effect, ReleaseReservation):
         compartment = compartment_of(effect.compartment)
@@ -143,17 +166,32 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
             # Taken out of service during the deposit (forced door):
             # it stays out, but the document was never put in.
             saved = (compartment.with_state(CompartmentState.OUT_OF_SERVICE, None),)
-        return Change(compartments=saved,
-                      journal=(("reservation_released", {"compartment": effect.compartment}),))
+        return Change(
+            compartments=saved,
+            journal=(("reservation_released", {"compartment": effect.compartment}),),
+        )
     if isinstance(effect, RecordDeposit):
         order = _order(order_of, effect.order_reference)
         compartment = _compartment(compartment_of, effect.compartment)
         return Change(
             compartments=(compartment.with_state(CompartmentState.OCCUPIED, order.reference),),
-            orders=(order.transition(OrderStatus.DEPOSITED, compartment_number=effect.compartment,
-                                     pickup_deadline=effect.pickup_deadline),),
-            events=(KioskEvent(EventType.ORDER_DEPOSITED, now, order.reference, effect.compartment,
-                               staff_ids=effect.staff_ids, pickup_deadline=effect.pickup_deadline),),
+            orders=(
+                order.transition(
+                    OrderStatus.DEPOSITED,
+                    compartment_number=effect.compartment,
+                    pickup_deadline=effect.pickup_deadline,
+                ),
+            ),
+            events=(
+                KioskEvent(
+                    EventType.ORDER_DEPOSITED,
+                    now,
+                    order.reference,
+                    effect.compartment,
+                    staff_ids=effect.staff_ids,
+                    pickup_deadline=effect.pickup_deadline,
+                ),
+            ),
         )
     if isinstance(effect, RecordRemoval):
         order = _order(order_of, effect.order_reference)
@@ -163,8 +201,15 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
         return Change(
             compartments=(compartment.with_state(CompartmentState.FREE, None),),
             orders=(order.transition(OrderStatus.REMOVED, compartment_number=None),),
-            events=(KioskEvent(EventType.ORDER_REMOVED, now, order.reference, effect.compartment,
-                               staff_ids=effect.staff_ids),),
+            events=(
+                KioskEvent(
+                    EventType.ORDER_REMOVED,
+                    now,
+                    order.reference,
+                    effect.compartment,
+                    staff_ids=effect.staff_ids,
+                ),
+            ),
         )
     if isinstance(effect, SetOutOfService):
         compartment = compartment_of(effect.compartment)
@@ -172,12 +217,23 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
             return NOTHING
         # A compartment awaiting inspection stays so: only the inspection
         # says what is inside. The report still goes out.
-        saved = () if compartment.state is CompartmentState.NEEDS_INSPECTION else (
-            compartment.with_state(CompartmentState.OUT_OF_SERVICE),)
+        saved = (
+            ()
+            if compartment.state is CompartmentState.NEEDS_INSPECTION
+            else (compartment.with_state(CompartmentState.OUT_OF_SERVICE),)
+        )
         return Change(
             compartments=saved,
-            events=(KioskEvent(EventType.COMPARTMENT_OUT_OF_SERVICE, now, compartment.order_reference or "",
-                               effect.compartment, staff_ids=effect.staff_ids, detail=effect.reason),),
+            events=(
+                KioskEvent(
+                    EventType.COMPARTMENT_OUT_OF_SERVICE,
+                    now,
+                    compartment.order_reference or "",
+                    effect.compartment,
+                    staff_ids=effect.staff_ids,
+                    detail=effect.reason,
+                ),
+            ),
         )
     if isinstance(effect, SetInService):
         compartment = compartment_of(effect.compartment)
@@ -186,14 +242,31 @@ def _apply(effect: Effect, compartment_of: CompartmentLookup, order_of: OrderLoo
         back = CompartmentState.OCCUPIED if compartment.order_reference else CompartmentState.FREE
         return Change(
             compartments=(compartment.with_state(back),),
-            events=(KioskEvent(EventType.COMPARTMENT_IN_SERVICE, now, "", effect.compartment,
-                               staff_ids=effect.staff_ids),),
+            events=(
+                KioskEvent(
+                    EventType.COMPARTMENT_IN_SERVICE,
+                    now,
+                    "",
+                    effect.compartment,
+                    staff_ids=effect.staff_ids,
+                ),
+            ),
         )
     if isinstance(effect, ResolveInspection):
         return resolve_inspection(effect, compartment_of, order_of, now)
     if isinstance(effect, ReportEvent):
-        return Change(events=(KioskEvent(effect.type, now, effect.order_reference, effect.compartment,
-                                         staff_ids=effect.staff_ids, detail=effect.detail),))
+        return Change(
+            events=(
+                KioskEvent(
+                    effect.type,
+                    now,
+                    effect.order_reference,
+                    effect.compartment,
+                    staff_ids=effect.staff_ids,
+                    detail=effect.detail,
+                ),
+            )
+        )
     raise TypeError(f"unhandled effect {effect!r}")
 
 
@@ -201,30 +274,41 @@ def free_open_compartment(compartment: Compartment) -> Change:
     """A door closed: a compartment emptied by a handover is free again."""
     if compartment.state is not CompartmentState.OPEN:
         return NOTHING
-    return Change(compartments=(compartment.with_state(CompartmentState.FREE, None),),
-                  journal=(("compartment_free", {"compartment": compartment.number}),))
+    return Change(
+        compartments=(compartment.with_state(CompartmentState.FREE, None),),
+        journal=(("compartment_free", {"compartment": compartment.number}),),
+    )
 
 
 def expire_order(order: PickupOrder, now: datetime) -> Change:
     """A deposited order whose pickup deadline passed."""
     if not order.is_expired(now):
         return NOTHING
-    return Change(orders=(order.transition(OrderStatus.EXPIRED),),
-                  events=(KioskEvent(EventType.ORDER_EXPIRED, now, order.reference,
-                                     order.compartment_number or 0),))
+    return Change(
+        orders=(order.transition(OrderStatus.EXPIRED),),
+        events=(
+            KioskEvent(
+                EventType.ORDER_EXPIRED, now, order.reference, order.compartment_number or 0
+            ),
+        ),
+    )
 
 
 # ----------------------------------------------------------------- inspection
 
+
 def resolve_inspection(
-    effect: ResolveInspection, compartment_of: CompartmentLookup, order_of: OrderLookup, now: datetime
+    effect: ResolveInspection,
+    compartment_of: CompartmentLookup,
+    order_of: OrderLookup,
+    now: datetime,
 ) -> Change:
     """What staff found decides the order's fate; the answer is reported with their ids.
 
-    | the kiosk was unsure of | document inside        | compartment empty   | something else |
-    | the deposit             | deposited              | back to announced   | out of service, announced |
-    | the handover            | waits for the citizen  | collected           | removed, out of service |
-    | a removal or service    | removed (staff take it)| removed             | removed, out of service |
+    | unsure of   | document inside       | compartment empty | something else          |
+    | the deposit | deposited             | back to announced | out of service, announced |
+    | handover    | waits for the citizen | collected         | removed, out of service |
+    | removal, service | removed (staff take it) | removed  | removed, out of service |
     """
     compartment = _compartment(compartment_of, effect.compartment)
     if compartment.state is not CompartmentState.NEEDS_INSPECTION:
@@ -233,32 +317,70 @@ def resolve_inspection(
     order = order_of(reference) if reference else None
     outcome, staff = effect.outcome, effect.staff_ids
     doubt = order.uncertain if order is not None else Uncertainty.NONE
-    resolved = KioskEvent(EventType.INSPECTION_RESOLVED, now, reference, compartment.number, staff_ids=staff,
-                          detail=f"{doubt.value or 'contents'} uncertain: {outcome.value}")
-    journal = (("inspection_resolved", {"compartment": compartment.number, "order": reference,
-                                        "outcome": outcome.value, "staff": list(staff)}),)
+    resolved = KioskEvent(
+        EventType.INSPECTION_RESOLVED,
+        now,
+        reference,
+        compartment.number,
+        staff_ids=staff,
+        detail=f"{doubt.value or 'contents'} uncertain: {outcome.value}",
+    )
+    journal = (
+        (
+            "inspection_resolved",
+            {
+                "compartment": compartment.number,
+                "order": reference,
+                "outcome": outcome.value,
+                "staff": list(staff),
+            },
+        ),
+    )
     free = compartment.with_state(CompartmentState.FREE, None)
     out = compartment.with_state(CompartmentState.OUT_OF_SERVICE, None)
-    out_event = KioskEvent(EventType.COMPARTMENT_OUT_OF_SERVICE, now, "", compartment.number, staff_ids=staff,
-                           detail="inspection: something else inside")
-    base = Change(events=(resolved,), journal=journal,
-                  finished=(FinishIntents(compartment.number, (UnlockPurpose.INSPECTION,)),))
+    out_event = KioskEvent(
+        EventType.COMPARTMENT_OUT_OF_SERVICE,
+        now,
+        "",
+        compartment.number,
+        staff_ids=staff,
+        detail="inspection: something else inside",
+    )
+    base = Change(
+        events=(resolved,),
+        journal=journal,
+        finished=(FinishIntents(compartment.number, (UnlockPurpose.INSPECTION,)),),
+    )
     if order is None:
         # Nothing the records name was in it (or the office dropped the order).
-        return base + Change(compartments=(out if outcome is InspectionOutcome.OTHER else free,),
-                             events=(out_event,) if outcome is InspectionOutcome.OTHER else ())
+        return base + Change(
+            compartments=(out if outcome is InspectionOutcome.OTHER else free,),
+            events=(out_event,) if outcome is InspectionOutcome.OTHER else (),
+        )
     cleared = replace(order, uncertain=Uncertainty.NONE)
     if doubt is Uncertainty.DEPOSIT or order.status is OrderStatus.ANNOUNCED:
         if outcome is InspectionOutcome.INSIDE:
             if effect.pickup_deadline is None:
                 raise RecordIntegrityError("a completed deposit needs its pickup deadline")
-            deposited = cleared.transition(OrderStatus.DEPOSITED, compartment_number=compartment.number,
-                                           pickup_deadline=effect.pickup_deadline)
+            deposited = cleared.transition(
+                OrderStatus.DEPOSITED,
+                compartment_number=compartment.number,
+                pickup_deadline=effect.pickup_deadline,
+            )
             return base + Change(
                 compartments=(compartment.with_state(CompartmentState.OCCUPIED, order.reference),),
                 orders=(deposited,),
-                events=(KioskEvent(EventType.ORDER_DEPOSITED, now, order.reference, compartment.number,
-                                   staff_ids=staff, pickup_deadline=effect.pickup_deadline),))
+                events=(
+                    KioskEvent(
+                        EventType.ORDER_DEPOSITED,
+                        now,
+                        order.reference,
+                        compartment.number,
+                        staff_ids=staff,
+                        pickup_deadline=effect.pickup_deadline,
+                    ),
+                ),
+            )
         # Not deposited: the document is at the counter and can be deposited again.
         back = replace(cleared, compartment_number=None, pickup_deadline=None)
         if outcome is InspectionOutcome.EMPTY:
@@ -266,24 +388,45 @@ def resolve_inspection(
         return base + Change(compartments=(out,), orders=(back,), events=(out_event,))
     if doubt is Uncertainty.HANDOVER and outcome is InspectionOutcome.INSIDE:
         # The citizen did not take it: it waits for them again.
-        return base + Change(compartments=(compartment.with_state(CompartmentState.OCCUPIED),), orders=(cleared,))
+        return base + Change(
+            compartments=(compartment.with_state(CompartmentState.OCCUPIED),), orders=(cleared,)
+        )
     if doubt is Uncertainty.HANDOVER and outcome is InspectionOutcome.EMPTY:
         collected = replace(cleared, status=OrderStatus.COLLECTED)
         return base + Change(
-            compartments=(free,), orders=(collected,),
-            events=(KioskEvent(EventType.ORDER_COLLECTED, now, order.reference, compartment.number,
-                               staff_ids=staff, detail="confirmed by inspection",
-                               pin_letter_confirmed=order.requires_pin_letter_confirmation),))
+            compartments=(free,),
+            orders=(collected,),
+            events=(
+                KioskEvent(
+                    EventType.ORDER_COLLECTED,
+                    now,
+                    order.reference,
+                    compartment.number,
+                    staff_ids=staff,
+                    detail="confirmed by inspection",
+                    pin_letter_confirmed=order.requires_pin_letter_confirmation,
+                ),
+            ),
+        )
     # Everything else goes back to the counter: staff take what is inside.
     removed = replace(cleared, status=OrderStatus.REMOVED, compartment_number=None)
-    events = (KioskEvent(EventType.ORDER_REMOVED, now, order.reference, compartment.number, staff_ids=staff,
-                         detail=f"inspection: {outcome.value}"),)
+    events = (
+        KioskEvent(
+            EventType.ORDER_REMOVED,
+            now,
+            order.reference,
+            compartment.number,
+            staff_ids=staff,
+            detail=f"inspection: {outcome.value}",
+        ),
+    )
     if outcome is InspectionOutcome.OTHER:
         return base + Change(compartments=(out,), orders=(removed,), events=events + (out_event,))
     return base + Change(compartments=(free,), orders=(removed,), events=events)
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def _compartment(compartment_of: CompartmentLookup, number: int) -> Compartment:
     compartment = compartment_of(number)

@@ -235,7 +235,8 @@ class StaffSession:
                             reference=reference)
             return []
         if order.uncertain is not Uncertainty.NONE:
-            self._set_error("order_inspection", f"order {reference} awaits an inspection of its compartment: "
+            self._set_error("order_inspection",
+                            f"order {reference} awaits an inspection of its compartment: "
                             "resolve the inspection first", reference=reference)
             return []
         if order.status is not OrderStatus.ANNOUNCED:
@@ -337,7 +338,8 @@ class StaffSession:
         reference = compartment.order_reference or ""
         self._current = (reference, compartment.number)
         self._enter(StaffState.INSPECTION_DOOR_OPEN, now)
-        return [UnlockCompartment(compartment.number, UnlockPurpose.INSPECTION, reference, self._staff_ids)]
+        return [UnlockCompartment(compartment.number, UnlockPurpose.INSPECTION, reference,
+                                  self._staff_ids)]
 
     def resolve_inspection(self, outcome: InspectionOutcome, now: datetime) -> list[Effect]:
         """The answer to "is the document inside?", recorded with the staff ids."""
@@ -348,7 +350,8 @@ class StaffSession:
         self._set_message("inspection_resolved", f"compartment {number}: {outcome.value} recorded",
                           number=number, reference=reference, outcome=outcome.value)
         self._enter(StaffState.MENU, now)
-        return [ResolveInspection(number, outcome, self._staff_ids, now + self.policy.pickup_period)]
+        deadline = now + self.policy.pickup_period  # if the document is found: deposited now
+        return [ResolveInspection(number, outcome, self._staff_ids, deadline)]
 
     # ------------------------------------------------------- door feedback
 

@@ -89,7 +89,7 @@ def throttle_state(throttle: AttemptThrottle) -> dict:
 
 
 def restore_throttle(throttle: AttemptThrottle, state: dict) -> None:
-    """Puts back what `throttle_state` saved; the policy (delays, window) stays the throttle's own."""
+    """Puts back what `throttle_state` saved; the policy (delays, window) stays its own."""
     throttle._failures = [datetime.fromisoformat(t) for t in state.get("failures", [])]
     throttle._refused = [datetime.fromisoformat(t) for t in state.get("refused", [])]
     blocked = state.get("blocked_until")

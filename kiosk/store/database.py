@@ -375,15 +375,17 @@ class KioskStore:
     @staticmethod
     def add_intent(tx: sqlite3.Connection, intent: UnlockIntent) -> int:
         cursor = tx.execute(
-            "INSERT INTO intent (compartment, purpose, order_reference, staff_ids, pin_letter_confirmed,"
-            " created_at) VALUES (?,?,?,?,?,?)",
-            (intent.compartment, intent.purpose.value, intent.order_reference, json.dumps(intent.staff_ids),
-             int(intent.pin_letter_confirmed), intent.created_at.isoformat()),
+            "INSERT INTO intent (compartment, purpose, order_reference, staff_ids,"
+            " pin_letter_confirmed, created_at) VALUES (?,?,?,?,?,?)",
+            (intent.compartment, intent.purpose.value, intent.order_reference,
+             json.dumps(intent.staff_ids), int(intent.pin_letter_confirmed),
+             intent.created_at.isoformat()),
         )
         return cursor.lastrowid
 
     @staticmethod
-    def finish_intents(tx: sqlite3.Connection, compartment: int, purposes: tuple[UnlockPurpose, ...] = ()) -> None:
+    def finish_intents(tx: sqlite3.Connection, compartment: int,
+                       purposes: tuple[UnlockPurpose, ...] = ()) -> None:
         """The outcome of every unlock of `compartment` (of these purposes) is recorded."""
         if purposes:
             marks = ",".join("?" * len(purposes))
@@ -394,12 +396,12 @@ class KioskStore:
 
     def open_intents(self) -> list[UnlockIntent]:
         rows = self._query(
-            "SELECT id, compartment, purpose, order_reference, staff_ids, pin_letter_confirmed, created_at"
-            " FROM intent ORDER BY id"
+            "SELECT id, compartment, purpose, order_reference, staff_ids, pin_letter_confirmed,"
+            " created_at FROM intent ORDER BY id"
         )
         return [
-            UnlockIntent(number, UnlockPurpose(purpose), reference, tuple(json.loads(staff)), bool(pin_letter),
-                         datetime.fromisoformat(at), intent_id)
+            UnlockIntent(number, UnlockPurpose(purpose), reference, tuple(json.loads(staff)),
+                         bool(pin_letter), datetime.fromisoformat(at), intent_id)
             for intent_id, number, purpose, reference, staff, pin_letter, at in rows
         ]
 
@@ -444,8 +446,8 @@ def _compartment(row: tuple) -> Compartment:
 
 
 def _order(row: tuple) -> PickupOrder:
-    (reference, kind, status, size, low, pin_letter, lookup, verifier, number, deadline, failed, locked,
-     uncertain) = row
+    (reference, kind, status, size, low, pin_letter, lookup, verifier, number, deadline, failed,
+     locked, uncertain) = row
     return PickupOrder(
         reference=reference,
         kind=DocumentKind(kind),

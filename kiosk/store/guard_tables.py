@@ -92,15 +92,22 @@ class GuardTables:
     def throttle(self, name: str, template: AttemptThrottle) -> PersistentThrottle:
         """A throttle with `template`'s policy and what was counted under `name` before."""
         throttle = PersistentThrottle(
-            free_failures=template.free_failures, base_delay=template.base_delay,
-            max_delay=template.max_delay, alarm_after=template.alarm_after, window=template.window,
+            free_failures=template.free_failures,
+            base_delay=template.base_delay,
+            max_delay=template.max_delay,
+            alarm_after=template.alarm_after,
+            window=template.window,
         )
         rows = self._query("SELECT state FROM guard_throttle WHERE name=?", (name,))
         if rows:
             try:
                 restore_throttle(throttle, json.loads(rows[0][0]))
             except (ValueError, TypeError, KeyError) as exc:  # never let a bad row stop the kiosk
-                log.warning("stored %s throttle unreadable (%s); starting it from the alarm state", name, exc)
+                log.warning(
+                    "stored %s throttle unreadable (%s); starting it from the alarm state",
+                    name,
+                    exc,
+                )
                 throttle._alarmed = True
         throttle.save = lambda t: self._save_throttle(name, t)
         return throttle
@@ -120,33 +127,49 @@ class GuardTables:
     # ---------------------------------------------------- staff card locks
 
     def card_locked(self, card_lookup: bytes) -> bool:
-        rows = self._query("SELECT locked_at FROM staff_card_guard WHERE card_lookup=?", (card_lookup,))
+        rows = self._query(
+            "SELECT locked_at FROM staff_card_guard WHERE card_lookup=?", (card_lookup,)
+        )
         return bool(rows and rows[0][0])
 
     def card_failed(self, card_lookup: bytes, verifier: str, now: datetime, limit: int) -> bool:
         """Counts a wrong PIN for the card; True when this failure locks it."""
         with self.store.transaction() as tx:
-            rows = tx.execute("SELECT failures, locked_at FROM staff_card_guard WHERE card_lookup=?",
-                              (card_lookup,)).fetchall()
+            rows = tx.execute(
+                "SELECT failures, locked_at FROM staff_card_guard WHERE card_lookup=?",
+                (card_lookup,),
+            ).fetchall()
             failures = (rows[0][0] if rows else 0) + 1
             already = bool(rows and rows[0][1])
             locks = failures >= limit and not already
             tx.execute(
-                "INSERT INTO staff_card_guard (card_lookup, failures, last_failure_at) VALUES (?, ?, ?)"
+                "INSERT INTO staff_card_guard (card_lookup, failures, last_failure_at)"
+                " VALUES (?, ?, ?)"
                 " ON CONFLICT(card_lookup) DO UPDATE SET failures=excluded.failures,"
                 " last_failure_at=excluded.last_failure_at",
                 (card_lookup, failures, now.isoformat()),
             )
             if locks:
-                tx.execute("UPDATE staff_card_guard SET locked_at=?, locked_verifier=? WHERE card_lookup=?",
-                           (now.isoformat(), verifier, card_lookup))
-            self.store.journal(tx, now, "staff_card_wrong_pin", failures=failures, locked=locks or already)
+                tx.execute(
+                    "UPDATE staff_card_guard SET locked_at=?, locked_verifier=?"
+                    " WHERE card_lookup=?",
+                    (now.isoformat(), verifier, card_lookup),
+                )
+            self.store.journal(
+                tx, now, "staff_card_wrong_pin", failures=failures, locked=locks or already
+            )
         return locks
 
     def card_succeeded(self, card_lookup: bytes) -> None:
-        """The right PIN: the count of wrong ones in a row starts again (the kiosk throttle does not)."""
+        """The right PIN: the count of wrong ones in a row starts again.
+
+        (The per-kiosk throttle deliberately does not.)
+        """
         with self.store.transaction() as tx:
-            tx.execute("DELETE FROM staff_card_guard WHERE card_lookup=? AND locked_at IS NULL", (card_lookup,))
+            tx.execute(
+                "DELETE FROM staff_card_guard WHERE card_lookup=? AND locked_at IS NULL",
+                (card_lookup,),
+            )
 
     def unlock_renewed_cards(self, records: list, now: datetime) -> list[bytes]:
         """Unlocks each locked card whose active staff record now has another PIN verifier.
@@ -160,12 +183,21 @@ class GuardTables:
                 if not record.active:
                     continue
                 rows = tx.execute(
-                    "SELECT locked_verifier FROM staff_card_guard WHERE card_lookup=? AND locked_at IS NOT NULL",
-                    (record.card_lookup,)).fetchall()
+                    "SELECT locked_verifier FROM staff_card_guard"
+                    " WHERE card_lookup=? AND locked_at IS NOT NULL",
+                    (record.card_lookup,),
+                ).fetchall()
                 if rows and rows[0][0] != record.pin_verifier:
-                    tx.execute("DELETE FROM staff_card_guard WHERE card_lookup=?", (record.card_lookup,))
-                    self.store.journal(tx, now, "staff_card_unlocked", staff=record.staff_id,
-                                       by="registry: new PIN")
+                    tx.execute(
+                        "DELETE FROM staff_card_guard WHERE card_lookup=?", (record.card_lookup,)
+                    )
+                    self.store.journal(
+                        tx,
+                        now,
+                        "staff_card_unlocked",
+                        staff=record.staff_id,
+                        by="registry: new PIN",
+                    )
                     unlocked.append(record.card_lookup)
         return unlocked
 
@@ -179,8 +211,11 @@ class GuardTables:
 
     def mark_command(self, command_id: str, now: datetime, outcome: str) -> None:
         with self.store.transaction() as tx:
-            tx.execute("INSERT OR IGNORE INTO handled_command (command_id, handled_at, outcome) VALUES (?,?,?)",
-                       (command_id, now.isoformat(), outcome))
+            tx.execute(
+                "INSERT OR IGNORE INTO handled_command (command_id, handled_at, outcome)"
+                " VALUES (?,?,?)",
+                (command_id, now.isoformat(), outcome),
+            )
 
     # --------------------------------------------------------------- clock
 
@@ -193,6 +228,8 @@ class GuardTables:
 
     def save_trusted_time(self, now: datetime) -> None:
         with self.store.transaction() as tx:
-            tx.execute("INSERT INTO guard_value (key, value) VALUES (?, ?)"
-                       " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                       (LAST_TRUSTED_KEY, now.isoformat()))
+            tx.execute(
+                "INSERT INTO guard_value (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (LAST_TRUSTED_KEY, now.isoformat()),
+            )

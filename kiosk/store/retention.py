@@ -58,14 +58,21 @@ def prune(store: KioskStore, retention: Retention, now: datetime) -> Pruned:
     command_cutoff = (now - retention.commands).isoformat()
     with store.transaction() as tx:
         journal = tx.execute("DELETE FROM journal WHERE at < ?", (journal_cutoff,)).rowcount
-        commands = tx.execute("DELETE FROM handled_command WHERE handled_at < ?", (command_cutoff,)).rowcount
-        commands += tx.execute("DELETE FROM meta WHERE key LIKE 'command/%' AND value < ?",
-                               (command_cutoff,)).rowcount
-        cards = tx.execute("DELETE FROM staff_card_guard WHERE locked_at IS NULL AND last_failure_at < ?",
-                           ((now - PIN_COUNT_RESET).isoformat(),)).rowcount
+        commands = tx.execute(
+            "DELETE FROM handled_command WHERE handled_at < ?", (command_cutoff,)
+        ).rowcount
+        commands += tx.execute(
+            "DELETE FROM meta WHERE key LIKE 'command/%' AND value < ?", (command_cutoff,)
+        ).rowcount
+        cards = tx.execute(
+            "DELETE FROM staff_card_guard WHERE locked_at IS NULL AND last_failure_at < ?",
+            ((now - PIN_COUNT_RESET).isoformat(),),
+        ).rowcount
         cards += tx.execute(
             "DELETE FROM staff_card_guard WHERE locked_at IS NOT NULL AND locked_at < ?"
-            " AND card_lookup NOT IN (SELECT card_lookup FROM staff)", (journal_cutoff,)).rowcount
+            " AND card_lookup NOT IN (SELECT card_lookup FROM staff)",
+            (journal_cutoff,),
+        ).rowcount
         result = Pruned(journal, commands, cards)
         if result.total:
             store.journal(tx, now, "pruned", journal=journal, commands=commands, card_counts=cards)

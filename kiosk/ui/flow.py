@@ -64,8 +64,8 @@ STAFF_SCREENS_BY_STATE = {
     StaffState.SERVICE_DOOR_OPEN: Screen.STAFF_DOOR,
     StaffState.INSPECTION_DOOR_OPEN: Screen.STAFF_INSPECTION_DOOR,
 }
-STAFF_PAGES = {"menu": Screen.STAFF_MENU, "compartments": Screen.STAFF_COMPARTMENTS, "health": Screen.STAFF_HEALTH,
-               "inspections": Screen.STAFF_INSPECTIONS}
+STAFF_PAGES = {"menu": Screen.STAFF_MENU, "compartments": Screen.STAFF_COMPARTMENTS,
+               "health": Screen.STAFF_HEALTH, "inspections": Screen.STAFF_INSPECTIONS}
 # Screens whose time limit the citizen is warned about and may extend.
 EXTENDABLE = frozenset({Screen.SCAN, Screen.CODE, Screen.PIN, Screen.PIN_LETTER, Screen.LANGUAGE, Screen.A11Y})
 

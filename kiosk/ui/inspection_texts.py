@@ -12,8 +12,10 @@ from kiosk.ui.texts import N_
 COMPARTMENT_NEEDS_INSPECTION = N_("needs inspection")
 STAFF_INSPECTIONS = N_("Inspections ({count})")
 INSPECTIONS_TITLE = N_("Compartments to inspect")
-INSPECTIONS_WHY = N_("The kiosk was interrupted while these doors were unlocked. "
-                     "Open each one, look inside and say what you see.")
+INSPECTIONS_WHY = N_(
+    "The kiosk was interrupted while these doors were unlocked. "
+    "Open each one, look inside and say what you see."
+)
 INSPECTION_ITEM = N_("Compartment {number}: document {reference}")
 INSPECTION_ITEM_NO_ORDER = N_("Compartment {number}: check the contents")
 INSPECTION_OPEN = N_("Open compartment {number}")
@@ -24,7 +26,8 @@ INSPECTION_NO = N_("No, it is empty")
 INSPECTION_OTHER = N_("Something else is inside")
 INSPECTION_NONE_LEFT = N_("No compartment needs an inspection.")
 # Staff notices (see kiosk/ui/messages.py STAFF_NOTICES).
-DEPOSIT_ERR_INSPECTION = N_("Order {reference} waits for the inspection of its compartment. "
-                            "Resolve the inspection first.")
+DEPOSIT_ERR_INSPECTION = N_(
+    "Order {reference} waits for the inspection of its compartment. Resolve the inspection first."
+)
 INSPECTION_NOT_NEEDED = N_("This compartment does not need an inspection.")
 INSPECTION_RECORDED = N_("Compartment {number}: your answer is recorded. Close the door.")

@@ -232,9 +232,11 @@ class Uplink:
         checked = remote_commands.from_proto(command)
         if not self.guards.command_handled(checked.command_id):
             try:
-                self.guards.mark_command(checked.command_id, self.core.clock(), checked.kind or "unknown")
+                self.guards.mark_command(checked.command_id, self.core.clock(),
+                                         checked.kind or "unknown")
             except StorageFault as exc:
-                log.error("remote command %s not run: it cannot be recorded (%s)", checked.command_id, exc)
+                log.error("remote command %s not run: it cannot be recorded (%s)",
+                          checked.command_id, exc)
                 return  # not acknowledged: it comes again (and expires)
             self._carry_out(checked)
         try:
@@ -245,10 +247,11 @@ class Uplink:
 
     def _carry_out(self, command: remote_commands.RemoteCommand) -> None:
         target = f" for compartment {command.compartment}" if command.compartment else ""
-        log.info("remote command %s %s%s from %s", command.command_id, command.kind or "(unknown)", target,
-                 command.requester)
+        log.info("remote command %s %s%s from %s", command.command_id,
+                 command.kind or "(unknown)", target, command.requester)
         if command.kind == remote_commands.RESYNC:
-            if remote_commands.command_refusal(command, self.core.clock(), self.started_at, None) is None:
+            now = self.core.clock()
+            if remote_commands.command_refusal(command, now, self.started_at, None) is None:
                 self.request_sync()
                 return
         self.core.remote_command(command, self.started_at)

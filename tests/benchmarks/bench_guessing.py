@@ -67,9 +67,17 @@ class Kiosk:
         if self.persisted:
             add_guards(self.core, GuardTables(self.store), None, load_settings(None, environ={}))
         with self.store.transaction() as tx:
-            self.store.set_meta(tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json())
-            self.store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, SALT, PARAMS),
-                                                  credentials.make_verifier(CARD, "246810", params=PARAMS)))
+            self.store.set_meta(
+                tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json()
+            )
+            self.store.save_staff(
+                tx,
+                StaffRecord(
+                    "anna",
+                    credentials.lookup_key(CARD, SALT, PARAMS),
+                    credentials.make_verifier(CARD, "246810", params=PARAMS),
+                ),
+            )
 
     def close(self) -> None:
         self.store.close()
@@ -80,7 +88,9 @@ def wait_shown(detail: str) -> timedelta:
     return timedelta(seconds=int(re.search(r"wait (\d+) s", detail).group(1)))
 
 
-def attack_codes(folder: Path, name: str, minutes: int, restart_every: timedelta | None, persisted: bool) -> dict:
+def attack_codes(
+    folder: Path, name: str, minutes: int, restart_every: timedelta | None, persisted: bool
+) -> dict:
     clock = Clock()
     kiosk = Kiosk(folder / f"{name}.sqlite3", clock, persisted)
     end = clock.now + timedelta(minutes=minutes)
@@ -98,11 +108,16 @@ def attack_codes(folder: Path, name: str, minutes: int, restart_every: timedelta
             looked_up += 1
             clock.now += TYPING
     kiosk.close()
-    return {"looked_up_per_hour": round(looked_up * 60 / minutes, 1), "refused": refused,
-            "restarts": kiosk.restarts}
+    return {
+        "looked_up_per_hour": round(looked_up * 60 / minutes, 1),
+        "refused": refused,
+        "restarts": kiosk.restarts,
+    }
 
 
-def attack_staff_card(folder: Path, name: str, minutes: int, restart_every: timedelta | None) -> dict:
+def attack_staff_card(
+    folder: Path, name: str, minutes: int, restart_every: timedelta | None
+) -> dict:
     clock = Clock()
     kiosk = Kiosk(folder / f"{name}.sqlite3", clock, True)
     lookup = credentials.lookup_key(CARD, SALT, PARAMS)
@@ -142,12 +157,25 @@ def main() -> None:
             "no_restarts": attack_staff_card(d, "d", args.minutes, None),
             "restart_every_minute": attack_staff_card(d, "e", args.minutes, minute),
         }
-    path = write_result("guessing", {"minutes": args.minutes, "typing_seconds": TYPING.seconds,
-                                     "pickup_codes": codes, "staff_pins_one_card": staff})
+    path = write_result(
+        "guessing",
+        {
+            "minutes": args.minutes,
+            "typing_seconds": TYPING.seconds,
+            "pickup_codes": codes,
+            "staff_pins_one_card": staff,
+        },
+    )
     for variant, r in codes.items():
-        print(f"codes  {variant:34} {r['looked_up_per_hour']:7.1f} looked up per hour ({r['restarts']} restarts)")
+        print(
+            f"codes  {variant:34} {r['looked_up_per_hour']:7.1f} looked up per hour "
+            f"({r['restarts']} restarts)"
+        )
     for variant, r in staff.items():
-        print(f"staff  {variant:34} {r['pin_checks_per_hour']:7.1f} PIN checks per hour ({r['restarts']} restarts)")
+        print(
+            f"staff  {variant:34} {r['pin_checks_per_hour']:7.1f} PIN checks per hour "
+            f"({r['restarts']} restarts)"
+        )
     print(f"written to {path}")
 
 

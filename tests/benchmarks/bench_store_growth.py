@@ -63,15 +63,28 @@ def run(folder: Path, pickups: int, pruning: bool) -> dict:
         core.tick_hooks.append(GuardTick(tables, None, Retention()))
     with store.transaction() as tx:
         store.set_meta(tx, CREDENTIAL_POLICY_KEY, CredentialContext(SALT, PARAMS).to_json())
-        store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, SALT, PARAMS),
-                                         credentials.make_verifier(CARD, STAFF_PIN, params=PARAMS)))
+        store.save_staff(
+            tx,
+            StaffRecord(
+                "anna",
+                credentials.lookup_key(CARD, SALT, PARAMS),
+                credentials.make_verifier(CARD, STAFF_PIN, params=PARAMS),
+            ),
+        )
     for i in range(pickups):
         reference = f"PO-{i:06}"
         code = credentials.generate_code()
         with store.transaction() as tx:
-            store.save_order(tx, PickupOrder(reference, DocumentKind.PASSPORT, OrderStatus.ANNOUNCED,
-                                             code_lookup=credentials.lookup_key(code, SALT, PARAMS),
-                                             pin_verifier=credentials.make_verifier(code, PIN, params=PARAMS)))
+            store.save_order(
+                tx,
+                PickupOrder(
+                    reference,
+                    DocumentKind.PASSPORT,
+                    OrderStatus.ANNOUNCED,
+                    code_lookup=credentials.lookup_key(code, SALT, PARAMS),
+                    pin_verifier=credentials.make_verifier(code, PIN, params=PARAMS),
+                ),
+            )
         core.present_staff_card(CARD)
         core.staff_pin(STAFF_PIN)
         core.start_deposit()
@@ -119,13 +132,17 @@ def main() -> None:
     parser.add_argument("--pickups", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-growth-") as folder:
-        results = {"with_pruning": run(Path(folder), args.pickups, True),
-                   "without_pruning": run(Path(folder), args.pickups, False)}
+        results = {
+            "with_pruning": run(Path(folder), args.pickups, True),
+            "without_pruning": run(Path(folder), args.pickups, False),
+        }
     path = write_result("store_growth", {"retention_days": Retention().journal.days, **results})
     for name, r in results.items():
-        print(f"{name:16} {r['pickups']} pickups over {r['days']} days: file {r['file_bytes']} B "
-              f"({r['file_bytes_per_pickup']} B/pickup), in use {r['used_bytes']} B "
-              f"({r['used_bytes_per_pickup']} B/pickup), {r['journal_rows']} journal rows")
+        print(
+            f"{name:16} {r['pickups']} pickups over {r['days']} days: file {r['file_bytes']} B "
+            f"({r['file_bytes_per_pickup']} B/pickup), in use {r['used_bytes']} B "
+            f"({r['used_bytes_per_pickup']} B/pickup), {r['journal_rows']} journal rows"
+        )
     print(f"written to {path}")
 
 

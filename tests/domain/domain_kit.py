@@ -22,6 +22,8 @@ from kiosk.domain.pickup_order import (
     PickupOrder,
     requires_pin_letter_confirmation,
 )
+from kiosk.domain.inspection import DoorReading, reconcile_intent, settle_at_start
+from kiosk.domain.intents import UnlockIntent
 from kiosk.domain.records import (
     Change,
     RecordIntegrityError,
@@ -193,6 +195,8 @@ class KioskModel:
     orders: dict[str, PickupOrder]
     handovers: Counter = field(default_factory=Counter)
     unlocks: list[UnlockCompartment] = field(default_factory=list)
+    # Write-ahead intents, as the core keeps them (committed before each pulse).
+    intents: list[UnlockIntent] = field(default_factory=list)
     events: list[ReportEvent] = field(default_factory=list)
 
     @classmethod
@@ -224,6 +228,8 @@ class KioskModel:
         """Non-unlock effects, through the very rules the core persists (kiosk.domain.records)."""
         if isinstance(effect, UnlockCompartment):
             self.unlocks.append(effect)
+            self.intents.append(UnlockIntent(effect.compartment, effect.purpose, effect.order_reference,
+                                             effect.staff_ids))
             return
         if isinstance(effect, ReportEvent):
             self.events.append(effect)
@@ -240,6 +246,19 @@ class KioskModel:
             self.compartments[c.number] = c
         for o in change.orders:
             self.orders[o.reference] = o
+        for done in change.finished:
+            self.intents = [i for i in self.intents if not (
+                i.compartment == done.compartment and (not done.purposes or i.purpose in done.purposes))]
+
+    def crash(self, now: datetime, has_door_sensors: bool) -> None:
+        """The kiosk died and starts again: core._reconcile with what the sensors say
+        (here: nothing known, the strictest case)."""
+        for intent in list(self.intents):
+            compartment = self.compartments.get(intent.compartment)
+            order = self.orders.get(intent.order_reference) if intent.order_reference else None
+            self._take(reconcile_intent(intent, compartment, order, DoorReading.UNKNOWN, now))
+        for c in list(self.compartments.values()):
+            self._take(settle_at_start(c, DoorReading.UNKNOWN, has_door_sensors))
 
     def settle(self, number: int) -> None:
         """A door closed: a compartment emptied by a handover is free again (core._settle_compartment)."""

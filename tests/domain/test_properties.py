@@ -49,6 +49,7 @@ from common import credentials
 from kiosk.domain.compartment import CompartmentState, HeightClass, Size
 from common.credentials import ALPHABET, group_code, qr_payload
 from kiosk.domain.effects import (
+    InspectionOutcome,
     RecordFailedPin,
     RecordHandover,
     ReportEvent,
@@ -205,6 +206,7 @@ class KioskMachine(RuleBasedStateMachine):
             assert self.claim == ref and self.verified == ref, (
                 f"unlock for {ref}, but the citizen proved code of {self.claim} and PIN of {self.verified}")
             order = self.model.orders[ref]
+            assert order.uncertain.value == "", f"the code of {ref} opened a compartment awaiting inspection"
             assert order.requires_pin_letter_confirmation == (self.context == "letter-yes")
             assert order.status is OrderStatus.DEPOSITED and not order.locked
             assert not order.is_expired(self.now)
@@ -218,6 +220,7 @@ class KioskMachine(RuleBasedStateMachine):
         held = self.model.compartments[effect.compartment]
         if effect.purpose is UnlockPurpose.DEPOSIT:
             assert held.state is CompartmentState.RESERVED and held.order_reference == ref
+            assert self.model.orders[ref].uncertain.value == "", f"{ref} deposited again before its inspection"
             assert self.model.orders[ref].status is OrderStatus.ANNOUNCED
             if self.four_eyes:
                 assert len(set(effect.staff_ids)) >= 2
@@ -225,6 +228,8 @@ class KioskMachine(RuleBasedStateMachine):
             order = self.model.orders[ref]
             assert held.order_reference == ref
             assert order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) or order.is_expired(self.now)
+        elif effect.purpose is UnlockPurpose.INSPECTION:
+            assert held.state is CompartmentState.NEEDS_INSPECTION and (held.order_reference or "") == ref
         else:
             assert effect.purpose is UnlockPurpose.SERVICE and ref == ""
 
@@ -436,6 +441,36 @@ class KioskMachine(RuleBasedStateMachine):
             self.present_card(BOB)
 
     # ----------------------------------------------------- doors and time
+
+    @rule()
+    def kiosk_crashes_and_restarts(self):
+        """SIGKILL at any moment: fresh sessions, the store reconciled (kiosk.domain.inspection)."""
+        self.doing("restart")
+        self.model.crash(self.now, self.sensors)
+        self.pickup = PickupSession(POLICY, AttemptThrottle(), has_door_sensors=self.sensors)
+        self.staff = StaffSession(StaffPolicy(four_eyes_deposit=self.four_eyes),
+                                  AttemptThrottle(free_failures=3, alarm_after=5))
+        self.claim = self.verified = self.presented = None
+        self.authenticated.clear()
+        assert not self.model.intents
+        if currently_in_test_context():
+            waiting = sum(c.state is CompartmentState.NEEDS_INSPECTION for c in self.model.compartments.values())
+            event(f"restart with {min(waiting, 2)}{'+' if waiting > 2 else ''} compartments to inspect")
+        for c in self.model.compartments.values():
+            assert c.state not in (CompartmentState.RESERVED, CompartmentState.OPEN) or self.sensors
+
+    @precondition(lambda self: self.staff.state is StaffState.MENU and any(
+        c.state is CompartmentState.NEEDS_INSPECTION for c in self.model.compartments.values()))
+    @rule(outcome=st.sampled_from(list(InspectionOutcome)))
+    def staff_inspect(self, outcome):
+        """Staff open a compartment that needs inspection and say what they see."""
+        self.doing("inspection")
+        number = min(n for n, c in self.model.compartments.items() if c.state is CompartmentState.NEEDS_INSPECTION)
+        self.run("staff", self.staff.start_inspection(self.model.compartments[number], self.now))
+        self.run("staff", self.staff.resolve_inspection(outcome, self.now))
+        if self.model.compartments[number].state is not CompartmentState.NEEDS_INSPECTION:
+            reference = next((r for r, o in self.model.orders.items() if o.compartment_number == number), None)
+            assert reference is None or self.model.orders[reference].uncertain.value == ""
 
     @rule(ack=st.booleans())
     def lock_board(self, ack):

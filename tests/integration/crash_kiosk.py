@@ -39,13 +39,21 @@ def summary(view) -> dict[str, Any]:
 def records(kiosk) -> dict[str, Any]:
     store = kiosk.store
     return {
-        "compartments": {c.number: [c.state.value, c.order_reference] for c in store.compartments()},
-        "orders": {o.reference: [o.status.value, o.compartment_number, o.uncertain.value]
-                   for o in store.orders()},
-        "events": [[e[2]["event_id"], e[2]["type"], e[2]["order_reference"]]
-                   for e in store.journal_entries("event")],
+        "compartments": {
+            c.number: [c.state.value, c.order_reference] for c in store.compartments()
+        },
+        "orders": {
+            o.reference: [o.status.value, o.compartment_number, o.uncertain.value]
+            for o in store.orders()
+        },
+        "events": [
+            [e[2]["event_id"], e[2]["type"], e[2]["order_reference"]]
+            for e in store.journal_entries("event")
+        ],
         "backlog": store.outbox_backlog(),
-        "intents": [[i.compartment, i.purpose.value, i.order_reference] for i in store.open_intents()],
+        "intents": [
+            [i.compartment, i.purpose.value, i.order_reference] for i in store.open_intents()
+        ],
     }
 
 
@@ -55,7 +63,9 @@ def main() -> int:
     kiosk.start()
     core, hw = kiosk.core, kiosk.hardware
     deadline = time.monotonic() + 20
-    while not (kiosk.uplink.registered and kiosk.store.staff_count()) and time.monotonic() < deadline:
+    while (
+        not (kiosk.uplink.registered and kiosk.store.staff_count()) and time.monotonic() < deadline
+    ):
         time.sleep(0.02)
     print(json.dumps({"ready": kiosk.uplink.registered}), flush=True)
 
@@ -76,7 +86,9 @@ def main() -> int:
         elif op == "arm_trace":
             faults.arm(trace=args[0])
         elif op == "card":
-            hw.card_reader.present_card(bytes.fromhex(args[0]), german_eid=args[1] if len(args) > 1 else None)
+            hw.card_reader.present_card(
+                bytes.fromhex(args[0]), german_eid=args[1] if len(args) > 1 else None
+            )
             hw.card_reader.remove_card()
         elif op == "scan":
             core.scan_screen(True)
@@ -87,7 +99,9 @@ def main() -> int:
         elif op == "synced_status":  # wait until the kiosk saw the office's change
             reference, status = args
             kiosk.uplink.request_sync()
-            result = wait(lambda: (o := kiosk.store.order(reference)) is not None and o.status.value == status)
+            result = wait(
+                lambda: (o := kiosk.store.order(reference)) is not None and o.status.value == status
+            )
         elif op == "wait":  # until a view field has a value (doors are polled)
             key, value = args
             result = wait(lambda: summary(core.view())[key] == value)

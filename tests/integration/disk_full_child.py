@@ -56,7 +56,9 @@ def health(view) -> dict:
 def registry_view(office) -> tuple[dict, list[str]]:
     """What the registry knows: the kiosk's device health (heartbeat) and its event types."""
     kiosks = office.ListKiosks(pb.ListKiosksRequest()).kiosks
-    health = {d.device: [pb.DeviceStatus.Name(d.status), d.detail] for k in kiosks for d in k.devices}
+    health = {
+        d.device: [pb.DeviceStatus.Name(d.status), d.detail] for k in kiosks for d in k.devices
+    }
     return health, []  # events are read from the registry's database at the end
 
 
@@ -72,15 +74,22 @@ def wait(condition, timeout: float = 10.0) -> bool:
 def main() -> int:
     data, outside = Path(sys.argv[1]), Path(sys.argv[2])
     # The registry keeps its database off the small disk, as it would on its own server.
-    server = create_server("127.0.0.1:0", outside / "registry.sqlite3", kdf_params=PARAMS, stream_poll_seconds=0.2)
+    server = create_server(
+        "127.0.0.1:0", outside / "registry.sqlite3", kdf_params=PARAMS, stream_poll_seconds=0.2
+    )
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     office = pb_grpc.OfficeServiceStub(channel)
     store = KioskStore(data / "kiosk.sqlite3")
     bank = SimulatedLockerBank(load_box("demo"))
     core = KioskCore(store, bank)
-    uplink = Uplink(core, RegistryClient(f"127.0.0.1:{server.port}", "small-disk"), sync_interval=0.2,
-                    heartbeat_interval=0.2, retry_max=0.3)
+    uplink = Uplink(
+        core,
+        RegistryClient(f"127.0.0.1:{server.port}", "small-disk"),
+        sync_interval=0.2,
+        heartbeat_interval=0.2,
+        retry_max=0.3,
+    )
     core.on_outbox = uplink.wake
     uplink.start()
     wait(lambda: uplink.registered)
@@ -88,14 +97,27 @@ def main() -> int:
     code = credentials.generate_code()
 
     with store.transaction() as tx:
-        store.save_staff(tx, StaffRecord("anna", credentials.lookup_key(CARD, ctx.lookup_salt, ctx.params),
-                                         credentials.make_verifier(CARD, STAFF_PIN, params=PARAMS)))
+        store.save_staff(
+            tx,
+            StaffRecord(
+                "anna",
+                credentials.lookup_key(CARD, ctx.lookup_salt, ctx.params),
+                credentials.make_verifier(CARD, STAFF_PIN, params=PARAMS),
+            ),
+        )
         for reference in ("PO-1", "PO-2"):
-            store.save_order(tx, PickupOrder(
-                reference, DocumentKind.PASSPORT, OrderStatus.ANNOUNCED,
-                code_lookup=credentials.lookup_key(code if reference == "PO-1" else code[::-1], ctx.lookup_salt,
-                                                   ctx.params),
-                pin_verifier=credentials.make_verifier(code, PIN, params=PARAMS)))
+            store.save_order(
+                tx,
+                PickupOrder(
+                    reference,
+                    DocumentKind.PASSPORT,
+                    OrderStatus.ANNOUNCED,
+                    code_lookup=credentials.lookup_key(
+                        code if reference == "PO-1" else code[::-1], ctx.lookup_salt, ctx.params
+                    ),
+                    pin_verifier=credentials.make_verifier(code, PIN, params=PARAMS),
+                ),
+            )
     out: dict = {}
     # PO-1 is deposited while the disk has room.
     core.present_staff_card(CARD)
@@ -130,15 +152,22 @@ def main() -> int:
     core.logout()
     core.tick()
     out["registry_health_full"] = wait(
-        lambda: registry_view(office)[0].get("store", [""])[0] == "DEVICE_STATUS_FAILED")
+        lambda: registry_view(office)[0].get("store", [""])[0] == "DEVICE_STATUS_FAILED"
+    )
     out["registry_store_detail"] = registry_view(office)[0].get("store", ["", ""])[1]
-    out["alarms_while_full"] = sum(1 for e in store.journal_entries("event") if e[2]["type"] == "storage_fault")
+    out["alarms_while_full"] = sum(
+        1 for e in store.journal_entries("event") if e[2]["type"] == "storage_fault"
+    )
 
     filler.unlink()  # space again: the next tick's probe write works
     view = core.tick()
     out["health_after"] = health(view)
-    out["alarms_after"] = [e[2]["detail"] for e in store.journal_entries("event") if e[2]["type"] == "storage_fault"]
-    out["compartments_stranded"] = [c.number for c in store.compartments() if c.state.value == "reserved"]
+    out["alarms_after"] = [
+        e[2]["detail"] for e in store.journal_entries("event") if e[2]["type"] == "storage_fault"
+    ]
+    out["compartments_stranded"] = [
+        c.number for c in store.compartments() if c.state.value == "reserved"
+    ]
     unlocks = len(bank.unlock_log)
     core.submit_code(code)
     view = core.submit_pin(PIN)
@@ -148,7 +177,9 @@ def main() -> int:
     uplink.wake()
     wait(lambda: store.outbox_backlog() == 0)
     with sqlite3.connect(outside / "registry.sqlite3") as db:
-        out["registry_events"] = [t for (t,) in db.execute("SELECT type FROM events ORDER BY rowid")]
+        out["registry_events"] = [
+            t for (t,) in db.execute("SELECT type FROM events ORDER BY rowid")
+        ]
     print(json.dumps(out))
     uplink.stop()
     channel.close()

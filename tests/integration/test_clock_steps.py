@@ -39,8 +39,9 @@ def start_kiosk(registry, tmp_path, wall: SteppableClock) -> KioskHarness:
         "PICKUPBOX_REGISTRY__HEARTBEAT_INTERVAL_SECONDS": "0.3",
         "PICKUPBOX_REGISTRY__RETRY_MAX_SECONDS": "0.5",
     }
-    kiosk = build_kiosk(load_settings(None, environ), registry_target=f"127.0.0.1:{registry.port}",
-                        wall_clock=wall)
+    kiosk = build_kiosk(
+        load_settings(None, environ), registry_target=f"127.0.0.1:{registry.port}", wall_clock=wall
+    )
     kiosk.start()
     wait_for(lambda: kiosk.uplink.registered, what="kiosk registration")
     return KioskHarness(kiosk, registry, wall)  # type: ignore[arg-type]
@@ -56,7 +57,9 @@ def test_fifteen_days_ahead_and_back_expires_nothing(registry, tmp_path):
     created = registry.create_order()
     ref = created.order.reference
     k.deposit(ref)
-    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED, what="deposit at the registry")
+    wait_for(
+        lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED, what="deposit at the registry"
+    )
     # Step +15 days and restart there: the start-up expiry check runs at once.
     wall.step(timedelta(days=15))
     k.kiosk.stop()
@@ -68,10 +71,17 @@ def test_fifteen_days_ahead_and_back_expires_nothing(registry, tmp_path):
     k.core.tick()
     assert registry.status(ref) == pb.ORDER_STATUS_DEPOSITED
     view = k.pickup(created.qr_payload, "482915")
-    assert view.pickup_state is PickupState.DOOR_OPENING or view.pickup_state is PickupState.DOOR_OPEN, view
+    assert (
+        view.pickup_state is PickupState.DOOR_OPENING or view.pickup_state is PickupState.DOOR_OPEN
+    ), view
     k.bank.close_door(view.pickup_compartment)
-    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_COLLECTED, what="the handover at the registry")
-    journal = [d for _, kind, d in k.store.journal_entries("event") if d.get("type") == "clock_step"]
+    wait_for(
+        lambda: registry.status(ref) == pb.ORDER_STATUS_COLLECTED,
+        what="the handover at the registry",
+    )
+    journal = [
+        d for _, kind, d in k.store.journal_entries("event") if d.get("type") == "clock_step"
+    ]
     assert journal, "the step is journalled"
     k.kiosk.stop()
 
@@ -99,7 +109,10 @@ def test_a_day_back_holds_back_no_report_waiting_for_its_retry(registry, tmp_pat
     k.synced(ref)
     registry.stop()  # the deposit report has to wait for a retry
     k.deposit(ref)
-    wait_for(lambda: k.store.outbox_backlog() and k.store.next_outbox_attempt(), what="a postponed report")
+    wait_for(
+        lambda: k.store.outbox_backlog() and k.store.next_outbox_attempt(),
+        what="a postponed report",
+    )
     wall.step(timedelta(days=-1))
     registry.start()
 
@@ -109,6 +122,5 @@ def test_a_day_back_holds_back_no_report_waiting_for_its_retry(registry, tmp_pat
         except grpc.RpcError:  # the office channel reconnects too
             return False
 
-    wait_for(deposited, timeout=15,
-             what="the deposit report within seconds, not a day")
+    wait_for(deposited, timeout=15, what="the deposit report within seconds, not a day")
     k.kiosk.stop()

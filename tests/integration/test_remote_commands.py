@@ -8,12 +8,13 @@ an open of a compartment that holds a document, and reports each refusal.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from kiosk.app import build_kiosk
 from kiosk.config import load_settings
 from kiosk.domain.compartment import CompartmentState
 from pickupbox.registry.v1 import registry_pb2 as pb
-from tests.integration.conftest import FakeClock, KioskHarness, wait_for
+from tests.integration.conftest import STAFF_CARD, STAFF_PIN, FakeClock, KioskHarness, wait_for
 
 
 def start_kiosk(registry, tmp_path) -> KioskHarness:
@@ -30,10 +31,17 @@ def start_kiosk(registry, tmp_path) -> KioskHarness:
 
 
 def send_open(registry, number: int) -> None:
-    registry.office.SendKioskCommand(pb.SendKioskCommandRequest(
-        kiosk_id="kiosk-1",
-        command=pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=number,
-                                 reason="check the lock", requested_by="office-admin")))
+    registry.office.SendKioskCommand(
+        pb.SendKioskCommandRequest(
+            kiosk_id="kiosk-1",
+            command=pb.RemoteCommand(
+                type=pb.COMMAND_TYPE_OPEN_COMPARTMENT,
+                compartment_number=number,
+                reason="check the lock",
+                requested_by="office-admin",
+            ),
+        )
+    )
 
 
 def events(registry, type_name: str) -> list[pb.KioskEvent]:
@@ -48,7 +56,9 @@ def test_an_open_sent_while_the_kiosk_was_off_does_not_run_at_start(registry, tm
     send_open(registry, 3)
     k = start_kiosk(registry, tmp_path)
     wait_for(lambda: registry.unacknowledged_commands() == 0, what="the kiosk to take the command")
-    refused = wait_for(lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry")
+    refused = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry"
+    )
     assert "before this kiosk started" in refused[0].detail
     assert not any(c.compartment == 3 for c in k.bank.unlock_log)
     k.kiosk.stop()
@@ -60,7 +70,9 @@ def test_an_open_of_a_compartment_holding_a_document_is_refused(registry, tmp_pa
     number = k.deposit(created.order.reference)
     unlocks = len(k.bank.unlock_log)
     send_open(registry, number)
-    refused = wait_for(lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry")
+    refused = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMMAND_REFUSED"), what="the refusal at the registry"
+    )
     assert "holds a document" in refused[0].detail
     assert len(k.bank.unlock_log) == unlocks
     assert k.store.compartment(number).state is CompartmentState.OCCUPIED
@@ -70,8 +82,44 @@ def test_an_open_of_a_compartment_holding_a_document_is_refused(registry, tmp_pa
 def test_a_remote_open_names_the_principal_not_a_staff_id(registry, tmp_path):
     k = start_kiosk(registry, tmp_path)
     send_open(registry, 3)
-    opened = wait_for(lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event")
+    opened = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event"
+    )
     assert list(opened[0].staff_ids) == []
     assert "office-admin" in opened[0].detail
     assert any(c.compartment == 3 for c in k.bank.unlock_log)
     k.kiosk.stop()
+
+
+def test_a_locked_staff_card_is_unlocked_by_a_new_pin_from_the_office(registry, tmp_path):
+    """Five wrong PINs lock the card; the office deactivates the member and registers
+    the card again with a new PIN; the staff sync brings it and the card works again."""
+    k = start_kiosk(registry, tmp_path)
+    wait_for(lambda: k.store.staff_count() > 0, what="staff records on the kiosk")
+    for _ in range(5):  # the per-kiosk backoff starts after three: waited out (2 s, 4 s)
+        assert _try_login(k, "000000", wait_out=True) == "logged_out"
+    locked = wait_for(lambda: events(registry, "EVENT_TYPE_STAFF_CARD_LOCKED"),
+                      what="the lock alarm")
+    assert locked[0].staff_ids == ["anna"]
+    # Locked: the right PIN does not help.
+    assert _try_login(k, STAFF_PIN, wait_out=True) == "logged_out"
+    registry.office.DeactivateStaffMember(pb.DeactivateStaffMemberRequest(staff_id="anna"))
+    registry.office.CreateStaffMember(
+        pb.CreateStaffMemberRequest(staff_id="anna-2", card_uid=STAFF_CARD, pin="135790"))
+    k.kiosk.uplink.request_sync()
+    wait_for(lambda: _try_login(k, "135790", wait_out=True) == "menu", timeout=60,
+             what="a login with the new PIN")
+    k.kiosk.stop()
+
+
+def _try_login(k: KioskHarness, pin: str, wait_out: bool = False) -> str:
+    """Staff card and PIN; the staff state after it (waits out the kiosk's backoff if asked)."""
+    for _ in range(60):
+        k.core.logout()
+        k.reader.present_card(bytes.fromhex(STAFF_CARD))
+        k.reader.remove_card()
+        view = k.core.staff_pin(pin)
+        if not (wait_out and view.staff_error_notice.code == "login_wait"):
+            return view.staff_state.value
+        time.sleep(1)
+    return view.staff_state.value

@@ -24,14 +24,24 @@ def run_on_small_disk(tmp_path: Path) -> dict:
     mount.mkdir()
     if shutil.which("unshare") is None:
         pytest.skip("unshare(1) is not installed")
-    probe = subprocess.run(["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot mount a private tmpfs here: {probe.stderr.strip()}")
-    script = (f"mount -t tmpfs -o size=1m tmpfs {mount} && "
-              f"exec {sys.executable} -m tests.integration.disk_full_child {mount} {tmp_path}")
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    script = (
+        f"mount -t tmpfs -o size=1m tmpfs {mount} && "
+        f"exec {sys.executable} -m tests.integration.disk_full_child {mount} {tmp_path}"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -22,8 +22,10 @@ DEVICES = ("locker_bank", "card_reader", "code_scanner", "indicator")
 
 def config(tmp_path: Path, text: str = "", **sections: str) -> Path:
     """A config file with a data dir in tmp_path and simulated devices unless given."""
-    parts = [f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n{text}',
-             f'[registry]\naddress = "127.0.0.1:1"\n{sections.pop("registry", "")}']
+    parts = [
+        f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n{text}',
+        f'[registry]\naddress = "127.0.0.1:1"\n{sections.pop("registry", "")}',
+    ]
     for device in DEVICES:
         parts.append(f"[hardware.{device}]\n" + sections.get(device, 'driver = "simulated"\n'))
     path = tmp_path / "kiosk.toml"
@@ -60,25 +62,43 @@ def test_compartment_beyond_32_bits_names_the_key(tmp_path, capsys):
 
 
 def test_compartment_beyond_32_bits_in_a_box_file_names_the_key(tmp_path, capsys):
-    box = (BOXES_DIR / "demo.toml").read_text(encoding="utf-8").replace("number =  1,", "number = 99999999999,", 1)
+    box = (
+        (BOXES_DIR / "demo.toml")
+        .read_text(encoding="utf-8")
+        .replace("number =  1,", "number = 99999999999,", 1)
+    )
     (tmp_path / "big.toml").write_text(box, encoding="utf-8")
-    code, err = check(config(tmp_path, locker_bank='driver = "simulated"\nbox = "big.toml"\n'), capsys)
+    code, err = check(
+        config(tmp_path, locker_bank='driver = "simulated"\nbox = "big.toml"\n'), capsys
+    )
     assert code == 2
     assert "hardware.locker_bank" in err and "number" in err and "99999999999" in err
 
 
 def test_binary_box_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "cab.toml").write_bytes(b"\xff\xfe\x00binary" * 10)
-    code, err = check(config(tmp_path, locker_bank='driver = "simulated"\nbox = "cab.toml"\n'), capsys)
+    code, err = check(
+        config(tmp_path, locker_bank='driver = "simulated"\nbox = "cab.toml"\n'), capsys
+    )
     assert code == 2
     assert "hardware.locker_bank" in err and "not UTF-8" in err
 
 
-@pytest.mark.parametrize(("section", "expected"), [
-    ('driver = "acme-nonexistent"\n', r"hardware.locker_bank: .*acme-nonexistent.*installed drivers"),
-    ('driver = "simulated"\nbox = "missing-cabinet.toml"\n', r"hardware.locker_bank: box = .*missing-cabine.*expected a path to a box TOML file"),
-    ('driver = "simulated"\nunlock_windw = 3\n', r"hardware.locker_bank: .*unlock_windw"),
-])
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            'driver = "acme-nonexistent"\n',
+            r"hardware.locker_bank: .*acme-nonexistent.*installed drivers",
+        ),
+        (
+            'driver = "simulated"\nbox = "missing-cabinet.toml"\n',
+            r"hardware.locker_bank: box = .*expected a path to a box TOML file \(/.*"
+            r"/missing-cabinet.toml does not exist\)",
+        ),
+        ('driver = "simulated"\nunlock_windw = 3\n', r"hardware.locker_bank: .*unlock_windw"),
+    ],
+)
 def test_driver_problems_name_the_section(tmp_path, capsys, section, expected):
     import re
 
@@ -98,7 +118,8 @@ def test_return_compartment_not_in_the_box(tmp_path, capsys):
 
 
 def test_missing_tls_files(tmp_path, capsys):
-    tls = f'tls_ca_file = "{tmp_path}/ca.pem"\ntls_cert_file = "{tmp_path}/k.pem"\ntls_key_file = "{tmp_path}/k.key"\n'
+    files = (("tls_ca_file", "ca.pem"), ("tls_cert_file", "k.pem"), ("tls_key_file", "k.key"))
+    tls = "".join(f'{key} = "{tmp_path}/{name}"\n' for key, name in files)
     path = config(tmp_path, registry=tls)
     code, err = check(path, capsys)
     assert code == 2
@@ -151,8 +172,11 @@ def test_unwritable_data_dir_says_so(tmp_path, capsys):
 def test_box_path_is_relative_to_the_config_file_from_any_directory(tmp_path, capsys, monkeypatch):
     """Issue 15.5: one rule for every driver, the same in `kiosk run` and `kiosk check-config`."""
     shutil.copy(BOXES_DIR / "relay8.toml", tmp_path / "cabinet8.toml")
-    path = config(tmp_path, locker_bank='driver = "simulated"\nbox = "cabinet8.toml"\n',
-                  card_reader='driver = "simulated"\nbox = "cabinet8.toml"\n')
+    path = config(
+        tmp_path,
+        locker_bank='driver = "simulated"\nbox = "cabinet8.toml"\n',
+        card_reader='driver = "simulated"\nbox = "cabinet8.toml"\n',
+    )
     for cwd in ("/", str(tmp_path)):
         monkeypatch.chdir(cwd)
         settings = load_settings(Path(os.path.relpath(path)) if cwd != "/" else path, environ={})

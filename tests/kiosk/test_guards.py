@@ -52,8 +52,11 @@ def open_kiosk(path, clock):
 
 
 def staff_record(staff_id: str, pin: str) -> StaffRecord:
-    return StaffRecord(staff_id, credentials.lookup_key(CARD, SALT, PARAMS),
-                       credentials.make_verifier(CARD, pin, params=PARAMS))
+    return StaffRecord(
+        staff_id,
+        credentials.lookup_key(CARD, SALT, PARAMS),
+        credentials.make_verifier(CARD, pin, params=PARAMS),
+    )
 
 
 # ------------------------------------------------------------ throttles
@@ -81,7 +84,9 @@ def test_the_alarm_is_not_raised_again_after_a_restart(tmp_path):
     assert alarms.count(True) == 1
     store.close()
     store, core, _ = open_kiosk(tmp_path / "k.sqlite3", clock)
-    assert core.pickup.throttle.record_failure(clock()) is False  # still alarmed, not a second alarm
+    assert (
+        core.pickup.throttle.record_failure(clock()) is False
+    )  # still alarmed, not a second alarm
     store.close()
 
 
@@ -97,7 +102,9 @@ def test_a_staff_card_locks_after_five_wrong_pins_even_across_restarts(tmp_path)
         clock.now += timedelta(minutes=20)  # outside the per-kiosk window: only the card counts
         core.present_staff_card(CARD)
         core.staff_pin("000000")
-        locked_events += [e for e in store.journal_entries("event") if e[2]["type"] == "staff_card_locked"]
+        locked_events += [
+            e for e in store.journal_entries("event") if e[2]["type"] == "staff_card_locked"
+        ]
         store.close()
     assert len(locked_events) == 1
     store, core, tables = open_kiosk(path, clock)
@@ -140,8 +147,14 @@ def compartment(order: str | None = None) -> Compartment:
 
 
 def open_command(**kw) -> RemoteCommand:
-    values = dict(command_id="c1", kind=OPEN, compartment=5, reason="check lock", requested_by="alice@office",
-                  create_time=T0 + timedelta(minutes=1))
+    values = dict(
+        command_id="c1",
+        kind=OPEN,
+        compartment=5,
+        reason="check lock",
+        requested_by="alice@office",
+        create_time=T0 + timedelta(minutes=1),
+    )
     values.update(kw)
     return RemoteCommand(**values)
 
@@ -149,22 +162,34 @@ def open_command(**kw) -> RemoteCommand:
 def test_an_expired_command_is_refused():
     why = command_refusal(open_command(), T0 + timedelta(minutes=7), T0, compartment())
     assert why and "expired" in why
-    why = command_refusal(open_command(expire_time=T0 + timedelta(minutes=2)), T0 + timedelta(minutes=3), T0,
-                          compartment())
+    why = command_refusal(
+        open_command(expire_time=T0 + timedelta(minutes=2)),
+        T0 + timedelta(minutes=3),
+        T0,
+        compartment(),
+    )
     assert why and "expired" in why
 
 
 def test_an_open_sent_before_the_kiosk_started_is_refused():
-    why = command_refusal(open_command(create_time=T0 - timedelta(seconds=30)), T0 + timedelta(seconds=1), T0,
-                          compartment())
+    why = command_refusal(
+        open_command(create_time=T0 - timedelta(seconds=30)),
+        T0 + timedelta(seconds=1),
+        T0,
+        compartment(),
+    )
     assert why and "before this kiosk started" in why
-    assert command_refusal(open_command(create_time=None), T0 + timedelta(minutes=2), T0, compartment())
+    assert command_refusal(
+        open_command(create_time=None), T0 + timedelta(minutes=2), T0, compartment()
+    )
 
 
 def test_an_open_of_a_compartment_with_a_document_needs_a_service_opening_with_a_reason():
     now = T0 + timedelta(minutes=2)
     assert "holds a document" in command_refusal(open_command(), now, T0, compartment("PO-1"))
-    assert command_refusal(open_command(service_opening=True, reason=""), now, T0, compartment("PO-1"))
+    assert command_refusal(
+        open_command(service_opening=True, reason=""), now, T0, compartment("PO-1")
+    )
     assert command_refusal(open_command(service_opening=True), now, T0, compartment("PO-1")) is None
     assert command_refusal(open_command(), now, T0, compartment()) is None
 
@@ -242,5 +267,7 @@ def test_restarting_every_minute_gives_an_attacker_no_more_guesses(tmp_path):
     assert restarted["restarts"] >= 25
     assert restarted["looked_up_per_hour"] <= steady["looked_up_per_hour"]
     old = attack_codes(tmp_path, "in-memory", 30, minute, False)
-    assert old["looked_up_per_hour"] > 2 * steady["looked_up_per_hour"]  # what the persistence prevents
+    assert (
+        old["looked_up_per_hour"] > 2 * steady["looked_up_per_hour"]
+    )  # what the persistence prevents
     assert attack_staff_card(tmp_path, "card", 30, minute)["pin_checks_per_hour"] <= 2 * 5

@@ -26,13 +26,26 @@ def inspections(ctx: Ctx) -> BoxLayout:
         body.add_widget(ctx.label(itexts.INSPECTION_NONE_LEFT))
     for item in ctx.view.inspections:
         if item.order_reference:
-            what = ctx.label(itexts.INSPECTION_ITEM, number=item.compartment, reference=item.order_reference)
+            what = ctx.label(
+                itexts.INSPECTION_ITEM, number=item.compartment, reference=item.order_reference
+            )
         else:
             what = ctx.label(itexts.INSPECTION_ITEM_NO_ORDER, number=item.compartment)
-        body.add_widget(ctx.row(what, ctx.button("", lambda n=item.compartment: a.start_inspection(n),
-                                                 icon="door", name=f"inspect_{item.compartment}",
-                                                 raw=ctx.t(itexts.INSPECTION_OPEN, number=item.compartment))))
-    controls = ctx.row(ctx.button(texts.BACK, lambda: a.staff_page("menu"), icon="back", name="back"))
+        body.add_widget(
+            ctx.row(
+                what,
+                ctx.button(
+                    "",
+                    lambda n=item.compartment: a.start_inspection(n),
+                    icon="door",
+                    name=f"inspect_{item.compartment}",
+                    raw=ctx.t(itexts.INSPECTION_OPEN, number=item.compartment),
+                ),
+            )
+        )
+    controls = ctx.row(
+        ctx.button(texts.BACK, lambda: a.staff_page("menu"), icon="back", name="back")
+    )
     return staff_frame(ctx, itexts.INSPECTIONS_TITLE, body, controls)
 
 
@@ -41,15 +54,30 @@ def inspection_door(ctx: Ctx) -> BoxLayout:
     number = view.staff_compartment or 0
     body = ctx.column()
     if view.staff_order:
-        body.add_widget(ctx.label(itexts.INSPECTION_QUESTION, "title", number=number, reference=view.staff_order))
+        body.add_widget(
+            ctx.label(
+                itexts.INSPECTION_QUESTION, "title", number=number, reference=view.staff_order
+            )
+        )
     else:
         body.add_widget(ctx.label(itexts.INSPECTION_QUESTION_NO_ORDER, "title", number=number))
     controls = ctx.row(
-        ctx.button(itexts.INSPECTION_YES, lambda: a.resolve_inspection(InspectionOutcome.INSIDE.value),
-                   primary=True, name="inspection_inside"),
-        ctx.button(itexts.INSPECTION_NO, lambda: a.resolve_inspection(InspectionOutcome.EMPTY.value),
-                   name="inspection_empty"),
-        ctx.button(itexts.INSPECTION_OTHER, lambda: a.resolve_inspection(InspectionOutcome.OTHER.value),
-                   icon="warning", name="inspection_other"),
+        ctx.button(
+            itexts.INSPECTION_YES,
+            lambda: a.resolve_inspection(InspectionOutcome.INSIDE.value),
+            primary=True,
+            name="inspection_inside",
+        ),
+        ctx.button(
+            itexts.INSPECTION_NO,
+            lambda: a.resolve_inspection(InspectionOutcome.EMPTY.value),
+            name="inspection_empty",
+        ),
+        ctx.button(
+            itexts.INSPECTION_OTHER,
+            lambda: a.resolve_inspection(InspectionOutcome.OTHER.value),
+            icon="warning",
+            name="inspection_other",
+        ),
     )
     return staff_frame(ctx, itexts.INSPECTIONS_TITLE, body, controls)

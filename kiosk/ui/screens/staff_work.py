@@ -82,8 +82,9 @@ def menu(ctx: Ctx) -> BoxLayout:
     actions.add_widget(ctx.button(texts.STAFF_HEALTH, lambda: a.staff_page("health"), icon="warning",
                                   name="health"))
     if ctx.view.inspections:
-        actions.add_widget(ctx.button("", lambda: a.staff_page("inspections"), icon="warning", name="inspections",
-                                      raw=ctx.t(STAFF_INSPECTIONS, count=len(ctx.view.inspections))))
+        waiting = ctx.t(STAFF_INSPECTIONS, count=len(ctx.view.inspections))
+        actions.add_widget(ctx.button("", lambda: a.staff_page("inspections"), icon="warning",
+                                      name="inspections", raw=waiting))
     actions.add_widget(ctx.button(texts.STAFF_LOGOUT, a.staff_logout, icon="back", name="logout"))
     actions.add_widget(ctx.button(texts.STAFF_EXIT_APP, a.exit_app, name="exit_app"))
     return staff_frame(ctx, texts.STAFF_MENU_TITLE, body, actions)
