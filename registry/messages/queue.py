@@ -359,8 +359,19 @@ class MessageQueue:
     # ------------------------------------------------------------- alarms
 
     def raise_alarm(self, kind: str, text: str, order_reference: str = "") -> Alarm:
+        """Records an alarm for the clerk; an open alarm of the same kind for
+        the same order is not raised again (one alarm, not one per message)."""
         now = utcnow()
         with self._tx() as conn:
+            if order_reference:
+                found = conn.execute(
+                    "SELECT * FROM alarms WHERE kind = ? AND order_reference = ?"
+                    " AND acknowledged_at IS NULL",
+                    (kind, order_reference),
+                ).fetchone()
+                if found is not None:
+                    return Alarm(found["id"], kind, order_reference, found["text"],
+                                 _moment(found["raised_at"]), None)  # type: ignore[arg-type]
             row = conn.execute(
                 "INSERT INTO alarms (kind, order_reference, text, raised_at) VALUES (?, ?, ?, ?)"
                 " RETURNING id",
