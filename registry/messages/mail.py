@@ -17,7 +17,11 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 
 import segno
@@ -63,30 +67,45 @@ def qr_png(payload: str) -> bytes:
     return out.getvalue()
 
 
-def build_email(catalogs: Catalogs, message: Message, sender: str) -> EmailMessage:
-    """The complete e-mail for one queued message (pure: no network)."""
+def _utf8() -> Charset:
+    charset = Charset("utf-8")
+    charset.body_encoding = QP  # readable in any mail client's source view
+    return charset
+
+
+def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultipart:
+    """The complete e-mail for one queued message (pure: no network).
+
+    Built with the classic MIME classes: about four times faster than
+    EmailMessage with the default policy (see tests/benchmarks/bench_messages.py),
+    and the same bytes on the wire.
+    """
     values = message.values
     with_qr = message.kind in WITH_CODE and bool(values.get("qr_payload"))
     cid = message_id(message.key + ":qr", sender)
     rendered = render_email(
         catalogs, message.kind, message.language, values, qr_cid=cid[1:-1] if with_qr else ""
     )
-    email = EmailMessage()
+    email = MIMEMultipart("alternative")
     email["From"] = sender
     email["To"] = message.recipient
-    email["Subject"] = rendered.subject
+    email["Subject"] = Header(rendered.subject, "utf-8")
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message_id(message.key, sender)
     email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    email.set_content(rendered.text, cte="quoted-printable")
-    email.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    email.attach(MIMEText(rendered.text, "plain", _utf8()))
+    html = MIMEText(rendered.html, "html", _utf8())
     if with_qr:
-        html_part = email.get_payload()[1]
-        html_part.add_related(
-            qr_png(values["qr_payload"]), "image", "png", cid=cid, filename="qr.png",
-            disposition="inline",
-        )
+        related = MIMEMultipart("related")
+        related.attach(html)
+        image = MIMEImage(qr_png(values["qr_payload"]), "png")
+        image["Content-ID"] = cid
+        image.add_header("Content-Disposition", "inline", filename="qr.png")
+        related.attach(image)
+        email.attach(related)
+    else:
+        email.attach(html)
     return email
 
 
