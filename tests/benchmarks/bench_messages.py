@@ -11,6 +11,8 @@ sending (it should stay flat: the worker holds one batch at a time).
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 import subprocess
 import sys
@@ -35,6 +37,15 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (this one by default)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -87,6 +98,7 @@ def main(deposits: int = DEPOSITS) -> dict:
             rss_start = rss_mib()
             rss_samples = [rss_start]
             started = time.perf_counter()
+            cpu_start, server_cpu_start = cpu_seconds(), cpu_seconds(server.pid)
             notifier.start()
             while notifier.queue.counts().get("sent", 0) < deposits:
                 time.sleep(0.5)
@@ -94,6 +106,9 @@ def main(deposits: int = DEPOSITS) -> dict:
                 if time.perf_counter() - started > 1800:
                     break
             send_seconds = time.perf_counter() - started
+            sender_cpu = cpu_seconds() - cpu_start
+            server_cpu = cpu_seconds(server.pid) - server_cpu_start
+            load = os.getloadavg()[0]
             counts = notifier.queue.counts()
             notifier.close()
     finally:
@@ -112,11 +127,19 @@ def main(deposits: int = DEPOSITS) -> dict:
         "rss_mib_peak_while_sending": round(max(rss_samples), 1),
         "rss_mib_at_end": round(rss_samples[-1], 1),
         "batch_size": config.batch_size,
+        # The machine is shared: CPU time per message says what the wall
+        # clock cannot when other work is running.
+        "sender_cpu_ms_per_message": round(sender_cpu / max(1, counts.get("sent", 0)) * 1000, 2),
+        "smtp_server_cpu_ms_per_message": round(
+            server_cpu / max(1, counts.get("sent", 0)) * 1000, 2),
+        "load_average_1min_at_end": round(load, 2),
     }
     path = write_result("messages", result)
     print(f"{result['sent']}/{deposits} ready notices handed to SMTP in {send_seconds:.1f} s:"
           f" {per_second:.0f} messages/s (target {TARGET_PER_SECOND}); queueing took"
-          f" {queued_seconds:.1f} s; RSS {rss_start:.0f} -> peak {max(rss_samples):.0f} MiB")
+          f" {queued_seconds:.1f} s; RSS {rss_start:.0f} -> peak {max(rss_samples):.0f} MiB;"
+          f" sender {result['sender_cpu_ms_per_message']} ms CPU per message, SMTP server"
+          f" {result['smtp_server_cpu_ms_per_message']} ms; load average {load:.1f}")
     print(f"results: {path}")
     return result
 
