@@ -175,17 +175,18 @@ class FanOutNotifier:
         for notifier in self.notifiers:
             notifier.order_ready(notice)
 
-    def order_changed(self, change: OrderChange) -> None:
-        for notifier in self.notifiers:
-            getattr(notifier, "order_changed", lambda _change: None)(change)
+    def __getattr__(self, hook: str):
+        # The optional hooks (order_changed, staff_alarm, all_clear, start,
+        # close): called on every notifier that has them.
+        if hook.startswith("_"):
+            raise AttributeError(hook)
+        targets = [getattr(n, hook) for n in self.notifiers if hasattr(n, hook)]
 
-    def start(self) -> None:
-        for notifier in self.notifiers:
-            getattr(notifier, "start", lambda: None)()
+        def call(*args: Any) -> None:
+            for target in targets:
+                target(*args)
 
-    def close(self) -> None:
-        for notifier in self.notifiers:
-            getattr(notifier, "close", lambda: None)()
+        return call
 
 
 def load_notifier(name: str = DEFAULT_NOTIFIER, **options: Any) -> Notifier:

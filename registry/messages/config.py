@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from registry.messages.alarms import ALARM_KINDS
+from registry.messages.contacts import ContactError, parse_contact
 from registry.messages.mail import PLAIN, SECURITY_MODES, SmtpConfig
 from registry.messages.sms import SmsConfig
 from registry.messages.webhooks import EVENT_KINDS, WebhookConfig
@@ -48,8 +50,12 @@ class MessagesConfig:
     email: SmtpConfig | None = None
     sms: SmsConfig | None = None
     webhooks: tuple[WebhookConfig, ...] = ()
-    # Staff on call: addresses or numbers that get alarms.
-    alarm_recipients: tuple[str, ...] = ()
+    # Staff on call: addresses or numbers per alarm kind ("*": the rest).
+    alarm_routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    alarm_reminder_minutes: float = 15
+
+    def alarm_recipients(self, kind: str) -> tuple[str, ...]:
+        return self.alarm_routes.get(kind, self.alarm_routes.get("*", ()))
 
 
 def _secret(section: dict[str, Any], name: str, where: str, base: Path) -> str:
@@ -149,8 +155,27 @@ def parse(data: dict[str, Any], base: Path) -> MessagesConfig:
         email=email,
         sms=sms,
         webhooks=tuple(webhooks),
-        alarm_recipients=tuple(data.get("alarms", {}).get("recipients", ())),
+        alarm_routes=_alarm_routes(data.get("alarms", {})),
+        alarm_reminder_minutes=float(data.get("alarms", {}).get("reminder_minutes", 15)),
     )
+
+
+def _alarm_routes(section: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    routes = {"*": tuple(section.get("recipients", ()))}
+    kinds = section.get("kinds", {})
+    unknown = set(kinds) - set(ALARM_KINDS)
+    if unknown:
+        raise ConfigError(
+            f"[alarms.kinds] unknown {sorted(unknown)}; known: {', '.join(ALARM_KINDS)}"
+        )
+    routes.update({kind: tuple(recipients) for kind, recipients in kinds.items()})
+    for kind, recipients in routes.items():
+        for recipient in recipients:
+            try:
+                parse_contact(recipient)
+            except ContactError as error:
+                raise ConfigError(f"[alarms] {kind}: {recipient!r}: {error}") from None
+    return routes
 
 
 def load(path: str | Path) -> MessagesConfig:

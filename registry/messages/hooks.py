@@ -16,7 +16,7 @@ import logging
 from common.convert import from_timestamp
 from kiosk.domain.pickup_order import OrderStatus
 from registry.database import RegistryDatabase, StoredOrder, utcnow
-from registry.messages import texts
+from registry.messages import alarms, texts
 from registry.notifier import OrderChange
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -43,6 +43,9 @@ def _send(notifier, change: OrderChange) -> None:
 
 
 def notify_event(notifier, db: RegistryDatabase, kiosk_id: str, event: pb.KioskEvent) -> None:
+    if event.type in alarms.RAISED_BY or event.type in alarms.CLEARED_BY:
+        _alarm(notifier, kiosk_id, event)
+        return
     kind = EVENT_KINDS.get(event.type)
     if kind is None or not event.order_reference or not hasattr(notifier, "order_changed"):
         return
@@ -63,6 +66,24 @@ def notify_event(notifier, db: RegistryDatabase, kiosk_id: str, event: pb.KioskE
         pin_letter_confirmed=event.pin_letter_confirmed,
         pickup_deadline=order.pickup_deadline,
     ))
+
+
+def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent) -> None:
+    scope = alarms.scope(kiosk_id, event.compartment_number)
+    occurred = from_timestamp(event.occur_time) or utcnow()
+    try:
+        if event.type in alarms.RAISED_BY:
+            handler = getattr(notifier, "staff_alarm", None)
+            if handler is not None:
+                detail = alarms.LABELS[alarms.RAISED_BY[event.type]][0]
+                handler(alarms.RAISED_BY[event.type], scope, detail, occurred)
+        else:
+            handler = getattr(notifier, "all_clear", None)
+            if handler is not None:
+                handler(alarms.CLEARED_BY[event.type], scope, occurred)
+    except Exception:
+        log.warning("could not queue the alarm messages for event %s", event.event_id,
+                    exc_info=True)
 
 
 def notify_cancelled(notifier, order: StoredOrder) -> None:

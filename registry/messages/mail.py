@@ -26,6 +26,7 @@ from email.utils import formatdate
 
 import segno
 
+from registry.messages.alarms import STAFF_KINDS, render_staff
 from registry.messages.channels import DeliveryError
 from registry.messages.queue import Message
 from registry.messages.templates import Catalogs, render_email
@@ -81,6 +82,8 @@ def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultip
     and the same bytes on the wire.
     """
     values = message.values
+    if message.kind in STAFF_KINDS:
+        return _staff_email(message, sender)
     with_qr = message.kind in WITH_CODE and bool(values.get("qr_payload"))
     cid = message_id(message.key + ":qr", sender)
     rendered = render_email(
@@ -106,6 +109,19 @@ def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultip
         email.attach(related)
     else:
         email.attach(html)
+    return email
+
+
+def _staff_email(message: Message, sender: str) -> MIMEMultipart:
+    subject, text = render_staff(message.kind, message.values)
+    email = MIMEMultipart("alternative")
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = Header(subject, "utf-8")
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = message_id(message.key, sender)
+    email["Auto-Submitted"] = "auto-generated"
+    email.attach(MIMEText(text, "plain", _utf8()))
     return email
 
 

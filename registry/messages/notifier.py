@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from registry.messages import texts
+from registry.messages import alarms, texts
 from registry.messages.channels import Channel
 from registry.messages.config import CONFIG_ENV, MessagesConfig, load
 from registry.messages.contacts import NONE, ContactError, parse_contact
@@ -138,6 +138,54 @@ class MessagesNotifier:
             order["pin_letter_confirmed"] = change.pin_letter_confirmed
         self._to_integrations(change.reference, kind, order, change.occurred, change.sequence)
 
+    def staff_alarm(self, kind: str, scope: str, detail: str, occurred: datetime) -> None:
+        """A kiosk reported trouble: alarm the staff on call, once."""
+        alarm = self.queue.raise_alarm(kind, detail, scope=scope)
+        if not alarm.new:
+            return  # already raised and not yet acknowledged or cleared
+        self._alarm_messages(alarm, alarms.ALARM, occurred)
+        minutes = self.config.alarm_reminder_minutes
+        if minutes > 0:
+            self._alarm_messages(alarm, alarms.ALARM_REMINDER, occurred,
+                                 not_before=utcnow() + timedelta(minutes=minutes))
+        self._alarm_event(alarm, "raised", occurred)
+
+    def all_clear(self, kinds: tuple[str, ...], scope: str, occurred: datetime) -> None:
+        for alarm in self.queue.clear_alarms(kinds, scope):
+            reference = alarms.alarm_reference(alarm)
+            self.queue.cancel_scheduled(reference, (alarms.ALARM_REMINDER,))
+            self._alarm_messages(alarm, alarms.ALL_CLEAR, occurred)
+            self._alarm_event(alarm, "cleared", occurred)
+
+    def _alarm_messages(self, alarm, kind: str, occurred: datetime,
+                        not_before: datetime | None = None) -> None:
+        values = {
+            "alarm_id": str(alarm.id), "alarm_kind": alarm.kind, "where": alarm.scope,
+            "detail": alarm.text, "time": self._local(occurred),
+        }
+        for index, recipient in enumerate(self.config.alarm_recipients(alarm.kind)):
+            contact = parse_contact(recipient)  # checked when the config was loaded
+            if contact.channel not in self.worker.channels:
+                log.error("alarm %s: no %s channel for %s", alarm.id, contact.channel, recipient)
+                continue
+            self.queue.enqueue(
+                order_reference=alarms.alarm_reference(alarm), kind=kind,
+                channel=contact.channel, recipient=contact.address, language="de",
+                values=values, sequence=index, not_before=not_before,
+            )
+
+    def _alarm_event(self, alarm, state: str, occurred: datetime) -> None:
+        for hook in self.config.webhooks:
+            if "alarm" in hook.events:
+                self.queue.enqueue(
+                    order_reference=alarms.alarm_reference(alarm), kind="alarm",
+                    channel=f"webhook:{hook.name}", recipient=hook.url, language="",
+                    sequence=0 if state == "raised" else 1,
+                    values={"order": {}, "occurred_at": _iso(occurred),
+                            "alarm": {"id": alarm.id, "kind": alarm.kind, "scope": alarm.scope,
+                                      "state": state, "detail": alarm.text}},
+                )
+
     # ------------------------------------------------------------- helpers
 
     def _local(self, moment: datetime | None) -> str:
@@ -223,9 +271,17 @@ class MessagesNotifier:
                 message.order_reference,
             )
             return
-        self._to_integrations(message.order_reference, "alarm", {
-            "reference": message.order_reference,
-        }, utcnow(), sequence=message.seq)
+        for hook in self.config.webhooks:
+            if "alarm" in hook.events:
+                self.queue.enqueue(
+                    order_reference=message.order_reference, kind="alarm",
+                    channel=f"webhook:{hook.name}", recipient=hook.url, language="",
+                    sequence=message.seq,
+                    values={"order": {"reference": message.order_reference},
+                            "occurred_at": _iso(utcnow()),
+                            "alarm": {"kind": "citizen_unreachable", "channel": message.channel,
+                                      "message": message.kind, "state": "raised"}},
+                )
 
 
 def _iso(moment: datetime | None) -> str:

@@ -82,9 +82,12 @@ CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
     order_reference TEXT NOT NULL DEFAULT '',
+    -- What a staff alarm is about, e.g. "kiosk-1/12" (kiosk, compartment).
+    scope TEXT NOT NULL DEFAULT '',
     text TEXT NOT NULL,
     raised_at TEXT NOT NULL,
-    acknowledged_at TEXT
+    acknowledged_at TEXT,
+    cleared_at TEXT
 );
 """
 
@@ -154,9 +157,19 @@ class Alarm:
     id: int
     kind: str
     order_reference: str
+    scope: str
     text: str
     raised_at: datetime
     acknowledged_at: datetime | None
+    cleared_at: datetime | None
+    # False when raise_alarm found this alarm already open.
+    new: bool = False
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row, new: bool = False) -> Alarm:
+        return cls(row["id"], row["kind"], row["order_reference"], row["scope"], row["text"],
+                   _moment(row["raised_at"]), _moment(row["acknowledged_at"]),  # type: ignore[arg-type]
+                   _moment(row["cleared_at"]), new)
 
 
 class MessageQueue:
@@ -358,45 +371,56 @@ class MessageQueue:
 
     # ------------------------------------------------------------- alarms
 
-    def raise_alarm(self, kind: str, text: str, order_reference: str = "") -> Alarm:
-        """Records an alarm for the clerk; an open alarm of the same kind for
-        the same order is not raised again (one alarm, not one per message)."""
-        now = utcnow()
+    def raise_alarm(
+        self, kind: str, text: str, order_reference: str = "", scope: str = ""
+    ) -> Alarm:
+        """Records an alarm. An open alarm of the same kind about the same
+        order or scope is returned instead (``new`` False): one alarm, not
+        one per message or per repeated kiosk report."""
         with self._tx() as conn:
-            if order_reference:
-                found = conn.execute(
-                    "SELECT * FROM alarms WHERE kind = ? AND order_reference = ?"
-                    " AND acknowledged_at IS NULL",
-                    (kind, order_reference),
-                ).fetchone()
-                if found is not None:
-                    return Alarm(found["id"], kind, order_reference, found["text"],
-                                 _moment(found["raised_at"]), None)  # type: ignore[arg-type]
-            row = conn.execute(
-                "INSERT INTO alarms (kind, order_reference, text, raised_at) VALUES (?, ?, ?, ?)"
-                " RETURNING id",
-                (kind, order_reference, text, _text(now)),
+            found = conn.execute(
+                "SELECT * FROM alarms WHERE kind = ? AND order_reference = ? AND scope = ?"
+                " AND acknowledged_at IS NULL AND cleared_at IS NULL",
+                (kind, order_reference, scope),
             ).fetchone()
-        return Alarm(row[0], kind, order_reference, text, now, None)
+            if found is not None:
+                return Alarm.from_row(found)
+            row = conn.execute(
+                "INSERT INTO alarms (kind, order_reference, scope, text, raised_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING *",
+                (kind, order_reference, scope, text, _text(utcnow())),
+            ).fetchone()
+        return Alarm.from_row(row, new=True)
 
     def alarms(self, *, open_only: bool = False) -> list[Alarm]:
         query = "SELECT * FROM alarms"
         if open_only:
-            query += " WHERE acknowledged_at IS NULL"
+            query += " WHERE acknowledged_at IS NULL AND cleared_at IS NULL"
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY id").fetchall()
-        return [
-            Alarm(r["id"], r["kind"], r["order_reference"], r["text"],
-                  _moment(r["raised_at"]), _moment(r["acknowledged_at"]))  # type: ignore[arg-type]
-            for r in rows
-        ]
+        return [Alarm.from_row(r) for r in rows]
 
-    def acknowledge_alarm(self, alarm_id: int) -> None:
+    def acknowledge_alarm(self, alarm_id: int) -> Alarm | None:
+        """Someone took care of it: no more reminders. None if not open."""
         with self._tx() as conn:
-            conn.execute(
-                "UPDATE alarms SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+            row = conn.execute(
+                "UPDATE alarms SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL"
+                " AND cleared_at IS NULL RETURNING *",
                 (_text(utcnow()), alarm_id),
-            )
+            ).fetchone()
+        return None if row is None else Alarm.from_row(row)
+
+    def clear_alarms(self, kinds: tuple[str, ...], scope: str) -> list[Alarm]:
+        """The cause is gone (the kiosk reported it resolved): all-clear.
+        Acknowledged alarms are cleared too; they still need the all-clear."""
+        marks = ", ".join("?" for _ in kinds)
+        with self._tx() as conn:
+            rows = conn.execute(
+                f"UPDATE alarms SET cleared_at = ? WHERE scope = ? AND kind IN ({marks})"
+                " AND cleared_at IS NULL RETURNING *",
+                (_text(utcnow()), scope, *kinds),
+            ).fetchall()
+        return [Alarm.from_row(r) for r in rows]
 
 
 def delivery_lines(messages: list[Message]) -> list[str]:

@@ -31,6 +31,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+from registry.messages.alarms import ALL_CLEAR, STAFF_KINDS, render_staff
 from registry.messages.channels import DeliveryError
 from registry.messages.queue import Message
 from registry.messages.segments import count_segments
@@ -113,7 +114,11 @@ class HttpSmsChannel:
         self._id = re.compile(config.id_pattern) if config.id_pattern else None
 
     def text_for(self, message: Message) -> str:
-        text = render_sms(self._catalogs, message.kind, message.language, message.values)
+        if message.kind in STAFF_KINDS:
+            subject, body = render_staff(message.kind, message.values)
+            text = subject if message.kind == ALL_CLEAR else body.split("\n\n")[0]
+        else:
+            text = render_sms(self._catalogs, message.kind, message.language, message.values)
         count = count_segments(text)
         if count.segments > self.config.max_segments:
             raise DeliveryError(

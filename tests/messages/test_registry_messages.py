@@ -28,17 +28,9 @@ pytestmark = pytest.mark.integration
 SECRET = "register-secret-0123456789"
 
 
-@pytest.fixture
-def running(tmp_path, smtp_server, http_receiver):
-    config = MessagesConfig(
-        office=Office(name="Bürgerbüro Musterstadt", address="Rathausplatz 1",
-                      hours="Mo–Fr 8–18", phone="0123 456789"),
-        retry_base_seconds=0.1, retry_max_seconds=0.5,
-        email=SmtpConfig(host="127.0.0.1", port=smtp_server.port,
-                         sender="buergerbuero@musterstadt.example", security=PLAIN, timeout=5),
-        webhooks=(WebhookConfig("register", http_receiver.url + "/events",
-                                frozenset({"deposited", "collected", "cancelled"}), SECRET),),
-    )
+def start_registry(tmp_path, config: MessagesConfig):
+    """A registry on loopback with the directory and messages notifiers, a
+    registered kiosk-1; returns (server, office stub, kiosk stub, messages, close)."""
     messages = MessagesNotifier(config, queue_path=tmp_path / "messages.sqlite3")
     notifier = FanOutNotifier([DirectoryNotifier(tmp_path / "notifications"), messages])
     server = create_server("127.0.0.1:0", tmp_path / "registry.sqlite3", notifier=notifier,
@@ -50,12 +42,31 @@ def running(tmp_path, smtp_server, http_receiver):
     kiosk.RegisterKiosk(pb.RegisterKioskRequest(
         kiosk_id="kiosk-1", software_version="test",
         compartments=compartments(*(pb.COMPARTMENT_STATE_FREE,) * 4)), timeout=5)
+
+    def close():
+        channel.close()
+        server.stop(grace=1)
+
+    return server, office, kiosk, messages, close
+
+
+@pytest.fixture
+def running(tmp_path, smtp_server, http_receiver):
+    config = MessagesConfig(
+        office=Office(name="Bürgerbüro Musterstadt", address="Rathausplatz 1",
+                      hours="Mo–Fr 8–18", phone="0123 456789"),
+        retry_base_seconds=0.1, retry_max_seconds=0.5,
+        email=SmtpConfig(host="127.0.0.1", port=smtp_server.port,
+                         sender="buergerbuero@musterstadt.example", security=PLAIN, timeout=5),
+        webhooks=(WebhookConfig("register", http_receiver.url + "/events",
+                                frozenset({"deposited", "collected", "cancelled"}), SECRET),),
+    )
+    server, office, kiosk, messages, close = start_registry(tmp_path, config)
     yield server, office, kiosk, messages, tmp_path
-    channel.close()
-    server.stop(grace=1)
+    close()
 
 
-def _report(kiosk, type_, reference, **fields):
+def report(kiosk, type_, reference, **fields):
     event = pb.KioskEvent(type=type_, order_reference=reference, event_id=str(uuid.uuid4()),
                           occur_time=to_timestamp(datetime.now(timezone.utc)), **fields)
     kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]), timeout=5)
@@ -73,7 +84,7 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
     created = _create(office, "leyla@example.org;lang=ar")
     reference = created.order.reference
     deadline = datetime.now(timezone.utc) + timedelta(days=10)
-    _report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
+    report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
             pickup_deadline=to_timestamp(deadline))
 
     (ready,) = smtp_server.handler.wait_for(1)
@@ -84,7 +95,7 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
     image = [p for p in mail.walk() if p.get_content_type() == "image/png"]
     assert len(image) == 1
 
-    _report(kiosk, pb.EVENT_TYPE_ORDER_COLLECTED, reference, compartment_number=2,
+    report(kiosk, pb.EVENT_TYPE_ORDER_COLLECTED, reference, compartment_number=2,
             pin_letter_confirmed=True)
     receipt = smtp_server.handler.wait_for(2)[1].parsed()
     receipt_text = receipt.get_body(("plain",)).get_content()
@@ -118,7 +129,7 @@ def test_cancellation_after_deposit_is_told(running, smtp_server):
     reference = _create(office, "+49 151 23456789").order.reference  # no SMS channel here
     reference_mail = _create(office, "jan@example.org;lang=pl").order.reference
     for ref in (reference, reference_mail):
-        _report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, ref, compartment_number=1)
+        report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, ref, compartment_number=1)
     office.CancelPickupOrder(pb.CancelPickupOrderRequest(
         reference=reference_mail, request_id=str(uuid.uuid4())), timeout=5)
     received = smtp_server.handler.wait_for(2)
