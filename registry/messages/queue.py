@@ -313,6 +313,19 @@ class MessageQueue:
                         (status, detail[:500], now, message.seq),
                     )
 
+    def forget_finished(self, older_than: timedelta) -> int:
+        """Deletes final messages (and their delivery log) that ended longer
+        ago than ``older_than``: the recipient address is personal data.
+        For the registry's retention rules to call; returns how many."""
+        cutoff = _text(utcnow() - older_than)
+        with self._tx() as conn:
+            keys = [r[0] for r in conn.execute(
+                "SELECT key FROM messages WHERE final_at IS NOT NULL AND final_at < ?", (cutoff,)
+            )]
+            conn.executemany("DELETE FROM attempts WHERE message_key = ?", [(k,) for k in keys])
+            conn.executemany("DELETE FROM messages WHERE key = ?", [(k,) for k in keys])
+        return len(keys)
+
     def mark_bounced(self, key: str, reason: str) -> None:
         """A bounce learned later (e.g. a delivery status notification)."""
         with self._tx() as conn:

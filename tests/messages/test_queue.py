@@ -114,3 +114,14 @@ def test_webhooks_get_only_the_events_they_registered(tmp_path):
     assert deposited.channel == "webhook:b" and deposited.kind == "deposited"
     assert "K7M2" not in str(deposited.values)  # no code in events
     notifier.close()
+
+
+def test_finished_messages_are_forgotten_after_the_retention_time(queue):
+    sent = enqueue(queue, channel="email", recipient="a@example.org", reference="PO-A")
+    waiting = enqueue(queue, channel="email", recipient="b@example.org", reference="PO-B")
+    (message, _) = queue.claim_due(10)
+    queue.record([(message, "sent", "<id@x>", None)])
+    assert queue.forget_finished(timedelta(days=1)) == 0
+    assert queue.forget_finished(timedelta(seconds=-1)) == 1
+    assert queue.get(sent) is None and queue.attempts(sent) == []
+    assert queue.get(waiting) is not None  # unfinished messages stay
