@@ -104,7 +104,9 @@ def create_server(
         db, notifier, office_contact, stopping, stream_poll_seconds=stream_poll_seconds
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
-    registry_pb2_grpc.add_OfficeServiceServicer_to_server(OfficeServicer(db, notifier=notifier), server)
+    registry_pb2_grpc.add_OfficeServiceServicer_to_server(
+        OfficeServicer(db, notifier=notifier), server
+    )
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -51,7 +51,9 @@ LABELS = {
     "door_left_open": ("Tür steht offen", "door left open"),
     "device_failed": ("Gerät ausgefallen", "device failed"),
     "needs_inspection": ("Fach muss geprüft werden", "compartment needs inspection"),
-    "storage_fault": ("Speicher des Terminals fehlerhaft oder voll", "kiosk storage faulty or full"),
+    "storage_fault": (
+        "Speicher des Terminals fehlerhaft oder voll", "kiosk storage faulty or full",
+    ),
 }
 
 

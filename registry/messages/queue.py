@@ -167,9 +167,11 @@ class Alarm:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, new: bool = False) -> Alarm:
-        return cls(row["id"], row["kind"], row["order_reference"], row["scope"], row["text"],
-                   _moment(row["raised_at"]), _moment(row["acknowledged_at"]),  # type: ignore[arg-type]
-                   _moment(row["cleared_at"]), new)
+        return cls(
+            row["id"], row["kind"], row["order_reference"], row["scope"], row["text"],
+            _moment(row["raised_at"]),  # type: ignore[arg-type]
+            _moment(row["acknowledged_at"]), _moment(row["cleared_at"]), new,
+        )
 
 
 class MessageQueue:

@@ -85,7 +85,9 @@ def build_request(config: SmsConfig, to: str, text: str, reference: str):
     raw = {"to": to, "text": text, "sender": config.sender, "reference": reference}
     body = _fill(config.body, {k: _escape(v, config.content_type) for k, v in raw.items()})
     url = _fill(config.url, {k: urllib.parse.quote(v, safe="") for k, v in raw.items()})
-    headers = {name: _fill(value, {"secret": config.secret}) for name, value in config.headers.items()}
+    headers = {
+        name: _fill(value, {"secret": config.secret}) for name, value in config.headers.items()
+    }
     data = body.encode("utf-8")
     if data:
         headers.setdefault("Content-Type", f"{config.content_type}; charset=utf-8")

@@ -11,7 +11,8 @@ from registry.messages.contacts import (
 
 @pytest.mark.parametrize("address, expected", [
     ("anna@example.org", "anna@example.org"),
-    ("Anna.Schmidt+box@Buergerbuero.Musterstadt.DE", "Anna.Schmidt+box@buergerbuero.musterstadt.de"),
+    ("Anna.Schmidt+box@Buergerbuero.Musterstadt.DE",
+     "Anna.Schmidt+box@buergerbuero.musterstadt.de"),
     ("o'brien@xn--mnchen-3ya.de", "o'brien@xn--mnchen-3ya.de"),
 ])
 def test_valid_email_addresses(address, expected):
