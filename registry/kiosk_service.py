@@ -26,7 +26,7 @@ from registry.errors import (
 )
 from registry.events import record_event
 from registry.notifier import Notifier, ReadyNotice
-from registry.messages.hooks import notify_event
+from registry.messages.hooks import notify_event, notify_heartbeat
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
@@ -118,6 +118,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 ),
                 now=now,
             )
+        notify_heartbeat(self._notifier, kiosk_id, now)  # messages hook
         return pb.HeartbeatResponse(server_time=to_timestamp(now))
 
     @abort_on_error

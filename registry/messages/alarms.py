@@ -43,7 +43,8 @@ CLEARED_BY = {
     ),
     pb.EVENT_TYPE_COMPARTMENT_IN_SERVICE: ("door_failed", "door_left_open"),
 }
-ALARM_KINDS = tuple(dict.fromkeys(RAISED_BY.values()))
+KIOSK_OFFLINE = "kiosk_offline"  # raised by the notifier's watcher, not by an event
+ALARM_KINDS = (*dict.fromkeys(RAISED_BY.values()), KIOSK_OFFLINE)
 
 LABELS = {
     "door_forced": ("Tür aufgebrochen", "door forced"),
@@ -51,6 +52,7 @@ LABELS = {
     "door_left_open": ("Tür steht offen", "door left open"),
     "device_failed": ("Gerät ausgefallen", "device failed"),
     "needs_inspection": ("Fach muss geprüft werden", "compartment needs inspection"),
+    "kiosk_offline": ("Terminal meldet sich nicht", "kiosk offline"),
     "storage_fault": (
         "Speicher des Terminals fehlerhaft oder voll", "kiosk storage faulty or full",
     ),

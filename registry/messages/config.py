@@ -53,6 +53,9 @@ class MessagesConfig:
     # Staff on call: addresses or numbers per alarm kind ("*": the rest).
     alarm_routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     alarm_reminder_minutes: float = 15
+    # A kiosk without a heartbeat for this long raises kiosk_offline (0: never).
+    offline_minutes: float = 10
+    offline_check_seconds: float = 30
 
     def alarm_recipients(self, kind: str) -> tuple[str, ...]:
         return self.alarm_routes.get(kind, self.alarm_routes.get("*", ()))
@@ -157,6 +160,7 @@ def parse(data: dict[str, Any], base: Path) -> MessagesConfig:
         webhooks=tuple(webhooks),
         alarm_routes=_alarm_routes(data.get("alarms", {})),
         alarm_reminder_minutes=float(data.get("alarms", {}).get("reminder_minutes", 15)),
+        offline_minutes=float(data.get("alarms", {}).get("offline_minutes", 10)),
     )
 
 

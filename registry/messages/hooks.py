@@ -86,6 +86,16 @@ def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent) -> None:
                     exc_info=True)
 
 
+def notify_heartbeat(notifier, kiosk_id: str, now) -> None:
+    handler = getattr(notifier, "kiosk_seen", None)
+    if handler is None:
+        return
+    try:
+        handler(kiosk_id, now)
+    except Exception:
+        log.warning("could not record the heartbeat of kiosk %s", kiosk_id, exc_info=True)
+
+
 def notify_cancelled(notifier, order: StoredOrder) -> None:
     # Only a citizen who was told "ready" needs to hear "cancelled".
     if notifier is None or order.deposit_time is None:

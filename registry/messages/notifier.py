@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,15 +81,46 @@ class MessagesNotifier:
             on_permanent_failure=self._permanent_failure,
         )
         self._zone = ZoneInfo(c.office.timezone)
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     # ----------------------------------------------------------- lifecycle
 
     def start(self) -> None:
         self.worker.start()
+        if self.config.offline_minutes > 0 and self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch_kiosks, name="kiosk-offline-watch", daemon=True
+            )
+            self._watcher.start()
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(10)
+            self._watcher = None
         self.worker.stop()
         self.queue.close()
+
+    def kiosk_seen(self, kiosk_id: str, at: datetime) -> None:
+        """The registry's heartbeat hook: ends a kiosk_offline alarm."""
+        self.queue.kiosk_seen(kiosk_id, at)
+        self.all_clear((alarms.KIOSK_OFFLINE,), alarms.scope(kiosk_id, 0), at)
+
+    def check_offline_kiosks(self) -> None:
+        limit = timedelta(minutes=self.config.offline_minutes)
+        for kiosk_id, last_seen in self.queue.kiosks_silent_since(utcnow() - limit):
+            self.staff_alarm(
+                alarms.KIOSK_OFFLINE, alarms.scope(kiosk_id, 0),
+                f"letzte Meldung {self._local(last_seen)}", last_seen,
+            )
+
+    def _watch_kiosks(self) -> None:
+        while not self._stopping.wait(self.config.offline_check_seconds):
+            try:
+                self.check_offline_kiosks()
+            except Exception:
+                log.exception("checking for offline kiosks failed")
 
     # ---------------------------------------------------------------- hooks
 

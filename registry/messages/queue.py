@@ -78,6 +78,10 @@ CREATE TABLE IF NOT EXISTS attempts (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS attempts_by_key ON attempts (message_key);
+CREATE TABLE IF NOT EXISTS kiosks_seen (
+    kiosk_id TEXT PRIMARY KEY,
+    last_seen TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -383,6 +387,25 @@ class MessageQueue:
                 (key,),
             ).fetchall()
         return [dict(r) for r in rows]
+
+    # ------------------------------------------------------ kiosk heartbeats
+
+    def kiosk_seen(self, kiosk_id: str, at: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO kiosks_seen (kiosk_id, last_seen) VALUES (?, ?)"
+                " ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen",
+                (kiosk_id, _text(at)),
+            )
+
+    def kiosks_silent_since(self, moment: datetime) -> list[tuple[str, datetime]]:
+        """Kiosks whose last heartbeat is older than ``moment``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT kiosk_id, last_seen FROM kiosks_seen WHERE last_seen < ?",
+                (_text(moment),),
+            ).fetchall()
+        return [(r[0], _moment(r[1])) for r in rows]  # type: ignore[misc]
 
     # ------------------------------------------------------------- alarms
 

@@ -107,3 +107,29 @@ def test_unacknowledged_alarm_gets_its_reminder(tmp_path, smtp_server):
         assert "noch nicht best" in body
     finally:
         notifier.close()
+
+
+def test_kiosk_offline_alarm_and_all_clear_from_heartbeats(tmp_path, smtp_server):
+    from datetime import datetime, timezone
+
+    from pickupbox.registry.v1 import registry_pb2 as pb
+    config = MessagesConfig(
+        retry_base_seconds=0.1, retry_max_seconds=0.5,
+        email=SmtpConfig(host="127.0.0.1", port=smtp_server.port,
+                         sender="box@musterstadt.example", security=PLAIN, timeout=5),
+        alarm_routes={"*": (CARETAKER,)}, alarm_reminder_minutes=0,
+        offline_minutes=0.01, offline_check_seconds=0.1,  # 0.6 s without a heartbeat
+    )
+    server, office, kiosk, messages, close = start_registry(tmp_path, config)
+    try:
+        kiosk.Heartbeat(pb.HeartbeatRequest(kiosk_id="kiosk-1"), timeout=5)
+        (alarm,) = smtp_server.handler.wait_for(1, timeout=15)
+        assert "Terminal meldet sich nicht – kiosk-1" in str(alarm.parsed()["Subject"])
+        # The next heartbeat ends it.
+        kiosk.Heartbeat(pb.HeartbeatRequest(kiosk_id="kiosk-1"), timeout=5)
+        all_clear = smtp_server.handler.wait_for(2, timeout=15)[1]
+        assert "Entwarnung" in str(all_clear.parsed()["Subject"])
+        assert messages.queue.alarms()[0].cleared_at is not None
+        assert datetime.now(timezone.utc) > messages.queue.alarms()[0].raised_at
+    finally:
+        close()
