@@ -39,6 +39,7 @@ from common.convert import (
     size_from_proto,
 )
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
+from registry.messages.status import QUEUE_ENV, delivery_status
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
@@ -74,6 +75,8 @@ def _serve(args: argparse.Namespace) -> int:
             raise CliError(f"--kdf-n must be a power of two of at least 2, not {args.kdf_n}")
         kdf_params = KdfParams(n=args.kdf_n)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if args.messages_config:  # messages hook: read by registry.messages.notifier
+        os.environ["PICKUPBOX_MESSAGES_CONFIG"] = args.messages_config
     try:
         notifier = load_notifier(args.notifier, directory=Path(args.notify_dir))
     except LookupError as error:
@@ -270,12 +273,15 @@ def _order_get(client: Client, args: argparse.Namespace) -> int:
         client.office.GetPickupOrder, pb.GetPickupOrderRequest(reference=args.reference)
     )
     order = order_to_dict(response.order)
+    deliveries = delivery_status(args.reference, args.messages_queue)  # messages hook
     if args.json:
-        _print_json(order)
+        _print_json(order if deliveries is None else {**order, "messages": deliveries})
     else:
         for key, value in order.items():
             if value is not None:
                 print(f"{key:<33} {value}")
+        for delivery in deliveries or ():
+            print(f"{'message':<33} {delivery['summary']}")
     return 0
 
 
@@ -414,7 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--notifier", default=DEFAULT_NOTIFIER,
-        help="notifier from the pickupbox.notifier entry points (default: directory)",
+        help="notifier(s) from the pickupbox.notifier entry points, comma-separated,"
+        " e.g. directory,messages (default: directory)",
+    )
+    serve.add_argument(
+        "--messages-config", metavar="FILE",
+        help="messages.toml for the messages notifier (or $PICKUPBOX_MESSAGES_CONFIG)",
     )
     serve.add_argument(
         "--office-contact", metavar="TEXT",
@@ -474,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     get = client_parser(order, "get", help="show one order")
     get.add_argument("reference")
     get.add_argument("--json", action="store_true")
+    get.add_argument(
+        "--messages-queue", metavar="FILE",
+        default=os.environ.get(QUEUE_ENV, str(Path(DEFAULT_DB).parent / "messages.sqlite3")),
+        help="the messages notifier's queue, for the delivery status",
+    )
     get.set_defaults(handler=_order_get)
 
     cancel = client_parser(order, "cancel", help="cancel an announced or deposited order")

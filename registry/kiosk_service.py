@@ -27,6 +27,7 @@ from registry.errors import (
 )
 from registry.events import record_event
 from registry.notifier import Notifier, ReadyNotice
+from registry.messages.hooks import notify_event, notify_heartbeat
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
@@ -58,6 +59,10 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         self._stopping = stopping
         self._stream_poll_seconds = stream_poll_seconds
         self._notice_lock = threading.Lock()
+
+    @property
+    def notifier(self) -> Notifier:
+        return self._notifier
 
     def _policy(self) -> pb.CredentialPolicy:
         return credential_policy_to_proto(self._db.policy.params, self._db.policy.lookup_salt)
@@ -114,6 +119,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 ),
                 now=now,
             )
+        notify_heartbeat(self._notifier, kiosk_id, now)  # messages hook
         return pb.HeartbeatResponse(server_time=to_timestamp(now))
 
     @abort_on_error
@@ -177,6 +183,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             # undo what was already applied and acknowledged.
             with self._db.transaction() as tx:
                 record_event(tx, kiosk_id, event, now)
+            notify_event(self._notifier, self._db, kiosk_id, event)  # messages hook
             acknowledged.append(event.event_id)
         with self._db.transaction() as tx:
             tx.touch_kiosk(kiosk_id, now)
@@ -229,6 +236,9 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                     office_contact=self._office_contact,
                     contact=order.contact,
                     requires_pin_letter_confirmation=order.requires_pin_letter_confirmation,
+                    document_kind=order.kind.value,
+                    kiosk_id=order.kiosk_id,
+                    compartment_number=order.compartment_number or 0,
                 )
                 try:
                     self._notifier.order_ready(notice)

@@ -45,11 +45,41 @@ class ReadyNotice:
     # Where the message goes (e-mail or phone) as the office entered it.
     contact: str = ""
     requires_pin_letter_confirmation: bool = False
+    # For messages beyond the directory notifier's text (registry/messages).
+    document_kind: str = ""
+    kiosk_id: str = ""
+    compartment_number: int = 0
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """A later step of an order, for notifiers that tell more than "ready"
+    (see registry/messages): collected, returned, cancelled, code_reissued.
+    Carries a code only for code_reissued."""
+
+    kind: str
+    reference: str
+    document_kind: str
+    contact: str
+    occurred: datetime
+    kiosk_id: str = ""
+    compartment_number: int = 0
+    pin_letter_confirmed: bool = False
+    pickup_deadline: datetime | None = None
+    pickup_code: str = ""
+    qr_payload: str = ""
+    # Tells apart two changes of the same kind (e.g. a second reissue).
+    sequence: int = 0
 
 
 class Notifier(Protocol):
     def order_ready(self, notice: ReadyNotice) -> None:
         """Delivers the notice or raises; the registry retries on failure."""
+
+    # Optional, looked up with getattr so a plugin need not define them:
+    #   order_changed(change: OrderChange) -> None
+    #   start() -> None   (the server started: begin sending)
+    #   close() -> None   (the server stops)
 
 
 def mask_code(pickup_code: str) -> str:
@@ -133,12 +163,41 @@ class DirectoryNotifier:
         )
 
 
+class FanOutNotifier:
+    """Several notifiers at once (``--notifier directory,messages``)."""
+
+    def __init__(self, notifiers: list[Any]) -> None:
+        self.notifiers = notifiers
+
+    def order_ready(self, notice: ReadyNotice) -> None:
+        # Each is idempotent for the same notice, so a retry after one of
+        # them raised repeats the others harmlessly.
+        for notifier in self.notifiers:
+            notifier.order_ready(notice)
+
+    def __getattr__(self, hook: str):
+        # The optional hooks (order_changed, staff_alarm, all_clear, start,
+        # close): called on every notifier that has them.
+        if hook.startswith("_"):
+            raise AttributeError(hook)
+        targets = [getattr(n, hook) for n in self.notifiers if hasattr(n, hook)]
+
+        def call(*args: Any) -> None:
+            for target in targets:
+                target(*args)
+
+        return call
+
+
 def load_notifier(name: str = DEFAULT_NOTIFIER, **options: Any) -> Notifier:
     """The notifier registered under ``name`` in the entry-point group.
 
     ``directory`` is built in, so it works even when the package metadata
-    does not list it (e.g. running from a source checkout).
+    does not list it (e.g. running from a source checkout). Several names
+    separated by commas give a :class:`FanOutNotifier`.
     """
+    if "," in name:
+        return FanOutNotifier([load_notifier(n.strip(), **options) for n in name.split(",")])
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name == name:
             return entry_point.load()(**options)

@@ -49,6 +49,7 @@ from registry.database import (
     Transaction,
     utcnow,
 )
+from registry.messages.hooks import notify_cancelled
 from registry.errors import (
     KIOSK_NOT_FOUND,
     ORDER_EXISTS,
@@ -131,8 +132,9 @@ def order_not_found(reference: str) -> RegistryError:
 
 
 class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
-    def __init__(self, db: RegistryDatabase) -> None:
+    def __init__(self, db: RegistryDatabase, notifier=None) -> None:
         self._db = db
+        self._notifier = notifier
 
     def _replayed(self, method: str, request_id: str, response_type):
         validation.request_id(request_id)
@@ -174,7 +176,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             pin = generate_pin()
         validation.identifier("reference", request.reference, required=False)
         validation.identifier("kiosk_id", request.kiosk_id, required=False)
-        validation.text("contact", request.contact, 320)
+        validation.contact(request.contact)
 
         params, salt = self._db.policy.params, self._db.policy.lookup_salt
         for _ in range(MAX_CODE_DRAWS):
@@ -271,6 +273,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response = pb.CancelPickupOrderResponse(order=order_to_proto(order))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("order %s cancelled", order.reference)
+        notify_cancelled(self._notifier, order)  # messages hook
         return response
 
     @abort_on_error

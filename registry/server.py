@@ -49,6 +49,7 @@ class RegistryServer:
 
     def start(self) -> None:
         self._server.start()
+        getattr(self._kiosk_servicer.notifier, "start", lambda: None)()  # messages hook
         # Notices that failed (or were cut off by a crash) before the last
         # stop still have their code stored; send them now.
         self._kiosk_servicer.send_pending_notices()
@@ -59,6 +60,7 @@ class RegistryServer:
         self._stopping.set()
         self.db.wake_streams()
         self._server.stop(grace).wait()
+        getattr(self._kiosk_servicer.notifier, "close", lambda: None)()  # messages hook
         self.db.close()
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
@@ -102,7 +104,9 @@ def create_server(
         db, notifier, office_contact, stopping, stream_poll_seconds=stream_poll_seconds
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
-    registry_pb2_grpc.add_OfficeServiceServicer_to_server(OfficeServicer(db), server)
+    registry_pb2_grpc.add_OfficeServiceServicer_to_server(
+        OfficeServicer(db, notifier=notifier), server
+    )
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -46,3 +46,14 @@ def text(field: str, value: str, max_length: int = MAX_TEXT_LENGTH) -> str:
 
 def page_size(value: int, *, default: int, maximum: int) -> int:
     return default if value == 0 else min(value, maximum)
+
+
+def contact(value: str) -> str:
+    """An e-mail address or mobile number, optionally ';lang=xx' (registry/messages)."""
+    from registry.messages.contacts import ContactError, parse_contact
+
+    try:
+        parse_contact(value)
+    except ContactError as error:
+        raise invalid_argument("contact", str(error)) from None
+    return value

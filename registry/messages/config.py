@@ -1,0 +1,196 @@
+"""The ``messages.toml`` configuration: office details, queue, channels.
+
+Secrets never sit in the file itself: ``password_file``/``secret_file`` name
+a file (readable by the registry only), ``password_env``/``secret_env`` an
+environment variable. Every error names the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from registry.messages.alarms import ALARM_KINDS
+from registry.messages.contacts import ContactError, parse_contact
+from registry.messages.mail import PLAIN, SECURITY_MODES, SmtpConfig
+from registry.messages.sms import SmsConfig
+from registry.messages.webhooks import EVENT_KINDS, WebhookConfig
+
+CONFIG_ENV = "PICKUPBOX_MESSAGES_CONFIG"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str = "Bürgerbüro"
+    address: str = ""
+    hours: str = ""
+    phone: str = ""
+    timezone: str = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class MessagesConfig:
+    office: Office = field(default_factory=Office)
+    queue_path: Path | None = None
+    batch_size: int = 20
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    reminder_days: int = 3
+    last_day_hour: int = 8
+    templates_dir: Path | None = None
+    email: SmtpConfig | None = None
+    sms: SmsConfig | None = None
+    webhooks: tuple[WebhookConfig, ...] = ()
+    # Staff on call: addresses or numbers per alarm kind ("*": the rest).
+    alarm_routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    alarm_reminder_minutes: float = 15
+    # A kiosk without a heartbeat for this long raises kiosk_offline (0: never).
+    offline_minutes: float = 10
+    offline_check_seconds: float = 30
+
+    def alarm_recipients(self, kind: str) -> tuple[str, ...]:
+        return self.alarm_routes.get(kind, self.alarm_routes.get("*", ()))
+
+
+def _secret(section: dict[str, Any], name: str, where: str, base: Path) -> str:
+    if name in section:
+        raise ConfigError(
+            f"[{where}] {name}: do not write secrets into the file; use {name}_file or {name}_env"
+        )
+    if f"{name}_file" in section:
+        path = base / section[f"{name}_file"]
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"[{where}] {name}_file: cannot read {path}: {error}") from None
+    if f"{name}_env" in section:
+        value = os.environ.get(section[f"{name}_env"])
+        if value is None:
+            raise ConfigError(f"[{where}] {name}_env: ${section[f'{name}_env']} is not set")
+        return value
+    return ""
+
+
+def parse(data: dict[str, Any], base: Path) -> MessagesConfig:
+    office = Office(**data.get("office", {}))
+    try:
+        ZoneInfo(office.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[office] timezone {office.timezone!r} is not a known time zone")
+    queue = data.get("queue", {})
+    reminders = data.get("reminders", {})
+    email = None
+    if "email" in data:
+        section = dict(data["email"])
+        security = section.get("security", "starttls")
+        if security not in SECURITY_MODES:
+            raise ConfigError(f"[email] security must be one of {', '.join(SECURITY_MODES)}")
+        if security == PLAIN and section.get("host") not in LOOPBACK:
+            raise ConfigError("[email] security = 'none' is only allowed for a loopback relay")
+        if "sender" not in section or "host" not in section:
+            raise ConfigError("[email] needs host and sender")
+        email = SmtpConfig(
+            host=section["host"],
+            port=int(section.get("port", 465 if security == "tls" else 587)),
+            sender=section["sender"],
+            security=security,
+            username=section.get("username", ""),
+            password=_secret(section, "password", "email", base),
+            timeout=float(section.get("timeout", 30)),
+            ca_file=str(base / section["ca_file"]) if "ca_file" in section else "",
+            max_attempts=int(section.get("max_attempts", 10)),
+        )
+    sms = None
+    if "sms" in data:
+        section = dict(data["sms"])
+        if "url" not in section:
+            raise ConfigError("[sms] needs url")
+        sms = SmsConfig(
+            url=section["url"],
+            body=section.get("body", ""),
+            method=section.get("method", "POST"),
+            content_type=section.get("content_type", "application/json"),
+            headers=dict(section.get("headers", {})),
+            secret=_secret(section, "secret", "sms", base),
+            sender=section.get("sender", ""),
+            success_status=tuple(section.get("success_status", (200, 201, 202, 204))),
+            success_pattern=section.get("success_pattern", ""),
+            id_pattern=section.get("id_pattern", ""),
+            timeout=float(section.get("timeout", 15)),
+            max_segments=int(section.get("max_segments", 2)),
+            max_attempts=int(section.get("max_attempts", 10)),
+        )
+    webhooks = []
+    for i, section in enumerate(data.get("webhooks", [])):
+        where = f"webhooks[{i}]"
+        if "name" not in section or "url" not in section:
+            raise ConfigError(f"[{where}] needs name and url")
+        events = frozenset(section.get("events", EVENT_KINDS))
+        unknown = events - set(EVENT_KINDS)
+        if unknown:
+            raise ConfigError(
+                f"[{where}] unknown events {sorted(unknown)}; known: {', '.join(EVENT_KINDS)}"
+            )
+        secret = _secret(section, "secret", where, base)
+        if len(secret) < 16:
+            raise ConfigError(f"[{where}] needs a secret of at least 16 characters")
+        webhooks.append(WebhookConfig(
+            section["name"], section["url"], events, secret, float(section.get("timeout", 15))
+        ))
+    return MessagesConfig(
+        office=office,
+        queue_path=base / queue["path"] if "path" in queue else None,
+        batch_size=int(queue.get("batch_size", 20)),
+        retry_base_seconds=float(queue.get("retry_base_seconds", 30)),
+        retry_max_seconds=float(queue.get("retry_max_seconds", 3600)),
+        reminder_days=int(reminders.get("days_before", 3)),
+        last_day_hour=int(reminders.get("last_day_hour", 8)),
+        templates_dir=base / data["templates_dir"] if "templates_dir" in data else None,
+        email=email,
+        sms=sms,
+        webhooks=tuple(webhooks),
+        alarm_routes=_alarm_routes(data.get("alarms", {})),
+        alarm_reminder_minutes=float(data.get("alarms", {}).get("reminder_minutes", 15)),
+        offline_minutes=float(data.get("alarms", {}).get("offline_minutes", 10)),
+    )
+
+
+def _alarm_routes(section: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    routes = {"*": tuple(section.get("recipients", ()))}
+    kinds = section.get("kinds", {})
+    unknown = set(kinds) - set(ALARM_KINDS)
+    if unknown:
+        raise ConfigError(
+            f"[alarms.kinds] unknown {sorted(unknown)}; known: {', '.join(ALARM_KINDS)}"
+        )
+    routes.update({kind: tuple(recipients) for kind, recipients in kinds.items()})
+    for kind, recipients in routes.items():
+        for recipient in recipients:
+            try:
+                parse_contact(recipient)
+            except ContactError as error:
+                raise ConfigError(f"[alarms] {kind}: {recipient!r}: {error}") from None
+    return routes
+
+
+def load(path: str | Path) -> MessagesConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    try:
+        return parse(data, path.parent)
+    except TypeError as error:  # an unknown key in [office]
+        raise ConfigError(f"{path}: {error}") from None

@@ -1,0 +1,112 @@
+"""The registry's call sites: one function call each, after the change
+committed, so a message never goes out for something that was rolled back.
+
+A crash between the registry's commit and the enqueue is covered where the
+caller retries: a kiosk re-reports an unacknowledged event, and
+:func:`notify_event` runs for replayed events too (the queue drops the
+duplicate by its key). An office cancellation has no such retry: if the
+registry dies in the milliseconds between the two commits, that one
+cancellation message is lost (the order page shows no message for it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from common.convert import from_timestamp
+from kiosk.domain.pickup_order import OrderStatus
+from registry.database import RegistryDatabase, StoredOrder, utcnow
+from registry.messages import alarms, texts
+from registry.notifier import OrderChange
+from pickupbox.registry.v1 import registry_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS = {
+    pb.EVENT_TYPE_ORDER_COLLECTED: texts.COLLECTED,
+    # The document was taken out of the box (expired, or staff removed it):
+    # it is at the counter now.
+    pb.EVENT_TYPE_ORDER_REMOVED: texts.RETURNED,
+}
+
+
+def _send(notifier, change: OrderChange) -> None:
+    handler = getattr(notifier, "order_changed", None)
+    if handler is None:
+        return
+    try:
+        handler(change)
+    except Exception:
+        # The registry's record stands; the clerk sees no message for it.
+        log.warning("could not queue the %s message of order %s",
+                    change.kind, change.reference, exc_info=True)
+
+
+def notify_event(notifier, db: RegistryDatabase, kiosk_id: str, event: pb.KioskEvent) -> None:
+    if event.type in alarms.RAISED_BY or event.type in alarms.CLEARED_BY:
+        _alarm(notifier, kiosk_id, event)
+        return
+    kind = EVENT_KINDS.get(event.type)
+    if kind is None or not event.order_reference or not hasattr(notifier, "order_changed"):
+        return
+    with db.transaction() as tx:
+        order = tx.get_order(event.order_reference)
+    if order is None:
+        return
+    if kind == texts.RETURNED and order.status is OrderStatus.CANCELLED:
+        return  # the cancellation message already told the citizen
+    _send(notifier, OrderChange(
+        kind=kind,
+        reference=order.reference,
+        document_kind=order.kind.value,
+        contact=order.contact,
+        occurred=from_timestamp(event.occur_time) or utcnow(),
+        kiosk_id=kiosk_id,
+        compartment_number=event.compartment_number or order.compartment_number or 0,
+        pin_letter_confirmed=event.pin_letter_confirmed,
+        pickup_deadline=order.pickup_deadline,
+    ))
+
+
+def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent) -> None:
+    scope = alarms.scope(kiosk_id, event.compartment_number)
+    occurred = from_timestamp(event.occur_time) or utcnow()
+    try:
+        if event.type in alarms.RAISED_BY:
+            handler = getattr(notifier, "staff_alarm", None)
+            if handler is not None:
+                detail = alarms.LABELS[alarms.RAISED_BY[event.type]][0]
+                handler(alarms.RAISED_BY[event.type], scope, detail, occurred)
+        else:
+            handler = getattr(notifier, "all_clear", None)
+            if handler is not None:
+                handler(alarms.CLEARED_BY[event.type], scope, occurred)
+    except Exception:
+        log.warning("could not queue the alarm messages for event %s", event.event_id,
+                    exc_info=True)
+
+
+def notify_heartbeat(notifier, kiosk_id: str, now) -> None:
+    handler = getattr(notifier, "kiosk_seen", None)
+    if handler is None:
+        return
+    try:
+        handler(kiosk_id, now)
+    except Exception:
+        log.warning("could not record the heartbeat of kiosk %s", kiosk_id, exc_info=True)
+
+
+def notify_cancelled(notifier, order: StoredOrder) -> None:
+    # Only a citizen who was told "ready" needs to hear "cancelled".
+    if notifier is None or order.deposit_time is None:
+        return
+    _send(notifier, OrderChange(
+        kind=texts.CANCELLED,
+        reference=order.reference,
+        document_kind=order.kind.value,
+        contact=order.contact,
+        occurred=utcnow(),
+        kiosk_id=order.kiosk_id,
+        compartment_number=order.compartment_number or 0,
+        pickup_deadline=order.pickup_deadline,
+    ))

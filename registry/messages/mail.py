@@ -1,0 +1,203 @@
+"""E-mail to citizens over SMTP: STARTTLS or implicit TLS, AUTH, one
+connection reused across a batch.
+
+The message is multipart/alternative: plain text, and HTML with the QR code
+as an inline image (multipart/related, ``cid:``). No remote images, no
+tracking pixels, no links: the HTML shows nothing the text does not.
+
+The Message-ID is derived from the queue key, so a message sent again after
+a crash carries the same id and a receiving system can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate
+
+import segno
+
+from registry.messages.alarms import STAFF_KINDS, render_staff
+from registry.messages.channels import DeliveryError
+from registry.messages.queue import Message
+from registry.messages.templates import Catalogs, render_email
+from registry.messages.texts import WITH_CODE
+
+log = logging.getLogger(__name__)
+
+STARTTLS = "starttls"
+IMPLICIT_TLS = "tls"
+PLAIN = "none"  # loopback relays only; the config refuses it for other hosts
+SECURITY_MODES = (STARTTLS, IMPLICIT_TLS, PLAIN)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    security: str = STARTTLS
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+    # A CA bundle to verify the server against; empty: the system's.
+    ca_file: str = ""
+    max_attempts: int = 10
+
+    def __repr__(self) -> str:  # keeps the password out of logs and tracebacks
+        return f"SmtpConfig(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+
+def message_id(key: str, sender: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{sender.rpartition('@')[2] or 'localhost'}>"
+
+
+def qr_png(payload: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(out, kind="png", scale=8, border=4)
+    return out.getvalue()
+
+
+def _utf8() -> Charset:
+    charset = Charset("utf-8")
+    charset.body_encoding = QP  # readable in any mail client's source view
+    return charset
+
+
+def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultipart:
+    """The complete e-mail for one queued message (pure: no network).
+
+    Built with the classic MIME classes: about four times faster than
+    EmailMessage with the default policy (see tests/benchmarks/bench_messages.py),
+    and the same bytes on the wire.
+    """
+    values = message.values
+    if message.kind in STAFF_KINDS:
+        return _staff_email(message, sender)
+    with_qr = message.kind in WITH_CODE and bool(values.get("qr_payload"))
+    cid = message_id(message.key + ":qr", sender)
+    rendered = render_email(
+        catalogs, message.kind, message.language, values, qr_cid=cid[1:-1] if with_qr else ""
+    )
+    email = MIMEMultipart("alternative")
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = Header(rendered.subject, "utf-8")
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = message_id(message.key, sender)
+    email["Content-Language"] = message.language
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+    email.attach(MIMEText(rendered.text, "plain", _utf8()))
+    html = MIMEText(rendered.html, "html", _utf8())
+    if with_qr:
+        related = MIMEMultipart("related")
+        related.attach(html)
+        image = MIMEImage(qr_png(values["qr_payload"]), "png")
+        image["Content-ID"] = cid
+        image.add_header("Content-Disposition", "inline", filename="qr.png")
+        related.attach(image)
+        email.attach(related)
+    else:
+        email.attach(html)
+    return email
+
+
+def _staff_email(message: Message, sender: str) -> MIMEMultipart:
+    subject, text = render_staff(message.kind, message.values)
+    email = MIMEMultipart("alternative")
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = Header(subject, "utf-8")
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = message_id(message.key, sender)
+    email["Auto-Submitted"] = "auto-generated"
+    email.attach(MIMEText(text, "plain", _utf8()))
+    return email
+
+
+class SmtpChannel:
+    def __init__(self, config: SmtpConfig, catalogs: Catalogs) -> None:
+        self.config = config
+        self.max_attempts: int | None = config.max_attempts
+        self._catalogs = catalogs
+        self._smtp: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.config.ca_file or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        if c.security == IMPLICIT_TLS:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                c.host, c.port, timeout=c.timeout, context=self._context()
+            )
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+        try:
+            smtp.ehlo()
+            if c.security == STARTTLS:
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if c.username:
+                smtp.login(c.username, c.password)
+        except BaseException:
+            _quietly_close(smtp)
+            raise
+        return smtp
+
+    def send(self, message: Message) -> str:
+        email = build_email(self._catalogs, message, self.config.sender)
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(email, self.config.sender, [message.recipient])
+        except smtplib.SMTPRecipientsRefused as error:
+            self.close()
+            code, text = next(iter(error.recipients.values()))
+            raise DeliveryError(
+                f"recipient refused: {code} {_decode(text)}",
+                bounced=code >= 500, permanent=code >= 500,
+            ) from None
+        except smtplib.SMTPAuthenticationError as error:
+            self.close()
+            # The office's credentials, not this message: retried, and loud.
+            log.error("SMTP server %s refused the login: %s", self.config.host, error.smtp_code)
+            raise DeliveryError(f"login refused: {error.smtp_code}") from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            raise DeliveryError(
+                f"server answered {error.smtp_code} {_decode(error.smtp_error)}",
+                permanent=error.smtp_code >= 500,
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            self.close()
+            raise DeliveryError(f"connection to {self.config.host} failed: {error}") from None
+        return email["Message-ID"]
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            _quietly_close(self._smtp)
+            self._smtp = None
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _decode(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text

@@ -1,0 +1,166 @@
+"""The whole path through a real registry server on loopback: a deposit
+becomes an e-mail at aiosmtpd and a signed webhook, a collection a receipt,
+a bad contact is refused, `kiosk-registry order get` shows the status."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import pytest
+
+from common.convert import to_timestamp
+from registry.cli import main as cli_main
+from registry.messages.config import MessagesConfig, Office
+from registry.messages.mail import PLAIN, SmtpConfig
+from registry.messages.notifier import MessagesNotifier
+from registry.messages.webhooks import WebhookConfig
+from registry.notifier import DirectoryNotifier, FanOutNotifier, load_notifier
+from registry.server import create_server
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc
+from tests.messages.test_webhooks import receiver_accepts
+from tests.registry.conftest import TEST_KDF, compartments
+
+pytestmark = pytest.mark.integration
+SECRET = "register-secret-0123456789"
+
+
+def start_registry(tmp_path, config: MessagesConfig):
+    """A registry on loopback with the directory and messages notifiers, a
+    registered kiosk-1; returns (server, office stub, kiosk stub, messages, close)."""
+    messages = MessagesNotifier(config, queue_path=tmp_path / "messages.sqlite3")
+    notifier = FanOutNotifier([DirectoryNotifier(tmp_path / "notifications"), messages])
+    server = create_server("127.0.0.1:0", tmp_path / "registry.sqlite3", notifier=notifier,
+                           kdf_params=TEST_KDF, stream_poll_seconds=0.2)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    office = registry_pb2_grpc.OfficeServiceStub(channel)
+    kiosk = registry_pb2_grpc.KioskServiceStub(channel)
+    kiosk.RegisterKiosk(pb.RegisterKioskRequest(
+        kiosk_id="kiosk-1", software_version="test",
+        compartments=compartments(*(pb.COMPARTMENT_STATE_FREE,) * 4)), timeout=5)
+
+    def close():
+        channel.close()
+        server.stop(grace=1)
+
+    return server, office, kiosk, messages, close
+
+
+@pytest.fixture
+def running(tmp_path, smtp_server, http_receiver):
+    config = MessagesConfig(
+        office=Office(name="Bürgerbüro Musterstadt", address="Rathausplatz 1",
+                      hours="Mo–Fr 8–18", phone="0123 456789"),
+        retry_base_seconds=0.1, retry_max_seconds=0.5,
+        email=SmtpConfig(host="127.0.0.1", port=smtp_server.port,
+                         sender="buergerbuero@musterstadt.example", security=PLAIN, timeout=5),
+        webhooks=(WebhookConfig("register", http_receiver.url + "/events",
+                                frozenset({"deposited", "collected", "cancelled"}), SECRET),),
+    )
+    server, office, kiosk, messages, close = start_registry(tmp_path, config)
+    yield server, office, kiosk, messages, tmp_path
+    close()
+
+
+def report(kiosk, type_, reference, **fields):
+    event = pb.KioskEvent(type=type_, order_reference=reference, event_id=str(uuid.uuid4()),
+                          occur_time=to_timestamp(datetime.now(timezone.utc)), **fields)
+    kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]), timeout=5)
+    return event
+
+
+def _create(office, contact, kind=pb.DOCUMENT_KIND_ID_CARD):
+    return office.CreatePickupOrder(pb.CreatePickupOrderRequest(
+        kind=kind, contact=contact, request_id=str(uuid.uuid4())), timeout=5)
+
+
+def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server, http_receiver,
+                                                          capsys):
+    server, office, kiosk, messages, tmp_path = running
+    created = _create(office, "leyla@example.org;lang=ar")
+    reference = created.order.reference
+    deadline = datetime.now(timezone.utc) + timedelta(days=10)
+    report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
+            pickup_deadline=to_timestamp(deadline))
+
+    (ready,) = smtp_server.handler.wait_for(1)
+    mail = ready.parsed()
+    text = mail.get_body(("plain",)).get_content()
+    assert created.pickup_code in text and "رمز الاستلام" in text and "Abholcode" in text
+    assert created.pin not in mail.as_string()  # the PIN is never in a message
+    image = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    assert len(image) == 1
+
+    report(kiosk, pb.EVENT_TYPE_ORDER_COLLECTED, reference, compartment_number=2,
+            pin_letter_confirmed=True)
+    receipt = smtp_server.handler.wait_for(2)[1].parsed()
+    receipt_text = receipt.get_body(("plain",)).get_content()
+    assert reference in receipt_text and "Fach 2" in receipt_text
+    assert created.pickup_code not in receipt.as_string()
+
+    events = http_receiver.wait_for(2)
+    assert all(receiver_accepts(r, secret=SECRET) for r in events)
+    bodies = [json.loads(r.body) for r in events]
+    assert [b["type"] for b in bodies] == ["order.deposited", "order.collected"]
+    assert bodies[1]["order"]["pin_letter_confirmed"] is True
+    assert created.pickup_code not in str(bodies)
+
+    assert messages.worker.wait_until_idle(10)
+    statuses = {(m.kind, m.channel): m.status for m in messages.queue.for_order(reference)}
+    assert statuses == {
+        ("ready", "email"): "sent", ("reminder", "email"): "cancelled",
+        ("last_day", "email"): "cancelled", ("collected", "email"): "sent",
+        ("deposited", "webhook:register"): "sent", ("collected", "webhook:register"): "sent",
+    }
+    # The CLI shows it (and never the code).
+    assert cli_main(["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
+                     "--messages-queue", str(tmp_path / "messages.sqlite3")]) == 0
+    out = capsys.readouterr().out
+    assert "ready via email: sent" in out and "collected via webhook:register: sent" in out
+    assert created.pickup_code not in out
+
+
+def test_cancellation_after_deposit_is_told(running, smtp_server):
+    server, office, kiosk, messages, _ = running
+    reference = _create(office, "+49 151 23456789").order.reference  # no SMS channel here
+    reference_mail = _create(office, "jan@example.org;lang=pl").order.reference
+    for ref in (reference, reference_mail):
+        report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, ref, compartment_number=1)
+    office.CancelPickupOrder(pb.CancelPickupOrderRequest(
+        reference=reference_mail, request_id=str(uuid.uuid4())), timeout=5)
+    received = smtp_server.handler.wait_for(2)
+    subjects = [r.parsed()["Subject"] for r in received]
+    assert any("Odbiór anulowany" in s for s in subjects)
+    alarms = messages.queue.alarms(open_only=True)
+    assert [a.order_reference for a in alarms] == [reference]  # SMS not configured
+
+
+@pytest.mark.parametrize("contact, reason", [
+    ("anna(at)example.org", "not a phone number"),
+    ("anna@example", "not a valid host name"),
+    ("030 1234567", "not a German mobile number"),
+    ("anna@example.org;lang=xx", "lang=XX"),
+])
+def test_bad_contact_refused_when_the_order_is_created(running, contact, reason):
+    _, office, *_ = running
+    with pytest.raises(grpc.RpcError) as caught:
+        _create(office, contact)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "contact" in caught.value.details() and reason in caught.value.details()
+
+
+def test_load_notifier_builds_several_channels(tmp_path, monkeypatch):
+    config = tmp_path / "messages.toml"
+    config.write_text('[office]\nname = "Amt"\n', encoding="utf-8")
+    monkeypatch.setenv("PICKUPBOX_MESSAGES_CONFIG", str(config))
+    notifier = load_notifier("directory,messages", directory=tmp_path / "notifications")
+    assert isinstance(notifier, FanOutNotifier)
+    directory, messages = notifier.notifiers
+    assert isinstance(messages, MessagesNotifier)
+    assert messages.queue.path == tmp_path / "messages.sqlite3"  # beside the notices
+    assert messages.config.office.name == "Amt"
+    notifier.close()
