@@ -445,7 +445,11 @@ class KioskCore(CoreLoop):
                                detail=f"store: {detail}; writes failed from "
                                       f"{since.isoformat(timespec='seconds')} until "
                                       f"{now.isoformat(timespec='seconds')}")
-            if self._record(Change(events=(event,)), "storage_alarm"):
+            try:
+                recorded = self._record(Change(events=(event,)), "storage_alarm")
+            except StorageFault:
+                return  # full again: the next try carries it
+            if recorded:
                 self._storage_alarm = None
                 self._reconcile_pending = True
                 self.on_outbox()
@@ -604,6 +608,18 @@ class KioskCore(CoreLoop):
         # Write-ahead: what the kiosk is about to do is committed before the
         # pulse, so a crash in between is reconciled at the next start-up.
         # If it cannot be written, no door opens.
+        self._check_storage(now)
+        if self._reconcile_pending:
+            # Writes work again after a fault: what could not be recorded is
+            # settled before any door opens (the sessions that held those doors
+            # are done: their unlocks could not be recorded either).
+            self._reconcile_pending = False
+            self._reconcile()
+        target = self.store.compartment(effect.compartment)
+        if target is not None and target.state is CompartmentState.NEEDS_INSPECTION and (
+                effect.purpose is not UnlockPurpose.INSPECTION):
+            self._unlock_refused(effect, f"compartment {effect.compartment} needs an inspection")
+            return
         letter = effect.purpose is UnlockPurpose.HANDOVER and self.pickup.requires_pin_letter
         intent = UnlockIntent(effect.compartment, effect.purpose, effect.order_reference,
                               effect.staff_ids, letter, now)

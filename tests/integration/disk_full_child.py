@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import grpc
@@ -91,10 +92,12 @@ def main() -> int:
         retry_max=0.3,
     )
     core.on_outbox = uplink.wake
+    core.start()
     uplink.start()
     wait(lambda: uplink.registered)
     ctx = core.credential_context()  # the registry's salt and parameters
-    code = credentials.generate_code()
+    code, code2 = credentials.generate_code(), credentials.generate_code()
+    codes = {"PO-1": code, "PO-2": code2}
 
     with store.transaction() as tx:
         store.save_staff(
@@ -112,10 +115,8 @@ def main() -> int:
                     reference,
                     DocumentKind.PASSPORT,
                     OrderStatus.ANNOUNCED,
-                    code_lookup=credentials.lookup_key(
-                        code if reference == "PO-1" else code[::-1], ctx.lookup_salt, ctx.params
-                    ),
-                    pin_verifier=credentials.make_verifier(code, PIN, params=PARAMS),
+                    code_lookup=credentials.lookup_key(codes[reference], ctx.lookup_salt, ctx.params),
+                    pin_verifier=credentials.make_verifier(codes[reference], PIN, params=PARAMS),
                 ),
             )
     out: dict = {}
@@ -174,6 +175,38 @@ def main() -> int:
     out["pickup_after"] = view.pickup_state.value
     out["pickup_after_unlocks"] = len(bank.unlock_log) - unlocks
     out["order_after"] = store.order("PO-1").status.value
+    bank.close_door(number)
+    core.cancel()  # the citizen leaves with the document
+
+    # The disk fills between the unlock pulse and the door-open signal (PO-2).
+    core.present_staff_card(CARD)
+    core.staff_pin(STAFF_PIN)
+    core.start_deposit()
+    second = core.submit_reference("PO-2").staff_compartment
+    bank.close_door(second)
+    core.finish_deposits()
+    core.logout()
+    bank.jam_door(second)  # the pulse goes out; the citizen has not pulled the door yet
+    core.submit_code(code2)
+    out["cut_state"] = core.submit_pin(PIN).pickup_state.value
+    filler = fill(data)
+    bank.jam_door(second, False)
+    bank.open_door(second)  # the citizen pulls it open and takes the document
+    out["cut_open_state"] = core.view().pickup_state.value
+    bank.close_door(second)
+    core.view()
+    core.cancel()
+    filler.unlink()
+    # The citizen tries again the moment space is back, maybe before the
+    # core's next tick noticed: the emptied compartment must not open.
+    unlocks = len(bank.unlock_log)
+    core.submit_code(code2)
+    view = core.submit_pin(PIN)
+    out["cut_retry"] = view.pickup_state.value
+    out["cut_retry_unlocks"] = len(bank.unlock_log) - unlocks
+    core.tick()
+    out["cut_compartment"] = store.compartment(second).state.value
+    out["cut_uncertain"] = store.order("PO-2").uncertain.value
     uplink.wake()
     wait(lambda: store.outbox_backlog() == 0)
     with sqlite3.connect(outside / "registry.sqlite3") as db:
@@ -182,6 +215,7 @@ def main() -> int:
         ]
     print(json.dumps(out))
     uplink.stop()
+    core.stop()
     channel.close()
     server.stop(grace=0)
     store.close()
@@ -189,4 +223,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    os._exit(code)  # gRPC's threads must not keep a failed run alive

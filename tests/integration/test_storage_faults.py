@@ -46,8 +46,14 @@ def run_on_small_disk(tmp_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_full_disk_opens_no_door_fails_health_and_service_resumes_by_itself(tmp_path):
-    seen = run_on_small_disk(tmp_path)
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("small-disk")
+    return tmp, run_on_small_disk(tmp)
+
+
+def test_full_disk_opens_no_door_fails_health_and_service_resumes_by_itself(small_disk):
+    tmp_path, seen = small_disk
     assert seen["deposited"] == "deposited"
     assert seen["free_bytes"] == 0
     # Nothing could be recorded, so no door opened, for the citizen or for staff.
@@ -69,5 +75,16 @@ def test_full_disk_opens_no_door_fails_health_and_service_resumes_by_itself(tmp_
     assert seen["compartments_stranded"] == []
     assert seen["pickup_after"] == "door_open" and seen["pickup_after_unlocks"] == 1
     assert seen["order_after"] == "collected"
-    assert seen["registry_events"].count("EVENT_TYPE_STORAGE_FAULT") == 1
-    assert seen["registry_events"][-1] == "EVENT_TYPE_ORDER_COLLECTED"
+    assert seen["registry_events"].count("EVENT_TYPE_STORAGE_FAULT") == 2
+
+
+def test_a_handover_the_full_disk_kept_from_the_records_goes_to_inspection(small_disk):
+    """The disk fills after the pulse: the door opens, the handover cannot be written."""
+    _, seen = small_disk
+    assert seen["cut_state"] == "door_opening"
+    assert seen["cut_open_state"] == "door_open"  # the citizen has the document
+    # Writes work again: what could not be recorded is settled like after a crash.
+    assert seen["cut_compartment"] == "needs_inspection"
+    assert seen["cut_uncertain"] == "handover"
+    assert seen["cut_retry_unlocks"] == 0, seen["cut_retry"]
+    assert "EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION" in seen["registry_events"]
