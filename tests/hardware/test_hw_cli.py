@@ -51,7 +51,7 @@ def test_open(capsys):
 def test_open_jammed_fails(tmp_path, capsys):
     box = tmp_path / "jam.toml"
     box.write_text(DEMO_BOX.read_text().replace("jammed = []", "jammed = [7]"))
-    code, out, _ = run(capsys, "open", "7", "--box", str(box))
+    code, out, _ = run(capsys, "open", "7", "--box", str(box), "--wait", "0.2")
     assert code == 1
     assert "still reads closed" in out
 
