@@ -245,7 +245,7 @@ class PolledSerialBank:
             doors = self._transact(board, request, wait, attempts=1)
         except NoReply as exc:
             return self._unlock_unanswered(compartment, board, wiring.channel, exc)
-        self._board_answered(board, doors)
+        self._board_answered(board, doors, status=False)
         with self._lock:
             self._troubled.pop(compartment, None)
             self._notes[board.name].pop("unlock", None)
@@ -464,7 +464,9 @@ class PolledSerialBank:
                 if wiring.board == board.name:
                     self._readings.pop(number, None)
 
-    def _board_answered(self, board: BoardSpec, raw: Mapping[int, DoorState]) -> None:
+    def _board_answered(self, board: BoardSpec, raw: Mapping[int, DoorState],
+                        status: bool = True) -> None:
+        """A good reply came; `status`: it was a status reply, covering the board."""
         doors = {ch: FLIPPED[s] for ch, s in raw.items()} if self._inverted[board.name] else raw
         wired = {n: w.channel for n, w in self.box.wiring.items() if w.board == board.name}
         readings = {n: doors[ch] for n, ch in wired.items() if ch in doors}
@@ -473,13 +475,13 @@ class PolledSerialBank:
         with self._lock:
             self._board_health[board.name] = (HealthStatus.OK, "")
             notes = self._notes[board.name]
-            if missing:
+            if missing and status:
                 notes["coverage"] = (
                     f"its replies carry channels 1-{max(doors, default=0)} only, the box file "
                     f"wires channels {missing[0]}-{missing[-1]} too: check `channels` and the "
                     "board model"
                 )
-            else:
+            elif status:
                 notes.pop("coverage", None)
             if not self.has_door_sensors:
                 return

@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import socket
 import sys
 import tempfile
 import threading
@@ -58,6 +57,7 @@ from typing import Any
 
 from hardware.box import BoxDescription, load_box
 from hardware.conformance import CommandOperator
+from hardware.devicesim.control import ControlSocket, control_path_for, send_command
 
 from hardware.kerong import codec, legacy_codec
 from hardware.kerong.protocols import PROTOCOLS
@@ -166,8 +166,7 @@ class KerongBus:
         self._slave: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._control: socket.socket | None = None
-        self._control_thread: threading.Thread | None = None
+        self._control: ControlSocket | None = None
 
     # --- Life cycle
 
@@ -175,17 +174,15 @@ class KerongBus:
         self._plug()
         self._thread = threading.Thread(target=self._serve, name="kerong-bus", daemon=True)
         self._thread.start()
-        self._listen()
+        self._control = ControlSocket(self.port, lambda line: _command(self, line))
         return self
 
     def stop(self) -> None:
         self._stop.set()
         if self._control is not None:
             self._control.close()
-            Path(self.control_path).unlink(missing_ok=True)
-        for thread in (self._thread, self._control_thread):
-            if thread is not None:
-                thread.join(timeout=2)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
         self._unplug()
         if self._tmpdir is not None:
             try:
@@ -332,53 +329,6 @@ class KerongBus:
             os.write(master, reply)
         except OSError:
             pass
-
-
-    def _listen(self) -> None:
-        path = self.control_path
-        Path(path).unlink(missing_ok=True)
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(path)
-        server.listen(4)
-        server.settimeout(0.1)
-        self._control = server
-        self._control_thread = threading.Thread(
-            target=self._serve_control, name="kerong-bus-control", daemon=True)
-        self._control_thread.start()
-
-    def _serve_control(self) -> None:
-        server = self._control
-        while not self._stop.is_set() and server is not None:
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by stop()
-            with conn, conn.makefile("rw", encoding="utf-8") as stream:
-                for line in stream:
-                    try:
-                        answer = _command(self, line)
-                    except (TypeError, ValueError, KeyError) as exc:
-                        answer = f"error: {exc}"
-                    stream.write(answer.replace("\n", " | ") + "\n")
-                    stream.flush()
-
-
-def control_path_for(port: str) -> str:
-    """Where a simulator serving `port` takes commands: ``<port>.ctl``."""
-    return f"{port}.ctl"
-
-
-def send_command(port: str, line: str, timeout: float = 2.0) -> str:
-    """Send one command to the simulator serving `port`; returns its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(control_path_for(port))
-        with sock.makefile("rw", encoding="utf-8") as stream:
-            stream.write(line.strip() + "\n")
-            stream.flush()
-            return stream.readline().strip()
 
 
 def operator(options: Mapping[str, Any]) -> BusOperator:
