@@ -1,5 +1,6 @@
 """The worked example of docs/drivers.md is a real, passing vendor package."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -57,3 +58,15 @@ def test_every_code_block_in_the_docs_is_the_file_it_names():
     assert len(blocks) >= 3
     for path, text in blocks:
         assert (ROOT / path).read_text() == text, f"docs/drivers.md's copy of {path} is stale"
+
+
+def test_the_examples_own_test_passes():
+    register()
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "acme_test_conformance", EXAMPLE / "tests" / "test_conformance.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.test_acme_conforms()
+    finally:
+        drivers.unregister("locker_bank", NAME)
