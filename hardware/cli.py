@@ -97,17 +97,21 @@ def _parser() -> argparse.ArgumentParser:
         "(or each [hardware.<group>] table of --config) and writes a Markdown and a JSON report.",
     )
     kit.add_argument("--group", action="append", choices=list(drivers.GROUPS),
-                     help="check only this device group (repeatable; default: every group the driver serves)")
+                     help="check only this device group (repeatable; default: every group "
+                     "the driver serves)")
     kit.add_argument("--report", type=Path, default=Path("conformance-report.md"),
                      help="where to write the report (a .json twin is written beside it)")
-    kit.add_argument("--compartment", type=int, help="the compartment the checks may unlock (default: the first)")
+    kit.add_argument("--compartment", type=int,
+                     help="the compartment the checks may unlock (default: the first)")
     kit.add_argument("--interactive", action="store_true",
-                     help="ask a person at the terminal to act (open a door, lay a card on the reader)")
+                     help="ask a person at the terminal to act (open a door, lay a card on "
+                     "the reader)")
     kit.add_argument("--operator", metavar="MODULE:FACTORY",
                      help="a program that acts instead of a person, e.g. a simulator's "
                      "(hardware.devicesim.kerong_bus:operator); FACTORY(options) gets the "
                      "group's driver options. Default: [conformance] operator in --config")
-    kit.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a device's events")
+    kit.add_argument("--timeout", type=float, default=5.0,
+                     help="seconds to wait for a device's events")
     scan_commands.add_parsers(commands)
     _add_cards_parser(commands, common)
     return parser
@@ -274,7 +278,8 @@ def _conformance(args: argparse.Namespace) -> int:
         if args.config is not None:
             groups = conformance.groups_with(config.get("hardware", {}))
         else:
-            groups = [g for g in drivers.GROUPS if (args.driver or DEFAULT_DRIVER) in drivers.available(g)]
+            name = args.driver or DEFAULT_DRIVER
+            groups = [g for g in drivers.GROUPS if name in drivers.available(g)]
     if not groups:
         raise DriverConfigError("--driver", args.driver, "a driver of at least one device group",
                                 source="kiosk-hw conformance")
@@ -301,7 +306,8 @@ def _conformance(args: argparse.Namespace) -> int:
             group, lambda: drivers.create(group, name, options), context,
             on_start=_print_start, on_result=_print_result,
         )
-    report = conformance.Report(driver=", ".join(sorted(set(names))), groups=groups, results=results)
+    report = conformance.Report(driver=", ".join(sorted(set(names))), groups=groups,
+                                results=results)
     args.report.write_text(report.to_markdown(), encoding="utf-8")
     args.report.with_suffix(".json").write_text(report.to_json(), encoding="utf-8")
     counts = report.counts()

@@ -197,7 +197,8 @@ def run_check(chk: Check, device: object, context: Context | None = None) -> Che
         outcome, detail = FAILED, str(exc) or _last_line(traceback.format_exc())
     except Exception as exc:  # a crashing driver fails the check, it does not stop the kit
         outcome, detail = FAILED, f"{type(exc).__name__}: {exc}"
-    return CheckResult(chk.group, chk.name, chk.summary, outcome, detail, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return CheckResult(chk.group, chk.name, chk.summary, outcome, detail, seconds)
 
 
 def shut_the_door(bank, context: Context) -> None:
@@ -279,7 +280,8 @@ def _target(bank: LockerBank, context: Context) -> int:
     if context.compartment is None:
         return numbers[0]
     if context.compartment not in numbers:
-        raise CheckFailed(f"compartment {context.compartment} is not in the bank's layout {numbers}")
+        raise CheckFailed(
+            f"compartment {context.compartment} is not in the bank's layout {numbers}")
     return context.compartment
 
 
@@ -302,7 +304,8 @@ def check_layout(bank, context):
     numbers = [spec.number for spec in layout]
     expect(numbers == sorted(set(numbers)), f"ordered by number, no duplicates: {numbers}")
     for spec in layout:
-        expect(spec.size in SIZES, f"compartment {spec.number}: size {spec.size!r} is one of {SIZES}")
+        expect(spec.size in SIZES,
+               f"compartment {spec.number}: size {spec.size!r} is one of {SIZES}")
         expect(spec.height_class in HEIGHT_CLASSES, f"compartment {spec.number}: height class")
         expect(spec.column >= 1 and spec.row >= 1, f"compartment {spec.number}: column/row from 1")
 
@@ -313,9 +316,11 @@ def check_door_states(bank, context):
     states = []
     for spec in bank.layout():
         state = bank.door_state(spec.number)
-        expect(isinstance(state, DoorState), f"compartment {spec.number}: door_state is a DoorState")
+        expect(isinstance(state, DoorState),
+               f"compartment {spec.number}: door_state is a DoorState")
         if not bank.has_door_sensors:
-            expect(state is DoorState.UNKNOWN, f"compartment {spec.number}: no sensor reads UNKNOWN")
+            expect(state is DoorState.UNKNOWN,
+                   f"compartment {spec.number}: no sensor reads UNKNOWN")
         states.append(state)
     # Nothing was unlocked yet: every door open means the sensors read inverted.
     expect(not bank.has_door_sensors or len(states) < 2
@@ -345,14 +350,16 @@ def check_unlock_reports_the_opening(bank, context):
     if not bank.has_door_sensors:
         time.sleep(min(context.timeout, 0.2))
         expect(events == [], "a bank without sensors sends no door events")
-        expect(bank.door_state(number) is DoorState.UNKNOWN, 'bank.door_state(number) is DoorState.UNKNOWN')
+        expect(bank.door_state(number) is DoorState.UNKNOWN, "a door without sensor reads UNKNOWN")
         return
     if context.operator.can_act:
         context.operator.act(f"pull compartment {number} open", compartment=number)
-    expect(wait_for(lambda: any(e.kind is DoorEventKind.OPENED and e.compartment == number for e in events),
+    expect(wait_for(lambda: any(e.kind is DoorEventKind.OPENED and e.compartment == number
+                                for e in events),
                     context.timeout), f"an OPENED event for compartment {number} (got {events})")
     expect(all(isinstance(e, DoorEvent) for e in events), "events are DoorEvents")
-    expect(wait_for(lambda: bank.door_state(number) is DoorState.OPEN, context.timeout), "the door reads OPEN")
+    expect(wait_for(lambda: bank.door_state(number) is DoorState.OPEN, context.timeout),
+           "the door reads OPEN")
 
 
 @check("locker_bank", closed_door=True)
@@ -363,9 +370,12 @@ def check_unlock_pulse_even_when_open(bank, context):
     number = _target(bank, context)
     expect(bank.unlock(number).acknowledged, "first unlock acknowledged")
     if context.operator.can_act:
-        context.operator.act(f"pull compartment {number} open and leave it open", compartment=number)
-    expect(wait_for(lambda: bank.door_state(number) is DoorState.OPEN, context.timeout), "the door reads OPEN")
-    expect(bank.unlock(number).acknowledged, "a second unlock of an open door is sent and acknowledged")
+        context.operator.act(f"pull compartment {number} open and leave it open",
+                             compartment=number)
+    expect(wait_for(lambda: bank.door_state(number) is DoorState.OPEN, context.timeout),
+           "the door reads OPEN")
+    expect(bank.unlock(number).acknowledged,
+           "a second unlock of an open door is sent and acknowledged")
 
 
 @check("locker_bank", closed_door=True)
@@ -376,10 +386,11 @@ def check_forced_door_alarm(bank, context):
     number = _target(bank, context)
     events: list[DoorEvent] = []
     bank.subscribe(events.append)
-    context.operator.act(f"force compartment {number} open without unlocking it", compartment=number,
-                         forced=True)
+    context.operator.act(f"force compartment {number} open without unlocking it",
+                         compartment=number, forced=True)
     expect(wait_for(lambda: any(e.kind is DoorEventKind.FORCED_OPEN and e.compartment == number
-                                for e in events), context.timeout), f"FORCED_OPEN for {number} (got {events})")
+                                for e in events), context.timeout),
+           f"FORCED_OPEN for {number} (got {events})")
 
 
 @check("locker_bank", closed_door=True)
@@ -448,12 +459,14 @@ def check_card_presented_and_removed(reader, context):
     events: list[CardEvent] = []
     reader.subscribe(events.append)
     context.operator.act("lay a staff card on the reader", card="staff")
-    expect(wait_for(lambda: any(e.kind is CardEventKind.PRESENTED for e in events), context.timeout), "a PRESENTED event")
+    expect(wait_for(lambda: any(e.kind is CardEventKind.PRESENTED for e in events),
+                    context.timeout), "a PRESENTED event")
     presented = next(e for e in events if e.kind is CardEventKind.PRESENTED)
     expect(presented.uid, "the staff card's UID was read (FF CA 00 00 00)")
     expect(presented.atr, "the ATR was read")
     context.operator.act("take the card away", card=None)
-    expect(wait_for(lambda: any(e.kind is CardEventKind.REMOVED for e in events), context.timeout), "a REMOVED event")
+    expect(wait_for(lambda: any(e.kind is CardEventKind.REMOVED for e in events),
+                    context.timeout), "a REMOVED event")
     removed = next(e for e in events if e.kind is CardEventKind.REMOVED)
     expect(removed.uid == presented.uid, "REMOVED repeats the UID of the card that left")
 
@@ -487,8 +500,10 @@ def check_scan_delivered_once(scanner, context):
         expect(wait_for(lambda: events, context.timeout), "a ScanEvent arrived")
         time.sleep(min(context.timeout, 0.3))
         payloads = [e.payload for e in events]
-        expect(payloads.count(payloads[0]) == 1, f"delivered once, not {payloads.count(payloads[0])} times")
-        expect(all(isinstance(e, ScanEvent) and e.source for e in events), "events name their source")
+        times = payloads.count(payloads[0])
+        expect(times == 1, f"delivered once, not {times} times")
+        expect(all(isinstance(e, ScanEvent) and e.source for e in events),
+               "events name their source")
     finally:
         scanner.stop()
 
@@ -550,7 +565,8 @@ class Report:
     driver: str
     groups: list[str]
     results: list[CheckResult]
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     host: str = field(default_factory=platform.node)
 
     @property

@@ -455,7 +455,8 @@ class PolledSerialBank:
     def _board_failed(self, board: BoardSpec, exc: NoReply) -> None:
         if exc.garbled:
             status = HealthStatus.DEGRADED
-            hint = "" if "variant" in str(exc) else "noise on the bus? check termination and shielding"
+            noise = "noise on the bus? check termination and shielding"
+            hint = "" if "variant" in str(exc) else noise
         else:
             status, hint = HealthStatus.FAILED, "check power, A/B wiring and the address switch"
         with self._lock:

@@ -66,7 +66,8 @@ class KerongLockerBank(PolledSerialBank):
     def __init__(self, box: BoxDescription, port: str, *, protocol: str = "cu16",
                  baudrate: int | None = None, **settings: Any) -> None:
         if protocol not in PROTOCOLS:
-            raise ValueError(f"unknown Kerong protocol {protocol!r}; use one of {sorted(PROTOCOLS)}")
+            raise ValueError(
+                f"unknown Kerong protocol {protocol!r}; use one of {sorted(PROTOCOLS)}")
         self._protocol: Protocol = PROTOCOLS[protocol]
         self._addresses = _addresses(box, self._protocol)
         super().__init__(box, port, baudrate=baudrate or self._protocol.baudrate, **settings)

@@ -220,7 +220,8 @@ def parse_board_reply(frame: bytes) -> BoardStatus:
 
 
 def _is_request(frame: bytes) -> bool:
-    return len(frame) == FRAME_LENGTH and (frame[0], frame[3]) in ((UNLOCK, FN_UNLOCK), (STATUS, FN_STATUS))
+    shapes = ((UNLOCK, FN_UNLOCK), (STATUS, FN_STATUS))
+    return len(frame) == FRAME_LENGTH and (frame[0], frame[3]) in shapes
 
 
 def _is_reply(frame: bytes) -> bool:

@@ -92,7 +92,8 @@ class Legacy:
     def find_reply(self, buffer: bytes, request: bytes, *, channels: int = 16,
                    final: bool = False) -> Reply:
         asked = legacy_codec.parse_request(request)
-        whole_board = asked.command == legacy_codec.STATUS and asked.lock == legacy_codec.WHOLE_BOARD
+        whole_board = (asked.command == legacy_codec.STATUS
+                       and asked.lock == legacy_codec.WHOLE_BOARD)
 
         def board_answer(frame: bytes) -> Mapping[int, DoorState] | None:
             status = legacy_codec.parse_board_reply(frame)
