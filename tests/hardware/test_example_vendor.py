@@ -1,7 +1,11 @@
 """The worked example of docs/drivers.md is a real, passing vendor package."""
 
 import importlib.util
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +74,23 @@ def test_the_examples_own_test_passes():
         module.test_acme_conforms()
     finally:
         drivers.unregister("locker_bank", NAME)
+
+
+def test_pip_installed_the_entry_point_alone_finds_the_driver(tmp_path):
+    """Packaged as a vendor ships it: pip install, then kiosk-hw finds acme-cu48 by itself."""
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": f"{target}:{ROOT}"}
+    with AcmeBoard() as board:
+        done = subprocess.run(
+            [sys.executable, "-m", "hardware.cli", "conformance", "--driver", NAME,
+             "--group", "locker_bank", "--port", board.port,
+             "--box", str(target / "acme_pickupbox" / "cabinet48.toml"),
+             "--operator", "acme_pickupbox.sim:operator", "--report", str(tmp_path / "r.md")],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "11 passed, 0 failed, 0 skipped" in done.stdout
