@@ -561,8 +561,11 @@ class PolledSerialBank:
                 self._board_failed(board, exc)
                 continue
             self._board_answered(board, doors)
-        # Jams show up as time passing with no opening.
+        # Jams show up as time passing with no opening; not on a board whose
+        # readings are held back (suspected polarity): that would be a guess.
         with self._lock:
             events = self._watch.expire(self._clock()) if self.has_door_sensors else []
+            events = [e for e in events
+                      if self.box.wiring[e.compartment].board in self._trusted]
             self._note_trouble(events)
         self._emit(events)

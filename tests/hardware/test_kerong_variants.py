@@ -94,7 +94,7 @@ def test_a_reply_length_no_variant_has_degrades_the_board_and_names_it():
 
 def test_inverted_sensors_are_reported_and_raise_no_alarm():
     with KerongBus([1, 2], inverted=True) as bus:
-        bank = make(bus)
+        bank = make(bus, unlock_window=0.2)
         try:
             events = []
             bank.subscribe(events.append)
@@ -104,7 +104,8 @@ def test_inverted_sensors_are_reported_and_raise_no_alarm():
             assert 'polarity = "inverted"' in board.detail
             bus.open_door(1, 5)  # reads "closed" on this board
             bus.close_door(1, 5)  # reads "open": would look forced
-            wait_for(lambda: False, 0.2)
+            assert bank.unlock(6).acknowledged  # opens, but reads "closed": would look jammed
+            wait_for(lambda: False, 0.4)
             assert events == []
         finally:
             bank.close()
