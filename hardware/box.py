@@ -14,6 +14,8 @@ in its header. In short::
     door_sensors = true             # feedback switches (default true)
     address = 1                     # bus address, for real drivers (optional)
     serial = "QAAMZ"                # USB relay boards: the board's serial (optional)
+    polarity = "inverted"           # door sensors read the other way round (optional;
+                                    # default: the driver's `polarity` option, "normal")
     model = "Kerong KR-CU16"        # free text (optional)
 
     [[compartments]]                # one entry per compartment, at least one
@@ -76,6 +78,9 @@ class BoardSpec:
     address: int | None = None
     model: str = ""
     serial: str = ""  # tells boards of the same kind apart (USB relay boards)
+    # How the door sensors read: "normal" (a set bit / latched hook = closed)
+    # or "inverted" (normally-open switches). None: the driver's default.
+    polarity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class _Board(BaseModel):
     address: int | None = Field(None, ge=0)
     model: str = ""
     serial: str = ""
+    polarity: Literal["normal", "inverted"] | None = None
 
 
 class _Compartment(BaseModel):
@@ -300,7 +306,7 @@ def box_from_dict(data: Mapping[str, Any], *, source: str = "<box>") -> BoxDescr
             raise fail(f"boards[{i}].name", board.name, "a name no other board has")
         boards[board.name] = BoardSpec(
             board.name, board.channels, board.door_sensors, board.address, board.model,
-            board.serial,
+            board.serial, board.polarity,
         )
 
     specs: dict[int, CompartmentSpec] = {}

@@ -22,6 +22,21 @@ Doors are spring-loaded: an unlock pulse on a lock that is not jammed pops
 the door open before the board replies. All boards start with every door
 closed. Real legacy boards answer an unlock only after about a second;
 `unlock_delay` simulates that (tests leave it at 0 to stay fast).
+
+The variants sold, each an option (and a command-line flag):
+
+* ``reply_length`` (legacy): the whole-board reply's length, 7 (8- and
+  24-channel boards, the most common), 8 (32 channels, the default here) or
+  11 (50 channels); any other length makes a board no variant describes.
+* ``inverted``: the feedback switches read the other way round (a set bit
+  means open), as on boards with normally-open switches.
+* ``silent_unlocks``: the board pulses the lock but never answers an unlock
+  (some KR-CU16 variants); status requests are still answered.
+
+The same commands as on stdin are served on a Unix socket beside the port,
+``<port>.ctl`` (one line in, one line back), so a program can act on the
+boards: `operator` makes a conformance-kit operator of it (``kiosk-hw
+conformance --operator hardware.devicesim.kerong_bus:operator``).
 """
 
 from __future__ import annotations
@@ -34,10 +49,15 @@ import tempfile
 import threading
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
+
+from hardware.box import BoxDescription, load_box
+from hardware.conformance import CommandOperator
+from hardware.devicesim.control import ControlSocket, control_path_for, send_command
 
 from hardware.kerong import codec, legacy_codec
 from hardware.kerong.protocols import PROTOCOLS
@@ -62,7 +82,7 @@ class _Wire:
     parse_request: Callable[[bytes], Request]
     unlock: int  # the `command` of an unlock Request
     channel: Callable[[Request], int]  # the lock a request names (legacy status: 0 = all)
-    answer: Callable[[Request, list[bool]], bytes]  # (request, doors open) -> reply
+    answer: Callable[[Request, list[bool], int], bytes]  # (request, doors open, length) -> reply
 
 
 def _cu16_find_request(buffer: bytes) -> codec.Found:
@@ -79,14 +99,14 @@ def _closed_bits(doors: list[bool]) -> int:
     return sum(1 << i for i, is_open in enumerate(doors) if not is_open)
 
 
-def _cu16_answer(request: codec.Request, doors: list[bool]) -> bytes:
+def _cu16_answer(request: codec.Request, doors: list[bool], length: int) -> bytes:
     # Status and unlock are both answered with the board's status.
     return codec.status_reply(request.board, _closed_bits(doors), channel=request.channel)
 
 
-def _legacy_answer(request: legacy_codec.Request, doors: list[bool]) -> bytes:
+def _legacy_answer(request: legacy_codec.Request, doors: list[bool], length: int) -> bytes:
     if request.command == legacy_codec.STATUS and request.lock == legacy_codec.WHOLE_BOARD:
-        return legacy_codec.board_reply(request.board, _closed_bits(doors))
+        return legacy_codec.board_reply(request.board, _closed_bits(doors), length)
     return legacy_codec.reply(request.board, request.lock, doors[request.lock - 1], request.command)
 
 
@@ -114,6 +134,9 @@ class KerongBus:
         *,
         protocol: str = "cu16",
         unlock_delay: float = 0.0,
+        reply_length: int = 8,
+        inverted: bool = False,
+        silent_unlocks: bool = False,
     ):
         spec = PROTOCOLS[protocol]
         for address in addresses:
@@ -126,6 +149,9 @@ class KerongBus:
         self._wire = _WIRES[protocol]
         self._channels = spec.channels
         self._unlock_delay = unlock_delay
+        self.reply_length = reply_length  # legacy whole-board replies
+        self.inverted = inverted
+        self.silent_unlocks = silent_unlocks
         self._tmpdir = None if link else tempfile.mkdtemp(prefix="kerong-bus-")
         self.link = Path(link) if link else Path(self._tmpdir) / "ttyKERONG"
         self.addresses = tuple(addresses)
@@ -140,6 +166,7 @@ class KerongBus:
         self._slave: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._control: ControlSocket | None = None
 
     # --- Life cycle
 
@@ -147,10 +174,13 @@ class KerongBus:
         self._plug()
         self._thread = threading.Thread(target=self._serve, name="kerong-bus", daemon=True)
         self._thread.start()
+        self._control = ControlSocket(self.port, lambda line: _command(self, line))
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self._control is not None:
+            self._control.close()
         if self._thread is not None:
             self._thread.join(timeout=2)
         self._unplug()
@@ -170,6 +200,11 @@ class KerongBus:
     def port(self) -> str:
         """The path to give the driver (the symlink)."""
         return str(self.link)
+
+    @property
+    def control_path(self) -> str:
+        """The Unix socket that takes the stdin commands (see `control_path_for`)."""
+        return control_path_for(self.port)
 
     # --- Test controls
 
@@ -281,7 +316,10 @@ class KerongBus:
             doors = self._open[request.board]
             if unlock and (request.board, channel) not in self._jammed:
                 doors[channel - 1] = True
-            reply = self._wire.answer(request, doors)
+            if unlock and self.silent_unlocks:
+                return  # pulsed, but this kind of board never says so
+            read = [not is_open for is_open in doors] if self.inverted else doors
+            reply = self._wire.answer(request, read, self.reply_length)
             if self._corrupt:
                 reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
             reply, self._noise = self._noise + reply, b""
@@ -291,6 +329,37 @@ class KerongBus:
             os.write(master, reply)
         except OSError:
             pass
+
+
+def operator(options: Mapping[str, Any]) -> BusOperator:
+    """A conformance-kit operator for the simulator serving ``options["port"]``.
+
+    ``kiosk-hw conformance --operator hardware.devicesim.kerong_bus:operator``
+    calls this with the locker bank's driver options; the operator forces
+    and shuts doors through the simulator's control socket.
+    """
+    return BusOperator(options["port"], load_box(options.get("box", "demo")))
+
+
+class BusOperator(CommandOperator):
+    """Forces and shuts doors on a simulator, by compartment number (see `operator`)."""
+
+    def __init__(self, port: str, box: BoxDescription) -> None:
+        addresses = {board.name: board.address for board in box.boards}
+        self.port = port
+        self.locks = {n: (addresses[w.board], w.channel) for n, w in box.wiring.items()}
+
+    def force(self, compartment: int) -> None:
+        self._send("open", compartment)
+
+    def shut(self, compartment: int) -> None:
+        self._send("close", compartment)
+
+    def _send(self, verb: str, compartment: int) -> None:
+        address, channel = self.locks[compartment]
+        answer = send_command(self.port, f"{verb} {address} {channel}")
+        if answer != "ok":
+            raise RuntimeError(f"simulator at {self.port}: {answer}")
 
 
 def _command(bus: KerongBus, line: str) -> str:
@@ -326,10 +395,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="cu16 (KR-CU16 boards, default) or legacy (older KR-CU boards)")
     parser.add_argument("--unlock-delay", type=float, default=0.0,
                         help="seconds before a board answers an unlock (legacy boards: about 1)")
+    parser.add_argument("--reply-length", type=int, default=8,
+                        help="legacy whole-board reply length: 7 (24 locks), 8 (32, default), "
+                        "11 (50); other lengths fit no known variant")
+    parser.add_argument("--inverted", action="store_true",
+                        help="door sensors read the other way round (a set bit means open)")
+    parser.add_argument("--silent-unlocks", action="store_true",
+                        help="never answer an unlock (some KR-CU16 variants)")
     args = parser.parse_args(argv)
     addresses = [int(a) for a in args.boards.split(",")]
     with KerongBus(addresses, args.link, protocol=args.protocol,
-                   unlock_delay=args.unlock_delay) as bus:
+                   unlock_delay=args.unlock_delay, reply_length=args.reply_length,
+                   inverted=args.inverted, silent_unlocks=args.silent_unlocks) as bus:
         print(bus.port, flush=True)
         print(f"serving boards {args.boards}; commands on stdin, Ctrl-C to stop", file=sys.stderr)
         try:

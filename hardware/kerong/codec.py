@@ -14,30 +14,45 @@ Frame layout::
 
 Where each byte comes from
 --------------------------
-* Project brief (/work/shared/BRIEF.md): the frame ``STX addr cmd ETX sum``,
-  ``sum = byte sum & 0xFF``, unlock command 0x31, status command 0x30, a
-  status reply carrying lock bitmasks, 19200 8N1.
-* Kerong's CU16 protocol sheet is not public. Two independent public client
-  implementations (a Python and a Java CU16 client, found with the project's
-  code search) agree on the rest, and we follow them:
-  - STX = 0x02, ETX = 0x03; the sum covers every byte before it, STX and
-    ETX included.
-  - ADDR packs the board address (DIP switch, 0-15) in the high nibble and
-    the lock (0-15, i.e. channel - 1) in the low nibble.
-  - The board answers both 0x30 and 0x31 with a 0x35 "single CU data"
-    frame: D1 = hook switches of locks 1-8 (bit 0 = lock 1), D2 = locks
-    9-16, D3/D4 = the optional infrared "item inside" sensors, same order.
-* Our choices, to check against a real board (deploy/udev/README.md,
-  "Checking a new lock board's protocol"):
-  - A set hook bit means the hook is latched, i.e. the door is CLOSED. Both
-    clients read it that way; if a board does the opposite, the doors will
-    all read open at start-up, which is obvious on the first ``kiosk-hw
-    doors``.
-  - A status request carries lock nibble 0; a reply is matched to its board
-    by the high nibble only (the low nibble echoes the request).
-  - A reply that fails its checksum is dropped whole (not re-scanned byte by
-    byte): on a half-duplex bus there is one reply per request, and the
-    driver retries the request anyway.
+Kerong's CU16 protocol sheet is not public. Independent public clients
+agree on every byte below (issue 14 checked seven of them; the
+project's code search reads them, their code is never copied):
+jin0949/KR-CU16_locker, mojisejr/smc-app (a deployed medicine-cabinet
+app), RSPickup/machine-layer, suryavirkapur/kerong-lib, julio-alv/lkaas-kerong
+and Arviv123/CartWise, besides the project brief (/work/shared/BRIEF.md).
+
+Confirmed:
+
+* The frame ``STX addr cmd ETX sum``: STX = 0x02, ETX = 0x03, and the sum is
+  the low byte of the sum of every byte before it, STX and ETX included
+  (the brief; kerong-lib's README: "Modulo-256 checksum of all preceding
+  bytes"; the others alike).
+* Unlock command 0x31, status command 0x30 (the brief; kerong-lib's
+  command table; CartWise's KR-CU16 module).
+* ADDR packs the board address (DIP switch, 0-15) in the high nibble and
+  the lock (0-15, i.e. channel - 1) in the low nibble (every client).
+* The 9-byte 0x35 reply ``STX ADDR 0x35 D1 D2 D3 D4 ETX SUM``: D1 = hook
+  switches of locks 1-8 (bit 0 = lock 1), D2 = locks 9-16, D3/D4 = the
+  optional infrared "item inside" sensors, same order (kerong-lib's README
+  spells out this layout; the others agree).
+* 19200 baud 8N1 (the brief; CartWise's "factory default").
+* A set hook bit means latched, i.e. the door is CLOSED, in six of the seven
+  clients. kerong-lib (for the "NCU16L" variant behind a TCP gateway) reads
+  0 = locked, 1 = unlocked: that board is driven with ``polarity =
+  "inverted"`` (box file or driver option).
+* Most boards answer an unlock with the 0x35 status frame; kerong-lib's
+  NCU16L answers none ("Response: none"): drive such boards with
+  ``unlock_reply = false``, and the next status poll confirms the unlock.
+
+Still assumed (deploy/udev/README.md, "Checking a new lock board's
+protocol", says how to check them on a real board):
+
+* A status request carries lock nibble 0; a reply is matched to its board
+  by the high nibble only (the low nibble echoes the request).
+* A reply that fails its checksum is dropped whole (not re-scanned byte by
+  byte): on a half-duplex bus there is one reply per request, and the
+  driver retries status requests anyway (never unlocks: a second pulse
+  would be a second opening).
 """
 
 from __future__ import annotations

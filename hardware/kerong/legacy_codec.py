@@ -9,49 +9,59 @@ replies here too, so the two cannot drift apart. Frame layout::
     status request    0x80 BOARD LOCK 0x33 XOR                    5 bytes
                       (LOCK 0 = the whole board)
     one-lock reply    HEAD BOARD LOCK STATE XOR                   5 bytes
-    whole-board reply 0x80 BOARD L25-32 L17-24 L9-16 L1-8 0x33 XOR  8 bytes
+    whole-board reply 0x80 BOARD L17-24 L9-16 L1-8 0x33 XOR          7 bytes
+                      0x80 BOARD L25-32 ... L1-8 0x33 XOR             8 bytes
+                      0x80 BOARD L49-50 ... L1-8 0x33 XOR            11 bytes
 
 Where each fact comes from
 --------------------------
-Kerong's sheet for these boards is not public; the frames are the ones of
-a generic Chinese RS485 lock-board protocol that several public clients
-speak (found with the project's code search). What they agree on:
+Kerong's sheet for these boards is not public; the frames are those of a
+generic RS485 lock-board protocol that several public clients speak. Read
+(with the project's code search, never copied) and agreeing:
+Open-Locker/Open-Locker (locker-client's RS485 lock-board codec and its
+docs/rs485-lock-board.md, with a query-all frame captured from a real
+8-channel board), nyh3174680732/yunle_sensors, a ROS 2 lock-controller
+README and two C# clients (one quotes the vendor sheet).
+
+Confirmed by those sources:
 
 * Project brief (/work/shared/BRIEF.md): the unlock frame ``8A addr lock 11
   xor``.
 * XOR is the exclusive-or of every byte before it (``8A 01 01 11`` gives
-  0x9B, ``80 01 00 33`` gives 0xB2): a C# shelf-lock driver that quotes the
-  vendor sheet, a ROS 2 lock-controller README and several Java clients.
+  0x9B, ``80 01 00 33`` gives 0xB2): every source, and Open-Locker's docs
+  ("an XOR/BCC over all bytes").
 * Status requests have header 0x80 and function 0x33; LOCK 0 asks for the
-  whole board (ROS 2 README, the vendor sheet quoted by the C# driver).
-* The whole-board reply carries one bit per lock, highest group first and
-  bit 0 = the lowest lock of its group, then 0x33 and the XOR; the all-closed
-  example is ``80 01 FF FF FF FF 33 B2`` (vendor sheet in the C# driver).
-  A set bit means closed (locked), a clear one open.
-* A one-lock state byte of 0x11 reads locked, 0x00 open (ROS 2 README; the
-  vendor sheet's status section).
-* BOARD is the address switch, 1 to 64 (vendor sheet; the ROS 2 README says
-  1 to 32); LOCK counts from 1.
-* The boards run at 9600 baud 8N1 in every public client.
-* The unlock reply comes about one second after the request, once the lock
-  has had time to open (vendor sheet). The driver waits `UNLOCK_REPLY_DELAY`
-  longer for it than for a status reply.
+  whole board (Open-Locker, the ROS 2 README, the C# vendor sheet).
+* The one-lock reply header 0x8A with a state byte of 0x00 or 0x11
+  (Open-Locker: "each unlock reply carries one status byte, 00 or 11").
+* The whole-board reply's length follows the board (Open-Locker takes it
+  "from the received frame"): ``80 BOARD <data> 33 XOR`` with 3 data bytes
+  on 8- and 24-channel boards (7 bytes; the captured frame is
+  ``80 01 00 00 00 33 B2``), 4 on 32-channel boards (8 bytes, the C# vendor
+  sheet's ``80 01 FF FF FF FF 33 B2``), 7 on 50-channel boards (11 bytes).
+  `BOARD_REPLY_CHANNELS` lists them; a length not in it is reported as
+  "fits no known variant", never read as door states.
+* The boards run at 9600 baud 8N1 (every source).
+* The unlock reply comes once the lock has opened: about a second in the
+  vendor sheet, ~500 ms in Open-Locker's timing table. The driver waits
+  `UNLOCK_REPLY_DELAY` longer for it than for a status reply.
 
-Our choices, unverified on hardware (deploy/udev/README.md, "Checking a new
-lock board's protocol", says how to check them on a real board):
+Still assumed (deploy/udev/README.md, "Checking a new lock board's
+protocol", says how to check them on a real board):
 
-* The one-lock reply header: the vendor sheet shows 0x80 for the unlock
-  reply, the ROS 2 README and the Java clients show 0x8A (``8A 01 01 00 8A``
-  = opened). We accept both and send 0x8A from the simulator.
-* The state polarity: the sheet's unlock example calls 0x11 "open", its
-  status section calls 0x11 "locked"; it depends on whether the feedback
-  switch is normally open or closed. We read 0x11 and a set bit as closed,
-  as the status section does; a board wired the other way reads every door
-  open at start-up, which shows on the first ``kiosk-hw doors``.
-* The whole-board reply always has four data bytes (32 locks), as the vendor
-  sheet says. One public client reads a shorter reply from 12-lock boards
-  (one data byte per 8 locks); such a board shows up here as garbled or
-  silent, never as wrong door states.
+* Group order in the whole-board reply: highest group first, bit 0 = the
+  lowest lock of its group, so the last data byte holds locks 1-8 (the C#
+  vendor sheet; one public source orders the groups lowest-first). A board
+  that does the other thing shows doors swapped by groups of eight, which
+  ``kiosk-hw open N`` reveals at once. Pinned by a golden-byte test.
+* Polarity: 0x11 and a set bit read closed (latched), as in the vendor
+  sheet's status section and Open-Locker's default ``door_closing``
+  feedback; its ``door_opening`` is the other way round. That is the
+  driver's ``polarity`` option (per board in the box file).
+* The vendor sheet shows 0x80 as the header of the unlock reply too; we
+  accept both 0x80 and 0x8A and send 0x8A from the simulator.
+* BOARD is the address switch, 1 to 64 (the C# vendor sheet; the ROS 2
+  README says 1 to 32, Open-Locker supports 1 to 31); LOCK counts from 1.
 * An unlock request and a "still locked" reply to it can be the same five
   bytes (``8A 01 01 11 9B``), so a two-wire adapter that echoes our own
   frames cannot be told from a board answering: use an adapter without echo
@@ -74,12 +84,14 @@ FN_STATUS = 0x33
 STATE_CLOSED = 0x11
 STATE_OPEN = 0x00
 FRAME_LENGTH = 5
-BOARD_REPLY_LENGTH = 8
+# Whole-board reply length -> the locks it carries (3, 4 or 7 data bytes).
+BOARD_REPLY_CHANNELS = {7: 24, 8: 32, 11: 50}
+MAX_BOARD_REPLY = 16  # longest frame looked at when naming an unknown length
 WHOLE_BOARD = 0  # LOCK value of a status request for every lock
 
 MIN_ADDRESS = 1
 MAX_ADDRESS = 64
-CHANNELS = 32  # what a whole-board reply can carry
+CHANNELS = 50  # what the longest whole-board reply can carry
 BAUDRATE = 9600
 UNLOCK_REPLY_DELAY = 1.0  # seconds the board takes before it answers an unlock
 
@@ -168,30 +180,48 @@ class BoardStatus:
 
     board: int
     closed: int
+    channels: int = 32  # locks the reply carries
 
     def door(self, lock: int) -> DoorState:
         return DoorState.CLOSED if self.closed >> (lock - 1) & 1 else DoorState.OPEN
 
 
-def board_reply(board: int, closed: int) -> bytes:
-    """The 8-byte whole-board reply (simulator and tests)."""
+def reply_length(channels: int) -> int:
+    """The whole-board reply a board with `channels` locks sends."""
+    for length, carried in sorted(BOARD_REPLY_CHANNELS.items()):
+        if channels <= carried:
+            return length
+    raise ValueError(f"legacy boards carry at most {CHANNELS} locks, got {channels}")
+
+
+def board_reply(board: int, closed: int, length: int = 8) -> bytes:
+    """The whole-board reply of `length` bytes (simulator and tests).
+
+    Any length from 5 up builds (tests need frames of unknown variants);
+    only those in BOARD_REPLY_CHANNELS parse.
+    """
     _check(board, 1)
-    groups = [closed >> shift & 0xFF for shift in (24, 16, 8, 0)]  # locks 25-32 first
-    return _frame(STATUS, board, *groups, FN_STATUS)
+    if length < 5:
+        raise ValueError(f"a whole-board reply has at least 5 bytes, got {length}")
+    data = (closed & ((1 << 8 * (length - 4)) - 1)).to_bytes(length - 4, "big")  # highest first
+    return _frame(STATUS, board, *data, FN_STATUS)
 
 
 def parse_board_reply(frame: bytes) -> BoardStatus:
-    """A checked 8-byte frame (from `find_board_reply`) as a BoardStatus."""
+    """A checked frame (from `find_board_reply`) as a BoardStatus."""
     if not _is_board_reply(frame) or xor(frame[:-1]) != frame[-1]:
         raise ValueError(f"not a KR-CU whole-board reply: {frame.hex(' ')}")
-    return BoardStatus(frame[1], int.from_bytes(frame[2:6], "big"))
+    channels = BOARD_REPLY_CHANNELS[len(frame)]
+    closed = int.from_bytes(frame[2:-2], "big") & ((1 << channels) - 1)
+    return BoardStatus(frame[1], closed, channels)
 
 
 # --- Finding frames in a byte stream (noise, replies of other boards)
 
 
 def _is_request(frame: bytes) -> bool:
-    return len(frame) == FRAME_LENGTH and (frame[0], frame[3]) in ((UNLOCK, FN_UNLOCK), (STATUS, FN_STATUS))
+    shapes = ((UNLOCK, FN_UNLOCK), (STATUS, FN_STATUS))
+    return len(frame) == FRAME_LENGTH and (frame[0], frame[3]) in shapes
 
 
 def _is_reply(frame: bytes) -> bool:
@@ -199,7 +229,11 @@ def _is_reply(frame: bytes) -> bool:
 
 
 def _is_board_reply(frame: bytes) -> bool:
-    return len(frame) == BOARD_REPLY_LENGTH and frame[0] == STATUS and frame[6] == FN_STATUS
+    return len(frame) in BOARD_REPLY_CHANNELS and _board_shaped(frame)
+
+
+def _board_shaped(frame: bytes) -> bool:
+    return len(frame) >= 5 and frame[0] == STATUS and frame[-2] == FN_STATUS
 
 
 def _find(buffer: bytes, length: int, shaped: Callable[[bytes], bool]) -> Found:
@@ -239,6 +273,49 @@ def find_reply(buffer: bytes) -> Found:
     return _find(buffer, FRAME_LENGTH, _is_reply)
 
 
-def find_board_reply(buffer: bytes) -> Found:
-    """The first whole-board reply in `buffer`."""
-    return _find(buffer, BOARD_REPLY_LENGTH, _is_board_reply)
+def find_board_reply(buffer: bytes, expected: int = 8, final: bool = False) -> Found:
+    """The first whole-board reply in `buffer`, of any known length.
+
+    `expected` is the length the board should send (`reply_length` of its
+    channels): tried first, the other known lengths after it. `final` says
+    no more bytes will come (the reply timed out): only then is a frame of a
+    length no variant has reported (in `error`, with what to try), since
+    until then it may be the start of a longer one.
+    """
+    lengths = [expected, *sorted(n for n in BOARD_REPLY_CHANNELS if n != expected)]
+    start = 0
+    while True:
+        start = buffer.find(STATUS, start)
+        if start < 0:
+            return Found(None, len(buffer))
+        rest = bytes(buffer[start:start + MAX_BOARD_REPLY])
+        shaped = _shaped(rest, lengths)
+        for n in shaped:
+            if xor(rest[:n - 1]) == rest[n - 1]:
+                return Found(rest[:n], start + n)
+        if not final and len(rest) < max(BOARD_REPLY_CHANNELS):
+            return Found(None, start)  # a longer variant may still be arriving
+        if shaped:
+            n = shaped[0]
+            if any(rest[i] == STATUS and _shaped(rest[i:], lengths) for i in range(1, n)):
+                start += 1  # this 0x80 was noise before a frame that starts inside it
+                continue
+            return Found(
+                None, start + n,
+                f"checksum error in {rest[:n].hex(' ')} (xor should be {xor(rest[:n - 1]):02x})",
+            )
+        if final:
+            for n in range(5, len(rest) + 1):
+                if _board_shaped(rest[:n]) and xor(rest[:n - 1]) == rest[n - 1]:
+                    known = ", ".join(str(k) for k in sorted(BOARD_REPLY_CHANNELS))
+                    return Found(
+                        None, start + n,
+                        f"a whole-board reply of {n} bytes ({rest[:n].hex(' ')}) fits no known "
+                        f"variant ({known} bytes for 24, 32 or 50 locks): check the board "
+                        "model and report the frame to the project",
+                    )
+        start += 1
+
+
+def _shaped(rest: bytes, lengths: list[int]) -> list[int]:
+    return [n for n in lengths if len(rest) >= n and _board_shaped(rest[:n])]

@@ -11,27 +11,11 @@ byte formats and where each fact comes from are in those two modules.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol as _Interface
 
 from hardware.interfaces import DoorState
 from hardware.kerong import codec, legacy_codec
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a scan of the received bytes found.
-
-    Drop the first `consumed` bytes in any case. `doors` is None while no
-    good reply to the request is there; otherwise the door state of every
-    channel the reply covers (all of the board's for a status reply, maybe
-    just the unlocked one for an unlock reply). `error` describes a frame
-    dropped for a bad checksum.
-    """
-
-    doors: Mapping[int, DoorState] | None
-    consumed: int
-    error: str = ""
+from hardware.polled_serial import Reply
 
 
 class Protocol(_Interface):
@@ -48,12 +32,14 @@ class Protocol(_Interface):
 
     def unlock_request(self, address: int, channel: int) -> bytes: ...
 
-    def find_reply(self, buffer: bytes, request: bytes) -> Reply:
+    def find_reply(self, buffer: bytes, request: bytes, *, channels: int = 16,
+                   final: bool = False) -> Reply:
         """The reply to `request` (built by this protocol) in `buffer`.
 
-        Skips noise and replies of other boards (and, with CU16 frames,
-        echoes of our own requests; legacy frames cannot tell them apart,
-        see `legacy_codec`).
+        `channels` is the board's lock count from the box file, `final` says
+        no more bytes will come. Skips noise and replies of other boards
+        (and, with CU16 frames, echoes of our own requests; legacy frames
+        cannot tell them apart, see `legacy_codec`).
         """
         ...
 
@@ -72,7 +58,8 @@ class Cu16:
     def unlock_request(self, address: int, channel: int) -> bytes:
         return codec.unlock_request(address, channel)
 
-    def find_reply(self, buffer: bytes, request: bytes) -> Reply:
+    def find_reply(self, buffer: bytes, request: bytes, *, channels: int = 16,
+                   final: bool = False) -> Reply:
         # Status and unlock are both answered with the 0x35 status frame.
         address = codec.parse_request(request).board
 
@@ -102,15 +89,17 @@ class Legacy:
     def unlock_request(self, address: int, channel: int) -> bytes:
         return legacy_codec.unlock_request(address, channel)
 
-    def find_reply(self, buffer: bytes, request: bytes) -> Reply:
+    def find_reply(self, buffer: bytes, request: bytes, *, channels: int = 16,
+                   final: bool = False) -> Reply:
         asked = legacy_codec.parse_request(request)
-        whole_board = asked.command == legacy_codec.STATUS and asked.lock == legacy_codec.WHOLE_BOARD
+        whole_board = (asked.command == legacy_codec.STATUS
+                       and asked.lock == legacy_codec.WHOLE_BOARD)
 
         def board_answer(frame: bytes) -> Mapping[int, DoorState] | None:
             status = legacy_codec.parse_board_reply(frame)
             if status.board != asked.board:
                 return None
-            return {ch: status.door(ch) for ch in range(1, legacy_codec.CHANNELS + 1)}
+            return {ch: status.door(ch) for ch in range(1, status.channels + 1)}
 
         def lock_answer(frame: bytes) -> Mapping[int, DoorState] | None:
             reply = legacy_codec.parse_reply(frame)
@@ -119,7 +108,12 @@ class Legacy:
             return {reply.lock: reply.door}
 
         if whole_board:
-            return _scan(buffer, legacy_codec.find_board_reply, board_answer)
+            expected = legacy_codec.reply_length(min(channels, legacy_codec.CHANNELS))
+
+            def find(data: bytes) -> codec.Found:
+                return legacy_codec.find_board_reply(data, expected, final)
+
+            return _scan(buffer, find, board_answer)
         return _scan(buffer, legacy_codec.find_reply, lock_answer)
 
 

@@ -9,11 +9,14 @@ Where each byte comes from
   control transfer (bmRequestType 0x21, bRequest 0x09, wValue 0x0300 =
   feature report 0, wIndex 0) carrying ``[0xFF (on) | 0xFD (off), relay]``
   padded to 8 bytes; read with GET_REPORT (0xA1, 0x01, 0x0300).
-* A public open-source replacement firmware for these boards (found with
-  the project's code search) gives the feature report layout: bytes 0-4
-  hold the board's serial (5 ASCII characters, settable, stored in EEPROM),
-  byte 7 the relay states as a bitmask (bit 0 = relay 1), relays counted
-  from 1 in SET_REPORT; 0xFE / 0xFC switch all relays on / off.
+* Every part of the protocol is confirmed by four independent public
+  implementations (issue 14; read with the project's code search, never
+  copied): pavel-a/usb-relay-hid and darrylb123/usbrelay (C host tools),
+  JPEWdev/pyhid-usb-relay (Python) and JPEWdev/hid-relay (replacement
+  firmware): the feature report layout, bytes 0-4 the board's serial (5
+  ASCII characters, settable, stored in EEPROM), byte 7 the relay states as
+  a bitmask (bit 0 = relay 1), relays counted from 1 in SET_REPORT; 0xFE /
+  0xFC switch all relays on / off.
 * Our choices: the product string ("USBRelay8") gives the number of
   relays; a serial is read as ASCII up to the first NUL, trailing spaces
   dropped.

@@ -18,7 +18,6 @@ from functools import partial
 import pytest
 
 from hardware import conformance, drivers
-from hardware.box import DEMO_BOX, load_box
 from hardware.errors import DeviceUnavailable, DriverConfigError
 from hardware.simulated import SimulatedCardReader, SimulatedCodeScanner, SimulatedLockerBank
 from tests.hardware.pcscd import pcscd_vpcd_options
@@ -75,31 +74,23 @@ class VirtualCardOperator(conformance.Operator):
 
 
 @contextmanager
-def kerong_pty(protocol: str = "cu16") -> Iterator[dict]:
-    """Two Kerong boards (addresses 1 and 2, as in the demo box) on a pty."""
-    from hardware.devicesim.kerong_bus import KerongBus
+def kerong_pty(protocol: str = "cu16", **variant) -> Iterator[dict]:
+    """Two Kerong boards (addresses 1 and 2, as in the demo box) on a pty.
 
-    with KerongBus([1, 2], protocol=protocol) as bus:
+    `variant`: the simulator's options for the board variants sold
+    (reply_length, inverted, silent_unlocks); the driver gets the options
+    that match them.
+    """
+    from hardware.devicesim.kerong_bus import KerongBus, operator
+
+    with KerongBus([1, 2], protocol=protocol, **variant) as bus:
         options = {"port": bus.port, "box": "demo", "protocol": protocol,
                    "timeout": 0.05, "poll_interval": 0.02}
-        yield Setup(options, KerongOperator(bus))
-
-
-class KerongOperator(conformance.Operator):
-    """Acts on the simulated bus: forces a door by flipping its hook switch."""
-
-    can_act = True
-
-    def __init__(self, bus):
-        self.bus = bus
-        box = load_box(DEMO_BOX)
-        addresses = {board.name: board.address for board in box.boards}
-        self.locks = {n: (addresses[w.board], w.channel) for n, w in box.wiring.items()}
-
-    def act(self, instruction: str, **details) -> None:
-        if details.get("forced"):
-            self.bus.open_door(*self.locks[details["compartment"]])
-        # Unlocked doors spring open on the simulated boards by themselves.
+        if variant.get("inverted"):
+            options["polarity"] = "inverted"
+        if variant.get("silent_unlocks"):
+            options["unlock_reply"] = False
+        yield Setup(options, operator(options))
 
 
 @contextmanager
@@ -112,7 +103,16 @@ def usb_relay_fake() -> Iterator[dict]:
 
 SETUPS: dict[tuple[str, str], dict[str, dict | Callable[[], AbstractContextManager[dict]]]] = {
     ("locker_bank", "simulated"): {"sensors": {"box": "demo"}, "relay": {"box": "relay8"}},
-    ("locker_bank", "kerong"): {"pty": kerong_pty, "legacy-pty": partial(kerong_pty, "legacy")},
+    ("locker_bank", "kerong"): {
+        "pty": kerong_pty,
+        "inverted-pty": partial(kerong_pty, inverted=True),
+        "silent-unlock-pty": partial(kerong_pty, silent_unlocks=True),
+        "legacy-pty": partial(kerong_pty, "legacy"),
+        "legacy7-pty": partial(kerong_pty, "legacy", reply_length=7),
+        "legacy11-pty": partial(kerong_pty, "legacy", reply_length=11),
+        "legacy-inverted-pty": partial(kerong_pty, "legacy", reply_length=7, inverted=True),
+        "legacy-silent-unlock-pty": partial(kerong_pty, "legacy", silent_unlocks=True),
+    },
     ("locker_bank", "usb-relay"): {"fake-usb": usb_relay_fake},
     ("card_reader", "pcsc"): {"vpcd": lambda: with_operator(pcscd_vpcd_options(), VirtualCardOperator())},
     ("code_scanner", "camera"): {"recording": lambda: with_operator(camera_recording(), RecordingOperator())},
@@ -133,6 +133,8 @@ class SimulatorOperator(conformance.Operator):
         if isinstance(device, SimulatedLockerBank):
             if details.get("forced"):
                 device.force_door(details["compartment"])
+            elif details.get("shut"):
+                device.close_door(details["compartment"])
             # Unlocked simulated doors spring open by themselves.
         elif isinstance(device, SimulatedCardReader):
             if details.get("card") == "staff":

@@ -51,7 +51,7 @@ def test_open(capsys):
 def test_open_jammed_fails(tmp_path, capsys):
     box = tmp_path / "jam.toml"
     box.write_text(DEMO_BOX.read_text().replace("jammed = []", "jammed = [7]"))
-    code, out, _ = run(capsys, "open", "7", "--box", str(box))
+    code, out, _ = run(capsys, "open", "7", "--box", str(box), "--wait", "0.2")
     assert code == 1
     assert "still reads closed" in out
 
@@ -129,3 +129,26 @@ def test_conformance_fails_a_bank_that_never_acknowledges(capsys, tmp_path):
     assert code == 1
     assert "FAIL unlock_is_acknowledged" in out
     assert "| locker_bank | unlock_is_acknowledged | failed |" in report.read_text()
+
+
+def test_doors_exits_1_with_a_health_line_when_the_board_cannot_be_reached(tmp_path, capsys):
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[hardware.locker_bank]\ndriver = "kerong"\nport = "{tmp_path}/ttyNONE"\n'
+                      'box = "demo"\ntimeout = 0.05\n')
+    code, out, _ = run(capsys, "doors", "--config", str(config))
+    assert code == 1
+    assert "lock board A: failed" in out and "ttyNONE: not found" in out
+
+
+def test_open_waits_for_the_door_event(tmp_path, capsys):
+    """The opening arrives after unlock() returns, at the next poll; kiosk-hw waits for it."""
+    from hardware.devicesim.kerong_bus import KerongBus
+
+    with KerongBus([1, 2], silent_unlocks=True) as bus:
+        config = tmp_path / "kiosk.toml"
+        # unlock_reply = false: unlock() returns at once, the next poll (0.5 s on) sees the door
+        config.write_text(f'[hardware.locker_bank]\ndriver = "kerong"\nport = "{bus.port}"\n'
+                          'unlock_reply = false\npoll_interval = 0.5\ntimeout = 0.05\n')
+        code, out, _ = run(capsys, "open", "5", "--config", str(config))
+    assert code == 0, out
+    assert out.splitlines()[-1] == "compartment 5: opened"

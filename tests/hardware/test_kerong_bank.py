@@ -111,13 +111,14 @@ def test_the_second_board_answers_at_its_own_address(bus, bank, events):
     assert bank.door_state(2) is DoorState.CLOSED
 
 
-def test_garbled_replies_are_retried_then_degrade_the_board(bus, bank):
+def test_garbled_replies_degrade_the_board(bus, bank):
     bus.set_corrupt(True)
     before = len(bus.requests(codec.CMD_UNLOCK))
     result = bank.unlock(1)
     assert not result.acknowledged
     assert "checksum" in result.detail
-    assert len(bus.requests(codec.CMD_UNLOCK)) - before == 3  # 1 + 2 retries
+    # The board answered (badly), so the lock was pulsed: never pulse it twice.
+    assert len(bus.requests(codec.CMD_UNLOCK)) - before == 1
     assert wait_for(lambda: health(bank)["lock board A"].status is HealthStatus.DEGRADED)
     assert "checksum" in health(bank)["lock board A"].detail
     bus.set_corrupt(False)
@@ -134,7 +135,7 @@ def test_noise_before_a_reply_is_skipped(bus, bank, events):
 def test_a_silent_board_times_out_and_fails_then_recovers(bus, bank):
     bus.set_silent(True, address=2)
     result = bank.unlock(17)
-    assert not result.acknowledged and "no answer from address 2" in result.detail
+    assert not result.acknowledged and "no answer from board B (address 2)" in result.detail
     assert wait_for(lambda: health(bank)["lock board B"].status is HealthStatus.FAILED)
     assert health(bank)["lock board A"].status is HealthStatus.OK
     assert bank.door_state(17) is DoorState.UNKNOWN
