@@ -358,6 +358,8 @@ class KioskCore(CoreLoop):
         now = self.clock()
         n = event.compartment
         if event.kind is DoorEventKind.FORCED_OPEN:
+            # The one alarm a technician looks for in the journal first.
+            log.warning("compartment %d: door forced open (no unlock command); out of service", n)
             self._apply([
                 ReportEvent(EventType.DOOR_FORCED, event.detail or "door opened without an unlock command",
                             compartment=n),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sqlite3
 from datetime import timedelta
 
@@ -147,12 +149,14 @@ def test_remote_open_command_reaches_the_kiosk(registry, make_kiosk):
     assert [c.compartment for c in k.bank.unlock_log].count(3) == 1
 
 
-def test_forced_door_raises_alarm_and_takes_compartment_out_of_service(registry, make_kiosk):
+def test_forced_door_raises_alarm_and_takes_compartment_out_of_service(registry, make_kiosk, caplog):
     k = make_kiosk()
     created = registry.create_order()
     number = k.deposit(created.order.reference)
-    k.bank.force_door(number)
-    wait_for(lambda: k.store.compartment(number).state is CompartmentState.OUT_OF_SERVICE)
+    with caplog.at_level(logging.WARNING, logger="kiosk.core"):
+        k.bank.force_door(number)
+        wait_for(lambda: k.store.compartment(number).state is CompartmentState.OUT_OF_SERVICE)
+    assert f"compartment {number}: door forced open" in caplog.text
     wait_for(lambda: any(e[1] == "EVENT_TYPE_DOOR_FORCED" for e in registry.events()), what="forced-door alarm")
 
 
