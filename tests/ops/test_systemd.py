@@ -159,3 +159,73 @@ def test_kiosk_service_is_ready_pings_and_says_it_stops(tmp_path, notify_socket)
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_registry_with_every_thread_held_by_streams_stops_pinging(tmp_path, notify_socket):
+    """Today's registry serves from 32 threads and each command stream holds one:
+    once streams hold them all, its own health check fails and the pings stop,
+    so systemd restarts it instead of leaving a registry that answers no one."""
+    import asyncio
+
+    from tests.benchmarks.fleet_client import SimulatedKiosk
+
+    script = Path(sys.executable).parent / "kiosk-registry"
+    process = subprocess.Popen(
+        [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+         "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024", "--metrics-listen", "off"],
+        env={**_service_env(notify_socket), "WATCHDOG_USEC": "1000000"},
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        notify_socket.receive_until("WATCHDOG=1")
+        line = ""
+        while "registry listening on" not in line:
+            line = process.stderr.readline()
+        target = re.search(r"listening on (127\.0\.0\.1:\d+)", line).group(1)
+
+        async def hold_every_thread() -> None:
+            kiosks = [SimulatedKiosk(target, f"k{i:02d}") for i in range(40)]
+            try:
+                for kiosk in kiosks:
+                    try:
+                        await kiosk.register()
+                    except Exception:
+                        break  # every thread is taken: the registry answers no more
+                    await kiosk.open_stream()
+                    await asyncio.sleep(0.02)
+                # A check that began before the last stream took its thread
+                # may still ping; drop what is queued, then listen.
+                await asyncio.sleep(2.5)
+                _drain(notify_socket)
+                await asyncio.get_running_loop().run_in_executor(None, _no_ping_for, notify_socket, 3.0)
+            finally:
+                await asyncio.gather(*(k.close() for k in kiosks), return_exceptions=True)
+
+        asyncio.run(hold_every_thread())
+        # The streams are gone: the check passes again and the pings resume.
+        notify_socket.received.clear()
+        notify_socket.receive_until("WATCHDOG=1", timeout=10)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+
+
+def _drain(notify_socket) -> None:
+    while True:
+        try:
+            notify_socket.sock.recv(4096)
+        except TimeoutError:
+            return
+
+
+def _no_ping_for(notify_socket, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            message = notify_socket.sock.recv(4096).decode()
+        except TimeoutError:
+            continue
+        assert "WATCHDOG=1" not in message.split("\n"), "pinged although no thread was free"
