@@ -74,8 +74,13 @@ def _serve(args: argparse.Namespace) -> int:
             raise CliError(f"--kdf-n must be a power of two of at least 2, not {args.kdf_n}")
         kdf_params = KdfParams(n=args.kdf_n)
     from common.logsetup import setup_logging
+    from common.metrics_http import parse_listen
 
     setup_logging(logging.INFO)  # fleetops: one structured line per record
+    try:  # fleetops: a bad metrics address stops us before anything starts
+        parse_listen(args.metrics_listen)
+    except ValueError as error:
+        raise CliError(f"--metrics-listen: {error}") from None
     try:
         notifier = load_notifier(args.notifier, directory=Path(args.notify_dir))
     except LookupError as error:

@@ -141,3 +141,75 @@ def test_off_serves_nothing():
     endpoint.start()
     assert endpoint.port is None
     endpoint.stop()
+
+
+def _read_until(process, pattern: str, timeout: float = 60.0):
+    import re
+    import time
+
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (line := process.stderr.readline()):
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"no {pattern!r} in:\n{''.join(seen)}")
+
+
+def test_the_services_serve_metrics_from_their_command_lines(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    registry = subprocess.Popen(
+        [str(bin_dir / "kiosk-registry"), "serve", "--listen", "127.0.0.1:0", "--db",
+         str(tmp_path / "r.sqlite3"), "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024",
+         "--metrics-listen", "127.0.0.1:0"], env=env, stderr=subprocess.PIPE, text=True)
+    kiosk = subprocess.Popen(
+        [str(bin_dir / "kiosk"), "run", "--headless", "--config", "kiosk.toml",
+         "--metrics-listen", "127.0.0.1:0"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        registry_port = int(_read_until(registry, r"metrics on http://127\.0\.0\.1:(\d+)").group(1))
+        target = _read_until(registry, r"listening on (127\.0\.0\.1:\d+)").group(1)
+        with grpc.insecure_channel(target) as channel:
+            from pickupbox.registry.v1 import registry_pb2_grpc
+
+            registry_pb2_grpc.OfficeServiceStub(channel).ListKiosks(pb.ListKiosksRequest(), timeout=5)
+        samples = scrape(registry_port)
+        assert samples[("registry_rpcs_total", (("code", "OK"), ("method", "ListKiosks")))] == 1
+
+        kiosk_port = int(_read_until(kiosk, r"metrics on http://127\.0\.0\.1:(\d+)").group(1))
+        wait_for(lambda: scrape(kiosk_port).get(("kiosk_registry_online", ())) == 1,
+                 what="the kiosk online with its embedded registry")
+        assert scrape(kiosk_port)[("kiosk_compartments", (("state", "free"),))] > 0
+    finally:
+        for process in (kiosk, registry):
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                process.stderr.close()
+
+
+@pytest.mark.parametrize("command", [["kiosk-registry", "serve"], ["kiosk", "run", "--headless"]])
+def test_a_bad_metrics_address_stops_start_up_with_a_clear_message(tmp_path, command):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    extra = (["--config", "kiosk.toml"] if command[0] == "kiosk" else
+             ["--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"), "--kdf-n", "1024"])
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / command[0]), *command[1:], *extra,
+         "--metrics-listen", "everywhere"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode in (1, 2)
+    assert "expected HOST:PORT" in result.stderr and "Traceback" not in result.stderr, result.stderr
