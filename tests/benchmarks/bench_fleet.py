@@ -10,7 +10,8 @@ Three parts:
   the limit: how many kiosks were served before the registry stopped
   answering, and whether the kiosks already in still got their heartbeats
   through afterwards.
-* **fleet** - a fleet below that limit heartbeats and syncs on a short
+* **fleet** - a fleet below that limit, spread over a few load processes
+  (one asyncio loop each), heartbeats and syncs on a short
   schedule for a while: latency of those calls with every stream open.
 * **unary** - no streams; 16 client threads (one channel each) call one
   method as fast as they can for a fixed time: calls/s, p50 and p99 for
@@ -26,6 +27,7 @@ Credentials: every client takes them from fleet_client.credentials_for()
 (none today); see that module.
 
     .venv/bin/python -m tests.benchmarks.bench_fleet [--max-kiosks 64] [--seconds 8]
+        [--fleet-seconds 10] [--load-processes 2] [--seed-orders 200]
     tools/bench fleet
 """
 
@@ -112,8 +114,10 @@ async def _ramp(target: str, max_kiosks: int, settle: float) -> dict:
 
 # ----------------------------------------------------------------- fleet
 
-async def _fleet(target: str, n: int, seconds: float, interval: float) -> dict:
-    kiosks = [SimulatedKiosk(target, f"fleet-kiosk-{i:04d}", timeout=5.0) for i in range(n)]
+async def _fleet_share(target: str, kiosk_ids: list[str], seconds: float,
+                       interval: float) -> dict:
+    """One load process's kiosks: register, stream, then heartbeat + sync on schedule."""
+    kiosks = [SimulatedKiosk(target, kiosk_id, timeout=5.0) for kiosk_id in kiosk_ids]
     stop = asyncio.Event()
     try:
         for kiosk in kiosks:
@@ -123,18 +127,39 @@ async def _fleet(target: str, n: int, seconds: float, interval: float) -> dict:
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks)
-        heartbeats = [x for k in kiosks for x in k.stats.heartbeats]
-        syncs = [x for k in kiosks for x in k.stats.syncs]
-        failures = [f for k in kiosks for f in k.stats.failures]
         return {
-            "kiosks": n, "seconds": seconds, "interval_s": interval,
-            "streams_open_at_end": sum(k.stats.stream_open for k in kiosks),
-            "heartbeat": {"calls": len(heartbeats), **percentiles_ms(heartbeats)},
-            "sync": {"calls": len(syncs), **percentiles_ms(syncs)},
-            "failures": len(failures),
+            "heartbeats": [x for k in kiosks for x in k.stats.heartbeats],
+            "syncs": [x for k in kiosks for x in k.stats.syncs],
+            "failures": [f for k in kiosks for f in k.stats.failures],
+            "streams_open": sum(k.stats.stream_open for k in kiosks),
         }
     finally:
         await asyncio.gather(*(k.close() for k in kiosks), return_exceptions=True)
+
+
+def _fleet_process(job: tuple) -> dict:
+    return asyncio.run(_fleet_share(*job))
+
+
+def _fleet(target: str, n: int, seconds: float, interval: float, processes: int) -> dict:
+    """``n`` kiosks spread over ``processes`` load processes (each its own asyncio loop)."""
+    import multiprocessing
+
+    ids = [f"fleet-kiosk-{i:04d}" for i in range(n)]
+    jobs = [(target, ids[p::processes], seconds, interval) for p in range(processes)
+            if ids[p::processes]]
+    # spawn, not fork: gRPC's threads do not survive a fork.
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        shares = pool.map(_fleet_process, jobs)
+    heartbeats = [x for share in shares for x in share["heartbeats"]]
+    syncs = [x for share in shares for x in share["syncs"]]
+    return {
+        "kiosks": n, "load_processes": len(jobs), "seconds": seconds, "interval_s": interval,
+        "streams_open_at_end": sum(share["streams_open"] for share in shares),
+        "heartbeat": {"calls": len(heartbeats), **percentiles_ms(heartbeats)},
+        "sync": {"calls": len(syncs), **percentiles_ms(syncs)},
+        "failures": sum(len(share["failures"]) for share in shares),
+    }
 
 
 # ----------------------------------------------------------------- unary
@@ -269,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-kiosks", type=int, default=64, help="ramp up to this many kiosks")
     parser.add_argument("--fleet-seconds", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=8.0, help="per unary method")
+    parser.add_argument("--load-processes", type=int, default=2,
+                        help="processes the fleet's kiosks are spread over")
     parser.add_argument("--seed-orders", type=int, default=200,
                         help="orders in the registry before the unary part (what a full sync returns)")
     args = parser.parse_args(argv)
@@ -293,12 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         # A fleet that fits: one stream per worker thread would starve the
         # unary calls, so leave a quarter of the threads free.
         fleet_size = max(1, (ramp["kiosks_served"] * 3) // 4)
-        print(f"== fleet: {fleet_size} kiosks streaming, heartbeat + sync every 1 s", flush=True)
+        print(f"== fleet: {fleet_size} kiosks streaming from {args.load_processes} processes, "
+              "heartbeat + sync every 1 s", flush=True)
         (workdir / "fleet").mkdir()
         registry = start_registry(workdir / "fleet")
         try:
-            result["fleet"] = asyncio.run(
-                _fleet(registry.address, fleet_size, args.fleet_seconds, interval=1.0))
+            result["fleet"] = _fleet(registry.address, fleet_size, args.fleet_seconds,
+                                     interval=1.0, processes=args.load_processes)
             result["memory_fleet_kib"] = _memory(registry)
         finally:
             registry.stop()
