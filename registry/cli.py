@@ -111,8 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:  # fleetops: /metrics and systemd READY/WATCHDOG/STOPPING
         from registry.metrics import Operations
 
-        operations = Operations(server, args.metrics_listen, tls_cert=args.tls_cert,
-                                client_ca=args.tls_client_ca)
+        operations = Operations(server, args.listen, args.metrics_listen, tls_cert=args.tls_cert)
     except (OSError, ValueError) as error:
         server.stop(grace=0)
         raise CliError(str(error)) from None

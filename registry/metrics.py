@@ -172,27 +172,25 @@ class _MetricsInterceptor(grpc.ServerInterceptor):
 class Operations:
     """What `kiosk-registry serve` runs beside the server: /metrics and the systemd notices."""
 
-    def __init__(self, server, metrics_listen: str, *, tls_cert: str | None = None,
-                 client_ca: str | None = None) -> None:
+    def __init__(self, server, listen: str, metrics_listen: str, *,
+                 tls_cert: str | None = None) -> None:
         from common import systemd
         from common.metrics_http import MetricsEndpoint
 
         self.endpoint = MetricsEndpoint(server.metrics.registry, metrics_listen)
         self.endpoint.start()
-        target = f"127.0.0.1:{server.port}"
-        if tls_cert and client_ca:
-            # With mTLS the registry holds no client certificate of its own, so
-            # the watchdog can only check that the port still takes connections.
-            alive = lambda: _port_open(server.port)  # noqa: E731
+        host = probe_host(listen)
+        target = f"{host}:{server.port}"
+        if tls_cert:
+            # Over TLS the registry cannot ask itself reliably: its certificate
+            # names its public host, not 127.0.0.1, and with mTLS it holds no
+            # client certificate. The watchdog then only checks that the port
+            # still takes connections.
+            alive = lambda: _port_open(host, server.port)  # noqa: E731
         else:
-            credentials = None
-            if tls_cert:
-                from pathlib import Path
-
-                credentials = grpc.ssl_channel_credentials(Path(tls_cert).read_bytes())
             # Answering its own health check proves a worker thread is free:
             # a registry whose threads are all held by streams fails it.
-            alive = lambda: systemd.grpc_serving(target, credentials=credentials)  # noqa: E731
+            alive = lambda: systemd.grpc_serving(target)  # noqa: E731
         self.notifier = systemd.ServiceNotifier(alive)
         self.notifier.ready(f"serving on port {server.port}")
 
@@ -201,11 +199,19 @@ class Operations:
         self.endpoint.stop()
 
 
-def _port_open(port: int) -> bool:
+def probe_host(listen: str) -> str:
+    """Where the registry reaches itself: its listen host, loopback for a wildcard."""
+    host = listen.rpartition(":")[0].strip("[]")
+    if host in ("", "0.0.0.0", "::", "*"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _port_open(host: str, port: int) -> bool:
     import socket
 
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
+        with socket.create_connection((host.strip("[]"), port), timeout=2):
             return True
     except OSError:
         return False

@@ -229,3 +229,37 @@ def _no_ping_for(notify_socket, seconds: float) -> None:
         except TimeoutError:
             continue
         assert "WATCHDOG=1" not in message.split("\n"), "pinged although no thread was free"
+
+
+@pytest.mark.parametrize("listen, host", [
+    ("127.0.0.1:50051", "127.0.0.1"), ("0.0.0.0:50051", "127.0.0.1"), ("[::]:50051", "127.0.0.1"),
+    ("10.1.2.3:50051", "10.1.2.3"), ("[::1]:50051", "[::1]"), ("localhost:0", "localhost"),
+])
+def test_the_registry_probes_itself_where_it_listens(listen, host):
+    from registry.metrics import probe_host
+
+    assert probe_host(listen) == host
+
+
+@pytest.mark.integration
+def test_registry_over_tls_still_pings(tmp_path, notify_socket):
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=registry.example", "-keyout", "server.key", "-out", "server.pem"],
+        cwd=tmp_path, check=True, capture_output=True)
+    script = Path(sys.executable).parent / "kiosk-registry"
+    process = subprocess.Popen(
+        [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+         "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024", "--metrics-listen", "off",
+         "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")],
+        env=_service_env(notify_socket), stderr=subprocess.DEVNULL,
+    )
+    try:
+        notify_socket.receive_until("READY=1")
+        notify_socket.receive_until("WATCHDOG=1")
+    finally:
+        _stop(process)
