@@ -1,7 +1,7 @@
 """Fixtures for the whole suite.
 
 ``postgres_url``: a real, throwaway PostgreSQL (tools/pg-cluster). `.ci/run`
-starts one and passes its URL in ``PICKUPBOX_TEST_POSTGRES_URL``; locally
+starts one and passes its URL in ``POSTGRES_TEST_URL``; locally
 the fixture uses the checkout's running cluster, or starts one if
 PostgreSQL is installed, or skips. In CI (``CI=true``) a missing PostgreSQL
 fails the test instead: a backend that CI never tests is not tested.
@@ -32,14 +32,14 @@ def _postgres_installed() -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    url = os.environ.get("PICKUPBOX_TEST_POSTGRES_URL") or _pg_cluster("url")
+    url = os.environ.get("POSTGRES_TEST_URL") or _pg_cluster("url")
     started_here = False
     if url is None and _postgres_installed():
         url = _pg_cluster("start")
         started_here = url is not None
     if url is None:
         message = ("no PostgreSQL for the tests: run `tools/pg-cluster start` "
-                   "(installs Debian's postgresql as root) or set PICKUPBOX_TEST_POSTGRES_URL")
+                   "(installs Debian's postgresql as root) or set POSTGRES_TEST_URL")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -100,7 +100,8 @@ def test_kiosk_reports_backlog_compartments_alarms_and_health(make_kiosk, regist
         samples = scrape(endpoint.port)
         assert samples[("kiosk_compartments", (("state", "free"),))] == total
         assert samples[("kiosk_door_alarms_total", (("type", "door_forced"),))] == 0
-        assert samples[("kiosk_registry_online", ())] == 1
+        wait_for(lambda: scrape(endpoint.port)[("kiosk_registry_online", ())] == 1,
+                 what="the uplink online")
 
         registry.stop()  # events now stay in the outbox
         harness.bank.force_door(3)
