@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     screen = run.add_mutually_exclusive_group()
     screen.add_argument("--windowed", action="store_true", help="touchscreen app in a window (development)")
     screen.add_argument("--headless", action="store_true", help="no touchscreen app: core, hardware and uplink only")
+    run.add_argument("--metrics-listen", metavar="HOST:PORT|off", default="127.0.0.1:9466",
+                     help="Prometheus /metrics address (default 127.0.0.1:9466; 'off' disables it)")
     demo = sub.add_parser("demo", help="walk through deposit and pickup on one machine, verifying each step")
     demo.add_argument("--keep", metavar="DIR", help="keep the demo's databases and notifications in DIR")
     check = sub.add_parser("check-config", help="validate a config file and print the effective settings")
@@ -28,9 +30,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return _run(args.config, windowed=args.windowed, headless=args.headless)
+            return _run(args.config, windowed=args.windowed, headless=args.headless,
+                        metrics_listen=args.metrics_listen)
         if args.command == "demo":
-            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+            from common.logsetup import setup_logging
+
+            setup_logging(logging.WARNING)
             from pathlib import Path
 
             from kiosk.demo import run_demo
@@ -68,14 +73,24 @@ def _check_config(config: str | None) -> int:
     return 0
 
 
-def _run(config: str | None, *, windowed: bool = False, headless: bool = False) -> int:
+def _run(config: str | None, *, windowed: bool = False, headless: bool = False,
+         metrics_listen: str = "off") -> int:
+    from common.logsetup import setup_logging
+    from common.metrics_http import parse_listen
     from hardware.errors import HardwareError
     from kiosk.app import build_kiosk
+    from kiosk.metrics import KioskOperations
     from kiosk.store import StoreError
     from common.tls import TlsConfigError
 
     settings = load_settings(config)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per record; also keeps Kivy from adding its own copy (fleetops).
+    setup_logging(settings.log_level)
+    try:
+        parse_listen(metrics_listen)
+    except ValueError as exc:
+        print(f"error: --metrics-listen: {exc}", file=sys.stderr)
+        return 2
     simulated = simulated_devices(settings)
     if simulated:
         why = "demo without a config file" if config is None else f"named in {config}"
@@ -83,6 +98,7 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
               file=sys.stderr)
     try:
         kiosk = build_kiosk(settings)
+        operations = KioskOperations(kiosk, metrics_listen)
     except (HardwareError, StoreError, TlsConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -96,6 +112,12 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
         print(f"error: cannot start the kiosk: {exc}.{hint}", file=sys.stderr)
         return 1
     kiosk.start()
+    try:
+        operations.ready(f"kiosk {settings.kiosk.id} running")
+    except OSError as exc:
+        kiosk.stop()
+        print(f"error: {exc}. Set --metrics-listen to a free port or 'off'.", file=sys.stderr)
+        return 1
     where = f"embedded registry on 127.0.0.1:{kiosk.registry.port}" if kiosk.registry else settings.registry.address
     logging.getLogger("kiosk").info(
         "kiosk %s running with %s; %d compartments.", settings.kiosk.id, where, len(kiosk.store.compartments()),
@@ -112,6 +134,7 @@ def _run(config: str | None, *, windowed: bool = False, headless: bool = False) 
 
             run_app(kiosk, windowed=windowed)  # returns when staff choose "Exit app"
     finally:
+        operations.stop()
         kiosk.stop()
     return 0
 

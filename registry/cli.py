@@ -74,7 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
         if args.kdf_n < 2 or args.kdf_n & (args.kdf_n - 1):
             raise CliError(f"--kdf-n must be a power of two of at least 2, not {args.kdf_n}")
         kdf_params = KdfParams(n=args.kdf_n)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    from common.logsetup import setup_logging
+    from common.metrics_http import parse_listen
+
+    setup_logging(logging.INFO)  # fleetops: one structured line per record
+    try:  # fleetops: a bad metrics address stops us before anything starts
+        parse_listen(args.metrics_listen)
+    except ValueError as error:
+        raise CliError(f"--metrics-listen: {error}") from None
     if args.messages_config:  # messages hook: read by registry.messages.notifier
         os.environ["PICKUPBOX_MESSAGES_CONFIG"] = args.messages_config
     try:
@@ -104,6 +111,13 @@ def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    try:  # fleetops: /metrics and systemd READY/WATCHDOG/STOPPING
+        from registry.metrics import Operations
+
+        operations = Operations(server, args.listen, args.metrics_listen, tls_cert=args.tls_cert)
+    except (OSError, ValueError) as error:
+        server.stop(grace=0)
+        raise CliError(str(error)) from None
     host = args.listen.rsplit(":", 1)[0]
     logging.getLogger("registry").info(
         "registry listening on %s:%d (database %s)", host, server.port, Path(args.db).resolve()
@@ -112,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     while not stop.wait(1.0):
         pass
     logging.getLogger("registry").info("stopping")
+    operations.stop()
     server.stop(grace=5)
     return 0
 
@@ -440,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tls-client-ca", metavar="FILE",
         help="require client certificates signed by this CA (mTLS for kiosks)",
+    )
+    serve.add_argument(
+        "--metrics-listen", metavar="HOST:PORT|off", default="127.0.0.1:9465",
+        help="Prometheus /metrics address (default 127.0.0.1:9465; 'off' disables it)",
     )
     serve.set_defaults(handler=_serve, client=False)
 

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from common.credentials import KdfParams
 from registry.database import RegistryDatabase
 from registry.kiosk_service import KioskServicer
+from registry.metrics import RegistryMetrics
 from registry.notifier import DirectoryNotifier, Notifier
 from registry.office_service import OfficeServicer
 from pickupbox.registry.v1 import registry_pb2, registry_pb2_grpc
@@ -94,10 +95,15 @@ def create_server(
     if notifier is None:
         notifier = DirectoryNotifier(Path(db_path).parent / "notifications")
     stopping = threading.Event()
+    # Metrics (fleetops): every RPC through the interceptor, notices counted.
+    metrics = RegistryMetrics()
+    metrics.watch_fleet(db)
+    notifier = metrics.counting(notifier)
     # No SO_REUSEPORT: a second registry on the same port must fail loudly
     # instead of silently sharing the port with the first.
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)]
+        futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)],
+        interceptors=[metrics.interceptor()],
     )
 
     kiosk_servicer = KioskServicer(
@@ -128,4 +134,6 @@ def create_server(
     if port == 0:
         db.close()
         raise OSError(f"cannot listen on {address}: is the address in use or invalid?")
-    return RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping)
+    registry_server = RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping)
+    registry_server.metrics = metrics  # served over HTTP by `kiosk-registry serve` (fleetops)
+    return registry_server
