@@ -53,6 +53,20 @@ class OneLineFormatter(logging.Formatter):
         return f"{stamp.replace('+00:00', 'Z')} {line}"
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the record, as logging's
+    own last resort does: a handler bound to the stream of the moment keeps
+    writing into a closed file once something (a test harness, a daemon
+    wrapper) swaps stderr."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+
 def setup_logging(level: int | str = logging.INFO, *, stream=None) -> logging.Handler:
     """Installs the one stderr handler on the root logger (again: replaces, never adds a second)."""
     # Before anything imports Kivy; an explicit choice in the environment wins.
@@ -62,7 +76,7 @@ def setup_logging(level: int | str = logging.INFO, *, stream=None) -> logging.Ha
         if handler.get_name() == _HANDLER_NAME or isinstance(handler, logging.StreamHandler) and \
                 getattr(handler, "stream", None) in (sys.stderr, sys.stdout):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(OneLineFormatter(journald=bool(os.environ.get("JOURNAL_STREAM"))))
     root.addHandler(handler)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from common.logsetup import OneLineFormatter, setup_logging
+from tests.ops.kiosk_config import SIMULATED_KIOSK_TOML
 
 
 def _record(msg: str, level=logging.INFO, exc_info=None) -> logging.LogRecord:
@@ -60,7 +61,7 @@ def test_setup_twice_still_prints_once():
 
 
 def _run_kiosk(tmp_path: Path, *mode: str, marker: str, env: dict[str, str]) -> str:
-    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    (tmp_path / "kiosk.toml").write_text(SIMULATED_KIOSK_TOML)
     script = Path(sys.executable).parent / "kiosk"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
     env.pop("KIVY_LOG_MODE", None)  # the service's own default is under test

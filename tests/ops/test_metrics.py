@@ -14,6 +14,7 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 from tests.integration.conftest import wait_for
 from tests.ops.conftest import scrape
 from tests.registry.conftest import compartments, start_registry
+from tests.ops.kiosk_config import SIMULATED_KIOSK_TOML
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +167,7 @@ def test_the_services_serve_metrics_from_their_command_lines(tmp_path):
 
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    (tmp_path / "kiosk.toml").write_text(SIMULATED_KIOSK_TOML)
     registry = subprocess.Popen(
         [str(bin_dir / "kiosk-registry"), "serve", "--listen", "127.0.0.1:0", "--db",
          str(tmp_path / "r.sqlite3"), "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024",
@@ -205,7 +206,7 @@ def test_a_bad_metrics_address_stops_start_up_with_a_clear_message(tmp_path, com
     import sys
     from pathlib import Path
 
-    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    (tmp_path / "kiosk.toml").write_text(SIMULATED_KIOSK_TOML)
     extra = (["--config", "kiosk.toml"] if command[0] == "kiosk" else
              ["--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"), "--kdf-n", "1024"])
     result = subprocess.run(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from common import systemd
+from tests.ops.kiosk_config import SIMULATED_KIOSK_TOML
 
 
 def test_notify_sends_one_datagram_of_lines(notify_socket, monkeypatch):
@@ -141,7 +142,7 @@ def test_registry_service_is_ready_pings_and_says_it_stops(tmp_path, notify_sock
 
 @pytest.mark.integration
 def test_kiosk_service_is_ready_pings_and_says_it_stops(tmp_path, notify_socket):
-    (tmp_path / "kiosk.toml").write_text('[registry]\nembedded_listen = "127.0.0.1:0"\n')
+    (tmp_path / "kiosk.toml").write_text(SIMULATED_KIOSK_TOML)
     script = Path(sys.executable).parent / "kiosk"
     process = subprocess.Popen(
         [str(script), "run", "--headless", "--config", "kiosk.toml", "--metrics-listen", "off"],
