@@ -16,7 +16,9 @@ from common.convert import (
     order_record_from_pickup_order,
     to_timestamp,
 )
-from registry.database import RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.auth import Guard, current_principal
+from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.permissions import check_kiosk
 from registry.errors import (
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
@@ -48,10 +50,12 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         notifier: Notifier,
         office_contact: str,
         stopping: threading.Event,
+        guard: Guard,
         *,
         stream_poll_seconds: float = 1.0,
     ) -> None:
         self._db = db
+        self._guard = guard
         self._notifier = notifier
         self._office_contact = office_contact
         self._stopping = stopping
@@ -61,8 +65,14 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
     def _policy(self) -> pb.CredentialPolicy:
         return credential_policy_to_proto(self._db.policy.params, self._db.policy.lookup_salt)
 
-    def _registered(self, kiosk_id: str) -> str:
+    def _itself(self, kiosk_id: str) -> str:
+        """A kiosk acts only as the kiosk its credential names."""
         validation.identifier("kiosk_id", kiosk_id)
+        self._guard.require(check_kiosk(current_principal(), kiosk_id), target=kiosk_id)
+        return kiosk_id
+
+    def _registered(self, kiosk_id: str) -> str:
+        self._itself(kiosk_id)
         with self._db.transaction() as tx:
             known = tx.get_kiosk(kiosk_id) is not None
         if not known:
@@ -76,7 +86,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
 
     @abort_on_error
     def RegisterKiosk(self, request: pb.RegisterKioskRequest, context) -> pb.RegisterKioskResponse:
-        kiosk_id = validation.identifier("kiosk_id", request.kiosk_id)
+        kiosk_id = self._itself(request.kiosk_id)
         validation.text("software_version", request.software_version, 100)
         _check_compartments(request.compartments)
         now = utcnow()
@@ -133,7 +143,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 )
             # One more than a page of each, so we know whether more follow.
             orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
-            staff = tx.staff_changed_since(after, page_size + 1)
+            office_id = current_principal().office_id or DEFAULT_OFFICE
+            staff = tx.staff_changed_since(after, page_size + 1, office_id)
         changes = sorted([*orders, *staff], key=lambda change: change.change_seq)
         page = changes[:page_size]
         has_more = len(changes) > page_size

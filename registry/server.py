@@ -12,7 +12,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.credentials import KdfParams
+from registry.auth import AuthInterceptor, Guard
 from registry.database import RegistryDatabase
+from registry.identity import ensure_local_admin
 from registry.kiosk_service import KioskServicer
 from registry.notifier import DirectoryNotifier, Notifier
 from registry.office_service import OfficeServicer
@@ -94,15 +96,23 @@ def create_server(
     stopping = threading.Event()
     # No SO_REUSEPORT: a second registry on the same port must fail loudly
     # instead of silently sharing the port with the first.
+    # Every call passes the AuthInterceptor: nothing is anonymous but health
+    # checks and reflection.
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)]
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[AuthInterceptor(db)],
+        options=[("grpc.so_reuseport", 0)],
     )
+    created = ensure_local_admin(db)
+    if created is not None:
+        log.info("created the local admin credential %s (mode 0600)", created)
 
+    guard = Guard(db)
     kiosk_servicer = KioskServicer(
-        db, notifier, office_contact, stopping, stream_poll_seconds=stream_poll_seconds
+        db, notifier, office_contact, stopping, guard, stream_poll_seconds=stream_poll_seconds
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
-    registry_pb2_grpc.add_OfficeServiceServicer_to_server(OfficeServicer(db), server)
+    registry_pb2_grpc.add_OfficeServiceServicer_to_server(OfficeServicer(db, guard), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -26,6 +26,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def cli(registry, monkeypatch, tmp_path, capsys):
     """Runs `kiosk-registry ARGS --registry <test server>` in the test's temp dir."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
 
     def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
         if stdin is not None:
@@ -116,6 +117,7 @@ def test_unreachable_registry(monkeypatch, capsys, tmp_path):
 
 def test_registry_address_from_the_environment(registry, monkeypatch, capsys):
     monkeypatch.setenv("PICKUPBOX_REGISTRY", registry.address)
+    monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
     assert main(["kiosk", "list"]) == 0
     assert "no kiosks registered" in capsys.readouterr().out
 
@@ -183,9 +185,21 @@ def test_serve_runs_until_sigterm(tmp_path):
             seen.append(line)
             match = re.search(r"registry listening on (127\.0\.0\.1:\d+)", line)
         assert match, "".join(seen)
+        anonymous = subprocess.run(
+            [str(script), "order", "list", "--registry", match.group(1)],
+            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+        )
+        assert anonymous.returncode == 1 and "not signed in" in anonymous.stderr
+        enrol = subprocess.run(
+            [str(script), "kiosk", "enrol", "kiosk-1", "--db", str(tmp_path / "r.sqlite3"),
+             "--output", str(tmp_path / "kiosk-1.credential")],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert enrol.returncode == 0, enrol.stderr
         client = subprocess.run(
             [str(script), "order", "create", "--kind", "other", "--json",
-             "--registry", match.group(1), "--qr-png", str(tmp_path / "qr.png")],
+             "--registry", match.group(1), "--qr-png", str(tmp_path / "qr.png"),
+             "--credential", str(tmp_path / "admin.credential")],
             capture_output=True, text=True, timeout=30,
         )
         assert client.returncode == 0, client.stderr
