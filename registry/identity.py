@@ -26,7 +26,7 @@ from common.auth import (
     write_secret_file,
 )
 from registry import permissions
-from registry.database import RegistryDatabase, Transaction
+from registry.database import DEFAULT_OFFICE, RegistryDatabase, Transaction
 from registry.permissions import Principal, Role
 
 PASSWORD_KDF = {"n": 2**14, "r": 8, "p": 1}
@@ -128,6 +128,19 @@ def ensure_local_admin(db: RegistryDatabase) -> Path | None:
                  detail_file=str(path))
         write_secret_file(path, token)
     return path
+
+
+def enrol_local_kiosk(db: RegistryDatabase, kiosk_id: str, credential_file: Path) -> None:
+    """Enrols the kiosk of an embedded registry (same machine, same process) once."""
+    with db.transaction() as tx:
+        if tx.kiosk_office(kiosk_id) is not None and credential_file.exists():
+            return
+        office = tx.kiosk_office(kiosk_id) or DEFAULT_OFFICE
+        tx.enrol_kiosk(kiosk_id, office, None)
+        token = create_kiosk_credential(tx, kiosk_id)
+        tx.audit("registry", "kiosk.enrolled", office_id=office, target=kiosk_id,
+                 detail_file=str(credential_file))
+        write_secret_file(credential_file, token)
 
 
 @dataclass(frozen=True)
