@@ -216,3 +216,37 @@ def test_serve_runs_until_sigterm(tmp_path):
 def test_serve_rejects_a_bad_kdf_n(capsys, tmp_path):
     assert main(["serve", "--db", str(tmp_path / "r.sqlite3"), "--kdf-n", "1000"]) == 1
     assert "--kdf-n must be a power of two" in capsys.readouterr().err
+
+
+def test_users_keys_offices_and_enrolment(registry, tmp_path, monkeypatch, capsys):
+    db = ["--db", str(registry.db_path)]
+    assert main(["office", "add", "north", "--name", "Bürgerbüro Nord", *db]) == 0
+    monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
+    assert main(["user", "add", "anna", "--roles", "clerk", "--office", "north", *db]) == 0
+    assert main(["user", "add", "bob", "--roles", "bogus", "--office", "north", *db]) == 1
+    assert "roles must be some of" in capsys.readouterr().err
+    assert main(["apikey", "create", "fachverfahren", "--office", "north",
+                 "--output", str(tmp_path / "key"), *db]) == 0
+    assert main(["kiosk", "enrol", "box-nord", "--office", "north",
+                 "--output", str(tmp_path), *db]) == 0
+    assert (tmp_path / "registry.credential").stat().st_mode & 0o077 == 0
+    capsys.readouterr()
+
+    monkeypatch.setenv("PICKUPBOX_PASSWORD", "a long enough secret")
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 0
+    assert main(["user", "revoke", "anna", *db]) == 0
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 1
+    assert "revoked" in capsys.readouterr().err
+    assert main(["order", "list", "--credential", str(tmp_path / "key"),
+                 "--registry", registry.address]) == 0
+    capsys.readouterr()
+    assert main(["user", "list", "--json", *db]) == 0
+    users = json.loads(capsys.readouterr().out)
+    assert [(u["name"], u["office_id"], bool(u["revoke_time"])) for u in users] == [
+        ("anna", "north", True)
+    ]
+    assert main(["audit", "export", "--db", str(registry.db_path), "--actor",
+                 f"local:{__import__('getpass').getuser()}"]) == 0
+    actions = [json.loads(line)["action"] for line in capsys.readouterr().out.splitlines()]
+    assert actions == ["office.created", "user.created", "api_key.created", "kiosk.enrolled",
+                       "user.revoked"]

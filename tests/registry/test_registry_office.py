@@ -335,3 +335,37 @@ def test_staff_create_list_deactivate(registry):
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert error_reason(error) == "STAFF_NOT_FOUND"
+
+
+def test_reissue_invalidates_the_old_code_and_pin_everywhere(registry, register_kiosk,
+                                                             create_order):
+    from common.credentials import check_verifier, lookup_key, normalize_code
+
+    register_kiosk("kiosk-1")
+    first = create_order(pin="482915")
+    reference = first.order.reference
+    reissued = registry.office.ReissuePickupCode(
+        pb.ReissuePickupCodeRequest(request_id="re-1", reference=reference, reason="letter lost"),
+        timeout=5,
+    )
+    assert reissued.pickup_code != first.pickup_code and reissued.pin
+    synced = registry.kiosk.SyncChanges(pb.SyncChangesRequest(kiosk_id="kiosk-1"), timeout=5)
+    record = next(o for o in synced.orders if o.reference == reference)
+    policy = registry.server.db.policy
+    old, new = normalize_code(first.pickup_code), normalize_code(reissued.pickup_code)
+    assert record.code_lookup == lookup_key(new, policy.lookup_salt, policy.params)
+    assert record.code_lookup != lookup_key(old, policy.lookup_salt, policy.params)
+    assert check_verifier(record.pin_verifier, new, reissued.pin)
+    assert not check_verifier(record.pin_verifier, old, "482915")
+    # A retry of the reissue returns the same new secrets, not a third code.
+    again = registry.office.ReissuePickupCode(
+        pb.ReissuePickupCodeRequest(request_id="re-1", reference=reference), timeout=5
+    )
+    assert (again.pickup_code, again.pin) == (reissued.pickup_code, reissued.pin)
+    audited = registry.sql("SELECT detail FROM audit_log WHERE action = 'order.reissued'")
+    assert len(audited) == 1 and "letter lost" in audited[0]["detail"]
+
+    registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=reference), timeout=5)
+    error = rpc_error(registry.office.ReissuePickupCode,
+                      pb.ReissuePickupCodeRequest(reference=reference))
+    assert error_reason(error) == "ORDER_NOT_REISSUABLE"
