@@ -41,6 +41,9 @@ from registry import audit as audit_rules
 
 SCHEMA_VERSION = 3
 DEFAULT_OFFICE = "default"
+# After these the document is out of the box or was never put in for the
+# citizen: the contact is no longer needed and the retention clock starts.
+ENDED_STATUSES = frozenset({OrderStatus.COLLECTED, OrderStatus.REMOVED, OrderStatus.CANCELLED})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -68,7 +71,8 @@ CREATE TABLE IF NOT EXISTS orders (
     locked INTEGER NOT NULL DEFAULT 0,
     cancel_reason TEXT NOT NULL DEFAULT '',
     change_seq INTEGER NOT NULL,
-    office_id TEXT NOT NULL DEFAULT 'default'
+    office_id TEXT NOT NULL DEFAULT 'default',
+    end_time TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_by_kiosk_change ON orders (kiosk_id, change_seq);
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
@@ -156,6 +160,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
     detail TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_counts (
+    day TEXT NOT NULL,
+    office_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, office_id, kind, status)
 );
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
     seq INTEGER PRIMARY KEY,
@@ -447,6 +459,12 @@ class Transaction:
         unknown = set(changes) - _ORDER_UPDATABLE
         if unknown:
             raise ValueError(f"orders has no updatable column {sorted(unknown)}")
+        if changes.get("status") in ENDED_STATUSES:
+            # When the order ended starts its retention clock (set once).
+            self._conn.execute(
+                "UPDATE orders SET end_time = COALESCE(end_time, ?) WHERE reference = ?",
+                (_text(utcnow()), reference),
+            )
         values = []
         for value in changes.values():
             if isinstance(value, datetime):
@@ -511,6 +529,40 @@ class Transaction:
         self._conn.execute(
             "UPDATE orders SET pending_code = NULL WHERE reference = ?", (reference,)
         )
+
+    # ------------------------------------------------------------ retention
+
+    def ended_orders(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(reference, office, kind, status, end_time, contact) of every ended order."""
+        rows = self._conn.execute(
+            "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
+            " WHERE end_time IS NOT NULL"
+        ).fetchall()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def wipe_contact(self, reference: str) -> None:
+        self._conn.execute(
+            "UPDATE orders SET contact = '', pending_code = NULL WHERE reference = ?", (reference,)
+        )
+
+    def delete_order(self, reference: str, office_id: str, kind: str, status: str,
+                     day: str) -> None:
+        """Deletes an order and what names it, keeping one anonymous count."""
+        self._conn.execute(
+            "INSERT INTO order_counts (day, office_id, kind, status, count) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (day, office_id, kind, status) DO UPDATE SET count = count + 1",
+            (day, office_id, kind, status),
+        )
+        self._conn.execute("DELETE FROM events WHERE order_reference = ?", (reference,))
+        self._conn.execute("DELETE FROM orders WHERE reference = ?", (reference,))
+
+    def delete_replays_before(self, moment: datetime) -> int:
+        return self._conn.execute(
+            "DELETE FROM request_replays WHERE created_at < ?", (_text(moment),)
+        ).rowcount
+
+    def order_counts(self) -> list[sqlite3.Row]:
+        return self._conn.execute("SELECT * FROM order_counts ORDER BY day").fetchall()
 
     # --------------------------------------------------------------- staff
 
@@ -830,6 +882,9 @@ class RegistryDatabase:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 5000")
+        # Deleted rows (wiped codes, purged contacts) are overwritten with
+        # zeros in the file instead of lingering in free pages.
+        self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.executescript(_SCHEMA)
         self.audit_key = _load_or_create_key(self.path.parent / AUDIT_KEY_FILE)
         # Wakes StreamCommands streams when a transaction queued a command.
@@ -864,13 +919,15 @@ class RegistryDatabase:
                     tx._conn.execute("ALTER TABLE orders ADD COLUMN old_document_return_time TEXT")
                 if version < 3:
                     # Version 3 added offices (tenants); what existed belongs to the default one.
-                    for table in ("orders", "staff"):
+                    # It also records when an order ended, for the retention rules.
+                    for table, column, kind in (
+                        ("orders", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
+                        ("staff", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
+                        ("orders", "end_time", "TEXT"),
+                    ):
                         columns = {r[1] for r in tx._conn.execute(f"PRAGMA table_info({table})")}
-                        if "office_id" not in columns:
-                            tx._conn.execute(
-                                f"ALTER TABLE {table} ADD COLUMN office_id TEXT NOT NULL DEFAULT"
-                                f" '{DEFAULT_OFFICE}'"
-                            )
+                        if column not in columns:
+                            tx._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                     for kiosk_id, in tx._conn.execute("SELECT kiosk_id FROM kiosks").fetchall():
                         tx.enrol_kiosk(kiosk_id, DEFAULT_OFFICE, kiosk_id)
                 tx._conn.execute(
@@ -898,6 +955,11 @@ class RegistryDatabase:
             with self._commands_changed:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
+
+    def checkpoint_wal(self) -> None:
+        """Folds the WAL into the database, so wiped secrets leave no copy in -wal."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @property
     def commands_generation(self) -> int:

@@ -19,6 +19,7 @@ from common.convert import (
 from registry.auth import Guard, current_principal
 from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
 from registry.permissions import check_kiosk
+from registry.retention import Retention
 from registry.errors import (
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
@@ -33,6 +34,7 @@ from pickupbox.registry.v1 import registry_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+ENDING_EVENTS = frozenset({pb.EVENT_TYPE_ORDER_COLLECTED, pb.EVENT_TYPE_ORDER_REMOVED})
 DEFAULT_SYNC_PAGE_SIZE = 500
 MAX_SYNC_PAGE_SIZE = 5000
 MAX_EVENTS_PER_REPORT = 1000
@@ -51,11 +53,13 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         office_contact: str,
         stopping: threading.Event,
         guard: Guard,
+        retention: Retention,
         *,
         stream_poll_seconds: float = 1.0,
     ) -> None:
         self._db = db
         self._guard = guard
+        self._retention = retention
         self._notifier = notifier
         self._office_contact = office_contact
         self._stopping = stopping
@@ -191,6 +195,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         with self._db.transaction() as tx:
             tx.touch_kiosk(kiosk_id, now)
         self.send_pending_notices()
+        if any(e.type in ENDING_EVENTS for e in request.events):
+            self._retention.run()  # the contact goes as soon as the order ended
         return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
 
     @abort_on_error
@@ -251,6 +257,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                     continue
                 with self._db.transaction() as tx:
                     tx.wipe_pending_code(order.reference)
+                # The plaintext code must not survive in the WAL either.
+                self._db.checkpoint_wal()
 
 
 def _parse_cursor(cursor: str) -> int:

@@ -48,6 +48,7 @@ from registry.permissions import (
     check_office,
     check_permission,
 )
+from registry.retention import Retention
 from registry.secret_hold import SecretHold
 from registry.database import (
     DEFAULT_OFFICE,
@@ -156,9 +157,10 @@ def home_office(principal: Principal) -> str:
 
 
 class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
-    def __init__(self, db: RegistryDatabase, guard: Guard) -> None:
+    def __init__(self, db: RegistryDatabase, guard: Guard, retention: Retention) -> None:
         self._db = db
         self._guard = guard
+        self._retention = retention
         self._secrets = SecretHold()
 
     def _own_order(self, tx: Transaction, reference: str) -> StoredOrder:
@@ -330,6 +332,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response = pb.CancelPickupOrderResponse(order=order_to_proto(order))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("order %s cancelled", order.reference)
+        self._retention.run()
         return response
 
     @abort_on_error

@@ -18,6 +18,7 @@ from registry.identity import ensure_local_admin
 from registry.kiosk_service import KioskServicer
 from registry.notifier import DirectoryNotifier, Notifier
 from registry.office_service import OfficeServicer
+from registry.retention import Retention, RetentionPolicy
 from pickupbox.registry.v1 import registry_pb2, registry_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class RegistryServer:
         health_servicer: health.HealthServicer,
         kiosk_servicer: KioskServicer,
         stopping: threading.Event,
+        retention: Retention,
     ) -> None:
         self._server = grpc_server
         self.port = port
@@ -48,9 +50,15 @@ class RegistryServer:
         self._health = health_servicer
         self._kiosk_servicer = kiosk_servicer
         self._stopping = stopping
+        self.retention = retention
+        self._purger = threading.Thread(
+            target=retention.run_daily, args=(stopping,), name="retention", daemon=True
+        )
 
     def start(self) -> None:
         self._server.start()
+        self.retention.run()
+        self._purger.start()
         # Notices that failed (or were cut off by a crash) before the last
         # stop still have their code stored; send them now.
         self._kiosk_servicer.send_pending_notices()
@@ -61,6 +69,8 @@ class RegistryServer:
         self._stopping.set()
         self.db.wake_streams()
         self._server.stop(grace).wait()
+        if self._purger.is_alive():
+            self._purger.join()
         self.db.close()
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
@@ -77,6 +87,7 @@ def create_server(
     server_credentials: grpc.ServerCredentials | None = None,
     max_workers: int = DEFAULT_MAX_WORKERS,
     stream_poll_seconds: float = 1.0,
+    retention: RetentionPolicy | None = None,
 ) -> RegistryServer:
     """Builds a registry bound to ``address`` ("host:port"; port 0 picks a free one).
 
@@ -108,11 +119,15 @@ def create_server(
         log.info("created the local admin credential %s (mode 0600)", created)
 
     guard = Guard(db)
+    purge = Retention(db, notifier, retention or RetentionPolicy())
     kiosk_servicer = KioskServicer(
-        db, notifier, office_contact, stopping, guard, stream_poll_seconds=stream_poll_seconds
+        db, notifier, office_contact, stopping, guard, purge,
+        stream_poll_seconds=stream_poll_seconds,
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
-    registry_pb2_grpc.add_OfficeServiceServicer_to_server(OfficeServicer(db, guard), server)
+    registry_pb2_grpc.add_OfficeServiceServicer_to_server(
+        OfficeServicer(db, guard, purge), server
+    )
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -134,4 +149,4 @@ def create_server(
     if port == 0:
         db.close()
         raise OSError(f"cannot listen on {address}: is the address in use or invalid?")
-    return RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping)
+    return RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping, purge)
