@@ -266,7 +266,43 @@ def _involves_staff(detail: str, staff_id: str) -> bool:
     return staff_id in (parsed.get("staff") or []) or parsed.get("staff_id") == staff_id
 
 
-def add_parsers(commands, db_default: str) -> None:
+def retention_policy(args: argparse.Namespace):
+    from datetime import timedelta
+
+    from registry.retention import RetentionPolicy
+
+    if args.contact_grace_days < 0 or args.record_days < 0:
+        raise AdminError("--contact-grace-days and --record-days must be 0 or more")
+    return RetentionPolicy(contact_grace=timedelta(days=args.contact_grace_days),
+                           record_days=args.record_days)
+
+
+def add_retention_options(p: argparse.ArgumentParser) -> None:
+    from registry.retention import DEFAULT_RECORD_DAYS
+
+    p.add_argument("--contact-grace-days", type=float, default=0.0, metavar="DAYS",
+                   help="keep a citizen's contact this long after the order ended (default 0)")
+    p.add_argument("--record-days", type=int, default=DEFAULT_RECORD_DAYS, metavar="DAYS",
+                   help=f"keep ended orders this long, then only counts (default"
+                        f" {DEFAULT_RECORD_DAYS})")
+
+
+def purge_now(args: argparse.Namespace) -> int:
+    from registry.notifier import DirectoryNotifier
+    from registry.retention import purge
+
+    policy = retention_policy(args)
+    db = _open(args)
+    try:
+        report = purge(db, DirectoryNotifier(args.notify_dir), policy)
+    finally:
+        db.close()
+    print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
+          f" {report.notice_files_removed} notices removed")
+    return 0
+
+
+def add_parsers(commands, db_default: str, notify_default: str) -> None:
     def local(sub, name: str, handler, **kwargs) -> argparse.ArgumentParser:
         p = sub.add_parser(name, **kwargs)
         p.add_argument("--db", default=db_default, help=f"registry database (default {db_default})")
@@ -316,6 +352,11 @@ def add_parsers(commands, db_default: str) -> None:
     export.add_argument("--actor", metavar="WHO", help="one principal, e.g. user:anna")
     export.add_argument("--since", metavar="TIME")
     export.add_argument("--until", metavar="TIME")
+
+    purge = local(commands, "purge", purge_now,
+                  help="apply the retention rules now (the server also does it daily)")
+    purge.add_argument("--notify-dir", default=notify_default, metavar="DIR")
+    add_retention_options(purge)
 
 
 def add_kiosk_enrol(kiosk_commands, db_default: str) -> None:

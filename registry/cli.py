@@ -11,6 +11,7 @@
     kiosk-registry office add ID | list
     kiosk-registry kiosk enrol KIOSK [--office O] [--certificate-name CN] [--output DIR]
     kiosk-registry audit verify | export [--order REF] [--staff ID] [--since T]
+    kiosk-registry purge [--record-days 90] [--contact-grace-days 0]
 
 Client commands talk to a running registry (``--registry`` or the
 PICKUPBOX_REGISTRY environment variable) and authenticate with, in this
@@ -111,8 +112,13 @@ def _serve(args: argparse.Namespace) -> int:
         except TlsConfigError as error:
             raise CliError(str(error)) from None
     try:
+        retention = admin_cli.retention_policy(args)
+    except admin_cli.AdminError as error:
+        raise CliError(str(error)) from None
+    try:
         server = create_server(
-            args.listen, args.db, notifier=notifier, kdf_params=kdf_params, **kwargs
+            args.listen, args.db, notifier=notifier, kdf_params=kdf_params, retention=retention,
+            **kwargs,
         )
     except OSError as error:
         raise CliError(str(error)) from None
@@ -493,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tls-client-ca", metavar="FILE",
         help="require client certificates signed by this CA (mTLS for kiosks)",
     )
+    admin_cli.add_retention_options(serve)
     serve.set_defaults(handler=_serve, client=False)
 
     def client_parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
@@ -587,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = client_parser(staff, "deactivate", help="stop a staff card from working")
     deactivate.add_argument("staff_id")
     deactivate.set_defaults(handler=_staff_deactivate)
-    admin_cli.add_parsers(commands, DEFAULT_DB)
+    admin_cli.add_parsers(commands, DEFAULT_DB, DEFAULT_NOTIFY_DIR)
     return parser
 
 
