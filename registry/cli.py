@@ -67,6 +67,12 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DB = "./var/registry.sqlite3"
 DEFAULT_NOTIFY_DIR = "./var/notifications"
 REGISTRY_ENV = "PICKUPBOX_REGISTRY"
+# Where a registry on this machine leaves its first admin credential: the
+# embedded/tools/run one, and the one deploy/pickupbox-registry.service runs.
+LOCAL_ADMIN_CREDENTIALS = (
+    Path(DEFAULT_DB).parent / ADMIN_CREDENTIAL_FILE,
+    Path("/var/lib/pickupbox-registry") / ADMIN_CREDENTIAL_FILE,
+)
 CALL_TIMEOUT_SECONDS = 10.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -186,11 +192,13 @@ def _caller_metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     if os.environ.get("PICKUPBOX_API_KEY"):
         return bearer(os.environ["PICKUPBOX_API_KEY"].strip())
     path = args.credential or os.environ.get("PICKUPBOX_CREDENTIAL")
-    candidate = Path(path) if path else Path(DEFAULT_DB).parent / ADMIN_CREDENTIAL_FILE
-    if path is None and not candidate.exists():
-        return ()  # the registry will say what is missing
+    if path is None:
+        found = [p for p in LOCAL_ADMIN_CREDENTIALS if p.exists()]
+        if not found:
+            return ()  # the registry will say what is missing
+        path = found[0]
     try:
-        return bearer(read_secret_file(candidate))
+        return bearer(read_secret_file(Path(path)))
     except CredentialFileError as error:
         raise CliError(str(error)) from None
 

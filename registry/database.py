@@ -877,6 +877,9 @@ class RegistryDatabase:
         # what makes that safe, and it also keeps transactions from
         # interleaving. SQLite serialises writers anyway, so little is lost.
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # Contacts and codes live here: the registry's user only (SQLite gives
+        # the -wal and -shm files the database file's mode).
+        os.chmod(self.path, 0o600)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._conn.execute("PRAGMA journal_mode = WAL")

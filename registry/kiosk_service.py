@@ -16,7 +16,7 @@ from common.convert import (
     order_record_from_pickup_order,
     to_timestamp,
 )
-from registry.auth import Guard, current_principal
+from registry.auth import Guard, current_peer, current_principal
 from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
 from registry.permissions import check_kiosk
 from registry.retention import Retention
@@ -101,6 +101,10 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 [message_to_json(c) for c in request.compartments],
                 now,
             )
+            tx.audit(f"kiosk:{kiosk_id}", "kiosk.registered",
+                     office_id=tx.kiosk_office(kiosk_id) or "",
+                     target=kiosk_id, compartments=len(request.compartments),
+                     software=request.software_version, peer=current_peer())
         log.info(
             "kiosk %s registered (software %s, %d compartments)",
             kiosk_id, request.software_version or "unknown", len(request.compartments),

@@ -212,3 +212,19 @@ def test_retry_secrets_belong_to_their_creator(registry):
         kind=pb.DOCUMENT_KIND_ID_CARD, request_id=request_id), timeout=5)
     assert again.order.reference == first.order.reference
     assert (again.pickup_code, again.pin) == ("", "")
+
+
+def test_every_rpc_fails_anonymously_on_plaintext_loopback(registry, register_kiosk):
+    from tests.integration.test_access_matrix import kiosk_calls, office_calls
+
+    register_kiosk("kiosk-a")
+    office, kiosk = anonymous(registry)
+    for name, call in office_calls("PO-ANY"):
+        with pytest.raises(grpc.RpcError) as caught:
+            call(office)
+        assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED, name
+    for name, call in kiosk_calls("PO-ANY"):
+        with pytest.raises(grpc.RpcError) as caught:
+            call(kiosk)
+        assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED, name
+    assert stat.S_IMODE(registry.db_path.stat().st_mode) == 0o600
