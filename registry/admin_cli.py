@@ -138,8 +138,15 @@ def apikey_create(args: argparse.Namespace) -> int:
         roles = _roles(args.roles)
         with db.transaction() as tx:
             office = _office(tx, args.office)
+            expires = None
+            if args.expires_days is not None:
+                from datetime import timedelta, timezone
+
+                if args.expires_days <= 0:
+                    raise AdminError("--expires-days must be more than 0")
+                expires = datetime.now(timezone.utc) + timedelta(days=args.expires_days)
             try:
-                token = identity.create_api_key(tx, args.name, office, roles)
+                token = identity.create_api_key(tx, args.name, office, roles, expires)
             except ValueError as error:
                 raise AdminError(str(error)) from None
             tx.audit(_actor(), "api_key.created", office_id=office or "", target=args.name,
@@ -329,6 +336,8 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     create.add_argument("--roles", default="integration")
     create.add_argument("--office")
     create.add_argument("--output", metavar="FILE", help="write the key to FILE (mode 0600)")
+    create.add_argument("--expires-days", type=float, metavar="DAYS",
+                        help="the key stops working after DAYS (default: until revoked)")
     keys = local(apikey, "list", principal_list, help="list API keys")
     keys.add_argument("--json", action="store_true")
     krevoke = local(apikey, "revoke", principal_revoke, help="revoke an API key by id")

@@ -139,7 +139,8 @@ CREATE TABLE IF NOT EXISTS principals (
     secret_salt BLOB NOT NULL,
     secret_hash BLOB NOT NULL,
     create_time TEXT NOT NULL,
-    revoke_time TEXT
+    revoke_time TEXT,
+    expire_time TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_name ON principals (name) WHERE kind = 'user';
 CREATE TABLE IF NOT EXISTS kiosk_enrolments (
@@ -784,12 +785,14 @@ class Transaction:
     def insert_principal(
         self, *, principal_id: str, kind: str, name: str, office_id: str | None, roles: str,
         kiosk_id: str, secret_salt: bytes, secret_hash: bytes,
+        expire_time: datetime | None = None,
     ) -> None:
         self._conn.execute(
             "INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
-            " secret_salt, secret_hash, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " secret_salt, secret_hash, create_time, expire_time)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (principal_id, kind, name, office_id, roles, kiosk_id, secret_salt, secret_hash,
-             _text(utcnow())),
+             _text(utcnow()), _text(expire_time)),
         )
 
     def get_principal(self, principal_id: str) -> sqlite3.Row | None:

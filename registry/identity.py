@@ -17,6 +17,7 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from common.auth import (
@@ -26,7 +27,7 @@ from common.auth import (
     write_secret_file,
 )
 from registry import permissions
-from registry.database import DEFAULT_OFFICE, RegistryDatabase, Transaction
+from registry.database import DEFAULT_OFFICE, RegistryDatabase, Transaction, utcnow
 from registry.permissions import Principal, Role
 
 PASSWORD_KDF = {"n": 2**14, "r": 8, "p": 1}
@@ -85,20 +86,22 @@ def create_user(tx: Transaction, name: str, password: str, office_id: str | None
 
 
 def _create_token(tx: Transaction, kind: str, name: str, office_id: str | None, roles: str,
-                  kiosk_id: str = "") -> str:
+                  kiosk_id: str = "", expire_time: datetime | None = None) -> str:
     token, token_id, secret = new_token()
     salt = secrets.token_bytes(16)
     tx.insert_principal(
         principal_id=token_id, kind=kind, name=name, office_id=office_id, roles=roles,
         kiosk_id=kiosk_id, secret_salt=salt, secret_hash=_hash(secret, salt, TOKEN_KDF),
+        expire_time=expire_time,
     )
     return token
 
 
 def create_api_key(tx: Transaction, name: str, office_id: str | None,
-                   roles: frozenset[Role]) -> str:
+                   roles: frozenset[Role], expire_time: datetime | None = None) -> str:
     check_scope(office_id, roles)
-    return _create_token(tx, "api_key", name, office_id, ",".join(sorted(r.value for r in roles)))
+    return _create_token(tx, "api_key", name, office_id, ",".join(sorted(r.value for r in roles)),
+                         expire_time=expire_time)
 
 
 def create_kiosk_credential(tx: Transaction, kiosk_id: str) -> str:
@@ -227,6 +230,10 @@ class Authenticator:
         if row["revoke_time"] is not None:
             raise AuthError(permissions.CREDENTIAL_REVOKED,
                             f"{principal.label} was revoked at {row['revoke_time']}:"
+                            " ask an administrator for a new one", principal.label)
+        if row["expire_time"] is not None and datetime.fromisoformat(row["expire_time"]) <= utcnow():
+            raise AuthError(permissions.CREDENTIAL_EXPIRED,
+                            f"{principal.label} expired at {row['expire_time']}:"
                             " ask an administrator for a new one", principal.label)
         if principal.kind == "kiosk":
             with self._db.transaction() as tx:

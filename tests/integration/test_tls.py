@@ -40,6 +40,14 @@ def pki(tmp_path_factory) -> Path:
                  "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
                  "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", *ext, cwd=d)
+    # A certificate of another CA, with the enrolled kiosk's name.
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "2", "-subj", "/CN=Rogue CA", "-keyout", "rogue-ca.key",
+             "-out", "rogue-ca.pem", cwd=d)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-subj", "/CN=kiosk", "-keyout", "rogue.key", "-out", "rogue.csr", cwd=d)
+    _openssl("x509", "-req", "-in", "rogue.csr", "-CA", "rogue-ca.pem", "-CAkey", "rogue-ca.key",
+             "-CAcreateserial", "-days", "2", "-out", "rogue.pem", cwd=d)
     return d
 
 
@@ -110,3 +118,18 @@ def test_office_cli_over_mutual_tls(pki, tls_registry, capsys, monkeypatch):
     assert registry_cli(["kiosk", "list", "--registry", f"127.0.0.1:{tls_registry.port}",
                          "--tls-ca", str(pki / "missing.pem")]) == 1
     assert "cannot read the registry CA" in capsys.readouterr().err
+
+
+def test_a_certificate_of_another_ca_is_refused(tmp_path, pki, tls_registry):
+    env = _kiosk_env(tmp_path, pki, tls_registry.port)
+    env["PICKUPBOX_REGISTRY__TLS_CERT_FILE"] = str(pki / "rogue.pem")
+    env["PICKUPBOX_REGISTRY__TLS_KEY_FILE"] = str(pki / "rogue.key")
+    kiosk = build_kiosk(load_settings(None, env))
+    try:
+        with pytest.raises(RegistryUnavailable):
+            kiosk.uplink.step(0.0)
+        assert not kiosk.uplink.registered
+    finally:
+        kiosk.stop()
+    with tls_registry.db.transaction() as tx:
+        assert tx.get_kiosk("kiosk-1") is None

@@ -228,3 +228,51 @@ def test_every_rpc_fails_anonymously_on_plaintext_loopback(registry, register_ki
             call(kiosk)
         assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED, name
     assert stat.S_IMODE(registry.db_path.stat().st_mode) == 0o600
+
+
+def test_an_expired_key_is_refused(registry):
+    from datetime import timedelta
+
+    from registry.database import utcnow
+
+    with registry.server.db.transaction() as tx:
+        key = identity.create_api_key(tx, "old", "default", frozenset({Role.CLERK}),
+                                      utcnow() - timedelta(seconds=1))
+    stub = pb_grpc.OfficeServiceStub(authenticated_channel(registry.channel, bearer(key)))
+    error = refused(stub.ListPickupOrders, pb.ListPickupOrdersRequest())
+    assert (error.code(), error_reason(error)) == (grpc.StatusCode.UNAUTHENTICATED,
+                                                   "CREDENTIAL_EXPIRED")
+
+
+def _non_loopback_address() -> str | None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent for a UDP connect
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_credentials_over_plaintext_from_the_network_are_refused(registry_at, tmp_path):
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    from registry.server import create_server
+    from tests.registry.conftest import TEST_KDF
+
+    server = create_server("0.0.0.0:0", tmp_path / "r.sqlite3", kdf_params=TEST_KDF)
+    server.start()
+    try:
+        from tests.auth_support import admin_token
+
+        with grpc.insecure_channel(f"{address}:{server.port}") as channel:
+            stub = pb_grpc.OfficeServiceStub(authenticated_channel(
+                channel, bearer(admin_token(tmp_path / "r.sqlite3"))))
+            error = refused(stub.ListPickupOrders, pb.ListPickupOrdersRequest())
+        assert error.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert "only over TLS" in error.details()
+    finally:
+        server.stop(grace=0)
