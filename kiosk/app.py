@@ -104,7 +104,8 @@ def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = N
     )
     # The kiosk in this process is enrolled like any other, so its calls are
     # authenticated too; its credential stays in its data dir (mode 0600).
-    enrol_local_kiosk(server.db, settings.kiosk.id, Path(settings.kiosk.data_dir) / KIOSK_CREDENTIAL_FILE)
+    credential = Path(settings.kiosk.data_dir) / KIOSK_CREDENTIAL_FILE
+    enrol_local_kiosk(server.db, settings.kiosk.id, credential)
     server.start()
     log.info("embedded registry listening on 127.0.0.1:%s (notifications in %s)", server.port, reg.notify_dir)
     return server
