@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,10 @@ from registry.permissions import Principal, Role
 PASSWORD_KDF = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_KDF = {"n": 2**10, "r": 8, "p": 1}
 MIN_PASSWORD_LENGTH = 12
+# Online guessing: after this many wrong passwords for one user name within
+# the window, that name is refused (without checking) until the window passes.
+MAX_PASSWORD_FAILURES = 5
+FAILURE_WINDOW_SECONDS = 15 * 60.0
 BOOTSTRAP_ADMIN = "local-admin"
 
 
@@ -155,10 +160,23 @@ class Peer:
 
 
 class Authenticator:
-    def __init__(self, db: RegistryDatabase) -> None:
+    def __init__(self, db: RegistryDatabase, clock=time.monotonic) -> None:
         self._db = db
         self._verified: dict[bytes, str] = {}
+        self._failures: dict[str, list[float]] = {}
+        self._clock = clock
         self._lock = threading.Lock()
+
+    def _recent_failures(self, user: str) -> list[float]:
+        now = self._clock()
+        with self._lock:
+            recent = [t for t in self._failures.get(user, []) if now - t < FAILURE_WINDOW_SECONDS]
+            self._failures[user] = recent
+            return recent
+
+    def _failed(self, user: str) -> None:
+        with self._lock:
+            self._failures.setdefault(user, []).append(self._clock())
 
     def authenticate(self, authorization: str | None, peer: Peer) -> Principal | None:
         """The principal behind a call, None for an anonymous one; AuthError if refused."""
@@ -252,12 +270,19 @@ class Authenticator:
         if not sep:
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "Basic authorization needs base64 of 'user:password'")
+        recent = self._recent_failures(user)
+        if len(recent) >= MAX_PASSWORD_FAILURES:
+            wait = int(FAILURE_WINDOW_SECONDS - (self._clock() - recent[0])) // 60 + 1
+            raise AuthError(permissions.TOO_MANY_FAILURES,
+                            f"too many wrong passwords for {user}: try again in {wait} minutes"
+                            " or ask an administrator", f"user:{user}"[:80])
         with self._db.transaction() as tx:
             row = tx.user_by_name(user)
         # Hash even for an unknown user, so timing does not tell who exists.
         salt = row["secret_salt"] if row is not None else b"\0" * 16
         digest = _hash(password, salt, PASSWORD_KDF)
         if row is None or not hmac.compare_digest(digest, row["secret_hash"]):
+            self._failed(user)
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "wrong user name or password", f"user:{user}"[:80])
         principal = _principal(row)

@@ -276,3 +276,24 @@ def test_credentials_over_plaintext_from_the_network_are_refused(registry_at, tm
         assert "only over TLS" in error.details()
     finally:
         server.stop(grace=0)
+
+
+def test_password_guessing_is_cut_off(registry):
+    with registry.server.db.transaction() as tx:
+        identity.create_user(tx, "carl", "the right password", "default",
+                             frozenset({Role.CLERK}))
+
+    def attempt(password: str) -> grpc.RpcError | None:
+        stub = pb_grpc.OfficeServiceStub(authenticated_channel(
+            registry.channel, basic("carl", password)))
+        try:
+            stub.ListPickupOrders(pb.ListPickupOrdersRequest(), timeout=10)
+        except grpc.RpcError as error:
+            return error
+        return None
+
+    for i in range(identity.MAX_PASSWORD_FAILURES):
+        assert error_reason(attempt(f"guess {i:06d}")) == "CREDENTIAL_INVALID"
+    error = attempt("the right password")  # even the right one waits now
+    assert error_reason(error) == "TOO_MANY_FAILURES"
+    assert "try again in" in error.details()
