@@ -297,3 +297,30 @@ def test_password_guessing_is_cut_off(registry):
     error = attempt("the right password")  # even the right one waits now
     assert error_reason(error) == "TOO_MANY_FAILURES"
     assert "try again in" in error.details()
+
+
+def test_a_kiosk_cannot_report_another_kiosks_order_collected(registry, register_kiosk,
+                                                              create_order):
+    register_kiosk("kiosk-1")
+    register_kiosk("kiosk-2")
+    reference = create_order(kiosk_id="kiosk-1").order.reference
+    registry.kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-2", events=[
+        pb.KioskEvent(event_id=str(uuid.uuid4()), type=pb.EVENT_TYPE_ORDER_COLLECTED,
+                      order_reference=reference)]), timeout=5)
+    order = registry.office.GetPickupOrder(pb.GetPickupOrderRequest(reference=reference),
+                                           timeout=5).order
+    assert order.status == pb.ORDER_STATUS_ANNOUNCED
+    refused_events = registry.sql("SELECT actor FROM audit_log WHERE action = 'event.refused'")
+    assert [r["actor"] for r in refused_events] == ["kiosk:kiosk-2"]
+
+
+def test_may_apply():
+    from registry.events import may_apply
+
+    class Order:
+        kiosk_id, office_id = "kiosk-1", "north"
+
+    assert may_apply(Order, pb.EVENT_TYPE_ORDER_COLLECTED, "kiosk-1", "north")
+    assert not may_apply(Order, pb.EVENT_TYPE_ORDER_COLLECTED, "kiosk-2", "north")
+    assert may_apply(Order, pb.EVENT_TYPE_ORDER_DEPOSITED, "kiosk-2", "north")
+    assert not may_apply(Order, pb.EVENT_TYPE_ORDER_DEPOSITED, "kiosk-3", "south")
