@@ -193,7 +193,9 @@ class Authenticator:
                 )
             return cert_kiosk
         principal = self._by_header(authorization)
-        if cert_kiosk is not None and principal != cert_kiosk:
+        if cert_kiosk is not None and (principal.kind, principal.kiosk_id) != (
+            "kiosk", cert_kiosk.kiosk_id
+        ):
             # A kiosk's certificate with somebody else's credential: one of
             # them is stolen or misconfigured; refuse rather than guess.
             raise AuthError(

@@ -39,7 +39,9 @@ def timed(call, runs: int) -> dict[str, float]:
 
 def main(runs: int = 200) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        server = create_server("127.0.0.1:0", Path(tmp) / "r.sqlite3", kdf_params=KdfParams(n=2**10))
+        server = create_server(
+            "127.0.0.1:0", Path(tmp) / "r.sqlite3", kdf_params=KdfParams(n=2**10)
+        )
         kiosk_token = enrol(server.db, "kiosk-1")
         with server.db.transaction() as tx:
             key = identity.create_api_key(tx, "bench", "default", frozenset({Role.CLERK}))

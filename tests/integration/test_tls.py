@@ -18,6 +18,8 @@ from common.tls import server_credentials
 from kiosk.uplink.client import RegistryUnavailable
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
+from registry.identity import create_kiosk_credential
 from tests.auth_support import enrol
 from tests.integration.conftest import FAST_KDF, wait_for
 
@@ -130,3 +132,19 @@ def test_a_certificate_of_another_ca_is_refused(tmp_path, pki, tls_registry):
     _assert_handshake_refused(env)
     with tls_registry.db.transaction() as tx:
         assert tx.get_kiosk("kiosk-1") is None
+
+
+def _new_credential(db, kiosk_id: str) -> str:
+    with db.transaction() as tx:
+        return create_kiosk_credential(tx, kiosk_id)
+
+
+def test_kiosk_with_certificate_and_its_own_credential_registers(tmp_path, pki, tls_registry):
+    write_secret_file(tmp_path / "kiosk" / KIOSK_CREDENTIAL_FILE,
+                      _new_credential(tls_registry.db, "kiosk-1"))
+    kiosk = build_kiosk(load_settings(None, _kiosk_env(tmp_path, pki, tls_registry.port)))
+    kiosk.start()
+    try:
+        wait_for(lambda: kiosk.uplink.registered, what="registration with both credentials")
+    finally:
+        kiosk.stop()
