@@ -80,13 +80,17 @@ def _kiosk_env(tmp_path, pki, port, with_client_cert=True):
     return env
 
 
-def test_kiosk_registers_over_mutual_tls(tmp_path, pki, tls_registry):
-    kiosk = build_kiosk(load_settings(None, _kiosk_env(tmp_path, pki, tls_registry.port)))
+def _assert_registers(env) -> None:
+    kiosk = build_kiosk(load_settings(None, env))
     kiosk.start()
     try:
         wait_for(lambda: kiosk.uplink.registered, what="registration over mTLS")
     finally:
         kiosk.stop()
+
+
+def test_kiosk_registers_over_mutual_tls(tmp_path, pki, tls_registry):
+    _assert_registers(_kiosk_env(tmp_path, pki, tls_registry.port))
 
 
 def _assert_handshake_refused(env) -> None:
@@ -142,9 +146,4 @@ def _new_credential(db, kiosk_id: str) -> str:
 def test_kiosk_with_certificate_and_its_own_credential_registers(tmp_path, pki, tls_registry):
     write_secret_file(tmp_path / "kiosk" / KIOSK_CREDENTIAL_FILE,
                       _new_credential(tls_registry.db, "kiosk-1"))
-    kiosk = build_kiosk(load_settings(None, _kiosk_env(tmp_path, pki, tls_registry.port)))
-    kiosk.start()
-    try:
-        wait_for(lambda: kiosk.uplink.registered, what="registration with both credentials")
-    finally:
-        kiosk.stop()
+    _assert_registers(_kiosk_env(tmp_path, pki, tls_registry.port))
