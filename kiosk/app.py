@@ -29,6 +29,7 @@ from kiosk.domain.pickup_session import PickupPolicy
 from kiosk.domain.staff_session import StaffPolicy
 from kiosk.indicator_feedback import indicator_listener
 from kiosk.store import KioskStore
+from common.auth import KIOSK_CREDENTIAL_FILE, CredentialFileError, read_secret_file
 from common.tls import channel_credentials
 from kiosk.uplink.client import RegistryClient
 from kiosk.uplink.worker import Uplink
@@ -103,6 +104,7 @@ class Kiosk:
 
 def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = None):
     # Imported here: a kiosk that talks to a remote registry never loads the server.
+    from registry.identity import enrol_local_kiosk
     from registry.notifier import DirectoryNotifier
     from registry.server import create_server
 
@@ -116,9 +118,24 @@ def start_embedded_registry(settings: Settings, kdf_params: KdfParams | None = N
         kdf_params=kdf_params,
         office_contact=contact,
     )
+    # The kiosk in this process is enrolled like any other, so its calls are
+    # authenticated too; its credential stays in its data dir (mode 0600).
+    credential = Path(settings.kiosk.data_dir) / KIOSK_CREDENTIAL_FILE
+    enrol_local_kiosk(server.db, settings.kiosk.id, credential)
     server.start()
     log.info("embedded registry listening on 127.0.0.1:%s (notifications in %s)", server.port, reg.notify_dir)
     return server
+
+
+def _kiosk_token(data_dir: Path) -> str | None:
+    """The credential `kiosk-registry kiosk enrol --output` gave this kiosk, if any."""
+    path = data_dir / KIOSK_CREDENTIAL_FILE
+    if not path.exists():
+        return None  # a kiosk with an enrolled client certificate needs none
+    try:
+        return read_secret_file(path)
+    except CredentialFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, registry_target: str | None = None,
@@ -179,7 +196,7 @@ def build_kiosk(settings: Settings, *, hardware: KioskHardware | None = None, re
     add_guards(core, guards, trusted, settings)
     uplink = Uplink(
         core,
-        RegistryClient(target, k.id, credentials=credentials),
+        RegistryClient(target, k.id, credentials=credentials, token=_kiosk_token(Path(k.data_dir))),
         sync_interval=reg.sync_interval_seconds,
         heartbeat_interval=reg.heartbeat_interval_seconds,
         retry_max=reg.retry_max_seconds,

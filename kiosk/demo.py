@@ -19,6 +19,7 @@ from kiosk.app import build_kiosk
 from kiosk.config import load_settings
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
+from common.auth import ADMIN_CREDENTIAL_FILE, authenticated_channel, bearer, read_secret_file
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 
@@ -65,7 +66,10 @@ def _story(base: Path, out: Callable[[str], None]) -> None:
     kiosk = build_kiosk(settings)
     kiosk.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{kiosk.registry.port}")
-    office = pb_grpc.OfficeServiceStub(channel)
+    # The office side signs in with the admin credential the embedded
+    # registry created beside its database at first start.
+    admin = read_secret_file(base / ADMIN_CREDENTIAL_FILE)
+    office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, bearer(admin)))
     bank, reader, scanner = kiosk.hardware.locker_bank, kiosk.hardware.card_reader, kiosk.hardware.code_scanner
     core, store = kiosk.core, kiosk.store
     try:

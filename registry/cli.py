@@ -5,10 +5,22 @@
     kiosk-registry order list | get REF | cancel REF
     kiosk-registry kiosk list | command KIOSK open 12
     kiosk-registry staff add ID --card-uid HEX | list | deactivate ID
+    kiosk-registry order reissue REF
+    kiosk-registry user add NAME --roles clerk --office O | list | revoke NAME
+    kiosk-registry apikey create NAME --roles integration --office O | list | revoke ID
+    kiosk-registry office add ID | list
+    kiosk-registry kiosk enrol KIOSK [--office O] [--certificate-name CN] [--output DIR]
+    kiosk-registry audit verify | export [--order REF] [--staff ID] [--since T]
+    kiosk-registry purge [--record-days 90] [--contact-grace-days 0]
 
 Client commands talk to a running registry (``--registry`` or the
-PICKUPBOX_REGISTRY environment variable). Exit status: 0 success, 1 error,
-2 usage error.
+PICKUPBOX_REGISTRY environment variable) and authenticate with, in this
+order: ``--user`` (password from PICKUPBOX_PASSWORD or a prompt), an API key
+in PICKUPBOX_API_KEY, ``--credential FILE`` (or PICKUPBOX_CREDENTIAL), or
+the local admin credential the registry created beside its database
+(./var/admin.credential). Local commands (user, apikey, office, kiosk enrol,
+audit) open the database (``--db``) on the registry's machine. Exit status:
+0 success, 1 error, 2 usage error, 3 audit log broken.
 """
 
 from __future__ import annotations
@@ -38,6 +50,15 @@ from common.convert import (
     order_status_to_proto,
     size_from_proto,
 )
+from common.auth import (
+    ADMIN_CREDENTIAL_FILE,
+    CredentialFileError,
+    authenticated_channel,
+    basic,
+    bearer,
+    read_secret_file,
+)
+from registry import admin_cli
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
 from registry.messages.status import QUEUE_ENV, delivery_status
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -47,6 +68,12 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DB = "./var/registry.sqlite3"
 DEFAULT_NOTIFY_DIR = "./var/notifications"
 REGISTRY_ENV = "PICKUPBOX_REGISTRY"
+# Where a registry on this machine leaves its first admin credential: the
+# embedded/tools/run one, and the one deploy/pickupbox-registry.service runs.
+LOCAL_ADMIN_CREDENTIALS = (
+    Path(DEFAULT_DB).parent / ADMIN_CREDENTIAL_FILE,
+    Path("/var/lib/pickupbox-registry") / ADMIN_CREDENTIAL_FILE,
+)
 CALL_TIMEOUT_SECONDS = 10.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -101,8 +128,13 @@ def _serve(args: argparse.Namespace) -> int:
         except TlsConfigError as error:
             raise CliError(str(error)) from None
     try:
+        retention = admin_cli.retention_policy(args)
+    except admin_cli.AdminError as error:
+        raise CliError(str(error)) from None
+    try:
         server = create_server(
-            args.listen, args.db, notifier=notifier, kdf_params=kdf_params, **kwargs
+            args.listen, args.db, notifier=notifier, kdf_params=kdf_params, retention=retention,
+            **kwargs,
         )
     except OSError as error:
         raise CliError(str(error)) from None
@@ -136,13 +168,15 @@ def _serve(args: argparse.Namespace) -> int:
 class Client:
     """The stubs plus the error translation every client command needs."""
 
-    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None,
+                 metadata: tuple[tuple[str, str], ...] = ()) -> None:
         self.address = address
         if credentials is None:
             self._channel = grpc.insecure_channel(address)
         else:
             self._channel = grpc.secure_channel(address, credentials)
-        self.office = registry_pb2_grpc.OfficeServiceStub(self._channel)
+        channel = authenticated_channel(self._channel, metadata) if metadata else self._channel
+        self.office = registry_pb2_grpc.OfficeServiceStub(channel)
 
     def call(self, method: Callable, request) -> Any:
         try:
@@ -155,10 +189,36 @@ class Client:
                     " is `kiosk-registry serve` running?"
                 ) from None
             details = error.details()  # type: ignore[attr-defined]
+            if code is grpc.StatusCode.UNAUTHENTICATED:
+                raise CliError(
+                    f"not signed in: {details}. Use --user NAME, PICKUPBOX_API_KEY or"
+                    " --credential FILE"
+                ) from None
             raise CliError(details or code.name.lower()) from None
 
     def close(self) -> None:
         self._channel.close()
+
+
+def _caller_metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The credential this command presents (see the module docstring)."""
+    if args.user:
+        password = os.environ.get("PICKUPBOX_PASSWORD") or getpass.getpass(
+            f"Password for {args.user}: "
+        )
+        return basic(args.user, password)
+    if os.environ.get("PICKUPBOX_API_KEY"):
+        return bearer(os.environ["PICKUPBOX_API_KEY"].strip())
+    path = args.credential or os.environ.get("PICKUPBOX_CREDENTIAL")
+    if path is None:
+        found = [p for p in LOCAL_ADMIN_CREDENTIALS if p.exists()]
+        if not found:
+            return ()  # the registry will say what is missing
+        path = found[0]
+    try:
+        return bearer(read_secret_file(Path(path)))
+    except CredentialFileError as error:
+        raise CliError(str(error)) from None
 
 
 def _client_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
@@ -226,8 +286,13 @@ def _order_create(client: Client, args: argparse.Namespace) -> int:
             contact=args.contact or "",
         ),
     )
+    return _show_secret(response, Path(args.qr_png) if args.qr_png else None, args.json)
+
+
+def _show_secret(response, qr_path: Path | None, as_json: bool) -> int:
+    """Prints a new code (and PIN) with its QR image; the registry shows them only once."""
     reference = response.order.reference
-    qr_path = Path(args.qr_png) if args.qr_png else Path(f"{reference}-qr.png")
+    qr_path = qr_path or Path(f"{reference}-qr.png")
     # The registry hands out the code only once, so print it even when the
     # image cannot be written.
     try:
@@ -235,7 +300,7 @@ def _order_create(client: Client, args: argparse.Namespace) -> int:
         qr_error = None
     except OSError as error:
         qr_error = f"could not write the QR image {qr_path}: {error.strerror or error}"
-    if args.json:
+    if as_json:
         _print_json(
             {
                 "order": order_to_dict(response.order),
@@ -256,6 +321,18 @@ def _order_create(client: Client, args: argparse.Namespace) -> int:
     if qr_error:
         raise CliError(f"{qr_error} (the order and the code above are valid)")
     return 0
+
+
+def _order_reissue(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.ReissuePickupCode,
+        pb.ReissuePickupCodeRequest(
+            request_id=str(uuid.uuid4()), reference=args.reference, reason=args.reason,
+            pin=args.pin or "",
+        ),
+    )
+    print("the old code and PIN no longer work", file=sys.stderr)
+    return _show_secret(response, None, args.json)
 
 
 def _order_list(client: Client, args: argparse.Namespace) -> int:
@@ -460,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-listen", metavar="HOST:PORT|off", default="127.0.0.1:9465",
         help="Prometheus /metrics address (default 127.0.0.1:9465; 'off' disables it)",
     )
+    admin_cli.add_retention_options(serve)
     serve.set_defaults(handler=_serve, client=False)
 
     def client_parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
@@ -472,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--tls-ca", metavar="FILE", help="use TLS, trusting this CA (PEM)")
         p.add_argument("--tls-cert", metavar="FILE", help="client certificate for mTLS (PEM)")
         p.add_argument("--tls-key", metavar="FILE", help="key of the client certificate (PEM)")
+        p.add_argument("--user", metavar="NAME", help="sign in as this local user")
+        p.add_argument("--credential", metavar="FILE",
+                       help="API key file (default $PICKUPBOX_CREDENTIAL or ./var/admin.credential)")
         p.set_defaults(client=True)
         return p
 
@@ -516,6 +597,13 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--reason", default="")
     cancel.set_defaults(handler=_order_cancel)
 
+    reissue = client_parser(order, "reissue", help="new code and PIN; the old ones stop working")
+    reissue.add_argument("reference")
+    reissue.add_argument("--reason", default="")
+    reissue.add_argument("--pin", help="the citizen's new 6-digit PIN (generated if omitted)")
+    reissue.add_argument("--json", action="store_true")
+    reissue.set_defaults(handler=_order_reissue)
+
     kiosk = commands.add_parser("kiosk", help="kiosks").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -529,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="compartment number (not for resync)")
     command.add_argument("--reason", default="")
     command.set_defaults(handler=_kiosk_command)
+    admin_cli.add_kiosk_enrol(kiosk, DEFAULT_DB)
 
     staff = commands.add_parser("staff", help="staff members").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -548,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = client_parser(staff, "deactivate", help="stop a staff card from working")
     deactivate.add_argument("staff_id")
     deactivate.set_defaults(handler=_staff_deactivate)
+    admin_cli.add_parsers(commands, DEFAULT_DB, DEFAULT_NOTIFY_DIR)
     return parser
 
 
@@ -556,12 +646,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.client:
             return args.handler(args)
-        client = Client(args.registry, _client_credentials(args))
+        client = Client(args.registry, _client_credentials(args), _caller_metadata(args))
         try:
             return args.handler(client, args)
         finally:
             client.close()
-    except CliError as error:
+    except (CliError, admin_cli.AdminError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # e.g. the QR file cannot be written

@@ -22,6 +22,7 @@ Plaintext codes
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -36,8 +37,13 @@ from typing import Any
 from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
+from registry import audit as audit_rules
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+DEFAULT_OFFICE = "default"
+# After these the document is out of the box or was never put in for the
+# citizen: the contact is no longer needed and the retention clock starts.
+ENDED_STATUSES = frozenset({OrderStatus.COLLECTED, OrderStatus.REMOVED, OrderStatus.CANCELLED})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -64,7 +70,9 @@ CREATE TABLE IF NOT EXISTS orders (
     pending_code TEXT,
     locked INTEGER NOT NULL DEFAULT 0,
     cancel_reason TEXT NOT NULL DEFAULT '',
-    change_seq INTEGER NOT NULL
+    change_seq INTEGER NOT NULL,
+    office_id TEXT NOT NULL DEFAULT 'default',
+    end_time TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_by_kiosk_change ON orders (kiosk_id, change_seq);
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
@@ -74,7 +82,8 @@ CREATE TABLE IF NOT EXISTS staff (
     pin_verifier TEXT NOT NULL,
     active INTEGER NOT NULL,
     create_time TEXT NOT NULL,
-    change_seq INTEGER NOT NULL
+    change_seq INTEGER NOT NULL,
+    office_id TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS staff_by_change ON staff (change_seq);
 CREATE TABLE IF NOT EXISTS kiosks (
@@ -114,7 +123,73 @@ CREATE TABLE IF NOT EXISTS commands (
     delivered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS commands_pending ON commands (kiosk_id, delivered_at, seq);
+""" + """
+CREATE TABLE IF NOT EXISTS offices (
+    office_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    create_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS principals (
+    principal_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    office_id TEXT,
+    roles TEXT NOT NULL DEFAULT '',
+    kiosk_id TEXT NOT NULL DEFAULT '',
+    secret_salt BLOB NOT NULL,
+    secret_hash BLOB NOT NULL,
+    create_time TEXT NOT NULL,
+    revoke_time TEXT,
+    expire_time TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_name ON principals (name) WHERE kind = 'user';
+CREATE TABLE IF NOT EXISTS kiosk_enrolments (
+    kiosk_id TEXT PRIMARY KEY,
+    office_id TEXT NOT NULL,
+    certificate_name TEXT UNIQUE,
+    create_time TEXT NOT NULL,
+    revoke_time TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    office_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_counts (
+    day TEXT NOT NULL,
+    office_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, office_id, kind, status)
+);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
 """
+
+
+AUDIT_KEY_FILE = "audit.key"
+
+
+def _load_or_create_key(path: Path) -> bytes:
+    """The audit checkpoints' HMAC key: created once, readable by the registry only."""
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(key.hex() + "\n")
+    return key
 
 
 class DuplicateError(Exception):
@@ -163,6 +238,7 @@ class StoredOrder:
     contact: str
     locked: bool
     change_seq: int
+    office_id: str
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredOrder:
@@ -185,6 +261,7 @@ class StoredOrder:
             contact=row["contact"],
             locked=bool(row["locked"]),
             change_seq=row["change_seq"],
+            office_id=row["office_id"],
         )
 
     def to_domain(self) -> PickupOrder:
@@ -211,6 +288,7 @@ class StoredStaff:
     active: bool
     create_time: datetime
     change_seq: int
+    office_id: str
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredStaff:
@@ -221,6 +299,7 @@ class StoredStaff:
             active=bool(row["active"]),
             create_time=_moment(row["create_time"]),  # type: ignore[arg-type]
             change_seq=row["change_seq"],
+            office_id=row["office_id"],
         )
 
 
@@ -275,6 +354,9 @@ _ORDER_UPDATABLE = frozenset(
         "locked",
         "cancel_reason",
         "pending_code",
+        "code_lookup",
+        "pin_verifier",
+        "contact",
     }
 )
 
@@ -341,6 +423,7 @@ class Transaction:
         pending_code: str,
         contact: str,
         create_time: datetime,
+        office_id: str = DEFAULT_OFFICE,
     ) -> StoredOrder:
         """Raises DuplicateError("reference") or DuplicateError("code_lookup")."""
         if self.get_order(reference) is not None:
@@ -352,8 +435,8 @@ class Transaction:
         self._conn.execute(
             "INSERT INTO orders (reference, kind, status, size, needs_low,"
             " requires_pin_letter_confirmation, kiosk_id, create_time, code_lookup,"
-            " pin_verifier, contact, pending_code, change_seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " pin_verifier, contact, pending_code, change_seq, office_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 reference,
                 kind.value,
@@ -368,6 +451,7 @@ class Transaction:
                 contact,
                 pending_code,
                 self.next_seq(),
+                office_id,
             ),
         )
         return self.get_order(reference)  # type: ignore[return-value]
@@ -377,6 +461,12 @@ class Transaction:
         unknown = set(changes) - _ORDER_UPDATABLE
         if unknown:
             raise ValueError(f"orders has no updatable column {sorted(unknown)}")
+        if changes.get("status") in ENDED_STATUSES:
+            # When the order ended starts its retention clock (set once).
+            self._conn.execute(
+                "UPDATE orders SET end_time = COALESCE(end_time, ?) WHERE reference = ?",
+                (_text(utcnow()), reference),
+            )
         values = []
         for value in changes.values():
             if isinstance(value, datetime):
@@ -408,10 +498,14 @@ class Transaction:
         kiosk_id: str,
         after_rowid: int,
         limit: int,
+        office_id: str | None = None,
     ) -> list[tuple[int, StoredOrder]]:
         """Orders in creation order, paged by rowid (a stable keyset)."""
         clauses = ["rowid > ?"]
         params: list[Any] = [after_rowid]
+        if office_id is not None:
+            clauses.append("office_id = ?")
+            params.append(office_id)
         if statuses:
             clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
             params.extend(s.value for s in statuses)
@@ -438,6 +532,40 @@ class Transaction:
             "UPDATE orders SET pending_code = NULL WHERE reference = ?", (reference,)
         )
 
+    # ------------------------------------------------------------ retention
+
+    def ended_orders(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(reference, office, kind, status, end_time, contact) of every ended order."""
+        rows = self._conn.execute(
+            "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
+            " WHERE end_time IS NOT NULL"
+        ).fetchall()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def wipe_contact(self, reference: str) -> None:
+        self._conn.execute(
+            "UPDATE orders SET contact = '', pending_code = NULL WHERE reference = ?", (reference,)
+        )
+
+    def delete_order(self, reference: str, office_id: str, kind: str, status: str,
+                     day: str) -> None:
+        """Deletes an order and what names it, keeping one anonymous count."""
+        self._conn.execute(
+            "INSERT INTO order_counts (day, office_id, kind, status, count) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (day, office_id, kind, status) DO UPDATE SET count = count + 1",
+            (day, office_id, kind, status),
+        )
+        self._conn.execute("DELETE FROM events WHERE order_reference = ?", (reference,))
+        self._conn.execute("DELETE FROM orders WHERE reference = ?", (reference,))
+
+    def delete_replays_before(self, moment: datetime) -> int:
+        return self._conn.execute(
+            "DELETE FROM request_replays WHERE created_at < ?", (_text(moment),)
+        ).rowcount
+
+    def order_counts(self) -> list[sqlite3.Row]:
+        return self._conn.execute("SELECT * FROM order_counts ORDER BY day").fetchall()
+
     # --------------------------------------------------------------- staff
 
     def get_staff(self, staff_id: str) -> StoredStaff | None:
@@ -451,12 +579,13 @@ class Transaction:
         return None if row is None else StoredStaff.from_row(row)
 
     def insert_staff(
-        self, *, staff_id: str, card_lookup: bytes, pin_verifier: str, create_time: datetime
+        self, *, staff_id: str, card_lookup: bytes, pin_verifier: str, create_time: datetime,
+        office_id: str = DEFAULT_OFFICE,
     ) -> StoredStaff:
         self._conn.execute(
             "INSERT INTO staff (staff_id, card_lookup, pin_verifier, active, create_time,"
-            " change_seq) VALUES (?, ?, ?, 1, ?, ?)",
-            (staff_id, card_lookup, pin_verifier, _text(create_time), self.next_seq()),
+            " change_seq, office_id) VALUES (?, ?, ?, 1, ?, ?, ?)",
+            (staff_id, card_lookup, pin_verifier, _text(create_time), self.next_seq(), office_id),
         )
         return self.get_staff(staff_id)  # type: ignore[return-value]
 
@@ -474,14 +603,20 @@ class Transaction:
             (b"released:" + staff_id.encode(), staff_id),
         )
 
-    def staff_changed_since(self, seq: int, limit: int) -> list[StoredStaff]:
+    def staff_changed_since(self, seq: int, limit: int, office_id: str) -> list[StoredStaff]:
         rows = self._conn.execute(
-            "SELECT * FROM staff WHERE change_seq > ? ORDER BY change_seq LIMIT ?", (seq, limit)
+            "SELECT * FROM staff WHERE change_seq > ? AND office_id = ?"
+            " ORDER BY change_seq LIMIT ?",
+            (seq, office_id, limit),
         ).fetchall()
         return [StoredStaff.from_row(r) for r in rows]
 
-    def list_staff(self) -> list[StoredStaff]:
-        rows = self._conn.execute("SELECT * FROM staff ORDER BY staff_id").fetchall()
+    def list_staff(self, office_id: str | None = None) -> list[StoredStaff]:
+        """Every staff member, or those of one office."""
+        rows = self._conn.execute(
+            "SELECT * FROM staff WHERE ? IS NULL OR office_id = ? ORDER BY staff_id",
+            (office_id, office_id),
+        ).fetchall()
         return [StoredStaff.from_row(r) for r in rows]
 
     # -------------------------------------------------------------- kiosks
@@ -529,8 +664,13 @@ class Transaction:
             "UPDATE kiosks SET last_seen = ? WHERE kiosk_id = ?", (_text(now), kiosk_id)
         )
 
-    def list_kiosks(self) -> list[StoredKiosk]:
-        rows = self._conn.execute("SELECT * FROM kiosks ORDER BY kiosk_id").fetchall()
+    def list_kiosks(self, office_id: str | None = None) -> list[StoredKiosk]:
+        """Registered kiosks, or those enrolled in one office."""
+        rows = self._conn.execute(
+            "SELECT * FROM kiosks WHERE ? IS NULL OR kiosk_id IN"
+            " (SELECT kiosk_id FROM kiosk_enrolments WHERE office_id = ?) ORDER BY kiosk_id",
+            (office_id, office_id),
+        ).fetchall()
         return [StoredKiosk.from_row(r) for r in rows]
 
     # -------------------------------------------------------------- events
@@ -591,6 +731,152 @@ class Transaction:
             [(_text(utcnow()), kiosk_id, command_id) for command_id in command_ids],
         )
 
+    # ------------------------------------------------------------- offices
+
+    def get_office(self, office_id: str) -> sqlite3.Row | None:
+        return self._conn.execute(
+            "SELECT * FROM offices WHERE office_id = ?", (office_id,)
+        ).fetchone()
+
+    def add_office(self, office_id: str, name: str) -> None:
+        self._conn.execute(
+            "INSERT INTO offices (office_id, name, create_time) VALUES (?, ?, ?)",
+            (office_id, name, _text(utcnow())),
+        )
+
+    def list_offices(self) -> list[sqlite3.Row]:
+        return self._conn.execute("SELECT * FROM offices ORDER BY office_id").fetchall()
+
+    # ----------------------------------------------------- kiosk enrolment
+
+    def enrol_kiosk(self, kiosk_id: str, office_id: str, certificate_name: str | None) -> None:
+        """Binds a kiosk id to its office and (optionally) its certificate's name."""
+        self._conn.execute(
+            "INSERT INTO kiosk_enrolments (kiosk_id, office_id, certificate_name, create_time)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET"
+            " office_id = excluded.office_id, certificate_name = excluded.certificate_name,"
+            " revoke_time = NULL",
+            (kiosk_id, office_id, certificate_name, _text(utcnow())),
+        )
+
+    def get_enrolment(self, kiosk_id: str) -> sqlite3.Row | None:
+        return self._conn.execute(
+            "SELECT * FROM kiosk_enrolments WHERE kiosk_id = ? AND revoke_time IS NULL",
+            (kiosk_id,),
+        ).fetchone()
+
+    def enrolment_by_certificate(self, names: list[str]) -> sqlite3.Row | None:
+        for name in names:
+            row = self._conn.execute(
+                "SELECT * FROM kiosk_enrolments WHERE certificate_name = ?"
+                " AND revoke_time IS NULL",
+                (name,),
+            ).fetchone()
+            if row is not None:
+                return row
+        return None
+
+    def kiosk_office(self, kiosk_id: str) -> str | None:
+        row = self.get_enrolment(kiosk_id)
+        return None if row is None else row["office_id"]
+
+    def enrolled_kiosks(self, office_id: str | None) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT kiosk_id FROM kiosk_enrolments WHERE revoke_time IS NULL"
+            " AND (? IS NULL OR office_id = ?) ORDER BY kiosk_id",
+            (office_id, office_id),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # ---------------------------------------------------------- principals
+
+    def insert_principal(
+        self, *, principal_id: str, kind: str, name: str, office_id: str | None, roles: str,
+        kiosk_id: str, secret_salt: bytes, secret_hash: bytes,
+        expire_time: datetime | None = None,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
+            " secret_salt, secret_hash, create_time, expire_time)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (principal_id, kind, name, office_id, roles, kiosk_id, secret_salt, secret_hash,
+             _text(utcnow()), _text(expire_time)),
+        )
+
+    def get_principal(self, principal_id: str) -> sqlite3.Row | None:
+        return self._conn.execute(
+            "SELECT * FROM principals WHERE principal_id = ?", (principal_id,)
+        ).fetchone()
+
+    def user_by_name(self, name: str) -> sqlite3.Row | None:
+        return self._conn.execute(
+            "SELECT * FROM principals WHERE kind = 'user' AND name = ?", (name,)
+        ).fetchone()
+
+    def list_principals(self, kind: str) -> list[sqlite3.Row]:
+        return self._conn.execute(
+            "SELECT * FROM principals WHERE kind = ? ORDER BY create_time", (kind,)
+        ).fetchall()
+
+    def revoke_principal(self, principal_id: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE principals SET revoke_time = ? WHERE principal_id = ? AND revoke_time IS NULL",
+            (_text(utcnow()), principal_id),
+        )
+        return cursor.rowcount == 1
+
+    def revoke_kiosk_credentials(self, kiosk_id: str) -> None:
+        self._conn.execute(
+            "UPDATE principals SET revoke_time = ? WHERE kind = 'kiosk' AND kiosk_id = ?"
+            " AND revoke_time IS NULL",
+            (_text(utcnow()), kiosk_id),
+        )
+
+    # --------------------------------------------------------------- audit
+
+    def audit(self, actor: str, action: str, *, office_id: str = "", target: str = "",
+              outcome: str = "ok", **detail: Any) -> int:
+        """Appends one entry to the hash chain (and a signed checkpoint now and then)."""
+        last = self._conn.execute(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, prev = (1, audit_rules.GENESIS) if last is None else (last[0] + 1, last[1])
+        time = _text(utcnow())
+        detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+        digest = audit_rules.entry_hash(
+            prev, seq, time, actor, action, office_id, target, outcome, detail_text  # type: ignore[arg-type]
+        )
+        self._conn.execute(
+            "INSERT INTO audit_log (seq, time, actor, action, office_id, target, outcome, detail,"
+            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, time, actor, action, office_id, target, outcome, detail_text, prev, digest),
+        )
+        if audit_rules.needs_checkpoint(seq):
+            self.audit_checkpoint(seq, digest)
+        return seq
+
+    def audit_checkpoint(self, seq: int, digest: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO audit_checkpoints (seq, hash, mac) VALUES (?, ?, ?)",
+            (seq, digest, audit_rules.checkpoint_mac(self._db.audit_key, seq, digest)),
+        )
+
+    def checkpoint_head(self) -> None:
+        """Signs the current end of the chain (at shutdown, so a cut tail shows)."""
+        last = self._conn.execute(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if last is not None:
+            self.audit_checkpoint(last[0], last[1])
+
+    def audit_entries(self) -> list[audit_rules.AuditEntry]:
+        rows = self._conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+
+    def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
+        rows = self._conn.execute("SELECT * FROM audit_checkpoints ORDER BY seq").fetchall()
+        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+
 
 class RegistryDatabase:
     """Opens (and on first use creates) the registry database."""
@@ -602,12 +888,19 @@ class RegistryDatabase:
         # what makes that safe, and it also keeps transactions from
         # interleaving. SQLite serialises writers anyway, so little is lost.
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # Contacts and codes live here: the registry's user only (SQLite gives
+        # the -wal and -shm files the database file's mode).
+        os.chmod(self.path, 0o600)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 5000")
+        # Deleted rows (wiped codes, purged contacts) are overwritten with
+        # zeros in the file instead of lingering in free pages.
+        self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.executescript(_SCHEMA)
+        self.audit_key = _load_or_create_key(self.path.parent / AUDIT_KEY_FILE)
         # Wakes StreamCommands streams when a transaction queued a command.
         self._commands_changed = threading.Condition()
         self._commands_generation = 0
@@ -628,15 +921,34 @@ class RegistryDatabase:
                     "lookup_salt": secrets.token_bytes(16).hex(),
                 }
                 tx._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
-            elif int(rows["schema_version"]) == 1:
-                # Version 2 added the old-document return time.
-                tx._conn.execute("ALTER TABLE orders ADD COLUMN old_document_return_time TEXT")
-                tx._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-            elif int(rows["schema_version"]) != SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema version {rows['schema_version']}; "
-                    f"this registry understands version {SCHEMA_VERSION}"
+            else:
+                version = int(rows["schema_version"])
+                if version > SCHEMA_VERSION or version < 1:
+                    raise RuntimeError(
+                        f"{self.path} has schema version {rows['schema_version']}; "
+                        f"this registry understands version {SCHEMA_VERSION}"
+                    )
+                if version < 2:
+                    # Version 2 added the old-document return time.
+                    tx._conn.execute("ALTER TABLE orders ADD COLUMN old_document_return_time TEXT")
+                if version < 3:
+                    # Version 3 added offices (tenants); what existed belongs to the default one.
+                    # It also records when an order ended, for the retention rules.
+                    for table, column, kind in (
+                        ("orders", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
+                        ("staff", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
+                        ("orders", "end_time", "TEXT"),
+                    ):
+                        columns = {r[1] for r in tx._conn.execute(f"PRAGMA table_info({table})")}
+                        if column not in columns:
+                            tx._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                    for kiosk_id, in tx._conn.execute("SELECT kiosk_id FROM kiosks").fetchall():
+                        tx.enrol_kiosk(kiosk_id, DEFAULT_OFFICE, kiosk_id)
+                tx._conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
+            if tx.get_office(DEFAULT_OFFICE) is None:
+                tx.add_office(DEFAULT_OFFICE, "Default office")
         return CredentialPolicy(
             params=KdfParams(n=int(rows["kdf_n"]), r=int(rows["kdf_r"]), p=int(rows["kdf_p"])),
             lookup_salt=bytes.fromhex(rows["lookup_salt"]),
@@ -657,6 +969,11 @@ class RegistryDatabase:
             with self._commands_changed:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
+
+    def checkpoint_wal(self) -> None:
+        """Folds the WAL into the database, so wiped secrets leave no copy in -wal."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @property
     def commands_generation(self) -> int:
@@ -679,4 +996,9 @@ class RegistryDatabase:
 
     def close(self) -> None:
         with self._lock:
+            with self.transaction() as tx:
+                tx.checkpoint_head()
+            # Folds the WAL into the database file, so wiped secrets do not
+            # linger in the -wal file.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()

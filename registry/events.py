@@ -36,6 +36,24 @@ ORDER_EVENTS = frozenset(
 )
 
 
+# Kiosk events that go into the audit log, with the action name they get there.
+AUDITED_EVENTS = {
+    pb.EVENT_TYPE_ORDER_DEPOSITED: "order.deposited",
+    pb.EVENT_TYPE_ORDER_COLLECTED: "order.handed_over",
+    pb.EVENT_TYPE_ORDER_REMOVED: "order.removed",
+    pb.EVENT_TYPE_ORDER_LOCKED: "order.locked",
+    pb.EVENT_TYPE_COMPARTMENT_SERVICE_OPENED: "compartment.service_opened",
+    pb.EVENT_TYPE_DOOR_FORCED: "alarm.door_forced",
+    pb.EVENT_TYPE_DOOR_LEFT_OPEN: "alarm.door_left_open",
+    pb.EVENT_TYPE_ATTEMPTS_THROTTLED: "alarm.attempts_throttled",
+    pb.EVENT_TYPE_STAFF_LOGIN: "staff.login",
+    pb.EVENT_TYPE_STAFF_LOGIN_FAILED: "staff.login_failed",
+    pb.EVENT_TYPE_STAFF_CARD_LOCKED: "staff.card_locked",
+    pb.EVENT_TYPE_COMMAND_REFUSED: "command.refused",
+    pb.EVENT_TYPE_INSPECTION_RESOLVED: "compartment.inspection_resolved",
+}
+
+
 def event_type_name(value: int) -> str:
     try:
         return pb.EventType.Name(value)
@@ -59,9 +77,25 @@ def record_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now: date
         order_reference=event.order_reference,
         payload=event.SerializeToString(),
     )
+    if event.type in AUDITED_EVENTS:
+        tx.audit(
+            f"kiosk:{kiosk_id}", AUDITED_EVENTS[event.type],
+            office_id=tx.kiosk_office(kiosk_id) or "", target=event.order_reference,
+            compartment=event.compartment_number, staff=list(event.staff_ids),
+            pin_letter_confirmed=event.pin_letter_confirmed, detail=event.detail,
+            event_id=event.event_id,
+        )
     if event.type in ORDER_EVENTS:
         _apply_order_event(tx, kiosk_id, event, now)
     return True
+
+
+def may_apply(order: StoredOrder, event_type: int, kiosk_id: str, kiosk_office: str | None) -> bool:
+    """A kiosk changes only its own orders; a deposit may land in another
+    kiosk of the same office (staff chose the nearer box)."""
+    if order.kiosk_id == kiosk_id:
+        return True
+    return event_type == pb.EVENT_TYPE_ORDER_DEPOSITED and kiosk_office == order.office_id
 
 
 def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now: datetime) -> None:
@@ -74,6 +108,15 @@ def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now
             "event %s (%s) from kiosk %s names unknown order %r: stored, not applied",
             event.event_id, kind, kiosk_id, event.order_reference,
         )
+        return
+    if not may_apply(order, event.type, kiosk_id, tx.kiosk_office(kiosk_id)):
+        log.warning(
+            "event %s (%s) from kiosk %s names order %s of kiosk %s: stored, not applied",
+            event.event_id, kind, kiosk_id, order.reference, order.kiosk_id,
+        )
+        tx.audit(f"kiosk:{kiosk_id}", "event.refused", office_id=order.office_id,
+                 target=order.reference, outcome="denied", event=kind,
+                 reason="the order belongs to another kiosk")
         return
     occurred = from_timestamp(event.occur_time) or now
 

@@ -17,7 +17,10 @@ from common.convert import (
     order_record_from_pickup_order,
     to_timestamp,
 )
-from registry.database import RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.auth import Guard, current_peer, current_principal
+from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.permissions import check_kiosk
+from registry.retention import Retention
 from registry.errors import (
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
@@ -33,6 +36,7 @@ from pickupbox.registry.v1 import registry_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+ENDING_EVENTS = frozenset({pb.EVENT_TYPE_ORDER_COLLECTED, pb.EVENT_TYPE_ORDER_REMOVED})
 DEFAULT_SYNC_PAGE_SIZE = 500
 MAX_SYNC_PAGE_SIZE = 5000
 MAX_EVENTS_PER_REPORT = 1000
@@ -50,10 +54,14 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         notifier: Notifier,
         office_contact: str,
         stopping: threading.Event,
+        guard: Guard,
+        retention: Retention,
         *,
         stream_poll_seconds: float = 1.0,
     ) -> None:
         self._db = db
+        self._guard = guard
+        self._retention = retention
         self._notifier = notifier
         self._office_contact = office_contact
         self._stopping = stopping
@@ -67,8 +75,14 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
     def _policy(self) -> pb.CredentialPolicy:
         return credential_policy_to_proto(self._db.policy.params, self._db.policy.lookup_salt)
 
-    def _registered(self, kiosk_id: str) -> str:
+    def _itself(self, kiosk_id: str) -> str:
+        """A kiosk acts only as the kiosk its credential names."""
         validation.identifier("kiosk_id", kiosk_id)
+        self._guard.require(check_kiosk(current_principal(), kiosk_id), target=kiosk_id)
+        return kiosk_id
+
+    def _registered(self, kiosk_id: str) -> str:
+        self._itself(kiosk_id)
         with self._db.transaction() as tx:
             known = tx.get_kiosk(kiosk_id) is not None
         if not known:
@@ -82,7 +96,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
 
     @abort_on_error
     def RegisterKiosk(self, request: pb.RegisterKioskRequest, context) -> pb.RegisterKioskResponse:
-        kiosk_id = validation.identifier("kiosk_id", request.kiosk_id)
+        kiosk_id = self._itself(request.kiosk_id)
         validation.text("software_version", request.software_version, 100)
         _check_compartments(request.compartments)
         now = utcnow()
@@ -93,6 +107,10 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 [message_to_json(c) for c in request.compartments],
                 now,
             )
+            tx.audit(f"kiosk:{kiosk_id}", "kiosk.registered",
+                     office_id=tx.kiosk_office(kiosk_id) or "",
+                     target=kiosk_id, compartments=len(request.compartments),
+                     software=request.software_version, peer=current_peer())
         log.info(
             "kiosk %s registered (software %s, %d compartments)",
             kiosk_id, request.software_version or "unknown", len(request.compartments),
@@ -140,7 +158,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 )
             # One more than a page of each, so we know whether more follow.
             orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
-            staff = tx.staff_changed_since(after, page_size + 1)
+            office_id = current_principal().office_id or DEFAULT_OFFICE
+            staff = tx.staff_changed_since(after, page_size + 1, office_id)
         changes = sorted([*orders, *staff], key=lambda change: change.change_seq)
         page = changes[:page_size]
         has_more = len(changes) > page_size
@@ -188,6 +207,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         with self._db.transaction() as tx:
             tx.touch_kiosk(kiosk_id, now)
         self.send_pending_notices()
+        if any(e.type in ENDING_EVENTS for e in request.events):
+            self._retention.run()  # the contact goes as soon as the order ended
         return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
 
     @abort_on_error
@@ -251,6 +272,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                     continue
                 with self._db.transaction() as tx:
                     tx.wipe_pending_code(order.reference)
+                # The plaintext code must not survive in the WAL either.
+                self._db.checkpoint_wal()
 
 
 def _parse_cursor(cursor: str) -> int:

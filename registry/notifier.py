@@ -82,11 +82,6 @@ class Notifier(Protocol):
     #   close() -> None   (the server stops)
 
 
-def mask_code(pickup_code: str) -> str:
-    """Enough of a code to tell orders apart in a log, e.g. ``K7M2-****-**``."""
-    return "".join(ch if i < 4 or ch == "-" else "*" for i, ch in enumerate(pickup_code))
-
-
 def save_qr_png(payload: str, path: str | Path) -> Path:
     """A PNG that phone screens and cheap scanners read reliably.
 
@@ -137,30 +132,50 @@ def render_message(notice: ReadyNotice) -> str:
     return "\n\n".join("\n".join(line for line in block if line) for block in blocks) + "\n"
 
 
+def _private_text(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 class DirectoryNotifier:
-    """Writes ``<reference>.txt`` and ``<reference>.png`` into a directory."""
+    """Writes ``<reference>.txt`` and ``<reference>.png`` into a directory.
+
+    The files hold the citizen's code and contact, so the directory and the
+    files are readable by the registry's user only, and :meth:`forget`
+    removes them once the order has ended (the retention job calls it).
+    """
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
 
+    def forget(self, reference: str) -> bool:
+        """Removes an order's notice files; True if there were any."""
+        removed = False
+        for suffix in (".txt", ".png", ".txt.tmp", ".png.tmp"):
+            try:
+                (self.directory / f"{reference}{suffix}").unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+        return removed
+
     def order_ready(self, notice: ReadyNotice) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
         text_path = self.directory / f"{notice.reference}.txt"
         png_path = self.directory / f"{notice.reference}.png"
         # Write to a temporary name first so a reader (or a mail robot
         # watching the folder) never sees half a message.
         tmp_png = png_path.with_suffix(".png.tmp")
         save_qr_png(notice.qr_payload, tmp_png)
+        os.chmod(tmp_png, 0o600)
         os.replace(tmp_png, png_path)
         tmp_text = text_path.with_suffix(".txt.tmp")
-        tmp_text.write_text(render_message(notice), encoding="utf-8")
+        _private_text(tmp_text, render_message(notice))
         os.replace(tmp_text, text_path)
-        log.info(
-            "ready-for-pickup notice for order %s (code %s) written to %s",
-            notice.reference,
-            mask_code(notice.pickup_code),
-            text_path,
-        )
+        # The reference tells orders apart; no part of the code goes to a log.
+        log.info("ready-for-pickup notice for order %s written to %s", notice.reference, text_path)
 
 
 class FanOutNotifier:

@@ -40,7 +40,18 @@ from common.convert import (
     size_to_proto,
     to_timestamp,
 )
+from registry.auth import Guard, current_principal
+from registry.permissions import (
+    Permission,
+    Principal,
+    check_command,
+    check_office,
+    check_permission,
+)
+from registry.retention import Retention
+from registry.secret_hold import SecretHold
 from registry.database import (
+    DEFAULT_OFFICE,
     DuplicateError,
     RegistryDatabase,
     StoredKiosk,
@@ -55,6 +66,7 @@ from registry.errors import (
     ORDER_EXISTS,
     ORDER_NOT_CANCELLABLE,
     ORDER_NOT_FOUND,
+    ORDER_NOT_REISSUABLE,
     STAFF_EXISTS,
     STAFF_NOT_FOUND,
     RegistryError,
@@ -131,10 +143,49 @@ def order_not_found(reference: str) -> RegistryError:
     )
 
 
+def kiosk_not_found(kiosk_id: str) -> RegistryError:
+    return RegistryError(
+        grpc.StatusCode.NOT_FOUND,
+        KIOSK_NOT_FOUND,
+        f"kiosk {kiosk_id} not found: enrol it with `kiosk-registry kiosk enrol {kiosk_id}`",
+        {"kiosk_id": kiosk_id},
+    )
+
+
+def home_office(principal: Principal) -> str:
+    """Where new staff and orders of this caller belong."""
+    return principal.office_id or DEFAULT_OFFICE
+
+
 class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
-    def __init__(self, db: RegistryDatabase, notifier=None) -> None:
+    def __init__(
+        self, db: RegistryDatabase, guard: Guard, retention: Retention, notifier=None
+    ) -> None:
         self._db = db
         self._notifier = notifier
+        self._guard = guard
+        self._retention = retention
+        self._secrets = SecretHold()
+
+    def _own_order(self, tx: Transaction, reference: str) -> StoredOrder:
+        """The order, if the caller's office owns it (refused and audited otherwise)."""
+        order = tx.get_order(reference)
+        if order is None:
+            raise order_not_found(reference)
+        self._guard.require(
+            check_office(current_principal(), order.office_id), target=reference,
+            office_id=order.office_id,
+        )
+        return order
+
+    def _kiosk_office(self, tx: Transaction, kiosk_id: str) -> str:
+        office_id = tx.kiosk_office(kiosk_id)
+        if office_id is None:
+            raise kiosk_not_found(kiosk_id)
+        self._guard.require(
+            check_office(current_principal(), office_id), target=kiosk_id, office_id=office_id
+        )
+        return office_id
 
     def _replayed(self, method: str, request_id: str, response_type):
         validation.request_id(request_id)
@@ -149,9 +200,10 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         self, request: pb.CreatePickupOrderRequest, context
     ) -> pb.CreatePickupOrderResponse:
         method = "CreatePickupOrder"
+        principal = current_principal()
         replayed = self._replayed(method, request.request_id, pb.CreatePickupOrderResponse)
         if replayed is not None:
-            return replayed
+            return self._secrets.fill(principal, request.request_id, replayed)
 
         if request.kind == pb.DOCUMENT_KIND_UNSPECIFIED:
             raise invalid_argument("kind", "is required (e.g. DOCUMENT_KIND_ID_CARD)")
@@ -190,8 +242,12 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 with self._db.transaction() as tx:
                     stored = tx.replay(method, request.request_id)
                     if stored is not None:  # a concurrent retry won the race
-                        return pb.CreatePickupOrderResponse.FromString(stored)
-                    kiosk_id = request.kiosk_id or self._default_kiosk(tx)
+                        return self._secrets.fill(
+                            principal, request.request_id,
+                            pb.CreatePickupOrderResponse.FromString(stored),
+                        )
+                    kiosk_id = request.kiosk_id or self._default_kiosk(tx, principal)
+                    office_id = self._kiosk_office(tx, kiosk_id)
                     order = tx.insert_order(
                         reference=reference,
                         kind=kind,
@@ -204,7 +260,10 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                         pending_code=code,
                         contact=request.contact,
                         create_time=utcnow(),
+                        office_id=office_id,
                     )
+                    tx.audit(principal.label, "order.created", office_id=office_id,
+                             target=reference, kiosk=kiosk_id, kind=kind.value)
                     queue_resync(tx, kiosk_id, f"order {reference} created")
                     replay = pb.CreatePickupOrderResponse(order=order_to_proto(order))
                     tx.remember(method, request.request_id, replay.SerializeToString())
@@ -224,17 +283,21 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response.qr_payload = qr_payload(code)
             if not request.pin:
                 response.pin = pin
+            self._secrets.hold(principal, request.request_id, response)
             return response
         raise RuntimeError(f"no unique code after {MAX_CODE_DRAWS} draws; is the RNG broken?")
 
-    def _default_kiosk(self, tx: Transaction) -> str:
-        kiosk_ids = [k.kiosk_id for k in tx.list_kiosks()]
+    def _default_kiosk(self, tx: Transaction, principal: Principal) -> str:
+        # The office's only kiosk in service, else its only enrolled one.
+        enrolled = tx.enrolled_kiosks(principal.office_id)
+        registered = {k.kiosk_id for k in tx.list_kiosks(principal.office_id)}
+        kiosk_ids = [k for k in enrolled if k in registered] or enrolled
         if not kiosk_ids:
             return DEFAULT_KIOSK_ID
         if len(kiosk_ids) == 1:
             return kiosk_ids[0]
         raise invalid_argument(
-            "kiosk_id", f"several kiosks are registered ({', '.join(kiosk_ids)}); name one"
+            "kiosk_id", f"several kiosks are enrolled ({', '.join(kiosk_ids)}); name one"
         )
 
     @abort_on_error
@@ -252,9 +315,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             stored = tx.replay(method, request.request_id)
             if stored is not None:
                 return pb.CancelPickupOrderResponse.FromString(stored)
-            order = tx.get_order(request.reference)
-            if order is None:
-                raise order_not_found(request.reference)
+            order = self._own_order(tx, request.reference)
             if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
                 raise RegistryError(
                     grpc.StatusCode.FAILED_PRECONDITION,
@@ -269,11 +330,75 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 cancel_reason=request.reason,
                 pending_code=None,
             )
+            tx.audit(current_principal().label, "order.cancelled", office_id=order.office_id,
+                     target=order.reference, reason=request.reason)
             queue_resync(tx, order.kiosk_id, f"order {order.reference} cancelled")
             response = pb.CancelPickupOrderResponse(order=order_to_proto(order))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("order %s cancelled", order.reference)
         notify_cancelled(self._notifier, order)  # messages hook
+        self._retention.run()
+        return response
+
+    @abort_on_error
+    def ReissuePickupCode(
+        self, request: pb.ReissuePickupCodeRequest, context
+    ) -> pb.ReissuePickupCodeResponse:
+        method = "ReissuePickupCode"
+        principal = current_principal()
+        replayed = self._replayed(method, request.request_id, pb.ReissuePickupCodeResponse)
+        if replayed is not None:
+            return self._secrets.fill(principal, request.request_id, replayed)
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        validation.text("reason", request.reason)
+        if request.pin:
+            try:
+                pin = validate_pin(request.pin)
+            except CredentialFormatError as error:
+                raise invalid_argument("pin", f"{error}, or leave it empty to generate one") from None
+        else:
+            pin = generate_pin()
+        code = generate_code()
+        params, salt = self._db.policy.params, self._db.policy.lookup_salt
+        code_lookup = lookup_key(code, salt, params)
+        pin_verifier = make_verifier(code, pin, params=params)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return self._secrets.fill(
+                    principal, request.request_id, pb.ReissuePickupCodeResponse.FromString(stored)
+                )
+            order = self._own_order(tx, request.reference)
+            if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
+                raise RegistryError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    ORDER_NOT_REISSUABLE,
+                    f"order {order.reference} is {order.status.value}; only announced or"
+                    " deposited orders get a new code",
+                    {"reference": order.reference, "status": order.status.value},
+                )
+            # The new hashes replace the old ones in one update, so the old
+            # code and PIN stop working here at once and at each kiosk with
+            # the sync this update's change_seq triggers. A deposited order's
+            # citizen gets a new notice (pending_code is sent and wiped again).
+            order = tx.update_order(
+                order.reference, code_lookup=code_lookup, pin_verifier=pin_verifier,
+                pending_code=code, locked=False,
+            )
+            tx.audit(principal.label, "order.reissued", office_id=order.office_id,
+                     target=order.reference, reason=request.reason)
+            queue_resync(tx, order.kiosk_id, f"order {order.reference} reissued")
+            replay = pb.ReissuePickupCodeResponse(order=order_to_proto(order))
+            tx.remember(method, request.request_id, replay.SerializeToString())
+        log.info("order %s got a new code", order.reference)
+        response = pb.ReissuePickupCodeResponse()
+        response.CopyFrom(replay)
+        response.pickup_code = group_code(code)
+        response.qr_payload = qr_payload(code)
+        if not request.pin:
+            response.pin = pin
+        self._secrets.hold(principal, request.request_id, response)
         return response
 
     @abort_on_error
@@ -283,9 +408,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         if not request.reference:
             raise invalid_argument("reference", "is required")
         with self._db.transaction() as tx:
-            order = tx.get_order(request.reference)
-        if order is None:
-            raise order_not_found(request.reference)
+            order = self._own_order(tx, request.reference)
         return pb.GetPickupOrderResponse(order=order_to_proto(order))
 
     @abort_on_error
@@ -313,6 +436,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 kiosk_id=request.kiosk_id,
                 after_rowid=int(token or 0),
                 limit=limit + 1,
+                office_id=current_principal().office_id,
             )
         page = rows[:limit]
         return pb.ListPickupOrdersResponse(
@@ -324,12 +448,20 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
 
     @abort_on_error
     def ListKiosks(self, request: pb.ListKiosksRequest, context) -> pb.ListKiosksResponse:
+        principal = current_principal()
         with self._db.transaction() as tx:
-            kiosks = tx.list_kiosks()
+            kiosks = tx.list_kiosks(principal.office_id)
         now = utcnow()
+        # A technician sees device health and compartment states, not which
+        # order sits where.
+        details = check_permission(principal, Permission.ORDERS_READ).allowed
         response = pb.ListKiosksResponse()
         for kiosk in kiosks:
-            response.kiosks.append(kiosk_status(kiosk, now))
+            status = kiosk_status(kiosk, now)
+            if not details:
+                for compartment in status.compartments:
+                    compartment.order_reference = ""
+            response.kiosks.append(status)
         return response
 
     @abort_on_error
@@ -353,11 +485,15 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         if command.type in _COMMANDS_FOR_A_COMPARTMENT and command.compartment_number == 0:
             raise invalid_argument("command.compartment_number", f"is required for {type_name}")
         validation.text("command.reason", command.reason)
-        validation.text("command.requested_by", command.requested_by, 100)
+        principal = current_principal()
+        self._guard.require(
+            check_command(principal, command.type, command.reason), target=request.kiosk_id
+        )
         with self._db.transaction() as tx:
             stored = tx.replay(method, request.request_id)
             if stored is not None:
                 return pb.SendKioskCommandResponse.FromString(stored)
+            office_id = self._kiosk_office(tx, request.kiosk_id)
             if tx.get_kiosk(request.kiosk_id) is None:
                 raise RegistryError(
                     grpc.StatusCode.NOT_FOUND,
@@ -370,8 +506,13 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 type_name,
                 compartment_number=command.compartment_number,
                 reason=command.reason,
-                requested_by=command.requested_by,
+                # Who asked is what the registry authenticated, never what
+                # the request claims.
+                requested_by=principal.label,
             )
+            tx.audit(principal.label, "command.sent", office_id=office_id,
+                     target=request.kiosk_id, command=type_name, command_id=command_id,
+                     compartment=command.compartment_number, reason=command.reason)
             response = pb.SendKioskCommandResponse(command_id=command_id)
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info(
@@ -402,6 +543,8 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         params, salt = self._db.policy.params, self._db.policy.lookup_salt
         card_lookup = lookup_key(card_uid, salt, params)
         pin_verifier = make_verifier(card_uid, pin, params=params)
+        principal = current_principal()
+        office_id = home_office(principal)
         with self._db.transaction() as tx:
             stored = tx.replay(method, request.request_id)
             if stored is not None:
@@ -414,24 +557,29 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                     {"staff_id": staff_id},
                 )
             holder = tx.staff_by_card(card_lookup)
-            if holder is not None and not holder.active:
-                # The card of a deactivated member, handed out again (e.g. with a
-                # new PIN after the kiosk locked it for wrong PINs).
+            if holder is not None and not holder.active and principal.may_see_office(holder.office_id):
+                # The card of a deactivated member of this office, handed out
+                # again (e.g. with a new PIN after a kiosk locked it for wrong PINs).
                 tx.release_card(holder.staff_id)
             elif holder is not None:
+                # Another office's staff stay anonymous to this caller.
+                named = principal.may_see_office(holder.office_id)
                 raise RegistryError(
                     grpc.StatusCode.ALREADY_EXISTS,
                     STAFF_EXISTS,
-                    f"this card is already registered to staff member {holder.staff_id}",
-                    {"staff_id": holder.staff_id},
+                    "this card is already registered"
+                    + (f" to staff member {holder.staff_id}" if named else " elsewhere"),
+                    {"staff_id": holder.staff_id} if named else {},
                 )
             staff = tx.insert_staff(
                 staff_id=staff_id,
                 card_lookup=card_lookup,
                 pin_verifier=pin_verifier,
                 create_time=utcnow(),
+                office_id=office_id,
             )
-            for kiosk in tx.list_kiosks():
+            tx.audit(principal.label, "staff.created", office_id=office_id, target=staff_id)
+            for kiosk in tx.list_kiosks(office_id):
                 queue_resync(tx, kiosk.kiosk_id, f"staff member {staff_id} added")
             response = pb.CreateStaffMemberResponse(staff_member=staff_to_proto(staff))
             tx.remember(method, request.request_id, response.SerializeToString())
@@ -443,7 +591,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         self, request: pb.ListStaffMembersRequest, context
     ) -> pb.ListStaffMembersResponse:
         with self._db.transaction() as tx:
-            staff = tx.list_staff()
+            staff = tx.list_staff(current_principal().office_id)
         return pb.ListStaffMembersResponse(staff_members=[staff_to_proto(s) for s in staff])
 
     @abort_on_error
@@ -460,6 +608,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             if stored is not None:
                 return pb.DeactivateStaffMemberResponse.FromString(stored)
             staff = tx.get_staff(staff_id)
+            if staff is not None:
+                self._guard.require(check_office(current_principal(), staff.office_id),
+                                    target=staff_id, office_id=staff.office_id)
             if staff is None:
                 raise RegistryError(
                     grpc.StatusCode.NOT_FOUND,
@@ -469,9 +620,11 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 )
             if staff.active:
                 staff = tx.deactivate_staff(staff_id)
+                tx.audit(current_principal().label, "staff.deactivated",
+                         office_id=staff.office_id, target=staff_id)
                 # A deactivated card (often: a lost one) must stop working at
                 # every kiosk soon, not at the next routine sync.
-                for kiosk in tx.list_kiosks():
+                for kiosk in tx.list_kiosks(staff.office_id):
                     queue_resync(tx, kiosk.kiosk_id, f"staff member {staff_id} deactivated")
             response = pb.DeactivateStaffMemberResponse(staff_member=staff_to_proto(staff))
             tx.remember(method, request.request_id, response.SerializeToString())

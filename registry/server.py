@@ -12,11 +12,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.credentials import KdfParams
+from registry.auth import AuthInterceptor, Guard
 from registry.database import RegistryDatabase
+from registry.identity import ensure_local_admin
 from registry.kiosk_service import KioskServicer
 from registry.metrics import RegistryMetrics
 from registry.notifier import DirectoryNotifier, Notifier
 from registry.office_service import OfficeServicer
+from registry.retention import Retention, RetentionPolicy
 from pickupbox.registry.v1 import registry_pb2, registry_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ class RegistryServer:
         health_servicer: health.HealthServicer,
         kiosk_servicer: KioskServicer,
         stopping: threading.Event,
+        retention: Retention,
     ) -> None:
         self._server = grpc_server
         self.port = port
@@ -47,10 +51,16 @@ class RegistryServer:
         self._health = health_servicer
         self._kiosk_servicer = kiosk_servicer
         self._stopping = stopping
+        self.retention = retention
+        self._purger = threading.Thread(
+            target=retention.run_daily, args=(stopping,), name="retention", daemon=True
+        )
 
     def start(self) -> None:
         self._server.start()
         getattr(self._kiosk_servicer.notifier, "start", lambda: None)()  # messages hook
+        self.retention.run()
+        self._purger.start()
         # Notices that failed (or were cut off by a crash) before the last
         # stop still have their code stored; send them now.
         self._kiosk_servicer.send_pending_notices()
@@ -62,6 +72,8 @@ class RegistryServer:
         self.db.wake_streams()
         self._server.stop(grace).wait()
         getattr(self._kiosk_servicer.notifier, "close", lambda: None)()  # messages hook
+        if self._purger.is_alive():
+            self._purger.join()
         self.db.close()
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
@@ -78,6 +90,7 @@ def create_server(
     server_credentials: grpc.ServerCredentials | None = None,
     max_workers: int = DEFAULT_MAX_WORKERS,
     stream_poll_seconds: float = 1.0,
+    retention: RetentionPolicy | None = None,
 ) -> RegistryServer:
     """Builds a registry bound to ``address`` ("host:port"; port 0 picks a free one).
 
@@ -101,17 +114,27 @@ def create_server(
     notifier = metrics.counting(notifier)
     # No SO_REUSEPORT: a second registry on the same port must fail loudly
     # instead of silently sharing the port with the first.
+    # Every call passes the AuthInterceptor: nothing is anonymous but health
+    # checks and reflection.
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)],
-        interceptors=[metrics.interceptor()],
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        # Metrics first, so refused calls are counted too.
+        interceptors=[metrics.interceptor(), AuthInterceptor(db)],
+        options=[("grpc.so_reuseport", 0)],
     )
+    created = ensure_local_admin(db)
+    if created is not None:
+        log.info("created the local admin credential %s (mode 0600)", created)
 
+    guard = Guard(db)
+    purge = Retention(db, notifier, retention or RetentionPolicy())
     kiosk_servicer = KioskServicer(
-        db, notifier, office_contact, stopping, stream_poll_seconds=stream_poll_seconds
+        db, notifier, office_contact, stopping, guard, purge,
+        stream_poll_seconds=stream_poll_seconds,
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
     registry_pb2_grpc.add_OfficeServiceServicer_to_server(
-        OfficeServicer(db, notifier=notifier), server
+        OfficeServicer(db, guard, purge, notifier=notifier), server
     )
 
     health_servicer = health.HealthServicer()
@@ -134,6 +157,6 @@ def create_server(
     if port == 0:
         db.close()
         raise OSError(f"cannot listen on {address}: is the address in use or invalid?")
-    registry_server = RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping)
+    registry_server = RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping, purge)
     registry_server.metrics = metrics  # served over HTTP by `kiosk-registry serve` (fleetops)
     return registry_server

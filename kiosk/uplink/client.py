@@ -23,6 +23,7 @@ from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import PickupOrder
 from kiosk.domain.staff import StaffRecord
 from common import convert
+from common.auth import authenticated_channel, bearer
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from hardware.interfaces import DeviceHealth, HealthStatus
@@ -107,7 +108,9 @@ for _type in EventType:
 
 class RegistryClient:
     def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0,
-                 credentials: grpc.ChannelCredentials | None = None):
+                 credentials: grpc.ChannelCredentials | None = None, token: str | None = None):
+        """`credentials` (TLS, with a client certificate) or `token` (the kiosk
+        credential from enrolment), or both, tell the registry who calls."""
         self.target = target
         self.kiosk_id = kiosk_id
         self.timeout = timeout
@@ -115,7 +118,10 @@ class RegistryClient:
             self._channel = grpc.insecure_channel(target)
         else:
             self._channel = grpc.secure_channel(target, credentials)
-        self._stub = pb_grpc.KioskServiceStub(self._channel)
+        channel = self._channel
+        if token is not None:
+            channel = authenticated_channel(channel, bearer(token))
+        self._stub = pb_grpc.KioskServiceStub(channel)
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
         self.last_server_time: tuple[datetime, float] | None = None
 

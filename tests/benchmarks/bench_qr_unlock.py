@@ -48,6 +48,8 @@ from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from registry.notifier import DirectoryNotifier
 from registry.server import create_server
+from common.auth import authenticated_channel, bearer
+from tests.auth_support import admin_token, enrol_into
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.benchmarks.common import summary_ms, write_result
@@ -113,7 +115,8 @@ class Bench:
                                       notifier=DirectoryNotifier(tmp / "notices"), stream_poll_seconds=0.2)
         self.registry.start()
         channel = grpc.insecure_channel(f"127.0.0.1:{self.registry.port}")
-        self.office = pb_grpc.OfficeServiceStub(channel)
+        admin = bearer(admin_token(tmp / "registry.sqlite3"))
+        self.office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
         self.office.CreateStaffMember(pb.CreateStaffMemberRequest(staff_id="anna", card_uid=STAFF_CARD, pin=STAFF_PIN))
         self.bus = KerongBus([1, 2]).start()
         (tmp / "frames").mkdir()
@@ -125,6 +128,7 @@ class Bench:
             "PICKUPBOX_KIOSK__DATA_DIR": str(tmp / "kiosk"),
             "PICKUPBOX_REGISTRY__SYNC_INTERVAL_SECONDS": "0.2",
         })
+        enrol_into(self.registry.db, settings.kiosk.id, settings.kiosk.data_dir)
         self.kiosk = build_kiosk(settings, hardware=hardware, registry_target=f"127.0.0.1:{self.registry.port}")
         self.kiosk.start()
         self.core = self.kiosk.core

@@ -22,6 +22,8 @@ from registry.notifier import DirectoryNotifier
 from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from common.auth import authenticated_channel, bearer
+from tests.auth_support import admin_token, enrol_into
 
 FAST_KDF = KdfParams(n=2**10, r=8, p=1)
 STAFF_CARD = "04A1B2C3D4E5F6"
@@ -69,7 +71,12 @@ class Registry:
         self.port = self.server.port
         if self.channel is None:
             self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-            self.office = pb_grpc.OfficeServiceStub(self.channel)
+            admin = authenticated_channel(self.channel, bearer(admin_token(self.db_path)))
+            self.office = pb_grpc.OfficeServiceStub(admin)
+
+    def enrol(self, kiosk_id: str, data_dir: Path) -> None:
+        """What the operator does before a kiosk first connects."""
+        enrol_into(self.server.db, kiosk_id, data_dir)
 
     def stop(self) -> None:
         self.server.stop(grace=0)
@@ -179,7 +186,9 @@ def make_kiosk(registry, tmp_path):
         }
         environ.update({f"PICKUPBOX_{k.upper()}": v for k, v in env.items()})
         clock = FakeClock()
-        kiosk = build_kiosk(load_settings(None, environ), registry_target=f"127.0.0.1:{registry.port}", clock=clock)
+        settings = load_settings(None, environ)
+        registry.enrol(settings.kiosk.id, Path(settings.kiosk.data_dir))
+        kiosk = build_kiosk(settings, registry_target=f"127.0.0.1:{registry.port}", clock=clock)
         kiosk.start()
         kiosks.append(kiosk)
         wait_for(lambda: kiosk.uplink.registered, what="kiosk registration")

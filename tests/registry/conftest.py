@@ -11,11 +11,13 @@ from pathlib import Path
 import grpc
 import pytest
 
+from common.auth import authenticated_channel, bearer
 from common.credentials import KdfParams
 from registry.notifier import DirectoryNotifier, ReadyNotice
 from registry.server import RegistryServer, create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
+from tests.auth_support import KioskCaller, admin_token
 
 TEST_KDF = KdfParams(n=2**10)
 
@@ -39,8 +41,10 @@ class Registry:
     notifier: RecordingNotifier
     address: str
     channel: grpc.Channel
+    # Calls as the local admin (operator admin + supervisor).
     office: registry_pb2_grpc.OfficeServiceStub
-    kiosk: registry_pb2_grpc.KioskServiceStub
+    # Calls as the kiosk each request names, enrolled on first use.
+    kiosk: KioskCaller
 
     def sql(self, query: str, *params) -> list[sqlite3.Row]:
         """Reads (or pokes) the database behind the server's back."""
@@ -71,14 +75,17 @@ def start_registry(db_path: Path, notify_dir: Path, **kwargs) -> Registry:
     server.start()
     address = f"127.0.0.1:{server.port}"
     channel = grpc.insecure_channel(address)
+    admin = authenticated_channel(channel, bearer(admin_token(db_path)))
+    kiosk = KioskCaller(channel, server.db)
+    kiosk.token("kiosk-1")  # the operator enrolled the office's first kiosk
     return Registry(
         server=server,
         db_path=Path(db_path),
         notifier=notifier,
         address=address,
         channel=channel,
-        office=registry_pb2_grpc.OfficeServiceStub(channel),
-        kiosk=registry_pb2_grpc.KioskServiceStub(channel),
+        office=registry_pb2_grpc.OfficeServiceStub(admin),
+        kiosk=kiosk,
     )
 
 

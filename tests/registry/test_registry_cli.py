@@ -26,6 +26,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def cli(registry, monkeypatch, tmp_path, capsys):
     """Runs `kiosk-registry ARGS --registry <test server>` in the test's temp dir."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
 
     def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
         if stdin is not None:
@@ -116,6 +117,7 @@ def test_unreachable_registry(monkeypatch, capsys, tmp_path):
 
 def test_registry_address_from_the_environment(registry, monkeypatch, capsys):
     monkeypatch.setenv("PICKUPBOX_REGISTRY", registry.address)
+    monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
     assert main(["kiosk", "list"]) == 0
     assert "no kiosks registered" in capsys.readouterr().out
 
@@ -183,9 +185,21 @@ def test_serve_runs_until_sigterm(tmp_path):
             seen.append(line)
             match = re.search(r"registry listening on (127\.0\.0\.1:\d+)", line)
         assert match, "".join(seen)
+        anonymous = subprocess.run(
+            [str(script), "order", "list", "--registry", match.group(1)],
+            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+        )
+        assert anonymous.returncode == 1 and "not signed in" in anonymous.stderr
+        enrol = subprocess.run(
+            [str(script), "kiosk", "enrol", "kiosk-1", "--db", str(tmp_path / "r.sqlite3"),
+             "--output", str(tmp_path / "kiosk-1.credential")],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert enrol.returncode == 0, enrol.stderr
         client = subprocess.run(
             [str(script), "order", "create", "--kind", "other", "--json",
-             "--registry", match.group(1), "--qr-png", str(tmp_path / "qr.png")],
+             "--registry", match.group(1), "--qr-png", str(tmp_path / "qr.png"),
+             "--credential", str(tmp_path / "admin.credential")],
             capture_output=True, text=True, timeout=30,
         )
         assert client.returncode == 0, client.stderr
@@ -202,3 +216,37 @@ def test_serve_runs_until_sigterm(tmp_path):
 def test_serve_rejects_a_bad_kdf_n(capsys, tmp_path):
     assert main(["serve", "--db", str(tmp_path / "r.sqlite3"), "--kdf-n", "1000"]) == 1
     assert "--kdf-n must be a power of two" in capsys.readouterr().err
+
+
+def test_users_keys_offices_and_enrolment(registry, tmp_path, monkeypatch, capsys):
+    db = ["--db", str(registry.db_path)]
+    assert main(["office", "add", "north", "--name", "Bürgerbüro Nord", *db]) == 0
+    monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
+    assert main(["user", "add", "anna", "--roles", "clerk", "--office", "north", *db]) == 0
+    assert main(["user", "add", "bob", "--roles", "bogus", "--office", "north", *db]) == 1
+    assert "roles must be some of" in capsys.readouterr().err
+    assert main(["apikey", "create", "fachverfahren", "--office", "north",
+                 "--output", str(tmp_path / "key"), *db]) == 0
+    assert main(["kiosk", "enrol", "box-nord", "--office", "north",
+                 "--output", str(tmp_path), *db]) == 0
+    assert (tmp_path / "registry.credential").stat().st_mode & 0o077 == 0
+    capsys.readouterr()
+
+    monkeypatch.setenv("PICKUPBOX_PASSWORD", "a long enough secret")
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 0
+    assert main(["user", "revoke", "anna", *db]) == 0
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 1
+    assert "revoked" in capsys.readouterr().err
+    assert main(["order", "list", "--credential", str(tmp_path / "key"),
+                 "--registry", registry.address]) == 0
+    capsys.readouterr()
+    assert main(["user", "list", "--json", *db]) == 0
+    users = json.loads(capsys.readouterr().out)
+    assert [(u["name"], u["office_id"], bool(u["revoke_time"])) for u in users] == [
+        ("anna", "north", True)
+    ]
+    assert main(["audit", "export", "--db", str(registry.db_path), "--actor",
+                 f"local:{__import__('getpass').getuser()}"]) == 0
+    actions = [json.loads(line)["action"] for line in capsys.readouterr().out.splitlines()]
+    assert actions == ["office.created", "user.created", "api_key.created", "kiosk.enrolled",
+                       "user.revoked"]

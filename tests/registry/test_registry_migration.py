@@ -19,4 +19,24 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 2
+    assert int(version) == SCHEMA_VERSION == 3
+
+
+def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
+    path = tmp_path / "registry.sqlite3"
+    RegistryDatabase(path, kdf_params=KdfParams(n=2**10, r=8, p=1)).close()
+    with sqlite3.connect(path) as db:  # turn it back into what release 2 wrote
+        db.execute("ALTER TABLE orders DROP COLUMN office_id")
+        db.execute("ALTER TABLE staff DROP COLUMN office_id")
+        db.execute("DROP TABLE kiosk_enrolments")
+        db.execute("INSERT INTO kiosks (kiosk_id, registered_at, last_seen) VALUES ('k1', '', '')")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+    reopened = RegistryDatabase(path)
+    with reopened.transaction() as tx:
+        # A kiosk that registered before enrolment existed keeps working, in the default office.
+        assert tx.kiosk_office("k1") == "default"
+    reopened.close()
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(staff)")}
+    assert "office_id" in columns

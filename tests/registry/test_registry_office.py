@@ -128,14 +128,20 @@ def test_invalid_create_requests_name_the_field(registry, fields, field):
     assert error_info(error).metadata["field"] == field
 
 
-def test_create_retry_returns_same_order_without_secrets(registry, create_order):
+def test_create_retry_returns_the_same_order_code_and_pin(registry, create_order):
     request_id = str(uuid.uuid4())
     first = create_order(request_id=request_id)
     again = create_order(request_id=request_id)
     assert again.order == first.order
-    # The secret is handed out exactly once.
+    # A lost response must not lose the generated PIN: the retry gets the
+    # same secrets (held in memory for a short window, never stored).
     assert first.pickup_code and first.qr_payload and first.pin
-    assert (again.pickup_code, again.qr_payload, again.pin) == ("", "", "")
+    assert (again.pickup_code, again.qr_payload, again.pin) == (
+        first.pickup_code, first.qr_payload, first.pin
+    )
+    assert first.pickup_code.replace("-", "") not in str(
+        [tuple(r) for r in registry.sql("SELECT * FROM request_replays")]
+    )
     listed = registry.office.ListPickupOrders(pb.ListPickupOrdersRequest(), timeout=5)
     assert [o.reference for o in listed.orders] == [first.order.reference]
 
@@ -278,7 +284,8 @@ def test_send_command_retry_queues_once(registry, register_kiosk):
     request = pb.SendKioskCommandRequest(
         request_id="cmd-1",
         kiosk_id="box-a",
-        command=pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=2),
+        command=pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=2,
+                                 reason="citizen locked out, ticket 4711"),
     )
     first = registry.office.SendKioskCommand(request, timeout=5)
     assert registry.office.SendKioskCommand(request, timeout=5) == first
@@ -328,3 +335,37 @@ def test_staff_create_list_deactivate(registry):
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert error_reason(error) == "STAFF_NOT_FOUND"
+
+
+def test_reissue_invalidates_the_old_code_and_pin_everywhere(registry, register_kiosk,
+                                                             create_order):
+    from common.credentials import check_verifier, lookup_key, normalize_code
+
+    register_kiosk("kiosk-1")
+    first = create_order(pin="482915")
+    reference = first.order.reference
+    reissued = registry.office.ReissuePickupCode(
+        pb.ReissuePickupCodeRequest(request_id="re-1", reference=reference, reason="letter lost"),
+        timeout=5,
+    )
+    assert reissued.pickup_code != first.pickup_code and reissued.pin
+    synced = registry.kiosk.SyncChanges(pb.SyncChangesRequest(kiosk_id="kiosk-1"), timeout=5)
+    record = next(o for o in synced.orders if o.reference == reference)
+    policy = registry.server.db.policy
+    old, new = normalize_code(first.pickup_code), normalize_code(reissued.pickup_code)
+    assert record.code_lookup == lookup_key(new, policy.lookup_salt, policy.params)
+    assert record.code_lookup != lookup_key(old, policy.lookup_salt, policy.params)
+    assert check_verifier(record.pin_verifier, new, reissued.pin)
+    assert not check_verifier(record.pin_verifier, old, "482915")
+    # A retry of the reissue returns the same new secrets, not a third code.
+    again = registry.office.ReissuePickupCode(
+        pb.ReissuePickupCodeRequest(request_id="re-1", reference=reference), timeout=5
+    )
+    assert (again.pickup_code, again.pin) == (reissued.pickup_code, reissued.pin)
+    audited = registry.sql("SELECT detail FROM audit_log WHERE action = 'order.reissued'")
+    assert len(audited) == 1 and "letter lost" in audited[0]["detail"]
+
+    registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=reference), timeout=5)
+    error = rpc_error(registry.office.ReissuePickupCode,
+                      pb.ReissuePickupCodeRequest(reference=reference))
+    assert error_reason(error) == "ORDER_NOT_REISSUABLE"

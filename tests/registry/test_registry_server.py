@@ -12,9 +12,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from common.auth import bearer
 from common.credentials import KdfParams
 from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
+from tests.auth_support import admin_token
 
 TEST_KDF = KdfParams(n=2**10)  # as in conftest.py
 
@@ -56,7 +58,8 @@ def test_a_client_without_generated_code_works_through_reflection(registry):
         request_serializer=CreateRequest.SerializeToString,
         response_deserializer=CreateResponse.FromString,
     )
-    created = call_create(request, timeout=5)
+    credential = bearer(admin_token(registry.db_path))
+    created = call_create(request, timeout=5, metadata=credential)
     assert created.order.reference == "REFL-1"
     assert created.pickup_code and created.qr_payload.startswith("PBX1:")
 
@@ -65,7 +68,7 @@ def test_a_client_without_generated_code_works_through_reflection(registry):
         request_serializer=GetRequest.SerializeToString,
         response_deserializer=GetResponse.FromString,
     )
-    fetched = call_get(GetRequest(reference="REFL-1"), timeout=5)
+    fetched = call_get(GetRequest(reference="REFL-1"), timeout=5, metadata=credential)
     assert fetched.order.kind == kind.values_by_name["DOCUMENT_KIND_PASSPORT"].number
     status = pool.FindEnumTypeByName("pickupbox.registry.v1.OrderStatus")
     assert status.values_by_number[fetched.order.status].name == "ORDER_STATUS_ANNOUNCED"

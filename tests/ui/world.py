@@ -37,7 +37,9 @@ class World:
             "PICKUPBOX_UI__FULLSCREEN": "false",
         }
         environ.update({f"PICKUPBOX_{k.upper()}": v for k, v in self.env.items()})
-        self.kiosk = build_kiosk(load_settings(None, environ), registry_target=f"127.0.0.1:{self.registry.port}",
+        settings = load_settings(None, environ)
+        self.registry.enrol(settings.kiosk.id, settings.kiosk.data_dir)  # the kiosk's credential
+        self.kiosk = build_kiosk(settings, registry_target=f"127.0.0.1:{self.registry.port}",
                                  clock=self.clock)
         self.kiosk.start()
         wait_for(lambda: self.kiosk.uplink.registered, what="kiosk registration")

@@ -374,6 +374,30 @@ class AcknowledgeCommandsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ReissuePickupCodeRequest(_message.Message):
+    __slots__ = ("request_id", "reference", "pin", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reference: str
+    pin: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reference: _Optional[str] = ..., pin: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReissuePickupCodeResponse(_message.Message):
+    __slots__ = ("order", "pickup_code", "qr_payload", "pin")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_CODE_FIELD_NUMBER: _ClassVar[int]
+    QR_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    order: PickupOrder
+    pickup_code: str
+    qr_payload: str
+    pin: str
+    def __init__(self, order: _Optional[_Union[PickupOrder, _Mapping]] = ..., pickup_code: _Optional[str] = ..., qr_payload: _Optional[str] = ..., pin: _Optional[str] = ...) -> None: ...
+
 class PickupOrder(_message.Message):
     __slots__ = ("reference", "kind", "status", "size", "needs_low_compartment", "requires_pin_letter_confirmation", "kiosk_id", "compartment_number", "create_time", "deposit_time", "pickup_deadline", "collect_time", "locked", "old_document_return_time")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]

@@ -381,6 +381,11 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberResponse.FromString,
                 _registered_method=True)
+        self.ReissuePickupCode = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ReissuePickupCode',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -443,6 +448,14 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReissuePickupCode(self, request, context):
+        """A new code and PIN for an announced or deposited order; the old ones stop
+        working at once in the registry and at each kiosk's next sync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -490,6 +503,11 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.DeactivateStaffMember,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberResponse.SerializeToString,
+            ),
+            'ReissuePickupCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReissuePickupCode,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +755,33 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/DeactivateStaffMember',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.DeactivateStaffMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReissuePickupCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ReissuePickupCode',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.FromString,
             options,
             channel_credentials,
             insecure,

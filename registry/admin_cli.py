@@ -1,0 +1,381 @@
+"""`kiosk-registry` commands for the registry's own machine: accounts, keys,
+offices, kiosk enrolment, the audit log and data retention.
+
+They open the registry database directly (``--db``, the same file `serve`
+uses): whoever may read that file administers the registry, as with any
+local database. Everything they change is written to the audit log with the
+operating-system user as the actor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
+from registry import identity
+from registry.audit import verify_chain
+from registry.database import DEFAULT_OFFICE, RegistryDatabase
+
+
+class AdminError(Exception):
+    pass
+
+
+def _actor() -> str:
+    try:
+        return f"local:{getpass.getuser()}"
+    except Exception:  # no user name (e.g. a container without passwd entry)
+        return f"local:uid{os.getuid()}"
+
+
+def _open(args: argparse.Namespace) -> RegistryDatabase:
+    path = Path(args.db)
+    if not path.exists():
+        raise AdminError(f"no registry database at {path}: pass --db (the file `serve` uses)")
+    return RegistryDatabase(path)
+
+
+def _roles(text: str):
+    try:
+        return identity.parse_roles(text)
+    except ValueError as error:
+        raise AdminError(str(error)) from None
+
+
+def _office(tx, office_id: str | None) -> str | None:
+    if office_id is not None and tx.get_office(office_id) is None:
+        raise AdminError(f"no office {office_id}: add it with `kiosk-registry office add`")
+    return office_id
+
+
+def _password() -> str:
+    env = os.environ.get("PICKUPBOX_NEW_PASSWORD")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise AdminError("the passwords differ")
+    return first
+
+
+def user_add(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        roles = _roles(args.roles)
+        password = _password()
+        with db.transaction() as tx:
+            office = _office(tx, args.office)
+            if tx.user_by_name(args.name) is not None:
+                raise AdminError(f"user {args.name} exists; revoke it first or pick another name")
+            try:
+                principal_id = identity.create_user(tx, args.name, password, office, roles)
+            except ValueError as error:
+                raise AdminError(str(error)) from None
+            tx.audit(_actor(), "user.created", office_id=office or "", target=args.name,
+                     roles=args.roles)
+    finally:
+        db.close()
+    print(f"user {args.name} created ({principal_id})")
+    return 0
+
+
+def _principal_rows(db: RegistryDatabase, kind: str) -> list[dict]:
+    with db.transaction() as tx:
+        rows = tx.list_principals(kind)
+    return [
+        {key: row[key] for key in ("principal_id", "name", "office_id", "roles", "create_time",
+                                   "revoke_time")}
+        for row in rows
+    ]
+
+
+def principal_list(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        rows = _principal_rows(db, args.kind)
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = f"revoked {row['revoke_time']}" if row["revoke_time"] else "active"
+        print(f"{row['principal_id']}  {row['name']:<20} {row['office_id'] or '(all offices)':<14}"
+              f" {row['roles']:<30} {state}")
+    return 0
+
+
+def principal_revoke(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            row = tx.get_principal(args.id)
+            if row is None and args.kind == "user":
+                row = tx.user_by_name(args.id)
+            if row is None or row["kind"] != args.kind:
+                raise AdminError(f"no {args.kind} {args.id}: see `kiosk-registry {args.area} list`")
+            if not tx.revoke_principal(row["principal_id"]):
+                raise AdminError(f"{args.id} is already revoked")
+            tx.audit(_actor(), f"{args.kind}.revoked", office_id=row["office_id"] or "",
+                     target=row["name"])
+    finally:
+        db.close()
+    print(f"{args.kind} {args.id} revoked")
+    return 0
+
+
+def apikey_create(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        roles = _roles(args.roles)
+        with db.transaction() as tx:
+            office = _office(tx, args.office)
+            expires = None
+            if args.expires_days is not None:
+                from datetime import timedelta, timezone
+
+                if args.expires_days <= 0:
+                    raise AdminError("--expires-days must be more than 0")
+                expires = datetime.now(timezone.utc) + timedelta(days=args.expires_days)
+            try:
+                token = identity.create_api_key(tx, args.name, office, roles, expires)
+            except ValueError as error:
+                raise AdminError(str(error)) from None
+            tx.audit(_actor(), "api_key.created", office_id=office or "", target=args.name,
+                     roles=args.roles)
+    finally:
+        db.close()
+    if args.output:
+        write_secret_file(Path(args.output), token)
+        print(f"API key {args.name} written to {args.output} (mode 0600)")
+    else:
+        print(token)
+    return 0
+
+
+def office_add(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            if tx.get_office(args.office_id) is not None:
+                raise AdminError(f"office {args.office_id} exists")
+            tx.add_office(args.office_id, args.name or "")
+            tx.audit(_actor(), "office.created", office_id=args.office_id, target=args.office_id)
+    finally:
+        db.close()
+    print(f"office {args.office_id} added")
+    return 0
+
+
+def office_list(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            rows = [dict(r) for r in tx.list_offices()]
+    finally:
+        db.close()
+    for row in rows:
+        print(f"{row['office_id']:<20} {row['name']}")
+    return 0
+
+
+def kiosk_enrol(args: argparse.Namespace) -> int:
+    """Binds a kiosk id to an office and gives it a credential (or a certificate name)."""
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            office = _office(tx, args.office) or DEFAULT_OFFICE
+            current = tx.kiosk_office(args.kiosk_id)
+            if current is not None and current != office:
+                raise AdminError(f"kiosk {args.kiosk_id} is enrolled in office {current}")
+            tx.enrol_kiosk(args.kiosk_id, office, args.certificate_name)
+            token = identity.create_kiosk_credential(tx, args.kiosk_id)
+            tx.audit(_actor(), "kiosk.enrolled", office_id=office, target=args.kiosk_id,
+                     certificate_name=args.certificate_name or "")
+    finally:
+        db.close()
+    if args.certificate_name:
+        print(f"kiosk {args.kiosk_id} enrolled in office {office}; its client certificate"
+              f" must carry the name {args.certificate_name} (CN or SAN)")
+    if args.output:
+        out = Path(args.output)
+        if out.is_dir():
+            out = out / KIOSK_CREDENTIAL_FILE
+        write_secret_file(out, token)
+        print(f"kiosk credential written to {out} (mode 0600): copy it to the kiosk's data dir"
+              f" as {KIOSK_CREDENTIAL_FILE}")
+    elif not args.certificate_name:
+        print(token)
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
+        result = verify_chain(entries, checkpoints, db.audit_key)
+    finally:
+        db.close()
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, {len(checkpoints)} checkpoints")
+        return 0
+    print(f"audit log BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
+    return 3
+
+
+def _moment(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        raise AdminError(f"{text!r} is not a date/time like 2026-12-01 or 2026-12-01T08:00+01:00")
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    """What a data-protection officer asks for, as JSON lines."""
+    since, until = _moment(args.since), _moment(args.until)
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            entries = tx.audit_entries()
+    finally:
+        db.close()
+    out = sys.stdout
+    for entry in entries:
+        if args.order and entry.target != args.order:
+            continue
+        if args.staff and not (entry.target == args.staff
+                               or _involves_staff(entry.detail, args.staff)):
+            continue
+        if args.actor and entry.actor != args.actor:
+            continue
+        if since and entry.time < since or until and entry.time > until:
+            continue
+        out.write(json.dumps(entry.__dict__, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _involves_staff(detail: str, staff_id: str) -> bool:
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return False
+    return staff_id in (parsed.get("staff") or []) or parsed.get("staff_id") == staff_id
+
+
+def retention_policy(args: argparse.Namespace):
+    from datetime import timedelta
+
+    from registry.retention import RetentionPolicy
+
+    if args.contact_grace_days < 0 or args.record_days < 0:
+        raise AdminError("--contact-grace-days and --record-days must be 0 or more")
+    return RetentionPolicy(contact_grace=timedelta(days=args.contact_grace_days),
+                           record_days=args.record_days)
+
+
+def add_retention_options(p: argparse.ArgumentParser) -> None:
+    from registry.retention import DEFAULT_RECORD_DAYS
+
+    p.add_argument("--contact-grace-days", type=float, default=0.0, metavar="DAYS",
+                   help="keep a citizen's contact this long after the order ended (default 0)")
+    p.add_argument("--record-days", type=int, default=DEFAULT_RECORD_DAYS, metavar="DAYS",
+                   help=f"keep ended orders this long, then only counts (default"
+                        f" {DEFAULT_RECORD_DAYS})")
+
+
+def purge_now(args: argparse.Namespace) -> int:
+    from registry.notifier import DirectoryNotifier
+    from registry.retention import purge
+
+    policy = retention_policy(args)
+    db = _open(args)
+    try:
+        report = purge(db, DirectoryNotifier(args.notify_dir), policy)
+    finally:
+        db.close()
+    print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
+          f" {report.notice_files_removed} notices removed")
+    return 0
+
+
+def add_parsers(commands, db_default: str, notify_default: str) -> None:
+    def local(sub, name: str, handler, **kwargs) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, **kwargs)
+        p.add_argument("--db", default=db_default, help=f"registry database (default {db_default})")
+        p.set_defaults(handler=handler, client=False)
+        return p
+
+    user = commands.add_parser("user", help="local user accounts").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    add = local(user, "add", user_add, help="add a user (password from stdin or a prompt)")
+    add.add_argument("name")
+    add.add_argument("--roles", required=True, help="comma-separated: clerk,supervisor,...")
+    add.add_argument("--office", help="the user's office (only an admin may have none)")
+    listing = local(user, "list", principal_list, help="list users")
+    listing.add_argument("--json", action="store_true")
+    revoke = local(user, "revoke", principal_revoke, help="revoke a user (by name or id)")
+    revoke.add_argument("id")
+    for p in (add, listing, revoke):
+        p.set_defaults(kind="user")
+
+    apikey = commands.add_parser("apikey", help="API keys for integrations").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    create = local(apikey, "create", apikey_create, help="create an API key (printed once)")
+    create.add_argument("name")
+    create.add_argument("--roles", default="integration")
+    create.add_argument("--office")
+    create.add_argument("--output", metavar="FILE", help="write the key to FILE (mode 0600)")
+    create.add_argument("--expires-days", type=float, metavar="DAYS",
+                        help="the key stops working after DAYS (default: until revoked)")
+    keys = local(apikey, "list", principal_list, help="list API keys")
+    keys.add_argument("--json", action="store_true")
+    krevoke = local(apikey, "revoke", principal_revoke, help="revoke an API key by id")
+    krevoke.add_argument("id")
+    for p in (create, keys, krevoke):
+        p.set_defaults(kind="api_key")
+
+    office = commands.add_parser("office", help="offices (tenants)").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    oadd = local(office, "add", office_add, help="add an office")
+    oadd.add_argument("office_id")
+    oadd.add_argument("--name")
+    local(office, "list", office_list, help="list offices")
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    local(audit, "verify", audit_verify, help="check the hash chain; names the first break")
+    export = local(audit, "export", audit_export, help="entries as JSON lines")
+    export.add_argument("--order", metavar="REF", help="one order's history")
+    export.add_argument("--staff", metavar="ID", help="one staff member's actions")
+    export.add_argument("--actor", metavar="WHO", help="one principal, e.g. user:anna")
+    export.add_argument("--since", metavar="TIME")
+    export.add_argument("--until", metavar="TIME")
+
+    purge = local(commands, "purge", purge_now,
+                  help="apply the retention rules now (the server also does it daily)")
+    purge.add_argument("--notify-dir", default=notify_default, metavar="DIR")
+    add_retention_options(purge)
+
+
+def add_kiosk_enrol(kiosk_commands, db_default: str) -> None:
+    enrol = kiosk_commands.add_parser("enrol", help="enrol a kiosk: bind it to an office and"
+                                                    " create its credential")
+    enrol.add_argument("kiosk_id", metavar="KIOSK")
+    enrol.add_argument("--db", default=db_default, help=f"registry database (default {db_default})")
+    enrol.add_argument("--office", help=f"the kiosk's office (default {DEFAULT_OFFICE})")
+    enrol.add_argument("--certificate-name", metavar="NAME",
+                       help="the CN or SAN of the kiosk's client certificate (mTLS)")
+    enrol.add_argument("--output", metavar="PATH",
+                       help=f"write the credential to PATH (a directory gets {KIOSK_CREDENTIAL_FILE})")
+    enrol.set_defaults(handler=kiosk_enrol, client=False)

@@ -1,0 +1,186 @@
+"""The one gate every registry call passes: authenticate, decide, audit refusals.
+
+:class:`AuthInterceptor` runs before any servicer method. It works out the
+principal (client certificate, API key, kiosk credential or user password),
+asks :func:`registry.permissions.decide` whether that principal may call the
+method at all, audits every refusal, and makes the principal available to
+the servicer through :func:`current_principal`. Servicers then check what
+depends on the request's data (which kiosk, which office) with
+:meth:`Guard.require`, which audits and refuses the same way.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+
+import grpc
+
+from common.auth import AUTHORIZATION
+from registry import permissions
+from registry.database import RegistryDatabase
+from registry.errors import RegistryError
+from registry.identity import Authenticator, AuthError, Peer
+from registry.permissions import Decision, Principal
+
+log = logging.getLogger(__name__)
+
+_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "principal", default=None
+)
+_where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="")
+_method: contextvars.ContextVar[str] = contextvars.ContextVar("method", default="")
+
+LOOPBACK_PREFIXES = ("ipv4:127.", "ipv6:[::1]", "unix:")
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC this thread serves; the interceptor has set it."""
+    principal = _principal.get()
+    if principal is None:  # only reachable if a servicer runs without the interceptor
+        raise RuntimeError("no authenticated principal: is the AuthInterceptor installed?")
+    return principal
+
+
+def current_peer() -> str:
+    return _where.get()
+
+
+class Guard:
+    """Refusals of data-dependent checks, audited like the interceptor's."""
+
+    def __init__(self, db: RegistryDatabase) -> None:
+        self._db = db
+
+    def require(self, decision: Decision, *, target: str = "", office_id: str = "") -> None:
+        if decision.allowed:
+            return
+        principal = _principal.get()
+        actor = principal.label if principal is not None else "anonymous"
+        audit_denial(self._db, actor, _method.get(), decision.reason, decision.message,
+                     _where.get(), target=target, office_id=office_id)
+        raise RegistryError(
+            grpc.StatusCode.PERMISSION_DENIED, decision.reason, decision.message,
+            {"method": _method.get().rsplit("/", 1)[-1]},
+        )
+
+
+def audit_denial(db: RegistryDatabase, actor: str, method: str, reason: str, message: str,
+                 where: str, *, target: str = "", office_id: str = "") -> None:
+    log.warning("denied %s to %s from %s: %s", method, actor, where, reason)
+    try:
+        with db.transaction() as tx:
+            tx.audit(actor, "call.denied", office_id=office_id, target=target, outcome="denied",
+                     method=method, reason=reason, message=message, peer=where)
+    except Exception:  # an audit failure must not turn a refusal into an acceptance
+        log.exception("could not audit a refused call")
+
+
+def _peer(context: grpc.ServicerContext) -> Peer:
+    auth = context.auth_context() or {}
+    names: list[str] = []
+    if auth.get("transport_security_type") == [b"ssl"]:
+        for key in ("x509_common_name", "x509_subject_alternative_name"):
+            for value in auth.get(key, []):
+                text = value.decode(errors="replace")
+                if text not in names:
+                    names.append(text)
+    return Peer(address=context.peer() or "", certificate_names=tuple(names))
+
+
+def _refuse(context: grpc.ServicerContext, code: grpc.StatusCode, reason: str,
+            message: str) -> None:
+    context.abort_with_status(RegistryError(code, reason, message).to_status())
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, db: RegistryDatabase) -> None:
+        self._db = db
+        self._authenticator = Authenticator(db)
+
+    def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
+        peer = _peer(context)
+        authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
+        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+        if authorization is not None and not secure and not peer.address.startswith(
+            LOOPBACK_PREFIXES
+        ):
+            audit_denial(self._db, "anonymous", method, permissions.UNAUTHENTICATED,
+                         "credential over plaintext", peer.address)
+            _refuse(context, grpc.StatusCode.UNAUTHENTICATED, permissions.UNAUTHENTICATED,
+                    "credentials are accepted only over TLS (or plaintext on loopback):"
+                    " start the registry with --tls-cert/--tls-key")
+        try:
+            principal = self._authenticator.authenticate(authorization, peer)
+        except AuthError as error:
+            with self._db.transaction() as tx:
+                tx.audit(error.who, "login.failed", outcome="denied", method=method,
+                         reason=error.reason, peer=peer.address)
+            log.warning("refused a credential for %s from %s: %s", method, peer.address,
+                        error.reason)
+            _refuse(context, grpc.StatusCode.UNAUTHENTICATED, error.reason, error.message)
+        decision = permissions.decide(method, principal)
+        if not decision.allowed:
+            actor = principal.label if principal is not None else "anonymous"
+            audit_denial(self._db, actor, method, decision.reason, decision.message,
+                         peer.address, office_id=(principal.office_id or "") if principal else "")
+            code = (grpc.StatusCode.UNAUTHENTICATED
+                    if decision.reason == permissions.UNAUTHENTICATED
+                    else grpc.StatusCode.PERMISSION_DENIED)
+            _refuse(context, code, decision.reason, decision.message)
+        if principal is not None and principal.kind == "user":
+            with self._db.transaction() as tx:
+                tx.audit(principal.label, "login", office_id=principal.office_id or "",
+                         method=method, peer=peer.address)
+        _principal.set(principal)
+        _where.set(peer.address)
+        _method.set(method)
+        return principal
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        metadata = tuple(handler_call_details.invocation_metadata or ())
+        admit = self._admit
+
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            def unary_unary(request, context):
+                admit(method, metadata, context)
+                return inner_uu(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            inner_us = handler.unary_stream
+
+            def unary_stream(request, context):
+                admit(method, metadata, context)
+                yield from inner_us(request, context)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary:
+            inner_su = handler.stream_unary
+
+            def stream_unary(request_iterator, context):
+                admit(method, metadata, context)
+                return inner_su(request_iterator, context)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary, handler.request_deserializer, handler.response_serializer
+            )
+        inner_ss = handler.stream_stream
+
+        def stream_stream(request_iterator, context):
+            admit(method, metadata, context)
+            yield from inner_ss(request_iterator, context)
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_stream, handler.request_deserializer, handler.response_serializer
+        )

@@ -1,0 +1,295 @@
+"""Who is calling: credentials of users, API keys and kiosks, and checking them.
+
+Secrets are stored only as scrypt hashes with their own salt. Passwords get
+the expensive setting (people pick guessable ones); API keys and kiosk
+credentials are 256-bit random tokens that no guessing reaches, so a cheaper
+setting suffices and keeps every call fast. A verified token is remembered
+(by its SHA-256) so that scrypt runs once per token and process; revocation
+still takes effect on the next call because the row is read every time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from common.auth import (
+    ADMIN_CREDENTIAL_FILE,
+    new_token,
+    split_token,
+    write_secret_file,
+)
+from registry import permissions
+from registry.database import DEFAULT_OFFICE, RegistryDatabase, Transaction, utcnow
+from registry.permissions import Principal, Role
+
+PASSWORD_KDF = {"n": 2**14, "r": 8, "p": 1}
+TOKEN_KDF = {"n": 2**10, "r": 8, "p": 1}
+MIN_PASSWORD_LENGTH = 12
+# Online guessing: after this many wrong passwords for one user name within
+# the window, that name is refused (without checking) until the window passes.
+MAX_PASSWORD_FAILURES = 5
+FAILURE_WINDOW_SECONDS = 15 * 60.0
+BOOTSTRAP_ADMIN = "local-admin"
+
+
+class AuthError(Exception):
+    def __init__(self, reason: str, message: str, who: str = "anonymous") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.who = who
+
+
+def _hash(secret: str, salt: bytes, kdf: dict) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, maxmem=64 * 1024 * 1024, dklen=32, **kdf)
+
+
+def parse_roles(text: str) -> frozenset[Role]:
+    try:
+        return frozenset(Role(r.strip()) for r in text.split(",") if r.strip())
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise ValueError(f"roles must be some of {known}, not {text!r}") from None
+
+
+def check_scope(office_id: str | None, roles: frozenset[Role]) -> None:
+    if not roles:
+        raise ValueError("give at least one role")
+    if office_id is None and (Role.ADMIN not in roles or roles - {Role.ADMIN, Role.SUPERVISOR}):
+        raise ValueError("only the operator's admin may have no office; give --office")
+
+
+def _principal(row) -> Principal:
+    return Principal(
+        kind=row["kind"], name=row["name"], principal_id=row["principal_id"],
+        office_id=row["office_id"], roles=parse_roles(row["roles"]), kiosk_id=row["kiosk_id"],
+    )
+
+
+def create_user(tx: Transaction, name: str, password: str, office_id: str | None,
+                roles: frozenset[Role]) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    check_scope(office_id, roles)
+    salt = secrets.token_bytes(16)
+    principal_id = secrets.token_hex(8)
+    tx.insert_principal(
+        principal_id=principal_id, kind="user", name=name, office_id=office_id,
+        roles=",".join(sorted(r.value for r in roles)), kiosk_id="",
+        secret_salt=salt, secret_hash=_hash(password, salt, PASSWORD_KDF),
+    )
+    return principal_id
+
+
+def _create_token(tx: Transaction, kind: str, name: str, office_id: str | None, roles: str,
+                  kiosk_id: str = "", expire_time: datetime | None = None) -> str:
+    token, token_id, secret = new_token()
+    salt = secrets.token_bytes(16)
+    tx.insert_principal(
+        principal_id=token_id, kind=kind, name=name, office_id=office_id, roles=roles,
+        kiosk_id=kiosk_id, secret_salt=salt, secret_hash=_hash(secret, salt, TOKEN_KDF),
+        expire_time=expire_time,
+    )
+    return token
+
+
+def create_api_key(tx: Transaction, name: str, office_id: str | None,
+                   roles: frozenset[Role], expire_time: datetime | None = None) -> str:
+    check_scope(office_id, roles)
+    return _create_token(tx, "api_key", name, office_id, ",".join(sorted(r.value for r in roles)),
+                         expire_time=expire_time)
+
+
+def create_kiosk_credential(tx: Transaction, kiosk_id: str) -> str:
+    """A new credential for an enrolled kiosk; earlier ones stop working."""
+    office_id = tx.kiosk_office(kiosk_id)
+    if office_id is None:
+        raise ValueError(f"kiosk {kiosk_id} is not enrolled")
+    tx.revoke_kiosk_credentials(kiosk_id)
+    return _create_token(tx, "kiosk", kiosk_id, office_id, "", kiosk_id)
+
+
+def ensure_local_admin(db: RegistryDatabase) -> Path | None:
+    """At first start, creates the operator-admin credential beside the database.
+
+    `kiosk-registry` on the same machine reads it from there, so the embedded
+    registry works out of the box without any call being anonymous.
+    """
+    path = db.path.parent / ADMIN_CREDENTIAL_FILE
+    with db.transaction() as tx:
+        if path.exists() or any(
+            row["name"] == BOOTSTRAP_ADMIN for row in tx.list_principals("api_key")
+        ):
+            return None
+        token = create_api_key(tx, BOOTSTRAP_ADMIN, None,
+                               frozenset({Role.ADMIN, Role.SUPERVISOR}))
+        tx.audit("registry", "credential.created", target=BOOTSTRAP_ADMIN,
+                 detail_file=str(path))
+        write_secret_file(path, token)
+    return path
+
+
+def enrol_local_kiosk(db: RegistryDatabase, kiosk_id: str, credential_file: Path) -> None:
+    """Enrols the kiosk of an embedded registry (same machine, same process) once."""
+    with db.transaction() as tx:
+        if tx.kiosk_office(kiosk_id) is not None and credential_file.exists():
+            return
+        office = tx.kiosk_office(kiosk_id) or DEFAULT_OFFICE
+        tx.enrol_kiosk(kiosk_id, office, None)
+        token = create_kiosk_credential(tx, kiosk_id)
+        tx.audit("registry", "kiosk.enrolled", office_id=office, target=kiosk_id,
+                 detail_file=str(credential_file))
+        write_secret_file(credential_file, token)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """What the transport says about the caller."""
+
+    address: str
+    certificate_names: tuple[str, ...]  # CN and SANs of a verified client certificate
+
+
+class Authenticator:
+    def __init__(self, db: RegistryDatabase, clock=time.monotonic) -> None:
+        self._db = db
+        self._verified: dict[bytes, str] = {}
+        self._failures: dict[str, list[float]] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def _recent_failures(self, user: str) -> list[float]:
+        now = self._clock()
+        with self._lock:
+            recent = [t for t in self._failures.get(user, []) if now - t < FAILURE_WINDOW_SECONDS]
+            self._failures[user] = recent
+            return recent
+
+    def _failed(self, user: str) -> None:
+        with self._lock:
+            self._failures.setdefault(user, []).append(self._clock())
+
+    def authenticate(self, authorization: str | None, peer: Peer) -> Principal | None:
+        """The principal behind a call, None for an anonymous one; AuthError if refused."""
+        cert_kiosk = self._kiosk_by_certificate(peer) if peer.certificate_names else None
+        if authorization is None:
+            if peer.certificate_names and cert_kiosk is None:
+                names = ", ".join(peer.certificate_names)
+                raise AuthError(
+                    permissions.CERTIFICATE_NOT_ENROLLED,
+                    f"the client certificate ({names}) is not enrolled as a kiosk: run"
+                    " `kiosk-registry kiosk enrol KIOSK --certificate-name NAME`, or present"
+                    " an API key",
+                    f"certificate:{peer.certificate_names[0]}",
+                )
+            return cert_kiosk
+        principal = self._by_header(authorization)
+        if cert_kiosk is not None and (principal.kind, principal.kiosk_id) != (
+            "kiosk", cert_kiosk.kiosk_id
+        ):
+            # A kiosk's certificate with somebody else's credential: one of
+            # them is stolen or misconfigured; refuse rather than guess.
+            raise AuthError(
+                permissions.CREDENTIAL_MISMATCH,
+                f"the client certificate belongs to kiosk {cert_kiosk.name} but the credential"
+                f" to {principal.label}; office tools need a certificate of their own",
+                principal.label,
+            )
+        return principal
+
+    def _kiosk_by_certificate(self, peer: Peer) -> Principal | None:
+        with self._db.transaction() as tx:
+            row = tx.enrolment_by_certificate(list(peer.certificate_names))
+        if row is None:
+            return None
+        return Principal(kind="kiosk", name=row["kiosk_id"], principal_id="cert",
+                         office_id=row["office_id"], kiosk_id=row["kiosk_id"])
+
+    def _by_header(self, authorization: str) -> Principal:
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer":
+            return self._by_token(value)
+        if scheme.lower() == "basic":
+            return self._by_password(value)
+        raise AuthError(permissions.CREDENTIAL_INVALID,
+                        "the authorization header must be 'Bearer <key>' or 'Basic <user:pw>'")
+
+    def _by_token(self, token: str) -> Principal:
+        parts = split_token(token)
+        if parts is None:
+            raise AuthError(permissions.CREDENTIAL_INVALID,
+                            "this is not a registry credential (they start with pbx1.)")
+        token_id, secret = parts
+        with self._db.transaction() as tx:
+            row = tx.get_principal(token_id)
+        if row is None or row["kind"] == "user":
+            raise AuthError(permissions.CREDENTIAL_INVALID,
+                            "unknown credential: ask an administrator for a new API key")
+        fingerprint = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            known = self._verified.get(fingerprint) == token_id
+        if not known:
+            if not hmac.compare_digest(_hash(secret, row["secret_salt"], TOKEN_KDF),
+                                       row["secret_hash"]):
+                raise AuthError(permissions.CREDENTIAL_INVALID,
+                                "unknown credential: ask an administrator for a new API key",
+                                f"{row['kind']}:{row['name']}")
+            with self._lock:
+                self._verified[fingerprint] = token_id
+        principal = _principal(row)
+        if row["revoke_time"] is not None:
+            raise AuthError(permissions.CREDENTIAL_REVOKED,
+                            f"{principal.label} was revoked at {row['revoke_time']}:"
+                            " ask an administrator for a new one", principal.label)
+        if row["expire_time"] is not None and datetime.fromisoformat(row["expire_time"]) <= utcnow():
+            raise AuthError(permissions.CREDENTIAL_EXPIRED,
+                            f"{principal.label} expired at {row['expire_time']}:"
+                            " ask an administrator for a new one", principal.label)
+        if principal.kind == "kiosk":
+            with self._db.transaction() as tx:
+                enrolled = tx.get_enrolment(principal.kiosk_id)
+            if enrolled is None:
+                raise AuthError(permissions.CREDENTIAL_REVOKED,
+                                f"kiosk {principal.kiosk_id} is no longer enrolled",
+                                principal.label)
+        return principal
+
+    def _by_password(self, value: str) -> Principal:
+        try:
+            user, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user, sep, password = "", "", ""
+        if not sep:
+            raise AuthError(permissions.CREDENTIAL_INVALID,
+                            "Basic authorization needs base64 of 'user:password'")
+        recent = self._recent_failures(user)
+        if len(recent) >= MAX_PASSWORD_FAILURES:
+            wait = int(FAILURE_WINDOW_SECONDS - (self._clock() - recent[0])) // 60 + 1
+            raise AuthError(permissions.TOO_MANY_FAILURES,
+                            f"too many wrong passwords for {user}: try again in {wait} minutes"
+                            " or ask an administrator", f"user:{user}"[:80])
+        with self._db.transaction() as tx:
+            row = tx.user_by_name(user)
+        # Hash even for an unknown user, so timing does not tell who exists.
+        salt = row["secret_salt"] if row is not None else b"\0" * 16
+        digest = _hash(password, salt, PASSWORD_KDF)
+        if row is None or not hmac.compare_digest(digest, row["secret_hash"]):
+            self._failed(user)
+            raise AuthError(permissions.CREDENTIAL_INVALID,
+                            "wrong user name or password", f"user:{user}"[:80])
+        principal = _principal(row)
+        if row["revoke_time"] is not None:
+            raise AuthError(permissions.CREDENTIAL_REVOKED,
+                            f"the account {user} was revoked: ask an administrator",
+                            principal.label)
+        return principal

@@ -1,0 +1,102 @@
+"""How long the registry keeps personal data, and the purge that enforces it.
+
+The rules (pure functions, tested directly):
+
+- The citizen's contact is needed only to send notices. Once the order has
+  ended (collected, removed from the box, cancelled) it is deleted, after an
+  optional grace period the office may configure (e.g. for a follow-up
+  notice sent by another channel).
+- The order record (reference, kind, times, compartment) is kept for
+  ``record_days`` after the order ended (default 90: procedural notes belong
+  in the office's register, not here); then it and the kiosk events that
+  name it are deleted, leaving one anonymous count per day, office, kind and
+  final status.
+- Notice files of an ended order are removed with the contact.
+
+``kiosk-registry purge`` runs :func:`purge` on demand; the server runs it
+once at start and then daily.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from registry.database import RegistryDatabase, _moment, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RECORD_DAYS = 90
+REPLAY_WINDOW = timedelta(days=1)
+PURGE_INTERVAL_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    contact_grace: timedelta = timedelta(0)
+    record_days: int = DEFAULT_RECORD_DAYS
+
+
+def contact_due(ended: datetime, policy: RetentionPolicy, now: datetime) -> bool:
+    return now >= ended + policy.contact_grace
+
+
+def record_due(ended: datetime, policy: RetentionPolicy, now: datetime) -> bool:
+    return now >= ended + timedelta(days=policy.record_days)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    contacts_wiped: int
+    orders_deleted: int
+    notice_files_removed: int
+
+
+def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
+          now: datetime | None = None) -> PurgeReport:
+    now = now or utcnow()
+    wiped = deleted = files = 0
+    forget = getattr(notifier, "forget", None)
+    with db.transaction() as tx:
+        for reference, office_id, kind, status, end_text, contact in tx.ended_orders():
+            ended = _moment(end_text)
+            if ended is None:
+                continue
+            if record_due(ended, policy, now):
+                tx.delete_order(reference, office_id, kind, status, ended.date().isoformat())
+                deleted += 1
+            elif contact and contact_due(ended, policy, now):
+                tx.wipe_contact(reference)
+                wiped += 1
+            if contact_due(ended, policy, now) and forget is not None and forget(reference):
+                files += 1
+        tx.delete_replays_before(now - REPLAY_WINDOW)
+        if wiped or deleted:
+            tx.audit("registry", "retention.purged", contacts_wiped=wiped,
+                     orders_deleted=deleted, notice_files_removed=files)
+    db.checkpoint_wal()
+    if wiped or deleted or files:
+        log.info("retention: %d contacts wiped, %d orders deleted, %d notices removed",
+                 wiped, deleted, files)
+    return PurgeReport(wiped, deleted, files)
+
+
+class Retention:
+    """The purge bound to one registry: run after an order ends, and daily."""
+
+    def __init__(self, db: RegistryDatabase, notifier, policy: RetentionPolicy) -> None:
+        self._db = db
+        self._notifier = notifier
+        self.policy = policy
+
+    def run(self) -> PurgeReport | None:
+        try:
+            return purge(self._db, self._notifier, self.policy)
+        except Exception:  # the next run retries; serving calls matters more
+            log.exception("retention purge failed")
+            return None
+
+    def run_daily(self, stopping) -> None:
+        while not stopping.wait(PURGE_INTERVAL_SECONDS):
+            self.run()
