@@ -40,7 +40,7 @@ def test_staff_card_on_pcsc_reader_and_pin_log_in(pcscd, make_kiosk):
     card = VirtualCard("staff", uid=bytes.fromhex(STAFF_CARD))
     try:
         card.insert()
-        wait_for(lambda: seen, what="the card event", timeout=5)
+        wait_for(lambda: seen, what="the card event", timeout=20)
         assert seen[0].kind is CardEventKind.PRESENTED
         card.remove()
         view = harness.core.staff_pin(STAFF_PIN)
@@ -62,7 +62,7 @@ def test_unknown_card_does_not_log_in(pcscd, make_kiosk):
     card = VirtualCard("staff", uid=bytes.fromhex("04000000000001"))
     try:
         card.insert()
-        wait_for(lambda: seen, what="the card event", timeout=5)
+        wait_for(lambda: seen, what="the card event", timeout=20)
         view = harness.core.staff_pin(STAFF_PIN)
         assert view.staff_state.value != "menu"
     finally:
