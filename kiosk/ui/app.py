@@ -60,9 +60,11 @@ class KioskApp(App):
     title = "pickupbox"
 
     def __init__(self, kiosk: Kiosk, view: KioskView, speaker, *, simulator_panel: Widget | None = None,
-                 locked_down: bool = True, **kwargs):
+                 locked_down: bool = True, help_call=None, **kwargs):
         super().__init__(**kwargs)
         self.locked_down = locked_down  # production: the window cannot be closed without a staff login
+        self.help_call = help_call  # optional call button / intercom (hardware.help_call.HelpCall)
+        self._call_failed = False
         self.kiosk = kiosk
         ui_settings = kiosk.settings.ui
         self.view = view
@@ -184,7 +186,8 @@ class KioskApp(App):
         staff_left = seconds_left(self.view.staff_expires_at, now) if screen.is_staff else None
         key = (screen, self.view, self.ui, self.buffers.code.peek(), self.buffers.pin.count,
                self.buffers.reference.peek(), warning, self._flash, staff_left if (staff_left or 99) <= 60 else None,
-               self.camera_available() if screen is Screen.SCAN else None)
+               self.camera_available() if screen is Screen.SCAN else None,
+               self.call_state() if screen is Screen.HELP else None)
         if key == self._render_key:
             return
         self._render_key = key
@@ -492,6 +495,27 @@ class KioskApp(App):
             return
         self._set_ui(overlay="help", help_for=self.screen.value)
 
+    def call_state(self) -> str:
+        """"" (no device or no call), or the help-call device's state."""
+        if self.help_call is None:
+            return ""
+        if self._call_failed:
+            return "failed"
+        return self.help_call.state().value
+
+    def call_for_help(self) -> None:
+        """The help page's "Call a person now": the device places the call and returns at once."""
+        from hardware.errors import HardwareError
+
+        self.user_acted()
+        self._call_failed = False
+        try:
+            self.help_call.call("help_page")
+        except HardwareError as exc:
+            log.warning("help call failed: %s", exc)
+            self._call_failed = True
+        self.render()
+
     def help_speech(self) -> str:
         o = self.kiosk.settings.office
         about = Screen(self.ui.help_for) if self.ui.help_for else None
@@ -549,8 +573,9 @@ class KioskApp(App):
         self._set_ui(staff_page=page, asking_reason=False, confirm_exit=False)
 
     def device_health(self) -> list:
-        """The devices on the staff's status page: the core's, plus the speech output."""
-        return [*self.view.health, *self.speaker.health()]
+        """The devices on the staff's status page: the core's, the speech output, the help call."""
+        extra = self.help_call.health() if self.help_call is not None else []
+        return [*self.view.health, *self.speaker.health(), *extra]
 
     def select_compartment(self, number: int) -> None:
         self._set_ui(selected=number)
@@ -597,5 +622,6 @@ def prebuild(ctx: Ctx) -> None:
     citizen_toolbar(ctx)
     pin_keypad(ctx)
     code_keys_block(ctx)
+    ctx.contact_line()
     log.debug("prebuilt the entry blocks for %s in %.0f ms", ctx.lang,
               (utc_now() - started).total_seconds() * 1000)

@@ -83,7 +83,10 @@ def main() -> int:
         print(banner, flush=True)
         from kiosk.ui.launch import run_app
 
-        run_app(kiosk, windowed=True, demo_hint=demo_login_hint())
+        from hardware.help_call import SimulatedHelpCall
+
+        # The demo box has a (simulated) help-call button, so the help page offers it.
+        run_app(kiosk, windowed=True, demo_hint=demo_login_hint(), help_call=SimulatedHelpCall())
     finally:
         kiosk.stop()
     return 0

@@ -66,7 +66,7 @@ def simulator_panel_for(kiosk: Kiosk, demo_hint: str = ""):
                           demo_hint=demo_hint)
 
 
-def run_app(kiosk: Kiosk, *, windowed: bool = False, demo_hint: str = "") -> None:
+def run_app(kiosk: Kiosk, *, windowed: bool = False, demo_hint: str = "", help_call=None) -> None:
     """Runs the app until staff choose "Exit app" (blocks; call on the main thread)."""
     configure_kivy(kiosk.settings, windowed)
     from kivy.clock import Clock
@@ -79,7 +79,7 @@ def run_app(kiosk: Kiosk, *, windowed: bool = False, demo_hint: str = "") -> Non
     Window.show_cursor = not locked
     speaker = Speaker()  # the per-session speech switch (UiState.speech) decides what is said
     app = KioskApp(kiosk, kiosk.core.view(), speaker, simulator_panel=simulator_panel_for(kiosk, demo_hint),
-                   locked_down=locked)
+                   locked_down=locked, help_call=help_call)
 
     def stop_on_signal(*_):
         # The service manager (or Ctrl-C at a development machine) may end the app.

@@ -211,6 +211,10 @@ HELP_KEYS = N_("Keypad: Enter confirms, Escape goes back, the arrow keys move be
                "F1 or ? opens this help.")
 HELP_PERSON = N_("To reach a person:")
 HELP_BACK = N_("Back to where I was")
+HELP_CALL_NOW = N_("Call a person now")
+HELP_CALLING = N_("A person is being called. Please stay at the box.")
+HELP_CONNECTED = N_("A person is on the line. Speak towards the box.")
+HELP_CALL_FAILED = N_("The call could not be placed. Please phone the number below.")
 HELP_CAMERA_WHERE = N_("Camera: below the screen")
 HELP_READER_WHERE = N_("Card reader: below the camera")
 

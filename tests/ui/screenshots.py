@@ -68,6 +68,8 @@ def shots(base, kiosk_view_now):
     yield "reach_pin", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"reach": True}, None
     yield "help_scan", {}, {"code_mode": "scan", "overlay": "help", "help_for": "scan"}, None
     yield "help_pin", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"overlay": "help", "help_for": "pin"}, None
+    # With a help-call device (hardware.help_call): the page offers the call (see main()).
+    yield "help_call", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"overlay": "help", "help_for": "pin"}, None
     yield "pin_letter_steps", {"pickup_state": P.AWAITING_PIN_LETTER, "requires_pin_letter": True, **pin_wait}, {}, None
     yield "staff_pin", {"staff_state": S.AWAITING_PIN}, {}, "12"
     yield "staff_second_card", {"staff_state": S.AWAITING_SECOND_CARD, **staff}, {}, None
@@ -145,6 +147,7 @@ def main(argv: list[str]) -> int:
     from kiosk.ui.launch import configure_kivy
 
     configure_kivy(world.kiosk.settings, windowed=True)
+    from hardware.help_call import SimulatedHelpCall
     from kiosk.ui.app import KioskApp, utc_now
     from kiosk.ui.speech import Speaker
     from kiosk.ui.state import UiState
@@ -174,6 +177,7 @@ def main(argv: list[str]) -> int:
             for lang in langs:
                 for name, view_changes, ui_changes, typed in shots(base, utc_now()):
                     try:
+                        app.help_call = SimulatedHelpCall() if name == "help_call" else None
                         robot.on_ui(lambda: show(lang, view_changes, ui_changes, typed))
                         robot.shot(f"{lang}/{name}")
                         record = robot.on_ui(lambda: layout_record(app))

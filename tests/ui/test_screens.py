@@ -194,3 +194,9 @@ def test_deposit_door_repeats_the_order_and_exit_asks_first(shots):
 def test_the_pin_letter_step_is_shown_as_step_3_of_4(shots):
     rec = record(shots, "de", "pin_letter_steps")
     assert any(label["text"] == "Schritt 3 von 4" for label in rec["labels"])
+
+
+def test_the_help_page_offers_a_call_only_with_a_help_call_device(shots):
+    for lang in LANGS:
+        assert "help_call" in {b["name"] for b in record(shots, lang, "help_call")["buttons"]}, lang
+        assert "help_call" not in {b["name"] for b in record(shots, lang, "help_pin")["buttons"]}, lang

@@ -49,15 +49,15 @@ def scan(ctx: Ctx) -> BoxLayout:
     if not camera_ok:
         info.add_widget(ctx.notice_box(ctx.t(texts.SCAN_CAMERA_UNAVAILABLE), ""))
     else:
-        info.add_widget(where_line(ctx, "camera", texts.SCAN_CAMERA_WHERE))
+        info.add_widget(ctx.reuse("camera-where", lambda: where_line(ctx, "camera", texts.SCAN_CAMERA_WHERE)))
     info.add_widget(framing_guide(ctx))
     # Scanning is the main way; typing is the fallback, so it is the secondary
     # button unless the camera is out.
-    controls = ctx.row(
+    controls = ctx.reuse(f"scan-actions-{camera_ok}", lambda: ctx.row(
         ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
         ctx.button(texts.SCAN_TYPE_INSTEAD, ctx.act.type_instead, primary=not camera_ok, icon="keypad",
                    name="type_instead"),
-    )
+    ))
     return citizen_frame(ctx, info, controls, step=texts.STEP_CODE)
 
 
@@ -101,13 +101,7 @@ def code(ctx: Ctx) -> BoxLayout:
     if ctx.ui.code_error is not None:
         msgid, values = ctx.ui.code_error
         info.add_widget(ctx.notice_box(ctx.t(msgid, **dict(values)), ""))
-    controls = ctx.column(2)
-    controls.add_widget(code_keys_block(ctx))
-    controls.add_widget(ctx.row(
-        ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
-        ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
-        ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, icon="check", name="continue"),
-    ))
+    controls = code_keys_block(ctx)
     return citizen_frame(ctx, info, controls, step=texts.STEP_CODE)
 
 
@@ -118,8 +112,20 @@ def spaced_slots(display: str) -> str:
 
 
 def code_keys_block(ctx: Ctx) -> BoxLayout:
-    """The code keypad, built once per language and mode (and ahead of time)."""
-    return ctx.reuse("code_keys", lambda: code_keys(ctx))
+    """The code keypad and its action row, built once per language and mode
+    (and ahead of time, see KioskApp._schedule_prebuild)."""
+    return ctx.reuse("code_keys", lambda: _code_controls(ctx))
+
+
+def _code_controls(ctx: Ctx) -> BoxLayout:
+    controls = ctx.column(2)
+    controls.add_widget(code_keys(ctx))
+    controls.add_widget(ctx.row(
+        ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
+        ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
+        ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, icon="check", name="continue"),
+    ))
+    return controls
 
 
 def code_keys(ctx: Ctx) -> BoxLayout:
@@ -165,7 +171,8 @@ def pin(ctx: Ctx) -> BoxLayout:
         info.add_widget(ctx.label(texts.PIN_PROGRESS, "small", n=buffer.count, total=PIN_LENGTH))
     controls = ctx.column(2)
     controls.add_widget(pin_keypad(ctx))
-    controls.add_widget(ctx.row(ctx.button(texts.CANCEL, ctx.act.cancel, icon="back", name="cancel")))
+    controls.add_widget(ctx.reuse("pin-cancel", lambda: ctx.row(
+        ctx.button(texts.CANCEL, ctx.act.cancel, icon="back", name="cancel"))))
     return citizen_frame(ctx, info, controls, step=texts.STEP_PIN)
 
 

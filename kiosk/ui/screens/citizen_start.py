@@ -40,7 +40,7 @@ def idle(ctx: Ctx) -> BoxLayout:
     start = ctx.button(texts.IDLE_START, ctx.act.start, primary=True, icon="qr", name="start", role="title")
     start.height = ctx.m.target * 1.6
     controls.add_widget(ctx.row(start, height=start.height))
-    controls.add_widget(language_grid(ctx))
+    controls.add_widget(ctx.reuse("language-grid-4", lambda: language_grid(ctx)))
     return citizen_frame(ctx, info, controls)
 
 
@@ -76,6 +76,9 @@ def accessibility(ctx: Ctx) -> BoxLayout:
     return citizen_frame(ctx, info, controls)
 
 
+CALL_TEXTS = {"calling": texts.HELP_CALLING, "connected": texts.HELP_CONNECTED, "failed": texts.HELP_CALL_FAILED}
+
+
 def help_page(ctx: Ctx) -> BoxLayout:
     """The help page of the step the citizen was on: what to do, where the
     camera and the card reader are, and how to reach a person. Read aloud
@@ -95,9 +98,16 @@ def help_page(ctx: Ctx) -> BoxLayout:
     person.add_widget(TextLabel(raw=office_contact(o.name, o.phone, o.opening_hours, ctx.lang), lang=ctx.lang,
                                 colour=ctx.pal.text, font_size=ctx.m.font("body"), bold_text=True))
     info.add_widget(_pictogram_line(ctx, "person", person))
+    state = ctx.act.call_state() if ctx.act.help_call is not None else None
+    if state in CALL_TEXTS:
+        info.add_widget(ctx.notice_box(ctx.t(CALL_TEXTS[state]), "", icon="person",
+                                       kind="error" if state == "failed" else "success"))
     info.add_widget(ctx.label(texts.HELP_KEYS, "small", muted=True))
-    controls = ctx.row(ctx.button(texts.HELP_BACK, ctx.act.close_overlay, primary=True, icon="back",
-                                  name="help_back"))
+    buttons = [ctx.button(texts.HELP_BACK, ctx.act.close_overlay, primary=True, icon="back", name="help_back")]
+    if state is not None and state not in ("calling", "connected"):
+        # Only when the box has a help-call device (hardware.help_call).
+        buttons.append(ctx.button(texts.HELP_CALL_NOW, ctx.act.call_for_help, icon="person", name="help_call"))
+    controls = ctx.row(*buttons)
     return citizen_frame(ctx, info, controls, contact=False)
 
 

@@ -139,6 +139,10 @@ class Ctx:
         return box
 
     def contact_line(self) -> TextLabel:
+        """The office's name, phone and hours (built once per language and mode)."""
+        return self.reuse("contact", self._contact_line)
+
+    def _contact_line(self) -> TextLabel:
         o = self.office
         return TextLabel(raw=office_contact(o.name, o.phone, o.opening_hours, self.lang), lang=self.lang,
                          colour=self.pal.muted_text, font_size=self.m.font("body"))
@@ -240,7 +244,8 @@ def citizen_frame(ctx: Ctx, info: Widget, controls: Widget | None = None, *, ste
     if not ctx.ui.reach:
         root.add_widget(toolbar)
     if step is not None:
-        root.add_widget(step_indicator(ctx, step))
+        letter = ctx.view.requires_pin_letter
+        root.add_widget(ctx.reuse(f"steps-{step}-{letter}", lambda: step_indicator(ctx, step)))
     root.add_widget(info)
     if ctx.ui.reach and contact:
         root.add_widget(ctx.contact_line())
