@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -32,7 +33,17 @@ def configure_kivy(settings: Settings, windowed: bool) -> None:
     # SDL2's clipboard: Kivy otherwise probes xclip and xsel and logs their
     # absence as tracebacks that look like a crash.
     os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")
+    import kivy
     from kivy.config import Config
+
+    if not (shutil.which("xclip") or shutil.which("xsel")):
+        # Kivy also probes xclip/xsel for the X11 cut buffer (middle-click paste
+        # in the simulator panel's text field) and logs each missing one as a
+        # CRITICAL traceback. Without either tool there is no cut buffer anyway.
+        kivy.kivy_options.setdefault("cutbuffer", ())
+        from kivy.logger import Logger
+
+        Logger.addFilter(lambda record: not str(record.msg).startswith("Cutbuffer: Unable"))
 
     width, height = settings.ui.window_size.split("x")
     fullscreen = locked_down(settings, windowed)

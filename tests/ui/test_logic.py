@@ -462,3 +462,19 @@ def test_every_intent_reaches_a_real_core_method():
         (method, args), = calls
         assert getattr(KioskCore, method.__name__) is method, name
         inspect.signature(method).bind(object(), *args)  # the core accepts these arguments
+
+
+def test_first_run_is_a_window_and_production_stays_locked_down(tmp_path):
+    from kiosk.config import load_settings
+    from kiosk.ui.first_run import demo_environment, demo_login_hint
+    from kiosk.ui.launch import locked_down
+
+    demo = load_settings(None, environ=demo_environment(tmp_path))
+    assert not locked_down(demo, windowed=False)
+    assert demo.office.phone  # the footer shows a phone number, not "Please contact Bürgerbüro."
+    production = load_settings(None, environ={})
+    assert production.ui.fullscreen and locked_down(production, windowed=False)
+    assert not locked_down(production, windowed=True)
+    from kiosk.demo import STAFF_CARD, STAFF_PIN
+
+    assert STAFF_CARD in demo_login_hint() and STAFF_PIN in demo_login_hint()
