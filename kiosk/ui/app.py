@@ -89,6 +89,7 @@ class KioskApp(App):
         self._retrying = False  # a reset to idle the citizen asked for keeps language and modes
         self._user_ended = False  # the citizen asked to end the session (no "timed out" notice)
         self._prebuilt: set[tuple] = set()
+        self._drawn = False  # the first frame is on screen (see _first_frame)
         self._staff_logout_requested = False
         self._flash: tuple[object, datetime] | None = None  # a short notice on the idle screen
         self._sim_panel = simulator_panel
@@ -114,6 +115,9 @@ class KioskApp(App):
     def _first_frame(self, *_args) -> None:
         Window.unbind(on_flip=self._first_frame)
         log.info("first screen drawn: %s", self.screen.value if self.screen else "?")
+        self._drawn = True
+        self._render_key = None  # render again, which schedules the prebuild
+        Clock.schedule_once(lambda _dt: self.render(), 0.3)
 
     def on_request_close(self, *_args, **_kwargs) -> bool:
         # True = refuse. Only "Exit app" in the staff menu (after login) may close a
@@ -218,10 +222,10 @@ class KioskApp(App):
         toolbar) for the current language and modes while the citizen reads,
         not on the tap that needs them (issue 13: 214 ms p95 on the first tap)."""
         key = (ctx.lang, ctx.ui.high_contrast, ctx.ui.large_text, ctx.m.dpi)
-        if key in self._prebuilt:
-            return
+        if key in self._prebuilt or not self._drawn:
+            return  # before the first frame is on screen, the start-up comes first
         self._prebuilt.add(key)
-        Clock.schedule_once(lambda _dt: prebuild(ctx), 0.05)
+        Clock.schedule_once(lambda _dt: prebuild(ctx), 0.3)
 
     def _after_render(self, screen: Screen, changed: bool, warning: int | None) -> None:
         scanning = screen in SCANNING_SCREENS

@@ -256,7 +256,7 @@ def main() -> None:
     path = write_result(name, {**settings, "results": results, "misses": misses,
                                "fewer_than_zxing_defaults": fewer_than})
 
-    print(f"{'category':14}" + "".join(f"{k:>16}" for k in keys))
+    print(f"{'category':14}" + "".join(f"{k:>20}" for k in keys))
     totals = Counter()
     for category, row in results.items():
         cells = []
@@ -264,9 +264,9 @@ def main() -> None:
             totals[key, "read"] += row[key]["read"]
             totals[key, "photos"] += row[key]["photos"]
             cells.append(f"{row[key]['read']:>4}/{row[key]['photos']:<4}{row[key]['rate']:>7.0%}")
-        print(f"{category:14}" + "".join(f"{c:>16}" for c in cells))
+        print(f"{category:14}" + "".join(f"{c:>20}" for c in cells))
     print(f"{'total':14}" + "".join(
-        f"{totals[k, 'read'] / max(1, totals[k, 'photos']):>16.0%}" for k in keys))
+        f"{totals[k, 'read'] / max(1, totals[k, 'photos']):>20.0%}" for k in keys))
     for key in keys:
         steps = Counter()
         for row in results.values():
