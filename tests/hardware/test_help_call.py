@@ -56,3 +56,13 @@ def test_a_broken_line_fails_the_call_and_shows_in_health():
     device.close()
     with pytest.raises(DeviceUnavailable, match="closed"):
         device.call("help_page")
+
+
+def test_the_simulated_driver_passes_the_conformance_kit():
+    from hardware import conformance
+
+    checks = conformance.checks_for("help_call")
+    assert checks
+    for chk in checks:
+        result = conformance.run_check(chk, SimulatedHelpCall())
+        assert result.outcome == conformance.PASSED, f"{chk.summary}: {result.detail}"
