@@ -108,7 +108,8 @@ class SimulatedHelpCall:
 
     def state(self) -> CallState:
         with self._lock:
-            if self._state is CallState.CALLING and self._clock() - self.calls[-1].at >= self.answer_after:
+            answered = self.calls and self._clock() - self.calls[-1].at >= self.answer_after
+            if self._state is CallState.CALLING and answered:
                 self._state = CallState.CONNECTED
             return self._state
 

@@ -86,7 +86,8 @@ class ZxingDecoder:
         only skips the other symbologies' readers (and takes 2.5 instead of 36
         ms per 720p frame without a code); tests/benchmarks/bench_detection.py
         checks it against the unrestricted call."""
-        return [bytes(code.bytes) for code in self._read(frame, formats=self._formats) if code.valid]
+        found = self._read(frame, formats=self._formats)
+        return [bytes(code.bytes) for code in found if code.valid]
 
 
 class PyzbarDecoder:

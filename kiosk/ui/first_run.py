@@ -57,20 +57,21 @@ def create_demo_staff(port: int) -> None:
 
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         pb_grpc.OfficeServiceStub(channel).CreateStaffMember(pb.CreateStaffMemberRequest(
-            request_id="first-run-demo-staff", staff_id=DEMO_STAFF_ID, card_uid=STAFF_CARD, pin=STAFF_PIN),
-            timeout=10)
+            request_id="first-run-demo-staff", staff_id=DEMO_STAFF_ID, card_uid=STAFF_CARD,
+            pin=STAFF_PIN), timeout=10)
 
 
 def main() -> int:
     import os
 
-    environ = {**demo_environment(DATA), **{k: v for k, v in os.environ.items() if k.startswith("PICKUPBOX_")}}
-    settings = load_settings(None, environ=environ)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    own = {k: v for k, v in os.environ.items() if k.startswith("PICKUPBOX_")}  # the caller's win
+    settings = load_settings(None, environ={**demo_environment(DATA), **own})
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kiosk = build_kiosk(settings)
     kiosk.start()
     try:
-        if kiosk.registry is not None:  # the embedded registry (unless the environment points elsewhere)
+        if kiosk.registry is not None:  # embedded, unless the environment points elsewhere
             create_demo_staff(kiosk.registry.port)
         banner = "\n".join((
             "",
