@@ -544,6 +544,19 @@ def check_indicator_rejects_unknown_signal(indicator, context):
     raise CheckFailed("show('no-such-signal') raised nothing")
 
 
+@check("help_call")
+def check_help_call_contract(device, context):
+    """Implements HelpCall: a call is placed and can be hung up; reports health."""
+    from hardware.help_call import CallState, HelpCall
+
+    assert isinstance(device, HelpCall), "implements hardware.help_call.HelpCall"
+    device.call("conformance")
+    assert device.state() in (CallState.CALLING, CallState.CONNECTED), "a placed call is under way"
+    device.hang_up()
+    assert device.state() is CallState.IDLE, "hang_up() ends the call"
+    _check_health(device)
+
+
 # --- Every group ------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ GROUPS = {
     "card_reader": "pickupbox.card_reader",
     "code_scanner": "pickupbox.code_scanner",
     "indicator": "pickupbox.indicator",
+    "help_call": "pickupbox.help_call",  # optional call button / intercom (hardware.help_call)
 }
 
 _registered: dict[str, dict[str, type]] = {group: {} for group in GROUPS.values()}

@@ -75,7 +75,7 @@ def scan_image(files: list[Path], decoder_name: str | None) -> int:
             print(f"{path}: no QR code found", file=sys.stderr)
             continue
         for payload in hit.payloads:
-            print(f"{path.name}: {_text(payload)}")
+            print(f"{path}: {_text(payload)}")  # as given, like the failures above
             found += 1
     return 0 if found else 1
 

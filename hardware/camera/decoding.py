@@ -8,7 +8,15 @@ Decoders
     (Debian's libzbar0), both restricted to QR codes: reading every barcode
     kind costs about three times as much and the kiosk wants only QR. Both
     run "plain" (zxing-cpp's own invert/rotate/downscale retries switched
-    off) so the ladder below decides what is tried, the same for both.
+    off) inside the ladder below, so each step tries one thing.
+
+Library first
+    With zxing-cpp, the first attempt on every frame is the library's own
+    ``read_barcodes`` with its default options (rotate, downscale and invert
+    retries on) on the frame exactly as it came, and only then the ladder:
+    the ladder alone, on grey frames with the retries off, lost codes the
+    library alone finds (issue 13: 114 against 123 of 137 real photos). So
+    the scanner reads every code the library's defaults read, and more.
 
 Ladder
     Cheapest and most useful first, stop at the first hit: the grey frame as
@@ -70,6 +78,15 @@ class ZxingDecoder:
         found = self._read(
             gray, formats=self._formats, try_rotate=False, try_downscale=False, try_invert=False
         )
+        return [bytes(code.bytes) for code in found if code.valid]
+
+    def library_defaults(self, frame: np.ndarray) -> list[bytes]:
+        """zxing-cpp's ``read_barcodes`` with its default options on the frame
+        as given (BGR or grey), restricted to QR codes: restricting the formats
+        only skips the other symbologies' readers (and takes 2.5 instead of 36
+        ms per 720p frame without a code); tests/benchmarks/bench_detection.py
+        checks it against the unrestricted call."""
+        found = self._read(frame, formats=self._formats)
         return [bytes(code.bytes) for code in found if code.valid]
 
 
@@ -216,9 +233,30 @@ class Hit:
     step: str  # the ladder step that found them
 
 
-def decode(frame: np.ndarray, decoder: Decoder, steps: Sequence[Step] = LADDER) -> Hit | None:
-    """Walk `steps` on `frame` and return the first step's codes, or None."""
-    gray = to_gray(frame)
+LIBRARY_STEP = "library"  # Hit.step of a code found by zxing-cpp's own defaults
+
+
+def library_defaults(decoder: Decoder, frame: np.ndarray) -> Hit | None:
+    # Call after to_gray(frame) accepted the frame.
+    """The library's own default attempt, for decoders that have one (zxing-cpp)."""
+    attempt = getattr(decoder, "library_defaults", None)
+    if attempt is None:
+        return None
+    # zxing-cpp takes grey or BGR; a BGRA or one-channel 3-D frame goes in as grey.
+    as_given = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)
+    payloads = attempt(frame if as_given else to_gray(frame))
+    return Hit(tuple(dict.fromkeys(payloads)), LIBRARY_STEP) if payloads else None
+
+
+def decode(frame: np.ndarray, decoder: Decoder, steps: Sequence[Step] = LADDER, *,
+           library_first: bool = True) -> Hit | None:
+    """The library's defaults first (see above), then `steps` on `frame`;
+    the first attempt's codes, or None."""
+    gray = to_gray(frame)  # also rejects what is not a picture, before the library sees it
+    if library_first:
+        hit = library_defaults(decoder, frame)
+        if hit is not None:
+            return hit
     for step in steps:
         payloads = decoder(step.transform(gray))
         if payloads:
@@ -226,19 +264,28 @@ def decode(frame: np.ndarray, decoder: Decoder, steps: Sequence[Step] = LADDER) 
     return None
 
 
+# Steps the library's defaults already cover (a plain pass, and try_invert).
+COVERED_BY_LIBRARY = frozenset({"plain", "inverted"})
+
+
 class StreamLadder:
-    """The ladder spread over a video stream: each frame gets the plain attempt
-    and the next fallback step in turn, so its cost stays at two decodes."""
+    """The ladder spread over a video stream: each frame gets the first attempt
+    (the library's defaults, or the plain step for a decoder without them) and
+    the next fallback step in turn, so its cost stays at about two decodes
+    (under 10 ms per 720p frame: tests/benchmarks/bench_decode.py)."""
 
     def __init__(self, decoder: Decoder, steps: Sequence[Step] = LADDER) -> None:
         self.decoder = decoder
-        self._first = steps[0]
-        self._fallbacks = list(steps[1:])
+        self._library = hasattr(decoder, "library_defaults")
+        first = [] if self._library else [steps[0]]
+        self._first = first
+        rest = steps if self._library else steps[1:]
+        self._fallbacks = [s for s in rest if not (self._library and s.name in COVERED_BY_LIBRARY)]
         self._turn = 0
 
     def decode(self, frame: np.ndarray) -> Hit | None:
-        steps = [self._first]
+        steps = list(self._first)
         if self._fallbacks:
             steps.append(self._fallbacks[self._turn % len(self._fallbacks)])
             self._turn += 1
-        return decode(frame, self.decoder, steps)
+        return decode(frame, self.decoder, steps, library_first=self._library)

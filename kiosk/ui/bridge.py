@@ -35,9 +35,10 @@ class CoreBridge:
         self._worker.start()
         core.add_listener(self._on_core_view)
 
-    def send(self, intent: str, *args: Any) -> None:
-        """Calls `core.<intent>(*args)` on the worker thread."""
-        self._intents.put((intent, args))
+    def call(self, method: Callable[..., Any], *args: Any) -> None:
+        """Calls `method(core, *args)` on the worker thread; `method` is a
+        `KioskCore` function (see kiosk.ui.intents), never a name."""
+        self._intents.put((method, args))
 
     def close(self) -> None:
         self._intents.put(None)
@@ -45,11 +46,11 @@ class CoreBridge:
 
     def _work(self) -> None:
         while (item := self._intents.get()) is not None:
-            intent, args = item
+            method, args = item
             try:
-                view = getattr(self.core, intent)(*args)
+                view = method(self.core, *args)
             except Exception:  # the UI must survive a failed intent; the core logged why
-                log.exception("intent %s failed", intent)
+                log.exception("intent %s failed", getattr(method, "__name__", method))
                 continue
             if isinstance(view, KioskView):
                 self._on_core_view(view)

@@ -21,6 +21,7 @@ class Screen(str, Enum):
     IDLE = "idle"
     LANGUAGE = "language"
     A11Y = "accessibility"
+    HELP = "help"
     SCAN = "scan"
     CODE = "code"
     PIN = "pin"
@@ -67,7 +68,24 @@ STAFF_SCREENS_BY_STATE = {
 STAFF_PAGES = {"menu": Screen.STAFF_MENU, "compartments": Screen.STAFF_COMPARTMENTS,
                "health": Screen.STAFF_HEALTH, "inspections": Screen.STAFF_INSPECTIONS}
 # Screens whose time limit the citizen is warned about and may extend.
-EXTENDABLE = frozenset({Screen.SCAN, Screen.CODE, Screen.PIN, Screen.PIN_LETTER, Screen.LANGUAGE, Screen.A11Y})
+EXTENDABLE = frozenset({Screen.SCAN, Screen.CODE, Screen.PIN, Screen.PIN_LETTER, Screen.LANGUAGE, Screen.A11Y,
+                        Screen.HELP})
+# WCAG 2.2.1 asks for at least 20 seconds to answer "Do you need more time?".
+MIN_WARNING_SECONDS = 20
+
+
+def warning_seconds(configured: int, session_timeout: int) -> int:
+    """The warning time to use: the configured one, but at least 20 s, or half
+    the session time when a (test) configuration makes sessions shorter than 40 s."""
+    return max(configured, min(MIN_WARNING_SECONDS, session_timeout // 2))
+
+
+def ended_by_timeout(old: KioskView, new: KioskView, user_ended: bool) -> bool:
+    """A citizen session went back to idle with nobody asking for it and not
+    after a finished pickup: the idle screen then says why."""
+    if user_ended or not citizen_session_active(old) or citizen_session_active(new):
+        return False
+    return old.pickup_state is not PickupState.DONE and old.return_state is ReturnState.OFF
 
 
 def choose_screen(view: KioskView, ui: UiState) -> Screen:
@@ -83,6 +101,8 @@ def choose_screen(view: KioskView, ui: UiState) -> Screen:
         return Screen.LANGUAGE
     if ui.overlay == "a11y":
         return Screen.A11Y
+    if ui.overlay == "help":
+        return Screen.HELP
     if view.pickup_state is PickupState.IDLE:
         return {"scan": Screen.SCAN, "type": Screen.CODE}.get(ui.code_mode, Screen.IDLE)
     return CITIZEN_SCREENS_BY_STATE.get(view.pickup_state, Screen.ERROR)

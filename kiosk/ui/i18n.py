@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from kiosk.ui.texts import Plural
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "kiosk"
 
@@ -45,13 +47,23 @@ def _catalog(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang], fallback=True)
 
 
-def t(msgid: str, lang: str, **values: object) -> str:
-    """The translation of `msgid` in `lang`, with `{placeholders}` filled in."""
-    text = _catalog(lang).gettext(msgid)
+def t(msgid: str | Plural, lang: str, **values: object) -> str:
+    """The translation of `msgid` in `lang`, with `{placeholders}` filled in.
+
+    A `Plural` msgid picks the language's plural form for the number in
+    `values[msgid.key]` (gettext's ngettext: Arabic has six forms, Polish,
+    Russian and Ukrainian three)."""
+    if isinstance(msgid, Plural):
+        count = values.get(msgid.key, 0)
+        number = count if isinstance(count, int) else 0
+        text = _catalog(lang).ngettext(msgid.singular, msgid.plural, number)
+        fallback = msgid.singular if number == 1 else msgid.plural
+    else:
+        text, fallback = _catalog(lang).gettext(msgid), msgid
     if not values:
         return text
     try:
         return text.format(**values)
     except (KeyError, IndexError, ValueError):
         # A broken translation must not crash the kiosk: show the English text.
-        return msgid.format(**values)
+        return fallback.format(**values)

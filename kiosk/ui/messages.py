@@ -76,6 +76,46 @@ ORDER_STATUS_TEXTS = {
 }
 
 
+# Staff messages that confirm something done: drawn as a success, never in the error box.
+STAFF_SUCCESS = frozenset({"deposited", "service_closed", "removed"})
+
+
+def notice_kind(notice: Notice) -> str:
+    return "success" if notice.code in STAFF_SUCCESS else "error"
+
+
+def device_name(device: str, lang: str) -> str:
+    """A device name from the drivers in `lang` ("lock board A" -> "Schlossplatine A");
+    a vendor's own name (a reader's PC/SC name, a camera path) as it is."""
+    if device == "speech output":
+        return t(texts.DEVICE_SPEECH, lang)
+    if device.startswith("lock board "):
+        return t(texts.DEVICE_LOCK_BOARD, lang, name=device.removeprefix("lock board "))
+    return device
+
+
+# The help page of each citizen screen (F1, ? or the Help button).
+HELP_TEXTS: dict[Screen, str] = {
+    Screen.IDLE: texts.HELP_IDLE,
+    Screen.SCAN: texts.HELP_SCAN,
+    Screen.CODE: texts.HELP_CODE,
+    Screen.PIN: texts.HELP_PIN,
+    Screen.PIN_LETTER: texts.HELP_PIN_LETTER,
+    Screen.OPENING: texts.HELP_DOOR,
+    Screen.DOOR_OPEN: texts.HELP_DOOR,
+}
+
+
+def help_text(screen: Screen | None) -> str:
+    return HELP_TEXTS.get(screen, texts.HELP_OTHER) if screen is not None else texts.HELP_OTHER
+
+
+def help_prompt(screen: Screen | None, contact: str, lang: str) -> str:
+    """What the help page says aloud: the step's help, then how to reach a person."""
+    return " ".join((t(texts.HELP_TITLE, lang) + ".", t(help_text(screen), lang),
+                     t(texts.HELP_PERSON, lang), contact, t(texts.HELP_KEYS, lang)))
+
+
 def staff_notice(notice: Notice, lang: str) -> str:
     """A staff error or message in `lang`; "" for none (or an unknown code)."""
     msgid = STAFF_NOTICES.get(notice.code)

@@ -55,19 +55,44 @@ def shape_line(text: str, lang: str) -> str:
     return get_display(_reshaper.reshape(text), base_dir="R")
 
 
+ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"
+
+
+def words(paragraph: str) -> list[str]:
+    """The paragraph split at spaces, except inside a bidi isolate (FSI ... PDI):
+    a phone number such as "0800 123 456" stays on one line, so its isolate is
+    never cut in two (a cut isolate reads "456 123 0800" in Arabic)."""
+    result: list[str] = []
+    current, depth = "", 0
+    for char in paragraph:
+        if char == ISOLATE_START:
+            depth += 1
+        elif char == ISOLATE_END:
+            depth = max(0, depth - 1)
+        if char.isspace() and depth == 0:
+            if current:
+                result.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        result.append(current)
+    return result
+
+
 def wrap(text: str, lang: str, max_width: float, measure: Callable[[str], float]) -> list[str]:
     """Breaks `text` into lines no wider than `max_width`, each shaped.
 
     `measure` returns the rendered width of a shaped line (for Kivy, the
     width of a CoreLabel with the screen's font and size). Lines break at
-    spaces and at every "\\n"; a single word wider than `max_width` gets a
-    line of its own rather than being cut, since cutting an Arabic word would
-    change its letter forms.
+    spaces and at every "\\n", never inside a word or an isolate; a single word
+    wider than `max_width` gets a line of its own rather than being cut (see
+    `fit_scale`: the label shrinks its font instead).
     """
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        for word in paragraph.split():
+        for word in words(paragraph):
             candidate = f"{line} {word}" if line else word
             if line and measure(shape_line(candidate, lang)) > max_width:
                 lines.append(line)
@@ -76,3 +101,13 @@ def wrap(text: str, lang: str, max_width: float, measure: Callable[[str], float]
                 line = candidate
         lines.append(line)
     return [shape_line(line, lang) for line in lines]
+
+
+def fit_scale(text: str, lang: str, max_width: float, measure: Callable[[str], float]) -> float:
+    """How much the font must shrink (1.0: not at all) so that the widest single
+    word fits `max_width`. Long German compounds ("Barrierefreiheit" in large
+    text) are shrunk, never broken mid-syllable."""
+    widest = max((measure(shape_line(word, lang)) for word in words(text.replace("\n", " "))), default=0.0)
+    if widest <= max_width or widest <= 0:
+        return 1.0
+    return max_width / widest

@@ -139,6 +139,7 @@ class SimulatorPanel(BoxLayout):
         reader: SimulatedCardReader,
         scanner: SimulatedCodeScanner,
         notify_dir: Path,
+        demo_hint: str = "",
         **kwargs,
     ) -> None:
         kwargs.setdefault("orientation", "vertical")
@@ -159,6 +160,8 @@ class SimulatorPanel(BoxLayout):
 
         self.add_widget(_text("Simulator — vendor tool (simulated hardware)", bold=True,
                               font_size=sp(15)))
+        if demo_hint:  # the first-run demo's staff login (kiosk.ui.first_run)
+            self.add_widget(_text(demo_hint, bold=True, font_size=sp(13)))
         self.add_widget(_legend())
         scroll = ScrollView(do_scroll_x=False, bar_width=dp(6), scroll_type=["bars", "content"])
         body = BoxLayout(orientation="vertical", size_hint_y=None, spacing=GAP,

@@ -52,6 +52,9 @@ RATE = 150
 _TERMINATE_GRACE_S = 0.5
 
 
+SPEECH_DEVICE = "speech output"
+
+
 class Speaker:
     """Speaks one text at a time; a new text interrupts the one before."""
 
@@ -80,6 +83,7 @@ class Speaker:
         self._last: tuple[str, str] | None = None
         self._utterances = self._count_captured()
         self._warned = False
+        self._problem = ""  # the last playback failure, for the staff's device status
         self._warn_lock = threading.Lock()  # watcher threads warn too
         self._closed = False
 
@@ -204,7 +208,20 @@ class Speaker:
             process.kill()
             process.wait()
 
+    def health(self) -> list:
+        """The speech output as a device on the staff's device-status page:
+        failed without espeak-ng, degraded after a playback failed (no sound
+        device), working otherwise."""
+        from hardware.interfaces import DeviceHealth, HealthStatus
+
+        if self._command is None:
+            return [DeviceHealth(SPEECH_DEVICE, HealthStatus.FAILED, "espeak-ng not installed")]
+        if self._problem:
+            return [DeviceHealth(SPEECH_DEVICE, HealthStatus.DEGRADED, self._problem)]
+        return [DeviceHealth(SPEECH_DEVICE, HealthStatus.OK)]
+
     def _warn(self, message: str) -> None:
+        self._problem = message
         # One warning, not one per prompt: a broken speaker would otherwise
         # flood the log every few seconds.
         with self._warn_lock:

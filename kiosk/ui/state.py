@@ -22,10 +22,12 @@ class UiState:
     reach: bool = False  # controls in the lower part of the screen (wheelchair users)
     speech: bool = True
     code_mode: str = ""  # "" idle screen, "scan" QR camera, "type" on-screen keypad
-    overlay: str = ""  # "", "language" or "a11y": panels over the citizen screens
+    overlay: str = ""  # "", "language", "a11y" or "help": panels over the citizen screens
+    help_for: str = ""  # the screen (Screen value) the help page explains
     staff_page: str = "menu"  # "menu", "compartments", "health"
     selected: int | None = None  # compartment picked on the staff grid
     asking_reason: bool = False  # the staff member is choosing a service reason
+    confirm_exit: bool = False  # staff chose "Exit app": asked once more before the kiosk closes
     code_error: tuple[str, tuple[tuple[str, object], ...]] | None = None  # msgid + values
 
     def with_(self, **changes) -> UiState:

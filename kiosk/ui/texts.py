@@ -11,10 +11,26 @@ Names never appear anywhere: the kiosk does not know them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 
 def N_(msgid: str) -> str:
     """Marks a msgid for extraction; returns it unchanged."""
     return msgid
+
+
+class Plural(NamedTuple):
+    """A text that shows a number: gettext picks the form for the language
+    ("1 Sekunde", "2 Sekunden"; Arabic has six forms)."""
+
+    singular: str
+    plural: str
+    key: str  # the placeholder that holds the number
+
+
+def NP_(singular: str, plural: str, key: str) -> Plural:
+    """Marks a plural msgid pair for extraction (keyword NP_:1,2)."""
+    return Plural(singular, plural, key)
 
 
 # --- Every citizen screen: the bar with language and accessibility buttons ---
@@ -27,8 +43,7 @@ DELETE = N_("Delete")
 HIGH_CONTRAST = N_("High contrast")
 LARGE_TEXT = N_("Large text")
 REACH = N_("Controls lower")
-SPEECH_ON = N_("Speech on")
-SPEECH_OFF = N_("Speech off")
+SPEECH = N_("Speech")
 ACCESSIBILITY = N_("Accessibility")
 # Footer with the office contact; {office} is e.g. "Bürgerbüro Mitte".
 OFFICE_CONTACT = N_("{office}, phone {phone}, opening hours: {hours}")
@@ -38,7 +53,7 @@ OFFICE_CONTACT_NAME_ONLY = N_("Please contact {office}.")
 # --- Accessibility panel (opened with the accessibility button) ---
 A11Y_TITLE = N_("Accessibility")
 A11Y_EXPLAIN = N_("Change contrast, text size, the height of the controls and speech. "
-                  "Keys: + larger text, - high contrast, F1 or ? repeats the prompt.")
+                  "Keys: + larger text, - high contrast, F1 or ? opens the help.")
 A11Y_CLOSE = N_("Done")
 SAY_A11Y = N_("Accessibility settings. Choose high contrast, large text, controls lower on the screen, "
               "or switch speech on or off. Press Done to go back.")
@@ -51,13 +66,17 @@ SAY_LANGUAGE = N_("Choose your language. Use the arrow keys and Enter, or touch 
 IDLE_TITLE = N_("Collect your document")
 IDLE_SUBTITLE = N_("ID card, passport or residence permit")
 IDLE_START = N_("Start")
-IDLE_HINT = N_("You need the QR code or the pickup code from your letter or message, and your 6-digit PIN.")
+IDLE_HINT = N_("You need the QR code or the pickup code from your letter or message, "
+               "and your 6-digit pickup PIN.")
+IDLE_TIMED_OUT = N_("The last session ended because there was no input for a while. "
+                    "Nothing was handed out. Touch Start to begin again.")
 SAY_IDLE = N_("Welcome. Here you can collect your ID card, passport or residence permit. "
               "Press Enter or touch Start to begin. Press F1 or the question mark key for help at any time.")
 
 # --- Scan the QR code ---
 SCAN_TITLE = N_("Show your QR code")
 SCAN_INSTRUCTION = N_("Hold the QR code from your letter or phone in front of the camera, inside the frame.")
+SCAN_CAMERA_WHERE = N_("The camera is below the screen.")
 SCAN_TYPE_INSTEAD = N_("Type the code instead")
 SCAN_CAMERA_UNAVAILABLE = N_("The camera is not working at the moment. Please type your code.")
 SAY_SCAN = N_("Hold the QR code from your letter or your phone in front of the camera, below the screen. "
@@ -67,34 +86,39 @@ SAY_SCAN = N_("Hold the QR code from your letter or your phone in front of the c
 CODE_TITLE = N_("Enter your pickup code")
 CODE_INSTRUCTION = N_("10 characters, letters and digits, as printed in your letter. "
                       "The letters I and O and the digits 0 and 1 do not occur.")
-CODE_PROGRESS = N_("{count} of {total} characters")
-CODE_TOO_SHORT = N_("The code has {total} characters. You have entered {count}.")
+CODE_PROGRESS = NP_("{count} of {total} characters", "{count} of {total} characters", "count")
+CODE_TOO_SHORT = NP_("The code has {total} characters. You have entered {count}.",
+                     "The code has {total} characters. You have entered {count}.", "count")
 CODE_TYPO = N_("This code contains a typo. Please check every character against your letter.")
 CODE_NOT_IN_ALPHABET = N_("The character {char} does not occur in pickup codes.")
 SAY_CODE = N_("Type your 10-character pickup code. Use the arrow keys to move over the keypad and Enter to "
               "choose a character. Backspace deletes. When all characters are entered, choose Continue.")
 SAY_CODE_CHAR = N_("Character {n} of {total}: {char}")
 
-# --- PIN entry (the 6-digit PIN the citizen chose or received) ---
-PIN_TITLE = N_("Enter your PIN")
-PIN_INSTRUCTION = N_("Your 6-digit PIN. Nobody should watch you typing it.")
+# --- PIN entry: the pickup PIN (chosen at the application, named so in the
+#     notice); not the ID card's own PIN, not the PIN letter's transport PIN ---
+PIN_TITLE = N_("Enter your pickup PIN")
+PIN_INSTRUCTION = N_("Your 6-digit pickup PIN from the application, as named in your notice. "
+                     "Not the PIN of your ID card and not the one in the PIN letter. "
+                     "Nobody should watch you typing it.")
 PIN_PROGRESS = N_("Digit {n} of {total}")
-SAY_PIN = N_("Code accepted. Now type your 6-digit PIN on the keypad and press Enter. "
+SAY_PIN = N_("Code accepted. Now type your 6-digit pickup PIN on the keypad and press Enter. "
+             "It is the PIN named in your notice, not the PIN of your ID card. "
              "Your digits are not spoken.")
 SAY_PIN_DIGIT = N_("Digit {n} of {total}")
 
 # --- PIN letter (ID card and eAT only: PAuswV §17 requires a confirmation in text form) ---
 PIN_LETTER_TITLE = N_("Confirm your PIN letter")
-PIN_LETTER_TEXT = N_("The law requires you to confirm this before you take your document: "
-                     "I have received the PIN letter for this document, in a closed envelope, "
-                     "and nobody else has opened it.")
-PIN_LETTER_NOT_RECEIVED = N_("If you have not received the PIN letter or it was opened by someone else, "
-                             "choose No and contact the office.")
-PIN_LETTER_YES = N_("Yes, I confirm")
-PIN_LETTER_NO = N_("No")
-SAY_PIN_LETTER = N_("Please confirm: I have received the PIN letter for this document in a closed envelope, "
-                    "and nobody else has opened it. Press Enter or touch Yes to confirm. "
-                    "Press Escape or touch No if this is not the case.")
+PIN_LETTER_TEXT = N_("Before you take your document, the law asks you to confirm: "
+                     "I have received the PIN letter for this document.")
+PIN_LETTER_NOT_RECEIVED = N_("If the PIN letter has not reached you yet, choose No. "
+                             "Your document stays safely in the box, and you can come back "
+                             "when you have the letter.")
+PIN_LETTER_YES = N_("Yes, I have received it")
+PIN_LETTER_NO = N_("No, not yet")
+SAY_PIN_LETTER = N_("Please confirm: I have received the PIN letter for this document. "
+                    "Press Enter or touch Yes to confirm. Press Escape or touch No if the letter "
+                    "has not reached you yet; your document then stays safely in the box.")
 
 # --- The compartment is opening ---
 OPENING_TITLE = N_("Compartment {number} is opening")
@@ -117,6 +141,9 @@ SAY_OPEN_NO_SENSOR = N_("Compartment {number} is open. Take your document, close
 # --- Done ---
 DONE_TITLE = N_("Thank you")
 DONE_TEXT = N_("Your pickup is complete. Please keep your PIN letter safe.")
+RECEIPT_TITLE = N_("Your receipt")
+RECEIPT_COMPARTMENT = N_("Compartment: {number}")
+RECEIPT_TIME = N_("Collected: {time}")
 DONE_AGAIN = N_("Collect another document")
 SAY_DONE = N_("Thank you. Your pickup is complete. Goodbye.")
 
@@ -138,16 +165,17 @@ ERR_EXPIRED_TITLE = N_("The pickup period has ended")
 ERR_EXPIRED_TEXT = N_("Your document has been taken back to the office. "
                       "You can collect it at the counter during opening hours.")
 ERR_WRONG_PIN_TITLE = N_("Wrong PIN")
-ERR_WRONG_PIN_TEXT = N_("The PIN is not correct. You have {attempts} attempts left.")
-ERR_WRONG_PIN_LAST = N_("The PIN is not correct. This is your last attempt.")
+ERR_WRONG_PIN_TEXT = NP_("The pickup PIN is not correct. You have {attempts} attempt left.",
+                          "The pickup PIN is not correct. You have {attempts} attempts left.", "attempts")
+ERR_WRONG_PIN_LAST = N_("The pickup PIN is not correct. This is your last attempt.")
 ERR_LOCKED_TITLE = N_("Pickup locked")
-ERR_LOCKED_TEXT = N_("The PIN was entered wrongly too often. For your protection this pickup is locked. "
+ERR_LOCKED_TEXT = N_("The pickup PIN was entered wrongly too often. For your protection this pickup is locked. "
                      "Please collect your document at the office.")
 ERR_THROTTLED_TITLE = N_("Please wait")
 ERR_THROTTLED_TEXT = N_("There were too many attempts. Please wait a minute, then try again.")
 ERR_PIN_LETTER_DECLINED_TITLE = N_("Pickup stopped")
-ERR_PIN_LETTER_DECLINED_TEXT = N_("Without the PIN letter the document cannot be handed out here. "
-                                  "Please contact the office; the document stays safely in the box.")
+ERR_PIN_LETTER_DECLINED_TEXT = N_("Your document stays safely in the box until the pickup period ends. "
+                                  "Come back with your pickup code when the PIN letter has reached you.")
 ERR_DOOR_FAILED_TITLE = N_("The compartment did not open")
 ERR_DOOR_FAILED_TEXT = N_("We are sorry: the door did not open. Your document is safe and the office has "
                           "been informed. Please contact the office.")
@@ -155,13 +183,49 @@ SAY_ERROR = N_("{title}. {text}")
 
 # --- Time running out (inactivity warning) ---
 TIMEOUT_TITLE = N_("Do you need more time?")
-TIMEOUT_TEXT = N_("This screen will close in {seconds} seconds.")
+TIMEOUT_TEXT = NP_("This screen will close in {seconds} second.",
+                   "This screen will close in {seconds} seconds.", "seconds")
 TIMEOUT_MORE = N_("I need more time")
-SAY_TIMEOUT = N_("Do you need more time? This screen closes in {seconds} seconds. "
-                 "Press Enter or touch I need more time.")
+SAY_TIMEOUT = NP_("Do you need more time? This screen closes in {seconds} second. "
+                  "Press Enter or touch I need more time.",
+                  "Do you need more time? This screen closes in {seconds} seconds. "
+                  "Press Enter or touch I need more time.", "seconds")
 
-# --- Help (F1, ? or the help button): the spoken prompt is repeated ---
-HELP_TEXT = N_("The prompt is repeated. Keys: Enter confirms, Escape goes back, arrows move between buttons.")
+# --- Help (F1, ? or the help button): a help page for the step, read aloud ---
+HELP_TITLE = N_("Help")
+HELP_IDLE = N_("Here you collect a document the office has put in this box for you. "
+               "Have your letter or message with the QR code, and your pickup PIN, ready.")
+HELP_SCAN = N_("Hold the QR code still, about 20 cm in front of the camera below the screen. "
+               "On a phone, turn the brightness up. If it does not work, choose to type the code.")
+HELP_CODE = N_("Type the 10 characters of the pickup code from your letter, one by one. "
+               "Delete removes the last character. Then choose Continue.")
+HELP_PIN = N_("Type your 6-digit pickup PIN: the one you chose when you applied. "
+              "It is not the PIN of your ID card and not the PIN in the PIN letter. "
+              "Cover the keypad with your hand.")
+HELP_PIN_LETTER = N_("The PIN letter is the letter with the PIN of your new ID card. "
+                     "Choose Yes if you have received it, No if it has not reached you yet.")
+HELP_DOOR = N_("A door of the box opens by itself. Take your document and push the door shut "
+               "until it clicks.")
+HELP_OTHER = N_("Follow the text on the screen. Enter confirms, Escape goes back.")
+HELP_KEYS = N_("Keypad: Enter confirms, Escape goes back, the arrow keys move between buttons, "
+               "F1 or ? opens this help.")
+HELP_PERSON = N_("To reach a person:")
+HELP_BACK = N_("Back to where I was")
+HELP_CALL_NOW = N_("Call a person now")
+HELP_CALLING = N_("A person is being called. Please stay at the box.")
+HELP_CONNECTED = N_("A person is on the line. Speak towards the box.")
+HELP_CALL_FAILED = N_("The call could not be placed. Please phone the number below.")
+HELP_CAMERA_WHERE = N_("Camera: below the screen")
+HELP_READER_WHERE = N_("Card reader: below the camera")
+
+# --- Step indicator on the citizen screens of a pickup ---
+STEP_OF = N_("Step {n} of {total}")
+STEP_CODE = N_("Code")
+STEP_PIN = N_("PIN")
+STEP_LETTER = N_("PIN letter")
+STEP_TAKE = N_("Take it")
+STATE_ON = N_("on")
+STATE_OFF = N_("off")
 
 # --- Staff: login with card and PIN ---
 STAFF_PIN_TITLE = N_("Staff login")
@@ -170,7 +234,8 @@ STAFF_SECOND_CARD_TITLE = N_("Second staff member")
 STAFF_SECOND_CARD_TEXT = N_("Deposits need two staff members. The second person holds their card to the reader.")
 STAFF_SECOND_PIN_INSTRUCTION = N_("Second card recognised. Enter the PIN of the second staff member.")
 STAFF_LOGIN_FAILED = N_("Card or PIN not accepted.")
-STAFF_LOGIN_WAIT = N_("Too many failed logins. Please wait {seconds} seconds.")
+STAFF_LOGIN_WAIT = NP_("Too many failed logins. Please wait {seconds} second.",
+                       "Too many failed logins. Please wait {seconds} seconds.", "seconds")
 STAFF_SECOND_SAME = N_("The second login must be a different staff member.")
 SAY_STAFF_PIN = N_("Staff login. Enter your PIN and press Enter.")
 
@@ -183,7 +248,10 @@ STAFF_SERVICE = N_("Compartments")
 STAFF_HEALTH = N_("Device status")
 STAFF_LOGOUT = N_("Log out")
 STAFF_EXIT_APP = N_("Exit app")
-STAFF_AUTO_LOGOUT = N_("Automatic logout in {seconds} seconds without input.")
+STAFF_EXIT_CONFIRM = N_("Really exit the app? The box stays closed to citizens until it is started again.")
+STAFF_EXIT_YES = N_("Yes, exit the app")
+STAFF_AUTO_LOGOUT = NP_("Automatic logout in {seconds} second without input.",
+                        "Automatic logout in {seconds} seconds without input.", "seconds")
 STAFF_LOGGED_OUT_IDLE = N_("Staff session ended because there was no input.")
 SAY_STAFF_MENU = N_("Staff menu.")
 
@@ -202,6 +270,7 @@ DEPOSIT_INSTRUCTION = N_("Scan the barcode on the document, or type the order re
 DEPOSIT_REFERENCE = N_("Order reference")
 DEPOSIT_SUBMIT = N_("Open a compartment")
 DEPOSIT_FINISH = N_("Finish")
+DEPOSIT_ORDER = N_("Order {reference}")
 DEPOSIT_DOOR_OPEN = N_("Put the document into compartment {number} and close the door.")
 DEPOSIT_DOOR_OPEN_LOW = N_("Put the document into compartment {number} (low, accessible) and close the door.")
 DEPOSIT_ABORT = N_("Cancel this deposit")
@@ -216,7 +285,7 @@ SAY_DEPOSIT = N_("Scan the barcode on the document.")
 # --- Staff: removal of expired documents ---
 REMOVAL_TITLE = N_("Remove expired documents")
 REMOVAL_DOOR_OPEN = N_("Take the document out of compartment {number} and close the door.")
-REMOVAL_DONE = N_("{count} documents removed.")
+REMOVAL_DONE = NP_("{count} document removed.", "{count} documents removed.", "count")
 REMOVAL_NONE = N_("There are no documents to remove.")
 
 # --- Staff: service opening and out of service ---
@@ -247,6 +316,9 @@ HEALTH_OK = N_("working")
 HEALTH_DEGRADED = N_("degraded")
 HEALTH_FAILED = N_("failed")
 HEALTH_DEVICE = N_("{device}: {status}")
+# Device names on the status page (the driver's own names stay for the rest).
+DEVICE_LOCK_BOARD = N_("lock board {name}")
+DEVICE_SPEECH = N_("speech output")
 
 # Order states named in deposit errors ("it is {status}").
 ORDER_ANNOUNCED = N_("announced")

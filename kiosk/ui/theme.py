@@ -49,6 +49,8 @@ class Palette:
     error_text: RGB
     highlight: RGB  # the compartment that opens
     highlight_text: RGB
+    success: RGB  # confirmations ("deposited in compartment 6"): a check mark, green, never the error box
+    success_text: RGB
 
 
 NORMAL = Palette(
@@ -65,6 +67,8 @@ NORMAL = Palette(
     error_text=hex_rgb("#6B0F0A"),
     highlight=hex_rgb("#0B4A86"),
     highlight_text=hex_rgb("#FFFFFF"),
+    success=hex_rgb("#E3F4E1"),
+    success_text=hex_rgb("#0C4A12"),
 )
 HIGH_CONTRAST = Palette(
     background=hex_rgb("#000000"),
@@ -80,6 +84,8 @@ HIGH_CONTRAST = Palette(
     error_text=hex_rgb("#FFFF00"),
     highlight=hex_rgb("#FFFF00"),
     highlight_text=hex_rgb("#000000"),
+    success=hex_rgb("#000000"),
+    success_text=hex_rgb("#00FF66"),
 )
 
 
@@ -108,5 +114,6 @@ class Metrics:
 
     def font(self, role: str) -> float:
         # Body text about 5 mm cap-to-descender: readable from a wheelchair.
-        base = {"title": 11.0, "body": 6.5, "small": 5.2, "key": 8.0, "display": 10.0}[role]
+        # Body text larger than it was (issue 13): explanations are what a citizen reads.
+        base = {"title": 11.0, "body": 7.2, "tool": 6.2, "small": 5.6, "key": 8.0, "display": 10.0}[role]
         return self.mm(base) * self.scale * 0.72

@@ -67,6 +67,7 @@ class TextLabel(Label):
         self.font_name = fonts.font_for(self.lang, self.bold_text)
         self.valign = "middle"
         self._laid_out_for: tuple = ()
+        self._requested_font = self.font_size  # the size asked for; a long word may shrink it
         self.bind(raw=self._relayout, lang=self._relayout, width=self._relayout, font_size=self._relayout)
         self._relayout()
 
@@ -77,18 +78,40 @@ class TextLabel(Label):
     def _measure(self, text: str) -> float:
         return CoreLabel(text=text, font_size=self.font_size, font_name=self.font_name).get_extents(text)[0]
 
+    def _wrap(self, width: float) -> list[str]:
+        lines: list[str] = []
+        for paragraph in self.raw.split("\n"):
+            lines.extend(shaping.wrap(paragraph, self.lang, width, self._measure) or [""])
+        return lines
+
     def _relayout(self, *_):
-        key = (self.raw, self.lang, round(self.width), self.font_size)
-        if key == self._laid_out_for:
+        if getattr(self, "_in_relayout", False):
+            return  # our own font shrinking below fires the font_size binding again
+        self._in_relayout = True
+        try:
+            self._do_relayout()
+        finally:
+            self._in_relayout = False
+
+    def _do_relayout(self):
+        if self._laid_out_for and self.font_size != self._laid_out_for[3] * self._laid_out_for[4]:
+            self._requested_font = self.font_size  # a new size from outside, not our own shrinking
+        key = (self.raw, self.lang, round(self.width), self._requested_font)
+        if key == self._laid_out_for[:4]:
             return  # layouts set the same width more than once; rendering text is the costly part
-        self._laid_out_for = key
         self.font_name = fonts.font_for(self.lang, self.bold_text)
         if self.halign in ("left", "right", "auto") or self.halign == "":
             self.halign = "right" if self.rtl else "left"
         width = max(10.0, self.width - 4)
-        lines: list[str] = []
-        for paragraph in self.raw.split("\n"):
-            lines.extend(shaping.wrap(paragraph, self.lang, width, self._measure) or [""])
+        self.font_size = self._requested_font
+        lines = self._wrap(width)
+        scale = 1.0
+        if self.width > 10 and any(self._measure(line) > width for line in lines if " " not in line.strip()):
+            # A word wider than the label: shrink the font rather than break it mid-syllable.
+            scale = shaping.fit_scale(self.raw, self.lang, width, self._measure) * 0.97
+            self.font_size = self._requested_font * scale
+            lines = self._wrap(width)
+        self._laid_out_for = (*key, scale)
         self.text = "\n".join(lines).translate(BIDI_CONTROLS)
         self.text_size = (self.width, None)
         self.texture_update()
@@ -133,10 +156,19 @@ class Pictogram(Image):
             self.color = (0, 0, 0, 0)  # draw nothing rather than Kivy's broken-image placeholder
 
 
+# Pictograms that point in the reading direction get a mirrored twin for right to left.
+MIRRORED_ICONS = {"back": "back-rtl"}
+
+
+def mirrored_icon(icon: str | None, rtl: bool) -> str | None:
+    return MIRRORED_ICONS.get(icon, icon) if rtl and icon else icon
+
+
 class KioskButton(ButtonBehavior, BoxLayout):
     """A large, focusable button. `action` runs on release (touch or Enter)."""
 
     focused = BooleanProperty(False)
+    toggled = BooleanProperty(False)  # a switch that is on (see screens.common.toggle_button)
     speak_text = StringProperty("")  # spoken when keyboard focus reaches the button
     focus_colour = ListProperty([1, 0.5, 0, 1])
 
@@ -157,11 +189,17 @@ class KioskButton(ButtonBehavior, BoxLayout):
         if self.size_hint_x is None:
             self.width = max(self.width, min_size)
         with_background(self, fill, border, 1.5)
+        rtl = shaping.is_rtl(lang)
+        icon = mirrored_icon(icon, rtl)
+        picture = None
         if icon and (IMAGES_DIR / f"{icon}.png").exists():
-            self.add_widget(Pictogram(icon, text_colour, size_hint=(None, 1), width=min_size * 0.6))
+            picture = Pictogram(icon, text_colour, size_hint=(None, 1), width=min_size * 0.6)
         self.label = TextLabel(raw=text, lang=lang, colour=text_colour, font_size=font_size, bold_text=True,
                                halign="center", pos_hint={"center_y": 0.5})
-        self.add_widget(self.label)
+        # The pictogram leads the caption: on its left, or on its right in right-to-left languages.
+        for child in (self.label, picture) if rtl else (picture, self.label):
+            if child is not None:
+                self.add_widget(child)
         with self.canvas.after:
             self._focus_colour = Color(0, 0, 0, 0)
             self._focus_line = Line(rectangle=(0, 0, 0, 0), width=4)

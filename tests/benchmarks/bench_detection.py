@@ -11,8 +11,13 @@ code far away, inverted (light on dark), turned. Each photo holds a real
 back. `--dir` instead reads every image in a folder and counts a photo as read
 when any QR code decodes (your own photos have your own payloads).
 
-Configurations: each installed decoder alone (one plain attempt) and with the
-whole ladder; for the ladder, which step found the code. Writes
+Configurations: each installed decoder alone (one plain attempt), with the
+ladder only (library_first=False: how the scanner read before issue 13), and
+combined (the scanner today: zxing-cpp's own defaults first, then the
+ladder); for the ladder ones, which step found the code. The reference is
+``zxing-cpp defaults``: ``zxingcpp.read_barcodes(photo)`` with every option at
+its default (all formats) on the photo as loaded; "fewer than defaults" counts
+photos it read that a configuration missed (the scanner's must be 0). Writes
 artifacts/benchmarks/detection.json (or detection-dir.json).
 """
 
@@ -184,6 +189,14 @@ def from_folder(folder: Path):
 # --- Counting ----------------------------------------------------------------------
 
 
+def zxing_defaults(frame: np.ndarray) -> list[bytes]:
+    """zxing-cpp's read_barcodes with its default options, QR results only."""
+    import zxingcpp
+
+    return [bytes(c.bytes) for c in zxingcpp.read_barcodes(frame)
+            if c.valid and c.format == zxingcpp.BarcodeFormat.QRCode]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-category", type=int, default=30)
@@ -193,7 +206,9 @@ def main() -> None:
     args = parser.parse_args()
 
     decoders = {name: make_decoder(name) for name in installed_decoders()}
-    configs = [(name, mode) for name in decoders for mode in ("plain", "ladder")]
+    configs = [(name, mode) for name in decoders for mode in ("plain", "ladder-only", "combined")]
+    reference = zxing_defaults if "zxing" in decoders else None
+    fewer: Counter = Counter()
     tally: dict[str, dict[str, Counter]] = {}
     misses: dict[str, list[str]] = {}
     photos = from_folder(args.dir) if args.dir else generated(args.per_category, args.seed)
@@ -202,10 +217,22 @@ def main() -> None:
             args.save.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(args.save / f"{category}-{index:03d}.png"), frame)
         row = tally.setdefault("all" if args.dir else category, {})
+        theirs = None
+        if reference is not None:
+            theirs = reference(frame)
+            read = bool(theirs) and (payload is None or payload in theirs)
+            counts = row.setdefault("zxing-cpp defaults", Counter())
+            counts["photos"] += 1
+            counts["read"] += read
+            if not read and args.dir:
+                misses.setdefault("zxing-cpp defaults", []).append(category)
         for name, mode in configs:
             key = f"{name}/{mode}"
-            hit = decode(frame, decoders[name], LADDER if mode == "ladder" else LADDER[:1])
+            hit = decode(frame, decoders[name], LADDER[:1] if mode == "plain" else LADDER,
+                         library_first=mode == "combined")
             read = hit is not None and (payload is None or payload in hit.payloads)
+            if theirs and not (set(theirs) & set(hit.payloads if hit else ())):
+                fewer[key] += 1
             counts = row.setdefault(key, Counter())
             counts["photos"] += 1
             if read:
@@ -224,10 +251,12 @@ def main() -> None:
     name = "detection-dir" if args.dir else "detection"
     settings = {"dir": str(args.dir)} if args.dir else {
         "per_category": args.per_category, "seed": args.seed, "size": f"{WIDTH}x{HEIGHT}"}
-    path = write_result(name, {**settings, "results": results, "misses": misses})
+    keys = (["zxing-cpp defaults"] if reference else []) + [f"{n}/{m}" for n, m in configs]
+    fewer_than = {f"{n}/{m}": fewer[f"{n}/{m}"] for n, m in configs} if reference else {}
+    path = write_result(name, {**settings, "results": results, "misses": misses,
+                               "fewer_than_zxing_defaults": fewer_than})
 
-    keys = [f"{n}/{m}" for n, m in configs]
-    print(f"{'category':14}" + "".join(f"{k:>16}" for k in keys))
+    print(f"{'category':14}" + "".join(f"{k:>20}" for k in keys))
     totals = Counter()
     for category, row in results.items():
         cells = []
@@ -235,17 +264,20 @@ def main() -> None:
             totals[key, "read"] += row[key]["read"]
             totals[key, "photos"] += row[key]["photos"]
             cells.append(f"{row[key]['read']:>4}/{row[key]['photos']:<4}{row[key]['rate']:>7.0%}")
-        print(f"{category:14}" + "".join(f"{c:>16}" for c in cells))
+        print(f"{category:14}" + "".join(f"{c:>20}" for c in cells))
     print(f"{'total':14}" + "".join(
-        f"{totals[k, 'read'] / max(1, totals[k, 'photos']):>16.0%}" for k in keys))
+        f"{totals[k, 'read'] / max(1, totals[k, 'photos']):>20.0%}" for k in keys))
     for key in keys:
         steps = Counter()
         for row in results.values():
             steps.update(row[key]["steps"])
-        if key.endswith("ladder"):
+        if "ladder" in key or key.endswith("combined"):
             print(f"{key} found by step: " + ", ".join(f"{s} {n}" for s, n in steps.most_common()))
     for key, names in misses.items():
         print(f"{key} missed: {', '.join(names)}")
+    if reference:
+        print("photos zxing-cpp's defaults read but this missed: "
+              + ", ".join(f"{k} {n}" for k, n in fewer_than.items()))
     print(f"written to {path}")
 
 

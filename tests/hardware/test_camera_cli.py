@@ -27,7 +27,8 @@ def test_scan_image_prints_each_code_with_its_file(tmp_path, capsys):
     cv2.imwrite(str(second), scene(CODE_B, inverted=True))
     code, out, err = run(capsys, "scan-image", str(first), str(second))
     assert code == 0 and err == ""
-    assert out.splitlines() == [f"photo1.jpg: {CODE_A.decode()}", f"photo2.png: {CODE_B.decode()}"]
+    # The path as given, as for a file that fails (issue 13), so both can be found again.
+    assert out.splitlines() == [f"{first}: {CODE_A.decode()}", f"{second}: {CODE_B.decode()}"]
 
 
 def test_scan_image_explains_each_bad_file(tmp_path, capsys):
@@ -40,7 +41,7 @@ def test_scan_image_explains_each_bad_file(tmp_path, capsys):
     code, out, err = run(capsys, "scan-image", "--decoder", "pyzbar", str(tmp_path / "gone.jpg"),
                          str(junk), str(blank), str(good))
     assert code == 0, "one file decoded"
-    assert out.splitlines() == [f"good.png: {CODE_A.decode()}"]
+    assert out.splitlines() == [f"{good}: {CODE_A.decode()}"]
     lines = err.splitlines()
     assert lines[0] == f"{tmp_path / 'gone.jpg'}: no such file"
     assert lines[1].startswith(f"{junk}: not an image OpenCV can read")
@@ -76,3 +77,12 @@ def test_unknown_decoder_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["scan-image", "--decoder", "zbar", "x.png"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_scan_image_prints_a_relative_path_as_given(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    cv2.imwrite("sub/photo.png", scene(CODE_A))
+    code, out, err = run(capsys, "scan-image", "sub/photo.png", "sub/missing.png")
+    assert out.splitlines() == [f"sub/photo.png: {CODE_A.decode()}"]
+    assert err.splitlines() == ["sub/missing.png: no such file"]

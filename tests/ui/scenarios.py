@@ -57,8 +57,13 @@ def pickup_touch(robot) -> dict:
     robot.shot("pin")
     robot.tap("continue")
     robot.wait_screen("pin_letter")
-    robot.key(KEY_F1)  # help: the prompt again
     robot.shot("pin_letter")
+    robot.key(KEY_F1)  # help: the help page of this step, read aloud
+    robot.wait_screen("help")
+    help_labels = robot.labels()
+    robot.shot("help")
+    robot.key(KEY_F1)  # the help key again: back to the step
+    robot.wait_screen("pin_letter")
     robot.tap("pin_letter_yes")
     robot.wait_screen("door_open")
     open_labels = robot.labels()
@@ -67,7 +72,8 @@ def pickup_touch(robot) -> dict:
     robot.wait_screen("done")
     robot.wait_for("collected at the registry", lambda: _status(robot, created.order.reference) == "ORDER_STATUS_COLLECTED")
     return {"number": number, "scanner_ran_on_scan_screen": scanning, "scanner_after": robot.scanner.running,
-            "pin_labels": pin_display, "open_labels": open_labels, "speech": robot.speech()}
+            "pin_labels": pin_display, "open_labels": open_labels, "help_labels": help_labels,
+            "speech": robot.speech()}
 
 
 @scenario

@@ -66,6 +66,11 @@ def shots(base, kiosk_view_now):
     yield "large_text_code", {}, {"code_mode": "type", "large_text": True}, "K7"
     yield "large_text_pin_letter", {"pickup_state": P.AWAITING_PIN_LETTER, **pin_wait}, {"large_text": True}, None
     yield "reach_pin", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"reach": True}, None
+    yield "help_scan", {}, {"code_mode": "scan", "overlay": "help", "help_for": "scan"}, None
+    yield "help_pin", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"overlay": "help", "help_for": "pin"}, None
+    # With a help-call device (hardware.help_call): the page offers the call (see main()).
+    yield "help_call", {"pickup_state": P.AWAITING_PIN, **pin_wait}, {"overlay": "help", "help_for": "pin"}, None
+    yield "pin_letter_steps", {"pickup_state": P.AWAITING_PIN_LETTER, "requires_pin_letter": True, **pin_wait}, {}, None
     yield "staff_pin", {"staff_state": S.AWAITING_PIN}, {}, "12"
     yield "staff_second_card", {"staff_state": S.AWAITING_SECOND_CARD, **staff}, {}, None
     yield "staff_menu", {"staff_state": S.MENU, "compartments": mixed,
@@ -73,7 +78,11 @@ def shots(base, kiosk_view_now):
     yield "staff_deposit", {"staff_state": S.DEPOSIT_AWAITING_REFERENCE,
                             "staff_error_notice": Notice("unknown_order", (("reference", "PO-7K2M9QXD"),)),
                             **staff}, {}, "PO-7K2M"
-    yield "staff_door", {"staff_state": S.DEPOSIT_DOOR_OPEN, "staff_compartment": low, **staff}, {}, None
+    reserved = tuple(c.with_state(CompartmentState.RESERVED, "PO-7K2M9QXD") if c.number == low else c
+                     for c in base.compartments)
+    yield "staff_door", {"staff_state": S.DEPOSIT_DOOR_OPEN, "staff_compartment": low, "compartments": reserved,
+                         **staff}, {}, None
+    yield "staff_exit_confirm", {"staff_state": S.MENU, **staff}, {"confirm_exit": True}, None
     yield "staff_compartments", {"staff_state": S.MENU, "compartments": mixed, **staff},\
         {"staff_page": "compartments", "selected": mixed[2].number}, None
     yield "staff_reason", {"staff_state": S.MENU, **staff}, {"selected": low, "asking_reason": True}, None
@@ -146,6 +155,7 @@ def main(argv: list[str]) -> int:
     from kiosk.ui.launch import configure_kivy
 
     configure_kivy(world.kiosk.settings, windowed=True)
+    from hardware.help_call import SimulatedHelpCall
     from kiosk.ui.app import KioskApp, utc_now
     from kiosk.ui.speech import Speaker
     from kiosk.ui.state import UiState
@@ -175,6 +185,7 @@ def main(argv: list[str]) -> int:
             for lang in langs:
                 for name, view_changes, ui_changes, typed in shots(base, utc_now()):
                     try:
+                        app.help_call = SimulatedHelpCall() if name == "help_call" else None
                         robot.on_ui(lambda: show(lang, view_changes, ui_changes, typed))
                         robot.shot(f"{lang}/{name}")
                         record = robot.on_ui(lambda: layout_record(app))

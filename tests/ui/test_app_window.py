@@ -90,7 +90,10 @@ def test_pickup_speech_follows_the_screens_and_never_says_pin_digits(scenarios):
     assert [s for s in spoken if s.startswith("Digit")] == [f"Digit {n} of 6" for n in range(1, 7)]
     assert not any(digit in s for s in spoken for digit in ("482915", "4 8 2")), spoken
     assert all(s["lang"] == "en" for s in r["speech"][chosen:])
-    assert spoken.count(t(texts.SAY_PIN_LETTER, "en")) == 2  # said, and repeated by the help key
+    # The help key opens the step's help page, read aloud; closing it says the step again.
+    assert t(texts.HELP_PIN_LETTER, "en") in r["help_labels"]
+    assert any(s.startswith("Help. " + t(texts.HELP_PIN_LETTER, "en")) and "0800 123 456" in s for s in spoken)
+    assert spoken.count(t(texts.SAY_PIN_LETTER, "en")) == 2
 
 
 def test_full_pickup_by_keyboard_alone(scenarios):

@@ -47,9 +47,10 @@ def msgids() -> tuple[str, ...]:
     found = babel_extract.extract_from_dir(
         str(UI),
         method_map=[("**/locale/**", "ignore"), ("**.py", "python")],
-        keywords={"N_": None},
+        keywords={"N_": None, "NP_": (1, 2)},
     )
-    ids = dict.fromkeys(message for _, _, message, _, _ in found)
+    # A plural (NP_) comes as (singular, plural); the catalogs key it by its singular.
+    ids = dict.fromkeys(message if isinstance(message, str) else message[0] for _, _, message, _, _ in found)
     assert ids, "no N_() msgids found in kiosk/ui"
     return tuple(ids)
 
@@ -61,7 +62,20 @@ def catalog(lang: str):  # -> babel Catalog
 
 
 def translations(lang: str) -> dict[str, str]:
-    return {m.id: m.string for m in catalog(lang) if m.id}
+    """msgid -> translation; for a plural, singular msgid -> its last (most general) form."""
+    return {key(m.id): forms(m.string)[-1] for m in catalog(lang) if m.id}
+
+
+def key(msgid) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
+def forms(string) -> tuple[str, ...]:
+    return (string,) if isinstance(string, str) else tuple(string)
+
+
+def plurals(lang: str) -> dict[str, tuple[str, ...]]:
+    return {m.id[0]: forms(m.string) for m in catalog(lang) if isinstance(m.id, tuple)}
 
 
 def placeholders(text: str) -> set[str]:
@@ -82,6 +96,7 @@ def test_the_languages_match_the_ui() -> None:
 def test_every_msgid_is_translated(lang: str) -> None:
     have = translations(lang)
     missing = [m for m in msgids() if not have.get(m, "").strip()]
+    missing += [m for m, texts in plurals(lang).items() if not all(t.strip() for t in texts)]
     assert not missing, f"{lang}: {len(missing)} untranslated (run tools/i18n update): {missing[:5]}"
 
 
@@ -102,7 +117,22 @@ def test_placeholders_are_kept(lang: str) -> None:
             wrong.append((msgid, msgstr))
             continue
         msgstr.format(**{name: "x" for name in names})  # braces are balanced
+    # Plural forms: the general form keeps every placeholder (checked above); the
+    # forms for one or two (Arabic) may say the number in words and leave it out.
+    for msgid, texts in plurals(lang).items():
+        for text in texts:
+            if not placeholders(text) <= placeholders(msgid):
+                wrong.append((msgid, text))
+            text.format(**{name: "x" for name in placeholders(msgid)})
     assert not wrong, f"{lang}: placeholders differ: {wrong[:3]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plurals_have_every_form_of_the_language(lang: str) -> None:
+    expected = catalog(lang).num_plurals
+    short = {m: len(t) for m, t in plurals(lang).items() if len(t) != expected}
+    assert plurals(lang), "the texts with numbers are gettext plurals (NP_ in kiosk/ui/texts.py)"
+    assert not short, f"{lang}: plural entries without {expected} forms: {short}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -110,15 +140,21 @@ def test_compiled_catalog_matches_the_po_file(lang: str) -> None:
     mo = LOCALE / lang / "LC_MESSAGES" / "kiosk.mo"
     with open(mo, "rb") as f:
         compiled = gettext.GNUTranslations(f)
-    compiled_messages = {k: v for k, v in compiled._catalog.items() if k}  # noqa: SLF001
-    assert compiled_messages == translations(lang), f"{mo} is stale: run tools/i18n compile"
+    compiled_messages = {k: v for k, v in compiled._catalog.items() if k and isinstance(k, str)}  # noqa: SLF001
+    singular = {m: t for m, t in translations(lang).items() if m not in plurals(lang)}
+    assert compiled_messages == singular, f"{mo} is stale: run tools/i18n compile"
+    for msgid, texts in plurals(lang).items():
+        assert tuple(compiled._catalog[(msgid, i)] for i in range(len(texts))) == texts, msgid  # noqa: SLF001
     # And gettext, as the kiosk calls it, finds the translation.
     found = gettext.translation("kiosk", localedir=LOCALE, languages=[lang])
     assert found.gettext(msgids()[0]) == translations(lang)[msgids()[0]]
 
 
 def test_english_maps_each_msgid_to_itself() -> None:
-    assert {m: m for m in msgids()} == translations("en")
+    plural = plurals("en")
+    assert {m: m for m in msgids() if m not in plural} == {
+        m: t for m, t in translations("en").items() if m not in plural}
+    assert all(texts[0] == m for m, texts in plural.items())
 
 
 @pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
@@ -149,7 +185,8 @@ def native_names() -> str:
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("bold", [False, True])
 def test_the_font_has_a_glyph_for_every_character_shown(lang: str, bold: bool) -> None:
-    shown = [ALWAYS_SHOWN, native_names(), *translations(lang).values()]
+    shown = [ALWAYS_SHOWN, native_names(), *translations(lang).values(),
+             *(text for texts in plurals(lang).values() for text in texts)]
     if is_rtl(lang):
         # What Kivy actually draws: presentation forms in visual order.
         shown += [shape_line(line, lang) for text in shown for line in text.split("\n")]

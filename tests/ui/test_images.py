@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
 PNG_DIR = IMAGES / "png"
 PICTOGRAMS = ("qr", "keypad", "door", "card", "help", "accessibility", "language", "speaker",
-              "contrast", "text-size", "reach", "warning", "check", "clock", "back")
+              "contrast", "text-size", "reach", "warning", "check", "clock", "back", "back-rtl", "camera",
+              "person")
 COLOURED = ("logo", "box-schematic")
 
 

@@ -223,7 +223,7 @@ def test_every_staff_notice_the_domain_sets_has_a_text():
 
 def test_wrong_pin_says_how_many_attempts_are_left():
     (_, _), (text, values) = citizen_error(view(pickup_state=PickupState.WRONG_PIN, attempts_left=3))
-    assert t(text, "en", **values) == "The PIN is not correct. You have 3 attempts left."
+    assert t(text, "en", **values) == "The pickup PIN is not correct. You have 3 attempts left."
     (_, _), (text, _) = citizen_error(view(pickup_state=PickupState.WRONG_PIN, attempts_left=1))
     assert text == texts.ERR_WRONG_PIN_LAST
 
@@ -267,3 +267,214 @@ def test_contact_details_keep_their_reading_order_in_arabic():
     text = office_contact("Bürgerbüro", "0800 123 456", "Mo-Fr 8-16", "ar")
     assert "\u20680800 123 456\u2069" in text
     assert "\u2068" not in office_contact("Bürgerbüro", "0800 123 456", "Mo-Fr 8-16", "de")
+
+
+# ------------------------------------------------------------ issue 13 defects
+
+PLURALS = {name: value for name, value in vars(texts).items() if isinstance(value, texts.Plural)}
+
+
+def test_numbers_take_the_plural_form_of_each_language():
+    # "schließt in 1 Sekunden" and Arabic "2 ثانية" were the defects.
+    assert t(texts.TIMEOUT_TEXT, "de", seconds=1) == "Dieser Bildschirm schließt in 1 Sekunde."
+    assert t(texts.TIMEOUT_TEXT, "de", seconds=20) == "Dieser Bildschirm schließt in 20 Sekunden."
+    assert t(texts.TIMEOUT_TEXT, "ar", seconds=2) == "ستُغلق هذه الشاشة خلال ثانيتين."
+    assert "ثوانٍ" in t(texts.TIMEOUT_TEXT, "ar", seconds=5)
+    assert t(texts.TIMEOUT_TEXT, "ru", seconds=21).endswith("21 секунду.")
+    assert t(texts.TIMEOUT_TEXT, "ru", seconds=5).endswith("5 секунд.")
+    assert t(texts.REMOVAL_DONE, "pl", count=3) == "Wyjęto 3 dokumenty."
+    for name, plural in PLURALS.items():
+        for lang in LANGUAGES:
+            for n in (0, 1, 2, 5, 11, 100):
+                values = {f: n if f == plural.key else "X"
+                          for f in {f for _, f, _, _ in string.Formatter().parse(plural.plural) if f}}
+                assert "{" not in t(plural, lang.code, **values), (name, lang.code, n)
+
+
+def test_every_text_that_shows_a_count_is_a_plural():
+    counting = {"seconds", "count", "attempts"}
+    singular_with_count = [name for name, msgid in MSGIDS.items()
+                           if {f for _, f, _, _ in string.Formatter().parse(msgid) if f} & counting]
+    assert not singular_with_count, singular_with_count
+
+
+def test_the_time_out_warning_gives_at_least_20_seconds():
+    from kiosk.ui.flow import warning_seconds
+
+    assert warning_seconds(15, 60) == 20 and warning_seconds(45, 60) == 45
+    assert warning_seconds(6, 10) == 6  # a 10 s session (the shortest allowed) warns for half of it at most
+    assert timeout_warning(Screen.PIN, NOW + timedelta(seconds=19), NOW, warning_seconds(15, 60)) == 19
+
+
+def test_a_session_that_timed_out_is_told_on_the_idle_screen():
+    from kiosk.ui.flow import ended_by_timeout
+
+    pin = view(pickup_state=PickupState.AWAITING_PIN)
+    assert ended_by_timeout(pin, view(), user_ended=False)
+    assert not ended_by_timeout(pin, view(), user_ended=True)  # Cancel
+    assert not ended_by_timeout(view(pickup_state=PickupState.DONE), view(), user_ended=False)
+    assert not ended_by_timeout(view(), view(), user_ended=False)
+
+
+def test_the_pin_is_named_the_pickup_pin_everywhere():
+    for msgid in (texts.PIN_TITLE, texts.PIN_INSTRUCTION, texts.SAY_PIN, texts.IDLE_HINT, texts.HELP_PIN):
+        assert "Abhol-PIN" in t(msgid, "de"), msgid
+        assert "pickup PIN" in msgid
+    assert "Abhol-PIN" in t(texts.ERR_WRONG_PIN_TEXT, "de", attempts=2)
+
+
+def test_the_pin_letter_asks_only_for_receipt_and_says_what_no_means():
+    text = t(texts.PIN_LETTER_TEXT, "en")
+    assert "received the PIN letter" in text
+    assert "envelope" not in text and "opened" not in text  # PAuswV §17: receipt, nothing more
+    assert "come back" in t(texts.PIN_LETTER_NOT_RECEIVED, "en")
+    assert "Come back" in t(texts.ERR_PIN_LETTER_DECLINED_TEXT, "en")
+
+
+def test_confirmations_are_not_drawn_as_errors():
+    from kiosk.ui.messages import notice_kind
+    from kiosk.ui.screens.common import notice_colours
+
+    assert notice_kind(Notice("deposited", (("reference", "A"), ("number", 6)))) == "success"
+    assert notice_kind(Notice("removed", (("count", 2),))) == "success"
+    assert notice_kind(Notice("unknown_order")) == "error"
+    for pal in (NORMAL, HIGH_CONTRAST):
+        assert notice_colours(pal, "success") != notice_colours(pal, "error")
+        assert contrast_ratio(pal.success_text, pal.success) >= 7
+
+
+def test_toggles_say_their_state_in_words():
+    from kiosk.ui.screens.common import toggle_label
+
+    assert toggle_label(texts.HIGH_CONTRAST, True, "de") == "Hoher Kontrast: an"
+    assert toggle_label(texts.HIGH_CONTRAST, False, "de") == "Hoher Kontrast: aus"
+
+
+def test_long_words_shrink_instead_of_breaking():
+    from kiosk.ui.shaping import fit_scale, wrap
+
+    def measure(text):
+        return 10.0 * len(text)
+
+    lines = wrap("Barrierefreiheit einstellen", "de", 120, measure)
+    assert lines == ["Barrierefreiheit", "einstellen"]  # whole words, never "Barrierefreih|eit"
+    assert fit_scale("Barrierefreiheit", "de", 120, measure) == pytest.approx(120 / 160)
+    assert fit_scale("kurz", "de", 120, measure) == 1.0
+
+
+def test_a_phone_number_is_never_split_across_lines_in_arabic():
+    from kiosk.ui.messages import office_contact
+    from kiosk.ui.shaping import wrap
+    from kiosk.ui.widgets import BIDI_CONTROLS
+
+    text = office_contact("Bürgerbüro Mitte", "0800 123 456", "Mo-Fr 8-16", "ar")
+    for width in (200, 300, 400, 600):
+        lines = [line.translate(BIDI_CONTROLS) for line in wrap(text, "ar", width, lambda s: 10.0 * len(s))]
+        assert any("0800 123 456" in line for line in lines), lines
+
+
+def test_rows_and_icons_follow_the_reading_direction():
+    from kiosk.ui.screens.common import reading_order
+    from kiosk.ui.widgets import mirrored_icon
+
+    assert reading_order(["back", "continue"], rtl=True) == ["continue", "back"]
+    assert reading_order(["back", "continue"], rtl=False) == ["back", "continue"]
+    assert mirrored_icon("back", True) == "back-rtl" and mirrored_icon("back", False) == "back"
+    assert mirrored_icon("check", True) == "check"
+
+
+def test_cabinet_schematic_cells_stay_inside_and_do_not_overlap():
+    from kiosk.ui.screens.box_schematic import THICK, cell_rects, outline_rect
+
+    box = [Compartment(n, Size.S if n % 3 else Size.M, (n - 1) // 5 + 1, (n - 1) % 5 + 1) for n in range(1, 21)]
+    rects = cell_rects(box, 0, 0, 400, 300)
+    assert len(rects) == 20
+    for number, (x, y, w, h) in rects.items():
+        assert x >= 0 and y >= 0 and x + w <= 400 and y + h <= 300, number
+        ox, oy, ow, oh = outline_rect((x, y, w, h), THICK)
+        # The thick outline of the highlight (Kivy strokes centred on the path) stays in its cell.
+        assert ox - THICK / 2 >= x and ox + ow + THICK / 2 <= x + w + 1e-9
+        for other, (x2, y2, w2, h2) in rects.items():
+            if other != number:
+                assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y, (number, other)
+    # The fourth column has a left edge of its own, apart from the third's right edge.
+    assert rects[16][0] > rects[11][0] + rects[11][2]
+
+
+def test_staff_grid_is_laid_out_like_the_cabinet():
+    from kiosk.ui.screens.staff_work import cabinet_cells
+
+    cells = cabinet_cells(BOX)
+    assert [[c.number if c else None for c in row] for row in cells] == [[2, 4], [1, 3]]  # top row first
+
+
+def test_empty_code_slots_are_apart():
+    from kiosk.ui.screens.citizen_entry import spaced_slots
+
+    assert "__" not in spaced_slots("K7__-____-__")
+    assert spaced_slots("K7M2-QXD4-5A") == "K7M2-QXD4-5A"
+
+
+def test_device_names_are_translated():
+    from kiosk.ui.messages import device_name
+
+    assert device_name("lock board A", "de") == "Schlossplatine A"
+    assert device_name("speech output", "de") == "Sprachausgabe"
+    assert device_name("Virtual PCD 00 00", "de") == "Virtual PCD 00 00"
+
+
+def test_help_has_a_page_for_every_citizen_step_and_names_a_person():
+    from kiosk.ui.messages import HELP_TEXTS, help_prompt
+
+    for screen in (Screen.IDLE, Screen.SCAN, Screen.CODE, Screen.PIN, Screen.PIN_LETTER, Screen.DOOR_OPEN):
+        assert screen in HELP_TEXTS
+    spoken = help_prompt(Screen.PIN, "Bürgerbüro, Telefon 0800 123 456", "de")
+    assert "nicht die PIN Ihres Ausweises" in spoken and "0800 123 456" in spoken
+    assert choose_screen(view(), UiState(overlay="help", help_for="pin")) is Screen.HELP
+
+
+def test_steps_of_a_pickup():
+    from kiosk.ui.screens.common import step_names, step_number
+
+    assert step_number(texts.STEP_PIN, True) == 2 and step_number(texts.STEP_TAKE, True) == 4
+    assert step_number(texts.STEP_TAKE, False) == 3  # no PIN letter for a passport
+    assert texts.STEP_LETTER not in step_names(False)
+
+
+def test_every_intent_reaches_a_real_core_method():
+    """The typed interface: each Intents method names a KioskCore method with
+    arguments it accepts (a typo fails here, not at the terminal)."""
+    import inspect
+
+    from kiosk.core import KioskCore
+    from kiosk.ui.intents import Intents
+
+    calls = []
+    intents = Intents(lambda method, *args: calls.append((method, args)))
+    samples = {"raw": "K7M2QXD45A", "pin": "123456", "confirmed": True, "visible": True, "reference": "PO-1",
+               "compartment": 3, "reason": "check", "outcome": "inside"}
+    names = [n for n, f in inspect.getmembers(Intents, inspect.isfunction) if not n.startswith("_")]
+    assert len(names) >= 18
+    for name in names:
+        params = list(inspect.signature(getattr(Intents, name)).parameters)[1:]
+        calls.clear()
+        getattr(intents, name)(*(samples[p] for p in params))
+        (method, args), = calls
+        assert getattr(KioskCore, method.__name__) is method, name
+        inspect.signature(method).bind(object(), *args)  # the core accepts these arguments
+
+
+def test_first_run_is_a_window_and_production_stays_locked_down(tmp_path):
+    from kiosk.config import load_settings
+    from kiosk.ui.first_run import demo_environment, demo_login_hint
+    from kiosk.ui.launch import locked_down
+
+    demo = load_settings(None, environ=demo_environment(tmp_path))
+    assert not locked_down(demo, windowed=False)
+    assert demo.office.phone  # the footer shows a phone number, not "Please contact Bürgerbüro."
+    production = load_settings(None, environ={})
+    assert production.ui.fullscreen and locked_down(production, windowed=False)
+    assert not locked_down(production, windowed=True)
+    from kiosk.demo import STAFF_CARD, STAFF_PIN
+
+    assert STAFF_CARD in demo_login_hint() and STAFF_PIN in demo_login_hint()

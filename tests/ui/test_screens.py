@@ -106,3 +106,97 @@ def test_arabic_screens_are_right_to_left(shots):
             rows = image[int(image.shape[0] - y - h):int(image.shape[0] - y), int(x):int(x + w)]
             ink = np.where((rows < 128).any(axis=0))[0]
             assert ink.size and ink.max() > w * 0.9 and ink.min() > w * 0.3, name
+
+
+# ------------------------------------------------------------ issue 13 defects
+
+def record(shots: Path, lang: str, name: str) -> dict:
+    return json.loads((shots / lang / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def button(rec: dict, name: str) -> list[float]:
+    return next(b["box"] for b in rec["buttons"] if b["name"] == name)
+
+
+def test_reach_layout_moves_the_keypad_down_not_up(shots):
+    """Defect 1: "controls lower" pushed the PIN keypad up by the toolbar's height."""
+    for lang in LANGS:
+        normal, reach = record(shots, lang, "pin"), record(shots, lang, "reach_pin")
+        for key in ("key_1", "key_0", "continue"):
+            assert button(reach, key)[1] <= button(normal, key)[1], (lang, key)  # Kivy y grows upwards
+        # and the toolbar is lower too
+        assert button(reach, "help")[1] < button(normal, "help")[1], lang
+
+
+def test_help_opens_a_page_with_the_step_and_a_person(shots):
+    """Defect 2: the Help key only repeated the prompt."""
+    for lang in LANGS:
+        texts_on = " ".join(label["text"] for label in record(shots, lang, "help_pin")["labels"])
+        assert "0800 123 456" in texts_on, lang
+        assert any(b["name"] == "help_back" for b in record(shots, lang, "help_pin")["buttons"])
+    german = " ".join(label["text"] for label in record(shots, "de", "help_pin")["labels"])
+    assert "Abhol-PIN" in german and "Kamera" in german
+
+
+def pixel(image, box, dx: float, dy: float):
+    """The BGR pixel at (dx, dy) pixels from a box's lower-left corner (Kivy coordinates)."""
+    x, y, w, h = box
+    return tuple(int(v) for v in image[int(image.shape[0] - (y + dy)), int(x + dx)])
+
+
+def test_a_switched_on_toggle_does_not_look_like_the_action_button(shots):
+    """Defect 3 (EN 301 549 5.6.2): an active toggle looked like "Fertig"."""
+    rec = record(shots, "de", "accessibility")
+    image = cv2.imread(str(shots / "de" / "accessibility.png"))
+    speech, done = button(rec, "a11y_speech"), button(rec, "a11y_done")  # speech is on by default
+    assert pixel(image, speech, speech[2] - 12, speech[3] / 2) != pixel(image, done, done[2] - 12, done[3] / 2)
+    labels = {label["text"] for label in rec["labels"]}
+    assert "Sprachausgabe: an" in labels and "Hoher Kontrast: aus" in labels
+
+
+def test_confirmations_on_staff_screens_are_green_not_red(shots):
+    """Defect 7: "2 Dokumente entnommen." was in the red error box."""
+    from kiosk.ui.theme import NORMAL
+
+    rec = record(shots, "de", "staff_menu")
+    label = next(label for label in rec["labels"] if "entnommen" in label["text"])
+    assert label["text"] == "2 Dokumente entnommen."
+    assert label["colour"] == pytest.approx(list(NORMAL.success_text), abs=0.01)
+
+
+def test_arabic_mirrors_the_toolbar_and_the_keypad_action_row(shots):
+    """Defect 9: toolbar order and the keypad's action row stayed left to right."""
+    for lang, first in (("de", "language"), ("ar", "help")):
+        rec = record(shots, lang, "pin")
+        toolbar = sorted((b for b in rec["buttons"] if b["name"] in ("language", "help")), key=lambda b: b["box"][0])
+        assert toolbar[0]["name"] == first, lang
+    ar = record(shots, "ar", "pin")
+    assert button(ar, "continue")[0] < button(ar, "delete")[0]  # Continue at the end of the row: the left
+    assert button(ar, "key_1")[0] < button(ar, "key_3")[0]  # digits keep the phone layout
+
+
+def test_the_office_contact_shows_once_on_error_screens(shots):
+    """Defect 13: the office contact showed twice on error screens."""
+    for lang in LANGS:
+        rec = record(shots, lang, "error_locked")
+        assert sum("0800 123 456" in label["text"] for label in rec["labels"]) == 1, lang
+
+
+def test_deposit_door_repeats_the_order_and_exit_asks_first(shots):
+    """Defect 12: the deposit door screen did not repeat the order; "Exit app" had no confirmation."""
+    rec = record(shots, "de", "staff_door")
+    assert any(label["text"] == "Auftrag PO-7K2M9QXD" for label in rec["labels"])
+    confirm = record(shots, "de", "staff_exit_confirm")
+    assert {b["name"] for b in confirm["buttons"]} >= {"exit_cancel", "exit_confirm"}
+    assert "exit_app" in {b["name"] for b in record(shots, "de", "staff_menu")["buttons"]}
+
+
+def test_the_pin_letter_step_is_shown_as_step_3_of_4(shots):
+    rec = record(shots, "de", "pin_letter_steps")
+    assert any(label["text"] == "Schritt 3 von 4" for label in rec["labels"])
+
+
+def test_the_help_page_offers_a_call_only_with_a_help_call_device(shots):
+    for lang in LANGS:
+        assert "help_call" in {b["name"] for b in record(shots, lang, "help_call")["buttons"]}, lang
+        assert "help_call" not in {b["name"] for b in record(shots, lang, "help_pin")["buttons"]}, lang

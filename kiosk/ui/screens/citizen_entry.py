@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.graphics import Color, Line
@@ -10,7 +12,7 @@ from common.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH
 from kiosk.domain.pickup_session import PickupState
 from kiosk.ui import texts
 from kiosk.ui.messages import citizen_error
-from kiosk.ui.screens.common import Ctx, citizen_frame
+from kiosk.ui.screens.common import Ctx, citizen_frame, reading_order
 from kiosk.ui.widgets import Pictogram, PinDots, with_background
 
 
@@ -43,14 +45,31 @@ def scan(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
     info.add_widget(ctx.label(texts.SCAN_TITLE, "title"))
     info.add_widget(ctx.label(texts.SCAN_INSTRUCTION))
-    if not ctx.act.camera_available():
+    camera_ok = ctx.act.camera_available()
+    if not camera_ok:
         info.add_widget(ctx.notice_box(ctx.t(texts.SCAN_CAMERA_UNAVAILABLE), ""))
+    else:
+        info.add_widget(ctx.reuse("camera-where", lambda: where_line(ctx, "camera", texts.SCAN_CAMERA_WHERE)))
     info.add_widget(framing_guide(ctx))
-    controls = ctx.row(
+    # Scanning is the main way; typing is the fallback, so it is the secondary
+    # button unless the camera is out.
+    controls = ctx.reuse(f"scan-actions-{camera_ok}", lambda: ctx.row(
         ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
-        ctx.button(texts.SCAN_TYPE_INSTEAD, ctx.act.type_instead, primary=True, icon="keypad", name="type_instead"),
-    )
-    return citizen_frame(ctx, info, controls)
+        ctx.button(texts.SCAN_TYPE_INSTEAD, ctx.act.type_instead, primary=not camera_ok, icon="keypad",
+                   name="type_instead"),
+    ))
+    return citizen_frame(ctx, info, controls, step=texts.STEP_CODE)
+
+
+def where_line(ctx: Ctx, icon: str, msgid: str) -> BoxLayout:
+    """A pictogram with where a part of the box is ("The camera is below the screen")."""
+    row = BoxLayout(orientation="horizontal", size_hint_y=None, height=ctx.m.mm(12), spacing=ctx.m.mm(3))
+    picture = Pictogram(icon, ctx.pal.text, size_hint=(None, 1), width=ctx.m.mm(12))
+    label = ctx.label(msgid, "body")
+    label.size_hint_y = 1
+    for child in reading_order((picture, label), ctx.rtl):
+        row.add_widget(child)
+    return row
 
 
 def entry_display(ctx: Ctx, text: str) -> BoxLayout:
@@ -76,20 +95,37 @@ def code(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.code
     info = ctx.column()
     info.add_widget(ctx.label(texts.CODE_TITLE, "title"))
-    info.add_widget(ctx.label(texts.CODE_INSTRUCTION, "small", muted=True))
-    info.add_widget(entry_display(ctx, buffer.display()))
+    info.add_widget(ctx.label(texts.CODE_INSTRUCTION))
+    info.add_widget(entry_display(ctx, spaced_slots(buffer.display())))
     info.add_widget(ctx.label(texts.CODE_PROGRESS, "small", count=buffer.count, total=CODE_LENGTH))
     if ctx.ui.code_error is not None:
         msgid, values = ctx.ui.code_error
         info.add_widget(ctx.notice_box(ctx.t(msgid, **dict(values)), ""))
+    controls = code_keys_block(ctx)
+    return citizen_frame(ctx, info, controls, step=texts.STEP_CODE)
+
+
+def spaced_slots(display: str) -> str:
+    """Empty slots as separate marks ("K7_ _-_ _ _ _"), so the number of missing
+    characters can be counted: "K7__-____" runs together into one line."""
+    return re.sub(r"_(?=_)", "_\u2009", display)
+
+
+def code_keys_block(ctx: Ctx) -> BoxLayout:
+    """The code keypad and its action row, built once per language and mode
+    (and ahead of time, see KioskApp._schedule_prebuild)."""
+    return ctx.reuse("code_keys", lambda: _code_controls(ctx))
+
+
+def _code_controls(ctx: Ctx) -> BoxLayout:
     controls = ctx.column(2)
-    controls.add_widget(ctx.reuse("code_keys", lambda: code_keys(ctx)))
+    controls.add_widget(code_keys(ctx))
     controls.add_widget(ctx.row(
         ctx.button(texts.BACK, ctx.act.back, icon="back", name="back"),
         ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
         ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, icon="check", name="continue"),
     ))
-    return citizen_frame(ctx, info, controls)
+    return controls
 
 
 def code_keys(ctx: Ctx) -> BoxLayout:
@@ -109,9 +145,13 @@ def _pin_keypad(ctx: Ctx) -> BoxLayout:
     keys = ctx.grid(3)
     for digit in "123456789":
         keys.add_widget(ctx.button("", lambda d=digit: ctx.act.key(d), raw=digit, name=f"key_{digit}", role="key"))
-    keys.add_widget(ctx.button(texts.DELETE, ctx.act.delete, name="delete"))
-    keys.add_widget(ctx.button("", lambda: ctx.act.key("0"), raw="0", name="key_0", role="key"))
-    keys.add_widget(ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, name="continue"))
+    # The digits keep the phone layout in every language (like the tactile
+    # keypad); the action row follows the reading direction: Continue at its end.
+    for button in reading_order((
+            ctx.button(texts.DELETE, ctx.act.delete, name="delete"),
+            ctx.button("", lambda: ctx.act.key("0"), raw="0", name="key_0", role="key"),
+            ctx.button(texts.CONTINUE, ctx.act.submit, primary=True, name="continue")), ctx.rtl):
+        keys.add_widget(button)
     controls.add_widget(keys)
     return controls
 
@@ -120,7 +160,7 @@ def pin(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.pin
     info = ctx.column()
     info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
-    info.add_widget(ctx.label(texts.PIN_INSTRUCTION, "small", muted=True))
+    info.add_widget(ctx.label(texts.PIN_INSTRUCTION))
     if ctx.view.pickup_state is PickupState.WRONG_PIN:
         error = citizen_error(ctx.view)
         if error:
@@ -131,18 +171,19 @@ def pin(ctx: Ctx) -> BoxLayout:
         info.add_widget(ctx.label(texts.PIN_PROGRESS, "small", n=buffer.count, total=PIN_LENGTH))
     controls = ctx.column(2)
     controls.add_widget(pin_keypad(ctx))
-    controls.add_widget(ctx.row(ctx.button(texts.CANCEL, ctx.act.cancel, icon="back", name="cancel")))
-    return citizen_frame(ctx, info, controls)
+    controls.add_widget(ctx.reuse("pin-cancel", lambda: ctx.row(
+        ctx.button(texts.CANCEL, ctx.act.cancel, icon="back", name="cancel"))))
+    return citizen_frame(ctx, info, controls, step=texts.STEP_PIN)
 
 
 def pin_letter(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
     info.add_widget(ctx.label(texts.PIN_LETTER_TITLE, "title"))
     info.add_widget(ctx.label(texts.PIN_LETTER_TEXT))
-    info.add_widget(ctx.label(texts.PIN_LETTER_NOT_RECEIVED, "small", muted=True))
+    info.add_widget(ctx.label(texts.PIN_LETTER_NOT_RECEIVED))
     controls = ctx.row(
         ctx.button(texts.PIN_LETTER_NO, lambda: ctx.act.pin_letter(False), name="pin_letter_no"),
         ctx.button(texts.PIN_LETTER_YES, lambda: ctx.act.pin_letter(True), primary=True, icon="check",
                    name="pin_letter_yes"),
     )
-    return citizen_frame(ctx, info, controls)
+    return citizen_frame(ctx, info, controls, step=texts.STEP_LETTER)

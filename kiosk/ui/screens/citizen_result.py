@@ -7,9 +7,10 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.domain.compartment import HeightClass
 from kiosk.ui import texts
 from kiosk.domain.document_return import ReturnState
-from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place, return_text
+from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place, isolate, return_text
 from kiosk.ui.screens.box_schematic import BoxSchematic
 from kiosk.ui.screens.common import Ctx, citizen_frame
+from kiosk.ui.widgets import TextLabel, with_background
 
 
 def _schematic(ctx: Ctx, number: int | None) -> BoxLayout:
@@ -33,7 +34,8 @@ def opening(ctx: Ctx) -> BoxLayout:
     info.add_widget(ctx.label(texts.OPENING_TITLE, "title", number=number))
     info.add_widget(ctx.plain(_where(ctx, number)))
     info.add_widget(_schematic(ctx, number))
-    return citizen_frame(ctx, info)
+    return citizen_frame(ctx, info, step=texts.STEP_TAKE)
+
 
 
 def door_open(ctx: Ctx) -> BoxLayout:
@@ -46,13 +48,35 @@ def door_open(ctx: Ctx) -> BoxLayout:
     if not ctx.view.has_door_sensors:
         controls = ctx.row(ctx.button(texts.OPEN_CLOSED_BUTTON, ctx.act.door_closed, primary=True, icon="door",
                                       name="door_closed"))
-    return citizen_frame(ctx, info, controls)
+    return citizen_frame(ctx, info, controls, step=texts.STEP_TAKE)
+
+
+def receipt_lines(ctx: Ctx) -> list[str]:
+    """What the receipt on the done screen says: the compartment and the time
+    of the handover. (The document kind and order reference are not in the
+    core's view yet; see the report on issue 13.)"""
+    local = ctx.now.astimezone()
+    lines = []
+    if ctx.view.pickup_compartment:
+        lines.append(ctx.t(texts.RECEIPT_COMPARTMENT, number=ctx.view.pickup_compartment))
+    when = local.strftime("%d.%m.%Y %H:%M")
+    # Date and time keep their own reading order in Arabic text.
+    lines.append(ctx.t(texts.RECEIPT_TIME, time=isolate(when) if ctx.rtl else when))
+    return lines
 
 
 def done(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
     info.add_widget(ctx.label(texts.DONE_TITLE, "title"))
     info.add_widget(ctx.label(texts.DONE_TEXT))
+    receipt = ctx.column(1.5)
+    receipt.padding = ctx.m.mm(3)
+    with_background(receipt, ctx.pal.button_secondary, ctx.pal.border, 2)
+    receipt.add_widget(ctx.label(texts.RECEIPT_TITLE, muted=True))
+    for line in receipt_lines(ctx):
+        receipt.add_widget(TextLabel(raw=line, lang=ctx.lang, colour=ctx.pal.text, font_size=ctx.m.font("body"),
+                                     bold_text=True))
+    info.add_widget(receipt)
     controls = ctx.row(ctx.button(texts.ERROR_TO_START, ctx.act.to_start, primary=True, icon="check", name="to_start"))
     return citizen_frame(ctx, info, controls)
 
@@ -61,13 +85,14 @@ def error(ctx: Ctx) -> BoxLayout:
     (title, tv), (text, xv) = citizen_error(ctx.view) or ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
     info = ctx.column()
     info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
+    # The office contact once, in body size, under its lead-in (the footer is left out).
     info.add_widget(ctx.label(texts.ERROR_CONTACT))
     info.add_widget(ctx.contact_line())
     buttons = [ctx.button(texts.ERROR_TO_START, ctx.act.to_start, icon="back", name="to_start",
                           primary=ctx.view.pickup_state not in RETRYABLE)]
     if ctx.view.pickup_state in RETRYABLE:
         buttons.append(ctx.button(texts.ERROR_TRY_AGAIN, ctx.act.try_again, primary=True, name="try_again"))
-    return citizen_frame(ctx, info, ctx.row(*buttons))
+    return citizen_frame(ctx, info, ctx.row(*buttons), contact=False)
 
 
 def old_id_return(ctx: Ctx) -> BoxLayout:

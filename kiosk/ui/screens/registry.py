@@ -15,6 +15,7 @@ BUILDERS: dict[Screen, Callable[[Ctx], Widget]] = {
     Screen.IDLE: citizen_start.idle,
     Screen.LANGUAGE: citizen_start.language,
     Screen.A11Y: citizen_start.accessibility,
+    Screen.HELP: citizen_start.help_page,
     Screen.SCAN: citizen_entry.scan,
     Screen.CODE: citizen_entry.code,
     Screen.PIN: citizen_entry.pin,

@@ -7,7 +7,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui import texts
 from kiosk.ui.flow import seconds_left
-from kiosk.ui.messages import staff_notice
+from kiosk.ui.messages import notice_kind, staff_notice
 from kiosk.ui.screens.common import Ctx, spacer
 
 # Show the automatic-logout countdown this long before it happens.
@@ -26,7 +26,9 @@ def staff_frame(ctx: Ctx, title: str, body: Widget, controls: Widget | None = No
         root.add_widget(ctx.notice_box(error, ""))
     message = staff_notice(ctx.view.staff_message_notice, ctx.lang)
     if message:
-        root.add_widget(ctx.notice_box(message, "", icon="check"))
+        # "Order ... deposited", "2 documents removed": a confirmation, not an error.
+        root.add_widget(ctx.notice_box(message, "", icon="check",
+                                       kind=notice_kind(ctx.view.staff_message_notice)))
     left = seconds_left(ctx.view.staff_expires_at, ctx.now)
     if left is not None and left <= LOGOUT_WARNING_SECONDS:
         root.add_widget(ctx.label(texts.STAFF_AUTO_LOGOUT, "small", seconds=left))

@@ -6,7 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.domain.compartment import CompartmentState
 from kiosk.ui import texts
-from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS
+from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS, device_name
 from kiosk.ui.screens.common import Ctx
 from kiosk.ui.screens.staff_common import staff_frame
 from kiosk.ui.screens.staff_work import compartment_grid
@@ -27,7 +27,7 @@ def compartments(ctx: Ctx) -> BoxLayout:
     a = ctx.act
     body = ctx.column()
     body.add_widget(ctx.label(texts.SERVICE_CHOOSE, "small", muted=True))
-    body.add_widget(compartment_grid(ctx, on_select=a.select_compartment, cols=7))
+    body.add_widget(compartment_grid(ctx, on_select=a.select_compartment))
     selected = next((c for c in ctx.view.compartments if c.number == ctx.ui.selected), None)
     buttons = [ctx.button(texts.BACK, lambda: a.staff_page("menu"), icon="back", name="back")]
     if selected is not None:
@@ -56,8 +56,9 @@ def reason(ctx: Ctx) -> BoxLayout:
 
 def health(ctx: Ctx) -> BoxLayout:
     body = ctx.column()
-    for device in ctx.view.health:
-        line = ctx.t(texts.HEALTH_DEVICE, device=device.device, status=ctx.t(HEALTH_TEXTS[device.status]))
+    for device in ctx.act.device_health():
+        line = ctx.t(texts.HEALTH_DEVICE, device=device_name(device.device, ctx.lang),
+                     status=ctx.t(HEALTH_TEXTS[device.status]))
         body.add_widget(ctx.plain(line + (f"  ({device.detail})" if device.detail else "")))
     controls = ctx.row(ctx.button(texts.BACK, lambda: ctx.act.staff_page("menu"), icon="back", name="back"))
     return staff_frame(ctx, texts.HEALTH_TITLE, body, controls)

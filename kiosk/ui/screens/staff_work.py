@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kivy.graphics import Color, Line
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
 
 from kiosk.domain.compartment import Compartment, CompartmentState
 from common.credentials import ALPHABET
@@ -55,25 +56,55 @@ def mark_state(button: KioskButton, compartment: Compartment, colour) -> None:
     button.bind(pos=place, size=place)
 
 
-def compartment_grid(ctx: Ctx, on_select=None, cols: int = 5) -> BoxLayout:
-    grid = ctx.grid(cols)
-    grid.row_default_height = ctx.m.target * 1.3
-    for c in sorted(ctx.view.compartments, key=lambda c: c.number):
-        parts = [ctx.t(texts.COMPARTMENT_LABEL, number=c.number), ctx.t(COMPARTMENT_STATE_TEXTS[c.state])]
-        if c.is_low:
-            parts.append(ctx.t(texts.COMPARTMENT_LOW))
-        selected = ctx.ui.selected == c.number
-        action = (lambda n=c.number: on_select(n)) if on_select else (lambda: None)
-        button = ctx.button("", action, raw="\n".join(parts) if not c.is_low else f"{parts[0]} · {parts[2]}\n{parts[1]}",
-                            name=f"compartment_{c.number}", role="small", primary=selected)
-        mark_state(button, c, ctx.pal.button_text if selected else ctx.pal.text)
-        grid.add_widget(button)
+def cabinet_cells(compartments) -> list[list[Compartment | None]]:
+    """The compartments as the cabinet stands: one list per row, the top row
+    first, columns from the left; None where a column has no compartment at
+    that row (a large door spans the room of smaller ones)."""
+    if not compartments:
+        return []
+    columns = sorted({c.column for c in compartments})
+    top = max(c.row for c in compartments)
+    at = {(c.column, c.row): c for c in compartments}
+    return [[at.get((col, row)) for col in columns] for row in range(top, 0, -1)]
+
+
+def compartment_caption(ctx: Ctx, c: Compartment) -> str:
+    """Number and state; "low" for wheelchair-reachable ones; the order of an occupied one."""
+    first = ctx.t(texts.COMPARTMENT_LABEL, number=c.number)
+    if c.is_low:
+        first += " · " + ctx.t(texts.COMPARTMENT_LOW)
+    lines = [first, ctx.t(COMPARTMENT_STATE_TEXTS[c.state])]
+    if c.order_reference and c.state in (CompartmentState.OCCUPIED, CompartmentState.RESERVED,
+                                         CompartmentState.OPEN):
+        lines[1] += " · " + c.order_reference
+    return "\n".join(lines)
+
+
+def compartment_grid(ctx: Ctx, on_select=None) -> BoxLayout:
+    """The compartments laid out like the cabinet (top row on top, columns from the left)."""
+    cells = cabinet_cells(ctx.view.compartments)
+    grid = ctx.grid(max(1, len(cells[0]) if cells else 1))
+    grid.row_default_height = ctx.m.target * 1.05
+    grid.spacing = ctx.m.mm(1.5)
+    for row in cells:
+        for c in row:
+            if c is None:
+                grid.add_widget(Widget())
+                continue
+            selected = ctx.ui.selected == c.number
+            action = (lambda n=c.number: on_select(n)) if on_select else (lambda: None)
+            button = ctx.button("", action, raw=compartment_caption(ctx, c), name=f"compartment_{c.number}",
+                                role="small", primary=selected)
+            mark_state(button, c, ctx.pal.button_text if selected else ctx.pal.text)
+            grid.add_widget(button)
     return grid
 
 
 def menu(ctx: Ctx) -> BoxLayout:
     a = ctx.act
-    body = compartment_grid(ctx, cols=7)
+    if ctx.ui.confirm_exit:
+        return _confirm_exit(ctx)
+    body = compartment_grid(ctx)
     actions = ctx.grid(3)
     actions.add_widget(ctx.button(texts.STAFF_DEPOSIT, a.staff_deposit, primary=True, icon="door", name="deposit"))
     actions.add_widget(ctx.button(texts.STAFF_REMOVE_EXPIRED, a.staff_remove, icon="clock", name="remove"))
@@ -86,8 +117,22 @@ def menu(ctx: Ctx) -> BoxLayout:
         actions.add_widget(ctx.button("", lambda: a.staff_page("inspections"), icon="warning",
                                       name="inspections", raw=waiting))
     actions.add_widget(ctx.button(texts.STAFF_LOGOUT, a.staff_logout, icon="back", name="logout"))
-    actions.add_widget(ctx.button(texts.STAFF_EXIT_APP, a.exit_app, name="exit_app"))
+    # "Exit app" apart from the everyday actions, and it asks once more.
+    actions.add_widget(Widget())
+    actions.add_widget(ctx.button(texts.STAFF_EXIT_APP, a.exit_app, icon="warning", name="exit_app",
+                                  role="small"))
     return staff_frame(ctx, texts.STAFF_MENU_TITLE, body, actions)
+
+
+def _confirm_exit(ctx: Ctx) -> BoxLayout:
+    a = ctx.act
+    body = ctx.column()
+    body.add_widget(ctx.notice_box(ctx.t(texts.STAFF_EXIT_CONFIRM), ""))
+    controls = ctx.row(
+        ctx.button(texts.BACK, a.cancel_exit, primary=True, icon="back", name="exit_cancel"),
+        ctx.button(texts.STAFF_EXIT_YES, a.confirm_exit_app, icon="warning", name="exit_confirm"),
+    )
+    return staff_frame(ctx, texts.STAFF_MENU_TITLE, body, controls)
 
 
 def deposit(ctx: Ctx) -> BoxLayout:
@@ -118,6 +163,10 @@ def door(ctx: Ctx) -> BoxLayout:
     if view.staff_state is StaffState.DEPOSIT_DOOR_OPEN:
         title = texts.DEPOSIT_TITLE
         low = compartment is not None and compartment.is_low
+        reference = compartment.order_reference if compartment is not None else None
+        if reference:
+            # The order again, so staff put the right document into this door.
+            body.add_widget(ctx.label(texts.DEPOSIT_ORDER, "title", reference=reference))
         body.add_widget(ctx.label(texts.DEPOSIT_DOOR_OPEN_LOW if low else texts.DEPOSIT_DOOR_OPEN, number=number))
     elif view.staff_state is StaffState.REMOVAL_DOOR_OPEN:
         title = texts.REMOVAL_TITLE

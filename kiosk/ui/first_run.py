@@ -1,0 +1,97 @@
+"""`tools/run` with no arguments: the kiosk as a newcomer first meets it.
+
+A window (not full screen, cursor shown, closable), simulated hardware, the
+embedded registry, and a demo staff account whose card and PIN are printed
+at start and shown in the simulator panel (F12), so whoever starts it can log
+in as staff and get out again without a second terminal. The office phone
+in the footer is a demo number. Everything lives under var/first-run/ and
+survives a restart (the staff record is created with a fixed request id, so
+a second start does not add it twice).
+
+A real kiosk runs `kiosk run --config FILE` with ui.fullscreen = true: full
+screen, borderless, no cursor, no exit without a staff login. Nothing here
+changes that path.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import grpc
+
+from kiosk.app import build_kiosk
+from kiosk.config import load_settings
+from kiosk.demo import STAFF_CARD, STAFF_PIN
+
+DATA = Path("var/first-run")
+DEMO_CARD_PRESET = "staff-1"  # the card preset in hardware/boxes/demo.toml with STAFF_CARD's UID
+DEMO_STAFF_ID = "demo-staff"
+
+
+def demo_environment(base: Path) -> dict[str, str]:
+    return {
+        "PICKUPBOX_KIOSK__ID": "first-run-demo",
+        "PICKUPBOX_KIOSK__DATA_DIR": str(base / "kiosk"),
+        "PICKUPBOX_REGISTRY__EMBEDDED_LISTEN": "127.0.0.1:0",
+        "PICKUPBOX_REGISTRY__EMBEDDED_DB": str(base / "registry.sqlite3"),
+        "PICKUPBOX_REGISTRY__NOTIFY_DIR": str(base / "notifications"),
+        "PICKUPBOX_REGISTRY__SYNC_INTERVAL_SECONDS": "2",
+        "PICKUPBOX_OFFICE__NAME": "Bürgerbüro (Demo)",
+        "PICKUPBOX_OFFICE__PHONE": "0800 000 0000 (Demo)",
+        "PICKUPBOX_OFFICE__OPENING_HOURS": "Mo-Fr 8-16",
+        "PICKUPBOX_UI__FULLSCREEN": "false",
+    }
+
+
+def demo_login_hint() -> str:
+    """What the simulator panel and the start banner say about the demo login."""
+    return (f"Demo staff login: card {DEMO_CARD_PRESET} (UID {STAFF_CARD}, F5 presents it), "
+            f"PIN {STAFF_PIN}. Staff menu -> Exit app closes the demo; Ctrl-C in the terminal too.")
+
+
+def create_demo_staff(port: int) -> None:
+    from pickupbox.registry.v1 import registry_pb2 as pb
+    from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        pb_grpc.OfficeServiceStub(channel).CreateStaffMember(pb.CreateStaffMemberRequest(
+            request_id="first-run-demo-staff", staff_id=DEMO_STAFF_ID, card_uid=STAFF_CARD,
+            pin=STAFF_PIN), timeout=10)
+
+
+def main() -> int:
+    import os
+
+    own = {k: v for k, v in os.environ.items() if k.startswith("PICKUPBOX_")}  # the caller's win
+    settings = load_settings(None, environ={**demo_environment(DATA), **own})
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kiosk = build_kiosk(settings)
+    kiosk.start()
+    try:
+        if kiosk.registry is not None:  # embedded, unless the environment points elsewhere
+            create_demo_staff(kiosk.registry.port)
+        banner = "\n".join((
+            "",
+            "  pickupbox demo: simulated hardware, embedded registry, data in " + str(DATA),
+            "  " + demo_login_hint(),
+            "  F12 shows the simulator panel (doors, card reader, camera). A real kiosk runs",
+            "  `kiosk run --config FILE` (ui.fullscreen = true keeps it locked down).",
+            "",
+        ))
+        print(banner, flush=True)
+        from kiosk.ui.launch import run_app
+
+        from hardware.help_call import SimulatedHelpCall
+
+        # The demo box has a (simulated) help-call button, so the help page offers it.
+        run_app(kiosk, windowed=True, demo_hint=demo_login_hint(), help_call=SimulatedHelpCall())
+    finally:
+        kiosk.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
