@@ -27,18 +27,23 @@ SEC = timedelta(seconds=1)
 ST = PickupState
 
 
+# The cast: a passport (no PIN letter) and an ID card (with one).
+PASSPORT_PIN, ID_CARD_PIN = "314159", "271828"
+
+
 def wrong(pin: str) -> str:
-    return pin[:-1] + ("0" if pin[-1] != "0" else "1")
+    """Another six digits: the last one moved on by one."""
+    return pin[:-1] + str((int(pin[-1]) + 1) % 10)
 
 
 @pytest.fixture
 def passport():
-    return issue("P-1", kind=DocumentKind.PASSPORT, compartment=4, pin="314159")
+    return issue("P-1", kind=DocumentKind.PASSPORT, compartment=4, pin=PASSPORT_PIN)
 
 
 @pytest.fixture
 def id_card():
-    return issue("ID-1", kind=DocumentKind.ID_CARD, compartment=7, pin="271828")
+    return issue("ID-1", kind=DocumentKind.ID_CARD, compartment=7, pin=ID_CARD_PIN)
 
 
 @pytest.fixture
