@@ -1,19 +1,13 @@
 """The edges of the sessions: every timeout and limit at its exact boundary,
-intents outside their states, the staff feedback after each kind of step,
-and the value objects that must stay immutable."""
+intents outside their states, the staff feedback after each kind of step."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from domain_kit import ALICE, BOB, T0, OrderBook, StaffDirectory, compartment, issue, of_type, unlocks
-from common import credentials
-from hardware.kerong import codec, legacy_codec
-from kiosk.domain import compartment as compartment_module
-from kiosk.domain import effects as effects_module
 from kiosk.domain import pickup_order, staff
 from kiosk.domain.effects import RecordFailedPin, ReleaseReservation, ReportEvent, SetOutOfService
 from kiosk.domain.events import EventType
@@ -499,42 +493,128 @@ def test_staff_submit_pin_outside_the_pin_states_is_ignored():
     assert session.state is StaffState.MENU and session.staff_ids == ("alice",)
 
 
-# ------------------------------------------------ immutable value objects
+# ------------------------------------------- door signals of the wrong kind
 
-FROZEN = [
-    credentials.KdfParams,
-    PickupPolicy,
-    StaffPolicy,
-    Notice,
-    staff.StaffRecord,
-    pickup_order.PickupOrder,
-    compartment_module.Compartment,
-    codec.Request,
-    codec.Status,
-    codec.Found,
-    legacy_codec.Request,
-    legacy_codec.Reply,
-    legacy_codec.BoardStatus,
-] + [
-    cls for cls in vars(effects_module).values()
-    if isinstance(cls, type) and cls.__module__ == effects_module.__name__ and cls.__name__[0] != "_"
-    and not issubclass(cls, str)
-]
+def test_pickup_door_closed_of_a_lower_or_higher_compartment_is_ignored(passport, book):
+    pickup = default_pickup()
+    pickup.submit_code(passport.code, T0, book.find)
+    pickup.submit_pin(passport.pin, T0)
+    pickup.door_opened(4, T0)
+    for other in (3, 5, 1):
+        pickup.door_closed(other, T0)
+        assert pickup.state is ST.DOOR_OPEN
+    pickup.door_closed(4, T0)
+    assert pickup.state is ST.DONE
 
 
-@pytest.mark.parametrize("cls", FROZEN, ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
-def test_value_objects_stay_frozen(cls):
-    assert dataclasses.is_dataclass(cls)
-    assert cls.__dataclass_params__.frozen, f"{cls.__name__} must stay frozen"
+def test_confirm_door_closed_only_in_door_open(passport, book):
+    pickup = PickupSession(PickupPolicy(), AttemptThrottle(), has_door_sensors=False)
+    pickup.confirm_door_closed(T0)
+    assert pickup.state is ST.IDLE
+    pickup.submit_code(issue("NOPE").code, T0, book.find)
+    pickup.confirm_door_closed(T0)
+    assert pickup.state is ST.UNKNOWN_CODE
+    pickup.submit_code(passport.code, T0, book.find)
+    pickup.confirm_door_closed(T0)
+    assert pickup.state is ST.AWAITING_PIN
+    pickup.submit_pin(passport.pin, T0)
+    pickup.confirm_door_closed(T0)
+    assert pickup.state is ST.DOOR_OPENING, "no handover was recorded yet"
+    pickup.unlock_result(4, True, "", T0)
+    assert pickup.state is ST.DOOR_OPEN
+    pickup.confirm_door_closed(T0)
+    assert pickup.state is ST.DONE
 
 
-def test_every_effect_is_a_frozen_dataclass():
-    names = {cls.__name__ for cls in FROZEN}
-    for name in ("UnlockCompartment", "RecordFailedPin", "RecordHandover", "ReserveCompartment",
-                 "ReleaseReservation", "RecordDeposit", "RecordRemoval", "SetOutOfService",
-                 "SetInService", "ReportEvent"):
-        assert name in names
-    event = ReportEvent(EventType.DOOR_FAILED, "x")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        event.detail = "changed"  # type: ignore[misc]
+@pytest.mark.parametrize("which, malformed, next_state", [
+    ("passport", "12", ST.DOOR_OPENING),
+    ("id_card", "1234567", ST.AWAITING_PIN_LETTER),
+])
+def test_a_reason_on_screen_is_cleared_by_the_next_step(which, malformed, next_state, request):
+    issued = request.getfixturevalue(which)
+    pickup = default_pickup()
+    pickup.submit_code(issued.code, T0, request.getfixturevalue("book").find)
+    pickup.submit_pin(malformed, T0)
+    assert pickup.error_detail != ""
+    pickup.submit_pin(issued.pin, T0)
+    assert pickup.state is next_state and pickup.error_detail == ""
 
+
+def test_a_reason_is_cleared_when_the_order_locks(passport, book):
+    pickup = default_pickup()
+    pickup.throttle = AttemptThrottle(free_failures=100)
+    pickup.submit_code(passport.code, T0, book.find)
+    for _ in range(4):
+        pickup.submit_pin(wrong(passport.pin), T0)
+    pickup.submit_pin("12", T0)
+    assert pickup.error_detail != ""
+    pickup.submit_pin(wrong(passport.pin), T0)
+    assert pickup.state is ST.LOCKED and pickup.error_detail == ""
+
+
+# ------------------------------------------ staff intents in the wrong state
+
+def in_service_opening() -> StaffSession:
+    session = logged_in()
+    session.open_for_service(2, "cleaning", T0)
+    assert session.state is StaffState.SERVICE_DOOR_OPEN
+    return session
+
+
+def in_removal() -> StaffSession:
+    session = logged_in()
+    session.start_removal([("OLD-1", 3)], T0)
+    assert session.state is StaffState.REMOVAL_DOOR_OPEN
+    return session
+
+
+@pytest.mark.parametrize("open_door", [in_service_opening, in_removal])
+def test_no_deposit_starts_or_aborts_while_another_door_is_open(open_door):
+    session = open_door()
+    state, current = session.state, session.current_compartment
+    assert session.start_deposit(T0) == []
+    assert session.abort_deposit(T0) == []
+    assert session.finish_deposits(T0) == []
+    assert (session.state, session.current_compartment) == (state, current)
+    assert session.message_notice == Notice()
+
+
+def test_reference_of_64_characters_is_looked_up_65_are_refused(orders):
+    session = logged_in()
+    session.start_deposit(T0)
+    session.submit_reference("R" * 64, T0, orders.get, bank())
+    assert session.error_notice.code == "unknown_order"
+    session.submit_reference("R" * 65, T0, orders.get, bank())
+    assert session.error_notice == Notice("not_reference")
+    session.submit_reference("A-\x001", T0, orders.get, bank())
+    assert session.error_notice == Notice("not_reference")
+    session.submit_reference("  A-1  ", T0, orders.get, bank())
+    assert session.state is StaffState.DEPOSIT_DOOR_OPEN and session.current_order == "A-1"
+
+
+def test_large_compartment_numbers_are_matched_by_value():
+    session = logged_in()
+    number = int("300")  # a number built at run time, not a cached small int
+    session.open_for_service(number, "cleaning", T0)
+    effects = session.unlock_result(int("300"), False, "", True, T0)
+    assert of_type(effects, SetOutOfService)[0].compartment == 300
+    session.open_for_service(int("301"), "cleaning", T0)
+    session.door_closed(int("301"), T0)
+    assert session.state is StaffState.MENU
+    assert session.message_notice == Notice("service_closed", (("number", 301),))
+
+
+# ----------------------------------------------------- throttle extremes
+
+def test_an_alarm_threshold_of_one_fires_on_the_first_failure():
+    assert AttemptThrottle(alarm_after=1).record_failure(T0) is True
+    assert AttemptThrottle(alarm_after=1).record_refused(T0) is True
+
+
+def test_refused_attempts_leave_the_window_at_exactly_fifteen_minutes():
+    throttle = AttemptThrottle()
+    throttle.record_refused(T0)
+    throttle.record_refused(T0 + 15 * 60 * SEC - TICK)
+    assert throttle.recent_failures == 2
+    throttle.record_refused(T0 + 15 * 60 * SEC)
+    assert throttle.recent_failures == 2  # the first one dropped out
