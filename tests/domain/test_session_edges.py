@@ -50,6 +50,14 @@ def default_pickup() -> PickupSession:
     return PickupSession(PickupPolicy(), AttemptThrottle(), has_door_sensors=True)
 
 
+def guessing_at_leisure(issued, book) -> PickupSession:
+    """At the PIN of `issued`, with a kiosk throttle that never blocks: only
+    the per-order limit applies."""
+    pickup = PickupSession(PickupPolicy(), AttemptThrottle(free_failures=100), has_door_sensors=True)
+    pickup.submit_code(issued.code, T0, book.find)
+    return pickup
+
+
 # ------------------------------------------------------------- the defaults
 
 def test_pickup_defaults():
@@ -197,9 +205,7 @@ def test_touch_in_the_menu_restarts_the_inactivity_timeout():
 # --------------------------------------------------------- limits, exactly
 
 def test_order_locks_at_exactly_the_fifth_wrong_pin(passport, book):
-    pickup = default_pickup()
-    pickup.throttle = AttemptThrottle(free_failures=100)  # only the per-order limit here
-    pickup.submit_code(passport.code, T0, book.find)
+    pickup = guessing_at_leisure(passport, book)
     for attempt in range(1, 5):
         effects = pickup.submit_pin(wrong(passport.pin), T0)
         assert effects == [RecordFailedPin("P-1", attempt, False)]
@@ -356,9 +362,7 @@ def test_submit_pin_outside_the_pin_states_changes_nothing(passport, id_card, bo
 
 
 def test_submit_pin_after_a_lock_changes_nothing(passport, book):
-    pickup = default_pickup()
-    pickup.throttle = AttemptThrottle(free_failures=100)
-    pickup.submit_code(passport.code, T0, book.find)
+    pickup = guessing_at_leisure(passport, book)
     for _ in range(5):
         pickup.submit_pin(wrong(passport.pin), T0)
     assert pickup.state is ST.LOCKED
@@ -541,9 +545,7 @@ def test_a_reason_on_screen_is_cleared_by_the_next_step(which, malformed, next_s
 
 
 def test_a_reason_is_cleared_when_the_order_locks(passport, book):
-    pickup = default_pickup()
-    pickup.throttle = AttemptThrottle(free_failures=100)
-    pickup.submit_code(passport.code, T0, book.find)
+    pickup = guessing_at_leisure(passport, book)
     for _ in range(4):
         pickup.submit_pin(wrong(passport.pin), T0)
     pickup.submit_pin("12", T0)
