@@ -29,7 +29,6 @@ def test_the_limits_are_what_the_docs_say():
 def test_card_uid_of_one_byte():
     assert normalize_card_uid(b"\x04") == "04"
     assert normalize_card_uid(b"\x00") == "00"
-    assert normalize_card_uid("a") == "A"
     assert normalize_card_uid("04") == "04"
 
 
@@ -105,3 +104,12 @@ def test_generated_pins_are_six_digits():
     for _ in range(50):
         pin = credentials.generate_pin()
         assert len(pin) == 6 and pin.isdigit()
+
+
+def test_a_colon_within_the_first_eight_characters_makes_a_payload():
+    # "PBX" plus a colon at index 7 is a payload of another version ...
+    with pytest.raises(CredentialFormatError, match="unsupported version"):
+        parse_code_input("PBX1234:" + CODE)
+    # ... at index 8 it is a typed code with stray characters.
+    with pytest.raises(CredentialFormatError, match="character : cannot appear"):
+        parse_code_input("PBX22345:" + CODE)

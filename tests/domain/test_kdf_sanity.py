@@ -102,3 +102,9 @@ def test_memory_is_capped():
     # n = 2^18 with r = 8 needs 256 MiB and more: refused before it runs.
     with pytest.raises(ValueError):
         KdfParams(n=2**18, r=8, p=1).derive(b"secret", b"salt")
+
+
+def test_sane_parameters_above_openssl_default_memory_still_run():
+    # n = 2^15, r = 8 needs a little over 32 MiB, OpenSSL's default limit:
+    # only the explicit, larger cap lets it run.
+    assert len(KdfParams(n=2**15, r=8, p=1).derive(b"secret", b"salt")) == 32

@@ -620,3 +620,32 @@ def test_refused_attempts_leave_the_window_at_exactly_fifteen_minutes():
     assert throttle.recent_failures == 2
     throttle.record_refused(T0 + 15 * 60 * SEC)
     assert throttle.recent_failures == 2  # the first one dropped out
+
+
+def test_compartment_is_shown_only_once_the_door_opens(passport, book):
+    pickup = guessing_at_leisure(passport, book)
+    assert pickup.compartment is None
+    pickup.submit_pin(wrong(passport.pin), T0)
+    assert pickup.state is ST.WRONG_PIN and pickup.compartment is None
+    for _ in range(4):
+        pickup.submit_pin(wrong(passport.pin), T0)
+    assert pickup.state is ST.LOCKED and pickup.compartment is None
+
+
+def test_compartment_is_hidden_after_a_declined_pin_letter(id_card, book):
+    pickup = default_pickup()
+    pickup.submit_code(id_card.code, T0, book.find)
+    pickup.submit_pin(id_card.pin, T0)
+    assert pickup.compartment is None
+    pickup.confirm_pin_letter(False, T0)
+    assert pickup.state is ST.PIN_LETTER_DECLINED and pickup.compartment is None
+
+
+def test_staff_login_wait_text_names_the_seconds():
+    throttle = AttemptThrottle()
+    session = StaffSession(StaffPolicy(), throttle)
+    for _ in range(4):
+        throttle.record_failure(T0)
+    session.card_presented(ALICE.uid, T0)
+    session.submit_pin(ALICE.pin, T0, StaffDirectory(ALICE).find)
+    assert session.error == "too many failed logins: wait 3 s"
