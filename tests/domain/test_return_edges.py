@@ -153,3 +153,17 @@ def test_skip_is_refused_while_the_door_moves():
     m.door_opened(9, T0)
     m.skip(T0)
     assert m.state is RS.DOOR_OPEN
+
+
+def test_a_late_unlock_result_changes_nothing_once_the_door_is_open_or_failed():
+    m = machine()
+    m.card_presented(True, T0)
+    m.door_opened(9, T0)
+    assert m.unlock_result(9, False, "late", T0) == []
+    assert m.state is RS.DOOR_OPEN
+    failed = machine()
+    failed.card_presented(True, T0)
+    failed.door_failed(9, "jammed", T0)
+    assert failed.state is RS.DOOR_FAILED
+    assert failed.unlock_result(9, False, "late", T0) == [] and failed.door_opened(9, T0) == []
+    assert failed.state is RS.DOOR_FAILED
