@@ -18,11 +18,15 @@ import pytest
 
 from hardware.kerong import codec, legacy_codec
 
+# The longest whole-board reply of an older KR-CU board (replies of 7, 8
+# and 11 bytes are to be accepted): a scanner may wait for that many bytes.
+LONGEST_BOARD_REPLY = 11
+# scanner -> the longest frame it looks for
 SCANNERS = {
     "cu16": (codec.find_frame, max(codec.FRAME_LENGTHS.values())),
     "legacy request": (legacy_codec.find_request, legacy_codec.FRAME_LENGTH),
     "legacy reply": (legacy_codec.find_reply, legacy_codec.FRAME_LENGTH),
-    "legacy board": (legacy_codec.find_board_reply, legacy_codec.BOARD_REPLY_LENGTH),
+    "legacy board": (legacy_codec.find_board_reply, LONGEST_BOARD_REPLY),
 }
 CODEC_FILES = {codec.__file__, legacy_codec.__file__}
 
@@ -120,7 +124,7 @@ def test_frames_hidden_in_garbage_are_all_found():
     assert drain(legacy_codec.find_request, legacy_codec.FRAME_LENGTH, stream) == requests
     replies = [legacy_codec.board_reply(b, rng.randrange(2**32)) for b in range(1, 10)]
     stream = b"".join(bytes([0x00]) * rng.randrange(5) + f for f in replies)
-    assert drain(legacy_codec.find_board_reply, legacy_codec.BOARD_REPLY_LENGTH, stream) == replies
+    assert drain(legacy_codec.find_board_reply, LONGEST_BOARD_REPLY, stream) == replies
 
 
 def test_the_step_limit_itself_trips():
