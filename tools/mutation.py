@@ -75,7 +75,8 @@ def run_target(target: str, tests: list[str], copy: Path, sample: int, seed: int
     name = target.replace("/", "_").removesuffix(".py")
     config = copy / f"{name}.toml"
     session = copy / f"{name}.sqlite"
-    pytest = f"{sys.executable} -m pytest -x -q -p no:cacheprovider --timeout={int(timeout)} " + " ".join(tests)
+    pytest = (f"{sys.executable} -m pytest -x -q -p no:cacheprovider --timeout={int(timeout)} "
+              + " ".join(tests))
     config.write_text(
         "[cosmic-ray]\n"
         f'module-path = "{target}"\n'
@@ -91,7 +92,8 @@ def run_target(target: str, tests: list[str], copy: Path, sample: int, seed: int
     spans = annotation_spans((copy / target).read_text())
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = list(db.work_items)
-        wanted = [w for w in items if not any(in_annotation(spans, m.start_pos) for m in w.mutations)]
+        wanted = [w for w in items
+                  if not any(in_annotation(spans, m.start_pos) for m in w.mutations)]
         total = len(wanted)
         if sample and len(wanted) > sample:
             wanted = random.Random(f"{seed}:{target}").sample(wanted, sample)
@@ -139,10 +141,10 @@ def run_target(target: str, tests: list[str], copy: Path, sample: int, seed: int
     }
 
 
-def write_reports(results: list[dict], settings: dict, command: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def write_reports(results: list[dict], settings: dict, command: str, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     report = {"tool": "cosmic-ray", "command": command, "seed": settings["seed"], "files": results}
-    (OUT / "scores.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "scores.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         "# Mutation scores",
         "",
@@ -159,8 +161,9 @@ def write_reports(results: list[dict], settings: dict, command: str) -> None:
             continue
         lines += ["", f"## Survivors in {r['file']}", ""]
         for s in r["survivors"]:
-            lines += [f"line {s['line']}, {s['operator']}:", "", "```diff", s["diff"].strip(), "```", ""]
-    (OUT / "scores.md").write_text("\n".join(lines) + "\n")
+            lines += [f"line {s['line']}, {s['operator']}:", "",
+                      "```diff", s["diff"].strip(), "```", ""]
+    (out / "scores.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> int:
@@ -169,7 +172,11 @@ def main() -> int:
     parser.add_argument("files", nargs="*", help="only these targets (default: all in pyproject)")
     parser.add_argument("--sample", type=int, default=settings["sample"],
                         help="mutants per file, fixed seed (0 = every mutant)")
+    parser.add_argument("--seed", type=int, default=settings["seed"],
+                        help="another seed draws another sample (checks tests written after a run)")
+    parser.add_argument("--out", default=str(OUT), help="where scores.json and scores.md go")
     args = parser.parse_args()
+    settings = {**settings, "seed": args.seed}
     targets = settings["targets"]
     chosen = args.files or list(targets)
     unknown = [f for f in chosen if f not in targets]
@@ -200,8 +207,8 @@ def main() -> int:
             print(f"   {result['killed']}/{result['tested']} caught = {result['score']} % "
                   f"({result['seconds']} s)", flush=True)
             results.append(result)
-            write_reports(results, settings, command)
-    print(f"results: {OUT.relative_to(ROOT)}/scores.md")
+            write_reports(results, settings, command, Path(args.out))
+    print(f"results: {args.out}/scores.md")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The limits themselves: card UIDs of 1 and 20 bytes, inputs of exactly the maximum length, PINs."""
+"""The limits themselves: card UIDs of 1 and 20 bytes, inputs of exactly the maximum
+length, PINs."""
 
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ def test_door_opening_timeout_boundary():
     assert m.expires_at == T0 + 15 * SEC
     assert m.tick(T0 + 15 * SEC - TICK) == []
     effects = m.tick(T0 + 15 * SEC)
-    assert effects == [ReportEvent(EventType.DOOR_FAILED, "no door-open signal in time", "REF-1", 9)]
+    assert effects == [
+        ReportEvent(EventType.DOOR_FAILED, "no door-open signal in time", "REF-1", 9)]
     assert m.state is RS.DOOR_FAILED and m.expires_at == T0 + 25 * SEC
 
 
@@ -72,7 +73,8 @@ def test_door_open_timeout_boundary_with_sensors():
     assert m.state is RS.DOOR_OPEN and m.expires_at == T0 + SEC + 120 * SEC
     assert m.tick(T0 + 121 * SEC - TICK) == []
     effects = m.tick(T0 + 121 * SEC)
-    assert effects == [ReportEvent(EventType.DOOR_LEFT_OPEN, "return compartment left open", "REF-1", 9)]
+    assert effects == [
+        ReportEvent(EventType.DOOR_LEFT_OPEN, "return compartment left open", "REF-1", 9)]
     assert m.state is RS.OFF
 
 

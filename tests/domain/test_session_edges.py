@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain_kit import ALICE, BOB, T0, OrderBook, StaffDirectory, compartment, issue, of_type, unlocks
+from domain_kit import (
+    ALICE, BOB, T0, OrderBook, StaffDirectory, compartment, issue, of_type, unlocks,
+)
 from kiosk.domain import pickup_order, staff
 from kiosk.domain.effects import RecordFailedPin, ReleaseReservation, ReportEvent, SetOutOfService
 from kiosk.domain.events import EventType
@@ -53,7 +55,8 @@ def default_pickup() -> PickupSession:
 def guessing_at_leisure(issued, book) -> PickupSession:
     """At the PIN of `issued`, with a kiosk throttle that never blocks: only
     the per-order limit applies."""
-    pickup = PickupSession(PickupPolicy(), AttemptThrottle(free_failures=100), has_door_sensors=True)
+    throttle = AttemptThrottle(free_failures=100)
+    pickup = PickupSession(PickupPolicy(), throttle, has_door_sensors=True)
     pickup.submit_code(issued.code, T0, book.find)
     return pickup
 
@@ -148,7 +151,8 @@ def test_door_open_timeout_boundary(passport, book):
     assert pickup.tick(T0 + SEC + 3 * 60 * SEC - TICK) == []
     assert pickup.state is ST.DOOR_OPEN
     effects = pickup.tick(T0 + SEC + 3 * 60 * SEC)
-    assert effects == [ReportEvent(EventType.DOOR_LEFT_OPEN, "door still open after the handover", "P-1", 4)]
+    assert effects == [
+        ReportEvent(EventType.DOOR_LEFT_OPEN, "door still open after the handover", "P-1", 4)]
     assert pickup.state is ST.IDLE
 
 
@@ -349,7 +353,8 @@ def test_submit_pin_outside_the_pin_states_changes_nothing(passport, id_card, bo
     pickup.submit_code(id_card.code, T0, book.find)
     pickup.submit_pin(id_card.pin, T0)
     assert pickup.submit_pin(id_card.pin, T0) == [] and pickup.state is ST.AWAITING_PIN_LETTER
-    assert pickup.submit_pin(wrong(id_card.pin), T0) == [] and pickup.state is ST.AWAITING_PIN_LETTER
+    assert pickup.submit_pin(wrong(id_card.pin), T0) == []
+    assert pickup.state is ST.AWAITING_PIN_LETTER
     # the door is opening, open, and closed again: no second unlock
     pickup.confirm_pin_letter(True, T0)
     assert pickup.state is ST.DOOR_OPENING

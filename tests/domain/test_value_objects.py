@@ -11,7 +11,9 @@ import pytest
 from common import credentials
 from hardware.kerong import codec, legacy_codec
 from kiosk.domain import compartment as compartment_module
-from kiosk.domain import document_return, effects, pickup_order, pickup_session, staff, staff_session
+from kiosk.domain import (
+    document_return, effects, pickup_order, pickup_session, staff, staff_session,
+)
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.events import EventType, KioskEvent
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
@@ -92,7 +94,8 @@ def test_event_defaults():
     assert event.order_reference == "" and event.compartment_number == 0
     assert event.staff_ids == () and event.detail == ""
     assert event.pickup_deadline is None and event.pin_letter_confirmed is False
-    assert len(event.event_id) == 36 and event.event_id != KioskEvent(EventType.STAFF_LOGIN, T0).event_id
+    assert len(event.event_id) == 36
+    assert event.event_id != KioskEvent(EventType.STAFF_LOGIN, T0).event_id
 
 
 def test_event_json_round_trip_with_every_field():

@@ -109,7 +109,8 @@ def test_cu16_status_default_items_is_zero():
 
 @pytest.mark.parametrize(
     "frame",
-    [with_sum("02 10 30 03"), with_sum("02 10 36 00 00 00 00 03"), with_sum("02 10 35 00 00 00 03")],
+    [with_sum("02 10 30 03"), with_sum("02 10 36 00 00 00 00 03"),
+     with_sum("02 10 35 00 00 00 03")],
 )
 def test_cu16_parse_status_refuses_the_wrong_shape(frame):
     with pytest.raises(ValueError, match="not a KR-CU16 status reply"):
@@ -127,7 +128,8 @@ def test_cu16_find_frame_reports_the_expected_checksum():
     frame = codec.status_request(1)
     bad = frame[:-1] + bytes([frame[-1] ^ 1])
     found = codec.find_frame(bad)
-    assert found == codec.Found(None, 5, f"checksum error in {bad.hex(' ')} (sum should be {frame[-1]:02x})")
+    assert found == codec.Found(
+        None, 5, f"checksum error in {bad.hex(' ')} (sum should be {frame[-1]:02x})")
 
 
 def test_cu16_find_frame_skips_a_start_byte_without_etx():
@@ -177,10 +179,12 @@ def test_legacy_parse_request_refuses_bad_xor_and_wrong_shape(frame):
 def test_legacy_requests_round_trip_at_the_limits(board, lock):
     unlock = legacy_codec.unlock_request(board, lock)
     assert unlock == with_xor(f"8a {board:02x} {lock:02x} 11")
-    assert legacy_codec.parse_request(unlock) == legacy_codec.Request(board, lock, legacy_codec.UNLOCK)
+    assert legacy_codec.parse_request(unlock) == legacy_codec.Request(
+        board, lock, legacy_codec.UNLOCK)
     status = legacy_codec.status_request(board, lock)
     assert status == with_xor(f"80 {board:02x} {lock:02x} 33")
-    assert legacy_codec.parse_request(status) == legacy_codec.Request(board, lock, legacy_codec.STATUS)
+    assert legacy_codec.parse_request(status) == legacy_codec.Request(
+        board, lock, legacy_codec.STATUS)
 
 
 @pytest.mark.parametrize("board, lock", [(0, 1), (65, 1), (1, 0), (1, 256), (-1, 1), (1, -1)])
@@ -214,7 +218,8 @@ def test_legacy_reply_states_and_headers():
     closed = legacy_codec.parse_reply(with_xor("8a 40 ff 11"))
     assert closed == legacy_codec.Reply(0x8A, 64, 255, 0x11) and closed.door is CLOSED
     assert legacy_codec.reply(3, 4, door_open=False) == with_xor("8a 03 04 11")
-    assert legacy_codec.reply(3, 4, door_open=True, header=legacy_codec.STATUS) == with_xor("80 03 04 00")
+    assert legacy_codec.reply(3, 4, door_open=True, header=legacy_codec.STATUS) == with_xor(
+        "80 03 04 00")
 
 
 @pytest.mark.parametrize("frame", [with_xor("8a 01 01"), with_xor("8a 01 01 00 00"),
@@ -298,8 +303,10 @@ def test_legacy_finder_takes_the_earlier_of_the_two_headers():
 def test_relay_constants():
     assert (protocol.VENDOR_ID, protocol.PRODUCT_ID) == (0x16C0, 0x05DF)
     assert (protocol.REQUEST_TYPE_OUT, protocol.REQUEST_TYPE_IN) == (0x21, 0xA1)
-    assert (protocol.SET_REPORT, protocol.GET_REPORT, protocol.FEATURE_REPORT) == (0x09, 0x01, 0x0300)
-    assert (protocol.ON, protocol.OFF, protocol.ALL_ON, protocol.ALL_OFF) == (0xFF, 0xFD, 0xFE, 0xFC)
+    assert protocol.FEATURE_REPORT == 0x0300
+    assert (protocol.SET_REPORT, protocol.GET_REPORT) == (0x09, 0x01)
+    assert (protocol.ON, protocol.OFF) == (0xFF, 0xFD)
+    assert (protocol.ALL_ON, protocol.ALL_OFF) == (0xFE, 0xFC)
     assert (protocol.REPORT_LENGTH, protocol.SERIAL_LENGTH, protocol.STATE_BYTE) == (8, 5, 7)
 
 

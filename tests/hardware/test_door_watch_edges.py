@@ -37,7 +37,8 @@ def test_opening_just_after_the_window_is_late():
     watch.unlock_sent(1, now=100.0)
     events = watch.observe({1: OPEN}, now=110.001)
     assert events == [
-        DoorEvent(1, DoorEventKind.UNLOCK_FAILED, "door still closed 10 s after the unlock command"),
+        DoorEvent(1, DoorEventKind.UNLOCK_FAILED,
+                  "door still closed 10 s after the unlock command"),
         DoorEvent(1, DoorEventKind.FORCED_OPEN, "opened without an unlock command"),
     ]
 
