@@ -114,3 +114,9 @@ def test_a_colon_within_the_first_eight_characters_makes_a_payload():
     # ... at index 8 it is a typed code with stray characters.
     with pytest.raises(CredentialFormatError, match="character : cannot appear"):
         parse_code_input("PBX22345:" + CODE)
+
+
+def test_only_the_pbx_scheme_is_called_another_version():
+    for other in ("ABC1:", "AAA1:", "PBW1:", "PBY1:", "ZZZ1:"):
+        with pytest.raises(CredentialFormatError, match="not a pickup code"):
+            parse_qr_payload(other + CODE)

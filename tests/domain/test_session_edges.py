@@ -646,3 +646,14 @@ def test_compartment_is_hidden_after_a_declined_pin_letter(id_card, book):
     pickup.confirm_pin_letter(False, T0)
     assert pickup.state is ST.PIN_LETTER_DECLINED and pickup.compartment is None
 
+
+
+def test_a_door_signal_before_the_pin_hands_nothing_over(passport, book):
+    # A sensor glitch (or a forced door) while the citizen types must never
+    # count as the handover: only DOOR_OPENING listens for the opening.
+    pickup = guessing_at_leisure(passport, book)
+    assert pickup.door_opened(4, T0) == [] and pickup.state is ST.AWAITING_PIN
+    pickup.submit_pin(wrong(passport.pin), T0)
+    assert pickup.door_opened(4, T0) == [] and pickup.state is ST.WRONG_PIN
+    assert pickup.door_failed(4, "x", T0) == [] and pickup.state is ST.WRONG_PIN
+    assert pickup.unlock_result(4, False, "x", T0) == [] and pickup.state is ST.WRONG_PIN
