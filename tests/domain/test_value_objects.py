@@ -38,7 +38,8 @@ FROZEN = [
     legacy_codec.BoardStatus,
 ] + [
     cls for cls in vars(effects).values()
-    if isinstance(cls, type) and cls.__module__ == effects.__name__ and not issubclass(cls, str)
+    if isinstance(cls, type) and cls.__module__ == effects.__name__
+    and not issubclass(cls, (str, Exception))  # enums and errors are no value objects
 ]
 
 
