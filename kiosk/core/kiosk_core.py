@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from common import credentials
@@ -327,6 +328,16 @@ class KioskCore(CoreLoop):
         Starting a camera can block, so it happens on the core thread.
         """
         return self._call(self._set_scanning, visible)
+
+    def write(self, fn: Callable[..., Any], *args) -> Any:
+        """Runs a store write of the uplink (sync merge, acknowledgement) on the core thread.
+
+        The uplink reads the store from its own threads but writes only
+        through here, as one input among the others: a merge never races a
+        deposit or a handover the core is recording. Returns what fn returns
+        (a view if nothing); a StorageFault reaches the caller.
+        """
+        return self._call(fn, *args)
 
     def tick(self) -> KioskView:
         return self._call(self._tick)
