@@ -532,6 +532,9 @@ class KioskApp(App):
     def resolve_inspection(self, outcome: str) -> None:
         self._send("resolve_inspection", outcome)
 
+    def confirm_clock(self, correct: bool) -> None:
+        self._send("confirm_clock", correct)
+
     def exit_app(self) -> None:
         # Reachable only from the staff menu, i.e. after a staff login.
         if self.view.staff_state is StaffState.MENU:
