@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import segno
 
+from common.faults import fault_point
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "pickupbox.notifier"
@@ -147,14 +149,21 @@ class DirectoryNotifier:
         self.directory.mkdir(parents=True, exist_ok=True)
         text_path = self.directory / f"{notice.reference}.txt"
         png_path = self.directory / f"{notice.reference}.png"
+        message = render_message(notice)
+        if text_path.exists() and text_path.read_text(encoding="utf-8") == message:
+            # The same notice again: the registry died after writing it and
+            # before recording that, so it retries. A folder robot must not mail it twice.
+            return
         # Write to a temporary name first so a reader (or a mail robot
         # watching the folder) never sees half a message.
         tmp_png = png_path.with_suffix(".png.tmp")
         save_qr_png(notice.qr_payload, tmp_png)
         os.replace(tmp_png, png_path)
+        fault_point("notice:png")
         tmp_text = text_path.with_suffix(".txt.tmp")
-        tmp_text.write_text(render_message(notice), encoding="utf-8")
+        tmp_text.write_text(message, encoding="utf-8")
         os.replace(tmp_text, text_path)
+        fault_point("notice:written")
         log.info(
             "ready-for-pickup notice for order %s (code %s) written to %s",
             notice.reference,
