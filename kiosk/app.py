@@ -216,6 +216,7 @@ def add_guards(core: KioskCore, guards: GuardTables, trusted: TrustedClock | Non
                                                              free_failures=k.code_free_failures))
     core.staff.throttle = guards.throttle("staff", core.staff.throttle)
     core.staff_cards = StaffCardGuard(guards, k.staff_card_max_pin_attempts)
+    core.trusted_clock = trusted
     retention = Retention(journal=timedelta(days=k.journal_retention_days),
                           commands=timedelta(days=k.command_retention_days))
     core.tick_hooks.append(GuardTick(guards, trusted, retention))

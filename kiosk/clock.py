@@ -119,6 +119,10 @@ class TrustedClock:
         self._anchor, offset = start_anchor(wall(), monotonic(), last_trusted, large)
         # The offset of a large step already reported, so it is reported once.
         self._held_offset: timedelta | None = offset
+        # True while the held offset is the registry's word against the wall
+        # clock (staff cannot overrule it); the offset staff said is wrong.
+        self._held_by_registry = False
+        self._denied_offset: timedelta | None = None
         if offset is not None and offset < timedelta(0):
             # Forward is what a kiosk that was off looks like: no alarm, but
             # held until the registry's time says whether the wall clock is right.
@@ -165,6 +169,7 @@ class TrustedClock:
                     "time or staff confirm it"
                 )
                 self._held_offset = offset
+                self._held_by_registry = False
             return trusted
 
     def registry_time(self, server_time: datetime, mono: float | None = None) -> None:
@@ -188,6 +193,7 @@ class TrustedClock:
                         f"wall clock is {describe_offset(wall_offset)} off the registry's time"
                     )
                 self._held_offset = wall_offset
+                self._held_by_registry = True
             else:
                 self._held_offset = None
 
@@ -198,6 +204,33 @@ class TrustedClock:
             self._reports.append(f"wall clock confirmed by staff {', '.join(staff_ids)}")
             self._anchor = Anchor(wall, mono, "staff")
             self._held_offset = None
+
+    def step_to_confirm(self) -> tuple[timedelta, datetime] | None:
+        """A held step staff may confirm: (wall - trusted, what the wall clock shows).
+
+        None when nothing is held, when the registry's time contradicts the
+        wall clock (the registry outranks staff), or when staff said this
+        step is wrong.
+        """
+        wall = self.wall()
+        with self._lock:
+            offset = self._held_offset
+            if offset is None or self._held_by_registry:
+                return None
+            if self._denied_offset is not None and abs(offset - self._denied_offset) <= self.tolerance:
+                return None
+            return offset, wall
+
+    def deny_wall_clock(self, staff_ids: tuple[str, ...]) -> None:
+        """Staff say the wall clock is wrong: trusted time goes on; the question is not asked again."""
+        with self._lock:
+            if self._held_offset is None:
+                return
+            self._denied_offset = self._held_offset
+            self._reports.append(
+                f"wall clock ({describe_offset(self._held_offset)} off) is wrong, say staff "
+                f"{', '.join(staff_ids)}; trusted time kept until the registry's time"
+            )
 
     def take_reports(self) -> list[str]:
         """The steps to journal and report since the last call."""

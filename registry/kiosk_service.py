@@ -11,6 +11,7 @@ import grpc
 from google.protobuf import json_format
 
 from common.credentials import group_code, qr_payload
+from common.faults import fault_point
 from registry import validation
 from common.convert import (
     credential_policy_to_proto,
@@ -202,7 +203,10 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             # undo what was already applied and acknowledged.
             with self._db.transaction() as tx:
                 record_event(tx, kiosk_id, event, now)
+                fault_point("registry:event")
+            fault_point("registry:event:committed")
             notify_event(self._notifier, self._db, kiosk_id, event)  # messages hook
+            fault_point("registry:event:notified")
             acknowledged.append(event.event_id)
         with self._db.transaction() as tx:
             tx.touch_kiosk(kiosk_id, now)
@@ -270,10 +274,12 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                         exc_info=True,
                     )
                     continue
+                fault_point("registry:notice:sent")
                 with self._db.transaction() as tx:
                     tx.wipe_pending_code(order.reference)
                 # The plaintext code must not survive in the WAL either.
                 self._db.checkpoint_wal()
+                fault_point("registry:notice:code_wiped")
 
 
 def _parse_cursor(cursor: str) -> int:

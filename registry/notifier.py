@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import segno
 
+from common.faults import fault_point
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "pickupbox.notifier"
@@ -165,15 +167,22 @@ class DirectoryNotifier:
         os.chmod(self.directory, 0o700)
         text_path = self.directory / f"{notice.reference}.txt"
         png_path = self.directory / f"{notice.reference}.png"
+        message = render_message(notice)
+        if text_path.exists() and text_path.read_text(encoding="utf-8") == message:
+            # The same notice again: the registry died after writing it and
+            # before recording that, so it retries. A folder robot must not mail it twice.
+            return
         # Write to a temporary name first so a reader (or a mail robot
         # watching the folder) never sees half a message.
         tmp_png = png_path.with_suffix(".png.tmp")
         save_qr_png(notice.qr_payload, tmp_png)
         os.chmod(tmp_png, 0o600)
         os.replace(tmp_png, png_path)
+        fault_point("notice:png")
         tmp_text = text_path.with_suffix(".txt.tmp")
-        _private_text(tmp_text, render_message(notice))
+        _private_text(tmp_text, message)
         os.replace(tmp_text, text_path)
+        fault_point("notice:written")
         # The reference tells orders apart; no part of the code goes to a log.
         log.info("ready-for-pickup notice for order %s written to %s", notice.reference, text_path)
 

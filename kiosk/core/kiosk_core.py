@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from common import credentials
@@ -33,9 +34,10 @@ from hardware.interfaces import (
     LockerBank,
     ScanEvent,
 )
+from kiosk.clock import TrustedClock, describe_offset
 from kiosk.core.effect_handlers import record_change, record_effect
 from kiosk.core.loop import CoreLoop
-from kiosk.core.view import KioskView, device_health, snapshot
+from kiosk.core.view import ClockStep, KioskView, device_health, snapshot
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
 from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnState
 from kiosk.domain.effects import (
@@ -135,6 +137,9 @@ class KioskCore(CoreLoop):
         # the per-card staff PIN limit.
         self.tick_hooks: list[Callable[[datetime], list[Effect]]] = []
         self.staff_cards: StaffCardGuard | None = None
+        # The trusted clock (kiosk.clock) when `clock` is its `now`: staff
+        # confirm a large wall-clock step through it (confirm_clock).
+        self.trusted_clock: TrustedClock | None = None
         self._unsubscribe: list[Callable[[], None]] = [
             bank.subscribe(lambda e: self._post(self._on_door_event, e))
         ]
@@ -275,6 +280,35 @@ class KioskCore(CoreLoop):
         return self._call(lambda: self._apply(
             self.staff.resolve_inspection(InspectionOutcome(outcome), self.clock())))
 
+    def confirm_clock(self, correct: bool) -> KioskView:
+        """Staff say whether the wall clock is right after a large step the registry did not confirm.
+
+        Yes: trusted time follows the wall clock from now (orders may expire);
+        no: trusted time goes on as before. Either answer is journalled with
+        the staff ids and reported (EVENT_TYPE_CLOCK_STEP).
+        """
+
+        def run():
+            clock = self.trusted_clock
+            step = clock.step_to_confirm() if clock is not None else None
+            if step is None or self.staff.state is not StaffState.MENU:
+                return
+            who = self.staff.staff_ids
+            if correct:
+                clock.confirm_wall_clock(who)
+            else:
+                clock.deny_wall_clock(who)
+            *earlier, answer = clock.take_reports()
+            events = [KioskEvent(EventType.CLOCK_STEP, self.clock(), detail=d) for d in earlier]
+            events.append(KioskEvent(EventType.CLOCK_STEP, self.clock(), staff_ids=who, detail=answer))
+            entry = ("clock_confirmation", {"staff": list(who), "correct": bool(correct),
+                                            "offset": describe_offset(step[0]),
+                                            "wall_clock": step[1].isoformat()})
+            if self._record(Change(events=tuple(events), journal=(entry,)), "clock_confirmation"):
+                self.on_outbox()
+
+        return self._call(run)
+
     def logout(self) -> KioskView:
         return self._call(lambda: self._apply(self.staff.logout(self.clock())))
 
@@ -327,6 +361,16 @@ class KioskCore(CoreLoop):
         Starting a camera can block, so it happens on the core thread.
         """
         return self._call(self._set_scanning, visible)
+
+    def write(self, fn: Callable[..., Any], *args) -> Any:
+        """Runs a store write of the uplink (sync merge, acknowledgement) on the core thread.
+
+        The uplink reads the store from its own threads but writes only
+        through here, as one input among the others: a merge never races a
+        deposit or a handover the core is recording. Returns what fn returns
+        (a view if nothing); a StorageFault reaches the caller.
+        """
+        return self._call(fn, *args)
 
     def tick(self) -> KioskView:
         return self._call(self._tick)
@@ -688,8 +732,10 @@ class KioskCore(CoreLoop):
         return [*self._device_health(), store]
 
     def _view(self) -> KioskView:
+        step = self.trusted_clock.step_to_confirm() if self.trusted_clock is not None else None
         return snapshot(self.pickup, self.staff, self.document_return, self.store.compartments(),
-                        self.bank.has_door_sensors, self._health(), self._uncertainty)
+                        self.bank.has_door_sensors, self._health(), self._uncertainty,
+                        ClockStep(describe_offset(step[0]), step[1]) if step else None)
 
     def _uncertainty(self, reference: str) -> str:
         order = self.store.order(reference)

@@ -42,6 +42,11 @@ class CoreLoop:
         """Runs fn(*args) on the core thread later (hardware callbacks use this)."""
         self._inbox.put((fn, args, None))
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The core thread once started (the tests' check of who writes the store uses it)."""
+        return self._thread
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="kiosk-core", daemon=True)
         self._thread.start()

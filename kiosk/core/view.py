@@ -47,6 +47,14 @@ class KioskView:
     inspections: tuple[Inspection, ...] = ()
     # The order of the compartment open for staff (inspection: "is PO-... inside?").
     staff_order: str | None = None
+    # A large wall-clock step the registry has not confirmed: staff are asked.
+    clock_step: ClockStep | None = None
+
+
+@dataclass(frozen=True)
+class ClockStep:
+    offset: str  # how far the wall clock moved, e.g. "+1d 00:00:00"
+    wall_clock: datetime  # what the wall clock shows (UTC)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ def snapshot(
     has_door_sensors: bool,
     health: Iterable[DeviceHealth],
     uncertainty: Callable[[str], str] = lambda reference: "",
+    clock_step: ClockStep | None = None,
 ) -> KioskView:
     compartments = tuple(compartments)
     inspections = tuple(
@@ -107,4 +116,5 @@ def snapshot(
         return_expires_at=document_return.expires_at,
         inspections=inspections,
         staff_order=staff.current_order,
+        clock_step=clock_step,
     )

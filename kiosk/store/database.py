@@ -17,6 +17,7 @@ import json
 import shutil
 import sqlite3
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -115,6 +116,11 @@ class KioskStore:
         # Why the last write failed (None: writes work), and since when.
         self.fault: str | None = None
         self.fault_since: datetime | None = None
+        # A check the tests switch on: set to the core thread, every write from
+        # another thread is listed in `foreign_writes` (the core owns all kiosk
+        # state; the uplink writes through it, see KioskCore.write).
+        self.writer: threading.Thread | None = None
+        self.foreign_writes: list[str] = []
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -139,6 +145,11 @@ class KioskStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write. A failed write raises `StorageFault` and sets `fault`;
         the next write that commits clears it."""
+        if self.writer is not None and threading.current_thread() is not self.writer:
+            callers = traceback.extract_stack(limit=5)[:-2]  # without contextlib and this
+            where = " < ".join(f"{f.name} ({Path(f.filename).name}:{f.lineno})"
+                               for f in reversed(callers))
+            self.foreign_writes.append(f"{threading.current_thread().name}: {where}")
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

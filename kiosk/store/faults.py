@@ -1,44 +1,5 @@
-"""Fault-injection points for the crash tests (tests/integration/test_crash.py).
+"""The kiosk's fault-injection points: see common/faults.py (shared with the registry)."""
 
-`fault_point(name)` marks a boundary where a crash must never lose track of a
-document: before and after every commit of the core and the outbox, and
-around every unlock pulse. In production neither variable below is set and a
-point does nothing but return. It never changes what the kiosk does: it can
-only end the process, exactly as a power cut or the OOM killer would.
+from common.faults import arm, fault_point
 
-- ``PICKUPBOX_FAULT_TRACE=<file>``: append each point passed, as
-  ``name#n`` (the n-th time this name was passed), so a test can list them.
-- ``PICKUPBOX_FAULT_KILL_AT=<name#n>``: SIGKILL this process at that point.
-
-The crash tests' kiosk harness calls `arm()` instead, once the state a flow
-needs is set up, so the count starts with the flow.
-"""
-
-from __future__ import annotations
-
-import os
-import signal
-from collections import Counter
-
-_TRACE = os.environ.get("PICKUPBOX_FAULT_TRACE")
-_KILL_AT = os.environ.get("PICKUPBOX_FAULT_KILL_AT")
-_passed: Counter[str] = Counter()
-
-
-def fault_point(name: str) -> None:
-    if _TRACE is None and _KILL_AT is None:
-        return
-    _passed[name] += 1
-    label = f"{name}#{_passed[name]}"
-    if _TRACE is not None:
-        with open(_TRACE, "a", encoding="utf-8") as trace:
-            trace.write(label + "\n")
-    if label == _KILL_AT:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def arm(kill_at: str | None = None, trace: str | None = None) -> None:
-    """Counts afresh from here, kills at `kill_at`, traces to `trace` (the crash tests' harness only)."""
-    global _KILL_AT, _TRACE
-    _passed.clear()
-    _KILL_AT, _TRACE = kill_at, trace
+__all__ = ["arm", "fault_point"]

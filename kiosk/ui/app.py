@@ -610,6 +610,9 @@ class KioskApp(App):
     def resolve_inspection(self, outcome: str) -> None:
         self._acting().resolve_inspection(outcome)
 
+    def confirm_clock(self, correct: bool) -> None:
+        self._acting().confirm_clock(correct)
+
     def exit_app(self) -> None:
         """"Exit app" asks once more: closing leaves the box unusable for citizens."""
         if self.view.staff_state is StaffState.MENU:

@@ -89,3 +89,6 @@ class Intents:
 
     def resolve_inspection(self, outcome: str) -> None:
         self._run(KioskCore.resolve_inspection, outcome)
+
+    def confirm_clock(self, correct: bool) -> None:
+        self._run(KioskCore.confirm_clock, correct)

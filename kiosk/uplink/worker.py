@@ -6,6 +6,10 @@ Both survive any registry outage: failures are logged once per outage and
 retried with backoff. The outbox only loses an event once the registry has
 acknowledged it, so a restart of either side never loses or duplicates one
 (the registry drops repeats by event id).
+
+The uplink reads the store from its threads but never writes it there:
+every write (sync merges, acknowledgements, handled commands) runs on the
+core thread through `KioskCore.write`, like any other input.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from kiosk.store import StorageFault
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
 from kiosk.uplink.sync import merge_orders, merge_staff
-from kiosk.store import StorageFault
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -165,7 +168,7 @@ class Uplink:
             except RegistryError:
                 self._postpone(due)
                 raise
-            self.store.outbox_acknowledge(acknowledged)
+            self.core.write(self.store.outbox_acknowledge, acknowledged)
             missing = [(e, a) for e, a in due if e.event_id not in set(acknowledged)]
             if missing:
                 self._postpone(missing)
@@ -173,32 +176,42 @@ class Uplink:
 
     def _postpone(self, due) -> None:
         now: datetime = self.core.clock()
-        for event, attempts in due:
-            delay = min(self.retry_max, 0.5 * 2 ** min(attempts, 12))
-            self.store.outbox_postpone([event.event_id], now + timedelta(seconds=delay))
+        retries = [(event.event_id, now + timedelta(
+            seconds=min(self.retry_max, 0.5 * 2 ** min(attempts, 12)))) for event, attempts in due]
+        self.core.write(self._store_retries, retries)
+
+    def _store_retries(self, retries: list[tuple[str, datetime]]) -> None:
+        for event_id, until in retries:
+            self.store.outbox_postpone([event_id], until)
 
     def sync(self) -> None:
         cursor = self.store.meta(SYNC_CURSOR_KEY) or ""
         while True:
             page = self.client.sync(cursor)
             self._save_policy(CredentialContext(page.lookup_salt, page.kdf_params))
-            merge_orders(self.store, page.orders)
-            merge_staff(self.store, page.staff)
-            for _ in self.guards.unlock_renewed_cards(page.staff, self.core.clock()):
-                log.info("a locked staff card was unlocked: the office issued a new PIN")
+            self.core.write(self._merge_page, page)
             cursor = page.next_cursor
-            with self.store.transaction() as tx:
-                self.store.set_meta(tx, SYNC_CURSOR_KEY, cursor)
             if not page.has_more:
                 return
+
+    def _merge_page(self, page) -> None:
+        """On the core thread: one sync page into the store, then its cursor."""
+        merge_orders(self.store, page.orders)
+        merge_staff(self.store, page.staff)
+        for _ in self.guards.unlock_renewed_cards(page.staff, self.core.clock()):
+            log.info("a locked staff card was unlocked: the office issued a new PIN")
+        self._set_meta(SYNC_CURSOR_KEY, page.next_cursor)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self.store.transaction() as tx:
+            self.store.set_meta(tx, key, value)
 
     def _save_policy(self, ctx: CredentialContext) -> None:
         if not ctx.lookup_salt:
             return
         text = ctx.to_json()
         if self.store.meta(CREDENTIAL_POLICY_KEY) != text:
-            with self.store.transaction() as tx:
-                self.store.set_meta(tx, CREDENTIAL_POLICY_KEY, text)
+            self.core.write(self._set_meta, CREDENTIAL_POLICY_KEY, text)
 
     def _set_online(self, online: bool, error: Exception | None = None) -> None:
         if online and not self.online:
@@ -232,8 +245,8 @@ class Uplink:
         checked = remote_commands.from_proto(command)
         if not self.guards.command_handled(checked.command_id):
             try:
-                self.guards.mark_command(checked.command_id, self.core.clock(),
-                                         checked.kind or "unknown")
+                self.core.write(self.guards.mark_command, checked.command_id,
+                                self.core.clock(), checked.kind or "unknown")
             except StorageFault as exc:
                 log.error("remote command %s not run: it cannot be recorded (%s)",
                           checked.command_id, exc)

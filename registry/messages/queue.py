@@ -41,6 +41,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from common.faults import fault_point
+
 QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"
@@ -232,6 +234,8 @@ class MessageQueue:
                 (key, order_reference, kind, channel, recipient, language,
                  json.dumps(values, ensure_ascii=False), QUEUED, start, start, _text(now)),
             ).rowcount
+            fault_point("messages:enqueue")
+        fault_point("messages:enqueue:committed")
         if inserted:
             self.wake()
         return bool(inserted)

@@ -139,3 +139,38 @@ def test_staff_confirm_the_wall_clock():
     clock.now()
     clock.confirm_wall_clock(("anna",))
     assert clock.now() == c.wall_time and clock.confirmed
+
+
+def test_staff_are_asked_about_a_held_step_the_registry_has_not_seen():
+    c = Clocks()
+    clock = trusted(c)
+    assert clock.step_to_confirm() is None
+    c.step(timedelta(days=2))
+    clock.now()
+    offset, shown = clock.step_to_confirm()
+    assert abs(offset - timedelta(days=2)) < TOL and shown == c.wall_time
+    clock.confirm_wall_clock(("anna",))
+    assert clock.step_to_confirm() is None
+
+
+def test_staff_who_say_no_are_not_asked_again_for_that_step():
+    c = Clocks()
+    clock = trusted(c)
+    c.step(timedelta(days=2))
+    trusted_before = clock.now()
+    clock.deny_wall_clock(("anna", "ben"))
+    assert clock.step_to_confirm() is None and not clock.confirmed
+    assert clock.now() == trusted_before
+    assert "is wrong, say staff anna, ben" in clock.take_reports()[-1]
+    c.step(timedelta(days=3))  # another step: asked again
+    clock.now()
+    assert clock.step_to_confirm() is not None
+
+
+def test_staff_are_not_asked_to_overrule_the_registry():
+    c = Clocks()
+    clock = trusted(c)
+    c.step(timedelta(days=2))
+    clock.now()
+    clock.registry_time(T0)  # the registry says the wall clock is wrong
+    assert clock.step_to_confirm() is None and not clock.confirmed

@@ -68,3 +68,16 @@ def test_load_notifier_default_and_unknown(tmp_path):
     assert isinstance(load_notifier(directory=tmp_path), DirectoryNotifier)
     with pytest.raises(LookupError, match="no notifier named 'pigeon'"):
         load_notifier("pigeon")
+
+
+def test_directory_notifier_does_not_write_the_same_notice_twice(tmp_path):
+    # The registry sends a notice again when it died before recording it
+    # (tests/integration/test_registry_crash.py): a folder robot must see one.
+    notifier = DirectoryNotifier(tmp_path)
+    notifier.order_ready(notice())
+    text = tmp_path / f"{notice().reference}.txt"
+    first = text.stat().st_ino
+    notifier.order_ready(notice())
+    assert text.stat().st_ino == first
+    notifier.order_ready(notice(pickup_code="Z7M2-9QXD-45"))  # another notice: written
+    assert text.stat().st_ino != first and "Z7M2-9QXD-45" in text.read_text(encoding="utf-8")

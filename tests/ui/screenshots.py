@@ -91,6 +91,9 @@ def shots(base, kiosk_view_now):
     inspect = (Inspection(6, "PO-7K2M9QXD", "handover"), Inspection(9, "PO-4H8N2WQR", "deposit"))
     yield "staff_menu_inspections", {"staff_state": S.MENU, "compartments": mixed, "inspections": inspect,
                                      **staff}, {}, None
+    from kiosk.core.view import ClockStep
+    yield "staff_menu_clock_step", {"staff_state": S.MENU, "compartments": mixed, **staff,
+                                    "clock_step": ClockStep("+30d 00:00:00", now)}, {}, None
     yield "staff_inspections", {"staff_state": S.MENU, "inspections": inspect, **staff},\
         {"staff_page": "inspections"}, None
     yield "staff_inspection_door", {"staff_state": S.INSPECTION_DOOR_OPEN, "staff_compartment": 6,

@@ -452,7 +452,7 @@ def test_every_intent_reaches_a_real_core_method():
     calls = []
     intents = Intents(lambda method, *args: calls.append((method, args)))
     samples = {"raw": "K7M2QXD45A", "pin": "123456", "confirmed": True, "visible": True, "reference": "PO-1",
-               "compartment": 3, "reason": "check", "outcome": "inside"}
+               "compartment": 3, "reason": "check", "outcome": "inside", "correct": True}
     names = [n for n, f in inspect.getmembers(Intents, inspect.isfunction) if not n.startswith("_")]
     assert len(names) >= 18
     for name in names:

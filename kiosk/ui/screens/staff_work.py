@@ -14,6 +14,7 @@ from kiosk.ui.inspection_texts import STAFF_INSPECTIONS
 from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS
 from kiosk.ui.screens.box_schematic import BoxSchematic
 from kiosk.ui.screens.citizen_entry import entry_display
+from kiosk.ui.screens.staff_clock import with_clock_question
 from kiosk.ui.screens.common import Ctx
 from kiosk.ui.screens.staff_common import staff_frame
 from kiosk.ui.widgets import KioskButton
@@ -104,7 +105,7 @@ def menu(ctx: Ctx) -> BoxLayout:
     a = ctx.act
     if ctx.ui.confirm_exit:
         return _confirm_exit(ctx)
-    body = compartment_grid(ctx)
+    body = with_clock_question(ctx, compartment_grid(ctx))
     actions = ctx.grid(3)
     actions.add_widget(ctx.button(texts.STAFF_DEPOSIT, a.staff_deposit, primary=True, icon="door", name="deposit"))
     actions.add_widget(ctx.button(texts.STAFF_REMOVE_EXPIRED, a.staff_remove, icon="clock", name="remove"))
