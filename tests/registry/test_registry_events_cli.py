@@ -146,3 +146,118 @@ def test_open_inspections_rule():
               event(needs, 6, detail="b"), event(resolved, 9)]
     assert {n: e.detail for n, e in open_inspections(events).items()} == {6: "b"}
     assert open_inspections([event(needs, 4), event(resolved, 4), event(needs, 4)]).keys() == {4}
+
+
+# ------------------------------------------------------------------ the CLI
+
+@pytest.fixture
+def cli(registry, monkeypatch, tmp_path, capsys):
+    """`kiosk-registry ARGS` in the test's temp dir, as the local admin; the
+    address comes from $KIOSK_REGISTRY_ADDRESS unless a test says otherwise."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
+    monkeypatch.setenv("KIOSK_REGISTRY_ADDRESS", registry.address)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cli_events_text_json_type_and_alarms(kiosk_with_events, cli):
+    code, out, err = cli("kiosk", "events", "kiosk-1")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 5
+    assert "ALARM" in lines[1] and "DOOR_FORCED" in lines[1] and "compartment 3" in lines[1]
+    assert "handover confirmed" in lines[4] and "(staff anna, ben)" in lines[4]
+    code, out, _ = cli("kiosk", "events", "kiosk-1", "--alarms", "--json")
+    alarms = json.loads(out)
+    needs = "COMPARTMENT_NEEDS_INSPECTION"
+    assert [(a["type"], a["compartment_number"]) for a in alarms] == [
+        (needs, 6), ("DOOR_FORCED", 3), (needs, 2)]
+    assert alarms[0]["order_reference"] == "PO-AAAA" and alarms[0]["alarm"] is True
+    code, out, _ = cli("kiosk", "events", "kiosk-1", "--type", "door_forced",
+                       "--type", "STAFF_LOGIN", "--json")
+    assert [e["type"] for e in json.loads(out)] == ["DOOR_FORCED", "STAFF_LOGIN"]
+
+
+def test_cli_events_follow_pages(kiosk_with_events, cli):
+    more = [event(pb.EVENT_TYPE_DEVICE_FAULT, detail=f"fault {i}") for i in range(120)]
+    report(kiosk_with_events, "kiosk-1", *more)  # beyond the default page of 100
+    code, out, _ = cli("kiosk", "events", "kiosk-1", "--type", "DEVICE_FAULT", "--json")
+    assert [e["detail"] for e in json.loads(out)] == [f"fault {i}" for i in range(120)]
+
+
+def test_cli_events_bad_type_and_other_office(kiosk_with_events, cli, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_:
+        main(["kiosk", "events", "kiosk-1", "--type", "BANANA"])
+    assert exit_.value.code == 2
+    assert "'BANANA' is not an event type" in capsys.readouterr().err
+    with kiosk_with_events.server.db.transaction() as tx:
+        tx.add_office("elsewhere", "elsewhere")
+        key = identity.create_api_key(tx, "north", "elsewhere", frozenset({Role.SUPERVISOR}))
+    monkeypatch.setenv("PICKUPBOX_API_KEY", key)
+    code, _, err = cli("kiosk", "events", "kiosk-1")
+    assert code == 1 and "belongs to another office" in err
+
+
+def test_cli_inspections(kiosk_with_events, register_kiosk, cli):
+    register_kiosk("kiosk-2")
+    report(kiosk_with_events, "kiosk-2",
+           event(pb.EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION, 1, "PO-CCCC", "disk full"))
+    code, out, err = cli("kiosk", "inspections", "--json")
+    assert code == 0, err
+    assert [(i["kiosk_id"], i["compartment_number"], i["order_reference"], i["reason"])
+            for i in json.loads(out)] == [
+        ("kiosk-1", 6, "PO-AAAA", "door open across a crash"),
+        ("kiosk-2", 1, "PO-CCCC", "disk full"),
+    ]
+    assert all(i["since"] for i in json.loads(out))
+    code, out, _ = cli("kiosk", "inspections", "kiosk-1")
+    assert out.count("\n") == 1
+    assert "compartment 6" in out and "PO-AAAA" in out and "door open across a crash" in out
+    report(kiosk_with_events, "kiosk-1",
+           event(pb.EVENT_TYPE_INSPECTION_RESOLVED, 6, "PO-AAAA", "deposit completed"))
+    code, out, _ = cli("kiosk", "inspections", "kiosk-1")
+    assert out == "no compartment needs inspection\n"
+
+
+def test_cli_kiosk_list_without_compartments(registry, register_kiosk, cli):
+    register_kiosk("kiosk-1", states=(pb.COMPARTMENT_STATE_FREE, pb.COMPARTMENT_STATE_OCCUPIED,
+                                      pb.COMPARTMENT_STATE_FREE,
+                                      pb.COMPARTMENT_STATE_NEEDS_INSPECTION))
+    code, out, _ = cli("kiosk", "list", "--json")
+    assert len(json.loads(out)[0]["compartments"]) == 4
+    code, out, _ = cli("kiosk", "list", "--json", "--no-compartments")
+    (kiosk,) = json.loads(out)
+    assert "compartments" not in kiosk
+    assert kiosk["compartment_states"] == {"FREE": 2, "NEEDS_INSPECTION": 1, "OCCUPIED": 1}
+
+
+def test_address_precedence(registry, register_kiosk, cli, monkeypatch, tmp_path):
+    from registry.ops_cli import registry_address
+
+    register_kiosk("kiosk-1")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[registry]\naddress = "embedded"\nembedded_listen = "{registry.address}"\n')
+    monkeypatch.delenv("KIOSK_REGISTRY_ADDRESS")
+    code, out, err = cli("kiosk", "list", "--kiosk-config", str(config))
+    assert code == 0, err
+    assert out.startswith("kiosk-1")
+    remote = tmp_path / "remote.toml"
+    remote.write_text('[registry]\naddress = "registry.example:443"\n')
+    assert registry_address(None, str(remote), {}) == "registry.example:443"
+    assert registry_address(None, str(remote), {"KIOSK_REGISTRY_ADDRESS": "env:1"}) == "env:1"
+    assert registry_address("flag:1", str(remote), {"KIOSK_REGISTRY_ADDRESS": "env:1"}) == "flag:1"
+    assert registry_address(None, None, {}) == "127.0.0.1:50051"
+    # The kiosk's own default for embedded_listen.
+    (tmp_path / "bare.toml").write_text("[kiosk]\nid = 'k'\n")
+    assert registry_address(None, str(tmp_path / "bare.toml"), {}) == "127.0.0.1:50051"
+    (tmp_path / "bad.toml").write_text("[registry]\nembedded_listen = 5\n")
+    code, _, err = cli("kiosk", "list", "--kiosk-config", str(tmp_path / "bad.toml"))
+    assert code == 1 and "registry.embedded_listen" in err
+    code, _, err = cli("kiosk", "list", "--kiosk-config", str(tmp_path / "missing.toml"))
+    assert code == 1 and "missing.toml" in err
