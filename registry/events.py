@@ -211,10 +211,6 @@ ALARM_EVENTS = frozenset(
 )
 
 
-def is_alarm(event_type: int) -> bool:
-    return event_type in ALARM_EVENTS
-
-
 def open_inspections(events: list[pb.KioskEvent]) -> dict[int, pb.KioskEvent]:
     """Compartments still held for inspection, by number, with the event that
     asked for it: a NEEDS_INSPECTION not followed (in the order given: the

@@ -34,13 +34,13 @@ from registry import validation
 from common.convert import (
     document_kind_from_proto,
     document_kind_to_proto,
+    from_timestamp,
     order_status_from_proto,
     order_status_to_proto,
     size_from_proto,
     size_to_proto,
     to_timestamp,
 )
-from common.convert import from_timestamp
 from registry.events import ALARM_EVENTS, event_type_name
 from registry.auth import Guard, current_principal
 from registry.permissions import (
@@ -633,7 +633,6 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         log.info("staff member %s deactivated", staff_id)
         return response
 
-
     # ---------------------------------------------------------- kiosk events
 
     @abort_on_error
@@ -694,6 +693,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             if received is not None:
                 stored.receive_time.CopyFrom(to_timestamp(received))
         return response
+
 
 def kiosk_status(kiosk: StoredKiosk, now: datetime) -> pb.KioskStatus:
     """Occupancy is counted from the compartments the kiosk last reported."""
