@@ -3,7 +3,9 @@
     kiosk-registry serve [--db PATH] [--listen HOST:PORT] ...
     kiosk-registry order create --kind id_card
     kiosk-registry order list | get REF | cancel REF
-    kiosk-registry kiosk list | command KIOSK open 12
+    kiosk-registry kiosk list [--json [--no-compartments]] | command KIOSK open 12
+    kiosk-registry kiosk events KIOSK [--type TYPE ...] [--alarms] [--json]
+    kiosk-registry kiosk inspections [KIOSK] [--json]
     kiosk-registry staff add ID --card-uid HEX | list | deactivate ID
     kiosk-registry order reissue REF
     kiosk-registry user add NAME --roles clerk --office O | list | revoke NAME
@@ -13,8 +15,10 @@
     kiosk-registry audit verify | export [--order REF] [--staff ID] [--since T]
     kiosk-registry purge [--record-days 90] [--contact-grace-days 0]
 
-Client commands talk to a running registry (``--registry`` or the
-PICKUPBOX_REGISTRY environment variable) and authenticate with, in this
+Client commands talk to a running registry (``--registry``/``--address``,
+else $KIOSK_REGISTRY_ADDRESS, else the kiosk config named by
+``--kiosk-config``, else 127.0.0.1:50051: see registry/ops_cli.py) and
+authenticate with, in this
 order: ``--user`` (password from PICKUPBOX_PASSWORD or a prompt), an API key
 in PICKUPBOX_API_KEY, ``--credential FILE`` (or PICKUPBOX_CREDENTIAL), or
 the local admin credential the registry created beside its database
@@ -58,16 +62,15 @@ from common.auth import (
     bearer,
     read_secret_file,
 )
-from registry import admin_cli
+from registry import admin_cli, ops_cli
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
 from registry.messages.status import QUEUE_ENV, delivery_status
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_ADDRESS = ops_cli.DEFAULT_ADDRESS
 DEFAULT_DB = "./var/registry.sqlite3"
 DEFAULT_NOTIFY_DIR = "./var/notifications"
-REGISTRY_ENV = "PICKUPBOX_REGISTRY"
 # Where a registry on this machine leaves its first admin credential: the
 # embedded/tools/run one, and the one deploy/pickupbox-registry.service runs.
 LOCAL_ADMIN_CREDENTIALS = (
@@ -398,12 +401,14 @@ def _order_cancel(client: Client, args: argparse.Namespace) -> int:
 def _kiosk_list(client: Client, args: argparse.Namespace) -> int:
     response = client.call(client.office.ListKiosks, pb.ListKiosksRequest())
     if args.json:
-        _print_json(
-            [
-                json_format.MessageToDict(k, preserving_proto_field_name=True)
-                for k in response.kiosks
-            ]
-        )
+        kiosks = []
+        for kiosk in response.kiosks:
+            shown = json_format.MessageToDict(kiosk, preserving_proto_field_name=True)
+            if args.no_compartments:
+                shown.pop("compartments", None)
+                shown["compartment_states"] = ops_cli.compartment_counts(kiosk)
+            kiosks.append(shown)
+        _print_json(kiosks)
         return 0
     if not response.kiosks:
         print("no kiosks registered")
@@ -542,11 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def client_parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
         p = sub.add_parser(name, **kwargs)
-        p.add_argument(
-            "--registry", default=os.environ.get(REGISTRY_ENV, DEFAULT_ADDRESS),
-            metavar="HOST:PORT",
-            help=f"registry address (default ${REGISTRY_ENV} or {DEFAULT_ADDRESS})",
-        )
+        p.add_argument("--registry", "--address", metavar="HOST:PORT",
+                       help=ops_cli.ADDRESS_HELP)
+        p.add_argument("--kiosk-config", metavar="FILE",
+                       help="a kiosk's config file; its [registry] section gives the address")
         p.add_argument("--tls-ca", metavar="FILE", help="use TLS, trusting this CA (PEM)")
         p.add_argument("--tls-cert", metavar="FILE", help="client certificate for mTLS (PEM)")
         p.add_argument("--tls-key", metavar="FILE", help="key of the client certificate (PEM)")
@@ -609,6 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kiosk_list = client_parser(kiosk, "list", help="status of every registered kiosk")
     kiosk_list.add_argument("--json", action="store_true")
+    kiosk_list.add_argument(
+        "--no-compartments", action="store_true",
+        help="with --json: compartment counts by state instead of every compartment",
+    )
     kiosk_list.set_defaults(handler=_kiosk_list)
     command = client_parser(kiosk, "command", help="send a remote command to a kiosk")
     command.add_argument("kiosk_id", metavar="KIOSK")
@@ -618,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--reason", default="")
     command.set_defaults(handler=_kiosk_command)
     admin_cli.add_kiosk_enrol(kiosk, DEFAULT_DB)
+    ops_cli.add_parsers(kiosk, client_parser)
 
     staff = commands.add_parser("staff", help="staff members").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -646,12 +655,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.client:
             return args.handler(args)
-        client = Client(args.registry, _client_credentials(args), _caller_metadata(args))
+        address = ops_cli.registry_address(args.registry, args.kiosk_config, os.environ)
+        client = Client(address, _client_credentials(args), _caller_metadata(args))
         try:
             return args.handler(client, args)
         finally:
             client.close()
-    except (CliError, admin_cli.AdminError) as error:
+    except (CliError, admin_cli.AdminError, ops_cli.AddressError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # e.g. the QR file cannot be written

@@ -877,6 +877,34 @@ class Transaction:
         rows = self._conn.execute("SELECT * FROM audit_checkpoints ORDER BY seq").fetchall()
         return [audit_rules.Checkpoint(**dict(r)) for r in rows]
 
+    # ------------------------------------------------ events, for the office
+
+    def list_events(
+        self,
+        kiosk_id: str,
+        *,
+        types: list[str],
+        since: datetime | None,
+        after_rowid: int,
+        limit: int,
+    ) -> list[tuple[int, str, bytes, datetime | None]]:
+        """A kiosk's stored events in the order they arrived, paged by rowid:
+        (rowid, kiosk id, the reported KioskEvent, received at)."""
+        clauses = ["kiosk_id = ?", "rowid > ?"]
+        params: list[Any] = [kiosk_id, after_rowid]
+        if types:
+            clauses.append(f"type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        if since is not None:
+            clauses.append("received_at >= ?")
+            params.append(_text(since))
+        rows = self._conn.execute(
+            "SELECT rowid, kiosk_id, payload, received_at FROM events"
+            f" WHERE {' AND '.join(clauses)} ORDER BY rowid LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2], _moment(r[3])) for r in rows]
+
 
 class RegistryDatabase:
     """Opens (and on first use creates) the registry database."""

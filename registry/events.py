@@ -190,3 +190,36 @@ def _warn_if_unexpected(
             " expect; applied because the kiosk reports what physically happened",
             event.event_id, kiosk_id, order.reference, order.status.value, to.value,
         )
+
+
+# What an operator must look at: a door, a device, the store or a person's
+# attempts went wrong, or a compartment is held for inspection.
+ALARM_EVENTS = frozenset(
+    {
+        pb.EVENT_TYPE_DOOR_FORCED,
+        pb.EVENT_TYPE_DOOR_FAILED,
+        pb.EVENT_TYPE_DOOR_LEFT_OPEN,
+        pb.EVENT_TYPE_ATTEMPTS_THROTTLED,
+        pb.EVENT_TYPE_DEVICE_FAULT,
+        pb.EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION,
+        pb.EVENT_TYPE_COMMAND_REFUSED,
+        pb.EVENT_TYPE_CLOCK_STEP,
+        pb.EVENT_TYPE_STORAGE_FAULT,
+        pb.EVENT_TYPE_STAFF_CARD_LOCKED,
+        pb.EVENT_TYPE_PROBLEM_REPORTED,
+    }
+)
+
+
+def open_inspections(events: list[pb.KioskEvent]) -> dict[int, pb.KioskEvent]:
+    """Compartments still held for inspection, by number, with the event that
+    asked for it: a NEEDS_INSPECTION not followed (in the order given: the
+    order the registry received them) by an INSPECTION_RESOLVED for that
+    compartment. A later NEEDS_INSPECTION replaces an earlier open one."""
+    waiting: dict[int, pb.KioskEvent] = {}
+    for event in events:
+        if event.type == pb.EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION:
+            waiting[event.compartment_number] = event
+        elif event.type == pb.EVENT_TYPE_INSPECTION_RESOLVED:
+            waiting.pop(event.compartment_number, None)
+    return waiting

@@ -34,12 +34,14 @@ from registry import validation
 from common.convert import (
     document_kind_from_proto,
     document_kind_to_proto,
+    from_timestamp,
     order_status_from_proto,
     order_status_to_proto,
     size_from_proto,
     size_to_proto,
     to_timestamp,
 )
+from registry.events import ALARM_EVENTS, event_type_name
 from registry.auth import Guard, current_principal
 from registry.permissions import (
     Permission,
@@ -629,6 +631,67 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response = pb.DeactivateStaffMemberResponse(staff_member=staff_to_proto(staff))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("staff member %s deactivated", staff_id)
+        return response
+
+    # ---------------------------------------------------------- kiosk events
+
+    @abort_on_error
+    def ListKioskEvents(
+        self, request: pb.ListKioskEventsRequest, context
+    ) -> pb.ListKioskEventsResponse:
+        validation.identifier("kiosk_id", request.kiosk_id)
+        for i, value in enumerate(request.types):
+            if value not in pb.EventType.values() or value == pb.EVENT_TYPE_UNSPECIFIED:
+                raise invalid_argument(f"types[{i}]", f"{value} is not an event type")
+        token = request.page_token
+        if token and not (token.isascii() and token.isdigit() and len(token) <= 20):
+            raise invalid_argument("page_token", "pass the next_page_token of the last response")
+        limit = validation.page_size(
+            request.page_size, default=DEFAULT_LIST_PAGE_SIZE, maximum=MAX_LIST_PAGE_SIZE
+        )
+        wanted = set(request.types)
+        if request.alarms_only:
+            wanted = (wanted & ALARM_EVENTS) if wanted else set(ALARM_EVENTS)
+            if not wanted:  # only non-alarm types asked for, and only alarms
+                return pb.ListKioskEventsResponse()
+        since = from_timestamp(request.since_time)
+        principal = current_principal()
+        with self._db.transaction() as tx:
+            office_id = tx.kiosk_office(request.kiosk_id)
+        if office_id is None:
+            raise kiosk_not_found(request.kiosk_id)
+        # Checked outside the transaction: the guard audits a refusal in a
+        # transaction of its own, which cannot nest in this one.
+        self._guard.require(
+            check_office(principal, office_id), target=request.kiosk_id, office_id=office_id
+        )
+        with self._db.transaction() as tx:
+            rows = tx.list_events(
+                request.kiosk_id,
+                types=sorted(event_type_name(t) for t in wanted),
+                since=since,
+                after_rowid=int(token or 0),
+                limit=limit + 1,
+            )
+        # Like ListKiosks: who may not read orders (a technician, the
+        # operator's admin) sees what happened where, not to whose order.
+        references = (
+            check_permission(principal, Permission.ORDERS_READ).allowed
+            or check_permission(principal, Permission.AUDIT_READ).allowed
+        )
+        page = rows[:limit]
+        response = pb.ListKioskEventsResponse(
+            next_page_token=str(page[-1][0]) if len(rows) > limit else ""
+        )
+        for _, kiosk_id, payload, received in page:
+            event = pb.KioskEvent.FromString(payload)
+            if not references:
+                event.order_reference = ""
+            stored = response.events.add(
+                kiosk_id=kiosk_id, event=event, alarm=event.type in ALARM_EVENTS
+            )
+            if received is not None:
+                stored.receive_time.CopyFrom(to_timestamp(received))
         return response
 
 

@@ -35,6 +35,7 @@ class Permission(str, Enum):
     AUDIT_READ = "audit.read"
     OFFICES_MANAGE = "offices.manage"
     KIOSKS_MANAGE = "kiosks.manage"
+    EVENTS_READ = "events.read"  # a kiosk's reported events and alarms
     PUBLIC = "public"  # health checks and reflection: no data
 
 
@@ -49,16 +50,22 @@ class Role(str, Enum):
 
 P = Permission
 _CLERK = {P.ORDERS_READ, P.ORDERS_WRITE, P.KIOSKS_READ}
+# A kiosk's events and alarms are read by those who look after it
+# (technician), run it (supervisor, admin) or check it (auditor). Clerks work
+# with orders and follow them through ListPickupOrders: refused here.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(
-        _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE}
+        _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE,
+                  P.EVENTS_READ}
     ),
     # Device health and service state, never an order's details.
-    Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE}),
-    Role.AUDITOR: frozenset({P.AUDIT_READ}),
+    Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ}),
+    Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ}),
     Role.INTEGRATION: frozenset(_CLERK),
-    Role.ADMIN: frozenset({P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC}),
+    Role.ADMIN: frozenset(
+        {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC, P.EVENTS_READ}
+    ),
 }
 
 # Every RPC the registry serves, with the permission it needs. A method that
@@ -83,6 +90,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "CreateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "ListStaffMembers": P.STAFF_READ,
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
+    OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
 }
 
 _COMMAND_PERMISSIONS = {

@@ -135,6 +135,8 @@ def office_calls(ref: str):
             pb.ListStaffMembersRequest(), timeout=5)),
         ("DeactivateStaffMember", lambda s: s.DeactivateStaffMember(
             pb.DeactivateStaffMemberRequest(staff_id="anna"), timeout=5)),
+        ("ListKioskEvents", lambda s: s.ListKioskEvents(
+            pb.ListKioskEventsRequest(kiosk_id="kiosk-a"), timeout=5)),
     ]
 
 
@@ -218,13 +220,13 @@ def test_own_office_roles_get_exactly_their_rights(world, role):
     expected = {
         Role.CLERK: allowed,
         Role.INTEGRATION: allowed,
-        Role.SUPERVISOR: allowed | {"SendKioskCommand", "ListStaffMembers"},
-        Role.TECHNICIAN: {"ListKiosks"},
-        Role.AUDITOR: set(),
+        Role.SUPERVISOR: allowed | {"SendKioskCommand", "ListStaffMembers", "ListKioskEvents"},
+        Role.TECHNICIAN: {"ListKiosks", "ListKioskEvents"},
+        Role.AUDITOR: {"ListKioskEvents"},
     }[role]
     passed = set()
     for rpc in ("GetPickupOrder", "ListPickupOrders", "ListKiosks", "SendKioskCommand",
-                "ListStaffMembers"):
+                "ListStaffMembers", "ListKioskEvents"):
         code, reason = _outcome(dict(office_calls(world.reference))[rpc], stub)
         if code == "ok":
             passed.add(rpc)

@@ -116,7 +116,7 @@ def test_unreachable_registry(monkeypatch, capsys, tmp_path):
 
 
 def test_registry_address_from_the_environment(registry, monkeypatch, capsys):
-    monkeypatch.setenv("PICKUPBOX_REGISTRY", registry.address)
+    monkeypatch.setenv("KIOSK_REGISTRY_ADDRESS", registry.address)
     monkeypatch.setenv("PICKUPBOX_CREDENTIAL", str(registry.db_path.parent / "admin.credential"))
     assert main(["kiosk", "list"]) == 0
     assert "no kiosks registered" in capsys.readouterr().out

@@ -611,3 +611,39 @@ class DeactivateStaffMemberResponse(_message.Message):
     STAFF_MEMBER_FIELD_NUMBER: _ClassVar[int]
     staff_member: StaffMember
     def __init__(self, staff_member: _Optional[_Union[StaffMember, _Mapping]] = ...) -> None: ...
+
+class ListKioskEventsRequest(_message.Message):
+    __slots__ = ("kiosk_id", "types", "alarms_only", "since_time", "page_size", "page_token")
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    ALARMS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SINCE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    kiosk_id: str
+    types: _containers.RepeatedScalarFieldContainer[EventType]
+    alarms_only: bool
+    since_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, kiosk_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[EventType, str]]] = ..., alarms_only: _Optional[bool] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class StoredKioskEvent(_message.Message):
+    __slots__ = ("kiosk_id", "event", "receive_time", "alarm")
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    kiosk_id: str
+    event: KioskEvent
+    receive_time: _timestamp_pb2.Timestamp
+    alarm: bool
+    def __init__(self, kiosk_id: _Optional[str] = ..., event: _Optional[_Union[KioskEvent, _Mapping]] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alarm: _Optional[bool] = ...) -> None: ...
+
+class ListKioskEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[StoredKioskEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[StoredKioskEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -386,6 +386,11 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.FromString,
                 _registered_method=True)
+        self.ListKioskEvents = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ListKioskEvents',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -456,6 +461,15 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListKioskEvents(self, request, context):
+        """The events a kiosk reported (alarms, inspections, orders, service), oldest
+        first. Technicians, supervisors, auditors and admins of the kiosk's
+        office; order references only for callers who may read orders or audit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -508,6 +522,11 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.ReissuePickupCode,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.SerializeToString,
+            ),
+            'ListKioskEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKioskEvents,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -782,6 +801,33 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/ReissuePickupCode',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReissuePickupCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKioskEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ListKioskEvents',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
