@@ -57,12 +57,25 @@ class Guard:
             return
         principal = _principal.get()
         actor = principal.label if principal is not None else "anonymous"
-        audit_denial(self._db, actor, _method.get(), decision.reason, decision.message,
-                     _where.get(), target=target, office_id=office_id)
-        raise RegistryError(
+        method = _method.get()
+        where = _where.get()
+
+        def audit() -> None:
+            audit_denial(self._db, actor, method, decision.reason, decision.message, where,
+                         target=target, office_id=office_id)
+
+        refusal = RegistryError(
             grpc.StatusCode.PERMISSION_DENIED, decision.reason, decision.message,
-            {"method": _method.get().rsplit("/", 1)[-1]},
+            {"method": method.rsplit("/", 1)[-1]},
         )
+        if self._db.in_transaction:
+            # Inside the call's transaction the refusal rolls everything back,
+            # an audit row written there included: abort_on_error writes it
+            # once the transaction is gone.
+            refusal.after_rollback = audit
+        else:
+            audit()
+        raise refusal
 
 
 def audit_denial(db: RegistryDatabase, actor: str, method: str, reason: str, message: str,

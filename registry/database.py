@@ -998,6 +998,11 @@ class RegistryDatabase:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
 
+    @property
+    def in_transaction(self) -> bool:
+        """True inside `transaction()` (on this connection, whichever thread holds it)."""
+        return self._conn.in_transaction
+
     def checkpoint_wal(self) -> None:
         """Folds the WAL into the database, so wiped secrets leave no copy in -wal."""
         with self._lock:

@@ -44,6 +44,14 @@ class RegistryError(Exception):
         self.reason = reason
         self.message = message
         self.metadata = metadata or {}
+        # Work that must wait until the failed call's transaction has rolled
+        # back, such as auditing a refusal (set by registry.auth.Guard).
+        self.after_rollback: Callable[[], None] | None = None
+
+    def run_after_rollback(self) -> None:
+        if self.after_rollback is not None:
+            action, self.after_rollback = self.after_rollback, None
+            action()
 
     def to_status(self) -> grpc.Status:
         info = error_details_pb2.ErrorInfo(
@@ -92,6 +100,7 @@ def abort_on_error(method: Callable) -> Callable:
             try:
                 yield from method(self, request, context)
             except RegistryError as error:
+                error.run_after_rollback()
                 context.abort_with_status(error.to_status())
 
         return streaming
@@ -101,6 +110,7 @@ def abort_on_error(method: Callable) -> Callable:
         try:
             return method(self, request, context)
         except RegistryError as error:
+            error.run_after_rollback()
             context.abort_with_status(error.to_status())
 
     return unary

@@ -324,3 +324,23 @@ def test_may_apply():
     assert not may_apply(Order, pb.EVENT_TYPE_ORDER_COLLECTED, "kiosk-2", "north")
     assert may_apply(Order, pb.EVENT_TYPE_ORDER_DEPOSITED, "kiosk-2", "north")
     assert not may_apply(Order, pb.EVENT_TYPE_ORDER_DEPOSITED, "kiosk-3", "south")
+
+
+def test_a_refusal_inside_a_call_is_audited_after_the_rollback(registry, register_kiosk):
+    """The office check of SendKioskCommand runs inside the call's transaction:
+    the refusal rolls it back, and its audit entry must still be written."""
+    from tests.auth_support import enrol
+
+    enrol(registry.server.db, "kiosk-b", office_id="office-b")
+    with registry.server.db.transaction() as tx:
+        supervisor = identity.create_api_key(
+            tx, "a-supervisor", "default", frozenset({Role.SUPERVISOR}))
+    office_a = pb_grpc.OfficeServiceStub(authenticated_channel(registry.channel, bearer(supervisor)))
+    open_1 = pb.RemoteCommand(type=pb.COMMAND_TYPE_OPEN_COMPARTMENT, compartment_number=1,
+                              reason="a look inside")
+    error = refused(office_a.SendKioskCommand,
+                    pb.SendKioskCommandRequest(kiosk_id="kiosk-b", command=open_1))
+    assert error_reason(error) == "OTHER_OFFICE"
+    denied = registry.sql("SELECT actor, target, detail FROM audit_log WHERE action = 'call.denied'")
+    assert [(r["actor"], r["target"]) for r in denied] == [("api_key:a-supervisor", "kiosk-b")]
+    assert registry.sql("SELECT * FROM commands WHERE kiosk_id = 'kiosk-b'") == []
