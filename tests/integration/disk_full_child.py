@@ -29,6 +29,8 @@ from kiosk.uplink.worker import Uplink
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from registry.server import create_server
+from common.auth import authenticated_channel, bearer
+from tests.auth_support import admin_token, enrol
 
 PARAMS = credentials.KdfParams(n=2**10, r=8, p=1)
 CARD, STAFF_PIN, PIN = "04A1B2C3D4E5F6", "246810", "482915"
@@ -80,13 +82,16 @@ def main() -> int:
     )
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    office = pb_grpc.OfficeServiceStub(channel)
+    admin = bearer(admin_token(outside / "registry.sqlite3"))
+    office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
     store = KioskStore(data / "kiosk.sqlite3")
     bank = SimulatedLockerBank(load_box("demo"))
     core = KioskCore(store, bank)
     uplink = Uplink(
         core,
-        RegistryClient(f"127.0.0.1:{server.port}", "small-disk"),
+        RegistryClient(
+            f"127.0.0.1:{server.port}", "small-disk", token=enrol(server.db, "small-disk")
+        ),
         sync_interval=0.2,
         heartbeat_interval=0.2,
         retry_max=0.3,
