@@ -125,3 +125,17 @@ def test_finished_messages_are_forgotten_after_the_retention_time(queue):
     assert queue.forget_finished(timedelta(seconds=-1)) == 1
     assert queue.get(sent) is None and queue.attempts(sent) == []
     assert queue.get(waiting) is not None  # unfinished messages stay
+
+
+def test_an_ended_order_is_forgotten_except_what_is_still_on_its_way(queue):
+    sent = enqueue(queue, channel="email", recipient="a@example.org", reference="PO-A")
+    (message,) = queue.claim_due(10)
+    queue.record([(message, "sent", "<id@x>", None)])
+    receipt = enqueue(queue, channel="email", recipient="a@example.org", reference="PO-A",
+                      kind="collected")
+    other = enqueue(queue, channel="email", recipient="b@example.org", reference="PO-B")
+    assert queue.forget("PO-A") == 1
+    assert queue.get(sent) is None and queue.attempts(sent) == []
+    assert queue.get(receipt) is not None  # not final yet: the next retention run takes it
+    assert queue.get(other) is not None
+    assert queue.forget("PO-A") == 0
