@@ -5,7 +5,7 @@ client of the benchmark gets its channel credentials and call metadata from
 :func:`credentials_for` and nowhere else: an office client calls with the
 registry's local admin key, a kiosk with its own kiosk credential, enrolled
 on first use as an operator would (`kiosk-registry kiosk enrol`). The
-registry's folder reaches the load processes through ``BENCH_REGISTRY_DIR``.
+registry's database path reaches the load processes through ``BENCH_REGISTRY_DB``.
 """
 
 from __future__ import annotations
@@ -37,24 +37,27 @@ class Credentials:
     metadata: tuple[tuple[str, str], ...] = ()
 
 
-REGISTRY_DIR_ENV = "BENCH_REGISTRY_DIR"
+REGISTRY_DB_ENV = "BENCH_REGISTRY_DB"
 _kiosk_tokens: dict[tuple[str, str], str] = {}
 
 
 def credentials_for(role: str, name: str) -> Credentials:
     """How a benchmark client authenticates as ``role`` ("kiosk" or "office") named ``name``
-    against the registry :func:`start_registry` started last (plaintext on loopback)."""
-    folder = Path(os.environ[REGISTRY_DIR_ENV])
+    against the registry whose database ``BENCH_REGISTRY_DB`` names (:func:`start_registry`
+    sets it); plaintext on loopback."""
+    db_path = Path(os.environ[REGISTRY_DB_ENV])
     if role == "office":
-        return Credentials(metadata=bearer(read_secret_file(folder / ADMIN_CREDENTIAL_FILE)))
+        return Credentials(
+            metadata=bearer(read_secret_file(db_path.parent / ADMIN_CREDENTIAL_FILE))
+        )
     if role != "kiosk":
         raise ValueError(f"unknown role {role!r}: use 'kiosk' or 'office'")
-    key = (str(folder), name)
+    key = (str(db_path), name)
     if key not in _kiosk_tokens:
         from registry.database import RegistryDatabase
         from tests.auth_support import enrol
 
-        db = RegistryDatabase(folder / "registry.sqlite3")
+        db = RegistryDatabase(db_path)
         try:
             _kiosk_tokens[key] = enrol(db, name)
         finally:
@@ -127,7 +130,8 @@ def start_registry(workdir: Path, *extra: str) -> RegistryProcess:
     script = Path(sys.executable).parent / "kiosk-registry"
     log_path = workdir / "registry.log"
     log = log_path.open("w")
-    os.environ[REGISTRY_DIR_ENV] = str(workdir)  # for credentials_for, here and in load processes
+    # For credentials_for, here and in the load processes.
+    os.environ[REGISTRY_DB_ENV] = str(workdir / "registry.sqlite3")
     process = subprocess.Popen(
         [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(workdir / "registry.sqlite3"),
          "--notify-dir", str(workdir / "notifications"), "--metrics-listen", "127.0.0.1:0", *extra],
