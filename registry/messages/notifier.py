@@ -103,7 +103,7 @@ class MessagesNotifier:
         self.queue.close()
 
     def forget(self, reference: str) -> bool:
-        """The retention job's hook: an ended order's sent messages go."""
+        """The retention job's hook: an ended order's final messages lose their recipient."""
         return self.queue.forget(reference) > 0
 
     def kiosk_seen(self, kiosk_id: str, at: datetime) -> None:

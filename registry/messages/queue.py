@@ -335,16 +335,24 @@ class MessageQueue:
         return len(keys)
 
     def forget(self, reference: str) -> int:
-        """Deletes an ended order's final messages and their delivery log (the
-        recipient is personal data); returns how many. A message still on its
-        way stays until it is final and the next retention run comes."""
+        """Wipes what is personal from an ended order's final messages: the
+        recipient, the server's replies (which may quote it) and the delivery
+        log's details. What was sent when, and how it ended, stays for the
+        office (`order get`). A message still on its way keeps its recipient
+        until it is final and the next retention run comes. Returns how many."""
         with self._tx() as conn:
             keys = [r[0] for r in conn.execute(
-                "SELECT key FROM messages WHERE order_reference = ? AND final_at IS NOT NULL",
+                "SELECT key FROM messages WHERE order_reference = ? AND final_at IS NOT NULL"
+                " AND (recipient != '' OR last_error != '' OR provider_id != '')",
                 (reference,),
             )]
-            conn.executemany("DELETE FROM attempts WHERE message_key = ?", [(k,) for k in keys])
-            conn.executemany("DELETE FROM messages WHERE key = ?", [(k,) for k in keys])
+            conn.executemany(
+                "UPDATE messages SET recipient = '', last_error = '', provider_id = ''"
+                " WHERE key = ?", [(k,) for k in keys],
+            )
+            conn.executemany(
+                "UPDATE attempts SET detail = '' WHERE message_key = ?", [(k,) for k in keys]
+            )
         if keys:  # and out of the write-ahead log too
             with self._lock:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
