@@ -39,7 +39,7 @@ from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from registry import audit as audit_rules
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_OFFICE = "default"
 # After these the document is out of the box or was never put in for the
 # citizen: the contact is no longer needed and the retention clock starts.
@@ -120,7 +120,9 @@ CREATE TABLE IF NOT EXISTS commands (
     reason TEXT NOT NULL DEFAULT '',
     requested_by TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
-    delivered_at TEXT
+    delivered_at TEXT,
+    service_opening INTEGER NOT NULL DEFAULT 0,
+    expire_at TEXT
 );
 CREATE INDEX IF NOT EXISTS commands_pending ON commands (kiosk_id, delivered_at, seq);
 """ + """
@@ -335,10 +337,16 @@ class StoredCommand:
     reason: str
     requested_by: str
     created_at: str = ""  # when the office sent it (the kiosk refuses stale opens)
+    # An open of a compartment holding a document runs only as a service opening.
+    service_opening: bool = False
+    expire_at: str = ""  # the caller's expiry; empty: the registry's default
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredCommand:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        fields = {name: row[name] for name in cls.__dataclass_fields__}
+        fields["service_opening"] = bool(fields["service_opening"])
+        fields["expire_at"] = fields["expire_at"] or ""
+        return cls(**fields)
 
 
 # Columns an order update may set; anything else is a programming error.
@@ -699,12 +707,16 @@ class Transaction:
         compartment_number: int = 0,
         reason: str = "",
         requested_by: str = "",
+        service_opening: bool = False,
+        expire_at: datetime | None = None,
     ) -> str:
         command_id = str(uuid.uuid4())
         self._conn.execute(
             "INSERT INTO commands (command_id, kiosk_id, type, compartment_number, reason,"
-            " requested_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (command_id, kiosk_id, type, compartment_number, reason, requested_by, _text(utcnow())),
+            " requested_by, created_at, service_opening, expire_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (command_id, kiosk_id, type, compartment_number, reason, requested_by,
+             _text(utcnow()), int(service_opening), _text(expire_at)),
         )
         self.commands_queued = True
         return command_id
@@ -972,6 +984,15 @@ class RegistryDatabase:
                             tx._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                     for kiosk_id, in tx._conn.execute("SELECT kiosk_id FROM kiosks").fetchall():
                         tx.enrol_kiosk(kiosk_id, DEFAULT_OFFICE, kiosk_id)
+                if version < 4:
+                    # Version 4 carries a command's service-opening mark and expiry to the kiosk.
+                    columns = {r[1] for r in tx._conn.execute("PRAGMA table_info(commands)")}
+                    for column, kind in (
+                        ("service_opening", "INTEGER NOT NULL DEFAULT 0"),
+                        ("expire_at", "TEXT"),
+                    ):
+                        if column not in columns:
+                            tx._conn.execute(f"ALTER TABLE commands ADD COLUMN {column} {kind}")
                 tx._conn.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )

@@ -317,9 +317,12 @@ def _command_to_proto(command: StoredCommand) -> pb.RemoteCommand:
         compartment_number=command.compartment_number,
         reason=command.reason,
         requested_by=command.requested_by,
+        service_opening=command.service_opening,
     )
     if command.created_at:  # the kiosk refuses it five minutes after it was sent
         created = datetime.fromisoformat(command.created_at)
         message.create_time.CopyFrom(to_timestamp(created))
         message.expire_time.CopyFrom(to_timestamp(created + COMMAND_EXPIRY))
+    if command.expire_at:  # or when the office said, which is never later
+        message.expire_time.CopyFrom(to_timestamp(datetime.fromisoformat(command.expire_at)))
     return message

@@ -199,6 +199,11 @@ class FanOutNotifier:
         for notifier in self.notifiers:
             notifier.order_ready(notice)
 
+    def forget(self, reference: str) -> bool:
+        """Every notifier forgets the order (none is skipped); True if any held something."""
+        results = [n.forget(reference) for n in self.notifiers if hasattr(n, "forget")]
+        return any(results)
+
     def __getattr__(self, hook: str):
         # The optional hooks (order_changed, staff_alarm, all_clear, start,
         # close): called on every notifier that has them.

@@ -39,6 +39,7 @@ from common.convert import (
     order_status_to_proto,
     size_from_proto,
     size_to_proto,
+    from_timestamp,
     to_timestamp,
 )
 from registry.events import ALARM_EVENTS, event_type_name
@@ -62,6 +63,7 @@ from registry.database import (
     Transaction,
     utcnow,
 )
+from registry.kiosk_service import COMMAND_EXPIRY
 from registry.messages.hooks import notify_cancelled
 from registry.errors import (
     KIOSK_NOT_FOUND,
@@ -487,6 +489,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         if command.type in _COMMANDS_FOR_A_COMPARTMENT and command.compartment_number == 0:
             raise invalid_argument("command.compartment_number", f"is required for {type_name}")
         validation.text("command.reason", command.reason)
+        expire_at = _command_expiry(command)
         principal = current_principal()
         self._guard.require(
             check_command(principal, command.type, command.reason), target=request.kiosk_id
@@ -511,10 +514,13 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 # Who asked is what the registry authenticated, never what
                 # the request claims.
                 requested_by=principal.label,
+                service_opening=command.service_opening,
+                expire_at=expire_at,
             )
             tx.audit(principal.label, "command.sent", office_id=office_id,
                      target=request.kiosk_id, command=type_name, command_id=command_id,
-                     compartment=command.compartment_number, reason=command.reason)
+                     compartment=command.compartment_number, reason=command.reason,
+                     service_opening=command.service_opening)
             response = pb.SendKioskCommandResponse(command_id=command_id)
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info(
@@ -724,3 +730,22 @@ def kiosk_status(kiosk: StoredKiosk, now: datetime) -> pb.KioskStatus:
         compartments_out_of_service=states.count(pb.COMPARTMENT_STATE_OUT_OF_SERVICE),
         outbox_backlog=kiosk.outbox_backlog,
     )
+
+
+def _command_expiry(command: pb.RemoteCommand) -> datetime | None:
+    """The caller's expire_time, if any: in the future and no later than the
+    registry's default (a remote open must not wait long for a kiosk)."""
+    expire_at = from_timestamp(command.expire_time)
+    if expire_at is None:
+        return None
+    now = utcnow()
+    if expire_at <= now:
+        raise invalid_argument(
+            "command.expire_time", "is in the past; leave it out or send a later one"
+        )
+    if expire_at > now + COMMAND_EXPIRY:
+        minutes = int(COMMAND_EXPIRY.total_seconds() // 60)
+        raise invalid_argument(
+            "command.expire_time", f"is more than {minutes} minutes ahead; send a sooner one"
+        )
+    return expire_at

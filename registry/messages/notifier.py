@@ -102,6 +102,10 @@ class MessagesNotifier:
         self.worker.stop()
         self.queue.close()
 
+    def forget(self, reference: str) -> bool:
+        """The retention job's hook: an ended order's final messages lose their recipient."""
+        return self.queue.forget(reference) > 0
+
     def kiosk_seen(self, kiosk_id: str, at: datetime) -> None:
         """The registry's heartbeat hook: ends a kiosk_offline alarm."""
         self.queue.kiosk_seen(kiosk_id, at)

@@ -190,6 +190,8 @@ class MessageQueue:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 5000")
+        # Forgotten recipients are overwritten, not left in free pages.
+        self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.executescript(_SCHEMA)
         self._wake = threading.Condition()
 
@@ -334,6 +336,30 @@ class MessageQueue:
             )]
             conn.executemany("DELETE FROM attempts WHERE message_key = ?", [(k,) for k in keys])
             conn.executemany("DELETE FROM messages WHERE key = ?", [(k,) for k in keys])
+        return len(keys)
+
+    def forget(self, reference: str) -> int:
+        """Wipes what is personal from an ended order's final messages: the
+        recipient, the server's replies (which may quote it) and the delivery
+        log's details. What was sent when, and how it ended, stays for the
+        office (`order get`). A message still on its way keeps its recipient
+        until it is final and the next retention run comes. Returns how many."""
+        with self._tx() as conn:
+            keys = [r[0] for r in conn.execute(
+                "SELECT key FROM messages WHERE order_reference = ? AND final_at IS NOT NULL"
+                " AND (recipient != '' OR last_error != '' OR provider_id != '')",
+                (reference,),
+            )]
+            conn.executemany(
+                "UPDATE messages SET recipient = '', last_error = '', provider_id = ''"
+                " WHERE key = ?", [(k,) for k in keys],
+            )
+            conn.executemany(
+                "UPDATE attempts SET detail = '' WHERE message_key = ?", [(k,) for k in keys]
+            )
+        if keys:  # and out of the write-ahead log too
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(keys)
 
     def mark_bounced(self, key: str, reason: str) -> None:

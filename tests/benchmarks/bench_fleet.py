@@ -24,7 +24,8 @@ from /proc after each part; the registry's own /metrics are scraped at the
 end to cross-check the call counts. Figures go to artifacts/benchmarks/fleet.json.
 
 Credentials: every client takes them from fleet_client.credentials_for()
-(none today); see that module.
+(the local admin key for office calls, an enrolled kiosk credential per
+kiosk); see that module.
 
     .venv/bin/python -m tests.benchmarks.bench_fleet [--max-kiosks 64] [--seconds 8]
         [--fleet-seconds 10] [--load-processes 2] [--seed-orders 200]
@@ -164,15 +165,16 @@ def _fleet(target: str, n: int, seconds: float, interval: float, processes: int)
 
 # ----------------------------------------------------------------- unary
 
-def _hammer(target: str, seconds: float, make_call) -> dict:
-    """CLIENT_THREADS threads, one channel each, calling ``make_call(stubs, i)`` for ``seconds``."""
+def _hammer(target: str, seconds: float, make_call, caller=lambda n: ("office", "bench")) -> dict:
+    """CLIENT_THREADS threads, one channel each, calling ``make_call(stubs, i)`` for ``seconds``;
+    thread n calls as ``caller(n)`` (role, name)."""
     latencies: list[list[float]] = [[] for _ in range(CLIENT_THREADS)]
     errors: list[str] = []
     start = threading.Barrier(CLIENT_THREADS + 1)
     deadline = [0.0]
 
     def worker(n: int) -> None:
-        credentials = credentials_for("office", f"bench-{n}")
+        credentials = credentials_for(*caller(n))
         channel = sync_channel(target, credentials)
         stubs = (pb_grpc.KioskServiceStub(channel), pb_grpc.OfficeServiceStub(channel), credentials)
         make_call(stubs, n, 0)  # connect before the clock starts
@@ -211,11 +213,11 @@ def _unary(target: str, seconds: float, seeded_orders: int) -> dict:
     setup = sync_channel(target, credentials_for("office", "bench-setup"))
     kiosk_stub = pb_grpc.KioskServiceStub(setup)
     office_stub = pb_grpc.OfficeServiceStub(setup)
-    md = credentials_for("kiosk", "unary").metadata
+    md = credentials_for("kiosk", "unary-00").metadata
     for n in range(CLIENT_THREADS):
         kiosk_stub.RegisterKiosk(pb.RegisterKioskRequest(
             kiosk_id=f"unary-{n:02d}", software_version="bench", compartments=layout()),
-            timeout=10, metadata=md)
+            timeout=10, metadata=credentials_for("kiosk", f"unary-{n:02d}").metadata)
     office_md = credentials_for("office", "bench-setup").metadata
 
     def seed(_):
@@ -258,11 +260,22 @@ def _unary(target: str, seconds: float, seeded_orders: int) -> dict:
             kind=pb.DOCUMENT_KIND_ID_CARD, request_id=str(uuid.uuid4()), kiosk_id=f"unary-{n:02d}"),
             timeout=10, metadata=stubs[2].metadata)
 
+    def own_kiosk(n):
+        return "kiosk", f"unary-{n:02d}"
+
+    def first_kiosk(n):
+        return "kiosk", "unary-00"
+
+    def office(n):
+        return "office", "bench"
+
     results = {}
-    for name, call in (("heartbeat", heartbeat), ("report_events", report),
-                       ("sync_incremental", sync_incremental), ("sync_full", sync_full),
-                       ("create_order", create_order)):
-        results[name] = _hammer(target, seconds, call)
+    for name, call, caller in (("heartbeat", heartbeat, own_kiosk),
+                               ("report_events", report, own_kiosk),
+                               ("sync_incremental", sync_incremental, first_kiosk),
+                               ("sync_full", sync_full, first_kiosk),
+                               ("create_order", create_order, office)):
+        results[name] = _hammer(target, seconds, call, caller)
         print(f"  {name:17} {results[name]['calls_per_s']:8.1f} calls/s  "
               f"p50 {results[name]['p50_ms']} ms  p99 {results[name]['p99_ms']} ms  "
               f"errors {results[name]['errors']}", flush=True)

@@ -1,11 +1,11 @@
 """The fleet benchmark's side of the wire: credentials, the registry process, simulated kiosks.
 
-**Credentials.** Today's registry asks no one who they are. The registry's
-authentication is being added (issue 10 comes after it), so every client of
-the benchmark gets its channel credentials and call metadata from
-:func:`credentials_for` and nowhere else: point that one function at the new
-scheme (a kiosk's client certificate, an office token) and the benchmark
-measures the authenticated registry unchanged.
+**Credentials.** The registry authenticates every call (issue 9). Every
+client of the benchmark gets its channel credentials and call metadata from
+:func:`credentials_for` and nowhere else: an office client calls with the
+registry's local admin key, a kiosk with its own kiosk credential, enrolled
+on first use as an operator would (`kiosk-registry kiosk enrol`). The
+registry's database path reaches the load processes through ``BENCH_REGISTRY_DB``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import grpc
 
+from common.auth import ADMIN_CREDENTIAL_FILE, bearer, read_secret_file
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 
@@ -36,13 +37,32 @@ class Credentials:
     metadata: tuple[tuple[str, str], ...] = ()
 
 
-def credentials_for(role: str, name: str) -> Credentials:
-    """How a benchmark client authenticates as ``role`` ("kiosk" or "office") named ``name``.
+REGISTRY_DB_ENV = "BENCH_REGISTRY_DB"
+_kiosk_tokens: dict[tuple[str, str], str] = {}
 
-    Today: nothing (plaintext, no metadata), which is all the registry
-    accepts. The one place to change when the registry requires credentials.
-    """
-    return Credentials()
+
+def credentials_for(role: str, name: str) -> Credentials:
+    """How a benchmark client authenticates as ``role`` ("kiosk" or "office") named ``name``
+    against the registry whose database ``BENCH_REGISTRY_DB`` names (:func:`start_registry`
+    sets it); plaintext on loopback."""
+    db_path = Path(os.environ[REGISTRY_DB_ENV])
+    if role == "office":
+        return Credentials(
+            metadata=bearer(read_secret_file(db_path.parent / ADMIN_CREDENTIAL_FILE))
+        )
+    if role != "kiosk":
+        raise ValueError(f"unknown role {role!r}: use 'kiosk' or 'office'")
+    key = (str(db_path), name)
+    if key not in _kiosk_tokens:
+        from registry.database import RegistryDatabase
+        from tests.auth_support import enrol
+
+        db = RegistryDatabase(db_path)
+        try:
+            _kiosk_tokens[key] = enrol(db, name)
+        finally:
+            db.close()
+    return Credentials(metadata=bearer(_kiosk_tokens[key]))
 
 
 # Each simulated kiosk gets its own HTTP/2 connection, as real kiosks do:
@@ -110,6 +130,8 @@ def start_registry(workdir: Path, *extra: str) -> RegistryProcess:
     script = Path(sys.executable).parent / "kiosk-registry"
     log_path = workdir / "registry.log"
     log = log_path.open("w")
+    # For credentials_for, here and in the load processes.
+    os.environ[REGISTRY_DB_ENV] = str(workdir / "registry.sqlite3")
     process = subprocess.Popen(
         [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(workdir / "registry.sqlite3"),
          "--notify-dir", str(workdir / "notifications"), "--metrics-listen", "127.0.0.1:0", *extra],

@@ -18,7 +18,7 @@ import pytest
 from kiosk.app import Kiosk, build_kiosk
 from kiosk.config import load_settings
 from common.credentials import KdfParams
-from registry.notifier import DirectoryNotifier
+from registry.notifier import DirectoryNotifier, FanOutNotifier
 from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
@@ -61,10 +61,17 @@ class Registry:
     server: object = None
     channel: grpc.Channel | None = None
     office: pb_grpc.OfficeServiceStub | None = None
+    # Notifiers beside the notice directory (e.g. the messages queue); they
+    # are closed when the registry stops.
+    more_notifiers: list = field(default_factory=list)
+    notifier: object = None
 
     def start(self) -> None:
+        self.notifier = DirectoryNotifier(self.notify_dir)
+        if self.more_notifiers:
+            self.notifier = FanOutNotifier([self.notifier, *self.more_notifiers])
         self.server = create_server(
-            f"127.0.0.1:{self.port}", self.db_path, notifier=DirectoryNotifier(self.notify_dir),
+            f"127.0.0.1:{self.port}", self.db_path, notifier=self.notifier,
             kdf_params=FAST_KDF, stream_poll_seconds=0.2,
         )
         self.server.start()

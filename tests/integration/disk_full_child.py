@@ -29,6 +29,8 @@ from kiosk.uplink.worker import Uplink
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from registry.server import create_server
+from common.auth import authenticated_channel, bearer
+from tests.auth_support import admin_token, enrol
 
 PARAMS = credentials.KdfParams(n=2**10, r=8, p=1)
 CARD, STAFF_PIN, PIN = "04A1B2C3D4E5F6", "246810", "482915"
@@ -80,20 +82,27 @@ def main() -> int:
     )
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    office = pb_grpc.OfficeServiceStub(channel)
+    admin = bearer(admin_token(outside / "registry.sqlite3"))
+    office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
     store = KioskStore(data / "kiosk.sqlite3")
     bank = SimulatedLockerBank(load_box("demo"))
     core = KioskCore(store, bank)
-    uplink = Uplink(
-        core,
-        RegistryClient(f"127.0.0.1:{server.port}", "small-disk"),
-        sync_interval=0.2,
-        heartbeat_interval=0.2,
-        retry_max=0.3,
-    )
-    core.on_outbox = uplink.wake
+    token = enrol(server.db, "small-disk")
+
+    def start_uplink() -> Uplink:
+        uplink = Uplink(
+            core,
+            RegistryClient(f"127.0.0.1:{server.port}", "small-disk", token=token),
+            sync_interval=0.2,
+            heartbeat_interval=0.2,
+            retry_max=0.3,
+        )
+        core.on_outbox = uplink.wake
+        uplink.start()
+        return uplink
+
     core.start()
-    uplink.start()
+    uplink = start_uplink()
     wait(lambda: uplink.registered)
     ctx = core.credential_context()  # the registry's salt and parameters
     code, code2 = credentials.generate_code(), credentials.generate_code()
@@ -179,6 +188,10 @@ def main() -> int:
     core.cancel()  # the citizen leaves with the document
 
     # The disk fills between the unlock pulse and the door-open signal (PO-2).
+    # The uplink pauses meanwhile: a checkpoint of its writes could free a
+    # page of the full disk and let the door-open record through.
+    wait(lambda: store.outbox_backlog() == 0)
+    uplink.stop()
     core.present_staff_card(CARD)
     core.staff_pin(STAFF_PIN)
     core.start_deposit()
@@ -207,7 +220,7 @@ def main() -> int:
     core.tick()
     out["cut_compartment"] = store.compartment(second).state.value
     out["cut_uncertain"] = store.order("PO-2").uncertain.value
-    uplink.wake()
+    uplink = start_uplink()
     wait(lambda: store.outbox_backlog() == 0)
     with sqlite3.connect(outside / "registry.sqlite3") as db:
         out["registry_events"] = [

@@ -8,6 +8,7 @@ registry's clock run on. Nothing may expire, lock or wait because of a step.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import grpc
 
@@ -39,9 +40,9 @@ def start_kiosk(registry, tmp_path, wall: SteppableClock) -> KioskHarness:
         "PICKUPBOX_REGISTRY__HEARTBEAT_INTERVAL_SECONDS": "0.3",
         "PICKUPBOX_REGISTRY__RETRY_MAX_SECONDS": "0.5",
     }
-    kiosk = build_kiosk(
-        load_settings(None, environ), registry_target=f"127.0.0.1:{registry.port}", wall_clock=wall
-    )
+    settings = load_settings(None, environ)
+    registry.enrol(settings.kiosk.id, Path(settings.kiosk.data_dir))  # as the operator did
+    kiosk = build_kiosk(settings, registry_target=f"127.0.0.1:{registry.port}", wall_clock=wall)
     kiosk.start()
     wait_for(lambda: kiosk.uplink.registered, what="kiosk registration")
     return KioskHarness(kiosk, registry, wall)  # type: ignore[arg-type]

@@ -37,10 +37,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from common.auth import KIOSK_CREDENTIAL_FILE, authenticated_channel, bearer
 from hardware.box import load_box
 from hardware.devicesim.kerong_bus import KerongBus
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from tests.auth_support import admin_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -225,7 +227,17 @@ def world(tmp_path_factory):
     )
     port = int(registry.stdout.readline())
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    office = pb_grpc.OfficeServiceStub(channel)
+    admin = bearer(admin_token(tmp / "registry.sqlite3"))
+    office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
+    # The operator enrols the kiosk before it first connects.
+    (tmp / "kiosk").mkdir()
+    enrolled = subprocess.run(
+        [str(Path(sys.executable).parent / "kiosk-registry"), "kiosk", "enrol", KIOSK_ID,
+         "--db", str(tmp / "registry.sqlite3"),
+         "--output", str(tmp / "kiosk" / KIOSK_CREDENTIAL_FILE)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
     office.CreateStaffMember(
         pb.CreateStaffMemberRequest(staff_id="anna", card_uid=STAFF_CARD, pin=STAFF_PIN)
     )

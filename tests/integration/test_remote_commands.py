@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import grpc
+import pytest
+
+from common.convert import to_timestamp
 
 from kiosk.app import build_kiosk
 from kiosk.config import load_settings
@@ -24,13 +31,16 @@ def start_kiosk(registry, tmp_path) -> KioskHarness:
         "PICKUPBOX_REGISTRY__HEARTBEAT_INTERVAL_SECONDS": "0.3",
         "PICKUPBOX_REGISTRY__RETRY_MAX_SECONDS": "0.5",
     }
-    kiosk = build_kiosk(load_settings(None, environ), registry_target=f"127.0.0.1:{registry.port}")
+    settings = load_settings(None, environ)
+    registry.enrol(settings.kiosk.id, Path(settings.kiosk.data_dir))  # as the operator did
+    kiosk = build_kiosk(settings, registry_target=f"127.0.0.1:{registry.port}")
     kiosk.start()
     wait_for(lambda: kiosk.uplink.registered, what="kiosk registration")
     return KioskHarness(kiosk, registry, FakeClock())
 
 
-def send_open(registry, number: int) -> None:
+def send_open(registry, number: int, **command) -> None:
+    """As the local admin (a supervisor); `requested_by` is a claim the registry ignores."""
     registry.office.SendKioskCommand(
         pb.SendKioskCommandRequest(
             kiosk_id="kiosk-1",
@@ -39,6 +49,7 @@ def send_open(registry, number: int) -> None:
                 compartment_number=number,
                 reason="check the lock",
                 requested_by="office-admin",
+                **command,
             ),
         )
     )
@@ -79,6 +90,41 @@ def test_an_open_of_a_compartment_holding_a_document_is_refused(registry, tmp_pa
     k.kiosk.stop()
 
 
+def test_a_service_opening_with_a_reason_opens_a_compartment_holding_a_document(
+    registry, tmp_path
+):
+    """The registry carries service_opening and the office's expire_time to the kiosk."""
+    k = start_kiosk(registry, tmp_path)
+    created = registry.create_order()
+    number = k.deposit(created.order.reference)
+    unlocks = len(k.bank.unlock_log)
+    expire = datetime.now(timezone.utc) + timedelta(minutes=2)
+    send_open(registry, number, service_opening=True, expire_time=to_timestamp(expire))
+    opened = wait_for(
+        lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event"
+    )
+    assert opened[0].compartment_number == number and "check the lock" in opened[0].detail
+    assert [c.compartment for c in k.bank.unlock_log[unlocks:]] == [number]
+    assert not events(registry, "EVENT_TYPE_COMMAND_REFUSED")
+    with sqlite3.connect(registry.db_path) as db:
+        (stored,) = db.execute(
+            "SELECT service_opening, expire_at FROM commands WHERE type = ?",
+            ("COMMAND_TYPE_OPEN_COMPARTMENT",),
+        ).fetchall()
+    assert stored[0] == 1 and datetime.fromisoformat(stored[1]) == expire
+    k.kiosk.stop()
+
+
+def test_an_expire_time_already_past_is_refused_by_the_registry(registry, tmp_path):
+    start_kiosk(registry, tmp_path).kiosk.stop()
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with pytest.raises(grpc.RpcError) as refused:
+        send_open(registry, 3, expire_time=to_timestamp(past))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "command.expire_time" in refused.value.details()
+    assert registry.unacknowledged_commands() == 0
+
+
 def test_a_remote_open_names_the_principal_not_a_staff_id(registry, tmp_path):
     k = start_kiosk(registry, tmp_path)
     send_open(registry, 3)
@@ -86,7 +132,9 @@ def test_a_remote_open_names_the_principal_not_a_staff_id(registry, tmp_path):
         lambda: events(registry, "EVENT_TYPE_COMPARTMENT_SERVICE_OPENED"), what="the audit event"
     )
     assert list(opened[0].staff_ids) == []
-    assert "office-admin" in opened[0].detail
+    # The principal the registry authenticated, not the name the request claimed.
+    assert "'api_key:local-admin'" in opened[0].detail
+    assert "office-admin" not in opened[0].detail
     assert any(c.compartment == 3 for c in k.bank.unlock_log)
     k.kiosk.stop()
 

@@ -125,3 +125,20 @@ def test_finished_messages_are_forgotten_after_the_retention_time(queue):
     assert queue.forget_finished(timedelta(seconds=-1)) == 1
     assert queue.get(sent) is None and queue.attempts(sent) == []
     assert queue.get(waiting) is not None  # unfinished messages stay
+
+
+def test_an_ended_order_loses_its_recipients_except_where_still_on_its_way(queue):
+    sent = enqueue(queue, channel="email", recipient="a@example.org", reference="PO-A")
+    (message,) = queue.claim_due(10)
+    queue.record([(message, "sent", "<id@x>", None)])
+    receipt = enqueue(queue, channel="email", recipient="a@example.org", reference="PO-A",
+                      kind="collected")
+    other = enqueue(queue, channel="email", recipient="b@example.org", reference="PO-B")
+    assert queue.forget("PO-A") == 1
+    forgotten = queue.get(sent)
+    assert forgotten.recipient == "" and forgotten.status == "sent"  # the office still sees it
+    assert [a["detail"] for a in queue.attempts(sent)] == [""]
+    # Not final yet: the next retention run takes it.
+    assert queue.get(receipt).recipient == "a@example.org"
+    assert queue.get(other).recipient == "b@example.org"
+    assert queue.forget("PO-A") == 0

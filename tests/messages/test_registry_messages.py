@@ -21,6 +21,8 @@ from registry.notifier import DirectoryNotifier, FanOutNotifier, load_notifier
 from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
+from common.auth import ADMIN_CREDENTIAL_FILE, authenticated_channel, bearer
+from tests.auth_support import KioskCaller, admin_token
 from tests.messages.test_webhooks import receiver_accepts
 from tests.registry.conftest import TEST_KDF, compartments
 
@@ -37,8 +39,9 @@ def start_registry(tmp_path, config: MessagesConfig):
                            kdf_params=TEST_KDF, stream_poll_seconds=0.2)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-    office = registry_pb2_grpc.OfficeServiceStub(channel)
-    kiosk = registry_pb2_grpc.KioskServiceStub(channel)
+    admin = authenticated_channel(channel, bearer(admin_token(tmp_path / "registry.sqlite3")))
+    office = registry_pb2_grpc.OfficeServiceStub(admin)
+    kiosk = KioskCaller(channel, server.db)
     kiosk.RegisterKiosk(pb.RegisterKioskRequest(
         kiosk_id="kiosk-1", software_version="test",
         compartments=compartments(*(pb.COMPARTMENT_STATE_FREE,) * 4)), timeout=5)
@@ -118,6 +121,7 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
     }
     # The CLI shows it (and never the code).
     assert cli_main(["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
+                     "--credential", str(tmp_path / ADMIN_CREDENTIAL_FILE),
                      "--messages-queue", str(tmp_path / "messages.sqlite3")]) == 0
     out = capsys.readouterr().out
     assert "ready via email: sent" in out and "collected via webhook:register: sent" in out

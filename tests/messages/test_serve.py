@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from common.auth import ADMIN_CREDENTIAL_FILE, authenticated_channel, bearer, read_secret_file
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 from tests.messages.test_registry_messages import report
@@ -44,9 +45,18 @@ def test_serve_with_directory_and_messages(tmp_path, smtp_server):
             seen.append(line)
             match = re.search(r"registry listening on (127\.0\.0\.1:\d+)", line)
         assert match, "".join(seen)
+        # The operator enrols the kiosk; the office calls with the local admin key.
+        enrol = subprocess.run(
+            [str(script), "kiosk", "enrol", "kiosk-1", "--db", str(tmp_path / "r.sqlite3"),
+             "--output", str(tmp_path / "kiosk-1.credential")],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert enrol.returncode == 0, enrol.stderr
+        admin = bearer(read_secret_file(tmp_path / ADMIN_CREDENTIAL_FILE))
+        kiosk_key = bearer(read_secret_file(tmp_path / "kiosk-1.credential"))
         with grpc.insecure_channel(match.group(1)) as channel:
-            office = registry_pb2_grpc.OfficeServiceStub(channel)
-            kiosk = registry_pb2_grpc.KioskServiceStub(channel)
+            office = registry_pb2_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
+            kiosk = registry_pb2_grpc.KioskServiceStub(authenticated_channel(channel, kiosk_key))
             kiosk.RegisterKiosk(pb.RegisterKioskRequest(
                 kiosk_id="kiosk-1", software_version="test",
                 compartments=compartments(pb.COMPARTMENT_STATE_FREE)), timeout=10)

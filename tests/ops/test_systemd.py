@@ -164,14 +164,16 @@ def test_kiosk_service_is_ready_pings_and_says_it_stops(tmp_path, notify_socket)
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_registry_with_every_thread_held_by_streams_stops_pinging(tmp_path, notify_socket):
+def test_registry_with_every_thread_held_by_streams_stops_pinging(tmp_path, notify_socket,
+                                                                 monkeypatch):
     """Today's registry serves from 32 threads and each command stream holds one:
     once streams hold them all, its own health check fails and the pings stop,
     so systemd restarts it instead of leaving a registry that answers no one."""
     import asyncio
 
-    from tests.benchmarks.fleet_client import SimulatedKiosk
+    from tests.benchmarks.fleet_client import REGISTRY_DB_ENV, SimulatedKiosk
 
+    monkeypatch.setenv(REGISTRY_DB_ENV, str(tmp_path / "r.sqlite3"))  # kiosks enrol there
     script = Path(sys.executable).parent / "kiosk-registry"
     process = subprocess.Popen(
         [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),

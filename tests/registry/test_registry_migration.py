@@ -19,7 +19,7 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 3
+    assert int(version) == SCHEMA_VERSION == 4
 
 
 def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
@@ -40,3 +40,23 @@ def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(staff)")}
     assert "office_id" in columns
+
+
+def test_version_3_database_keeps_its_queued_commands_and_gains_service_openings(tmp_path):
+    path = tmp_path / "registry.sqlite3"
+    RegistryDatabase(path, kdf_params=KdfParams(n=2**10, r=8, p=1)).close()
+    with sqlite3.connect(path) as db:  # turn it back into what release 3 wrote
+        db.execute("ALTER TABLE commands DROP COLUMN service_opening")
+        db.execute("ALTER TABLE commands DROP COLUMN expire_at")
+        db.execute(
+            "INSERT INTO commands (command_id, kiosk_id, type, created_at)"
+            " VALUES ('c1', 'k1', 'COMMAND_TYPE_RESYNC', '2026-01-01T00:00:00+00:00')"
+        )
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+    reopened = RegistryDatabase(path)
+    with reopened.transaction() as tx:
+        (queued,) = tx.undelivered_commands("k1")
+    reopened.close()
+    assert queued.command_id == "c1"
+    assert queued.service_opening is False and queued.expire_at == ""
