@@ -34,8 +34,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from common.auth import KIOSK_CREDENTIAL_FILE, authenticated_channel, bearer
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from tests.auth_support import admin_token
 from tests.integration.conftest import STAFF_CARD, STAFF_PIN, wait_for
 from tests.integration.test_remote_commands import start_kiosk
 
@@ -85,7 +87,19 @@ class RegistryProcess:
         self.port = int(self.proc.stdout.readline())
         if self.channel is None:
             self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-            self.office = pb_grpc.OfficeServiceStub(self.channel)
+            admin = bearer(admin_token(self.db))  # written by the registry at first start
+            self.office = pb_grpc.OfficeServiceStub(authenticated_channel(self.channel, admin))
+
+    def enrol(self, kiosk_id: str, data_dir: Path) -> None:
+        """What the operator does before a kiosk first connects."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        enrolled = subprocess.run(
+            [str(Path(sys.executable).parent / "kiosk-registry"), "kiosk", "enrol", kiosk_id,
+             "--db", str(self.db), "--output", str(data_dir / KIOSK_CREDENTIAL_FILE)],
+            capture_output=True, text=True, timeout=60,
+        )
+        if enrolled.returncode != 0:
+            raise RuntimeError(f"kiosk-registry kiosk enrol failed: {enrolled.stderr}")
 
     def died(self, timeout: float = 30.0) -> int:
         return self.proc.wait(timeout=timeout)
@@ -130,6 +144,7 @@ def run(base: Path, kill_at: str | None) -> list[str]:
     registry.start(kill_at)
     k = None
     try:
+        registry.enrol("kiosk-1", base / "kiosk")  # orders are for an enrolled kiosk
         registry.office.CreateStaffMember(
             pb.CreateStaffMemberRequest(staff_id="anna", card_uid=STAFF_CARD, pin=STAFF_PIN))
         created = registry.office.CreatePickupOrder(pb.CreatePickupOrderRequest(
