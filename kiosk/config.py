@@ -29,10 +29,14 @@ from hardware.box import box_relative_to
 
 ENV_PREFIX = "PICKUPBOX_"
 # Variables with the prefix that are not settings: read by other parts directly
-# (the speech capture for tests, see kiosk/ui/speech.py).
-NOT_SETTINGS = frozenset(
-    {"PICKUPBOX_SPEECH_CAPTURE", "PICKUPBOX_FAULT_TRACE", "PICKUPBOX_FAULT_KILL_AT"}
-)
+# (the speech capture for tests, see kiosk/ui/speech.py; the fault points of
+# the crash tests; the `kiosk-registry` command's credentials and messages
+# files, which an operator may have exported in the shell a kiosk starts from).
+NOT_SETTINGS = frozenset({
+    "PICKUPBOX_SPEECH_CAPTURE", "PICKUPBOX_FAULT_TRACE", "PICKUPBOX_FAULT_KILL_AT",
+    "PICKUPBOX_CREDENTIAL", "PICKUPBOX_API_KEY", "PICKUPBOX_PASSWORD", "PICKUPBOX_NEW_PASSWORD",
+    "PICKUPBOX_MESSAGES_CONFIG", "PICKUPBOX_MESSAGES_QUEUE",
+})
 # Compartment numbers travel as uint32 in the registry API.
 MAX_COMPARTMENT = 2**32 - 1
 # Device sections a config file must name a driver for (no silent simulator).

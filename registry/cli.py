@@ -78,7 +78,6 @@ LOCAL_ADMIN_CREDENTIALS = (
     Path("/var/lib/pickupbox-registry") / ADMIN_CREDENTIAL_FILE,
 )
 CALL_TIMEOUT_SECONDS = 10.0
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 COMMANDS = {
     "open": pb.COMMAND_TYPE_OPEN_COMPARTMENT,

@@ -42,6 +42,15 @@ def test_environment_overrides_file(tmp_path):
     assert settings.hardware.locker_bank.options == {"box": "cab.toml"}
 
 
+def test_the_registry_commands_variables_do_not_stop_a_kiosk():
+    """An operator who exported kiosk-registry's credentials can still start a kiosk."""
+    environ = {"PICKUPBOX_API_KEY": "pbx.key.secret", "PICKUPBOX_CREDENTIAL": "/x/admin.credential",
+               "PICKUPBOX_PASSWORD": "pw", "PICKUPBOX_MESSAGES_CONFIG": "/etc/messages.toml"}
+    assert load_settings(None, environ=environ).kiosk.id == "kiosk-1"
+    with pytest.raises(ConfigError, match="api_keys: unknown key"):
+        load_settings(None, environ={"PICKUPBOX_API_KEYS": "a typo is still caught"})
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
