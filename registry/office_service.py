@@ -64,7 +64,7 @@ from registry.database import (
     utcnow,
 )
 from registry.kiosk_service import COMMAND_EXPIRY
-from registry.messages.hooks import notify_cancelled
+from registry.messages.hooks import notify_cancelled, notify_reissued
 from registry.errors import (
     KIOSK_NOT_FOUND,
     ORDER_EXISTS,
@@ -384,8 +384,10 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 )
             # The new hashes replace the old ones in one update, so the old
             # code and PIN stop working here at once and at each kiosk with
-            # the sync this update's change_seq triggers. A deposited order's
-            # citizen gets a new notice (pending_code is sent and wiped again).
+            # the sync this update's change_seq triggers. pending_code: an
+            # announced order's ready notice carries the new code; a deposited
+            # order's citizen is told now (notify_reissued, after the commit),
+            # and the directory notifier rewrites its notice from pending_code.
             order = tx.update_order(
                 order.reference, code_lookup=code_lookup, pin_verifier=pin_verifier,
                 pending_code=code, locked=False,
@@ -396,6 +398,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             replay = pb.ReissuePickupCodeResponse(order=order_to_proto(order))
             tx.remember(method, request.request_id, replay.SerializeToString())
         log.info("order %s got a new code", order.reference)
+        notify_reissued(self._notifier, order, code)  # messages hook
         response = pb.ReissuePickupCodeResponse()
         response.CopyFrom(replay)
         response.pickup_code = group_code(code)

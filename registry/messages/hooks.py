@@ -6,7 +6,9 @@ caller retries: a kiosk re-reports an unacknowledged event, and
 :func:`notify_event` runs for replayed events too (the queue drops the
 duplicate by its key). An office cancellation has no such retry: if the
 registry dies in the milliseconds between the two commits, that one
-cancellation message is lost (the order page shows no message for it).
+cancellation message is lost (the order page shows no message for it), and
+so is a reissue's "code reissued" message (the clerk holds the new code from
+the response and can hand it over or print the letter).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from common.convert import from_timestamp
+from common.credentials import group_code, qr_payload
 from kiosk.domain.pickup_order import OrderStatus
 from registry.database import RegistryDatabase, StoredOrder, utcnow
 from registry.messages import alarms, texts
@@ -100,8 +103,31 @@ def notify_cancelled(notifier, order: StoredOrder) -> None:
     # Only a citizen who was told "ready" needs to hear "cancelled".
     if notifier is None or order.deposit_time is None:
         return
-    _send(notifier, OrderChange(
-        kind=texts.CANCELLED,
+    _send(notifier, _office_change(texts.CANCELLED, order))
+
+
+def notify_reissued(notifier, order: StoredOrder, code: str) -> None:
+    """The citizen's new code, after ReissuePickupCode committed.
+
+    Only a deposited order's citizen is told now: they were told the old code
+    with the ready notice. An announced order's citizen has been told no code
+    yet; the ready notice at the deposit carries the new one (pending_code).
+    ``order.change_seq`` comes from the reissue's own update, so a second
+    reissue is a new message and a retried request (answered from the replay
+    store, never reaching this hook) is none. The PIN is not passed at all.
+    """
+    if notifier is None or order.status is not OrderStatus.DEPOSITED:
+        return
+    _send(notifier, _office_change(
+        texts.CODE_REISSUED, order,
+        pickup_code=group_code(code), qr_payload=qr_payload(code), sequence=order.change_seq,
+    ))
+
+
+def _office_change(kind: str, order: StoredOrder, **extra) -> OrderChange:
+    """A change an office call made to the order, now."""
+    return OrderChange(
+        kind=kind,
         reference=order.reference,
         document_kind=order.kind.value,
         contact=order.contact,
@@ -109,4 +135,5 @@ def notify_cancelled(notifier, order: StoredOrder) -> None:
         kiosk_id=order.kiosk_id,
         compartment_number=order.compartment_number or 0,
         pickup_deadline=order.pickup_deadline,
-    ))
+        **extra,
+    )
