@@ -182,7 +182,8 @@ class PickupSession:
         wait = self.throttle.wait_time(now)
         if wait:
             effects = [self._throttle_alarm()] if self.throttle.record_refused(now) else []
-            effects += self._fail(PickupState.THROTTLED, now, f"wait {int(wait.total_seconds()) + 1} s")
+            detail = f"wait {int(wait.total_seconds()) + 1} s"
+            effects += self._fail(PickupState.THROTTLED, now, detail)
             self._retry_at = now + wait
             return effects
         order = find_order(code)

@@ -236,7 +236,8 @@ class KioskApp(App):
             if self._preview is not None:
                 (self._preview.start if scanning else self._preview.stop)()
         now = utc_now()
-        prompt = self.help_speech() if screen is Screen.HELP else spoken_prompt(screen, self.view, self.ui.lang, now)
+        prompt = (self.help_speech() if screen is Screen.HELP
+                  else spoken_prompt(screen, self.view, self.ui.lang, now))
         if retry_wait(self.view, now) and not changed and self._last_prompt[1][:20] == prompt[:20]:
             return  # the throttle's countdown ticks: said once, and again when the retry is open
         if warning is not None:
@@ -500,7 +501,8 @@ class KioskApp(App):
         if self.screen is Screen.HELP:
             return self.close_overlay()
         if self.screen is None or self.screen.is_staff or self.screen is Screen.RETURN:
-            prompt = spoken_prompt(self.screen, self.view, self.ui.lang, utc_now()) if self.screen else ""
+            prompt = (spoken_prompt(self.screen, self.view, self.ui.lang, utc_now())
+                      if self.screen else "")
             self.say(prompt or self._last_prompt[1])
             return
         self._set_ui(overlay="help", help_for=self.screen.value)

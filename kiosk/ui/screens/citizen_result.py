@@ -61,7 +61,9 @@ def receipt_lines(ctx: Ctx) -> list[str]:
     lines = [kind] if kind else []
     if ctx.view.pickup_reference:
         reference = ctx.view.pickup_reference
-        lines.append(ctx.t(texts.RECEIPT_REFERENCE, reference=isolate(reference) if ctx.rtl else reference))
+        # The order number keeps its own reading order in Arabic text.
+        reference = isolate(reference) if ctx.rtl else reference
+        lines.append(ctx.t(texts.RECEIPT_REFERENCE, reference=reference))
     if ctx.view.pickup_compartment:
         lines.append(ctx.t(texts.RECEIPT_COMPARTMENT, number=ctx.view.pickup_compartment))
     when = local.strftime("%d.%m.%Y %H:%M")
@@ -87,7 +89,8 @@ def done(ctx: Ctx) -> BoxLayout:
 
 
 def error(ctx: Ctx) -> BoxLayout:
-    (title, tv), (text, xv) = citizen_error(ctx.view, ctx.now) or ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
+    fallback = ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
+    (title, tv), (text, xv) = citizen_error(ctx.view, ctx.now) or fallback
     info = ctx.column()
     info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
     # The office contact once, in body size, under its lead-in (the footer is left out).
