@@ -10,6 +10,7 @@ from datetime import datetime
 from hardware.interfaces import DeviceHealth, HealthStatus
 from kiosk.domain.compartment import Compartment, CompartmentState
 from kiosk.domain.document_return import DocumentReturn, ReturnState
+from kiosk.domain.pickup_order import DocumentKind
 from kiosk.domain.pickup_session import PickupSession, PickupState
 from kiosk.domain.staff_session import Notice, StaffSession, StaffState
 
@@ -49,6 +50,12 @@ class KioskView:
     staff_order: str | None = None
     # A large wall-clock step the registry has not confirmed: staff are asked.
     clock_step: ClockStep | None = None
+    # When a throttled citizen may try again (on the core's trusted clock).
+    pickup_retry_at: datetime | None = None
+    # The order's document kind once its code was accepted, and its reference
+    # (the office's order number from the letter) on the receipt only.
+    pickup_document_kind: DocumentKind | None = None
+    pickup_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,4 +124,7 @@ def snapshot(
         inspections=inspections,
         staff_order=staff.current_order,
         clock_step=clock_step,
+        pickup_retry_at=pickup.retry_at,
+        pickup_document_kind=pickup.accepted_kind,
+        pickup_reference=pickup.receipt_reference,
     )

@@ -80,6 +80,8 @@ CODE_ENTRY_STATES = frozenset(
 PIN_ENTRY_STATES = frozenset({PickupState.AWAITING_PIN, PickupState.WRONG_PIN})
 # While the door is moving or open the session must not silently vanish.
 DOOR_STATES = frozenset({PickupState.DOOR_OPENING, PickupState.DOOR_OPEN})
+# States after an accepted code, in which the citizen is shown the document kind.
+KIND_STATES = PIN_ENTRY_STATES | DOOR_STATES | {PickupState.AWAITING_PIN_LETTER, PickupState.DONE}
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,22 @@ class PickupSession:
     @property
     def document_kind(self) -> DocumentKind | None:
         return self._order.kind if self._order else None
+
+    @property
+    def accepted_kind(self) -> DocumentKind | None:
+        """The document kind the citizen may see once their code was accepted
+        (PIN, PIN letter, door, receipt); nothing else of the order."""
+        return self.document_kind if self._state in KIND_STATES else None
+
+    @property
+    def receipt_reference(self) -> str | None:
+        """The office's order number (known from the letter) for the receipt."""
+        return self.order_reference if self._state is PickupState.DONE else None
+
+    @property
+    def retry_at(self) -> datetime | None:
+        """When a throttled citizen may try again (None unless throttled)."""
+        return self._retry_at
 
     @property
     def compartment(self) -> int | None:
@@ -164,7 +182,10 @@ class PickupSession:
         wait = self.throttle.wait_time(now)
         if wait:
             effects = [self._throttle_alarm()] if self.throttle.record_refused(now) else []
-            return effects + self._fail(PickupState.THROTTLED, now, f"wait {int(wait.total_seconds()) + 1} s")
+            detail = f"wait {int(wait.total_seconds()) + 1} s"
+            effects += self._fail(PickupState.THROTTLED, now, detail)
+            self._retry_at = now + wait
+            return effects
         order = find_order(code)
         if order is None:
             return self._fail(PickupState.UNKNOWN_CODE, now, "", count_failure=True)
@@ -199,6 +220,7 @@ class PickupSession:
         if wait:
             self._detail = f"wait {int(wait.total_seconds()) + 1} s"
             self._enter(PickupState.WRONG_PIN, now, keep_detail=True)
+            self._retry_at = now + wait
             return [self._throttle_alarm()] if self.throttle.record_refused(now) else []
         if credentials.check_verifier(self._order.pin_verifier, self._code, pin):
             if self._order.requires_pin_letter_confirmation:
@@ -342,6 +364,7 @@ class PickupSession:
 
     def _enter(self, state: PickupState, now: datetime, keep_detail: bool = False) -> None:
         self._state = state
+        self._retry_at = None
         if not keep_detail:
             self._detail = ""
         self._expires_at = now + self._timeout_for(state)
@@ -370,4 +393,5 @@ class PickupSession:
         self._compartment: int | None = None
         self._pin_letter_confirmed = False
         self._expires_at: datetime | None = None
+        self._retry_at: datetime | None = None
         self._detail = ""

@@ -35,7 +35,7 @@ from kiosk.ui.focus import next_focus
 from kiosk.ui.i18n import t
 from kiosk.ui.intents import Intents
 from kiosk.ui.keys import KeyAction, key_action
-from kiosk.ui.messages import RETRYABLE, help_prompt, office_contact, spoken_prompt
+from kiosk.ui.messages import RETRYABLE, help_prompt, office_contact, retry_wait, spoken_prompt
 from kiosk.ui.preview import CameraPreview
 from kiosk.ui.screens.citizen_entry import code_keys_block, pin_keypad
 from kiosk.ui.screens.common import Ctx, citizen_toolbar, timeout_overlay
@@ -191,6 +191,7 @@ class KioskApp(App):
         key = (screen, self.view, self.ui, self.buffers.code.peek(), self.buffers.pin.count,
                self.buffers.reference.peek(), warning, self._flash, staff_left if (staff_left or 99) <= 60 else None,
                self.camera_available() if screen is Screen.SCAN else None,
+               retry_wait(self.view, now) if screen in (Screen.ERROR, Screen.PIN) else None,
                self.call_state() if screen is Screen.HELP else None)
         if key == self._render_key:
             return
@@ -234,7 +235,11 @@ class KioskApp(App):
             self.intents.scan_screen(scanning)
             if self._preview is not None:
                 (self._preview.start if scanning else self._preview.stop)()
-        prompt = self.help_speech() if screen is Screen.HELP else spoken_prompt(screen, self.view, self.ui.lang)
+        now = utc_now()
+        prompt = (self.help_speech() if screen is Screen.HELP
+                  else spoken_prompt(screen, self.view, self.ui.lang, now))
+        if retry_wait(self.view, now) and not changed and self._last_prompt[1][:20] == prompt[:20]:
+            return  # the throttle's countdown ticks: said once, and again when the retry is open
         if warning is not None:
             prompt = t(texts.SAY_TIMEOUT, self.ui.lang, seconds=warning)
             if self._last_prompt[1][:20] == prompt[:20] and not changed:
@@ -468,6 +473,8 @@ class KioskApp(App):
             self._acting().cancel()
 
     def try_again(self) -> None:
+        if retry_wait(self.view, utc_now()):
+            return  # still throttled: the screen counts down and offers the retry when it is over
         self._retrying = True
         self.buffers.clear()
         self._local_deadline = utc_now() + self.session_timeout
@@ -494,7 +501,8 @@ class KioskApp(App):
         if self.screen is Screen.HELP:
             return self.close_overlay()
         if self.screen is None or self.screen.is_staff or self.screen is Screen.RETURN:
-            prompt = spoken_prompt(self.screen, self.view, self.ui.lang) if self.screen else ""
+            prompt = (spoken_prompt(self.screen, self.view, self.ui.lang, utc_now())
+                      if self.screen else "")
             self.say(prompt or self._last_prompt[1])
             return
         self._set_ui(overlay="help", help_for=self.screen.value)

@@ -7,13 +7,16 @@ screen and its spoken prompt never disagree. Domain English free text
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kiosk.core import KioskView
 from kiosk.domain.document_return import ReturnState
 from kiosk.domain.compartment import Compartment, CompartmentState
+from kiosk.domain.pickup_order import DocumentKind
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import Notice
 from kiosk.ui import inspection_texts, texts
-from kiosk.ui.flow import Screen
+from kiosk.ui.flow import Screen, seconds_left
 from kiosk.ui.i18n import language, t
 
 Text = tuple[str, dict]  # msgid + values
@@ -33,8 +36,27 @@ CITIZEN_ERRORS: dict[PickupState, tuple[str, str]] = {
 RETRYABLE = frozenset({PickupState.INVALID_CODE, PickupState.UNKNOWN_CODE, PickupState.THROTTLED})
 
 
-def citizen_error(view: KioskView) -> tuple[Text, Text] | None:
-    """Title and explanation for a failure state, or None if it is not one."""
+def retry_wait(view: KioskView, now: datetime) -> int | None:
+    """Seconds a throttled citizen must still wait (0: they may try again now),
+    or None when the kiosk is not throttling them."""
+    return seconds_left(view.pickup_retry_at, now)
+
+
+def throttle_text(left: int) -> Text:
+    """The real remaining wait: seconds under a minute, else whole minutes (rounded up)."""
+    if left <= 0:
+        return texts.THROTTLE_READY, {}
+    if left > 60:
+        return texts.THROTTLE_WAIT_MINUTES, {"minutes": (left + 59) // 60}
+    return texts.THROTTLE_WAIT_SECONDS, {"seconds": left}
+
+
+def citizen_error(view: KioskView, now: datetime | None = None) -> tuple[Text, Text] | None:
+    """Title and explanation for a failure state, or None if it is not one.
+    With `now`, a throttled attempt says how long the wait still is."""
+    left = retry_wait(view, now) if now is not None else None
+    if left is not None and view.pickup_state in (PickupState.THROTTLED, PickupState.WRONG_PIN):
+        return (texts.ERR_THROTTLED_TITLE, {}), throttle_text(left)
     if view.pickup_state is PickupState.WRONG_PIN:
         if view.attempts_left == 1:
             return (texts.ERR_WRONG_PIN_TITLE, {}), (texts.ERR_WRONG_PIN_LAST, {})
@@ -43,6 +65,23 @@ def citizen_error(view: KioskView) -> tuple[Text, Text] | None:
     if pair is None:
         return None
     return (pair[0], {}), (pair[1], {})
+
+
+KIND_TEXTS = {
+    DocumentKind.ID_CARD: texts.KIND_ID_CARD,
+    DocumentKind.PASSPORT: texts.KIND_PASSPORT,
+    DocumentKind.CHILD_PASSPORT: texts.KIND_CHILD_PASSPORT,
+    DocumentKind.RESIDENCE_PERMIT: texts.KIND_RESIDENCE_PERMIT,
+    DocumentKind.OTHER: texts.KIND_OTHER,
+}
+
+
+def document_kind_line(view: KioskView, lang: str) -> str:
+    """ "Document: Passport" once the code was accepted; "" before."""
+    kind = view.pickup_document_kind
+    if kind is None:
+        return ""
+    return t(texts.DOCUMENT_KIND, lang, kind=t(KIND_TEXTS[kind], lang))
 
 
 STAFF_NOTICES: dict[str, str] = {
@@ -188,11 +227,11 @@ def return_text(view: KioskView, lang: str, spoken: bool = False) -> str:
     return text
 
 
-def spoken_prompt(screen: Screen, view: KioskView, lang: str) -> str:
+def spoken_prompt(screen: Screen, view: KioskView, lang: str, now: datetime | None = None) -> str:
     """The speech for a screen as it appears (EN 301 549: everything on screen is also spoken)."""
     number = view.pickup_compartment or 0
     if screen is Screen.ERROR or (screen is Screen.PIN and view.pickup_state is PickupState.WRONG_PIN):
-        error = citizen_error(view)
+        error = citizen_error(view, now)
         if error:
             (title, tv), (text, xv) = error
             spoken = t(texts.SAY_ERROR, lang, title=t(title, lang, **tv), text=t(text, lang, **xv))

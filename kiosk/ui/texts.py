@@ -138,12 +138,21 @@ SAY_OPEN = N_("Compartment {number} is open. Take your document and close the do
 SAY_OPEN_NO_SENSOR = N_("Compartment {number} is open. Take your document, close the door firmly, "
                         "then press Enter or touch I have closed the door.")
 
+# --- The document kind, shown from the PIN on (orientation: which document is this?) ---
+DOCUMENT_KIND = N_("Document: {kind}")
+KIND_ID_CARD = N_("ID card")
+KIND_PASSPORT = N_("Passport")
+KIND_CHILD_PASSPORT = N_("Child passport")
+KIND_RESIDENCE_PERMIT = N_("Residence permit")
+KIND_OTHER = N_("Document from the office")
+
 # --- Done ---
 DONE_TITLE = N_("Thank you")
 DONE_TEXT = N_("Your pickup is complete. Please keep your PIN letter safe.")
 RECEIPT_TITLE = N_("Your receipt")
 RECEIPT_COMPARTMENT = N_("Compartment: {number}")
 RECEIPT_TIME = N_("Collected: {time}")
+RECEIPT_REFERENCE = N_("Order number: {reference}")
 DONE_AGAIN = N_("Collect another document")
 SAY_DONE = N_("Thank you. Your pickup is complete. Goodbye.")
 
@@ -173,6 +182,14 @@ ERR_LOCKED_TEXT = N_("The pickup PIN was entered wrongly too often. For your pro
                      "Please collect your document at the office.")
 ERR_THROTTLED_TITLE = N_("Please wait")
 ERR_THROTTLED_TEXT = N_("There were too many attempts. Please wait a minute, then try again.")
+# The real remaining wait of the throttle, counted down on screen.
+THROTTLE_WAIT_SECONDS = NP_("There were too many attempts. You can try again in {seconds} second.",
+                            "There were too many attempts. You can try again in {seconds} seconds.",
+                            "seconds")
+THROTTLE_WAIT_MINUTES = NP_("There were too many attempts. You can try again in {minutes} minute.",
+                            "There were too many attempts. You can try again in {minutes} minutes.",
+                            "minutes")
+THROTTLE_READY = N_("You can try again now.")
 ERR_PIN_LETTER_DECLINED_TITLE = N_("Pickup stopped")
 ERR_PIN_LETTER_DECLINED_TEXT = N_("Your document stays safely in the box until the pickup period ends. "
                                   "Come back with your pickup code when the PIN letter has reached you.")

@@ -307,6 +307,56 @@ def test_throttle_blocks_pin_attempts_too(passport, book):
     assert unlocks(pickup.submit_pin(passport.pin, T0 + 30 * SEC)) != []
 
 
+def test_throttled_session_says_when_to_retry(passport, book):
+    throttle = AttemptThrottle(free_failures=0, base_delay=timedelta(seconds=40))
+    pickup = PickupSession(POLICY, throttle, has_door_sensors=True)
+    assert pickup.retry_at is None
+    pickup.submit_code(issue("X-1").code, T0, book.find)
+    assert pickup.state is ST.UNKNOWN_CODE and pickup.retry_at is None
+    pickup.submit_code(passport.code, T0 + 10 * SEC, book.find)
+    assert pickup.state is ST.THROTTLED
+    assert pickup.retry_at == T0 + 40 * SEC, "the real end of the backoff, not a fixed minute"
+    pickup.submit_code(passport.code, T0 + 40 * SEC, book.find)
+    assert pickup.state is ST.AWAITING_PIN and pickup.retry_at is None
+
+
+def test_throttled_pin_says_when_to_retry(passport, book):
+    throttle = AttemptThrottle(free_failures=0, base_delay=timedelta(seconds=30))
+    pickup = PickupSession(POLICY, throttle, has_door_sensors=True)
+    at_pin(pickup, passport, book)
+    pickup.submit_pin(wrong(passport.pin), T0)
+    assert pickup.retry_at is None, "a wrong PIN is answered at once; the wait shows on the next try"
+    pickup.submit_pin(passport.pin, T0 + 5 * SEC)
+    assert pickup.retry_at == T0 + 30 * SEC
+    pickup.cancel(T0 + 6 * SEC)
+    assert pickup.retry_at is None
+
+
+def test_document_kind_only_after_the_code_and_reference_only_on_the_receipt(pickup, id_card, book):
+    assert pickup.accepted_kind is None
+    pickup.submit_code(issue("X-1").code, T0, book.find)
+    assert pickup.accepted_kind is None
+    at_pin(pickup, id_card, book)
+    assert pickup.accepted_kind is DocumentKind.ID_CARD
+    assert pickup.receipt_reference is None, "no order data on the PIN screen beyond the kind"
+    pickup.submit_pin(id_card.pin, T0)
+    assert pickup.accepted_kind is DocumentKind.ID_CARD and pickup.receipt_reference is None
+    pickup.confirm_pin_letter(True, T0)
+    pickup.door_opened(7, T0)
+    pickup.door_closed(7, T0)
+    assert pickup.state is ST.DONE
+    assert (pickup.accepted_kind, pickup.receipt_reference) == (DocumentKind.ID_CARD, "ID-1")
+    pickup.tick(T0 + POLICY.result_timeout)
+    assert (pickup.accepted_kind, pickup.receipt_reference) == (None, None)
+
+
+def test_locked_order_shows_no_kind(pickup, passport, book):
+    at_pin(pickup, passport, book)
+    for _ in range(POLICY.max_pin_attempts):
+        pickup.submit_pin(wrong(passport.pin), T0 + 60 * 60 * SEC)
+    assert pickup.state is ST.LOCKED and pickup.accepted_kind is None
+
+
 def test_repeated_guessing_raises_the_alarm_once(book):
     throttle = AttemptThrottle(free_failures=100, alarm_after=5)
     pickup = PickupSession(POLICY, throttle, has_door_sensors=True)

@@ -349,3 +349,33 @@ def test_bank_without_sensors_cut_off_deposit_needs_inspection_and_a_recorded_ha
     assert store.compartment(first).state is CompartmentState.FREE
     assert store.order("PO-1").status is OrderStatus.COLLECTED
     store.close()
+
+
+def test_view_carries_the_kind_after_the_code_and_the_reference_on_the_receipt(kiosk):
+    core, store, bank, _ = kiosk
+    code = announce(store, kind=DocumentKind.PASSPORT)
+    number = deposit(core, bank)
+    assert core.view().pickup_document_kind is None
+    view = core.submit_code(code)
+    assert (view.pickup_document_kind, view.pickup_reference) == (DocumentKind.PASSPORT, None)
+    core.submit_pin("482915")
+    bank.open_door(number)
+    assert core.view().pickup_state is PickupState.DOOR_OPEN
+    bank.close_door(number)
+    view = core.view()
+    assert view.pickup_state is PickupState.DONE
+    assert (view.pickup_document_kind, view.pickup_reference) == (DocumentKind.PASSPORT, "PO-1")
+
+
+def test_view_carries_the_retry_time_on_the_cores_clock(kiosk):
+    core, store, bank, clock = kiosk
+    code = announce(store)
+    deposit(core, bank)
+    unknown = credentials.generate_code()
+    for _ in range(4):  # the default throttle's free failures, and one more
+        assert core.submit_code(unknown).pickup_retry_at is None
+    view = core.submit_code(code)
+    assert view.pickup_state is PickupState.THROTTLED
+    assert view.pickup_retry_at is not None and view.pickup_retry_at > clock.now
+    clock.now = view.pickup_retry_at
+    assert core.submit_code(code).pickup_state is PickupState.AWAITING_PIN

@@ -28,6 +28,7 @@ def shots(base, kiosk_view_now):
     """(screen file name, view changes, UI state changes, extra app setup) for every screen."""
     from kiosk.domain.compartment import CompartmentState
     from kiosk.domain.document_return import ReturnState as R
+    from kiosk.domain.pickup_order import DocumentKind
     from kiosk.domain.pickup_session import PickupState as P
     from kiosk.domain.staff_session import Notice, StaffState as S
     from kiosk.ui import texts
@@ -39,7 +40,7 @@ def shots(base, kiosk_view_now):
                       CompartmentState.OPEN, CompartmentState.RESERVED][i % 5], "PO-X" if i % 5 else None)
         for i, c in enumerate(base.compartments))
     staff = dict(staff_ids=("anna",), staff_expires_at=now + timedelta(minutes=4))
-    pin_wait = dict(pickup_expires_at=now + timedelta(seconds=50))
+    pin_wait = dict(pickup_expires_at=now + timedelta(seconds=50), pickup_document_kind=DocumentKind.PASSPORT)
     yield "idle", {}, {}, None
     yield "language", {}, {"overlay": "language"}, None
     yield "accessibility", {}, {"overlay": "a11y", "high_contrast": False}, None
@@ -53,10 +54,14 @@ def shots(base, kiosk_view_now):
     yield "door_open", {"pickup_state": P.DOOR_OPEN, "pickup_compartment": low}, {}, None
     yield "door_open_no_sensors", {"pickup_state": P.DOOR_OPEN, "pickup_compartment": low,
                                    "has_door_sensors": False}, {}, None
-    yield "done", {"pickup_state": P.DONE, "pickup_compartment": low}, {}, None
-    for state in (P.INVALID_CODE, P.UNKNOWN_CODE, P.NOT_AVAILABLE, P.EXPIRED, P.LOCKED, P.THROTTLED,
+    yield "done", {"pickup_state": P.DONE, "pickup_compartment": low, "pickup_reference": "PO-7K2M9QXD",
+                   "pickup_document_kind": DocumentKind.ID_CARD}, {}, None
+    for state in (P.INVALID_CODE, P.UNKNOWN_CODE, P.NOT_AVAILABLE, P.EXPIRED, P.LOCKED,
                   P.PIN_LETTER_DECLINED, P.DOOR_FAILED):
         yield f"error_{state.value}", {"pickup_state": state}, {}, None
+    # 2 min 30 s left: "in 3 minutes" however long the drawing takes; then the wait is over.
+    yield "error_throttled", {"pickup_state": P.THROTTLED, "pickup_retry_at": now + timedelta(seconds=150)}, {}, None
+    yield "error_throttled_over", {"pickup_state": P.THROTTLED, "pickup_retry_at": now}, {}, None
     for state in (R.OFFERED, R.NOT_AN_EID, R.DOOR_OPEN, R.RETURNED, R.DOOR_FAILED):
         yield f"old_id_return_{state.value}", {"pickup_state": P.DONE, "return_state": state,
                                                 "return_compartment": 20}, {}, None

@@ -478,3 +478,52 @@ def test_first_run_is_a_window_and_production_stays_locked_down(tmp_path):
     from kiosk.demo import STAFF_CARD, STAFF_PIN
 
     assert STAFF_CARD in demo_login_hint() and STAFF_PIN in demo_login_hint()
+
+
+# ------------------------------------------------ throttle countdown, document kind
+
+CODES = [lang.code for lang in LANGUAGES]
+
+
+def test_throttle_shows_the_real_remaining_wait_with_plurals():
+    from kiosk.ui.messages import retry_wait, throttle_text
+    throttled = view(pickup_state=PickupState.THROTTLED, pickup_retry_at=NOW + timedelta(seconds=41.2))
+    assert retry_wait(throttled, NOW) == 42
+    assert retry_wait(throttled, NOW + timedelta(seconds=42)) == 0
+    assert retry_wait(view(pickup_state=PickupState.UNKNOWN_CODE), NOW) is None
+    (_, _), (text, values) = citizen_error(throttled, NOW)
+    assert t(text, "de", **values) == "Es gab zu viele Versuche. Sie können es in 42 Sekunden erneut versuchen."
+    assert t(*throttle_text(1)[:1], "de", **throttle_text(1)[1]).endswith("in 1 Sekunde erneut versuchen.")
+    # Over a minute: whole minutes, rounded up (4 min 47 s -> 5 minutes).
+    assert throttle_text(287) == (texts.THROTTLE_WAIT_MINUTES, {"minutes": 5})
+    assert throttle_text(60) == (texts.THROTTLE_WAIT_SECONDS, {"seconds": 60})
+    assert throttle_text(0) == (texts.THROTTLE_READY, {})
+    for seconds in (1, 2, 5, 11, 60):
+        for lang in CODES:
+            shown = t(texts.THROTTLE_WAIT_SECONDS, lang, seconds=seconds)
+            assert "{" not in shown and shown != t(texts.THROTTLE_READY, lang)
+    # The spoken prompt says the same as the screen.
+    assert "42" in spoken_prompt(Screen.ERROR, throttled, "de", NOW)
+
+
+def test_throttled_pin_attempt_says_wait_not_wrong_pin():
+    waiting = view(pickup_state=PickupState.WRONG_PIN, attempts_left=2, pickup_retry_at=NOW + timedelta(seconds=9))
+    (title, _), (text, values) = citizen_error(waiting, NOW)
+    assert (title, text, values) == (texts.ERR_THROTTLED_TITLE, texts.THROTTLE_WAIT_SECONDS, {"seconds": 9})
+    wrong = view(pickup_state=PickupState.WRONG_PIN, attempts_left=2)
+    assert citizen_error(wrong, NOW)[0][0] == texts.ERR_WRONG_PIN_TITLE
+
+
+def test_document_kind_line_in_every_language():
+    from kiosk.domain.pickup_order import DocumentKind
+    from kiosk.ui.messages import KIND_TEXTS, document_kind_line
+    assert document_kind_line(view(), "de") == ""
+    assert document_kind_line(view(pickup_document_kind=DocumentKind.PASSPORT), "de") == "Dokument: Reisepass"
+    assert document_kind_line(view(pickup_document_kind=DocumentKind.ID_CARD), "de") == "Dokument: Personalausweis"
+    assert set(KIND_TEXTS) == set(DocumentKind)
+    for lang in CODES:
+        for kind in DocumentKind:
+            line = document_kind_line(view(pickup_document_kind=kind), lang)
+            assert line and "{" not in line
+            if lang != "en":
+                assert t(KIND_TEXTS[kind], lang) != KIND_TEXTS[kind], (lang, kind)

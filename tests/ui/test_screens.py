@@ -200,3 +200,24 @@ def test_the_help_page_offers_a_call_only_with_a_help_call_device(shots):
     for lang in LANGS:
         assert "help_call" in {b["name"] for b in record(shots, lang, "help_call")["buttons"]}, lang
         assert "help_call" not in {b["name"] for b in record(shots, lang, "help_pin")["buttons"]}, lang
+
+
+def test_throttled_screen_counts_down_and_offers_the_retry_only_when_it_is_over(shots):
+    """Defect 10: the throttle text always said "a minute" and offered the retry at once."""
+    waiting = record(shots, "de", "error_throttled")
+    texts = " ".join(label["text"] for label in waiting["labels"])
+    assert "in 3 Minuten erneut" in texts or "in 2 Minuten erneut" in texts, texts
+    assert "eine Minute" not in texts
+    assert "try_again" not in {b["name"] for b in waiting["buttons"]}
+    over = record(shots, "de", "error_throttled_over")
+    assert any("jetzt erneut versuchen" in label["text"] for label in over["labels"])
+    assert "try_again" in {b["name"] for b in over["buttons"]}
+
+
+def test_pin_and_pin_letter_screens_name_the_document_and_the_receipt_its_order(shots):
+    for name in ("pin", "pin_letter"):
+        assert any(label["text"] == "Dokument: Reisepass" for label in record(shots, "de", name)["labels"]), name
+    done = [label["text"] for label in record(shots, "de", "done")["labels"]]
+    assert "Dokument: Personalausweis" in done and "Auftragsnummer: PO-7K2M9QXD" in done, done
+    ar = [label["text"] for label in record(shots, "ar", "done")["labels"]]
+    assert any("PO-7K2M9QXD" in text for text in ar), ar

@@ -11,9 +11,9 @@ from kivy.graphics import Color, Line
 from common.credentials import ALPHABET, CODE_LENGTH, PIN_LENGTH
 from kiosk.domain.pickup_session import PickupState
 from kiosk.ui import texts
-from kiosk.ui.messages import citizen_error
+from kiosk.ui.messages import citizen_error, document_kind_line
 from kiosk.ui.screens.common import Ctx, citizen_frame, reading_order
-from kiosk.ui.widgets import Pictogram, PinDots, with_background
+from kiosk.ui.widgets import Pictogram, PinDots, TextLabel, with_background
 
 
 def framing_guide(ctx: Ctx) -> FloatLayout:
@@ -156,13 +156,25 @@ def _pin_keypad(ctx: Ctx) -> BoxLayout:
     return controls
 
 
+def add_document_kind(ctx: Ctx, info: BoxLayout) -> None:
+    """Which document this is ("Document: Passport"): orientation while typing the PIN."""
+    line = document_kind_line(ctx.view, ctx.lang)
+    if line:
+        info.add_widget(TextLabel(raw=line, lang=ctx.lang, colour=ctx.pal.text, font_size=ctx.m.font("body"),
+                                  bold_text=True))
+
+
 def pin(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.pin
     info = ctx.column()
     info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
+    if ctx.view.pickup_state is not PickupState.WRONG_PIN:
+        # After a wrong PIN the screen is full: the error and which PIN to type
+        # matter more there than the kind, which the citizen has just seen.
+        add_document_kind(ctx, info)
     info.add_widget(ctx.label(texts.PIN_INSTRUCTION))
     if ctx.view.pickup_state is PickupState.WRONG_PIN:
-        error = citizen_error(ctx.view)
+        error = citizen_error(ctx.view, ctx.now)
         if error:
             (title, tv), (text, xv) = error
             info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
@@ -179,6 +191,7 @@ def pin(ctx: Ctx) -> BoxLayout:
 def pin_letter(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
     info.add_widget(ctx.label(texts.PIN_LETTER_TITLE, "title"))
+    add_document_kind(ctx, info)
     info.add_widget(ctx.label(texts.PIN_LETTER_TEXT))
     info.add_widget(ctx.label(texts.PIN_LETTER_NOT_RECEIVED))
     controls = ctx.row(

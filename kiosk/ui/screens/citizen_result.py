@@ -7,7 +7,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.domain.compartment import HeightClass
 from kiosk.ui import texts
 from kiosk.domain.document_return import ReturnState
-from kiosk.ui.messages import RETRYABLE, citizen_error, compartment_place, isolate, return_text
+from kiosk.ui.messages import (RETRYABLE, citizen_error, compartment_place, document_kind_line, isolate,
+                                retry_wait, return_text)
 from kiosk.ui.screens.box_schematic import BoxSchematic
 from kiosk.ui.screens.common import Ctx, citizen_frame
 from kiosk.ui.widgets import TextLabel, with_background
@@ -52,11 +53,17 @@ def door_open(ctx: Ctx) -> BoxLayout:
 
 
 def receipt_lines(ctx: Ctx) -> list[str]:
-    """What the receipt on the done screen says: the compartment and the time
-    of the handover. (The document kind and order reference are not in the
-    core's view yet; see the report on issue 13.)"""
+    """What the receipt on the done screen says: the document kind, the order
+    number from the office's letter, the compartment and the time of the
+    handover (no code, no name)."""
     local = ctx.now.astimezone()
-    lines = []
+    kind = document_kind_line(ctx.view, ctx.lang)
+    lines = [kind] if kind else []
+    if ctx.view.pickup_reference:
+        reference = ctx.view.pickup_reference
+        # The order number keeps its own reading order in Arabic text.
+        reference = isolate(reference) if ctx.rtl else reference
+        lines.append(ctx.t(texts.RECEIPT_REFERENCE, reference=reference))
     if ctx.view.pickup_compartment:
         lines.append(ctx.t(texts.RECEIPT_COMPARTMENT, number=ctx.view.pickup_compartment))
     when = local.strftime("%d.%m.%Y %H:%M")
@@ -82,15 +89,18 @@ def done(ctx: Ctx) -> BoxLayout:
 
 
 def error(ctx: Ctx) -> BoxLayout:
-    (title, tv), (text, xv) = citizen_error(ctx.view) or ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
+    fallback = ((texts.ERR_INVALID_CODE_TITLE, {}), ("", {}))
+    (title, tv), (text, xv) = citizen_error(ctx.view, ctx.now) or fallback
     info = ctx.column()
     info.add_widget(ctx.notice_box(ctx.t(title, **tv), ctx.t(text, **xv)))
     # The office contact once, in body size, under its lead-in (the footer is left out).
     info.add_widget(ctx.label(texts.ERROR_CONTACT))
     info.add_widget(ctx.contact_line())
+    # A throttled citizen is offered the retry only once the wait is over.
+    retry = ctx.view.pickup_state in RETRYABLE and not retry_wait(ctx.view, ctx.now)
     buttons = [ctx.button(texts.ERROR_TO_START, ctx.act.to_start, icon="back", name="to_start",
-                          primary=ctx.view.pickup_state not in RETRYABLE)]
-    if ctx.view.pickup_state in RETRYABLE:
+                          primary=not retry)]
+    if retry:
         buttons.append(ctx.button(texts.ERROR_TRY_AGAIN, ctx.act.try_again, primary=True, name="try_again"))
     return citizen_frame(ctx, info, ctx.row(*buttons), contact=False)
 
