@@ -51,12 +51,17 @@ def demo_login_hint() -> str:
             f"PIN {STAFF_PIN}. Staff menu -> Exit app closes the demo; Ctrl-C in the terminal too.")
 
 
-def create_demo_staff(port: int) -> None:
+def create_demo_staff(port: int, registry_db: Path) -> None:
+    """Adds the demo staff member as the office would: signed in with the admin
+    credential the embedded registry wrote beside its database (no anonymous calls)."""
+    from common.auth import ADMIN_CREDENTIAL_FILE, authenticated_channel, bearer, read_secret_file
     from pickupbox.registry.v1 import registry_pb2 as pb
     from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 
+    admin = bearer(read_secret_file(Path(registry_db).parent / ADMIN_CREDENTIAL_FILE))
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        pb_grpc.OfficeServiceStub(channel).CreateStaffMember(pb.CreateStaffMemberRequest(
+        office = pb_grpc.OfficeServiceStub(authenticated_channel(channel, admin))
+        office.CreateStaffMember(pb.CreateStaffMemberRequest(
             request_id="first-run-demo-staff", staff_id=DEMO_STAFF_ID, card_uid=STAFF_CARD,
             pin=STAFF_PIN), timeout=10)
 
@@ -72,7 +77,7 @@ def main() -> int:
     kiosk.start()
     try:
         if kiosk.registry is not None:  # embedded, unless the environment points elsewhere
-            create_demo_staff(kiosk.registry.port)
+            create_demo_staff(kiosk.registry.port, settings.registry.embedded_db)
         banner = "\n".join((
             "",
             "  pickupbox demo: simulated hardware, embedded registry, data in " + str(DATA),

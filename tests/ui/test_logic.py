@@ -480,6 +480,34 @@ def test_first_run_is_a_window_and_production_stays_locked_down(tmp_path):
     assert STAFF_CARD in demo_login_hint() and STAFF_PIN in demo_login_hint()
 
 
+def test_the_first_run_demo_staff_can_log_in(tmp_path):
+    """`tools/run` creates its demo staff member through the authenticated office
+    API of the embedded registry, and the kiosk gets it by sync (what a newcomer
+    needs to get out of the demo)."""
+    import time
+
+    from kiosk.app import build_kiosk
+    from kiosk.config import load_settings
+    from kiosk.demo import STAFF_CARD, STAFF_PIN
+    from kiosk.ui.first_run import create_demo_staff, demo_environment
+
+    settings = load_settings(None, environ={**demo_environment(tmp_path),
+                                            "PICKUPBOX_REGISTRY__SYNC_INTERVAL_SECONDS": "0.2"})
+    kiosk = build_kiosk(settings)
+    kiosk.start()
+    try:
+        create_demo_staff(kiosk.registry.port, settings.registry.embedded_db)
+        create_demo_staff(kiosk.registry.port, settings.registry.embedded_db)  # a second start
+        deadline = time.monotonic() + 20
+        while kiosk.store.staff_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kiosk.core.present_staff_card(STAFF_CARD)
+        view = kiosk.core.staff_pin(STAFF_PIN)
+        assert view.staff_state.value == "menu", view.staff_error
+    finally:
+        kiosk.stop()
+
+
 # ------------------------------------------------ throttle countdown, document kind
 
 CODES = [lang.code for lang in LANGUAGES]
