@@ -78,10 +78,16 @@ def main() -> int:
     try:
         if kiosk.registry is not None:  # embedded, unless the environment points elsewhere
             create_demo_staff(kiosk.registry.port, settings.registry.embedded_db)
+        office = ""
+        if kiosk.registry is not None:
+            credential = Path(settings.registry.embedded_db).parent / "admin.credential"
+            office = (f"  Office side: .venv/bin/kiosk-registry order list --address "
+                      f"127.0.0.1:{kiosk.registry.port} --credential {credential}")
         banner = "\n".join((
             "",
             "  pickupbox demo: simulated hardware, embedded registry, data in " + str(DATA),
             "  " + demo_login_hint(),
+            office,
             "  F12 shows the simulator panel (doors, card reader, camera). A real kiosk runs",
             "  `kiosk run --config FILE` (ui.fullscreen = true keeps it locked down).",
             "",
