@@ -156,6 +156,17 @@ def kiosk_not_found(kiosk_id: str) -> RegistryError:
     )
 
 
+def require_open(order: StoredOrder, reason: str, why: str) -> None:
+    """Cancel and reissue act only on orders the citizen has not collected or lost yet."""
+    if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
+        raise RegistryError(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            reason,
+            f"order {order.reference} is {order.status.value}{why}",
+            {"reference": order.reference, "status": order.status.value},
+        )
+
+
 def home_office(principal: Principal) -> str:
     """Where new staff and orders of this caller belong."""
     return principal.office_id or DEFAULT_OFFICE
@@ -320,14 +331,8 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             if stored is not None:
                 return pb.CancelPickupOrderResponse.FromString(stored)
             order = self._own_order(tx, request.reference)
-            if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
-                raise RegistryError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    ORDER_NOT_CANCELLABLE,
-                    f"order {order.reference} is {order.status.value} and can no longer be"
-                    " cancelled; only announced or deposited orders can",
-                    {"reference": order.reference, "status": order.status.value},
-                )
+            require_open(order, ORDER_NOT_CANCELLABLE,
+                         " and can no longer be cancelled; only announced or deposited orders can")
             order = tx.update_order(
                 order.reference,
                 status=OrderStatus.CANCELLED,
@@ -374,14 +379,8 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                     principal, request.request_id, pb.ReissuePickupCodeResponse.FromString(stored)
                 )
             order = self._own_order(tx, request.reference)
-            if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
-                raise RegistryError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    ORDER_NOT_REISSUABLE,
-                    f"order {order.reference} is {order.status.value}; only announced or"
-                    " deposited orders get a new code",
-                    {"reference": order.reference, "status": order.status.value},
-                )
+            require_open(order, ORDER_NOT_REISSUABLE,
+                         "; only announced or deposited orders get a new code")
             # The new hashes replace the old ones in one update, so the old
             # code and PIN stop working here at once and at each kiosk with
             # the sync this update's change_seq triggers. pending_code: an
