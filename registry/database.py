@@ -377,6 +377,16 @@ class Transaction:
         self._db = db
         self.commands_queued = False
 
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a read-only query as plain dicts, for read models outside this module.
+
+        Portable by contract: named ``:param`` placeholders and SQL that both
+        SQLite and PostgreSQL understand, so callers survive a change of backend.
+        """
+        cursor = self._conn.execute(sql, params or {})
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
     # ------------------------------------------------------------- sequence
 
     def next_seq(self) -> int:

@@ -133,9 +133,8 @@ def create_server(
         stream_poll_seconds=stream_poll_seconds,
     )
     registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
-    registry_pb2_grpc.add_OfficeServiceServicer_to_server(
-        OfficeServicer(db, guard, purge, notifier=notifier), server
-    )
+    office_servicer = OfficeServicer(db, guard, purge, notifier=notifier)
+    registry_pb2_grpc.add_OfficeServiceServicer_to_server(office_servicer, server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -159,4 +158,7 @@ def create_server(
         raise OSError(f"cannot listen on {address}: is the address in use or invalid?")
     registry_server = RegistryServer(server, port, db, health_servicer, kiosk_servicer, stopping, purge)
     registry_server.metrics = metrics  # served over HTTP by `kiosk-registry serve` (fleetops)
+    # The same application services behind other front doors (web console, HTTP API).
+    registry_server.office = office_servicer
+    registry_server.kiosk = kiosk_servicer
     return registry_server
