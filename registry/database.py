@@ -94,6 +94,9 @@ class Row:
 # document may still be in the box (staff must remove it). Spelled exactly as
 # the partial index orders_open_by_kiosk (migration 0005), so it is used.
 OPEN_FOR_KIOSK = "(end_time IS NULL OR (status = 'cancelled' AND deposit_time IS NOT NULL))"
+# Where a PostgreSQL registry keeps its files (audit key, admin credential) by default.
+STATE_DIR_ENV = "KIOSK_REGISTRY_STATE_DIR"
+DEFAULT_STATE_DIR = "var"
 # One name for PostgreSQL's transaction-level advisory lock that orders the
 # change sequence and the audit chain across registry processes.
 _WRITER_LOCK = "registry.writer"
@@ -911,7 +914,7 @@ class RegistryDatabase:
     ``target`` is a SQLite path, ``sqlite:///PATH`` or ``postgresql://…``.
     ``state_dir`` holds what must not live in the database (the audit
     checkpoints' key, the local admin credential, notices); it defaults to the
-    SQLite file's folder, and to ``./var`` for PostgreSQL. ``upgrade``: whether
+    SQLite file's folder, and for PostgreSQL to ``$KIOSK_REGISTRY_STATE_DIR`` or ``./var``. ``upgrade``: whether
     an older schema is migrated on open (default: yes for SQLite, the embedded
     case; no for PostgreSQL, where the operator runs ``kiosk-registry db upgrade``).
     Raises StorageError, with a one-line message, when the database cannot be used.
@@ -931,7 +934,8 @@ class RegistryDatabase:
         self.url = self.location.url
         sqlite = self.dialect == SQLITE
         if state_dir is None:
-            state_dir = self.location.path.parent if sqlite else Path("var")  # type: ignore[union-attr]
+            state_dir = (self.location.path.parent if sqlite  # type: ignore[union-attr]
+                         else os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # Kept for callers that find the state folder as `db.path.parent`.
@@ -956,7 +960,7 @@ class RegistryDatabase:
             self._commands_changed = threading.Condition()
             self._commands_generation = 0
             self.policy = self._load_or_create_policy(kdf_params or KdfParams())
-        except sa.exc.OperationalError as error:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             self._dispose()
             raise StorageError(explain(self.location, error)) from None
         except BaseException:

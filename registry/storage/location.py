@@ -14,6 +14,7 @@ COMMITTED); psycopg 3 is the driver, so ``postgresql://`` becomes
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +110,10 @@ def explain(location: Location, error: BaseException) -> str:
     """One line for an error while connecting: where, and what to check."""
     detail = str(getattr(error, "orig", error)).strip().splitlines()
     first = detail[0] if detail else type(error).__name__
+    # psycopg's "connection failed: connection to server at "H", port P failed: FATAL:  ..."
+    # repeats what display() says; keep the server's reason.
+    first = re.sub(r'^connection failed: (connection to server at .*? failed: )?(FATAL: +)?', "",
+                   first)
     lowered = first.lower()
     if location.dialect == SQLITE:
         return f"cannot open {location.display}: {first} (check the path and its permissions)"

@@ -16,6 +16,7 @@ Who upgrades
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,11 @@ def _config(connection: sa.Connection) -> Config:
     return config
 
 
-def _known_revisions() -> set[str]:
+@functools.cache
+def _known_revisions() -> frozenset[str]:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    return frozenset(s.revision for s in ScriptDirectory.from_config(config).walk_revisions())
 
 
 @dataclass(frozen=True)
