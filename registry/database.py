@@ -28,7 +28,9 @@ Plaintext codes
 
 from __future__ import annotations
 
+import contextvars
 import json
+import logging
 import os
 import secrets
 import threading
@@ -40,12 +42,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import grpc
 import sqlalchemy as sa
 
 from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from registry import audit as audit_rules
+from registry.errors import RegistryError
 from registry.storage import migrations
 from registry.storage.location import POSTGRESQL, SQLITE, Location, StorageError, explain, locate
 
@@ -94,6 +98,12 @@ class Row:
 # document may still be in the box (staff must remove it). Spelled exactly as
 # the partial index orders_open_by_kiosk (migration 0005), so it is used.
 OPEN_FOR_KIOSK = "(end_time IS NULL OR (status = 'cancelled' AND deposit_time IS NOT NULL))"
+log = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+# PostgreSQL: whether this thread (or asyncio task) is inside transaction().
+_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "registry_in_transaction", default=False
+)
 # Where a PostgreSQL registry keeps its files (audit key, admin credential) by default.
 STATE_DIR_ENV = "KIOSK_REGISTRY_STATE_DIR"
 DEFAULT_STATE_DIR = "var"
@@ -1021,9 +1031,22 @@ class RegistryDatabase:
                     tx = Transaction(self._shared, self)
                     yield tx
         else:
-            with self._engine.begin() as conn:
-                tx = Transaction(conn, self)
-                yield tx
+            token = _in_transaction.set(True)
+            try:
+                with self._engine.begin() as conn:
+                    tx = Transaction(conn, self)
+                    yield tx
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                # PostgreSQL restarting, a dropped connection, a deadlock
+                # victim: the call fails as UNAVAILABLE (nothing was committed)
+                # and the caller's retry succeeds once the database is back.
+                log.warning("database unavailable: %s", explain(self.location, error))
+                raise RegistryError(
+                    grpc.StatusCode.UNAVAILABLE, DATABASE_UNAVAILABLE,
+                    "the registry's database is unavailable; nothing was changed, try again",
+                ) from None
+            finally:
+                _in_transaction.reset(token)
         if tx.commands_queued:
             with self._commands_changed:
                 self._commands_generation += 1
@@ -1032,9 +1055,11 @@ class RegistryDatabase:
     @property
     def in_transaction(self) -> bool:
         """True inside `transaction()` (SQLite: on the shared connection, whichever
-        thread holds it; PostgreSQL: never, each transaction has its own connection,
-        so callers take the path that does not rely on a surrounding transaction)."""
-        return self._shared is not None and self._shared.in_transaction()
+        thread holds it; PostgreSQL: in this thread or task, since each transaction
+        has its own connection)."""
+        if self._shared is None:
+            return _in_transaction.get()
+        return self._shared.in_transaction()
 
     def checkpoint_wal(self) -> None:
         """Folds the WAL into the database, so wiped secrets leave no copy in -wal."""

@@ -114,3 +114,29 @@ def test_an_idempotency_key_holds_across_instances(instances):
     assert len(answers) == 2 and answers[0] == answers[1]  # the retry got the first answer
     with first.transaction() as tx:
         assert len(tx.query("SELECT reference FROM orders")) == 1
+
+
+def test_a_lost_database_connection_fails_unavailable_and_the_retry_succeeds(instances,
+                                                                             postgres_url):
+    import grpc
+    import sqlalchemy as sa
+
+    from registry.errors import RegistryError
+    from registry.storage import locate
+
+    db, _ = instances
+    admin = locate(postgres_url).engine()
+    with pytest.raises(RegistryError) as caught:
+        with db.transaction() as tx:
+            insert(tx, "PO-LOST")
+            pid = tx.query("SELECT pg_backend_pid() AS pid")[0]["pid"]
+            with admin.begin() as conn:  # what a PostgreSQL restart does to the session
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            tx.get_order("PO-LOST")
+    admin.dispose()
+    assert caught.value.code is grpc.StatusCode.UNAVAILABLE
+    with db.transaction() as tx:  # the pool reconnects; nothing of the lost call was kept
+        assert tx.get_order("PO-LOST") is None
+        insert(tx, "PO-LOST")
+    with db.transaction() as tx:
+        assert tx.get_order("PO-LOST") is not None
