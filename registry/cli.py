@@ -516,7 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--db", default=os.environ.get(storage_admin.DB_ENV, DEFAULT_DB), metavar="PATH|URL",
         help=f"SQLite path, sqlite:///PATH or postgresql://USER@HOST/DB (default "
-        f"${storage_admin.DB_ENV} or {DEFAULT_DB}; a password is better in PGPASSWORD or ~/.pgpass)",
+        f"${storage_admin.DB_ENV} or {DEFAULT_DB}; a password is better in PGPASSWORD"
+        " or ~/.pgpass)",
     )
     serve.add_argument(
         "--state-dir", metavar="DIR",

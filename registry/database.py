@@ -924,9 +924,10 @@ class RegistryDatabase:
     ``target`` is a SQLite path, ``sqlite:///PATH`` or ``postgresql://…``.
     ``state_dir`` holds what must not live in the database (the audit
     checkpoints' key, the local admin credential, notices); it defaults to the
-    SQLite file's folder, and for PostgreSQL to ``$KIOSK_REGISTRY_STATE_DIR`` or ``./var``. ``upgrade``: whether
-    an older schema is migrated on open (default: yes for SQLite, the embedded
-    case; no for PostgreSQL, where the operator runs ``kiosk-registry db upgrade``).
+    SQLite file's folder, and for PostgreSQL to ``$KIOSK_REGISTRY_STATE_DIR`` or
+    ``./var``. ``upgrade``: whether an older schema is migrated on open (default:
+    yes for SQLite, the embedded case; no for PostgreSQL, where the operator runs
+    ``kiosk-registry db upgrade``).
     Raises StorageError, with a one-line message, when the database cannot be used.
     """
 

@@ -161,7 +161,9 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 )
             # One more than a page of each, so we know whether more follow.
             # A full sync skips the registry's history (see registry/sync_cursor.py).
-            snapshot = (current if cursor.snapshot is None else cursor.snapshot) if cursor.full else None
+            snapshot = None
+            if cursor.full:
+                snapshot = current if cursor.snapshot is None else cursor.snapshot
             if snapshot is None:
                 orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
             else:
