@@ -35,10 +35,15 @@ def _actor() -> str:
 
 
 def _open(args: argparse.Namespace) -> RegistryDatabase:
-    path = Path(args.db)
-    if not path.exists():
-        raise AdminError(f"no registry database at {path}: pass --db (the file `serve` uses)")
-    return RegistryDatabase(path)
+    from registry.storage import StorageError, locate
+
+    try:  # storage: a path, sqlite:///PATH or postgresql://... (see docs/storage.md)
+        path = locate(args.db).path
+        if path is not None and not path.exists():
+            raise AdminError(f"no registry database at {path}: pass --db (the file `serve` uses)")
+        return RegistryDatabase(args.db)
+    except StorageError as error:
+        raise AdminError(str(error)) from None
 
 
 def _roles(text: str):

@@ -1,6 +1,7 @@
 """`kiosk-registry`: run the reference registry and administer it.
 
-    kiosk-registry serve [--db PATH] [--listen HOST:PORT] ...
+    kiosk-registry serve [--db PATH|URL] [--listen HOST:PORT] ...
+    kiosk-registry db check | upgrade [--db PATH|URL]
     kiosk-registry order create --kind id_card
     kiosk-registry order list | get REF | cancel REF
     kiosk-registry kiosk list [--json [--no-compartments]] | command KIOSK open 12
@@ -63,6 +64,8 @@ from common.auth import (
     read_secret_file,
 )
 from registry import admin_cli, ops_cli
+from registry.storage import StorageError
+from registry.storage import admin as storage_admin
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
 from registry.messages.status import QUEUE_ENV, delivery_status
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -133,6 +136,11 @@ def _serve(args: argparse.Namespace) -> int:
         retention = admin_cli.retention_policy(args)
     except admin_cli.AdminError as error:
         raise CliError(str(error)) from None
+    if args.state_dir:
+        kwargs["state_dir"] = args.state_dir
+    # storage: an unreachable database or a schema that does not fit stops
+    # us here, in one line, before anything listens.
+    storage_admin.preflight(args.db)
     try:
         server = create_server(
             args.listen, args.db, notifier=notifier, kdf_params=kdf_params, retention=retention,
@@ -154,7 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     host = args.listen.rsplit(":", 1)[0]
     logging.getLogger("registry").info(
-        "registry listening on %s:%d (database %s)", host, server.port, Path(args.db).resolve()
+        "registry listening on %s:%d (database %s)", host, server.port, server.db.location.display
     )
     # Event.wait with a timeout keeps the main thread responsive to signals.
     while not stop.wait(1.0):
@@ -505,7 +513,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the registry server")
-    serve.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database (default {DEFAULT_DB})")
+    serve.add_argument(
+        "--db", default=os.environ.get(storage_admin.DB_ENV, DEFAULT_DB), metavar="PATH|URL",
+        help=f"SQLite path, sqlite:///PATH or postgresql://USER@HOST/DB (default "
+        f"${storage_admin.DB_ENV} or {DEFAULT_DB}; a password is better in PGPASSWORD"
+        " or ~/.pgpass)",
+    )
+    serve.add_argument(
+        "--state-dir", metavar="DIR",
+        help="the registry's files (audit key, admin credential) for a PostgreSQL database"
+        " (default $KIOSK_REGISTRY_STATE_DIR or ./var; SQLite: the file's folder)",
+    )
     serve.add_argument(
         "--listen", default=DEFAULT_ADDRESS, metavar="HOST:PORT",
         help=f"address to listen on (default {DEFAULT_ADDRESS}; port 0 picks a free one)",
@@ -646,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate.add_argument("staff_id")
     deactivate.set_defaults(handler=_staff_deactivate)
     admin_cli.add_parsers(commands, DEFAULT_DB, DEFAULT_NOTIFY_DIR)
+    storage_admin.add_parsers(commands, DEFAULT_DB)
     return parser
 
 
@@ -660,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args.handler(client, args)
         finally:
             client.close()
-    except (CliError, admin_cli.AdminError, ops_cli.AddressError) as error:
+    except (CliError, admin_cli.AdminError, ops_cli.AddressError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # e.g. the QR file cannot be written

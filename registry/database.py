@@ -1,15 +1,22 @@
-"""The registry's SQLite database.
+"""The registry's database: SQLite (embedded default) or PostgreSQL, one API.
 
-One file, WAL mode, ``synchronous=FULL``: the registry is the office's record
-of which document went where, so a power cut must not lose a committed
-change. All access goes through :meth:`RegistryDatabase.transaction`, which
-serialises callers with a lock and makes each mutation one transaction.
+SQLite is one file, WAL mode, ``synchronous=FULL``: the registry is the
+office's record of which document went where, so a power cut must not lose a
+committed change. PostgreSQL serves fleets, with several registry processes
+on one database. All access goes through :meth:`RegistryDatabase.transaction`,
+which makes each mutation one transaction: on SQLite a lock serialises the
+callers on one connection; on PostgreSQL each transaction has its own pooled
+connection and the writes that must be ordered take row or advisory locks
+(see below). SQL here is portable (named ``:param`` placeholders) and runs
+through SQLAlchemy Core; the schema and its migrations are in registry.storage.
 
 Change sequence
     Every insert or update of an order or a staff member takes the next value
     of one global counter (``meta.change_seq``) and stores it in the row's
     ``change_seq``. A kiosk's sync cursor is the last value it has seen, so
-    "what changed since" is an indexed range query and nothing is missed.
+    "what changed since" is an indexed range query. Nothing is missed because
+    a transaction that took a value holds the counter's row lock (and on
+    PostgreSQL the writer lock) until it commits: values become visible in order.
 
 Plaintext codes
     ``orders.pending_code`` holds the citizen's code in plaintext only until
@@ -21,10 +28,11 @@ Plaintext codes
 
 from __future__ import annotations
 
+import contextvars
 import json
+import logging
 import os
 import secrets
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -34,153 +42,74 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import grpc
+import sqlalchemy as sa
+
 from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from registry import audit as audit_rules
+from registry.errors import RegistryError
+from registry.storage import migrations
+from registry.storage.location import POSTGRESQL, SQLITE, Location, StorageError, explain, locate
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = migrations.SCHEMA_VERSION
 DEFAULT_OFFICE = "default"
 # After these the document is out of the box or was never put in for the
 # citizen: the contact is no longer needed and the retention clock starts.
 ENDED_STATUSES = frozenset({OrderStatus.COLLECTED, OrderStatus.REMOVED, OrderStatus.CANCELLED})
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS orders (
-    reference TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    size TEXT NOT NULL,
-    needs_low INTEGER NOT NULL,
-    requires_pin_letter_confirmation INTEGER NOT NULL,
-    kiosk_id TEXT NOT NULL,
-    compartment_number INTEGER,
-    create_time TEXT NOT NULL,
-    deposit_time TEXT,
-    collect_time TEXT,
-    old_document_return_time TEXT,
-    pickup_deadline TEXT,
-    code_lookup BLOB NOT NULL UNIQUE,
-    pin_verifier TEXT NOT NULL,
-    contact TEXT NOT NULL DEFAULT '',
-    pending_code TEXT,
-    locked INTEGER NOT NULL DEFAULT 0,
-    cancel_reason TEXT NOT NULL DEFAULT '',
-    change_seq INTEGER NOT NULL,
-    office_id TEXT NOT NULL DEFAULT 'default',
-    end_time TEXT
-);
-CREATE INDEX IF NOT EXISTS orders_by_kiosk_change ON orders (kiosk_id, change_seq);
-CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
-CREATE TABLE IF NOT EXISTS staff (
-    staff_id TEXT PRIMARY KEY,
-    card_lookup BLOB NOT NULL UNIQUE,
-    pin_verifier TEXT NOT NULL,
-    active INTEGER NOT NULL,
-    create_time TEXT NOT NULL,
-    change_seq INTEGER NOT NULL,
-    office_id TEXT NOT NULL DEFAULT 'default'
-);
-CREATE INDEX IF NOT EXISTS staff_by_change ON staff (change_seq);
-CREATE TABLE IF NOT EXISTS kiosks (
-    kiosk_id TEXT PRIMARY KEY,
-    software_version TEXT NOT NULL DEFAULT '',
-    registered_at TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    devices TEXT NOT NULL DEFAULT '[]',
-    compartments TEXT NOT NULL DEFAULT '[]',
-    outbox_backlog INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    kiosk_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    order_reference TEXT NOT NULL DEFAULT '',
-    payload BLOB NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_order ON events (order_reference);
-CREATE TABLE IF NOT EXISTS request_replays (
-    method TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    response BLOB NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (method, request_id)
-);
-CREATE TABLE IF NOT EXISTS commands (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    command_id TEXT NOT NULL UNIQUE,
-    kiosk_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    compartment_number INTEGER NOT NULL DEFAULT 0,
-    reason TEXT NOT NULL DEFAULT '',
-    requested_by TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    delivered_at TEXT,
-    service_opening INTEGER NOT NULL DEFAULT 0,
-    expire_at TEXT
-);
-CREATE INDEX IF NOT EXISTS commands_pending ON commands (kiosk_id, delivered_at, seq);
-""" + """
-CREATE TABLE IF NOT EXISTS offices (
-    office_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL DEFAULT '',
-    create_time TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS principals (
-    principal_id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    office_id TEXT,
-    roles TEXT NOT NULL DEFAULT '',
-    kiosk_id TEXT NOT NULL DEFAULT '',
-    secret_salt BLOB NOT NULL,
-    secret_hash BLOB NOT NULL,
-    create_time TEXT NOT NULL,
-    revoke_time TEXT,
-    expire_time TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS users_by_name ON principals (name) WHERE kind = 'user';
-CREATE TABLE IF NOT EXISTS kiosk_enrolments (
-    kiosk_id TEXT PRIMARY KEY,
-    office_id TEXT NOT NULL,
-    certificate_name TEXT UNIQUE,
-    create_time TEXT NOT NULL,
-    revoke_time TEXT
-);
-CREATE TABLE IF NOT EXISTS audit_log (
-    seq INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    office_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS order_counts (
-    day TEXT NOT NULL,
-    office_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (day, office_id, kind, status)
-);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    seq INTEGER PRIMARY KEY,
-    hash TEXT NOT NULL,
-    mac TEXT NOT NULL
-);
-"""
-
-
 AUDIT_KEY_FILE = "audit.key"
+
+
+class Row:
+    """A result row read by name or position, like the sqlite3.Row callers knew."""
+
+    __slots__ = ("_keys", "_values")
+
+    def __init__(self, keys: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self._keys = keys
+        self._values = values
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, str):
+            return self._values[self._keys.index(key)]
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return self._keys == other._keys and self._values == other._values
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._keys, self._values))!r})"
+
+
+# Orders a kiosk's full sync needs: those not ended, and cancelled ones whose
+# document may still be in the box (staff must remove it). Spelled exactly as
+# the partial index orders_open_by_kiosk (migration 0005), so it is used.
+OPEN_FOR_KIOSK = "(end_time IS NULL OR (status = 'cancelled' AND deposit_time IS NOT NULL))"
+log = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+# PostgreSQL: whether this thread (or asyncio task) is inside transaction().
+_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "registry_in_transaction", default=False
+)
+# Where a PostgreSQL registry keeps its files (audit key, admin credential) by default.
+STATE_DIR_ENV = "KIOSK_REGISTRY_STATE_DIR"
+DEFAULT_STATE_DIR = "var"
+# One name for PostgreSQL's transaction-level advisory lock that orders the
+# change sequence and the audit chain across registry processes.
+_WRITER_LOCK = "registry.writer"
 
 
 def _load_or_create_key(path: Path) -> bytes:
@@ -243,7 +172,7 @@ class StoredOrder:
     office_id: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredOrder:
+    def from_row(cls, row: Row) -> StoredOrder:
         return cls(
             reference=row["reference"],
             kind=DocumentKind(row["kind"]),
@@ -293,7 +222,7 @@ class StoredStaff:
     office_id: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredStaff:
+    def from_row(cls, row: Row) -> StoredStaff:
         return cls(
             staff_id=row["staff_id"],
             card_lookup=row["card_lookup"],
@@ -316,7 +245,7 @@ class StoredKiosk:
     outbox_backlog: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredKiosk:
+    def from_row(cls, row: Row) -> StoredKiosk:
         return cls(
             kiosk_id=row["kiosk_id"],
             software_version=row["software_version"],
@@ -342,7 +271,7 @@ class StoredCommand:
     expire_at: str = ""  # the caller's expiry; empty: the registry's default
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredCommand:
+    def from_row(cls, row: Row) -> StoredCommand:
         fields = {name: row[name] for name in cls.__dataclass_fields__}
         fields["service_opening"] = bool(fields["service_opening"])
         fields["expire_at"] = fields["expire_at"] or ""
@@ -372,10 +301,36 @@ _ORDER_UPDATABLE = frozenset(
 class Transaction:
     """Queries and updates inside one database transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, db: RegistryDatabase) -> None:
+    def __init__(self, conn: sa.Connection, db: RegistryDatabase) -> None:
         self._conn = conn
         self._db = db
+        self._postgresql = db.dialect == POSTGRESQL
+        self._locks: set[str] = set()
         self.commands_queued = False
+
+    # ----------------------------------------------------------- plumbing
+
+    def _run(self, sql: str, params: dict[str, Any] | list[dict[str, Any]] | None = None):
+        return self._conn.execute(sa.text(sql), params if params is not None else {})
+
+    def _all(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        result = self._run(sql, params)
+        keys = tuple(result.keys())
+        return [Row(keys, tuple(values)) for values in result]
+
+    def _one(self, sql: str, params: dict[str, Any] | None = None) -> Row | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _lock(self, name: str) -> None:
+        """Holds a named lock until this transaction ends (PostgreSQL, across processes).
+
+        SQLite needs none: one connection, and BEGIN IMMEDIATE holds the file's
+        write lock for the whole transaction.
+        """
+        if self._postgresql and name not in self._locks:
+            self._run("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))", {"name": name})
+            self._locks.add(name)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a read-only query as plain dicts, for read models outside this module.
@@ -383,48 +338,53 @@ class Transaction:
         Portable by contract: named ``:param`` placeholders and SQL that both
         SQLite and PostgreSQL understand, so callers survive a change of backend.
         """
-        cursor = self._conn.execute(sql, params or {})
-        names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        result = self._run(sql, params or {})
+        names = list(result.keys())
+        return [dict(zip(names, row)) for row in result]
 
     # ------------------------------------------------------------- sequence
 
     def next_seq(self) -> int:
-        row = self._conn.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq' "
-            "RETURNING CAST(value AS INTEGER)"
-        ).fetchone()
-        return row[0]
+        # The writer lock first: whoever takes a value also appends to the audit
+        # chain in the same order, so two transactions never wait on each other
+        # crosswise. The UPDATE then holds the counter's row until commit.
+        self._lock(_WRITER_LOCK)
+        value = self._run(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
+            " WHERE key = 'change_seq' RETURNING value"
+        ).scalar_one()
+        return int(value)
 
     def current_seq(self) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()
-        return int(row[0])
+        return int(self._run("SELECT value FROM meta WHERE key = 'change_seq'").scalar_one())
 
     # --------------------------------------------------------- idempotency
 
     def replay(self, method: str, request_id: str) -> bytes | None:
         if not request_id:
             return None
-        row = self._conn.execute(
-            "SELECT response FROM request_replays WHERE method = ? AND request_id = ?",
-            (method, request_id),
-        ).fetchone()
-        return None if row is None else row[0]
+        # A retry reaching another instance waits for the first attempt's
+        # transaction, then finds its answer instead of acting twice.
+        self._lock(f"replay:{method}:{request_id}")
+        row = self._one(
+            "SELECT response FROM request_replays WHERE method = :method AND request_id = :rid",
+            {"method": method, "rid": request_id},
+        )
+        return None if row is None else bytes(row[0])
 
     def remember(self, method: str, request_id: str, response: bytes) -> None:
         if request_id:
-            self._conn.execute(
-                "INSERT INTO request_replays (method, request_id, response, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (method, request_id, response, _text(utcnow())),
+            self._run(
+                "INSERT INTO request_replays (method, request_id, response, created_at)"
+                " VALUES (:method, :rid, :response, :now)",
+                {"method": method, "rid": request_id, "response": response,
+                 "now": _text(utcnow())},
             )
 
     # -------------------------------------------------------------- orders
 
     def get_order(self, reference: str) -> StoredOrder | None:
-        row = self._conn.execute(
-            "SELECT * FROM orders WHERE reference = ?", (reference,)
-        ).fetchone()
+        row = self._one("SELECT * FROM orders WHERE reference = :ref", {"ref": reference})
         return None if row is None else StoredOrder.from_row(row)
 
     def insert_order(
@@ -446,32 +406,33 @@ class Transaction:
         """Raises DuplicateError("reference") or DuplicateError("code_lookup")."""
         if self.get_order(reference) is not None:
             raise DuplicateError("reference")
-        if self._conn.execute(
-            "SELECT 1 FROM orders WHERE code_lookup = ?", (code_lookup,)
-        ).fetchone():
+        if self._one("SELECT 1 FROM orders WHERE code_lookup = :c", {"c": code_lookup}):
             raise DuplicateError("code_lookup")
-        self._conn.execute(
-            "INSERT INTO orders (reference, kind, status, size, needs_low,"
-            " requires_pin_letter_confirmation, kiosk_id, create_time, code_lookup,"
-            " pin_verifier, contact, pending_code, change_seq, office_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                reference,
-                kind.value,
-                OrderStatus.ANNOUNCED.value,
-                size.value,
-                int(needs_low_compartment),
-                int(requires_pin_letter_confirmation),
-                kiosk_id,
-                _text(create_time),
-                code_lookup,
-                pin_verifier,
-                contact,
-                pending_code,
-                self.next_seq(),
-                office_id,
-            ),
-        )
+        params = {
+            "reference": reference, "kind": kind.value, "status": OrderStatus.ANNOUNCED.value,
+            "size": size.value, "needs_low": int(needs_low_compartment),
+            "pin_letter": int(requires_pin_letter_confirmation), "kiosk_id": kiosk_id,
+            "create_time": _text(create_time), "code_lookup": code_lookup,
+            "pin_verifier": pin_verifier, "contact": contact, "pending_code": pending_code,
+            "change_seq": self.next_seq(), "office_id": office_id,
+        }
+        try:
+            # A savepoint, so a race lost to another process (PostgreSQL) leaves
+            # this transaction usable for the caller's next attempt.
+            with self._conn.begin_nested():
+                self._run(
+                    "INSERT INTO orders (reference, kind, status, size, needs_low,"
+                    " requires_pin_letter_confirmation, kiosk_id, create_time, code_lookup,"
+                    " pin_verifier, contact, pending_code, change_seq, office_id)"
+                    " VALUES (:reference, :kind, :status, :size, :needs_low, :pin_letter,"
+                    " :kiosk_id, :create_time, :code_lookup, :pin_verifier, :contact,"
+                    " :pending_code, :change_seq, :office_id)",
+                    params,
+                )
+        except sa.exc.IntegrityError as error:
+            raise DuplicateError(
+                "code_lookup" if "code_lookup" in str(error.orig) else "reference"
+            ) from None
         return self.get_order(reference)  # type: ignore[return-value]
 
     def update_order(self, reference: str, **changes: Any) -> StoredOrder:
@@ -481,32 +442,55 @@ class Transaction:
             raise ValueError(f"orders has no updatable column {sorted(unknown)}")
         if changes.get("status") in ENDED_STATUSES:
             # When the order ended starts its retention clock (set once).
-            self._conn.execute(
-                "UPDATE orders SET end_time = COALESCE(end_time, ?) WHERE reference = ?",
-                (_text(utcnow()), reference),
+            self._run(
+                "UPDATE orders SET end_time = COALESCE(end_time, :now) WHERE reference = :ref",
+                {"now": _text(utcnow()), "ref": reference},
             )
-        values = []
-        for value in changes.values():
+        params: dict[str, Any] = {}
+        for column, value in changes.items():
             if isinstance(value, datetime):
                 value = _text(value)
             elif isinstance(value, OrderStatus):
                 value = value.value
             elif isinstance(value, bool):
                 value = int(value)
-            values.append(value)
-        assignments = "".join(f"{column} = ?, " for column in changes)
-        self._conn.execute(
-            f"UPDATE orders SET {assignments}change_seq = ? WHERE reference = ?",
-            (*values, self.next_seq(), reference),
-        )
+            params[f"v_{column}"] = value
+        assignments = "".join(f"{column} = :v_{column}, " for column in changes)
+        params["seq"] = self.next_seq()
+        params["ref"] = reference
+        self._run(f"UPDATE orders SET {assignments}change_seq = :seq WHERE reference = :ref",
+                  params)
         return self.get_order(reference)  # type: ignore[return-value]
 
     def orders_changed_since(self, kiosk_id: str, seq: int, limit: int) -> list[StoredOrder]:
-        rows = self._conn.execute(
-            "SELECT * FROM orders WHERE kiosk_id = ? AND change_seq > ?"
-            " ORDER BY change_seq LIMIT ?",
-            (kiosk_id, seq, limit),
-        ).fetchall()
+        rows = self._all(
+            "SELECT * FROM orders WHERE kiosk_id = :kiosk AND change_seq > :seq"
+            " ORDER BY change_seq LIMIT :limit",
+            {"kiosk": kiosk_id, "seq": seq, "limit": limit},
+        )
+        return [StoredOrder.from_row(r) for r in rows]
+
+    def orders_for_full_sync(
+        self, kiosk_id: str, seq: int, snapshot: int, limit: int
+    ) -> list[StoredOrder]:
+        """A full sync's orders after ``seq``: up to ``snapshot`` (where the sync
+        began) only those the kiosk still needs (OPEN_FOR_KIOSK), after it every
+        change, so an order that ends while the pages are fetched still reaches
+        a kiosk that got its open version on an earlier page."""
+        rows = []
+        if seq < snapshot:
+            rows = self._all(
+                "SELECT * FROM orders WHERE kiosk_id = :kiosk AND change_seq > :seq"
+                f" AND change_seq <= :snapshot AND {OPEN_FOR_KIOSK}"
+                " ORDER BY change_seq LIMIT :limit",
+                {"kiosk": kiosk_id, "seq": seq, "snapshot": snapshot, "limit": limit},
+            )
+        if len(rows) < limit:
+            rows += self._all(
+                "SELECT * FROM orders WHERE kiosk_id = :kiosk AND change_seq > :seq"
+                " ORDER BY change_seq LIMIT :limit",
+                {"kiosk": kiosk_id, "seq": max(seq, snapshot), "limit": limit - len(rows)},
+            )
         return [StoredOrder.from_row(r) for r in rows]
 
     def list_orders(
@@ -519,128 +503,125 @@ class Transaction:
         office_id: str | None = None,
     ) -> list[tuple[int, StoredOrder]]:
         """Orders in creation order, paged by rowid (a stable keyset)."""
-        clauses = ["rowid > ?"]
-        params: list[Any] = [after_rowid]
+        row_id = self._db.row_id
+        clauses = [f"{row_id} > :after"]
+        params: dict[str, Any] = {"after": after_rowid, "limit": limit}
         if office_id is not None:
-            clauses.append("office_id = ?")
-            params.append(office_id)
+            clauses.append("office_id = :office")
+            params["office"] = office_id
         if statuses:
-            clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
-            params.extend(s.value for s in statuses)
+            names = [f"s{i}" for i in range(len(statuses))]
+            clauses.append(f"status IN ({', '.join(':' + n for n in names)})")
+            params.update({n: s.value for n, s in zip(names, statuses)})
         if kiosk_id:
-            clauses.append("kiosk_id = ?")
-            params.append(kiosk_id)
-        rows = self._conn.execute(
-            f"SELECT rowid, * FROM orders WHERE {' AND '.join(clauses)} ORDER BY rowid LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [(r["rowid"], StoredOrder.from_row(r)) for r in rows]
+            clauses.append("kiosk_id = :kiosk")
+            params["kiosk"] = kiosk_id
+        rows = self._all(
+            f"SELECT {row_id} AS row_key, * FROM orders WHERE {' AND '.join(clauses)}"
+            f" ORDER BY {row_id} LIMIT :limit",
+            params,
+        )
+        return [(r["row_key"], StoredOrder.from_row(r)) for r in rows]
 
     def pending_notifications(self) -> list[tuple[StoredOrder, str]]:
         """Deposited orders whose citizen has not been told yet, with the code."""
-        rows = self._conn.execute(
-            "SELECT * FROM orders WHERE pending_code IS NOT NULL AND status = ?",
-            (OrderStatus.DEPOSITED.value,),
-        ).fetchall()
+        rows = self._all(
+            "SELECT * FROM orders WHERE pending_code IS NOT NULL AND status = :status",
+            {"status": OrderStatus.DEPOSITED.value},
+        )
         return [(StoredOrder.from_row(r), r["pending_code"]) for r in rows]
 
     def wipe_pending_code(self, reference: str) -> None:
         # No change_seq bump: kiosks never see this column.
-        self._conn.execute(
-            "UPDATE orders SET pending_code = NULL WHERE reference = ?", (reference,)
-        )
+        self._run("UPDATE orders SET pending_code = NULL WHERE reference = :ref",
+                  {"ref": reference})
 
     # ------------------------------------------------------------ retention
 
     def ended_orders(self) -> list[tuple[str, str, str, str, str, str]]:
         """(reference, office, kind, status, end_time, contact) of every ended order."""
-        rows = self._conn.execute(
+        rows = self._all(
             "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
             " WHERE end_time IS NOT NULL"
-        ).fetchall()
+        )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     def wipe_contact(self, reference: str) -> None:
-        self._conn.execute(
-            "UPDATE orders SET contact = '', pending_code = NULL WHERE reference = ?", (reference,)
-        )
+        self._run("UPDATE orders SET contact = '', pending_code = NULL WHERE reference = :ref",
+                  {"ref": reference})
 
     def delete_order(self, reference: str, office_id: str, kind: str, status: str,
                      day: str) -> None:
         """Deletes an order and what names it, keeping one anonymous count."""
-        self._conn.execute(
-            "INSERT INTO order_counts (day, office_id, kind, status, count) VALUES (?, ?, ?, ?, 1)"
-            " ON CONFLICT (day, office_id, kind, status) DO UPDATE SET count = count + 1",
-            (day, office_id, kind, status),
+        self._run(
+            "INSERT INTO order_counts (day, office_id, kind, status, count)"
+            " VALUES (:day, :office, :kind, :status, 1)"
+            " ON CONFLICT (day, office_id, kind, status)"
+            " DO UPDATE SET count = order_counts.count + 1",
+            {"day": day, "office": office_id, "kind": kind, "status": status},
         )
-        self._conn.execute("DELETE FROM events WHERE order_reference = ?", (reference,))
-        self._conn.execute("DELETE FROM orders WHERE reference = ?", (reference,))
+        self._run("DELETE FROM events WHERE order_reference = :ref", {"ref": reference})
+        self._run("DELETE FROM orders WHERE reference = :ref", {"ref": reference})
 
     def delete_replays_before(self, moment: datetime) -> int:
-        return self._conn.execute(
-            "DELETE FROM request_replays WHERE created_at < ?", (_text(moment),)
-        ).rowcount
+        return self._run("DELETE FROM request_replays WHERE created_at < :moment",
+                         {"moment": _text(moment)}).rowcount
 
-    def order_counts(self) -> list[sqlite3.Row]:
-        return self._conn.execute("SELECT * FROM order_counts ORDER BY day").fetchall()
+    def order_counts(self) -> list[Row]:
+        return self._all("SELECT * FROM order_counts ORDER BY day")
 
     # --------------------------------------------------------------- staff
 
     def get_staff(self, staff_id: str) -> StoredStaff | None:
-        row = self._conn.execute("SELECT * FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+        row = self._one("SELECT * FROM staff WHERE staff_id = :id", {"id": staff_id})
         return None if row is None else StoredStaff.from_row(row)
 
     def staff_by_card(self, card_lookup: bytes) -> StoredStaff | None:
-        row = self._conn.execute(
-            "SELECT * FROM staff WHERE card_lookup = ?", (card_lookup,)
-        ).fetchone()
+        row = self._one("SELECT * FROM staff WHERE card_lookup = :card", {"card": card_lookup})
         return None if row is None else StoredStaff.from_row(row)
 
     def insert_staff(
         self, *, staff_id: str, card_lookup: bytes, pin_verifier: str, create_time: datetime,
         office_id: str = DEFAULT_OFFICE,
     ) -> StoredStaff:
-        self._conn.execute(
+        self._run(
             "INSERT INTO staff (staff_id, card_lookup, pin_verifier, active, create_time,"
-            " change_seq, office_id) VALUES (?, ?, ?, 1, ?, ?, ?)",
-            (staff_id, card_lookup, pin_verifier, _text(create_time), self.next_seq(), office_id),
+            " change_seq, office_id) VALUES (:id, :card, :pin, 1, :created, :seq, :office)",
+            {"id": staff_id, "card": card_lookup, "pin": pin_verifier,
+             "created": _text(create_time), "seq": self.next_seq(), "office": office_id},
         )
         return self.get_staff(staff_id)  # type: ignore[return-value]
 
     def deactivate_staff(self, staff_id: str) -> StoredStaff:
-        self._conn.execute(
-            "UPDATE staff SET active = 0, change_seq = ? WHERE staff_id = ?",
-            (self.next_seq(), staff_id),
-        )
+        self._run("UPDATE staff SET active = 0, change_seq = :seq WHERE staff_id = :id",
+                  {"seq": self.next_seq(), "id": staff_id})
         return self.get_staff(staff_id)  # type: ignore[return-value]
 
     def release_card(self, staff_id: str) -> None:
         """Frees a deactivated member's card for a new member (the row stays for the audit)."""
-        self._conn.execute(
-            "UPDATE staff SET card_lookup = ? WHERE staff_id = ? AND active = 0",
-            (b"released:" + staff_id.encode(), staff_id),
+        self._run(
+            "UPDATE staff SET card_lookup = :card WHERE staff_id = :id AND active = 0",
+            {"card": b"released:" + staff_id.encode(), "id": staff_id},
         )
 
     def staff_changed_since(self, seq: int, limit: int, office_id: str) -> list[StoredStaff]:
-        rows = self._conn.execute(
-            "SELECT * FROM staff WHERE change_seq > ? AND office_id = ?"
-            " ORDER BY change_seq LIMIT ?",
-            (seq, office_id, limit),
-        ).fetchall()
+        rows = self._all(
+            "SELECT * FROM staff WHERE change_seq > :seq AND office_id = :office"
+            " ORDER BY change_seq LIMIT :limit",
+            {"seq": seq, "office": office_id, "limit": limit},
+        )
         return [StoredStaff.from_row(r) for r in rows]
 
     def list_staff(self, office_id: str | None = None) -> list[StoredStaff]:
         """Every staff member, or those of one office."""
-        rows = self._conn.execute(
-            "SELECT * FROM staff WHERE ? IS NULL OR office_id = ? ORDER BY staff_id",
-            (office_id, office_id),
-        ).fetchall()
+        where = "" if office_id is None else " WHERE office_id = :office"
+        rows = self._all(f"SELECT * FROM staff{where} ORDER BY staff_id", {"office": office_id})
         return [StoredStaff.from_row(r) for r in rows]
 
     # -------------------------------------------------------------- kiosks
 
     def get_kiosk(self, kiosk_id: str) -> StoredKiosk | None:
-        row = self._conn.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        row = self._one("SELECT * FROM kiosks WHERE kiosk_id = :id", {"id": kiosk_id})
         return None if row is None else StoredKiosk.from_row(row)
 
     def register_kiosk(
@@ -650,12 +631,13 @@ class Transaction:
         compartments: list[dict[str, Any]],
         now: datetime,
     ) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO kiosks (kiosk_id, software_version, registered_at, last_seen,"
-            " compartments) VALUES (?, ?, ?, ?, ?)"
+            " compartments) VALUES (:id, :version, :now, :now, :compartments)"
             " ON CONFLICT (kiosk_id) DO UPDATE SET software_version = excluded.software_version,"
             " last_seen = excluded.last_seen, compartments = excluded.compartments",
-            (kiosk_id, software_version, _text(now), _text(now), json.dumps(compartments)),
+            {"id": kiosk_id, "version": software_version, "now": _text(now),
+             "compartments": json.dumps(compartments)},
         )
 
     def record_heartbeat(
@@ -667,44 +649,44 @@ class Transaction:
         compartments: list[dict[str, Any]] | None,
         now: datetime,
     ) -> None:
-        self._conn.execute(
-            "UPDATE kiosks SET last_seen = ?, devices = ?, outbox_backlog = ? WHERE kiosk_id = ?",
-            (_text(now), json.dumps(devices), outbox_backlog, kiosk_id),
+        self._run(
+            "UPDATE kiosks SET last_seen = :now, devices = :devices, outbox_backlog = :backlog"
+            " WHERE kiosk_id = :id",
+            {"now": _text(now), "devices": json.dumps(devices), "backlog": outbox_backlog,
+             "id": kiosk_id},
         )
         if compartments is not None:
-            self._conn.execute(
-                "UPDATE kiosks SET compartments = ? WHERE kiosk_id = ?",
-                (json.dumps(compartments), kiosk_id),
-            )
+            self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
+                      {"c": json.dumps(compartments), "id": kiosk_id})
 
     def touch_kiosk(self, kiosk_id: str, now: datetime) -> None:
-        self._conn.execute(
-            "UPDATE kiosks SET last_seen = ? WHERE kiosk_id = ?", (_text(now), kiosk_id)
-        )
+        self._run("UPDATE kiosks SET last_seen = :now WHERE kiosk_id = :id",
+                  {"now": _text(now), "id": kiosk_id})
 
     def list_kiosks(self, office_id: str | None = None) -> list[StoredKiosk]:
         """Registered kiosks, or those enrolled in one office."""
-        rows = self._conn.execute(
-            "SELECT * FROM kiosks WHERE ? IS NULL OR kiosk_id IN"
-            " (SELECT kiosk_id FROM kiosk_enrolments WHERE office_id = ?) ORDER BY kiosk_id",
-            (office_id, office_id),
-        ).fetchall()
+        where = "" if office_id is None else (
+            " WHERE kiosk_id IN (SELECT kiosk_id FROM kiosk_enrolments WHERE office_id = :office)"
+        )
+        rows = self._all(f"SELECT * FROM kiosks{where} ORDER BY kiosk_id", {"office": office_id})
         return [StoredKiosk.from_row(r) for r in rows]
 
     # -------------------------------------------------------------- events
 
     def event_exists(self, event_id: str) -> bool:
-        return bool(
-            self._conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
-        )
+        # The same event redelivered to another instance waits here for the
+        # first delivery's transaction: applied once, never twice.
+        self._lock(f"event:{event_id}")
+        return bool(self._one("SELECT 1 FROM events WHERE event_id = :id", {"id": event_id}))
 
     def insert_event(
         self, *, event_id: str, kiosk_id: str, type: str, order_reference: str, payload: bytes
     ) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO events (event_id, kiosk_id, type, order_reference, payload, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, kiosk_id, type, order_reference, payload, _text(utcnow())),
+            " VALUES (:id, :kiosk, :type, :ref, :payload, :now)",
+            {"id": event_id, "kiosk": kiosk_id, "type": type, "ref": order_reference,
+             "payload": payload, "now": _text(utcnow())},
         )
 
     # ------------------------------------------------------------ commands
@@ -721,79 +703,79 @@ class Transaction:
         expire_at: datetime | None = None,
     ) -> str:
         command_id = str(uuid.uuid4())
-        self._conn.execute(
+        self._run(
             "INSERT INTO commands (command_id, kiosk_id, type, compartment_number, reason,"
             " requested_by, created_at, service_opening, expire_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (command_id, kiosk_id, type, compartment_number, reason, requested_by,
-             _text(utcnow()), int(service_opening), _text(expire_at)),
+            " VALUES (:id, :kiosk, :type, :compartment, :reason, :by, :now, :service, :expire)",
+            {"id": command_id, "kiosk": kiosk_id, "type": type, "compartment": compartment_number,
+             "reason": reason, "by": requested_by, "now": _text(utcnow()),
+             "service": int(service_opening), "expire": _text(expire_at)},
         )
         self.commands_queued = True
         return command_id
 
     def has_undelivered(self, kiosk_id: str, type: str) -> bool:
-        return bool(
-            self._conn.execute(
-                "SELECT 1 FROM commands WHERE kiosk_id = ? AND type = ? AND delivered_at IS NULL",
-                (kiosk_id, type),
-            ).fetchone()
-        )
+        return bool(self._one(
+            "SELECT 1 FROM commands WHERE kiosk_id = :kiosk AND type = :type"
+            " AND delivered_at IS NULL",
+            {"kiosk": kiosk_id, "type": type},
+        ))
 
     def undelivered_commands(self, kiosk_id: str) -> list[StoredCommand]:
-        rows = self._conn.execute(
-            "SELECT * FROM commands WHERE kiosk_id = ? AND delivered_at IS NULL ORDER BY seq",
-            (kiosk_id,),
-        ).fetchall()
+        rows = self._all(
+            "SELECT * FROM commands WHERE kiosk_id = :kiosk AND delivered_at IS NULL ORDER BY seq",
+            {"kiosk": kiosk_id},
+        )
         return [StoredCommand.from_row(r) for r in rows]
 
     def acknowledge_commands(self, kiosk_id: str, command_ids: list[str]) -> None:
-        self._conn.executemany(
-            "UPDATE commands SET delivered_at = ? WHERE kiosk_id = ? AND command_id = ?"
+        if not command_ids:
+            return
+        now = _text(utcnow())
+        self._run(
+            "UPDATE commands SET delivered_at = :now WHERE kiosk_id = :kiosk AND command_id = :id"
             " AND delivered_at IS NULL",
-            [(_text(utcnow()), kiosk_id, command_id) for command_id in command_ids],
+            [{"now": now, "kiosk": kiosk_id, "id": command_id} for command_id in command_ids],
         )
 
     # ------------------------------------------------------------- offices
 
-    def get_office(self, office_id: str) -> sqlite3.Row | None:
-        return self._conn.execute(
-            "SELECT * FROM offices WHERE office_id = ?", (office_id,)
-        ).fetchone()
+    def get_office(self, office_id: str) -> Row | None:
+        return self._one("SELECT * FROM offices WHERE office_id = :id", {"id": office_id})
 
     def add_office(self, office_id: str, name: str) -> None:
-        self._conn.execute(
-            "INSERT INTO offices (office_id, name, create_time) VALUES (?, ?, ?)",
-            (office_id, name, _text(utcnow())),
-        )
+        self._run("INSERT INTO offices (office_id, name, create_time) VALUES (:id, :name, :now)",
+                  {"id": office_id, "name": name, "now": _text(utcnow())})
 
-    def list_offices(self) -> list[sqlite3.Row]:
-        return self._conn.execute("SELECT * FROM offices ORDER BY office_id").fetchall()
+    def list_offices(self) -> list[Row]:
+        return self._all("SELECT * FROM offices ORDER BY office_id")
 
     # ----------------------------------------------------- kiosk enrolment
 
     def enrol_kiosk(self, kiosk_id: str, office_id: str, certificate_name: str | None) -> None:
         """Binds a kiosk id to its office and (optionally) its certificate's name."""
-        self._conn.execute(
+        self._run(
             "INSERT INTO kiosk_enrolments (kiosk_id, office_id, certificate_name, create_time)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET"
+            " VALUES (:kiosk, :office, :cert, :now) ON CONFLICT (kiosk_id) DO UPDATE SET"
             " office_id = excluded.office_id, certificate_name = excluded.certificate_name,"
             " revoke_time = NULL",
-            (kiosk_id, office_id, certificate_name, _text(utcnow())),
+            {"kiosk": kiosk_id, "office": office_id, "cert": certificate_name,
+             "now": _text(utcnow())},
         )
 
-    def get_enrolment(self, kiosk_id: str) -> sqlite3.Row | None:
-        return self._conn.execute(
-            "SELECT * FROM kiosk_enrolments WHERE kiosk_id = ? AND revoke_time IS NULL",
-            (kiosk_id,),
-        ).fetchone()
+    def get_enrolment(self, kiosk_id: str) -> Row | None:
+        return self._one(
+            "SELECT * FROM kiosk_enrolments WHERE kiosk_id = :kiosk AND revoke_time IS NULL",
+            {"kiosk": kiosk_id},
+        )
 
-    def enrolment_by_certificate(self, names: list[str]) -> sqlite3.Row | None:
+    def enrolment_by_certificate(self, names: list[str]) -> Row | None:
         for name in names:
-            row = self._conn.execute(
-                "SELECT * FROM kiosk_enrolments WHERE certificate_name = ?"
+            row = self._one(
+                "SELECT * FROM kiosk_enrolments WHERE certificate_name = :name"
                 " AND revoke_time IS NULL",
-                (name,),
-            ).fetchone()
+                {"name": name},
+            )
             if row is not None:
                 return row
         return None
@@ -803,11 +785,12 @@ class Transaction:
         return None if row is None else row["office_id"]
 
     def enrolled_kiosks(self, office_id: str | None) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT kiosk_id FROM kiosk_enrolments WHERE revoke_time IS NULL"
-            " AND (? IS NULL OR office_id = ?) ORDER BY kiosk_id",
-            (office_id, office_id),
-        ).fetchall()
+        where = "" if office_id is None else " AND office_id = :office"
+        rows = self._all(
+            f"SELECT kiosk_id FROM kiosk_enrolments WHERE revoke_time IS NULL{where}"
+            " ORDER BY kiosk_id",
+            {"office": office_id},
+        )
         return [r[0] for r in rows]
 
     # ---------------------------------------------------------- principals
@@ -817,41 +800,40 @@ class Transaction:
         kiosk_id: str, secret_salt: bytes, secret_hash: bytes,
         expire_time: datetime | None = None,
     ) -> None:
-        self._conn.execute(
+        self._run(
             "INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
             " secret_salt, secret_hash, create_time, expire_time)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (principal_id, kind, name, office_id, roles, kiosk_id, secret_salt, secret_hash,
-             _text(utcnow()), _text(expire_time)),
+            " VALUES (:id, :kind, :name, :office, :roles, :kiosk, :salt, :hash, :now, :expire)",
+            {"id": principal_id, "kind": kind, "name": name, "office": office_id,
+             "roles": roles, "kiosk": kiosk_id, "salt": secret_salt, "hash": secret_hash,
+             "now": _text(utcnow()), "expire": _text(expire_time)},
         )
 
-    def get_principal(self, principal_id: str) -> sqlite3.Row | None:
-        return self._conn.execute(
-            "SELECT * FROM principals WHERE principal_id = ?", (principal_id,)
-        ).fetchone()
+    def get_principal(self, principal_id: str) -> Row | None:
+        return self._one("SELECT * FROM principals WHERE principal_id = :id",
+                         {"id": principal_id})
 
-    def user_by_name(self, name: str) -> sqlite3.Row | None:
-        return self._conn.execute(
-            "SELECT * FROM principals WHERE kind = 'user' AND name = ?", (name,)
-        ).fetchone()
+    def user_by_name(self, name: str) -> Row | None:
+        return self._one("SELECT * FROM principals WHERE kind = 'user' AND name = :name",
+                         {"name": name})
 
-    def list_principals(self, kind: str) -> list[sqlite3.Row]:
-        return self._conn.execute(
-            "SELECT * FROM principals WHERE kind = ? ORDER BY create_time", (kind,)
-        ).fetchall()
+    def list_principals(self, kind: str) -> list[Row]:
+        return self._all("SELECT * FROM principals WHERE kind = :kind ORDER BY create_time",
+                         {"kind": kind})
 
     def revoke_principal(self, principal_id: str) -> bool:
-        cursor = self._conn.execute(
-            "UPDATE principals SET revoke_time = ? WHERE principal_id = ? AND revoke_time IS NULL",
-            (_text(utcnow()), principal_id),
+        result = self._run(
+            "UPDATE principals SET revoke_time = :now WHERE principal_id = :id"
+            " AND revoke_time IS NULL",
+            {"now": _text(utcnow()), "id": principal_id},
         )
-        return cursor.rowcount == 1
+        return result.rowcount == 1
 
     def revoke_kiosk_credentials(self, kiosk_id: str) -> None:
-        self._conn.execute(
-            "UPDATE principals SET revoke_time = ? WHERE kind = 'kiosk' AND kiosk_id = ?"
+        self._run(
+            "UPDATE principals SET revoke_time = :now WHERE kind = 'kiosk' AND kiosk_id = :kiosk"
             " AND revoke_time IS NULL",
-            (_text(utcnow()), kiosk_id),
+            {"now": _text(utcnow()), "kiosk": kiosk_id},
         )
 
     # --------------------------------------------------------------- audit
@@ -859,44 +841,50 @@ class Transaction:
     def audit(self, actor: str, action: str, *, office_id: str = "", target: str = "",
               outcome: str = "ok", **detail: Any) -> int:
         """Appends one entry to the hash chain (and a signed checkpoint now and then)."""
-        last = self._conn.execute(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        # Across processes the chain has one end: the writer lock is held until
+        # commit, and the read below then sees the last committed entry.
+        self._lock(_WRITER_LOCK)
+        last = self._one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         seq, prev = (1, audit_rules.GENESIS) if last is None else (last[0] + 1, last[1])
         time = _text(utcnow())
         detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
         digest = audit_rules.entry_hash(
             prev, seq, time, actor, action, office_id, target, outcome, detail_text  # type: ignore[arg-type]
         )
-        self._conn.execute(
+        self._run(
             "INSERT INTO audit_log (seq, time, actor, action, office_id, target, outcome, detail,"
-            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, time, actor, action, office_id, target, outcome, detail_text, prev, digest),
+            " prev_hash, hash) VALUES (:seq, :time, :actor, :action, :office, :target, :outcome,"
+            " :detail, :prev, :hash)",
+            {"seq": seq, "time": time, "actor": actor, "action": action, "office": office_id,
+             "target": target, "outcome": outcome, "detail": detail_text, "prev": prev,
+             "hash": digest},
         )
         if audit_rules.needs_checkpoint(seq):
             self.audit_checkpoint(seq, digest)
         return seq
 
     def audit_checkpoint(self, seq: int, digest: str) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO audit_checkpoints (seq, hash, mac) VALUES (?, ?, ?)",
-            (seq, digest, audit_rules.checkpoint_mac(self._db.audit_key, seq, digest)),
+        self._run(
+            "INSERT INTO audit_checkpoints (seq, hash, mac) VALUES (:seq, :hash, :mac)"
+            " ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, mac = excluded.mac",
+            {"seq": seq, "hash": digest,
+             "mac": audit_rules.checkpoint_mac(self._db.audit_key, seq, digest)},
         )
 
     def checkpoint_head(self) -> None:
         """Signs the current end of the chain (at shutdown, so a cut tail shows)."""
-        last = self._conn.execute(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        self._lock(_WRITER_LOCK)
+        last = self._one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         if last is not None:
             self.audit_checkpoint(last[0], last[1])
 
     def audit_entries(self) -> list[audit_rules.AuditEntry]:
-        rows = self._conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+        rows = self._all("SELECT seq, time, actor, action, office_id, target, outcome, detail,"
+                         " prev_hash, hash FROM audit_log ORDER BY seq")
         return [audit_rules.AuditEntry(**dict(r)) for r in rows]
 
     def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
-        rows = self._conn.execute("SELECT * FROM audit_checkpoints ORDER BY seq").fetchall()
+        rows = self._all("SELECT seq, hash, mac FROM audit_checkpoints ORDER BY seq")
         return [audit_rules.Checkpoint(**dict(r)) for r in rows]
 
     # ------------------------------------------------ events, for the office
@@ -912,55 +900,112 @@ class Transaction:
     ) -> list[tuple[int, str, bytes, datetime | None]]:
         """A kiosk's stored events in the order they arrived, paged by rowid:
         (rowid, kiosk id, the reported KioskEvent, received at)."""
-        clauses = ["kiosk_id = ?", "rowid > ?"]
-        params: list[Any] = [kiosk_id, after_rowid]
+        row_id = self._db.row_id
+        clauses = ["kiosk_id = :kiosk", f"{row_id} > :after"]
+        params: dict[str, Any] = {"kiosk": kiosk_id, "after": after_rowid, "limit": limit}
         if types:
-            clauses.append(f"type IN ({', '.join('?' for _ in types)})")
-            params.extend(types)
+            names = [f"t{i}" for i in range(len(types))]
+            clauses.append(f"type IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, types))
         if since is not None:
-            clauses.append("received_at >= ?")
-            params.append(_text(since))
-        rows = self._conn.execute(
-            "SELECT rowid, kiosk_id, payload, received_at FROM events"
-            f" WHERE {' AND '.join(clauses)} ORDER BY rowid LIMIT ?",
-            (*params, limit),
-        ).fetchall()
-        return [(r[0], r[1], r[2], _moment(r[3])) for r in rows]
+            clauses.append("received_at >= :since")
+            params["since"] = _text(since)
+        rows = self._all(
+            f"SELECT {row_id}, kiosk_id, payload, received_at FROM events"
+            f" WHERE {' AND '.join(clauses)} ORDER BY {row_id} LIMIT :limit",
+            params,
+        )
+        return [(r[0], r[1], bytes(r[2]), _moment(r[3])) for r in rows]
 
 
 class RegistryDatabase:
-    """Opens (and on first use creates) the registry database."""
+    """Opens (and on first use creates) the registry database.
 
-    def __init__(self, path: str | Path, *, kdf_params: KdfParams | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the gRPC worker threads; the lock below is
-        # what makes that safe, and it also keeps transactions from
-        # interleaving. SQLite serialises writers anyway, so little is lost.
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        # Contacts and codes live here: the registry's user only (SQLite gives
-        # the -wal and -shm files the database file's mode).
-        os.chmod(self.path, 0o600)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA busy_timeout = 5000")
-        # Deleted rows (wiped codes, purged contacts) are overwritten with
-        # zeros in the file instead of lingering in free pages.
-        self._conn.execute("PRAGMA secure_delete = ON")
-        self._conn.executescript(_SCHEMA)
-        self.audit_key = _load_or_create_key(self.path.parent / AUDIT_KEY_FILE)
-        # Wakes StreamCommands streams when a transaction queued a command.
-        self._commands_changed = threading.Condition()
-        self._commands_generation = 0
-        self.policy = self._load_or_create_policy(kdf_params or KdfParams())
+    ``target`` is a SQLite path, ``sqlite:///PATH`` or ``postgresql://…``.
+    ``state_dir`` holds what must not live in the database (the audit
+    checkpoints' key, the local admin credential, notices); it defaults to the
+    SQLite file's folder, and for PostgreSQL to ``$KIOSK_REGISTRY_STATE_DIR`` or
+    ``./var``. ``upgrade``: whether an older schema is migrated on open (default:
+    yes for SQLite, the embedded case; no for PostgreSQL, where the operator runs
+    ``kiosk-registry db upgrade``).
+    Raises StorageError, with a one-line message, when the database cannot be used.
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        *,
+        kdf_params: KdfParams | None = None,
+        state_dir: str | Path | None = None,
+        upgrade: bool | None = None,
+    ) -> None:
+        self.location: Location = locate(target)
+        self.dialect = self.location.dialect
+        # The database's URL (PostgreSQL: as given, for LISTEN/NOTIFY and tools).
+        self.url = self.location.url
+        sqlite = self.dialect == SQLITE
+        if state_dir is None:
+            state_dir = (self.location.path.parent if sqlite  # type: ignore[union-attr]
+                         else os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+        self.state_dir = Path(state_dir).resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Kept for callers that find the state folder as `db.path.parent`.
+        self.path = self.location.path if sqlite else self.state_dir / "postgresql"
+        # How list_orders/list_events page in creation order.
+        self.row_id = "rowid" if sqlite else "row_id"
+        self._lock = threading.RLock() if sqlite else None
+        self._engine = self.location.engine()
+        self._shared: sa.Connection | None = None
+        try:
+            if sqlite:
+                # One connection shared by the gRPC worker threads; the lock is
+                # what makes that safe, and it also keeps transactions from
+                # interleaving. SQLite serialises writers anyway, so little is lost.
+                self._shared = self._engine.connect()
+                # Contacts and codes live here: the registry's user only (SQLite
+                # gives the -wal and -shm files the database file's mode).
+                os.chmod(self.location.path, 0o600)  # type: ignore[arg-type]
+            self._migrate(sqlite if upgrade is None else upgrade)
+            self.audit_key = _load_or_create_key(self.state_dir / AUDIT_KEY_FILE)
+            # Wakes StreamCommands streams when a transaction queued a command.
+            self._commands_changed = threading.Condition()
+            self._commands_generation = 0
+            self.policy = self._load_or_create_policy(kdf_params or KdfParams())
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            self._dispose()
+            raise StorageError(explain(self.location, error)) from None
+        except BaseException:
+            self._dispose()
+            raise
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    def _connection(self) -> sa.Connection:
+        return self._shared if self._shared is not None else self._engine.connect()
+
+    def _migrate(self, upgrade: bool) -> None:
+        conn = self._connection()
+        try:
+            state = migrations.schema_state(conn)
+            conn.rollback()
+            refusal = migrations.refusal(state, self.location.display)
+            if state.newer or (refusal is not None and not upgrade):
+                raise StorageError(refusal)
+            if not state.current:
+                migrations.upgrade(conn)
+        finally:
+            if conn is not self._shared:
+                conn.close()
 
     def _load_or_create_policy(self, new_params: KdfParams) -> CredentialPolicy:
         # The policy is fixed once the first credential may have been hashed
         # with it: changing the salt or parameters would orphan every lookup key.
         with self.transaction() as tx:
-            rows = dict(tx._conn.execute("SELECT key, value FROM meta").fetchall())
+            # Two instances starting on a new database: one writes the policy.
+            tx._lock(_WRITER_LOCK)
+            rows = {r[0]: r[1] for r in tx._all("SELECT key, value FROM meta")}
             if "lookup_salt" not in rows:
                 rows = {
                     "schema_version": str(SCHEMA_VERSION),
@@ -970,42 +1015,8 @@ class RegistryDatabase:
                     "kdf_p": str(new_params.p),
                     "lookup_salt": secrets.token_bytes(16).hex(),
                 }
-                tx._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
-            else:
-                version = int(rows["schema_version"])
-                if version > SCHEMA_VERSION or version < 1:
-                    raise RuntimeError(
-                        f"{self.path} has schema version {rows['schema_version']}; "
-                        f"this registry understands version {SCHEMA_VERSION}"
-                    )
-                if version < 2:
-                    # Version 2 added the old-document return time.
-                    tx._conn.execute("ALTER TABLE orders ADD COLUMN old_document_return_time TEXT")
-                if version < 3:
-                    # Version 3 added offices (tenants); what existed belongs to the default one.
-                    # It also records when an order ended, for the retention rules.
-                    for table, column, kind in (
-                        ("orders", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
-                        ("staff", "office_id", f"TEXT NOT NULL DEFAULT '{DEFAULT_OFFICE}'"),
-                        ("orders", "end_time", "TEXT"),
-                    ):
-                        columns = {r[1] for r in tx._conn.execute(f"PRAGMA table_info({table})")}
-                        if column not in columns:
-                            tx._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-                    for kiosk_id, in tx._conn.execute("SELECT kiosk_id FROM kiosks").fetchall():
-                        tx.enrol_kiosk(kiosk_id, DEFAULT_OFFICE, kiosk_id)
-                if version < 4:
-                    # Version 4 carries a command's service-opening mark and expiry to the kiosk.
-                    columns = {r[1] for r in tx._conn.execute("PRAGMA table_info(commands)")}
-                    for column, kind in (
-                        ("service_opening", "INTEGER NOT NULL DEFAULT 0"),
-                        ("expire_at", "TEXT"),
-                    ):
-                        if column not in columns:
-                            tx._conn.execute(f"ALTER TABLE commands ADD COLUMN {column} {kind}")
-                tx._conn.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-                )
+                tx._run("INSERT INTO meta (key, value) VALUES (:key, :value)",
+                        [{"key": k, "value": v} for k, v in rows.items()])
             if tx.get_office(DEFAULT_OFFICE) is None:
                 tx.add_office(DEFAULT_OFFICE, "Default office")
         return CredentialPolicy(
@@ -1015,15 +1026,28 @@ class RegistryDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            tx = Transaction(self._conn, self)
+        if self._shared is not None:
+            with self._lock:  # type: ignore[union-attr]
+                with self._shared.begin():  # BEGIN IMMEDIATE (see registry.storage.location)
+                    tx = Transaction(self._shared, self)
+                    yield tx
+        else:
+            token = _in_transaction.set(True)
             try:
-                yield tx
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                with self._engine.begin() as conn:
+                    tx = Transaction(conn, self)
+                    yield tx
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                # PostgreSQL restarting, a dropped connection, a deadlock
+                # victim: the call fails as UNAVAILABLE (nothing was committed)
+                # and the caller's retry succeeds once the database is back.
+                log.warning("database unavailable: %s", explain(self.location, error))
+                raise RegistryError(
+                    grpc.StatusCode.UNAVAILABLE, DATABASE_UNAVAILABLE,
+                    "the registry's database is unavailable; nothing was changed, try again",
+                ) from None
+            finally:
+                _in_transaction.reset(token)
         if tx.commands_queued:
             with self._commands_changed:
                 self._commands_generation += 1
@@ -1031,13 +1055,22 @@ class RegistryDatabase:
 
     @property
     def in_transaction(self) -> bool:
-        """True inside `transaction()` (on this connection, whichever thread holds it)."""
-        return self._conn.in_transaction
+        """True inside `transaction()` (SQLite: on the shared connection, whichever
+        thread holds it; PostgreSQL: in this thread or task, since each transaction
+        has its own connection)."""
+        if self._shared is None:
+            return _in_transaction.get()
+        return self._shared.in_transaction()
 
     def checkpoint_wal(self) -> None:
         """Folds the WAL into the database, so wiped secrets leave no copy in -wal."""
-        with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._shared is not None:
+            with self._lock:  # type: ignore[union-attr]
+                # On the driver's connection, outside any transaction: a
+                # checkpoint inside one could not fold what it still reads.
+                self._shared.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                )
 
     @property
     def commands_generation(self) -> int:
@@ -1058,11 +1091,22 @@ class RegistryDatabase:
             self._commands_generation += 1
             self._commands_changed.notify_all()
 
+    def _dispose(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+        self._engine.dispose()
+
     def close(self) -> None:
-        with self._lock:
+        if self._shared is not None:
+            with self._lock:  # type: ignore[union-attr]
+                with self.transaction() as tx:
+                    tx.checkpoint_head()
+                # Folds the WAL into the database file, so wiped secrets do not
+                # linger in the -wal file.
+                self.checkpoint_wal()
+                self._dispose()
+        else:
             with self.transaction() as tx:
                 tx.checkpoint_head()
-            # Folds the WAL into the database file, so wiped secrets do not
-            # linger in the -wal file.
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
+            self._dispose()

@@ -19,6 +19,7 @@ from common.convert import (
     to_timestamp,
 )
 from registry.auth import Guard, current_peer, current_principal
+from registry import sync_cursor
 from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
 from registry.permissions import check_kiosk
 from registry.retention import Retention
@@ -144,7 +145,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
     @abort_on_error
     def SyncChanges(self, request: pb.SyncChangesRequest, context) -> pb.SyncChangesResponse:
         kiosk_id = self._registered(request.kiosk_id)
-        after = _parse_cursor(request.cursor)
+        cursor = _parse_cursor(request.cursor)
+        after = cursor.after
         page_size = validation.page_size(
             request.page_size, default=DEFAULT_SYNC_PAGE_SIZE, maximum=MAX_SYNC_PAGE_SIZE
         )
@@ -158,7 +160,14 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                     " replaced?): start again with an empty cursor",
                 )
             # One more than a page of each, so we know whether more follow.
-            orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
+            # A full sync skips the registry's history (see registry/sync_cursor.py).
+            snapshot = None
+            if cursor.full:
+                snapshot = current if cursor.snapshot is None else cursor.snapshot
+            if snapshot is None:
+                orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
+            else:
+                orders = tx.orders_for_full_sync(kiosk_id, after, snapshot, page_size + 1)
             office_id = current_principal().office_id or DEFAULT_OFFICE
             staff = tx.staff_changed_since(after, page_size + 1, office_id)
         changes = sorted([*orders, *staff], key=lambda change: change.change_seq)
@@ -166,9 +175,11 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         has_more = len(changes) > page_size
         # Without more pages the kiosk has seen everything up to `current`,
         # including other kiosks' changes it does not need.
-        next_cursor = page[-1].change_seq if has_more else current
+        next_cursor = (
+            sync_cursor.next_cursor(page[-1].change_seq, snapshot) if has_more else str(current)
+        )
         response = pb.SyncChangesResponse(
-            next_cursor=str(next_cursor), has_more=has_more, credential_policy=self._policy()
+            next_cursor=next_cursor, has_more=has_more, credential_policy=self._policy()
         )
         for change in page:
             if isinstance(change, StoredStaff):
@@ -282,17 +293,16 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 fault_point("registry:notice:code_wiped")
 
 
-def _parse_cursor(cursor: str) -> int:
-    if not cursor:
-        return 0
-    if len(cursor) > 20 or not (cursor.isascii() and cursor.isdigit()):
+def _parse_cursor(cursor: str) -> sync_cursor.Cursor:
+    try:
+        return sync_cursor.parse(cursor)
+    except ValueError:
         raise RegistryError(
             grpc.StatusCode.INVALID_ARGUMENT,
             INVALID_CURSOR,
             "cursor is not one this registry issued: pass the next_cursor of the last"
             " SyncChanges response, or an empty cursor for a full sync",
-        )
-    return int(cursor)
+        ) from None
 
 
 def _check_compartments(compartments) -> None:

@@ -91,22 +91,25 @@ def create_server(
     max_workers: int = DEFAULT_MAX_WORKERS,
     stream_poll_seconds: float = 1.0,
     retention: RetentionPolicy | None = None,
+    state_dir: str | Path | None = None,
 ) -> RegistryServer:
     """Builds a registry bound to ``address`` ("host:port"; port 0 picks a free one).
 
     ``kdf_params`` only applies when ``db_path`` is a new database; an
     existing one keeps the credential policy it was created with. Without a
     notifier, notices go to ``notifications/`` beside the database.
-    ``server_credentials`` switches from plaintext to TLS/mTLS.
+    ``server_credentials`` switches from plaintext to TLS/mTLS. ``db_path`` may
+    also be a URL (``sqlite:///…``, ``postgresql://…``); ``state_dir`` is where
+    the files beside the database live (see RegistryDatabase).
     """
-    db = RegistryDatabase(db_path, kdf_params=kdf_params)
+    db = RegistryDatabase(db_path, kdf_params=kdf_params, state_dir=state_dir)
     if kdf_params is not None and db.policy.params != kdf_params:
         log.warning(
             "%s keeps its credential policy %s; the requested %s applies only to a new database",
             db.path, db.policy.params, kdf_params,
         )
     if notifier is None:
-        notifier = DirectoryNotifier(Path(db_path).parent / "notifications")
+        notifier = DirectoryNotifier(db.state_dir / "notifications")
     stopping = threading.Event()
     # Metrics (fleetops): every RPC through the interceptor, notices counted.
     metrics = RegistryMetrics()

@@ -1,7 +1,14 @@
-"""A real registry server on loopback, with cheap scrypt so tests stay fast."""
+"""A real registry server on loopback, with cheap scrypt so tests stay fast.
+
+The modules in ``POSTGRES_MODULES`` run twice: on SQLite (the default) and
+on a fresh PostgreSQL database per test (marker ``postgres``). Their tests
+reach the database through ``registry.sql`` and ``registry.db_target``
+(a path or URL for ``--db``), never through sqlite3 directly.
+"""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +27,20 @@ from pickupbox.registry.v1 import registry_pb2_grpc
 from tests.auth_support import KioskCaller, admin_token
 
 TEST_KDF = KdfParams(n=2**10)
+# Where storage matters: these run on PostgreSQL too.
+POSTGRES_MODULES = {
+    "test_registry_kiosk", "test_registry_office", "test_registry_auth",
+    "test_registry_audit", "test_registry_retention", "test_registry_sync_scale",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        if module in POSTGRES_MODULES:
+            metafunc.parametrize(
+                "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+            )
 
 
 class RecordingNotifier(DirectoryNotifier):
@@ -45,9 +66,13 @@ class Registry:
     office: registry_pb2_grpc.OfficeServiceStub
     # Calls as the kiosk each request names, enrolled on first use.
     kiosk: KioskCaller
+    # What `--db` takes: the SQLite path or the PostgreSQL URL.
+    db_target: str = ""
 
-    def sql(self, query: str, *params) -> list[sqlite3.Row]:
-        """Reads (or pokes) the database behind the server's back."""
+    def sql(self, query: str, *params) -> list:
+        """Reads (or pokes) the database behind the server's back (``?`` placeholders)."""
+        if self.server.db.dialect == "postgresql":
+            return postgres_sql(self.db_target, query, params)
         conn = sqlite3.connect(self.db_path)
         conn.row_factory = sqlite3.Row
         try:
@@ -61,9 +86,34 @@ class Registry:
         self.server.stop(grace=1)
 
 
-def start_registry(db_path: Path, notify_dir: Path, **kwargs) -> Registry:
+def postgres_sql(url: str, query: str, params) -> list:
+    import sqlalchemy as sa
+
+    from registry.database import Row
+    from registry.storage import locate
+
+    names = iter(range(len(params)))
+    query = re.sub(r"\?", lambda _: f":p{next(names)}", query)
+    engine = locate(url).engine()
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(query), {f"p{i}": v for i, v in enumerate(params)})
+            if not result.returns_rows:
+                return []
+            keys = tuple(result.keys())
+            return [Row(keys, tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+                    for row in result]
+    finally:
+        engine.dispose()
+
+
+def start_registry(db_path: Path | str, notify_dir: Path, *, state_dir: Path | None = None,
+                   **kwargs) -> Registry:
+    """``db_path``: a SQLite path, or a PostgreSQL URL with ``state_dir`` for its files."""
     notifier = RecordingNotifier(notify_dir)
     kwargs.setdefault("kdf_params", TEST_KDF)
+    if state_dir is not None:
+        kwargs["state_dir"] = state_dir
     server = create_server(
         "127.0.0.1:0",
         db_path,
@@ -75,23 +125,44 @@ def start_registry(db_path: Path, notify_dir: Path, **kwargs) -> Registry:
     server.start()
     address = f"127.0.0.1:{server.port}"
     channel = grpc.insecure_channel(address)
-    admin = authenticated_channel(channel, bearer(admin_token(db_path)))
+    # The admin credential lives in the state folder (db.path.parent for both backends).
+    admin = authenticated_channel(channel, bearer(admin_token(server.db.path)))
     kiosk = KioskCaller(channel, server.db)
     kiosk.token("kiosk-1")  # the operator enrolled the office's first kiosk
     return Registry(
         server=server,
-        db_path=Path(db_path),
+        db_path=Path(server.db.path),
         notifier=notifier,
         address=address,
         channel=channel,
         office=registry_pb2_grpc.OfficeServiceStub(admin),
         kiosk=kiosk,
+        db_target=str(db_path),
     )
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = start_registry(tmp_path / "registry.sqlite3", tmp_path / "notifications")
+def backend() -> str:
+    """Overridden by pytest_generate_tests: "sqlite", or "postgresql" for POSTGRES_MODULES."""
+    return "sqlite"
+
+
+@pytest.fixture
+def registry_target(backend: str, tmp_path: Path, request) -> tuple[str | Path, dict]:
+    """A fresh database for the test's backend, and start_registry's extra arguments."""
+    if backend == "postgresql":
+        make = request.getfixturevalue("pg_database")
+        state = tmp_path / "state"
+        return make(), {"state_dir": state}
+    return tmp_path / "registry.sqlite3", {}
+
+
+@pytest.fixture
+def registry(tmp_path: Path, registry_target, monkeypatch) -> Iterator[Registry]:
+    target, extra = registry_target
+    if "state_dir" in extra:  # local commands (`--db URL`) find the audit key there
+        monkeypatch.setenv("KIOSK_REGISTRY_STATE_DIR", str(extra["state_dir"]))
+    reg = start_registry(target, tmp_path / "notifications", **extra)
     yield reg
     reg.close()
 

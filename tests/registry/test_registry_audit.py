@@ -74,7 +74,7 @@ def test_the_registry_audits_and_verify_names_the_broken_entry(registry, create_
     reference = create_order(contact="a@example.org").order.reference
     registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=reference,
                                                                   reason="moved"), timeout=5)
-    db = str(registry.db_path)
+    db = registry.db_target
     assert main(["audit", "verify", "--db", db]) == 0
     assert "intact" in capsys.readouterr().out
 
@@ -84,8 +84,8 @@ def test_the_registry_audits_and_verify_names_the_broken_entry(registry, create_
     assert all(e["actor"] == "api_key:local-admin" for e in exported)
 
     row = registry.sql("SELECT seq FROM audit_log WHERE action = 'order.created'")[0]
-    with sqlite3.connect(db) as conn:  # one byte, behind the registry's back
-        conn.execute("UPDATE audit_log SET target = 'PO-OTHER1' WHERE seq = ?", (row[0],))
+    # one byte, behind the registry's back
+    registry.sql("UPDATE audit_log SET target = 'PO-OTHER1' WHERE seq = ?", row[0])
     assert main(["audit", "verify", "--db", db]) == 3
     assert f"BROKEN at entry {row[0]}" in capsys.readouterr().err
 

@@ -6,12 +6,19 @@ from common.credentials import KdfParams
 from registry.database import SCHEMA_VERSION, RegistryDatabase
 
 
+def as_before_alembic(db: sqlite3.Connection, version: int) -> None:
+    """What a release before versioned migrations left: no alembic_version, no later index."""
+    db.execute("DROP TABLE alembic_version")
+    db.execute("DROP INDEX orders_open_by_kiosk")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+
 def test_version_1_database_gains_the_return_time(tmp_path):
     path = tmp_path / "registry.sqlite3"
     RegistryDatabase(path, kdf_params=KdfParams(n=2**10, r=8, p=1)).close()
     with sqlite3.connect(path) as db:  # turn it back into what release 1 wrote
         db.execute("ALTER TABLE orders DROP COLUMN old_document_return_time")
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        as_before_alembic(db, 1)
 
     RegistryDatabase(path).close()
 
@@ -19,7 +26,7 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 4
+    assert int(version) == SCHEMA_VERSION == 5
 
 
 def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
@@ -30,7 +37,7 @@ def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
         db.execute("ALTER TABLE staff DROP COLUMN office_id")
         db.execute("DROP TABLE kiosk_enrolments")
         db.execute("INSERT INTO kiosks (kiosk_id, registered_at, last_seen) VALUES ('k1', '', '')")
-        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        as_before_alembic(db, 2)
 
     reopened = RegistryDatabase(path)
     with reopened.transaction() as tx:
@@ -52,7 +59,7 @@ def test_version_3_database_keeps_its_queued_commands_and_gains_service_openings
             "INSERT INTO commands (command_id, kiosk_id, type, created_at)"
             " VALUES ('c1', 'k1', 'COMMAND_TYPE_RESYNC', '2026-01-01T00:00:00+00:00')"
         )
-        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        as_before_alembic(db, 3)
 
     reopened = RegistryDatabase(path)
     with reopened.transaction() as tx:

@@ -33,9 +33,9 @@ def test_purge_command_deletes_ended_orders(registry, create_order, capsys):
     keep = create_order(contact="keep@example.org").order.reference
     gone = create_order().order.reference
     registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=gone), timeout=5)
-    assert main(["purge", "--db", str(registry.db_path), "--record-days", "0",
+    assert main(["purge", "--db", registry.db_target, "--record-days", "0",
                  "--notify-dir", str(registry.notifier.directory)]) == 0
     assert "1 orders deleted" in capsys.readouterr().out
     assert [r["reference"] for r in registry.sql("SELECT reference FROM orders")] == [keep]
     assert registry.sql("SELECT contact FROM orders")[0]["contact"] == "keep@example.org"
-    assert main(["purge", "--db", str(registry.db_path), "--record-days", "-1"]) == 1
+    assert main(["purge", "--db", registry.db_target, "--record-days", "-1"]) == 1

@@ -1,0 +1,196 @@
+"""`kiosk-registry db check|upgrade` and `serve --db` on SQLite and on a real PostgreSQL.
+
+A schema older than the code, newer than the code, an unreachable database
+and wrong credentials: one line on stderr saying what to run or check, no
+traceback, exit status 1, and nothing started (no credential, no key, no port).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
+
+from registry.cli import main
+from registry.database import RegistryDatabase
+from registry.storage import migrations
+from registry.storage.location import locate
+from tests.registry.conftest import TEST_KDF
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path):
+    """(target for --db, state dir, a function that runs SQL on it)."""
+    state = tmp_path / "state"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_database")(migrated=False)
+
+        def run(sql: str) -> None:
+            engine = locate(url).engine()
+            with engine.begin() as conn:
+                conn.execute(sa.text(sql))
+            engine.dispose()
+
+        return url, state, run
+    path = state / "registry.sqlite3"
+    state.mkdir()
+
+    def run_sqlite(sql: str) -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute(sql)
+
+    return str(path), state, run_sqlite
+
+
+def at_revision(target: str, revision: str) -> None:
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations._config(conn), revision)
+    engine.dispose()
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    # Log lines (alembic's, once a serve test configured logging) may come first.
+    lines = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in captured.err and len(lines) == 1, captured.err
+    return lines[0]
+
+
+def serve(target: str, state: Path) -> int:
+    return main(["serve", "--db", target, "--state-dir", str(state), "--listen", "127.0.0.1:0",
+                 "--metrics-listen", "off", "--kdf-n", "1024"])
+
+
+def nothing_started(state: Path) -> bool:
+    return not (state / "admin.credential").exists() and not (state / "audit.key").exists()
+
+
+def test_an_older_schema_is_refused_until_db_upgrade(database, capsys):
+    target, state, _ = database
+    at_revision(target, "0004")
+
+    assert main(["db", "check", "--db", target]) == 1
+    assert "older than this registry's version 5: run `kiosk-registry db upgrade`" in \
+        one_error_line(capsys)
+    assert serve(target, state) == 1
+    assert "run `kiosk-registry db upgrade`" in one_error_line(capsys)
+    assert nothing_started(state)
+
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert "upgraded from schema version 4 to schema version 5" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["db", "check", "--db", target]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_a_newer_schema_says_the_code_is_too_old(database, capsys):
+    target, state, run = database
+    at_revision(target, "head")
+    run("UPDATE alembic_version SET version_num = '0099'")
+
+    assert main(["db", "check", "--db", target]) == 1
+    assert "newer than this registry understands" in one_error_line(capsys)
+    assert main(["db", "upgrade", "--db", target]) == 1
+    assert "the code is too old" in one_error_line(capsys)
+    assert serve(target, state) == 1
+    assert "the code is too old" in one_error_line(capsys)
+    assert nothing_started(state)
+    with pytest.raises(Exception, match="too old"):  # the embedded registry refuses too
+        RegistryDatabase(target, state_dir=state)
+
+
+def test_a_sqlite_file_from_before_alembic_upgrades_in_place(tmp_path, capsys):
+    path = tmp_path / "registry.sqlite3"
+    db = RegistryDatabase(path, kdf_params=TEST_KDF)
+    with db.transaction() as tx:
+        tx.queue_command("k1", "COMMAND_TYPE_RESYNC")
+    db.close()
+    with sqlite3.connect(path) as conn:  # what release 3 wrote
+        conn.execute("DROP TABLE alembic_version")
+        conn.execute("DROP INDEX orders_open_by_kiosk")
+        conn.execute("ALTER TABLE commands DROP COLUMN expire_at")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+    assert main(["db", "check", "--db", f"sqlite:///{path}"]) == 1
+    assert "schema version 3 (from before versioned migrations)" in one_error_line(capsys)
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    assert "upgraded from schema version 3" in capsys.readouterr().out
+    reopened = RegistryDatabase(path)
+    with reopened.transaction() as tx:
+        (queued,) = tx.undelivered_commands("k1")
+    reopened.close()
+    assert queued.expire_at == ""
+
+
+def test_unreachable_postgresql_names_host_and_database(tmp_path, capsys):
+    url = "postgresql://pickupbox@127.0.0.1:1/fleet"  # nothing listens on port 1
+    assert main(["db", "check", "--db", url]) == 1
+    line = one_error_line(capsys)
+    assert "database fleet on 127.0.0.1:1" in line and "check that PostgreSQL runs" in line
+    assert serve(url, tmp_path) == 1
+    assert "127.0.0.1:1" in one_error_line(capsys)
+    assert nothing_started(tmp_path)
+
+
+@pytest.mark.postgres
+def test_wrong_credentials_say_what_to_check(postgres_url, tmp_path, capsys):
+    wrong = make_url(postgres_url).set(password="not-the-password").render_as_string(
+        hide_password=False)
+    assert serve(wrong, tmp_path) == 1
+    line = one_error_line(capsys)
+    assert "password authentication failed" in line and "check the user name and password" in line
+    assert "not-the-password" not in line
+    assert nothing_started(tmp_path)
+    assert main(["db", "upgrade", "--db", wrong]) == 1
+    assert "check the user name and password" in one_error_line(capsys)
+
+
+def test_a_bad_database_url_is_named():
+    assert main(["db", "check", "--db", "mysql://x@host/db"]) == 1
+    assert main(["db", "check", "--db", "sqlite://"]) == 1
+
+
+@pytest.mark.postgres
+def test_serve_on_postgresql_answers_and_stops_cleanly(pg_database, tmp_path):
+    url = pg_database(migrated=False)  # serve creates the schema of a new database
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("kiosk-registry")), "serve", "--db", url, "--state-dir",
+         str(tmp_path), "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--kdf-n", "1024"],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = None
+        for line in process.stderr:  # type: ignore[union-attr]
+            found = re.search(r"registry listening on 127\.0\.0\.1:(\d+) \(database (.*)\)", line)
+            if found:
+                port = int(found.group(1))
+                assert "PostgreSQL database" in found.group(2)
+                assert make_url(url).password not in line
+                break
+        assert port, "serve did not start"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        assert (tmp_path / "admin.credential").exists()
+        assert main(["db", "check", "--db", url]) == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
