@@ -149,7 +149,7 @@ def _errors(codes: tuple[int, ...]) -> dict:
 
 def _path_parameter(name: str) -> dict:
     return {"name": name, "in": "path", "required": True,
-            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/:]+$"}}
+            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/:\\x00-\\x1f\\x7f]+$"}}
 
 
 def _query_parameters(schemas: _Schemas, message: Descriptor, endpoint: Endpoint) -> list[dict]:
