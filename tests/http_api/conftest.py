@@ -4,7 +4,9 @@ door (uvicorn in a thread), and API keys of the callers the tests need."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import httpx
@@ -68,17 +70,26 @@ def make_keys(registry: Registry) -> dict[str, str]:
     return keys
 
 
-@pytest.fixture
-def api(tmp_path) -> Iterator[Api]:
-    registry = start_registry(tmp_path / "registry.sqlite3", tmp_path / "notifications")
+@contextmanager
+def serving_api(directory: Path) -> Iterator[Api]:
+    """A registry with kiosk-1 registered, the keys, and the API on its web front door."""
+    registry = start_registry(directory / "registry.sqlite3", directory / "notifications")
     registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
         kiosk_id="kiosk-1", software_version="test", compartments=compartments(*FREE)), timeout=5)
     keys = make_keys(registry)
     web = WebServer(build_app(api_routes(registry.server)), "127.0.0.1:0")
     web.start()
-    yield Api(registry, web, keys)
-    web.stop()
-    registry.close()
+    try:
+        yield Api(registry, web, keys)
+    finally:
+        web.stop()
+        registry.close()
+
+
+@pytest.fixture
+def api(tmp_path) -> Iterator[Api]:
+    with serving_api(tmp_path) as running:
+        yield running
 
 
 def grpc_reason(call, request) -> tuple[grpc.StatusCode, str | None]:

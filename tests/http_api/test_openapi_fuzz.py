@@ -19,12 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.http_api import api_routes
 from registry.http_api.openapi import build_document
-from registry.web import WebServer, build_app
-from pickupbox.registry.v1 import registry_pb2 as pb
-from tests.http_api.conftest import FREE, make_keys
-from tests.registry.conftest import compartments, start_registry
+from tests.http_api.conftest import serving_api
 
 MAX_EXAMPLES = 8
 # The document describes shapes (from the proto descriptors); which values
@@ -37,16 +33,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    registry = start_registry(tmp / "registry.sqlite3", tmp / "notifications")
-    registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
-        kiosk_id="kiosk-1", software_version="test", compartments=compartments(*FREE)), timeout=5)
-    keys = make_keys(registry)
-    web = WebServer(build_app(api_routes(registry.server)), "127.0.0.1:0")
-    web.start()
-    yield web, keys
-    web.stop()
-    registry.close()
+    with serving_api(tmp_path_factory.mktemp("fuzz")) as api:
+        yield api.web, api.keys
 
 
 @pytest.fixture(scope="module")
