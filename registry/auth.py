@@ -108,7 +108,9 @@ class Gate:
     it the method name (the gRPC one, so one permission table and one audit
     format cover both), the authorization header and the peer; it returns the
     principal or raises the RegistryError to send back, having audited the
-    refusal. :func:`serving` then makes the principal the call's.
+    refusal. :func:`serving` then makes the principal the call's. One gate
+    per registry (``RegistryServer.gate``), so the count of wrong passwords
+    is one count whichever door they are tried at.
     """
 
     def __init__(self, db: RegistryDatabase) -> None:
@@ -159,8 +161,8 @@ def serving(principal: Principal | None, peer_address: str, method: str) -> None
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, db: RegistryDatabase) -> None:
-        self._gate = Gate(db)
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
 
     def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
         peer = _peer(context)

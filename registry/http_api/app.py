@@ -132,7 +132,7 @@ class HttpApi:
     def __init__(self, registry_server, report_config: reports.ReportConfig | None = None) -> None:
         self._office = registry_server.office
         self._db = registry_server.db
-        self._gate = Gate(self._db)
+        self._gate: Gate = registry_server.gate  # the gRPC interceptor's, too
         self._reports = report_config or reports.ReportConfig()
 
     # ------------------------------------------------------------- the gate

@@ -288,3 +288,24 @@ def test_every_documented_status_happens(api):
             seen.add((op, response.status_code))
             assert response.status_code == status, (op, status, response.text)
     assert seen == expected
+
+
+def test_wrong_passwords_count_once_whichever_door_they_are_tried_at(api):
+    import base64
+
+    from common.auth import authenticated_channel, basic
+    from registry import identity
+    from registry.permissions import Role
+    from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+    with api.registry.server.db.transaction() as tx:
+        identity.create_user(tx, "anna", "correct horse battery", "default",
+                             frozenset({Role.CLERK}))
+    wrong = base64.b64encode(b"anna:wrong password!").decode()
+    with api.client(None) as http:
+        for _ in range(identity.MAX_PASSWORD_FAILURES):
+            answer = http.get("/orders", headers={"authorization": f"Basic {wrong}"})
+            assert reason(answer) == "CREDENTIAL_INVALID"
+    stub = pb_grpc.OfficeServiceStub(authenticated_channel(
+        api.registry.channel, basic("anna", "correct horse battery")))
+    assert grpc_reason(stub.ListPickupOrders, pb.ListPickupOrdersRequest()) == (
+        grpc.StatusCode.UNAUTHENTICATED, "TOO_MANY_FAILURES")
