@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 # A report's period is given in days; a longer one is a typo, not a question.
 MAX_REPORT_DAYS = 3700
+# The largest request is a few hundred bytes; a bigger body is not read to the end.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _error_response(error: RegistryError) -> JSONResponse:
@@ -58,6 +60,16 @@ def _peer(request: Request) -> Peer:
     host, port = (request.client.host, request.client.port) if request.client else ("", 0)
     family = "ipv6:[{}]:{}" if ":" in host else "ipv4:{}:{}"
     return Peer(address=family.format(host, port), certificate_names=())
+
+
+async def _read_body(request: Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise invalid_argument("body", f"is larger than {MAX_BODY_BYTES // 1024} KiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _service_messages(rpc: str) -> tuple[type[Message], type[Message]]:
@@ -163,7 +175,10 @@ class HttpApi:
         method = getattr(type(self._office), endpoint.rpc).__wrapped__
 
         async def handle(request: Request) -> Response:
-            body = await request.body() if endpoint.has_body else b""
+            try:
+                body = await _read_body(request) if endpoint.has_body else b""
+            except RegistryError as too_big:
+                return _error_response(too_big)
 
             def work() -> Response:
                 message = build_request(endpoint, request_type, dict(request.path_params),

@@ -180,9 +180,11 @@ def _operation(schemas: _Schemas, endpoint: Endpoint) -> dict:
     }
     if endpoint.has_body:
         body = schemas.object(request, leave_out=endpoint.path_fields, closed=True)
+        if endpoint.required:
+            body["required"] = list(endpoint.required)
         name = request.name if not endpoint.path_fields else f"{endpoint.rpc}Body"
         schemas.components[name] = body
-        operation["requestBody"] = {"required": False, "content": {
+        operation["requestBody"] = {"required": bool(endpoint.required), "content": {
             "application/json": {"schema": _ref(name)}}}
     else:
         operation["parameters"] += _query_parameters(schemas, request, endpoint)

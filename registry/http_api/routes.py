@@ -29,6 +29,9 @@ class Endpoint:
     # (which every method can): the OpenAPI document lists exactly these.
     errors: tuple[int, ...] = ()
     tag: str = "orders"
+    # Body fields the method refuses to go without (proto3 has no "required";
+    # the servicer's validation says so, the document repeats it).
+    required: tuple[str, ...] = ()
 
     @property
     def method(self) -> str:
@@ -48,7 +51,7 @@ class Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/orders", "CreatePickupOrder",
              "Create a pickup order; the code, QR payload and PIN are returned exactly once",
-             (404, 409)),
+             (404, 409), required=("kind",)),
     Endpoint("GET", "/orders", "ListPickupOrders", "List the office's pickup orders, page by page"),
     Endpoint("GET", "/orders/{reference}", "GetPickupOrder", "One pickup order", (404,)),
     Endpoint("POST", "/orders/{reference}:cancel", "CancelPickupOrder",
@@ -59,11 +62,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              tag="kiosks"),
     Endpoint("POST", "/kiosks/{kiosk_id}/commands", "SendKioskCommand",
              "Queue a remote command (resync, out of / in service, open a compartment)",
-             (404,), tag="kiosks"),
+             (404,), tag="kiosks", required=("command",)),
     Endpoint("GET", "/kiosks/{kiosk_id}/events", "ListKioskEvents",
              "The events and alarms a kiosk reported, oldest first", (404,), tag="kiosks"),
     Endpoint("POST", "/staff", "CreateStaffMember", "Register a staff member's card and PIN",
-             (409,), tag="staff"),
+             (409,), tag="staff", required=("staff_id", "card_uid", "pin")),
     Endpoint("GET", "/staff", "ListStaffMembers", "The office's staff members", tag="staff"),
     Endpoint("POST", "/staff/{staff_id}:deactivate", "DeactivateStaffMember",
              "Deactivate a staff member; the card stops working at every kiosk", (404,),

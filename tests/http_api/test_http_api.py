@@ -309,3 +309,11 @@ def test_wrong_passwords_count_once_whichever_door_they_are_tried_at(api):
         api.registry.channel, basic("anna", "correct horse battery")))
     assert grpc_reason(stub.ListPickupOrders, pb.ListPickupOrdersRequest()) == (
         grpc.StatusCode.UNAUTHENTICATED, "TOO_MANY_FAILURES")
+
+
+def test_an_oversized_body_is_refused_unread(api):
+    with api.client() as http:
+        answer = http.post("/orders", json={"kind": "DOCUMENT_KIND_ID_CARD",
+                                            "contact": "x" * 70_000})
+    assert (answer.status_code, reason(answer)) == (400, "INVALID_ARGUMENT")
+    assert "64 KiB" in answer.json()["error"]["message"]
