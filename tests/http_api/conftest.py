@@ -14,6 +14,7 @@ import pytest
 
 from common.auth import authenticated_channel, bearer
 from registry import identity
+from registry.errors import error_reason
 from registry.http_api import api_routes
 from registry.permissions import Role
 from registry.web import WebServer, build_app
@@ -93,7 +94,6 @@ def api(tmp_path) -> Iterator[Api]:
 
 
 def grpc_reason(call, request) -> tuple[grpc.StatusCode, str | None]:
-    from registry.errors import error_reason
     with pytest.raises(grpc.RpcError) as caught:
         call(request, timeout=5)
     return caught.value.code(), error_reason(caught.value)

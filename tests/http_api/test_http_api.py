@@ -4,6 +4,7 @@ statuses, and every status the OpenAPI document lists actually happening."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import uuid
@@ -13,9 +14,13 @@ from pathlib import Path
 import grpc
 import pytest
 
+from common.auth import authenticated_channel, basic, bearer
 from common.convert import to_timestamp
+from registry import identity
 from registry.http_api.openapi import COMMITTED, build_document
+from registry.permissions import Role
 from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.http_api.conftest import grpc_reason, reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,8 +158,6 @@ def test_refusals_match_grpc_and_are_audited(api, caller, status, why, code):
          "denied")]
     assert json.loads(audited[0]["detail"])["method"].endswith("OfficeService/GetPickupOrder")
     assert "pbx1" not in audited[0]["detail"]  # the credential is never logged
-    from common.auth import authenticated_channel, bearer
-    from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
     channel = (api.registry.channel if token is None
                else authenticated_channel(api.registry.channel, bearer(token)))
     assert grpc_reason(pb_grpc.OfficeServiceStub(channel).GetPickupOrder,
@@ -291,12 +294,6 @@ def test_every_documented_status_happens(api):
 
 
 def test_wrong_passwords_count_once_whichever_door_they_are_tried_at(api):
-    import base64
-
-    from common.auth import authenticated_channel, basic
-    from registry import identity
-    from registry.permissions import Role
-    from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
     with api.registry.server.db.transaction() as tx:
         identity.create_user(tx, "anna", "correct horse battery", "default",
                              frozenset({Role.CLERK}))
