@@ -54,7 +54,7 @@ def _error_response(error: RegistryError) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=http_status(error.code))
 
 
-def _peer(request: Request) -> Peer:
+def http_peer(request: Request) -> Peer:
     """The caller's address written as gRPC writes peers, so the loopback rule
     and the audit log read the same for both front doors."""
     host, port = (request.client.host, request.client.port) if request.client else ("", 0)
@@ -152,7 +152,7 @@ class HttpApi:
     async def _serve(self, request: Request, method: str, work: Callable[[], Response],
                      ) -> Response:
         authorization = request.headers.get("authorization")
-        peer = _peer(request)
+        peer = http_peer(request)
         secure = request.url.scheme == "https"
 
         def call() -> Response:

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from starlette.requests import Request
 
 from common.auth import authenticated_channel, basic, bearer
 from common.convert import to_timestamp
 from registry import identity
+from registry.errors import RegistryError
+from registry.http_api.app import http_peer
+from registry.http_api.errors import http_status
 from registry.http_api.openapi import COMMITTED, build_document
 from registry.permissions import Role
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -314,3 +318,33 @@ def test_an_oversized_body_is_refused_unread(api):
                                             "contact": "x" * 70_000})
     assert (answer.status_code, reason(answer)) == (400, "INVALID_ARGUMENT")
     assert "64 KiB" in answer.json()["error"]["message"]
+
+
+def test_a_key_over_plaintext_from_the_network_is_refused(api):
+    """The HTTP door names its peer as gRPC does, so the gate's TLS rule holds for it."""
+    def peer(host):
+        return http_peer(Request({"type": "http", "client": (host, 5000), "headers": []}))
+
+    assert peer("127.0.0.1").address == "ipv4:127.0.0.1:5000"
+    assert peer("::1").address == "ipv6:[::1]:5000"
+    authorization = f"Bearer {api.keys['integration']}"
+    gate = api.registry.server.gate
+    method = "/pickupbox.registry.v1.OfficeService/ListKiosks"
+    assert gate.admit(method, authorization, peer("::1"), secure=False).name == "fv-integration"
+    with pytest.raises(RegistryError) as refused:
+        gate.admit(method, authorization, peer("10.0.0.5"), secure=False)
+    assert refused.value.reason == "UNAUTHENTICATED" and "TLS" in refused.value.message
+    assert gate.admit(method, authorization, peer("10.0.0.5"), secure=True) is not None
+    denied = api.sql("SELECT detail FROM audit_log WHERE action = 'call.denied'")
+    assert "credential over plaintext" in denied[-1]["detail"]
+
+
+def test_grpc_codes_map_to_the_design_guides_http_statuses():
+    expected = {
+        grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.UNAUTHENTICATED: 401,
+        grpc.StatusCode.PERMISSION_DENIED: 403, grpc.StatusCode.NOT_FOUND: 404,
+        grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.ABORTED: 409,
+        grpc.StatusCode.FAILED_PRECONDITION: 409, grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+        grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.INTERNAL: 500,
+    }
+    assert {code: http_status(code) for code in expected} == expected
