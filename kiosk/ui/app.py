@@ -24,7 +24,9 @@ from kivy.uix.widget import Widget
 from hardware.interfaces import HealthStatus, PreviewSource
 from kiosk.app import Kiosk
 from kiosk.core import KioskView
+from kiosk.core.kiosk_core import HELP_CALL_PREFIX
 from kiosk.domain.document_return import ReturnState
+from kiosk.domain.effects import Problem
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
@@ -63,7 +65,9 @@ class KioskApp(App):
                  locked_down: bool = True, help_call=None, **kwargs):
         super().__init__(**kwargs)
         self.locked_down = locked_down  # production: the window cannot be closed without a staff login
-        self.help_call = help_call  # optional call button / intercom (hardware.help_call.HelpCall)
+        # The optional call button / intercom (hardware.help_call.HelpCall) of the
+        # box, configured as hardware.help_call; a caller may pass another one.
+        self.help_call = help_call if help_call is not None else kiosk.hardware.help_call
         self._call_failed = False
         self.kiosk = kiosk
         ui_settings = kiosk.settings.ui
@@ -322,6 +326,7 @@ class KioskApp(App):
             Screen.PIN: self.submit, Screen.PIN_LETTER: lambda: self.pin_letter(True), Screen.DONE: self.to_start,
             Screen.STAFF_PIN: self.submit, Screen.STAFF_DEPOSIT: self.submit, Screen.A11Y: self.close_overlay,
             Screen.LANGUAGE: self.close_overlay, Screen.HELP: self.close_overlay,
+            Screen.PROBLEM_REPORTED: self.to_start,
         }
         if s is Screen.RETURN:
             if self.view.return_state is ReturnState.DOOR_OPEN and not self.view.has_door_sensors:
@@ -338,7 +343,7 @@ class KioskApp(App):
 
     def escape(self) -> None:
         s = self.screen
-        if s in (Screen.LANGUAGE, Screen.A11Y, Screen.HELP):
+        if s in (Screen.LANGUAGE, Screen.A11Y, Screen.HELP, Screen.PROBLEM):
             self.close_overlay()
         elif s is Screen.STAFF_MENU and self.ui.confirm_exit:
             self.cancel_exit()
@@ -348,7 +353,7 @@ class KioskApp(App):
             self.cancel()
         elif s is Screen.PIN_LETTER:
             self.pin_letter(False)
-        elif s in (Screen.ERROR, Screen.DONE):
+        elif s in (Screen.ERROR, Screen.DONE, Screen.PROBLEM_REPORTED):
             self.to_start()
         elif s is Screen.RETURN:
             self.finish_return()
@@ -481,6 +486,15 @@ class KioskApp(App):
         self.ui = self.ui.with_(code_mode=self.ui.code_mode or "scan")
         self._acting().cancel()
 
+    def open_problem(self) -> None:
+        """ "Report a problem" at the door: the choice of what is wrong."""
+        self._set_ui(overlay="problem")
+
+    def report_problem(self, problem: Problem) -> None:
+        """The answer goes to the core, which holds the handover and raises the alarm."""
+        self._set_ui(overlay="")
+        self._acting().report_problem(problem)
+
     def finish_return(self) -> None:
         """Skip the old-ID return, or leave its result screen."""
         self._acting().skip_return()
@@ -585,8 +599,11 @@ class KioskApp(App):
         self._set_ui(staff_page=page, asking_reason=False, confirm_exit=False)
 
     def device_health(self) -> list:
-        """The devices on the staff's status page: the core's, the speech output, the help call."""
-        extra = self.help_call.health() if self.help_call is not None else []
+        """The devices on the staff's status page: the core's (the configured help
+        call among them), the speech output, and a help call passed in directly."""
+        extra = []
+        if self.help_call is not None and self.help_call is not self.kiosk.hardware.help_call:
+            extra = [replace(h, device=HELP_CALL_PREFIX + h.device) for h in self.help_call.health()]
         return [*self.view.health, *self.speaker.health(), *extra]
 
     def select_compartment(self, number: int) -> None:

@@ -168,10 +168,9 @@ def pin(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.pin
     info = ctx.column()
     info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
-    if ctx.view.pickup_state is not PickupState.WRONG_PIN:
-        # After a wrong PIN the screen is full: the error and which PIN to type
-        # matter more there than the kind, which the citizen has just seen.
-        add_document_kind(ctx, info)
+    # After a wrong PIN too: which document this is tells the citizen which
+    # letter (and so which pickup PIN) to look for.
+    add_document_kind(ctx, info)
     info.add_widget(ctx.label(texts.PIN_INSTRUCTION))
     if ctx.view.pickup_state is PickupState.WRONG_PIN:
         error = citizen_error(ctx.view, ctx.now)
