@@ -42,7 +42,9 @@ def shots(base, kiosk_view_now):
     # Where a document waits, until when (the staff's grid shows it).
     deadlines = tuple((c.number, now + timedelta(days=14)) for c in mixed if c.order_reference)
     staff = dict(staff_ids=("anna",), staff_expires_at=now + timedelta(minutes=4), pickup_deadlines=deadlines)
-    pin_wait = dict(pickup_expires_at=now + timedelta(seconds=50), pickup_document_kind=DocumentKind.PASSPORT)
+    # Far from the time-out: on a loaded machine drawing a language's screens takes
+    # longer than a short limit, and the "more time?" question would cover them.
+    pin_wait = dict(pickup_expires_at=now + timedelta(minutes=10), pickup_document_kind=DocumentKind.PASSPORT)
     yield "idle", {}, {}, None
     yield "language", {}, {"overlay": "language"}, None
     yield "accessibility", {}, {"overlay": "a11y", "high_contrast": False}, None

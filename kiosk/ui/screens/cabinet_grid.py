@@ -43,20 +43,20 @@ def door_heights(units: Sequence[int], total: float, floor: float) -> list[float
 SIZE_ROOM = 1.2
 
 
-def cabinet_height(compartments: Sequence[Compartment], door: float) -> float:
+def cabinet_height(compartments: Sequence[Compartment], door: float, room: float = SIZE_ROOM) -> float:
     """Tall enough that the column with the most doors gives each at least
-    `door`, with room for the larger doors to show their size."""
+    `door`, with `room` for the larger doors to show their size."""
     stacks = column_stacks(compartments)
-    return max((len(stack) for stack in stacks.values()), default=1) * door * SIZE_ROOM
+    return max((len(stack) for stack in stacks.values()), default=1) * door * room
 
 
 class CabinetGrid(FloatLayout):
     """Places one widget per compartment where its door is on the cabinet."""
 
     def __init__(self, compartments: Sequence[Compartment], make: Callable[[Compartment], Widget], *,
-                 door: float, gap: float, **kwargs):
+                 door: float, gap: float, room: float = SIZE_ROOM, **kwargs):
         kwargs.setdefault("size_hint_y", None)
-        kwargs.setdefault("height", cabinet_height(compartments, door + gap))
+        kwargs.setdefault("height", cabinet_height(compartments, door + gap, room))
         super().__init__(**kwargs)
         self._door, self._gap = door, gap
         self._stacks = column_stacks(compartments)

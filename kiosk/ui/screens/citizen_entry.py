@@ -164,13 +164,35 @@ def add_document_kind(ctx: Ctx, info: BoxLayout) -> None:
                                   bold_text=True))
 
 
+def title_with_kind(ctx: Ctx, msgid: str) -> BoxLayout:
+    """The screen title, and at the end of its line "Document: Passport" (in reading order)."""
+    title = ctx.label(msgid, "title")
+    line = document_kind_line(ctx.view, ctx.lang)
+    if not line:
+        return title
+    title.size_hint_x = 0.6
+    kind = TextLabel(raw=line, lang=ctx.lang, colour=ctx.pal.text, font_size=ctx.m.font("body"), bold_text=True,
+                     size_hint_x=0.4, pos_hint={"center_y": 0.5})
+    row = BoxLayout(orientation="horizontal", size_hint_y=None, spacing=ctx.m.mm(4))
+    for child in reading_order((title, kind), ctx.rtl):
+        row.add_widget(child)
+
+    def fit(*_):
+        row.height = max(title.height, kind.height)
+
+    title.bind(height=fit)
+    kind.bind(height=fit)
+    fit()
+    return row
+
+
 def pin(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.pin
     info = ctx.column()
-    info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
-    # After a wrong PIN too: which document this is tells the citizen which
-    # letter (and so which pickup PIN) to look for.
-    add_document_kind(ctx, info)
+    # The document beside the title, on every PIN screen (after a wrong PIN
+    # too: which document it is tells the citizen which letter, and so which
+    # pickup PIN, to look for), without taking a line of the full screen.
+    info.add_widget(title_with_kind(ctx, texts.PIN_TITLE))
     info.add_widget(ctx.label(texts.PIN_INSTRUCTION))
     if ctx.view.pickup_state is PickupState.WRONG_PIN:
         error = citizen_error(ctx.view, ctx.now)

@@ -13,7 +13,7 @@ from kiosk.ui import texts
 from kiosk.ui.inspection_texts import STAFF_INSPECTIONS
 from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS
 from kiosk.ui.screens.box_schematic import BoxSchematic
-from kiosk.ui.screens.cabinet_grid import CabinetGrid
+from kiosk.ui.screens.cabinet_grid import SIZE_ROOM, CabinetGrid
 from kiosk.ui.screens.citizen_entry import entry_display
 from kiosk.ui.screens.staff_clock import with_clock_question
 from kiosk.ui.screens.common import Ctx
@@ -88,7 +88,7 @@ def compartment_caption(ctx: Ctx, c: Compartment) -> str:
     return "\n".join(lines)
 
 
-def compartment_grid(ctx: Ctx, on_select=None) -> Widget:
+def compartment_grid(ctx: Ctx, on_select=None, room: float = SIZE_ROOM) -> Widget:
     """The compartments laid out like the cabinet (see cabinet_grid)."""
 
     def door(c: Compartment) -> KioskButton:
@@ -99,14 +99,15 @@ def compartment_grid(ctx: Ctx, on_select=None) -> Widget:
         mark_state(button, c, ctx.pal.button_text if selected else ctx.pal.text)
         return button
 
-    return CabinetGrid(ctx.view.compartments, door, door=ctx.m.target * 1.02, gap=ctx.m.mm(1.5))
+    return CabinetGrid(ctx.view.compartments, door, door=ctx.m.target * 1.02, gap=ctx.m.mm(1.5), room=room)
 
 
 def menu(ctx: Ctx) -> BoxLayout:
     a = ctx.act
     if ctx.ui.confirm_exit:
         return _confirm_exit(ctx)
-    body = with_clock_question(ctx, compartment_grid(ctx))
+    # The clock question needs the room the larger doors would take.
+    body = with_clock_question(ctx, compartment_grid(ctx, room=1.0 if ctx.view.clock_step else SIZE_ROOM))
     actions = ctx.grid(3)
     actions.add_widget(ctx.button(texts.STAFF_DEPOSIT, a.staff_deposit, primary=True, icon="door", name="deposit"))
     actions.add_widget(ctx.button(texts.STAFF_REMOVE_EXPIRED, a.staff_remove, icon="clock", name="remove"))
