@@ -93,6 +93,7 @@ class KioskApp(App):
         self._retrying = False  # a reset to idle the citizen asked for keeps language and modes
         self._user_ended = False  # the citizen asked to end the session (no "timed out" notice)
         self._prebuilt: set[tuple] = set()
+        self._pending_after_frame: list = []  # see _after_frame
         self._drawn = False  # the first frame is on screen (see _first_frame)
         self._staff_logout_requested = False
         self._flash: tuple[object, datetime] | None = None  # a short notice on the idle screen
@@ -131,6 +132,7 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if self._sim_panel is not None:
             self._sim_panel.close()
+        self._pending_after_frame.clear()
         if self._scanning:
             self.intents.scan_screen(False)
         self.bridge.close()
@@ -236,9 +238,7 @@ class KioskApp(App):
         scanning = screen in SCANNING_SCREENS
         if scanning != self._scanning:
             self._scanning = scanning
-            self.intents.scan_screen(scanning)
-            if self._preview is not None:
-                (self._preview.start if scanning else self._preview.stop)()
+            self._after_frame(lambda: self._set_scanning(scanning))
         now = utc_now()
         prompt = (self.help_speech() if screen is Screen.HELP
                   else spoken_prompt(screen, self.view, self.ui.lang, now))
@@ -250,11 +250,34 @@ class KioskApp(App):
                 return  # the countdown ticks; say it once, not every second
         if prompt and (self.ui.lang, prompt) != self._last_prompt:
             self._last_prompt = (self.ui.lang, prompt)
-            self.say(prompt)
+            lang = self.ui.lang
+            self._after_frame(lambda: self.say(prompt, lang))
 
-    def say(self, text: str) -> None:
+    def _set_scanning(self, scanning: bool) -> None:
+        self.intents.scan_screen(scanning)
+        if self._preview is not None:
+            (self._preview.start if scanning else self._preview.stop)()
+
+    def _after_frame(self, fn) -> None:
+        """Runs `fn` once the frame with the new screen is on the display.
+
+        Starting the speech process (a fork) and waking the core thread to
+        start or stop the camera both compete with drawing the next screen
+        for the CPU and the GIL; a citizen sees the screen first and hears it
+        a frame (some milliseconds) later (issue 13: tap to next screen)."""
+        self._pending_after_frame.append(fn)
+        if len(self._pending_after_frame) == 1:
+            Window.bind(on_flip=self._run_after_frame)
+
+    def _run_after_frame(self, *_args) -> None:
+        Window.unbind(on_flip=self._run_after_frame)
+        pending, self._pending_after_frame = self._pending_after_frame, []
+        for fn in pending:
+            fn()
+
+    def say(self, text: str, lang: str | None = None) -> None:
         if self.ui.speech and text:
-            self.speaker.say(text, self.ui.lang)
+            self.speaker.say(text, lang or self.ui.lang)
 
     def camera_available(self) -> bool:
         return all(h.status is not HealthStatus.FAILED for h in self.kiosk.hardware.code_scanner.health())
@@ -657,9 +680,19 @@ def prebuild(ctx: Ctx) -> None:
     """Fills the widget cache (Ctx.reuse) for the blocks of the entry screens."""
     started = utc_now()
     ctx = replace(ctx, warming=True)
-    citizen_toolbar(ctx)
-    pin_keypad(ctx)
-    code_keys_block(ctx)
-    ctx.contact_line()
+    blocks = [citizen_toolbar(ctx), pin_keypad(ctx), code_keys_block(ctx), ctx.contact_line()]
+    # The fixed texts of the scan and code screens (see Ctx.label(keep=True)).
+    for msgid, role in ((texts.SCAN_TITLE, "title"), (texts.SCAN_INSTRUCTION, "body"),
+                        (texts.CODE_TITLE, "title"), (texts.CODE_INSTRUCTION, "body")):
+        blocks.append(ctx.label(msgid, role, keep=True))
+    # Laid out ahead too, at the width they will have on screen (the holder
+    # less the screen's padding, see citizen_frame): otherwise their first
+    # appearance re-wraps and re-renders every text in them (the 32 code keys).
+    width = ctx.act.holder.width - 2 * ctx.m.mm(5)
+    for block in blocks:
+        if block.parent is None and width > 0:
+            block.width = width
+            if hasattr(block, "do_layout"):
+                block.do_layout()
     log.debug("prebuilt the entry blocks for %s in %.0f ms", ctx.lang,
               (utc_now() - started).total_seconds() * 1000)

@@ -43,14 +43,16 @@ def framing_guide(ctx: Ctx) -> FloatLayout:
 
 def scan(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
-    info.add_widget(ctx.label(texts.SCAN_TITLE, "title"))
-    info.add_widget(ctx.label(texts.SCAN_INSTRUCTION))
+    info.add_widget(ctx.label(texts.SCAN_TITLE, "title", keep=True))
+    info.add_widget(ctx.label(texts.SCAN_INSTRUCTION, keep=True))
     camera_ok = ctx.act.camera_available()
     if not camera_ok:
         info.add_widget(ctx.notice_box(ctx.t(texts.SCAN_CAMERA_UNAVAILABLE), ""))
     else:
         info.add_widget(ctx.reuse("camera-where", lambda: where_line(ctx, "camera", texts.SCAN_CAMERA_WHERE)))
-    info.add_widget(framing_guide(ctx))
+    # Without a live picture the guide is the same every time: built once.
+    info.add_widget(framing_guide(ctx) if ctx.preview is not None
+                    else ctx.reuse("framing-guide", lambda: framing_guide(ctx)))
     # Scanning is the main way; typing is the fallback, so it is the secondary
     # button unless the camera is out.
     controls = ctx.reuse(f"scan-actions-{camera_ok}", lambda: ctx.row(
@@ -94,8 +96,8 @@ def pin_display(ctx: Ctx, count: int) -> BoxLayout:
 def code(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.code
     info = ctx.column()
-    info.add_widget(ctx.label(texts.CODE_TITLE, "title"))
-    info.add_widget(ctx.label(texts.CODE_INSTRUCTION))
+    info.add_widget(ctx.label(texts.CODE_TITLE, "title", keep=True))
+    info.add_widget(ctx.label(texts.CODE_INSTRUCTION, keep=True))
     info.add_widget(entry_display(ctx, spaced_slots(buffer.display())))
     info.add_widget(ctx.label(texts.CODE_PROGRESS, "small", count=buffer.count, total=CODE_LENGTH))
     if ctx.ui.code_error is not None:
