@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 SCANNING_SCREENS = frozenset({Screen.SCAN, Screen.STAFF_DEPOSIT})
 FLASH_SECONDS = 10
 EXTEND_EVERY = timedelta(seconds=5)
+AFTER_FRAME_LATEST = 0.1  # seconds; see KioskApp._after_frame
 
 
 def utc_now() -> datetime:
@@ -268,6 +269,8 @@ class KioskApp(App):
         self._pending_after_frame.append(fn)
         if len(self._pending_after_frame) == 1:
             Window.bind(on_flip=self._run_after_frame)
+            # Kivy flips only when something was drawn: never wait longer than this.
+            Clock.schedule_once(self._run_after_frame, AFTER_FRAME_LATEST)
 
     def _run_after_frame(self, *_args) -> None:
         Window.unbind(on_flip=self._run_after_frame)
