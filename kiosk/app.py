@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hardware.help_call import HelpCall
 from hardware.interfaces import CardReader, CodeScanner, Indicator, LockerBank
 from kiosk.config import NO_DRIVER, ConfigError, Settings, simulated_devices
 from kiosk.config_check import OPTIONAL_DEVICES, create_device, data_dir_problems, tls_problems
@@ -44,9 +45,11 @@ class KioskHardware:
     code_scanner: CodeScanner
     indicator: Indicator
     barcode_scanner: CodeScanner | None = None  # optional second scanner (staff deposits)
+    help_call: HelpCall | None = None  # optional call button / intercom (hardware.help_call)
 
     def close(self) -> None:
-        devices = (self.code_scanner, self.barcode_scanner, self.card_reader, self.indicator, self.locker_bank)
+        devices = (self.help_call, self.code_scanner, self.barcode_scanner, self.card_reader, self.indicator,
+                   self.locker_bank)
         for device in filter(None, devices):
             try:
                 device.close()
@@ -55,7 +58,7 @@ class KioskHardware:
 
 
 # The order of KioskHardware's fields.
-DEVICE_ORDER = ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner")
+DEVICE_ORDER = ("locker_bank", "card_reader", "code_scanner", "indicator", "barcode_scanner", "help_call")
 
 
 def create_hardware(settings: Settings) -> KioskHardware:
@@ -231,6 +234,7 @@ def _build_core(settings: Settings, store: KioskStore, hardware: KioskHardware,
         card_reader=hardware.card_reader,
         scanner=hardware.code_scanner,
         barcode_scanner=hardware.barcode_scanner,
+        help_call=hardware.help_call,
         pickup_policy=PickupPolicy(
             max_pin_attempts=k.max_pin_attempts, input_timeout=timedelta(seconds=k.session_timeout_seconds)
         ),

@@ -158,6 +158,9 @@ class HardwareSection(_Section):
     # Optional: a keyboard-wedge barcode scanner for staff deposits, beside the camera.
     barcode_scanner: DriverSection = Field(default_factory=lambda: DriverSection(driver=NO_DRIVER))
     indicator: DriverSection = Field(default_factory=DriverSection)
+    # Optional: a call button or intercom that reaches a person (hardware.help_call);
+    # the help page offers the call when the box has one.
+    help_call: DriverSection = Field(default_factory=lambda: DriverSection(driver=NO_DRIVER))
 
 
 class Settings(_Section):

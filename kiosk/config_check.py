@@ -25,9 +25,10 @@ DEVICE_GROUPS = {
     "code_scanner": "code_scanner",
     "barcode_scanner": "code_scanner",
     "indicator": "indicator",
+    "help_call": "help_call",
 }
 # Devices a box may do without (driver = "none").
-OPTIONAL_DEVICES = ("barcode_scanner",)
+OPTIONAL_DEVICES = ("barcode_scanner", "help_call")
 
 
 def create_device(settings: Settings, section: str) -> Any:

@@ -32,6 +32,7 @@ ORDER_EVENTS = frozenset(
         pb.EVENT_TYPE_ORDER_REMOVED,
         pb.EVENT_TYPE_ORDER_LOCKED,
         pb.EVENT_TYPE_OLD_DOCUMENT_RETURNED,
+        pb.EVENT_TYPE_PROBLEM_REPORTED,
     }
 )
 
@@ -51,6 +52,7 @@ AUDITED_EVENTS = {
     pb.EVENT_TYPE_STAFF_CARD_LOCKED: "staff.card_locked",
     pb.EVENT_TYPE_COMMAND_REFUSED: "command.refused",
     pb.EVENT_TYPE_INSPECTION_RESOLVED: "compartment.inspection_resolved",
+    pb.EVENT_TYPE_PROBLEM_REPORTED: "alarm.problem_reported",
 }
 
 
@@ -144,6 +146,14 @@ def _apply_order_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now
             )
     elif event.type == pb.EVENT_TYPE_OLD_DOCUMENT_RETURNED:
         tx.update_order(order.reference, old_document_return_time=occurred)
+    elif event.type == pb.EVENT_TYPE_PROBLEM_REPORTED:
+        # The citizen said at the door that something is wrong (compartment
+        # empty, not their document, door stuck): the kiosk holds the handover
+        # for an inspection, so it does not count as collected meanwhile. The
+        # inspection's answer comes as ORDER_COLLECTED / ORDER_REMOVED.
+        if order.status is OrderStatus.COLLECTED:
+            tx.update_order(order.reference, status=OrderStatus.DEPOSITED, collect_time=None,
+                            compartment_number=event.compartment_number or order.compartment_number)
     elif event.type == pb.EVENT_TYPE_ORDER_LOCKED:
         tx.update_order(order.reference, locked=True)
         log.warning(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from datetime import datetime, timedelta, timezone
 
@@ -43,6 +43,7 @@ from kiosk.domain.document_return import DocumentReturn, ReturnPolicy, ReturnSta
 from kiosk.domain.effects import (
     Effect,
     InspectionOutcome,
+    Problem,
     ReportEvent,
     SetInService,
     SetOutOfService,
@@ -72,6 +73,8 @@ _FINISHED_BY_CLOSING = (UnlockPurpose.SERVICE, UnlockPurpose.RETURN)
 _RETURN_DOOR_STATES = (ReturnState.DOOR_OPENING, ReturnState.DOOR_OPEN)
 
 CREDENTIAL_POLICY_KEY = "credential_policy"
+# The health of the help-call device is reported as "help call: <its name>".
+HELP_CALL_PREFIX = "help call: "
 
 
 def utc_now() -> datetime:
@@ -111,6 +114,7 @@ class KioskCore(CoreLoop):
         card_reader: CardReader | None = None,
         scanner: CodeScanner | None = None,
         barcode_scanner: CodeScanner | None = None,
+        help_call: Any = None,
         pickup_policy: PickupPolicy = PickupPolicy(),
         staff_policy: StaffPolicy = StaffPolicy(),
         return_policy: ReturnPolicy = ReturnPolicy(),
@@ -124,6 +128,9 @@ class KioskCore(CoreLoop):
         # A second reader of codes, e.g. a keyboard-wedge scanner for staff
         # deposits; it runs with the camera, on the same screens.
         self.scanners = [s for s in (scanner, barcode_scanner) if s is not None]
+        # The optional help-call device (hardware.help_call): the UI places the
+        # calls; the core reports its health with the other devices.
+        self.help_call = help_call
         self.clock = clock
         self.on_outbox = on_outbox
         self.pickup = PickupSession(pickup_policy, AttemptThrottle(), bank.has_door_sensors)
@@ -213,6 +220,11 @@ class KioskCore(CoreLoop):
 
     def cancel(self) -> KioskView:
         return self._call(lambda: self._apply(self.pickup.cancel(self.clock())))
+
+    def report_problem(self, problem: Problem | str) -> KioskView:
+        """The citizen reports a problem at the door: an alarm with the order,
+        and the handover held until staff inspect (kiosk.domain.problem_report)."""
+        return self._call(lambda: self._apply(self.pickup.report_problem(Problem(problem), self.clock())))
 
     def skip_return(self) -> KioskView:
         """The citizen does not return an old ID card now (or has read the result)."""
@@ -724,7 +736,10 @@ class KioskCore(CoreLoop):
     # -------------------------------------------------------------- view
 
     def _device_health(self) -> list[DeviceHealth]:
-        return device_health((self.bank, self.card_reader, *self.scanners))
+        health = device_health((self.bank, self.card_reader, *self.scanners))
+        # Named as a help call, so staff and the registry know what the vendor's name is.
+        calls = device_health((self.help_call,))
+        return health + [replace(h, device=HELP_CALL_PREFIX + h.device) for h in calls]
 
     def _health(self) -> list[DeviceHealth]:
         fault = self.store.fault
@@ -735,7 +750,16 @@ class KioskCore(CoreLoop):
         step = self.trusted_clock.step_to_confirm() if self.trusted_clock is not None else None
         return snapshot(self.pickup, self.staff, self.document_return, self.store.compartments(),
                         self.bank.has_door_sensors, self._health(), self._uncertainty,
-                        ClockStep(describe_offset(step[0]), step[1]) if step else None)
+                        ClockStep(describe_offset(step[0]), step[1]) if step else None,
+                        self._deadlines())
+
+    def _deadlines(self) -> list[tuple[int, datetime]]:
+        """Where a document waits and until when, for the staff's compartment grid.
+        Read only while staff are logged in: a citizen's view never needs it."""
+        if self.staff.state is StaffState.LOGGED_OUT:
+            return []
+        return sorted((o.compartment_number, o.pickup_deadline) for o in self.store.orders()
+                      if o.compartment_number is not None and o.pickup_deadline is not None)
 
     def _uncertainty(self, reference: str) -> str:
         order = self.store.order(reference)

@@ -56,6 +56,9 @@ class KioskView:
     # (the office's order number from the letter) on the receipt only.
     pickup_document_kind: DocumentKind | None = None
     pickup_reference: str | None = None
+    # (compartment, pickup deadline) of the documents waiting in the box:
+    # staff screens only (empty while no staff are logged in).
+    pickup_deadlines: tuple[tuple[int, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ def snapshot(
     health: Iterable[DeviceHealth],
     uncertainty: Callable[[str], str] = lambda reference: "",
     clock_step: ClockStep | None = None,
+    pickup_deadlines: Iterable[tuple[int, datetime]] = (),
 ) -> KioskView:
     compartments = tuple(compartments)
     inspections = tuple(
@@ -127,4 +131,5 @@ def snapshot(
         pickup_retry_at=pickup.retry_at,
         pickup_document_kind=pickup.accepted_kind,
         pickup_reference=pickup.receipt_reference,
+        pickup_deadlines=tuple(pickup_deadlines),
     )

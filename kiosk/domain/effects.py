@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 
 from kiosk.domain.events import EventType
+from kiosk.domain.pickup_order import PickupOrder
 
 
 class UnlockPurpose(str, Enum):
@@ -29,6 +30,14 @@ class InspectionOutcome(str, Enum):
     INSIDE = "inside"  # the order's document is inside
     EMPTY = "empty"  # the compartment is empty
     OTHER = "other"  # something else is inside (or the document is damaged): to the counter
+
+
+class Problem(str, Enum):
+    """What a citizen reports at the open door (kiosk.domain.problem_report)."""
+
+    COMPARTMENT_EMPTY = "compartment_empty"
+    NOT_MY_DOCUMENT = "not_my_document"
+    DOOR_STUCK = "door_stuck"  # does not open, or does not close
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,18 @@ class ReportEvent:
     staff_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ReportProblem:
+    """The citizen says something is wrong at the door: hold the handover for staff."""
+
+    problem: Problem
+    order_reference: str
+    compartment: int
+    # The session's copy of the order (the store may have dropped it once the
+    # registry confirmed the collection).
+    held: PickupOrder | None = None
+
+
 Effect = (
     UnlockCompartment
     | RecordFailedPin
@@ -126,6 +147,7 @@ Effect = (
     | SetInService
     | ResolveInspection
     | ReportEvent
+    | ReportProblem
 )
 
 

@@ -24,10 +24,12 @@ from enum import Enum
 from common import credentials
 from kiosk.domain.effects import (
     Effect,
+    Problem,
     SessionStateError,
     RecordFailedPin,
     RecordHandover,
     ReportEvent,
+    ReportProblem,
     SetOutOfService,
     UnlockCompartment,
     UnlockPurpose,
@@ -60,6 +62,8 @@ class PickupState(str, Enum):
     THROTTLED = "throttled"
     PIN_LETTER_DECLINED = "pin_letter_declined"
     DOOR_FAILED = "door_failed"
+    # The citizen reported a problem at the door; staff are alerted.
+    PROBLEM_REPORTED = "problem_reported"
 
 
 # States in which the citizen can start over with a (new) code.
@@ -75,11 +79,14 @@ CODE_ENTRY_STATES = frozenset(
         PickupState.PIN_LETTER_DECLINED,
         PickupState.DOOR_FAILED,
         PickupState.DONE,
+        PickupState.PROBLEM_REPORTED,
     }
 )
 PIN_ENTRY_STATES = frozenset({PickupState.AWAITING_PIN, PickupState.WRONG_PIN})
 # While the door is moving or open the session must not silently vanish.
 DOOR_STATES = frozenset({PickupState.DOOR_OPENING, PickupState.DOOR_OPEN})
+# Where the citizen may report a problem with the door or the document.
+PROBLEM_STATES = DOOR_STATES | {PickupState.DONE}
 # States after an accepted code, in which the citizen is shown the document kind.
 KIND_STATES = PIN_ENTRY_STATES | DOOR_STATES | {PickupState.AWAITING_PIN_LETTER, PickupState.DONE}
 
@@ -281,6 +288,21 @@ class PickupSession:
         if self._state is PickupState.DOOR_OPEN and not self.has_door_sensors:
             self._enter(PickupState.DONE, now)
         return []
+
+    def report_problem(self, problem: Problem, now: datetime) -> list[Effect]:
+        """"Compartment empty", "not my document", "door does not open / close".
+
+        The handover is held for staff (kiosk.domain.problem_report); the
+        screen then says what happens next. Only while the door is opening or
+        open, or on the receipt right after.
+        """
+        if self._state not in PROBLEM_STATES or self._order is None or self._compartment is None:
+            return []
+        held, compartment = self._order, self._compartment
+        self._clear_secrets()
+        self._enter(PickupState.PROBLEM_REPORTED, now)
+        self._detail = problem.value
+        return [ReportProblem(problem, held.reference, compartment, held)]
 
     def extend(self, now: datetime) -> None:
         """The citizen asked for more time (accessibility: time limits can be extended)."""

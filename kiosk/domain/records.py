@@ -27,6 +27,7 @@ from kiosk.domain.effects import (
     RecordRemoval,
     ReleaseReservation,
     ReportEvent,
+    ReportProblem,
     ReserveCompartment,
     ResolveInspection,
     SetInService,
@@ -267,6 +268,12 @@ def _apply(
                 ),
             )
         )
+    if isinstance(effect, ReportProblem):
+        # Imported here: problem_report builds on this module's Change.
+        from kiosk.domain.problem_report import report_problem
+
+        return report_problem(effect.problem, compartment_of(effect.compartment),
+                              order_of(effect.order_reference), effect.held, now)
     raise TypeError(f"unhandled effect {effect!r}")
 
 

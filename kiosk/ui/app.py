@@ -24,7 +24,9 @@ from kivy.uix.widget import Widget
 from hardware.interfaces import HealthStatus, PreviewSource
 from kiosk.app import Kiosk
 from kiosk.core import KioskView
+from kiosk.core.kiosk_core import HELP_CALL_PREFIX
 from kiosk.domain.document_return import ReturnState
+from kiosk.domain.effects import Problem
 from kiosk.domain.pickup_session import PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui import texts
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 SCANNING_SCREENS = frozenset({Screen.SCAN, Screen.STAFF_DEPOSIT})
 FLASH_SECONDS = 10
 EXTEND_EVERY = timedelta(seconds=5)
+AFTER_FRAME_LATEST = 0.1  # seconds; see KioskApp._after_frame
 
 
 def utc_now() -> datetime:
@@ -63,7 +66,9 @@ class KioskApp(App):
                  locked_down: bool = True, help_call=None, **kwargs):
         super().__init__(**kwargs)
         self.locked_down = locked_down  # production: the window cannot be closed without a staff login
-        self.help_call = help_call  # optional call button / intercom (hardware.help_call.HelpCall)
+        # The optional call button / intercom (hardware.help_call.HelpCall) of the
+        # box, configured as hardware.help_call; a caller may pass another one.
+        self.help_call = help_call if help_call is not None else kiosk.hardware.help_call
         self._call_failed = False
         self.kiosk = kiosk
         ui_settings = kiosk.settings.ui
@@ -89,6 +94,7 @@ class KioskApp(App):
         self._retrying = False  # a reset to idle the citizen asked for keeps language and modes
         self._user_ended = False  # the citizen asked to end the session (no "timed out" notice)
         self._prebuilt: set[tuple] = set()
+        self._pending_after_frame: list = []  # see _after_frame
         self._drawn = False  # the first frame is on screen (see _first_frame)
         self._staff_logout_requested = False
         self._flash: tuple[object, datetime] | None = None  # a short notice on the idle screen
@@ -127,6 +133,7 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if self._sim_panel is not None:
             self._sim_panel.close()
+        self._pending_after_frame.clear()
         if self._scanning:
             self.intents.scan_screen(False)
         self.bridge.close()
@@ -232,9 +239,7 @@ class KioskApp(App):
         scanning = screen in SCANNING_SCREENS
         if scanning != self._scanning:
             self._scanning = scanning
-            self.intents.scan_screen(scanning)
-            if self._preview is not None:
-                (self._preview.start if scanning else self._preview.stop)()
+            self._after_frame(lambda: self._set_scanning(scanning))
         now = utc_now()
         prompt = (self.help_speech() if screen is Screen.HELP
                   else spoken_prompt(screen, self.view, self.ui.lang, now))
@@ -246,11 +251,36 @@ class KioskApp(App):
                 return  # the countdown ticks; say it once, not every second
         if prompt and (self.ui.lang, prompt) != self._last_prompt:
             self._last_prompt = (self.ui.lang, prompt)
-            self.say(prompt)
+            lang = self.ui.lang
+            self._after_frame(lambda: self.say(prompt, lang))
 
-    def say(self, text: str) -> None:
+    def _set_scanning(self, scanning: bool) -> None:
+        self.intents.scan_screen(scanning)
+        if self._preview is not None:
+            (self._preview.start if scanning else self._preview.stop)()
+
+    def _after_frame(self, fn) -> None:
+        """Runs `fn` once the frame with the new screen is on the display.
+
+        Starting the speech process (a fork) and waking the core thread to
+        start or stop the camera both compete with drawing the next screen
+        for the CPU and the GIL; a citizen sees the screen first and hears it
+        a frame (some milliseconds) later (issue 13: tap to next screen)."""
+        self._pending_after_frame.append(fn)
+        if len(self._pending_after_frame) == 1:
+            Window.bind(on_flip=self._run_after_frame)
+            # Kivy flips only when something was drawn: never wait longer than this.
+            Clock.schedule_once(self._run_after_frame, AFTER_FRAME_LATEST)
+
+    def _run_after_frame(self, *_args) -> None:
+        Window.unbind(on_flip=self._run_after_frame)
+        pending, self._pending_after_frame = self._pending_after_frame, []
+        for fn in pending:
+            fn()
+
+    def say(self, text: str, lang: str | None = None) -> None:
         if self.ui.speech and text:
-            self.speaker.say(text, self.ui.lang)
+            self.speaker.say(text, lang or self.ui.lang)
 
     def camera_available(self) -> bool:
         return all(h.status is not HealthStatus.FAILED for h in self.kiosk.hardware.code_scanner.health())
@@ -322,6 +352,7 @@ class KioskApp(App):
             Screen.PIN: self.submit, Screen.PIN_LETTER: lambda: self.pin_letter(True), Screen.DONE: self.to_start,
             Screen.STAFF_PIN: self.submit, Screen.STAFF_DEPOSIT: self.submit, Screen.A11Y: self.close_overlay,
             Screen.LANGUAGE: self.close_overlay, Screen.HELP: self.close_overlay,
+            Screen.PROBLEM_REPORTED: self.to_start,
         }
         if s is Screen.RETURN:
             if self.view.return_state is ReturnState.DOOR_OPEN and not self.view.has_door_sensors:
@@ -338,7 +369,7 @@ class KioskApp(App):
 
     def escape(self) -> None:
         s = self.screen
-        if s in (Screen.LANGUAGE, Screen.A11Y, Screen.HELP):
+        if s in (Screen.LANGUAGE, Screen.A11Y, Screen.HELP, Screen.PROBLEM):
             self.close_overlay()
         elif s is Screen.STAFF_MENU and self.ui.confirm_exit:
             self.cancel_exit()
@@ -348,7 +379,7 @@ class KioskApp(App):
             self.cancel()
         elif s is Screen.PIN_LETTER:
             self.pin_letter(False)
-        elif s in (Screen.ERROR, Screen.DONE):
+        elif s in (Screen.ERROR, Screen.DONE, Screen.PROBLEM_REPORTED):
             self.to_start()
         elif s is Screen.RETURN:
             self.finish_return()
@@ -481,6 +512,15 @@ class KioskApp(App):
         self.ui = self.ui.with_(code_mode=self.ui.code_mode or "scan")
         self._acting().cancel()
 
+    def open_problem(self) -> None:
+        """ "Report a problem" at the door: the choice of what is wrong."""
+        self._set_ui(overlay="problem")
+
+    def report_problem(self, problem: Problem) -> None:
+        """The answer goes to the core, which holds the handover and raises the alarm."""
+        self._set_ui(overlay="")
+        self._acting().report_problem(problem)
+
     def finish_return(self) -> None:
         """Skip the old-ID return, or leave its result screen."""
         self._acting().skip_return()
@@ -585,8 +625,11 @@ class KioskApp(App):
         self._set_ui(staff_page=page, asking_reason=False, confirm_exit=False)
 
     def device_health(self) -> list:
-        """The devices on the staff's status page: the core's, the speech output, the help call."""
-        extra = self.help_call.health() if self.help_call is not None else []
+        """The devices on the staff's status page: the core's (the configured help
+        call among them), the speech output, and a help call passed in directly."""
+        extra = []
+        if self.help_call is not None and self.help_call is not self.kiosk.hardware.help_call:
+            extra = [replace(h, device=HELP_CALL_PREFIX + h.device) for h in self.help_call.health()]
         return [*self.view.health, *self.speaker.health(), *extra]
 
     def select_compartment(self, number: int) -> None:
@@ -640,9 +683,19 @@ def prebuild(ctx: Ctx) -> None:
     """Fills the widget cache (Ctx.reuse) for the blocks of the entry screens."""
     started = utc_now()
     ctx = replace(ctx, warming=True)
-    citizen_toolbar(ctx)
-    pin_keypad(ctx)
-    code_keys_block(ctx)
-    ctx.contact_line()
+    blocks = [citizen_toolbar(ctx), pin_keypad(ctx), code_keys_block(ctx), ctx.contact_line()]
+    # The fixed texts of the scan and code screens (see Ctx.label(keep=True)).
+    for msgid, role in ((texts.SCAN_TITLE, "title"), (texts.SCAN_INSTRUCTION, "body"),
+                        (texts.CODE_TITLE, "title"), (texts.CODE_INSTRUCTION, "body")):
+        blocks.append(ctx.label(msgid, role, keep=True))
+    # Laid out ahead too, at the width they will have on screen (the holder
+    # less the screen's padding, see citizen_frame): otherwise their first
+    # appearance re-wraps and re-renders every text in them (the 32 code keys).
+    width = ctx.act.holder.width - 2 * ctx.m.mm(5)
+    for block in blocks:
+        if block.parent is None and width > 0:
+            block.width = width
+            if hasattr(block, "do_layout"):
+                block.do_layout()
     log.debug("prebuilt the entry blocks for %s in %.0f ms", ctx.lang,
               (utc_now() - started).total_seconds() * 1000)

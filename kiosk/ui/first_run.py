@@ -42,6 +42,8 @@ def demo_environment(base: Path) -> dict[str, str]:
         "PICKUPBOX_OFFICE__PHONE": "0800 000 0000 (Demo)",
         "PICKUPBOX_OFFICE__OPENING_HOURS": "Mo-Fr 8-16",
         "PICKUPBOX_UI__FULLSCREEN": "false",
+        # The demo box has a (simulated) help-call button, so the help page offers it.
+        "PICKUPBOX_HARDWARE__HELP_CALL__DRIVER": "simulated",
     }
 
 
@@ -95,10 +97,7 @@ def main() -> int:
         print(banner, flush=True)
         from kiosk.ui.launch import run_app
 
-        from hardware.help_call import SimulatedHelpCall
-
-        # The demo box has a (simulated) help-call button, so the help page offers it.
-        run_app(kiosk, windowed=True, demo_hint=demo_login_hint(), help_call=SimulatedHelpCall())
+        run_app(kiosk, windowed=True, demo_hint=demo_login_hint())
     finally:
         kiosk.stop()
     return 0

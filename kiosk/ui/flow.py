@@ -12,7 +12,7 @@ from enum import Enum
 
 from kiosk.core import KioskView
 from kiosk.domain.document_return import ReturnState
-from kiosk.domain.pickup_session import PickupState
+from kiosk.domain.pickup_session import PROBLEM_STATES, PickupState
 from kiosk.domain.staff_session import StaffState
 from kiosk.ui.state import UiState
 
@@ -29,6 +29,8 @@ class Screen(str, Enum):
     OPENING = "opening"
     DOOR_OPEN = "door_open"
     DONE = "done"
+    PROBLEM = "problem"  # the citizen chooses what is wrong at the door
+    PROBLEM_REPORTED = "problem_reported"
     ERROR = "error"
     RETURN = "old_id_return"
     STAFF_PIN = "staff_pin"
@@ -54,6 +56,7 @@ CITIZEN_SCREENS_BY_STATE = {
     PickupState.DOOR_OPENING: Screen.OPENING,
     PickupState.DOOR_OPEN: Screen.DOOR_OPEN,
     PickupState.DONE: Screen.DONE,
+    PickupState.PROBLEM_REPORTED: Screen.PROBLEM_REPORTED,
 }
 STAFF_SCREENS_BY_STATE = {
     StaffState.AWAITING_PIN: Screen.STAFF_PIN,
@@ -85,7 +88,8 @@ def ended_by_timeout(old: KioskView, new: KioskView, user_ended: bool) -> bool:
     after a finished pickup: the idle screen then says why."""
     if user_ended or not citizen_session_active(old) or citizen_session_active(new):
         return False
-    return old.pickup_state is not PickupState.DONE and old.return_state is ReturnState.OFF
+    return (old.pickup_state not in (PickupState.DONE, PickupState.PROBLEM_REPORTED)
+            and old.return_state is ReturnState.OFF)
 
 
 def choose_screen(view: KioskView, ui: UiState) -> Screen:
@@ -103,6 +107,8 @@ def choose_screen(view: KioskView, ui: UiState) -> Screen:
         return Screen.A11Y
     if ui.overlay == "help":
         return Screen.HELP
+    if ui.overlay == "problem" and view.pickup_state in PROBLEM_STATES:
+        return Screen.PROBLEM
     if view.pickup_state is PickupState.IDLE:
         return {"scan": Screen.SCAN, "type": Screen.CODE}.get(ui.code_mode, Screen.IDLE)
     return CITIZEN_SCREENS_BY_STATE.get(view.pickup_state, Screen.ERROR)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.core import KioskCore, KioskView
+from kiosk.domain.effects import Problem
 
 # Runs `method(core, *args)` later, on another thread (CoreBridge.call).
 Call = Callable[..., None]
@@ -42,6 +43,9 @@ class Intents:
 
     def cancel(self) -> None:
         self._run(KioskCore.cancel)
+
+    def report_problem(self, problem: Problem) -> None:
+        self._run(KioskCore.report_problem, problem)
 
     def skip_return(self) -> None:
         self._run(KioskCore.skip_return)

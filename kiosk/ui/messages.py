@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.core import KioskView
+from kiosk.core.kiosk_core import HELP_CALL_PREFIX
 from kiosk.domain.document_return import ReturnState
 from kiosk.domain.compartment import Compartment, CompartmentState
 from kiosk.domain.pickup_order import DocumentKind
@@ -128,6 +129,8 @@ def device_name(device: str, lang: str) -> str:
     a vendor's own name (a reader's PC/SC name, a camera path) as it is."""
     if device == "speech output":
         return t(texts.DEVICE_SPEECH, lang)
+    if device.startswith(HELP_CALL_PREFIX):
+        return t(texts.DEVICE_HELP_CALL, lang, name=device.removeprefix(HELP_CALL_PREFIX))
     if device.startswith("lock board "):
         return t(texts.DEVICE_LOCK_BOARD, lang, name=device.removeprefix("lock board "))
     return device
@@ -247,6 +250,8 @@ def spoken_prompt(screen: Screen, view: KioskView, lang: str, now: datetime | No
         Screen.PIN: texts.SAY_PIN,
         Screen.PIN_LETTER: texts.SAY_PIN_LETTER,
         Screen.DONE: texts.SAY_DONE,
+        Screen.PROBLEM: texts.SAY_PROBLEM,
+        Screen.PROBLEM_REPORTED: texts.SAY_PROBLEM_REPORTED,
         Screen.STAFF_PIN: texts.SAY_STAFF_PIN,
         Screen.STAFF_MENU: texts.SAY_STAFF_MENU,
         Screen.STAFF_DEPOSIT: texts.SAY_DEPOSIT,

@@ -22,7 +22,7 @@ class UiState:
     reach: bool = False  # controls in the lower part of the screen (wheelchair users)
     speech: bool = True
     code_mode: str = ""  # "" idle screen, "scan" QR camera, "type" on-screen keypad
-    overlay: str = ""  # "", "language", "a11y" or "help": panels over the citizen screens
+    overlay: str = ""  # "", "language", "a11y", "help" or "problem": panels over the citizen screens
     help_for: str = ""  # the screen (Screen value) the help page explains
     staff_page: str = "menu"  # "menu", "compartments", "health"
     selected: int | None = None  # compartment picked on the staff grid

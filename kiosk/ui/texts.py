@@ -138,6 +138,22 @@ SAY_OPEN = N_("Compartment {number} is open. Take your document and close the do
 SAY_OPEN_NO_SENSOR = N_("Compartment {number} is open. Take your document, close the door firmly, "
                         "then press Enter or touch I have closed the door.")
 
+# --- A problem at the door (kiosk.domain.problem_report): staff are alerted ---
+PROBLEM_BUTTON = N_("Report a problem")
+PROBLEM_TITLE = N_("What is wrong?")
+PROBLEM_INTRO = N_("Choose what happened. Staff are alerted at once, and your pickup is put on hold.")
+PROBLEM_EMPTY = N_("The compartment is empty")
+PROBLEM_NOT_MINE = N_("This is not my document")
+PROBLEM_DOOR = N_("The door does not open or close")
+SAY_PROBLEM = N_("What is wrong? Choose: the compartment is empty; this is not my document; "
+                 "or the door does not open or close.")
+PROBLEM_REPORTED_TITLE = N_("Staff have been alerted")
+PROBLEM_REPORTED_TEXT = N_("Your pickup does not count as collected until staff have checked the compartment.")
+PROBLEM_PUT_BACK = N_("Please put the document back into the compartment and close the door.")
+PROBLEM_NEXT = N_("The office will check the compartment and contact you. You can also call them:")
+SAY_PROBLEM_REPORTED = N_("Staff have been alerted. Your pickup does not count as collected until they have "
+                          "checked the compartment. The office will contact you.")
+
 # --- The document kind, shown from the PIN on (orientation: which document is this?) ---
 DOCUMENT_KIND = N_("Document: {kind}")
 KIND_ID_CARD = N_("ID card")
@@ -280,6 +296,7 @@ COMPARTMENT_OPEN = N_("open")
 COMPARTMENT_OUT_OF_SERVICE = N_("out of service")
 COMPARTMENT_LOW = N_("low")
 COMPARTMENT_LABEL = N_("No. {number}")
+COMPARTMENT_DEADLINE = N_("until {date}")  # the pickup deadline of the document inside
 
 # --- Staff: deposit ---
 DEPOSIT_TITLE = N_("Deposit documents")
@@ -336,6 +353,7 @@ HEALTH_DEVICE = N_("{device}: {status}")
 # Device names on the status page (the driver's own names stay for the rest).
 DEVICE_LOCK_BOARD = N_("lock board {name}")
 DEVICE_SPEECH = N_("speech output")
+DEVICE_HELP_CALL = N_("help call ({name})")  # the call button or intercom; name: the vendor's device
 
 # Order states named in deposit errors ("it is {status}").
 ORDER_ANNOUNCED = N_("announced")

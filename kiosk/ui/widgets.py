@@ -51,6 +51,31 @@ def with_background(widget: Widget, colour: RGB, border: RGB | None = None, bord
     widget.bind(pos=follow, size=follow)
 
 
+# One measuring label per font and size, and the widths it measured: wrapping
+# measures every word of every label, and a screen shows the same texts again
+# at every render (issue 13: creating a CoreLabel per word was a large part of
+# a tap). The cache holds (text, font, size) -> width, so it stays small: the
+# texts of the catalogs in a few sizes.
+_MEASURERS: dict[tuple[str, float], CoreLabel] = {}
+_WIDTHS: dict[tuple[str, str, float], float] = {}
+_MAX_WIDTHS = 20000
+
+
+def text_width(text: str, font_name: str, font_size: float) -> float:
+    """The rendered width of one line of (shaped) text."""
+    key = (text, font_name, font_size)
+    width = _WIDTHS.get(key)
+    if width is None:
+        measurer = _MEASURERS.get((font_name, font_size))
+        if measurer is None:
+            measurer = _MEASURERS[(font_name, font_size)] = CoreLabel(font_size=font_size, font_name=font_name)
+        width = measurer.get_extents(text)[0]
+        if len(_WIDTHS) >= _MAX_WIDTHS:
+            _WIDTHS.clear()  # typed codes and numbers make new texts; never grow without bound
+        _WIDTHS[key] = width
+    return width
+
+
 class TextLabel(Label):
     """A label for translated text; set `raw` (logical order) and `lang`."""
 
@@ -76,7 +101,7 @@ class TextLabel(Label):
         return shaping.is_rtl(self.lang)
 
     def _measure(self, text: str) -> float:
-        return CoreLabel(text=text, font_size=self.font_size, font_name=self.font_name).get_extents(text)[0]
+        return text_width(text, self.font_name, float(self.font_size))
 
     def _wrap(self, width: float) -> list[str]:
         lines: list[str] = []

@@ -67,6 +67,15 @@ def app_run(pickups: int) -> dict:
 
 def main(argv: list[str]) -> int:
     pickups = int(argv[0]) if argv else 100
+    if pickups == 0:
+        # Taps only (`bench_ui 0`): quick enough to compare two versions back to back.
+        run = app_run(0)
+        tap = summary_ms([seconds for _, seconds in run["tap_seconds"]])
+        path = write_result("ui_taps", {"tap_to_next_screen": tap, "load_average": os.getloadavg(),
+                                        "targets": {"tap_ms": 100}})
+        print(f"tap to next screen drawn: median {tap['median_ms']} ms, p95 {tap['p95_ms']} ms "
+              f"(load average {os.getloadavg()[0]:.1f}); written to {path}")
+        return 0
     starts = cold_start()
     run = app_run(pickups)
     rss = {int(k): v for k, v in run["rss_kb"].items()}

@@ -61,6 +61,7 @@ class Robot:
 
         Clock.schedule_once(run)
         if not done.wait(timeout):
+            faulthandler.dump_traceback(all_threads=True)  # where the UI thread is stuck, in the log
             raise TimeoutError("the UI thread did not answer")
         if "error" in box:
             raise box["error"]

@@ -25,6 +25,10 @@ WORLD_OPTIONS: dict[str, dict[str, str]] = {
     "staff_keyboard": QUIET,
     "errors": QUIET,
     "old_id_return": {**QUIET, "KIOSK__RETURN_COMPARTMENT": "20", "UI__SIMULATOR_PANEL": "off"},
+    # The help-call device through the real config path (hardware.help_call).
+    "problem_at_door": {**QUIET, "HARDWARE__HELP_CALL__DRIVER": "simulated",
+                        "HARDWARE__HELP_CALL__NAME": "call button",
+                        "HARDWARE__HELP_CALL__ANSWER_AFTER_SECONDS": "0.5"},
 }
 
 
@@ -325,6 +329,69 @@ def old_id_return(robot) -> dict:
     robot.wait_screen("idle")
     return {"offered": offered, "wrong_card": wrong_card, "door": door, "thanks": thanks,
             "compartment": returned_to}
+
+
+@scenario
+def problem_at_door(robot) -> dict:
+    """The compartment is empty: the citizen reports it at the open door, staff are
+    alerted with the order, it does not count as collected; then the help page calls
+    a person through the configured help-call device, whose health staff see."""
+    from kiosk.ui.keys import KEY_F1  # noqa: F811
+
+    created, number = robot.world.order_ready(kind=pb.DOCUMENT_KIND_PASSPORT)
+    reference = created.order.reference
+    robot.wait_screen("idle")
+    robot.tap("start")
+    robot.wait_screen("scan")
+    robot.scanner.show(created.qr_payload.encode())
+    robot.wait_screen("pin")
+    pin_labels = robot.labels()
+    for digit in CITIZEN_PIN:
+        robot.tap(f"key_{digit}")
+    robot.tap("continue")
+    robot.wait_screen("door_open")
+    robot.wait_for("the handover at the registry", lambda: _status(robot, reference) == "ORDER_STATUS_COLLECTED")
+    robot.tap("problem")
+    robot.wait_screen("problem")
+    choices = [b["name"] for b in robot.on_ui(lambda: [{"name": b.name} for b in robot.app.focusables])]
+    robot.tap("problem_compartment_empty")
+    robot.wait_screen("problem_reported")
+    reported = robot.labels()
+    robot.shot("problem_reported")
+    robot.bank.close_door(number)
+    alarms = robot.wait_for("the alarm at the registry", lambda: [
+        e for e in robot.registry.office.ListKioskEvents(pb.ListKioskEventsRequest(kiosk_id=robot.kiosk.settings.kiosk.id, alarms_only=True)).events
+        if e.event.type == pb.EVENT_TYPE_PROBLEM_REPORTED])
+    robot.wait_for("the order back to deposited", lambda: _status(robot, reference) == "ORDER_STATUS_DEPOSITED")
+    compartment_state = robot.kiosk.store.compartment(number).state.value
+    robot.tap("to_start")
+    robot.wait_screen("idle")
+    robot.key(KEY_F1)
+    robot.wait_screen("help")
+    robot.tap("help_call")
+    device = robot.kiosk.hardware.help_call
+    robot.wait_for("the call placed", lambda: device.calls)
+    from kiosk.ui import texts
+    from kiosk.ui.i18n import t
+
+    connected = t(texts.HELP_CONNECTED, "de")
+    calling = robot.wait_for("the call answered on screen", lambda: connected in robot.labels() and robot.labels())
+    robot.key(KEY_F1)
+    robot.wait_screen("idle")
+    robot.reader.present_card(bytes.fromhex(STAFF_CARD))
+    robot.reader.remove_card()
+    robot.wait_screen("staff_pin")
+    robot.type(STAFF_PIN)
+    robot.key(KEY_ENTER)
+    robot.wait_screen("staff_menu")
+    robot.tap("health")
+    robot.wait_screen("staff_health")
+    health = robot.labels()
+    return {"pin_labels": pin_labels, "choices": choices, "reported": reported, "number": number,
+            "alarm": {"order": alarms[0].event.order_reference, "compartment": alarms[0].event.compartment_number,
+                      "detail": alarms[0].event.detail, "alarm": alarms[0].alarm},
+            "reference": reference, "compartment_state": compartment_state,
+            "calls": [c.reason for c in device.calls], "calling_labels": calling, "health": health}
 
 
 def _tap_to_frame(robot, name: str) -> float:

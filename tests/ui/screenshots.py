@@ -39,8 +39,12 @@ def shots(base, kiosk_view_now):
         c.with_state([CompartmentState.FREE, CompartmentState.OCCUPIED, CompartmentState.OUT_OF_SERVICE,
                       CompartmentState.OPEN, CompartmentState.RESERVED][i % 5], "PO-X" if i % 5 else None)
         for i, c in enumerate(base.compartments))
-    staff = dict(staff_ids=("anna",), staff_expires_at=now + timedelta(minutes=4))
-    pin_wait = dict(pickup_expires_at=now + timedelta(seconds=50), pickup_document_kind=DocumentKind.PASSPORT)
+    # Where a document waits, until when (the staff's grid shows it).
+    deadlines = tuple((c.number, now + timedelta(days=14)) for c in mixed if c.order_reference)
+    staff = dict(staff_ids=("anna",), staff_expires_at=now + timedelta(minutes=4), pickup_deadlines=deadlines)
+    # Far from the time-out: on a loaded machine drawing a language's screens takes
+    # longer than a short limit, and the "more time?" question would cover them.
+    pin_wait = dict(pickup_expires_at=now + timedelta(minutes=10), pickup_document_kind=DocumentKind.PASSPORT)
     yield "idle", {}, {}, None
     yield "language", {}, {"overlay": "language"}, None
     yield "accessibility", {}, {"overlay": "a11y", "high_contrast": False}, None
@@ -56,6 +60,8 @@ def shots(base, kiosk_view_now):
                                    "has_door_sensors": False}, {}, None
     yield "done", {"pickup_state": P.DONE, "pickup_compartment": low, "pickup_reference": "PO-7K2M9QXD",
                    "pickup_document_kind": DocumentKind.ID_CARD}, {}, None
+    yield "problem", {"pickup_state": P.DOOR_OPEN, "pickup_compartment": low}, {"overlay": "problem"}, None
+    yield "problem_reported", {"pickup_state": P.PROBLEM_REPORTED, "pickup_detail": "not_my_document"}, {}, None
     for state in (P.INVALID_CODE, P.UNKNOWN_CODE, P.NOT_AVAILABLE, P.EXPIRED, P.LOCKED,
                   P.PIN_LETTER_DECLINED, P.DOOR_FAILED):
         yield f"error_{state.value}", {"pickup_state": state}, {}, None

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The first test waits for all scenario processes (about a minute on 2 cores).
 pytestmark = pytest.mark.timeout(400)
 SCENARIOS = ["pickup_touch", "pickup_keyboard", "staff_keyboard", "errors", "inactivity", "old_id_return",
-             "simulator_panel"]
+             "simulator_panel", "problem_at_door"]
 
 
 HANG_SECONDS = 150  # a scenario takes 15-40 s; past this the driver dumps its stacks and exits
@@ -156,3 +156,25 @@ def test_old_id_card_return_after_the_pickup(scenarios):
 def test_simulator_panel_toggles_with_f12_and_its_shortcuts_work(scenarios):
     r = result_of(scenarios, "simulator_panel")
     assert r["hidden_at_start"] and r["shown"] and r["hidden_again"]
+
+
+def test_a_problem_at_the_open_door_alerts_staff_and_holds_the_pickup(scenarios):
+    r = result_of(scenarios, "problem_at_door")
+    assert {"problem_compartment_empty", "problem_not_my_document", "problem_door_stuck"} <= set(r["choices"])
+    assert t(texts.PROBLEM_REPORTED_TITLE, "de") in r["reported"]
+    assert t(texts.PROBLEM_NEXT, "de") in r["reported"]
+    assert any("0800 123 456" in line for line in r["reported"])  # whom to call
+    # The alarm names the order and the compartment; the registry no longer counts it as collected.
+    assert r["alarm"] == {"order": r["reference"], "compartment": r["number"], "alarm": True,
+                          "detail": r["alarm"]["detail"]} and "compartment_empty" in r["alarm"]["detail"]
+    assert r["compartment_state"] == "needs_inspection"
+    # The document kind is named while the PIN is typed.
+    assert t(texts.DOCUMENT_KIND, "de", kind=t(texts.KIND_PASSPORT, "de")) in r["pin_labels"]
+
+
+def test_the_configured_help_call_device_is_offered_called_and_shown_to_staff(scenarios):
+    r = result_of(scenarios, "problem_at_door")
+    assert r["calls"] == ["help_page"]
+    assert t(texts.HELP_CONNECTED, "de") in r["calling_labels"]
+    device = t(texts.DEVICE_HELP_CALL, "de", name="call button")
+    assert any(line.startswith(device) for line in r["health"]), r["health"]

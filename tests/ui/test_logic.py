@@ -447,12 +447,14 @@ def test_every_intent_reaches_a_real_core_method():
     import inspect
 
     from kiosk.core import KioskCore
+    from kiosk.domain.effects import Problem
     from kiosk.ui.intents import Intents
 
     calls = []
     intents = Intents(lambda method, *args: calls.append((method, args)))
     samples = {"raw": "K7M2QXD45A", "pin": "123456", "confirmed": True, "visible": True, "reference": "PO-1",
-               "compartment": 3, "reason": "check", "outcome": "inside", "correct": True}
+               "compartment": 3, "reason": "check", "outcome": "inside", "correct": True,
+               "problem": Problem.COMPARTMENT_EMPTY}
     names = [n for n, f in inspect.getmembers(Intents, inspect.isfunction) if not n.startswith("_")]
     assert len(names) >= 18
     for name in names:
@@ -555,3 +557,48 @@ def test_document_kind_line_in_every_language():
             assert line and "{" not in line
             if lang != "en":
                 assert t(KIND_TEXTS[kind], lang) != KIND_TEXTS[kind], (lang, kind)
+
+
+def test_the_staff_grid_draws_doors_by_size_and_never_below_the_touch_minimum():
+    from kiosk.ui.screens.cabinet_grid import door_heights
+
+    # A column of S, S, S, M, L doors (floor first) in room for 6 small ones.
+    heights = door_heights([1, 1, 1, 2, 3], 6.0, 1.0)
+    assert heights[:3] == [1.0, 1.0, 1.0]  # held at the floor (0.75 in proportion)
+    assert heights[3] < heights[4] and abs(heights[3] / heights[4] - 2 / 3) < 1e-9  # the rest in proportion
+    assert abs(sum(heights) - 6.0) < 1e-9
+    assert door_heights([2, 2], 8.0, 1.0) == [4.0, 4.0]
+    assert min(door_heights([1, 1, 1, 1], 2.0, 1.0)) == 1.0  # too little room: the floors win
+
+
+def test_the_staff_grid_names_the_order_and_its_pickup_deadline():
+    from datetime import datetime, timezone
+
+    from kiosk.domain.compartment import Compartment, CompartmentState, Size
+    from kiosk.ui.screens.common import Ctx
+    from kiosk.ui.screens.staff_work import compartment_caption
+    from kiosk.ui.theme import Metrics, palette
+
+    deadline = datetime(2026, 3, 16, 12, 0, tzinfo=timezone.utc)
+    occupied = Compartment(7, Size.S, 2, 4, state=CompartmentState.OCCUPIED, order_reference="PO-7K2M9QXD")
+    ctx = Ctx(view(pickup_deadlines=((7, deadline),)), UiState(lang="de"), None, palette(False),
+              Metrics(96, False), None, NOW, None, None)
+    caption = compartment_caption(ctx, occupied)
+    assert "PO-7K2M9QXD" in caption and deadline.astimezone().strftime("%d.%m.%Y") in caption
+    free = Compartment(8, Size.S, 2, 3)
+    assert "PO-" not in compartment_caption(ctx, free)
+
+
+def test_a_problem_can_be_reported_at_the_door_and_the_next_screen_says_what_happens():
+    from kiosk.ui.flow import ended_by_timeout
+
+    asking = UiState(overlay="problem")
+    for state in (PickupState.DOOR_OPENING, PickupState.DOOR_OPEN, PickupState.DONE):
+        assert choose_screen(view(pickup_state=state), asking) is Screen.PROBLEM
+    # Not offered before the door is being opened.
+    assert choose_screen(view(pickup_state=PickupState.AWAITING_PIN), asking) is Screen.PIN
+    reported = view(pickup_state=PickupState.PROBLEM_REPORTED)
+    assert choose_screen(reported, UiState()) is Screen.PROBLEM_REPORTED
+    assert spoken_prompt(Screen.PROBLEM_REPORTED, reported, "en") == t(texts.SAY_PROBLEM_REPORTED, "en")
+    # Its screen goes back to the start on its own, without "timed out".
+    assert not ended_by_timeout(reported, view(), user_ended=False)

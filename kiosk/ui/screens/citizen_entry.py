@@ -43,14 +43,16 @@ def framing_guide(ctx: Ctx) -> FloatLayout:
 
 def scan(ctx: Ctx) -> BoxLayout:
     info = ctx.column()
-    info.add_widget(ctx.label(texts.SCAN_TITLE, "title"))
-    info.add_widget(ctx.label(texts.SCAN_INSTRUCTION))
+    info.add_widget(ctx.label(texts.SCAN_TITLE, "title", keep=True))
+    info.add_widget(ctx.label(texts.SCAN_INSTRUCTION, keep=True))
     camera_ok = ctx.act.camera_available()
     if not camera_ok:
         info.add_widget(ctx.notice_box(ctx.t(texts.SCAN_CAMERA_UNAVAILABLE), ""))
     else:
         info.add_widget(ctx.reuse("camera-where", lambda: where_line(ctx, "camera", texts.SCAN_CAMERA_WHERE)))
-    info.add_widget(framing_guide(ctx))
+    # Without a live picture the guide is the same every time: built once.
+    info.add_widget(framing_guide(ctx) if ctx.preview is not None
+                    else ctx.reuse("framing-guide", lambda: framing_guide(ctx)))
     # Scanning is the main way; typing is the fallback, so it is the secondary
     # button unless the camera is out.
     controls = ctx.reuse(f"scan-actions-{camera_ok}", lambda: ctx.row(
@@ -94,8 +96,8 @@ def pin_display(ctx: Ctx, count: int) -> BoxLayout:
 def code(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.code
     info = ctx.column()
-    info.add_widget(ctx.label(texts.CODE_TITLE, "title"))
-    info.add_widget(ctx.label(texts.CODE_INSTRUCTION))
+    info.add_widget(ctx.label(texts.CODE_TITLE, "title", keep=True))
+    info.add_widget(ctx.label(texts.CODE_INSTRUCTION, keep=True))
     info.add_widget(entry_display(ctx, spaced_slots(buffer.display())))
     info.add_widget(ctx.label(texts.CODE_PROGRESS, "small", count=buffer.count, total=CODE_LENGTH))
     if ctx.ui.code_error is not None:
@@ -164,14 +166,35 @@ def add_document_kind(ctx: Ctx, info: BoxLayout) -> None:
                                   bold_text=True))
 
 
+def title_with_kind(ctx: Ctx, msgid: str) -> BoxLayout:
+    """The screen title, and at the end of its line "Document: Passport" (in reading order)."""
+    title = ctx.label(msgid, "title")
+    line = document_kind_line(ctx.view, ctx.lang)
+    if not line:
+        return title
+    title.size_hint_x = 0.6
+    kind = TextLabel(raw=line, lang=ctx.lang, colour=ctx.pal.text, font_size=ctx.m.font("body"), bold_text=True,
+                     size_hint_x=0.4, pos_hint={"center_y": 0.5})
+    row = BoxLayout(orientation="horizontal", size_hint_y=None, spacing=ctx.m.mm(4))
+    for child in reading_order((title, kind), ctx.rtl):
+        row.add_widget(child)
+
+    def fit(*_):
+        row.height = max(title.height, kind.height)
+
+    title.bind(height=fit)
+    kind.bind(height=fit)
+    fit()
+    return row
+
+
 def pin(ctx: Ctx) -> BoxLayout:
     buffer = ctx.buffers.pin
     info = ctx.column()
-    info.add_widget(ctx.label(texts.PIN_TITLE, "title"))
-    if ctx.view.pickup_state is not PickupState.WRONG_PIN:
-        # After a wrong PIN the screen is full: the error and which PIN to type
-        # matter more there than the kind, which the citizen has just seen.
-        add_document_kind(ctx, info)
+    # The document beside the title, on every PIN screen (after a wrong PIN
+    # too: which document it is tells the citizen which letter, and so which
+    # pickup PIN, to look for), without taking a line of the full screen.
+    info.add_widget(title_with_kind(ctx, texts.PIN_TITLE))
     info.add_widget(ctx.label(texts.PIN_INSTRUCTION))
     if ctx.view.pickup_state is PickupState.WRONG_PIN:
         error = citizen_error(ctx.view, ctx.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.domain.compartment import HeightClass
+from kiosk.domain.effects import Problem
 from kiosk.ui import texts
 from kiosk.domain.document_return import ReturnState
 from kiosk.ui.messages import (RETRYABLE, citizen_error, compartment_place, document_kind_line, isolate,
@@ -35,7 +36,13 @@ def opening(ctx: Ctx) -> BoxLayout:
     info.add_widget(ctx.label(texts.OPENING_TITLE, "title", number=number))
     info.add_widget(ctx.plain(_where(ctx, number)))
     info.add_widget(_schematic(ctx, number))
-    return citizen_frame(ctx, info, step=texts.STEP_TAKE)
+    # "The door does not open": the citizen need not wait for the time-out.
+    return citizen_frame(ctx, info, ctx.row(problem_button(ctx)), step=texts.STEP_TAKE)
+
+
+def problem_button(ctx: Ctx):
+    """ "Report a problem": while the door opens, is open, and on the receipt."""
+    return ctx.button(texts.PROBLEM_BUTTON, ctx.act.open_problem, icon="warning", name="problem")
 
 
 
@@ -45,11 +52,11 @@ def door_open(ctx: Ctx) -> BoxLayout:
     info.add_widget(ctx.label(texts.OPEN_TITLE, "title"))
     info.add_widget(ctx.label(texts.OPEN_INSTRUCTION, number=number))
     info.add_widget(_schematic(ctx, number))
-    controls = None
+    buttons = [problem_button(ctx)]
     if not ctx.view.has_door_sensors:
-        controls = ctx.row(ctx.button(texts.OPEN_CLOSED_BUTTON, ctx.act.door_closed, primary=True, icon="door",
-                                      name="door_closed"))
-    return citizen_frame(ctx, info, controls, step=texts.STEP_TAKE)
+        buttons.append(ctx.button(texts.OPEN_CLOSED_BUTTON, ctx.act.door_closed, primary=True, icon="door",
+                                  name="door_closed"))
+    return citizen_frame(ctx, info, ctx.row(*buttons), step=texts.STEP_TAKE)
 
 
 def receipt_lines(ctx: Ctx) -> list[str]:
@@ -84,8 +91,42 @@ def done(ctx: Ctx) -> BoxLayout:
         receipt.add_widget(TextLabel(raw=line, lang=ctx.lang, colour=ctx.pal.text, font_size=ctx.m.font("body"),
                                      bold_text=True))
     info.add_widget(receipt)
-    controls = ctx.row(ctx.button(texts.ERROR_TO_START, ctx.act.to_start, primary=True, icon="check", name="to_start"))
+    controls = ctx.row(problem_button(ctx),
+                       ctx.button(texts.ERROR_TO_START, ctx.act.to_start, primary=True, icon="check", name="to_start"))
     return citizen_frame(ctx, info, controls)
+
+
+PROBLEM_CHOICES = (
+    (Problem.COMPARTMENT_EMPTY, texts.PROBLEM_EMPTY),
+    (Problem.NOT_MY_DOCUMENT, texts.PROBLEM_NOT_MINE),
+    (Problem.DOOR_STUCK, texts.PROBLEM_DOOR),
+)
+
+
+def problem(ctx: Ctx) -> BoxLayout:
+    """What is wrong at the door: one large button per answer, one task on the screen."""
+    info = ctx.column()
+    info.add_widget(ctx.label(texts.PROBLEM_TITLE, "title"))
+    info.add_widget(ctx.label(texts.PROBLEM_INTRO))
+    for choice, msgid in PROBLEM_CHOICES:
+        info.add_widget(ctx.row(ctx.button(msgid, lambda c=choice: ctx.act.report_problem(c), icon="warning",
+                                           name=f"problem_{choice.value}")))
+    controls = ctx.row(ctx.button(texts.BACK, ctx.act.close_overlay, icon="back", name="problem_back"))
+    return citizen_frame(ctx, info, controls, step=texts.STEP_TAKE)
+
+
+def problem_reported(ctx: Ctx) -> BoxLayout:
+    """What happens next: the pickup is on hold, staff look, the office gets in touch."""
+    info = ctx.column()
+    text = ctx.t(texts.PROBLEM_REPORTED_TEXT)
+    if ctx.view.pickup_detail == Problem.NOT_MY_DOCUMENT.value:
+        text = " ".join((text, ctx.t(texts.PROBLEM_PUT_BACK)))
+    info.add_widget(ctx.notice_box(ctx.t(texts.PROBLEM_REPORTED_TITLE), text, icon="person", kind="success"))
+    info.add_widget(ctx.label(texts.PROBLEM_NEXT))
+    info.add_widget(ctx.contact_line())
+    controls = ctx.row(ctx.button(texts.ERROR_TO_START, ctx.act.to_start, primary=True, icon="check",
+                                  name="to_start"))
+    return citizen_frame(ctx, info, controls, contact=False)
 
 
 def error(ctx: Ctx) -> BoxLayout:

@@ -29,9 +29,9 @@ def idle(ctx: Ctx) -> BoxLayout:
     logo = BoxLayout(size_hint_y=None, height=ctx.m.mm(22))
     logo.add_widget(Pictogram("logo", (1, 1, 1)))
     info.add_widget(logo)
-    info.add_widget(ctx.label(texts.IDLE_TITLE, "title", halign="center"))
-    info.add_widget(ctx.label(texts.IDLE_SUBTITLE, halign="center"))
-    info.add_widget(ctx.label(texts.IDLE_HINT, halign="center"))
+    info.add_widget(ctx.label(texts.IDLE_TITLE, "title", halign="center", keep=True))
+    info.add_widget(ctx.label(texts.IDLE_SUBTITLE, halign="center", keep=True))
+    info.add_widget(ctx.label(texts.IDLE_HINT, halign="center", keep=True))
     if isinstance(ctx.flash, Notice):  # a failed staff login ends on this screen
         info.add_widget(ctx.notice_box(staff_notice(ctx.flash, ctx.lang), ""))
     elif ctx.flash:

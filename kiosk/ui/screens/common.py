@@ -66,7 +66,15 @@ class Ctx:
 
     # ---------------------------------------------------------- blocks
 
-    def label(self, msgid: str, role: str = "body", muted: bool = False, halign: str = "auto", **values) -> TextLabel:
+    def label(self, msgid: str, role: str = "body", muted: bool = False, halign: str = "auto", *,
+              keep: bool = False, **values) -> TextLabel:
+        """A translated text. `keep=True`: a fixed text of its screen (a title,
+        an instruction), built and laid out once and reused by every render,
+        like the blocks of `reuse` (rendering text is the costly part of a tap).
+        Only for labels that appear once on a screen and are not changed after."""
+        if keep:
+            name = ("label", msgid, role, muted, halign, tuple(sorted(values.items())))
+            return self.reuse(repr(name), lambda: self.label(msgid, role, muted, halign, **values))
         colour = self.pal.muted_text if muted else self.pal.text
         return TextLabel(raw=self.t(msgid, **values), lang=self.lang, colour=colour, font_size=self.m.font(role),
                          bold_text=role == "title", halign=halign)

@@ -23,6 +23,8 @@ BUILDERS: dict[Screen, Callable[[Ctx], Widget]] = {
     Screen.OPENING: citizen_result.opening,
     Screen.DOOR_OPEN: citizen_result.door_open,
     Screen.DONE: citizen_result.done,
+    Screen.PROBLEM: citizen_result.problem,
+    Screen.PROBLEM_REPORTED: citizen_result.problem_reported,
     Screen.ERROR: citizen_result.error,
     Screen.RETURN: citizen_result.old_id_return,
     Screen.STAFF_PIN: staff_login.staff_pin,

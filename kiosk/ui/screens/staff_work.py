@@ -13,6 +13,7 @@ from kiosk.ui import texts
 from kiosk.ui.inspection_texts import STAFF_INSPECTIONS
 from kiosk.ui.messages import COMPARTMENT_STATE_TEXTS
 from kiosk.ui.screens.box_schematic import BoxSchematic
+from kiosk.ui.screens.cabinet_grid import SIZE_ROOM, CabinetGrid
 from kiosk.ui.screens.citizen_entry import entry_display
 from kiosk.ui.screens.staff_clock import with_clock_question
 from kiosk.ui.screens.common import Ctx
@@ -70,42 +71,43 @@ def cabinet_cells(compartments) -> list[list[Compartment | None]]:
 
 
 def compartment_caption(ctx: Ctx, c: Compartment) -> str:
-    """Number and state; "low" for wheelchair-reachable ones; the order of an occupied one."""
-    first = ctx.t(texts.COMPARTMENT_LABEL, number=c.number)
+    """Number, "low" for wheelchair-reachable ones, and the state; for a
+    compartment that holds a document, its order and pickup deadline."""
+    first = [ctx.t(texts.COMPARTMENT_LABEL, number=c.number)]
     if c.is_low:
-        first += " · " + ctx.t(texts.COMPARTMENT_LOW)
-    lines = [first, ctx.t(COMPARTMENT_STATE_TEXTS[c.state])]
+        first.append(ctx.t(texts.COMPARTMENT_LOW))
+    first.append(ctx.t(COMPARTMENT_STATE_TEXTS[c.state]))
+    lines = [" · ".join(first)]
     if c.order_reference and c.state in (CompartmentState.OCCUPIED, CompartmentState.RESERVED,
-                                         CompartmentState.OPEN):
-        lines[1] += " · " + c.order_reference
+                                         CompartmentState.OPEN, CompartmentState.NEEDS_INSPECTION):
+        second = [c.order_reference]
+        deadline = dict(ctx.view.pickup_deadlines).get(c.number)
+        if deadline is not None and c.state is not CompartmentState.RESERVED:
+            second.append(ctx.t(texts.COMPARTMENT_DEADLINE, date=deadline.astimezone().strftime("%d.%m.%Y")))
+        lines.append(" · ".join(second))
     return "\n".join(lines)
 
 
-def compartment_grid(ctx: Ctx, on_select=None) -> BoxLayout:
-    """The compartments laid out like the cabinet (top row on top, columns from the left)."""
-    cells = cabinet_cells(ctx.view.compartments)
-    grid = ctx.grid(max(1, len(cells[0]) if cells else 1))
-    grid.row_default_height = ctx.m.target * 1.05
-    grid.spacing = ctx.m.mm(1.5)
-    for row in cells:
-        for c in row:
-            if c is None:
-                grid.add_widget(Widget())
-                continue
-            selected = ctx.ui.selected == c.number
-            action = (lambda n=c.number: on_select(n)) if on_select else (lambda: None)
-            button = ctx.button("", action, raw=compartment_caption(ctx, c), name=f"compartment_{c.number}",
-                                role="small", primary=selected)
-            mark_state(button, c, ctx.pal.button_text if selected else ctx.pal.text)
-            grid.add_widget(button)
-    return grid
+def compartment_grid(ctx: Ctx, on_select=None, room: float = SIZE_ROOM) -> Widget:
+    """The compartments laid out like the cabinet (see cabinet_grid)."""
+
+    def door(c: Compartment) -> KioskButton:
+        selected = ctx.ui.selected == c.number
+        action = (lambda n=c.number: on_select(n)) if on_select else (lambda: None)
+        button = ctx.button("", action, raw=compartment_caption(ctx, c), name=f"compartment_{c.number}",
+                            role="small", primary=selected)
+        mark_state(button, c, ctx.pal.button_text if selected else ctx.pal.text)
+        return button
+
+    return CabinetGrid(ctx.view.compartments, door, door=ctx.m.target * 1.02, gap=ctx.m.mm(1.5), room=room)
 
 
 def menu(ctx: Ctx) -> BoxLayout:
     a = ctx.act
     if ctx.ui.confirm_exit:
         return _confirm_exit(ctx)
-    body = with_clock_question(ctx, compartment_grid(ctx))
+    # The clock question needs the room the larger doors would take.
+    body = with_clock_question(ctx, compartment_grid(ctx, room=1.0 if ctx.view.clock_step else SIZE_ROOM))
     actions = ctx.grid(3)
     actions.add_widget(ctx.button(texts.STAFF_DEPOSIT, a.staff_deposit, primary=True, icon="door", name="deposit"))
     actions.add_widget(ctx.button(texts.STAFF_REMOVE_EXPIRED, a.staff_remove, icon="clock", name="remove"))
