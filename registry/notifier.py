@@ -51,6 +51,8 @@ class ReadyNotice:
     document_kind: str = ""
     kiosk_id: str = ""
     compartment_number: int = 0
+    # The office (tenant) of the order: whose sender and texts to use.
+    office_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class OrderChange:
     qr_payload: str = ""
     # Tells apart two changes of the same kind (e.g. a second reissue).
     sequence: int = 0
+    office_id: str = ""
 
 
 class Notifier(Protocol):
