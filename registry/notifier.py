@@ -207,6 +207,13 @@ class FanOutNotifier:
         results = [n.forget(reference) for n in self.notifiers if hasattr(n, "forget")]
         return any(results)
 
+    def delivery_status(self, reference: str):
+        """The order's messages from the first notifier that keeps them; None if none does."""
+        for notifier in self.notifiers:
+            if hasattr(notifier, "delivery_status"):
+                return notifier.delivery_status(reference)
+        return None
+
     def __getattr__(self, hook: str):
         # The optional hooks (order_changed, staff_alarm, all_clear, start,
         # close): called on every notifier that has them.

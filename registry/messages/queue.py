@@ -542,17 +542,3 @@ class MessageQueue:
             ).fetchall()
         return [Alarm.from_row(r) for r in rows]
 
-
-def delivery_lines(messages: list[Message]) -> list[str]:
-    """One line per message for `kiosk-registry order get` and logs (no values)."""
-    lines = []
-    for m in messages:
-        line = f"{m.kind} via {m.channel}: {m.status}"
-        if m.status == "queued" and m.attempts:
-            line += f" (attempt {m.attempts} failed: {m.last_error})"
-        elif m.status in (FAILED, BOUNCED):
-            line += f" ({m.last_error})"
-        elif m.status == QUEUED and m.not_before > utcnow():
-            line += f" (scheduled for {m.not_before:%Y-%m-%d %H:%M} UTC)"
-        lines.append(line)
-    return lines

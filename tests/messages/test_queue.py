@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 from registry.messages.config import MessagesConfig, Office
 from registry.messages.notifier import MessagesNotifier
 from registry.messages.queue import (
-    CANCELLED, QUEUED, SENDING, backoff, delivery_lines, message_key, utcnow,
+    CANCELLED, QUEUED, SENDING, backoff, message_key, utcnow,
 )
+from registry.messages.status import message_to_proto, summary
 from registry.messages.webhooks import WebhookConfig
 from registry.notifier import OrderChange, ReadyNotice
 from tests.messages.helpers import enqueue
@@ -89,7 +90,7 @@ def test_ready_notice_queues_message_reminder_and_last_day(tmp_path):
                         "collected": QUEUED}
     receipt = notifier.queue.for_order("PO-A")[-1]
     assert receipt.values["time"] == "01.12.2099 10:30" and receipt.values["code"] == ""
-    lines = delivery_lines(notifier.queue.for_order("PO-A"))
+    lines = [summary(message_to_proto(m)) for m in notifier.queue.for_order("PO-A")]
     assert lines[0] == "ready via email: queued" and "cancelled" in lines[1]
     notifier.close()
 

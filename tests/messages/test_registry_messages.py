@@ -124,12 +124,25 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
         ("deposited", "webhook:register"): "sent", ("collected", "webhook:register"): "sent",
     }
     # The CLI shows it (and never the code).
-    assert cli_main(["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
-                     "--credential", str(tmp_path / ADMIN_CREDENTIAL_FILE),
-                     "--messages-queue", str(tmp_path / "messages.sqlite3")]) == 0
+    # Through the API (what the web console shows), and the CLI (never the code).
+    listed = office.ListOrderMessages(pb.ListOrderMessagesRequest(reference=reference),
+                                      timeout=5)
+    assert listed.messages_enabled
+    assert {(m.kind, m.channel): m.status for m in listed.messages} == {
+        k: getattr(pb, f"MESSAGE_STATUS_{v.upper()}") for k, v in statuses.items()}
+    ready_message = listed.messages[0]
+    assert ready_message.final_time.seconds and ready_message.attempts == 1
+    assert created.pickup_code not in str(listed) and "leyla" not in str(listed)
+    command = ["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
+               "--credential", str(tmp_path / ADMIN_CREDENTIAL_FILE)]
+    assert cli_main(command) == 0
     out = capsys.readouterr().out
     assert "ready via email: sent" in out and "collected via webhook:register: sent" in out
+    assert "reminder via email: cancelled" in out
     assert created.pickup_code not in out
+    assert cli_main([*command, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["messages"]
+    assert shown[0]["status"] == "sent" and shown[0]["summary"] == "ready via email: sent"
 
 
 def test_cancellation_after_deposit_is_told(running, smtp_server):
