@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from registry.messages.alarms import ALARM_KINDS
+from registry.messages.bounces import AUTH_MODES, HMAC, ReportConfig
 from registry.messages.contacts import ContactError, parse_contact
 from registry.messages.mail import PLAIN, SECURITY_MODES, SmtpConfig
 from registry.messages.sms import SmsConfig
@@ -74,6 +75,11 @@ class MessagesConfig:
     offline_check_seconds: float = 30
     # The sender threads of the worker (SMTP connections at once); one queue for all offices.
     senders: int = 4
+    # The SMS gateway's delivery reports (bounces.py); None: not accepted.
+    sms_reports: ReportConfig | None = None
+    # The Maildir the bounce mailbox is delivered to; None: DSNs are not read.
+    bounce_maildir: Path | None = None
+    bounce_interval_seconds: float = 60
     # Offices with settings of their own, by office id (each complete, defaults filled in).
     offices: dict[str, MessagesConfig] = field(default_factory=dict)
 
@@ -105,7 +111,7 @@ def _secret(section: dict[str, Any], name: str, where: str, base: Path) -> str:
 
 
 # What an [offices.<id>] section may hold, and how it inherits.
-MERGED = ("office", "email", "sms", "alarms", "reminders")   # key by key
+MERGED = ("office", "email", "sms", "alarms", "reminders", "bounces")  # key by key
 REPLACED = ("webhooks", "templates_dir")                      # as a whole
 
 
@@ -181,8 +187,10 @@ def parse(data: dict[str, Any], base: Path, prefix: str = "") -> MessagesConfig:
             timeout=float(section.get("timeout", 30)),
             ca_file=str(base / section["ca_file"]) if "ca_file" in section else "",
             max_attempts=int(section.get("max_attempts", 10)),
+            return_path=section.get("return_path", ""),
         )
     sms = None
+    sms_reports = None
     if "sms" in data:
         section = dict(data["sms"])
         if "url" not in section:
@@ -202,6 +210,10 @@ def parse(data: dict[str, Any], base: Path, prefix: str = "") -> MessagesConfig:
             max_segments=int(section.get("max_segments", 2)),
             max_attempts=int(section.get("max_attempts", 10)),
         )
+        if "delivery_reports" in section:
+            sms_reports = _reports(dict(section["delivery_reports"]), f"{p}sms.delivery_reports",
+                                   base)
+    bounces = data.get("bounces", {})
     webhooks = []
     for i, section in enumerate(data.get("webhooks", [])):
         where = f"{p}webhooks[{i}]"
@@ -246,6 +258,29 @@ def parse(data: dict[str, Any], base: Path, prefix: str = "") -> MessagesConfig:
         alarm_routes=_alarm_routes(data.get("alarms", {}), p),
         alarm_reminder_minutes=float(data.get("alarms", {}).get("reminder_minutes", 15)),
         offline_minutes=float(data.get("alarms", {}).get("offline_minutes", 10)),
+        sms_reports=sms_reports,
+        bounce_maildir=base / bounces["maildir"] if "maildir" in bounces else None,
+        bounce_interval_seconds=float(bounces.get("interval_seconds", 60)),
+    )
+
+
+def _reports(section: dict[str, Any], where: str, base: Path) -> ReportConfig:
+    auth = section.get("auth", HMAC)
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"[{where}] auth must be one of {', '.join(AUTH_MODES)}")
+    secret = _secret(section, "secret", where, base)
+    if len(secret) < 16:
+        raise ConfigError(f"[{where}] needs a secret of at least 16 characters"
+                          " (secret_file or secret_env), shared with the gateway")
+    defaults = ReportConfig(secret)
+    return ReportConfig(
+        secret=secret,
+        auth=auth,
+        header=section.get("header", defaults.header),
+        id_field=section.get("id_field", defaults.id_field),
+        status_field=section.get("status_field", defaults.status_field),
+        reason_field=section.get("reason_field", defaults.reason_field),
+        failed=frozenset(s.lower() for s in section.get("failed", defaults.failed)),
     )
 
 

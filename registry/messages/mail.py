@@ -54,6 +54,8 @@ class SmtpConfig:
     # A CA bundle to verify the server against; empty: the system's.
     ca_file: str = ""
     max_attempts: int = 10
+    # The envelope sender (MAIL FROM), where bounces go; empty: the sender.
+    return_path: str = ""
 
     def __repr__(self) -> str:  # keeps the password out of logs and tracebacks
         return f"SmtpConfig(host={self.host!r}, port={self.port}, security={self.security!r})"
@@ -201,7 +203,9 @@ class SmtpChannel:
         try:
             if smtp is None:
                 smtp = self._connect()
-            smtp.send_message(email, self.config.sender, [message.recipient])
+            smtp.send_message(
+                email, self.config.return_path or self.config.sender, [message.recipient]
+            )
         except smtplib.SMTPRecipientsRefused as error:
             _drop(smtp)
             code, text = next(iter(error.recipients.values()))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from registry.messages import alarms, texts
+from registry.messages import alarms, bounces, texts
 from registry.messages.channels import Channel
 from registry.messages.config import CONFIG_ENV, MessagesConfig, load
 from registry.messages.contacts import NONE, ContactError, parse_contact
@@ -117,6 +117,14 @@ class MessagesNotifier:
         )
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        # One watcher per bounce mailbox (offices may share one or have their own).
+        folders = {setup.config.bounce_maildir: setup.config.bounce_interval_seconds
+                   for setup in (self.default, *self.offices.values())
+                   if setup.config.bounce_maildir is not None}
+        self.bounce_watchers = [
+            bounces.MaildirWatcher(folder, interval, self._email_bounce)
+            for folder, interval in folders.items()
+        ]
 
     def office(self, office_id: str) -> OfficeSetup:
         """The office's setup; an office without a section of its own gets the defaults."""
@@ -126,6 +134,8 @@ class MessagesNotifier:
 
     def start(self) -> None:
         self.worker.start()
+        for watcher in self.bounce_watchers:
+            watcher.start()
         if self.config.offline_minutes > 0 and self._watcher is None:
             self._watcher = threading.Thread(
                 target=self._watch_kiosks, name="kiosk-offline-watch", daemon=True
@@ -134,6 +144,8 @@ class MessagesNotifier:
 
     def close(self) -> None:
         self._stopping.set()
+        for watcher in self.bounce_watchers:
+            watcher.stop()
         if self._watcher is not None:
             self._watcher.join(10)
             self._watcher = None
@@ -256,6 +268,63 @@ class MessagesNotifier:
         log.warning("message %s (%s) bounced after delivery", message.key, channel)
         self.worker.permanent_failure(message, f"bounced after delivery: {reason}")
         return message
+
+    def _email_bounce(self, bounce: bounces.Bounce) -> None:
+        if self.bounced_later("email", bounce.message_id, bounce.reason) is None:
+            log.info("a bounce for a message that is not (or no longer) sent here: ignored")
+
+    def sms_report(self, office_id: str, signature: str, body: bytes,
+                   content_type: str) -> Message | None:
+        """An SMS gateway's delivery report (bounces.py): checked against the
+        office's shared secret, then a failed delivery bounces the message.
+        Raises ReportError with the HTTP status to answer."""
+        reports = self._sms_reports(office_id)
+        if reports is None:
+            raise bounces.ReportError(
+                404, f"no [sms.delivery_reports] for office {office_id or '(default)'}")
+        try:
+            bounces.check_report(reports, signature, body)
+        except bounces.ReportError:
+            log.warning("refused an SMS delivery report for office %s: bad signature",
+                        office_id or "(default)")
+            raise
+        gateway_id, status, failed, reason = bounces.parse_report(reports, body, content_type)
+        if not failed:
+            return None
+        return self.bounced_later("sms", gateway_id, reason)
+
+    def _sms_reports(self, office_id: str) -> bounces.ReportConfig | None:
+        setup = self.offices.get(office_id) if office_id else self.default
+        return setup.config.sms_reports if setup is not None else None
+
+    def web_routes(self) -> list:
+        """The SMS gateway's delivery-report endpoint, for the registry's web
+        front door (registry/web.py) to mount beside the console and the API."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.requests import Request
+        from starlette.responses import PlainTextResponse, Response
+        from starlette.routing import Mount, Route
+
+        async def report(request: Request) -> Response:
+            body = await request.body()
+            if len(body) > bounces.MAX_REPORT_BYTES:
+                return PlainTextResponse("report too large", status_code=413)
+            office_id = request.path_params.get("office_id", "")
+            reports = self._sms_reports(office_id)
+            header = reports.header if reports is not None else ""
+            try:
+                await run_in_threadpool(
+                    self.sms_report, office_id, request.headers.get(header, ""), body,
+                    request.headers.get("content-type", ""),
+                )
+            except bounces.ReportError as error:
+                return PlainTextResponse(error.reason, status_code=error.status)
+            return Response(status_code=204)
+
+        return [Mount("/messages", routes=[
+            Route("/sms-reports", report, methods=["POST"]),
+            Route("/sms-reports/{office_id}", report, methods=["POST"]),
+        ])]
 
     def _alarm_messages(self, alarm, kind: str, occurred: datetime,
                         not_before: datetime | None = None) -> None:
