@@ -12,6 +12,7 @@ a crash carries the same id and a receiving system can drop the duplicate.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import smtplib
 import ssl
@@ -19,7 +20,9 @@ import struct
 import threading
 import zlib
 from dataclasses import dataclass
-from email.charset import QP, Charset
+from email._policybase import Compat32
+from email.charset import BASE64, QP, Charset
+from email.generator import BytesGenerator
 from email.header import Header
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
@@ -103,6 +106,42 @@ def _utf8() -> Charset:
     return charset
 
 
+def _subject(text: str) -> Header:
+    """The Subject as RFC 2047 "B" words. utf-8's default ("shortest") works
+    out the Q encoding's length character by character to compare: that was
+    most of the header cost per e-mail, and either encoding is as valid."""
+    charset = Charset("utf-8")
+    charset.header_encoding = BASE64
+    return Header(text, charset)
+
+
+class _ShortHeaders(Compat32):
+    """compat32, minus the cost of folding headers that need no folding.
+
+    compat32 runs every header through email.header.Header, even "To: a@b"
+    and "Content-Transfer-Encoding: base64"; for ~20 headers per e-mail
+    that was a sixth of the sender's CPU. A one-line ASCII header that fits
+    78 characters comes out of Header unchanged, so it is written directly;
+    everything else (the encoded Subject) still goes through Header.
+    """
+
+    def _fold(self, name: str, value, sanitize: bool) -> str:
+        if (isinstance(value, str) and value.isascii() and len(name) + len(value) < 77
+                and "\n" not in value and "\r" not in value):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+SMTP_POLICY = _ShortHeaders(linesep="\r\n")
+
+
+def wire_bytes(email: MIMEMultipart) -> bytes:
+    """The message as it goes to the server (CRLF line ends, like smtplib's send_message)."""
+    out = io.BytesIO()
+    BytesGenerator(out, policy=SMTP_POLICY).flatten(email, linesep="\r\n")
+    return out.getvalue()
+
+
 def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultipart:
     """The complete e-mail for one queued message (pure: no network).
 
@@ -121,7 +160,7 @@ def build_email(catalogs: Catalogs, message: Message, sender: str) -> MIMEMultip
     email = MIMEMultipart("alternative")
     email["From"] = sender
     email["To"] = message.recipient
-    email["Subject"] = Header(rendered.subject, "utf-8")
+    email["Subject"] = _subject(rendered.subject)
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message_id(message.key, sender)
     email["Content-Language"] = message.language
@@ -146,7 +185,7 @@ def _staff_email(message: Message, sender: str) -> MIMEMultipart:
     email = MIMEMultipart("alternative")
     email["From"] = sender
     email["To"] = message.recipient
-    email["Subject"] = Header(subject, "utf-8")
+    email["Subject"] = _subject(subject)
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message_id(message.key, sender)
     email["Auto-Submitted"] = "auto-generated"
@@ -203,8 +242,9 @@ class SmtpChannel:
         try:
             if smtp is None:
                 smtp = self._connect()
-            smtp.send_message(
-                email, self.config.return_path or self.config.sender, [message.recipient]
+            smtp.sendmail(
+                self.config.return_path or self.config.sender, [message.recipient],
+                wire_bytes(email),
             )
         except smtplib.SMTPRecipientsRefused as error:
             _drop(smtp)

@@ -168,3 +168,30 @@ def test_server_down_then_up(queue, catalogs):
     worker.run_once()
     assert queue.get(key).status == FAILED
     assert "gave up after 3 attempts" in queue.get(key).last_error
+
+
+def test_parallel_senders_send_each_once_and_in_order_per_order(queue, catalogs, smtp_server):
+    # Ten orders with three messages each; four sender threads share a pool of
+    # connections. Each arrives once, and an order's messages in their order.
+    for order in range(10):
+        for kind in ("ready", "code_reissued", "cancelled"):
+            enqueue(queue, channel="email", recipient=f"c{order}@example.org", kind=kind,
+                    reference=f"PO-PAR{order:04d}")
+    channel = SmtpChannel(SmtpConfig(host="127.0.0.1", port=smtp_server.port, sender=SENDER,
+                                     security=PLAIN, timeout=5), catalogs)
+    worker = DeliveryWorker(queue, {"email": channel}, batch_size=20, senders=4)
+    while worker.run_once():
+        pass
+    worker.stop()
+    received = smtp_server.handler.wait_for(30)
+    assert len(received) == 30 and queue.counts() == {"sent": 30}
+    ids_by_order: dict[str, list[str]] = {}
+    for mail in received:
+        ids_by_order.setdefault(mail.recipients[0], []).append(
+            mail.parsed()["Message-ID"])
+    expected = {
+        f"c{order}@example.org": [
+            queue.get(f"PO-PAR{order:04d}:{kind}:email:0").provider_id
+            for kind in ("ready", "code_reissued", "cancelled")]
+        for order in range(10)}
+    assert ids_by_order == expected
