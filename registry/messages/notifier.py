@@ -117,6 +117,7 @@ class MessagesNotifier:
         )
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._registry_db = None  # for the audit log, once the server attaches it
         # One watcher per bounce mailbox (offices may share one or have their own).
         folders = {setup.config.bounce_maildir: setup.config.bounce_interval_seconds
                    for setup in (self.default, *self.offices.values())
@@ -125,6 +126,10 @@ class MessagesNotifier:
             bounces.MaildirWatcher(folder, interval, self._email_bounce)
             for folder, interval in folders.items()
         ]
+
+    def attach_registry(self, db) -> None:
+        """The server's hook: refused delivery reports go into its audit log."""
+        self._registry_db = db
 
     def office(self, office_id: str) -> OfficeSetup:
         """The office's setup; an office without a section of its own gets the defaults."""
@@ -284,9 +289,13 @@ class MessagesNotifier:
                 404, f"no [sms.delivery_reports] for office {office_id or '(default)'}")
         try:
             bounces.check_report(reports, signature, body)
-        except bounces.ReportError:
+        except bounces.ReportError as error:
             log.warning("refused an SMS delivery report for office %s: bad signature",
                         office_id or "(default)")
+            if self._registry_db is not None:
+                with self._registry_db.transaction() as tx:
+                    tx.audit("sms-gateway", "sms_report.refused", office_id=office_id,
+                             outcome="denied", reason=error.reason)
             raise
         gateway_id, status, failed, reason = bounces.parse_report(reports, body, content_type)
         if not failed:

@@ -2,7 +2,11 @@
 
 A separate file (``messages.sqlite3`` beside the registry database) keeps
 the registry's schema untouched and lets the worker commit without taking
-the registry's lock.
+the registry's lock. Its connection setup (WAL, synchronous=FULL, busy
+timeout) repeats registry/database.py's on purpose for now: all SQL of the
+messages package is in this module (``MessageQueue``; nothing else opens the
+file), so when the registry's storage moves to SQLAlchemy/PostgreSQL the
+queue moves with it here, in one place.
 
 Idempotency
     Each message's key is ``<order reference>:<kind>:<channel>:<sequence>``.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from registry.database import RegistryDatabase
 from registry.messages.bounces import ReportConfig, ReportError, check_report, parse_dsn
 from registry.messages.bounces import parse_report, sign_report
 from registry.messages.notifier import MessagesNotifier
@@ -182,9 +183,11 @@ def test_dsn_in_the_maildir_bounces_the_sent_mail(notifier, smtp_server, tmp_pat
     assert notifier.queue.attempts(message.key)[-1]["outcome"] == BOUNCED
 
 
-def test_signed_sms_delivery_report_bounces_the_sms(notifier):
+def test_signed_sms_delivery_report_bounces_the_sms(notifier, tmp_path):
     message = _ready(notifier, "PO-SMS", "+49 151 23456789")
     assert message.provider_id == "gw-1"  # from the gateway's answer
+    db = RegistryDatabase(tmp_path / "registry.sqlite3")
+    notifier.attach_registry(db)  # as create_server does
     web = WebServer(build_app(notifier.web_routes()), "127.0.0.1:0")
     web.start()
     try:
@@ -196,6 +199,9 @@ def test_signed_sms_delivery_report_bounces_the_sms(notifier):
                 "X-Signature": signature, "Content-Type": "application/json"})
             assert answer.status_code == 401 and "shared secret" in answer.text
         assert notifier.queue.get(message.key).status == SENT
+        with db.transaction() as tx:
+            refused = [e for e in tx.audit_entries() if e.action == "sms_report.refused"]
+        assert len(refused) == 2 and all(e.outcome == "denied" for e in refused)
         delivered = b'{"id": "gw-1", "status": "delivered"}'
         answer = post(url, content=delivered, headers={
             "X-Signature": sign_report(REPORT_SECRET, delivered),
