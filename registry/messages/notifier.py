@@ -201,6 +201,10 @@ class MessagesNotifier:
             qr_payload=notice.qr_payload,
             pin_letter="1" if notice.requires_pin_letter_confirmation else "",
         )
+        with self.queue.together():
+            self._ready_messages(office_id, notice, values)
+
+    def _ready_messages(self, office_id: str, notice, values: dict[str, Any]) -> None:
         self._to_citizen(office_id, notice.reference, texts.READY, notice.contact, values)
         self._schedule_reminders(office_id, notice.reference, notice.contact, values,
                                  notice.pickup_deadline)
@@ -215,9 +219,13 @@ class MessagesNotifier:
     def order_changed(self, change) -> None:
         """Every later step of an order (an OrderChange): collected, returned
         to the counter, cancelled, code reissued."""
-        kind = change.kind
         office_id = getattr(change, "office_id", "")
         setup = self.office(office_id)
+        with self.queue.together():
+            self._change_messages(office_id, setup, change)
+
+    def _change_messages(self, office_id: str, setup: OfficeSetup, change) -> None:
+        kind = change.kind
         if kind in ENDING:
             self.queue.cancel_scheduled(change.reference, (texts.REMINDER, texts.LAST_DAY))
         values = self._values(

@@ -206,6 +206,8 @@ class MessageQueue:
         # Forgotten recipients are overwritten, not left in free pages.
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.executescript(_SCHEMA)
+        self._depth = 0  # 1 inside a transaction (under self._lock)
+        self._in_together = False
         self._migrate()
         self._wake = threading.Condition()
 
@@ -227,13 +229,35 @@ class MessageQueue:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._depth:  # inside together(): part of the one transaction
+                yield self._conn
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """One commit (one fsync) for everything queued inside: a ready notice
+        queues the notice, its reminders and the integrations' events at
+        once, all or none (a repeated hook queues the missing rest)."""
+        with self._lock, self._tx():
+            nested = self._in_together
+            self._in_together = True
+            try:
+                yield
+            finally:
+                self._in_together = nested
+        if not nested:
+            fault_point("messages:enqueue:committed")
+            self.wake()
 
     def close(self) -> None:
         with self._lock:
@@ -258,7 +282,8 @@ class MessageQueue:
         key = message_key(order_reference, kind, channel, sequence)
         now = utcnow()
         start = _text(not_before or now)
-        with self._tx() as conn:
+        with self._lock, self._tx() as conn:
+            committing = self._depth == 1 and not self._in_together
             inserted = conn.execute(
                 'INSERT INTO messages (key, order_reference, kind, channel, recipient, language,'
                 ' "values", status, not_before, next_attempt, created_at, office_id)'
@@ -268,9 +293,10 @@ class MessageQueue:
                  office_id),
             ).rowcount
             fault_point("messages:enqueue")
-        fault_point("messages:enqueue:committed")
-        if inserted:
-            self.wake()
+        if committing:  # else together() commits, and says so
+            fault_point("messages:enqueue:committed")
+            if inserted:
+                self.wake()
         return bool(inserted)
 
     def cancel_scheduled(self, order_reference: str, kinds: tuple[str, ...]) -> int:

@@ -143,3 +143,22 @@ def test_an_ended_order_loses_its_recipients_except_where_still_on_its_way(queue
     assert queue.get(receipt).recipient == "a@example.org"
     assert queue.get(other).recipient == "b@example.org"
     assert queue.forget("PO-A") == 0
+
+
+def test_together_is_one_transaction(queue):
+    # A ready notice's messages are queued all or none: a failure half-way
+    # leaves nothing, and the repeated hook queues them all.
+    def queue_both(fail: bool) -> None:
+        with queue.together():
+            enqueue(queue, channel="email", recipient="a@example.org")
+            if fail:
+                raise OSError("disk full")
+            enqueue(queue, channel="email", recipient="a@example.org", kind="reminder")
+
+    try:
+        queue_both(fail=True)
+    except OSError:
+        pass
+    assert queue.for_order("PO-TEST0001") == []
+    queue_both(fail=False)
+    assert [m.kind for m in queue.for_order("PO-TEST0001")] == ["ready", "reminder"]
