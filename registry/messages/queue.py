@@ -419,15 +419,6 @@ class MessageQueue:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(keys)
 
-    def mark_bounced(self, key: str, reason: str) -> None:
-        """A bounce learned later (e.g. a delivery status notification)."""
-        with self._tx() as conn:
-            conn.execute(
-                'UPDATE messages SET status = ?, last_error = ?, final_at = ?, "values" = NULL'
-                " WHERE key = ?",
-                (BOUNCED, reason[:500], _text(utcnow()), key),
-            )
-
     def bounce_sent(self, channel: str, provider_id: str, reason: str) -> Message | None:
         """A bounce that arrived after "sent" (bounces.py): the message with
         this provider id (the e-mail's Message-ID, the gateway's SMS id)
