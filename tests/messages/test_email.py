@@ -3,12 +3,17 @@ decoded by the kiosk's own decoder, TLS, AUTH and refusals."""
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
+import segno
 
 from hardware.camera.decoding import decode, installed_decoders, make_decoder
-from registry.messages.mail import IMPLICIT_TLS, PLAIN, STARTTLS, SmtpChannel, SmtpConfig
+from registry.messages.mail import (
+    IMPLICIT_TLS, PLAIN, STARTTLS, SmtpChannel, SmtpConfig, qr_png,
+)
 from registry.messages.queue import BOUNCED, FAILED, QUEUED, SENT
 from registry.messages.worker import DeliveryWorker
 from tests.messages.conftest import SMTP_PASSWORD, SMTP_USER, start_smtp
@@ -195,3 +200,12 @@ def test_parallel_senders_send_each_once_and_in_order_per_order(queue, catalogs,
             for kind in ("ready", "code_reissued", "cancelled")]
         for order in range(10)}
     assert ids_by_order == expected
+
+
+def test_own_qr_png_has_the_pixels_of_segnos_png():
+    payload = "PBX1:K7M29QXD45"
+    reference = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(reference, kind="png", scale=8, border=4)
+    ours = cv2.imdecode(np.frombuffer(qr_png(payload), np.uint8), cv2.IMREAD_GRAYSCALE)
+    theirs = cv2.imdecode(np.frombuffer(reference.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert ours.shape == theirs.shape == (232, 232) and (ours == theirs).all()
