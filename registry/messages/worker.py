@@ -9,7 +9,8 @@ Within a batch the messages go out from ``senders`` threads at once: the
 claim never holds two messages of the same order and channel (see
 ``MessageQueue.claim_due``), so sending them side by side keeps the order
 per order, and a burst no longer waits on one SMTP connection's round trips.
-That, not the CPU, was what held the benchmark at 56 messages/s.
+Waiting on those round trips, more than the CPU, held the benchmark at 56
+messages/s: one sender used 13 s of CPU in 28 s for 3,000 messages.
 """
 
 from __future__ import annotations
@@ -172,8 +173,9 @@ class DeliveryWorker:
         """For tests and benchmarks: True once nothing due is left."""
         deadline = utcnow().timestamp() + timeout
         while utcnow().timestamp() < deadline:
-            counts = self.queue.counts()
+            # Due first: a claim between the two reads then shows as "sending".
             due = self.queue.next_due()
+            counts = self.queue.counts()
             if not counts.get("sending") and (due is None or due > utcnow()):
                 return True
             self._stop.wait(0.05)
