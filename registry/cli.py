@@ -67,7 +67,7 @@ from registry import admin_cli, ops_cli
 from registry.storage import StorageError
 from registry.storage import admin as storage_admin
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
-from registry.messages.status import QUEUE_ENV, delivery_status
+from registry.messages.status import message_to_dict, summary as message_summary
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
@@ -375,15 +375,19 @@ def _order_get(client: Client, args: argparse.Namespace) -> int:
         client.office.GetPickupOrder, pb.GetPickupOrderRequest(reference=args.reference)
     )
     order = order_to_dict(response.order)
-    deliveries = delivery_status(args.reference, args.messages_queue)  # messages hook
+    listed = client.call(  # messages hook: the delivery status
+        client.office.ListOrderMessages, pb.ListOrderMessagesRequest(reference=args.reference)
+    )
     if args.json:
-        _print_json(order if deliveries is None else {**order, "messages": deliveries})
+        if listed.messages_enabled:
+            order["messages"] = [message_to_dict(m) for m in listed.messages]
+        _print_json(order)
     else:
         for key, value in order.items():
             if value is not None:
                 print(f"{key:<33} {value}")
-        for delivery in deliveries or ():
-            print(f"{'message':<33} {delivery['summary']}")
+        for message in listed.messages:
+            print(f"{'message':<33} {message_summary(message)}")
     return 0
 
 
@@ -606,11 +610,6 @@ def build_parser() -> argparse.ArgumentParser:
     get = client_parser(order, "get", help="show one order")
     get.add_argument("reference")
     get.add_argument("--json", action="store_true")
-    get.add_argument(
-        "--messages-queue", metavar="FILE",
-        default=os.environ.get(QUEUE_ENV, str(Path(DEFAULT_DB).parent / "messages.sqlite3")),
-        help="the messages notifier's queue, for the delivery status",
-    )
     get.set_defaults(handler=_order_get)
 
     cancel = client_parser(order, "cancel", help="cancel an announced or deposited order")

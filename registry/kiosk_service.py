@@ -139,7 +139,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 ),
                 now=now,
             )
-        notify_heartbeat(self._notifier, kiosk_id, now)  # messages hook
+            office_id = tx.kiosk_office(kiosk_id) or ""  # messages hook: whose staff
+        notify_heartbeat(self._notifier, kiosk_id, now, office_id)  # messages hook
         return pb.HeartbeatResponse(server_time=to_timestamp(now))
 
     @abort_on_error
@@ -275,6 +276,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                     document_kind=order.kind.value,
                     kiosk_id=order.kiosk_id,
                     compartment_number=order.compartment_number or 0,
+                    office_id=order.office_id,
                 )
                 try:
                     self._notifier.order_ready(notice)

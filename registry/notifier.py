@@ -51,6 +51,8 @@ class ReadyNotice:
     document_kind: str = ""
     kiosk_id: str = ""
     compartment_number: int = 0
+    # The office (tenant) of the order: whose sender and texts to use.
+    office_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class OrderChange:
     qr_payload: str = ""
     # Tells apart two changes of the same kind (e.g. a second reissue).
     sequence: int = 0
+    office_id: str = ""
 
 
 class Notifier(Protocol):
@@ -203,6 +206,13 @@ class FanOutNotifier:
         """Every notifier forgets the order (none is skipped); True if any held something."""
         results = [n.forget(reference) for n in self.notifiers if hasattr(n, "forget")]
         return any(results)
+
+    def delivery_status(self, reference: str):
+        """The order's messages from the first notifier that keeps them; None if none does."""
+        for notifier in self.notifiers:
+            if hasattr(notifier, "delivery_status"):
+                return notifier.delivery_status(reference)
+        return None
 
     def __getattr__(self, hook: str):
         # The optional hooks (order_changed, staff_alarm, all_clear, start,

@@ -65,6 +65,7 @@ from registry.database import (
 )
 from registry.kiosk_service import COMMAND_EXPIRY
 from registry.messages.hooks import notify_cancelled, notify_reissued
+from registry.messages.status import order_messages
 from registry.errors import (
     KIOSK_NOT_FOUND,
     ORDER_EXISTS,
@@ -416,6 +417,16 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         with self._db.transaction() as tx:
             order = self._own_order(tx, request.reference)
         return pb.GetPickupOrderResponse(order=order_to_proto(order))
+
+    @abort_on_error
+    def ListOrderMessages(
+        self, request: pb.ListOrderMessagesRequest, context
+    ) -> pb.ListOrderMessagesResponse:
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        with self._db.transaction() as tx:
+            self._own_order(tx, request.reference)  # unknown, or another office's: refused
+        return order_messages(self._notifier, request.reference)  # messages hook
 
     @abort_on_error
     def ListPickupOrders(

@@ -84,6 +84,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "CancelPickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ReissuePickupCode": P.ORDERS_WRITE,
     OFFICE_SERVICE + "GetPickupOrder": P.ORDERS_READ,
+    OFFICE_SERVICE + "ListOrderMessages": P.ORDERS_READ,
     OFFICE_SERVICE + "ListPickupOrders": P.ORDERS_READ,
     OFFICE_SERVICE + "ListKiosks": P.KIOSKS_READ,
     # The command type decides the rest: see command_permission().

@@ -115,6 +115,7 @@ def create_server(
     metrics = RegistryMetrics()
     metrics.watch_fleet(db)
     notifier = metrics.counting(notifier)
+    getattr(notifier, "attach_registry", lambda _db: None)(db)  # messages hook: the audit log
     # No SO_REUSEPORT: a second registry on the same port must fail loudly
     # instead of silently sharing the port with the first.
     # Every call passes the AuthInterceptor: nothing is anonymous but health

@@ -47,7 +47,10 @@ def _send(notifier, change: OrderChange) -> None:
 
 def notify_event(notifier, db: RegistryDatabase, kiosk_id: str, event: pb.KioskEvent) -> None:
     if event.type in alarms.RAISED_BY or event.type in alarms.CLEARED_BY:
-        _alarm(notifier, kiosk_id, event)
+        if hasattr(notifier, "staff_alarm"):
+            with db.transaction() as tx:
+                office_id = tx.kiosk_office(kiosk_id) or ""
+            _alarm(notifier, kiosk_id, event, office_id)
         return
     kind = EVENT_KINDS.get(event.type)
     if kind is None or not event.order_reference or not hasattr(notifier, "order_changed"):
@@ -68,10 +71,11 @@ def notify_event(notifier, db: RegistryDatabase, kiosk_id: str, event: pb.KioskE
         compartment_number=event.compartment_number or order.compartment_number or 0,
         pin_letter_confirmed=event.pin_letter_confirmed,
         pickup_deadline=order.pickup_deadline,
+        office_id=order.office_id,
     ))
 
 
-def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent) -> None:
+def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent, office_id: str) -> None:
     scope = alarms.scope(kiosk_id, event.compartment_number)
     occurred = from_timestamp(event.occur_time) or utcnow()
     try:
@@ -79,22 +83,22 @@ def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent) -> None:
             handler = getattr(notifier, "staff_alarm", None)
             if handler is not None:
                 detail = alarms.LABELS[alarms.RAISED_BY[event.type]][0]
-                handler(alarms.RAISED_BY[event.type], scope, detail, occurred)
+                handler(alarms.RAISED_BY[event.type], scope, detail, occurred, office_id)
         else:
             handler = getattr(notifier, "all_clear", None)
             if handler is not None:
-                handler(alarms.CLEARED_BY[event.type], scope, occurred)
+                handler(alarms.CLEARED_BY[event.type], scope, occurred, office_id)
     except Exception:
         log.warning("could not queue the alarm messages for event %s", event.event_id,
                     exc_info=True)
 
 
-def notify_heartbeat(notifier, kiosk_id: str, now) -> None:
+def notify_heartbeat(notifier, kiosk_id: str, now, office_id: str = "") -> None:
     handler = getattr(notifier, "kiosk_seen", None)
     if handler is None:
         return
     try:
-        handler(kiosk_id, now)
+        handler(kiosk_id, now, office_id)
     except Exception:
         log.warning("could not record the heartbeat of kiosk %s", kiosk_id, exc_info=True)
 
@@ -135,5 +139,6 @@ def _office_change(kind: str, order: StoredOrder, **extra) -> OrderChange:
         kiosk_id=order.kiosk_id,
         compartment_number=order.compartment_number or 0,
         pickup_deadline=order.pickup_deadline,
+        office_id=order.office_id,
         **extra,
     )

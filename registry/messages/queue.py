@@ -2,7 +2,11 @@
 
 A separate file (``messages.sqlite3`` beside the registry database) keeps
 the registry's schema untouched and lets the worker commit without taking
-the registry's lock.
+the registry's lock. Its connection setup (WAL, synchronous=FULL, busy
+timeout) repeats registry/database.py's on purpose for now: all SQL of the
+messages package is in this module (``MessageQueue``; nothing else opens the
+file), so when the registry's storage moves to SQLAlchemy/PostgreSQL the
+queue moves with it here, in one place.
 
 Idempotency
     Each message's key is ``<order reference>:<kind>:<channel>:<sequence>``.
@@ -68,7 +72,9 @@ CREATE TABLE IF NOT EXISTS messages (
     last_error TEXT NOT NULL DEFAULT '',
     provider_id TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
-    final_at TEXT
+    final_at TEXT,
+    -- The office (tenant) whose channels send it; '' is the default office.
+    office_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_due ON messages (status, next_attempt);
 CREATE INDEX IF NOT EXISTS messages_by_order ON messages (order_reference, channel, seq);
@@ -80,9 +86,11 @@ CREATE TABLE IF NOT EXISTS attempts (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS attempts_by_key ON attempts (message_key);
+
 CREATE TABLE IF NOT EXISTS kiosks_seen (
     kiosk_id TEXT PRIMARY KEY,
-    last_seen TEXT NOT NULL
+    last_seen TEXT NOT NULL,
+    office_id TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,7 +101,8 @@ CREATE TABLE IF NOT EXISTS alarms (
     text TEXT NOT NULL,
     raised_at TEXT NOT NULL,
     acknowledged_at TEXT,
-    cleared_at TEXT
+    cleared_at TEXT,
+    office_id TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -127,6 +136,7 @@ class Message:
     provider_id: str
     created_at: datetime
     final_at: datetime | None
+    office_id: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -146,6 +156,7 @@ class Message:
             provider_id=row["provider_id"],
             created_at=_moment(row["created_at"]),  # type: ignore[arg-type]
             final_at=_moment(row["final_at"]),
+            office_id=row["office_id"],
         )
 
 
@@ -170,6 +181,7 @@ class Alarm:
     cleared_at: datetime | None
     # False when raise_alarm found this alarm already open.
     new: bool = False
+    office_id: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, new: bool = False) -> Alarm:
@@ -177,6 +189,7 @@ class Alarm:
             row["id"], row["kind"], row["order_reference"], row["scope"], row["text"],
             _moment(row["raised_at"]),  # type: ignore[arg-type]
             _moment(row["acknowledged_at"]), _moment(row["cleared_at"]), new,
+            row["office_id"],
         )
 
 
@@ -193,18 +206,58 @@ class MessageQueue:
         # Forgotten recipients are overwritten, not left in free pages.
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.executescript(_SCHEMA)
+        self._depth = 0  # 1 inside a transaction (under self._lock)
+        self._in_together = False
+        self._migrate()
         self._wake = threading.Condition()
+
+    def _migrate(self) -> None:
+        """Queue files written before offices had their own channels get the
+        office column (their rows belong to the default office)."""
+        for table in ("messages", "kiosks_seen", "alarms"):
+            columns = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if "office_id" not in columns:
+                self._conn.execute(
+                    f"ALTER TABLE {table} ADD COLUMN office_id TEXT NOT NULL DEFAULT ''"
+                )
+        # Late bounces (bounces.py) find their message by the provider's id.
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS messages_by_provider_id ON messages (provider_id)"
+            " WHERE provider_id != ''"
+        )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._depth:  # inside together(): part of the one transaction
+                yield self._conn
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """One commit (one fsync) for everything queued inside: a ready notice
+        queues the notice, its reminders and the integrations' events at
+        once, all or none (a repeated hook queues the missing rest)."""
+        with self._lock, self._tx():
+            nested = self._in_together
+            self._in_together = True
+            try:
+                yield
+            finally:
+                self._in_together = nested
+        if not nested:
+            fault_point("messages:enqueue:committed")
+            self.wake()
 
     def close(self) -> None:
         with self._lock:
@@ -223,23 +276,27 @@ class MessageQueue:
         values: dict[str, Any],
         sequence: int = 0,
         not_before: datetime | None = None,
+        office_id: str = "",
     ) -> bool:
         """Queues one message; False if its key was queued before."""
         key = message_key(order_reference, kind, channel, sequence)
         now = utcnow()
         start = _text(not_before or now)
-        with self._tx() as conn:
+        with self._lock, self._tx() as conn:
+            committing = self._depth == 1 and not self._in_together
             inserted = conn.execute(
                 'INSERT INTO messages (key, order_reference, kind, channel, recipient, language,'
-                ' "values", status, not_before, next_attempt, created_at)'
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                ' "values", status, not_before, next_attempt, created_at, office_id)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (key, order_reference, kind, channel, recipient, language,
-                 json.dumps(values, ensure_ascii=False), QUEUED, start, start, _text(now)),
+                 json.dumps(values, ensure_ascii=False), QUEUED, start, start, _text(now),
+                 office_id),
             ).rowcount
             fault_point("messages:enqueue")
-        fault_point("messages:enqueue:committed")
-        if inserted:
-            self.wake()
+        if committing:  # else together() commits, and says so
+            fault_point("messages:enqueue:committed")
+            if inserted:
+                self.wake()
         return bool(inserted)
 
     def cancel_scheduled(self, order_reference: str, kinds: tuple[str, ...]) -> int:
@@ -362,14 +419,28 @@ class MessageQueue:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(keys)
 
-    def mark_bounced(self, key: str, reason: str) -> None:
-        """A bounce learned later (e.g. a delivery status notification)."""
+    def bounce_sent(self, channel: str, provider_id: str, reason: str) -> Message | None:
+        """A bounce that arrived after "sent" (bounces.py): the message with
+        this provider id (the e-mail's Message-ID, the gateway's SMS id)
+        becomes ``bounced`` with the reason. Returns it, or None when no sent
+        message has that id (unknown, or this bounce was processed before:
+        a report delivered twice changes nothing)."""
+        if not provider_id:
+            return None
         with self._tx() as conn:
-            conn.execute(
-                'UPDATE messages SET status = ?, last_error = ?, final_at = ?, "values" = NULL'
-                " WHERE key = ?",
-                (BOUNCED, reason[:500], _text(utcnow()), key),
-            )
+            row = conn.execute(
+                "UPDATE messages SET status = ?, last_error = ?, final_at = ?"
+                " WHERE provider_id = ? AND channel = ? AND status = ? RETURNING *",
+                (BOUNCED, reason[:500], _text(utcnow()), provider_id, channel, SENT),
+            ).fetchone()
+            if row is not None:
+                conn.execute(
+                    "INSERT INTO attempts (message_key, attempt, at, outcome, detail)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (row["key"], row["attempts"], _text(utcnow()), BOUNCED,
+                     f"bounce after delivery: {reason}"[:500]),
+                )
+        return None if row is None else Message.from_row(row)
 
     def next_due(self) -> datetime | None:
         with self._lock:
@@ -420,27 +491,29 @@ class MessageQueue:
 
     # ------------------------------------------------------ kiosk heartbeats
 
-    def kiosk_seen(self, kiosk_id: str, at: datetime) -> None:
+    def kiosk_seen(self, kiosk_id: str, at: datetime, office_id: str = "") -> None:
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO kiosks_seen (kiosk_id, last_seen) VALUES (?, ?)"
-                " ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen",
-                (kiosk_id, _text(at)),
+                "INSERT INTO kiosks_seen (kiosk_id, last_seen, office_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen,"
+                " office_id = excluded.office_id",
+                (kiosk_id, _text(at), office_id),
             )
 
-    def kiosks_silent_since(self, moment: datetime) -> list[tuple[str, datetime]]:
-        """Kiosks whose last heartbeat is older than ``moment``."""
+    def kiosks_silent_since(self, moment: datetime) -> list[tuple[str, datetime, str]]:
+        """(kiosk, last heartbeat, office) of kiosks silent since before ``moment``."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT kiosk_id, last_seen FROM kiosks_seen WHERE last_seen < ?",
+                "SELECT kiosk_id, last_seen, office_id FROM kiosks_seen WHERE last_seen < ?",
                 (_text(moment),),
             ).fetchall()
-        return [(r[0], _moment(r[1])) for r in rows]  # type: ignore[misc]
+        return [(r[0], _moment(r[1]), r[2]) for r in rows]  # type: ignore[misc]
 
     # ------------------------------------------------------------- alarms
 
     def raise_alarm(
-        self, kind: str, text: str, order_reference: str = "", scope: str = ""
+        self, kind: str, text: str, order_reference: str = "", scope: str = "",
+        office_id: str = "",
     ) -> Alarm:
         """Records an alarm. An open alarm of the same kind about the same
         order or scope is returned instead (``new`` False): one alarm, not
@@ -454,9 +527,9 @@ class MessageQueue:
             if found is not None:
                 return Alarm.from_row(found)
             row = conn.execute(
-                "INSERT INTO alarms (kind, order_reference, scope, text, raised_at)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING *",
-                (kind, order_reference, scope, text, _text(utcnow())),
+                "INSERT INTO alarms (kind, order_reference, scope, text, raised_at, office_id)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                (kind, order_reference, scope, text, _text(utcnow()), office_id),
             ).fetchone()
         return Alarm.from_row(row, new=True)
 
@@ -490,17 +563,3 @@ class MessageQueue:
             ).fetchall()
         return [Alarm.from_row(r) for r in rows]
 
-
-def delivery_lines(messages: list[Message]) -> list[str]:
-    """One line per message for `kiosk-registry order get` and logs (no values)."""
-    lines = []
-    for m in messages:
-        line = f"{m.kind} via {m.channel}: {m.status}"
-        if m.status == "queued" and m.attempts:
-            line += f" (attempt {m.attempts} failed: {m.last_error})"
-        elif m.status in (FAILED, BOUNCED):
-            line += f" ({m.last_error})"
-        elif m.status == QUEUED and m.not_before > utcnow():
-            line += f" (scheduled for {m.not_before:%Y-%m-%d %H:%M} UTC)"
-        lines.append(line)
-    return lines

@@ -4,6 +4,13 @@ A batch is claimed (marked ``sending``) in one commit, handed to the
 channels, and its outcomes stored in one commit; two commits per batch
 instead of two per message is what lets it keep up with an office's burst
 of deposits. The batch size is the at-least-once bound (see queue.py).
+
+Within a batch the messages go out from ``senders`` threads at once: the
+claim never holds two messages of the same order and channel (see
+``MessageQueue.claim_due``), so sending them side by side keeps the order
+per order, and a burst no longer waits on one SMTP connection's round trips.
+Waiting on those round trips, more than the CPU, held the benchmark at 56
+messages/s: one sender used 13 s of CPU in 28 s for 3,000 messages.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
+from registry.messages.alarms import STAFF_KINDS
 from registry.messages.channels import Channel, DeliveryError
 from registry.messages.queue import (
     BOUNCED, FAILED, QUEUED, SENT, Message, MessageQueue, backoff, utcnow,
@@ -33,9 +42,16 @@ class DeliveryWorker:
         retry_base_seconds: float = 30.0,
         retry_max_seconds: float = 3600.0,
         on_permanent_failure: Callable[[Message, str], None] | None = None,
+        senders: int = 1,
+        office_channels: Mapping[str, Mapping[str, Channel]] | None = None,
     ) -> None:
         self.queue = queue
+        # The default office's channels; other offices' by office id (a
+        # registry serving several municipalities, see config.py).
         self.channels = dict(channels)
+        self.office_channels = {o: dict(c) for o, c in (office_channels or {}).items()}
+        self.senders = max(1, senders)
+        self._pool: ThreadPoolExecutor | None = None
         self.batch_size = batch_size
         self.retry_base = retry_base_seconds
         self.retry_max = retry_max_seconds
@@ -62,8 +78,24 @@ class DeliveryWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        for channel in self.channels.values():
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        for channel in self._all_channels():
             channel.close()
+
+    def _all_channels(self) -> list[Channel]:
+        found = list(self.channels.values())
+        for channels in self.office_channels.values():
+            found.extend(channels.values())
+        return found
+
+    def channel_for(self, message: Message) -> Channel | None:
+        """The channel of the message's office (the default office's if it has none)."""
+        office = self.office_channels.get(message.office_id)
+        if office is not None:
+            return office.get(message.channel)
+        return self.channels.get(message.channel)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -73,7 +105,7 @@ class DeliveryWorker:
                 log.exception("message worker failed; retrying in a moment")
                 sent = 0
             if sent == 0:
-                for channel in self.channels.values():
+                for channel in self._all_channels():
                     channel.close()  # do not hold an idle SMTP connection
                 due = self.queue.next_due()
                 wait = IDLE_POLL_SECONDS
@@ -86,20 +118,20 @@ class DeliveryWorker:
         batch = self.queue.claim_due(self.batch_size)
         if not batch:
             return 0
-        outcomes = []
-        failures = []
-        for message in batch:
-            outcome = self._deliver(message)
-            outcomes.append(outcome)
-            if outcome[1] in (FAILED, BOUNCED):
-                failures.append((message, outcome[2]))
+        if self.senders > 1 and len(batch) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="message-sender")
+            outcomes = list(self._pool.map(self._deliver, batch))
+        else:
+            outcomes = [self._deliver(message) for message in batch]
+        failures = [(o[0], o[2]) for o in outcomes if o[1] in (FAILED, BOUNCED)]
         self.queue.record(outcomes)
         for message, reason in failures:
-            self._permanent_failure(message, reason)
+            self.permanent_failure(message, reason)
         return len(batch)
 
     def _deliver(self, message: Message):
-        channel = self.channels.get(message.channel)
+        channel = self.channel_for(message)
         if channel is None:
             return (message, FAILED, f"no channel {message.channel!r} is configured", None)
         try:
@@ -123,13 +155,16 @@ class DeliveryWorker:
             return (message, QUEUED, f"internal error: {type(error).__name__}", retry_at)
         return (message, SENT, provider_id, None)
 
-    def _permanent_failure(self, message: Message, reason: str) -> None:
-        if message.channel in CITIZEN_CHANNELS and message.kind != "alarm":
+    def permanent_failure(self, message: Message, reason: str) -> None:
+        """The message will never reach its recipient (also called for a
+        bounce that arrives after "sent", see bounces.py)."""
+        if message.channel in CITIZEN_CHANNELS and message.kind not in STAFF_KINDS:
             text = (
                 f"citizen of order {message.order_reference} could not be reached by"
                 f" {message.channel} ({message.kind}: {reason}): print the letter"
             )
-            self.queue.raise_alarm("citizen_unreachable", text, message.order_reference)
+            self.queue.raise_alarm("citizen_unreachable", text, message.order_reference,
+                                   office_id=message.office_id)
             log.warning("%s", text)
         if self._on_permanent_failure is not None:
             self._on_permanent_failure(message, reason)
@@ -138,8 +173,9 @@ class DeliveryWorker:
         """For tests and benchmarks: True once nothing due is left."""
         deadline = utcnow().timestamp() + timeout
         while utcnow().timestamp() < deadline:
-            counts = self.queue.counts()
+            # Due first: a claim between the two reads then shows as "sending".
             due = self.queue.next_due()
+            counts = self.queue.counts()
             if not counts.get("sending") and (due is None or due > utcnow()):
                 return True
             self._stop.wait(0.05)

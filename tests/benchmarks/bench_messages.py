@@ -127,6 +127,7 @@ def main(deposits: int = DEPOSITS) -> dict:
         "rss_mib_peak_while_sending": round(max(rss_samples), 1),
         "rss_mib_at_end": round(rss_samples[-1], 1),
         "batch_size": config.batch_size,
+        "senders": config.senders,
         # The machine is shared: CPU time per message says what the wall
         # clock cannot when other work is running.
         "sender_cpu_ms_per_message": round(sender_cpu / max(1, counts.get("sent", 0)) * 1000, 2),

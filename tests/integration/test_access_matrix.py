@@ -137,6 +137,8 @@ def office_calls(ref: str):
             pb.DeactivateStaffMemberRequest(staff_id="anna"), timeout=5)),
         ("ListKioskEvents", lambda s: s.ListKioskEvents(
             pb.ListKioskEventsRequest(kiosk_id="kiosk-a"), timeout=5)),
+        ("ListOrderMessages", lambda s: s.ListOrderMessages(
+            pb.ListOrderMessagesRequest(reference=ref), timeout=5)),
     ]
 
 
@@ -216,7 +218,7 @@ def test_north_order_untouched_after_the_matrix(world):
 @pytest.mark.parametrize("role", SOUTH_ROLES, ids=lambda r: r.value)
 def test_own_office_roles_get_exactly_their_rights(world, role):
     stub = world.office(world.keys[("north", role)])
-    allowed = {"GetPickupOrder", "ListPickupOrders", "ListKiosks"}
+    allowed = {"GetPickupOrder", "ListPickupOrders", "ListKiosks", "ListOrderMessages"}
     expected = {
         Role.CLERK: allowed,
         Role.INTEGRATION: allowed,
@@ -226,7 +228,7 @@ def test_own_office_roles_get_exactly_their_rights(world, role):
     }[role]
     passed = set()
     for rpc in ("GetPickupOrder", "ListPickupOrders", "ListKiosks", "SendKioskCommand",
-                "ListStaffMembers", "ListKioskEvents"):
+                "ListStaffMembers", "ListKioskEvents", "ListOrderMessages"):
         code, reason = _outcome(dict(office_calls(world.reference))[rpc], stub)
         if code == "ok":
             passed.add(rpc)

@@ -3,12 +3,17 @@ decoded by the kiosk's own decoder, TLS, AUTH and refusals."""
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
+import segno
 
 from hardware.camera.decoding import decode, installed_decoders, make_decoder
-from registry.messages.mail import IMPLICIT_TLS, PLAIN, STARTTLS, SmtpChannel, SmtpConfig
+from registry.messages.mail import (
+    IMPLICIT_TLS, PLAIN, STARTTLS, SmtpChannel, SmtpConfig, qr_png,
+)
 from registry.messages.queue import BOUNCED, FAILED, QUEUED, SENT
 from registry.messages.worker import DeliveryWorker
 from tests.messages.conftest import SMTP_PASSWORD, SMTP_USER, start_smtp
@@ -168,3 +173,39 @@ def test_server_down_then_up(queue, catalogs):
     worker.run_once()
     assert queue.get(key).status == FAILED
     assert "gave up after 3 attempts" in queue.get(key).last_error
+
+
+def test_parallel_senders_send_each_once_and_in_order_per_order(queue, catalogs, smtp_server):
+    # Ten orders with three messages each; four sender threads share a pool of
+    # connections. Each arrives once, and an order's messages in their order.
+    for order in range(10):
+        for kind in ("ready", "code_reissued", "cancelled"):
+            enqueue(queue, channel="email", recipient=f"c{order}@example.org", kind=kind,
+                    reference=f"PO-PAR{order:04d}")
+    channel = SmtpChannel(SmtpConfig(host="127.0.0.1", port=smtp_server.port, sender=SENDER,
+                                     security=PLAIN, timeout=5), catalogs)
+    worker = DeliveryWorker(queue, {"email": channel}, batch_size=20, senders=4)
+    while worker.run_once():
+        pass
+    worker.stop()
+    received = smtp_server.handler.wait_for(30)
+    assert len(received) == 30 and queue.counts() == {"sent": 30}
+    ids_by_order: dict[str, list[str]] = {}
+    for mail in received:
+        ids_by_order.setdefault(mail.recipients[0], []).append(
+            mail.parsed()["Message-ID"])
+    expected = {
+        f"c{order}@example.org": [
+            queue.get(f"PO-PAR{order:04d}:{kind}:email:0").provider_id
+            for kind in ("ready", "code_reissued", "cancelled")]
+        for order in range(10)}
+    assert ids_by_order == expected
+
+
+def test_own_qr_png_has_the_pixels_of_segnos_png():
+    payload = "PBX1:K7M29QXD45"
+    reference = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(reference, kind="png", scale=8, border=4)
+    ours = cv2.imdecode(np.frombuffer(qr_png(payload), np.uint8), cv2.IMREAD_GRAYSCALE)
+    theirs = cv2.imdecode(np.frombuffer(reference.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert ours.shape == theirs.shape == (232, 232) and (ours == theirs).all()

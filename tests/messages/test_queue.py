@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 from registry.messages.config import MessagesConfig, Office
 from registry.messages.notifier import MessagesNotifier
 from registry.messages.queue import (
-    CANCELLED, QUEUED, SENDING, backoff, delivery_lines, message_key, utcnow,
+    CANCELLED, QUEUED, SENDING, backoff, message_key, utcnow,
 )
+from registry.messages.status import message_to_proto, summary
 from registry.messages.webhooks import WebhookConfig
 from registry.notifier import OrderChange, ReadyNotice
 from tests.messages.helpers import enqueue
@@ -89,7 +90,7 @@ def test_ready_notice_queues_message_reminder_and_last_day(tmp_path):
                         "collected": QUEUED}
     receipt = notifier.queue.for_order("PO-A")[-1]
     assert receipt.values["time"] == "01.12.2099 10:30" and receipt.values["code"] == ""
-    lines = delivery_lines(notifier.queue.for_order("PO-A"))
+    lines = [summary(message_to_proto(m)) for m in notifier.queue.for_order("PO-A")]
     assert lines[0] == "ready via email: queued" and "cancelled" in lines[1]
     notifier.close()
 
@@ -142,3 +143,22 @@ def test_an_ended_order_loses_its_recipients_except_where_still_on_its_way(queue
     assert queue.get(receipt).recipient == "a@example.org"
     assert queue.get(other).recipient == "b@example.org"
     assert queue.forget("PO-A") == 0
+
+
+def test_together_is_one_transaction(queue):
+    # A ready notice's messages are queued all or none: a failure half-way
+    # leaves nothing, and the repeated hook queues them all.
+    def queue_both(fail: bool) -> None:
+        with queue.together():
+            enqueue(queue, channel="email", recipient="a@example.org")
+            if fail:
+                raise OSError("disk full")
+            enqueue(queue, channel="email", recipient="a@example.org", kind="reminder")
+
+    try:
+        queue_both(fail=True)
+    except OSError:
+        pass
+    assert queue.for_order("PO-TEST0001") == []
+    queue_both(fail=False)
+    assert [m.kind for m in queue.for_order("PO-TEST0001")] == ["ready", "reminder"]

@@ -22,7 +22,8 @@ from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 from common.auth import ADMIN_CREDENTIAL_FILE, authenticated_channel, bearer
-from tests.auth_support import KioskCaller, admin_token
+from registry.database import DEFAULT_OFFICE
+from tests.auth_support import KioskCaller, admin_token, enrol
 from tests.messages.test_webhooks import receiver_accepts
 from tests.registry.conftest import TEST_KDF, compartments
 
@@ -30,9 +31,10 @@ pytestmark = pytest.mark.integration
 SECRET = "register-secret-0123456789"
 
 
-def start_registry(tmp_path, config: MessagesConfig):
-    """A registry on loopback with the directory and messages notifiers, a
-    registered kiosk-1; returns (server, office stub, kiosk stub, messages, close)."""
+def start_registry(tmp_path, config, kiosks=(("kiosk-1", DEFAULT_OFFICE),)):
+    """A registry on loopback with the directory and messages notifiers and
+    registered kiosks (id, office); ``config`` a MessagesConfig or a file.
+    Returns (server, office stub, kiosk stub, messages, close)."""
     messages = MessagesNotifier(config, queue_path=tmp_path / "messages.sqlite3")
     notifier = FanOutNotifier([DirectoryNotifier(tmp_path / "notifications"), messages])
     server = create_server("127.0.0.1:0", tmp_path / "registry.sqlite3", notifier=notifier,
@@ -42,9 +44,11 @@ def start_registry(tmp_path, config: MessagesConfig):
     admin = authenticated_channel(channel, bearer(admin_token(tmp_path / "registry.sqlite3")))
     office = registry_pb2_grpc.OfficeServiceStub(admin)
     kiosk = KioskCaller(channel, server.db)
-    kiosk.RegisterKiosk(pb.RegisterKioskRequest(
-        kiosk_id="kiosk-1", software_version="test",
-        compartments=compartments(*(pb.COMPARTMENT_STATE_FREE,) * 4)), timeout=5)
+    for kiosk_id, office_id in kiosks:
+        kiosk.tokens[kiosk_id] = enrol(server.db, kiosk_id, office_id)
+        kiosk.RegisterKiosk(pb.RegisterKioskRequest(
+            kiosk_id=kiosk_id, software_version="test",
+            compartments=compartments(*(pb.COMPARTMENT_STATE_FREE,) * 4)), timeout=5)
 
     def close():
         channel.close()
@@ -120,12 +124,25 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
         ("deposited", "webhook:register"): "sent", ("collected", "webhook:register"): "sent",
     }
     # The CLI shows it (and never the code).
-    assert cli_main(["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
-                     "--credential", str(tmp_path / ADMIN_CREDENTIAL_FILE),
-                     "--messages-queue", str(tmp_path / "messages.sqlite3")]) == 0
+    # Through the API (what the web console shows), and the CLI (never the code).
+    listed = office.ListOrderMessages(pb.ListOrderMessagesRequest(reference=reference),
+                                      timeout=5)
+    assert listed.messages_enabled
+    assert {(m.kind, m.channel): m.status for m in listed.messages} == {
+        k: getattr(pb, f"MESSAGE_STATUS_{v.upper()}") for k, v in statuses.items()}
+    ready_message = listed.messages[0]
+    assert ready_message.final_time.seconds and ready_message.attempts == 1
+    assert created.pickup_code not in str(listed) and "leyla" not in str(listed)
+    command = ["order", "get", reference, "--registry", f"127.0.0.1:{server.port}",
+               "--credential", str(tmp_path / ADMIN_CREDENTIAL_FILE)]
+    assert cli_main(command) == 0
     out = capsys.readouterr().out
     assert "ready via email: sent" in out and "collected via webhook:register: sent" in out
+    assert "reminder via email: cancelled" in out
     assert created.pickup_code not in out
+    assert cli_main([*command, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["messages"]
+    assert shown[0]["status"] == "sent" and shown[0]["summary"] == "ready via email: sent"
 
 
 def test_cancellation_after_deposit_is_told(running, smtp_server):

@@ -36,7 +36,8 @@ def test_serve_with_directory_and_messages(tmp_path, smtp_server):
     server = subprocess.Popen(
         [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
          "--notify-dir", str(tmp_path / "notes"), "--kdf-n", "1024",
-         "--notifier", "directory,messages", "--messages-config", str(config)],
+         "--notifier", "directory,messages", "--messages-config", str(config),
+         "--metrics-listen", "off"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

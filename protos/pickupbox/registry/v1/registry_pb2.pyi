@@ -94,6 +94,16 @@ class CommandType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMMAND_TYPE_SET_OUT_OF_SERVICE: _ClassVar[CommandType]
     COMMAND_TYPE_SET_IN_SERVICE: _ClassVar[CommandType]
     COMMAND_TYPE_RESYNC: _ClassVar[CommandType]
+
+class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_STATUS_UNSPECIFIED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_QUEUED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_SENDING: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_SENT: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_FAILED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_BOUNCED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_CANCELLED: _ClassVar[MessageStatus]
 DOCUMENT_KIND_UNSPECIFIED: DocumentKind
 DOCUMENT_KIND_ID_CARD: DocumentKind
 DOCUMENT_KIND_PASSPORT: DocumentKind
@@ -155,6 +165,13 @@ COMMAND_TYPE_OPEN_COMPARTMENT: CommandType
 COMMAND_TYPE_SET_OUT_OF_SERVICE: CommandType
 COMMAND_TYPE_SET_IN_SERVICE: CommandType
 COMMAND_TYPE_RESYNC: CommandType
+MESSAGE_STATUS_UNSPECIFIED: MessageStatus
+MESSAGE_STATUS_QUEUED: MessageStatus
+MESSAGE_STATUS_SENDING: MessageStatus
+MESSAGE_STATUS_SENT: MessageStatus
+MESSAGE_STATUS_FAILED: MessageStatus
+MESSAGE_STATUS_BOUNCED: MessageStatus
+MESSAGE_STATUS_CANCELLED: MessageStatus
 
 class Compartment(_message.Message):
     __slots__ = ("number", "size", "column", "row", "height_class", "state", "order_reference")
@@ -647,3 +664,37 @@ class ListKioskEventsResponse(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[StoredKioskEvent]
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[StoredKioskEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListOrderMessagesRequest(_message.Message):
+    __slots__ = ("reference",)
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    def __init__(self, reference: _Optional[str] = ...) -> None: ...
+
+class OrderMessage(_message.Message):
+    __slots__ = ("kind", "channel", "status", "reason", "attempts", "create_time", "scheduled_time", "final_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    channel: str
+    status: MessageStatus
+    reason: str
+    attempts: int
+    create_time: _timestamp_pb2.Timestamp
+    scheduled_time: _timestamp_pb2.Timestamp
+    final_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[str] = ..., channel: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., final_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListOrderMessagesResponse(_message.Message):
+    __slots__ = ("messages", "messages_enabled")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[OrderMessage]
+    messages_enabled: bool
+    def __init__(self, messages: _Optional[_Iterable[_Union[OrderMessage, _Mapping]]] = ..., messages_enabled: _Optional[bool] = ...) -> None: ...

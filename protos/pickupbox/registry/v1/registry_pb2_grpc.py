@@ -391,6 +391,11 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.FromString,
                 _registered_method=True)
+        self.ListOrderMessages = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ListOrderMessages',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -470,6 +475,15 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrderMessages(self, request, context):
+        """The messages of one order (to the citizen and to the office's
+        integrations) and how each went: queued, sent, failed, bounced. No
+        message text, no code, no recipient. Whoever may read the order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -527,6 +541,11 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.ListKioskEvents,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.SerializeToString,
+            ),
+            'ListOrderMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrderMessages,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -828,6 +847,33 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/ListKioskEvents',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListKioskEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrderMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ListOrderMessages',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,
