@@ -243,6 +243,7 @@ def test_every_documented_status_happens(api):
         "CancelPickupOrder": {"reference": None},  # a fresh order, see below
         "ReissuePickupCode": {"reference": None},
         "GetPickupOrder": {"reference": reference},
+        "ListOrderMessages": {"reference": reference},
         "SendKioskCommand": {"kiosk_id": "kiosk-1",
                              "json": {"command": {"type": "COMMAND_TYPE_RESYNC"}}},
         "ListKioskEvents": {"kiosk_id": "kiosk-1"},
@@ -260,6 +261,7 @@ def test_every_documented_status_happens(api):
         ("ReissuePickupCode", 404): {"reference": "PO-NONE"},
         ("ReissuePickupCode", 409): {"reference": reference},
         ("GetPickupOrder", 404): {"reference": "PO-NONE"},
+        ("ListOrderMessages", 404): {"reference": "PO-NONE"},
         ("SendKioskCommand", 404): {"kiosk_id": "kiosk-x",
                                     "json": {"command": {"type": "COMMAND_TYPE_RESYNC"}}},
         ("ListKioskEvents", 404): {"kiosk_id": "kiosk-x"},
