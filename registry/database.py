@@ -376,6 +376,7 @@ class Transaction:
         self._conn = conn
         self._db = db
         self.commands_queued = False
+        self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a read-only query as plain dicts, for read models outside this module.
@@ -729,6 +730,7 @@ class Transaction:
              _text(utcnow()), int(service_opening), _text(expire_at)),
         )
         self.commands_queued = True
+        self.queued_for.add(kiosk_id)
         return command_id
 
     def has_undelivered(self, kiosk_id: str, type: str) -> bool:
@@ -954,6 +956,8 @@ class RegistryDatabase:
         # Wakes StreamCommands streams when a transaction queued a command.
         self._commands_changed = threading.Condition()
         self._commands_generation = 0
+        # Called after a commit with the kiosks a command was queued for.
+        self.command_listeners: list = []
         self.policy = self._load_or_create_policy(kdf_params or KdfParams())
 
     def _load_or_create_policy(self, new_params: KdfParams) -> CredentialPolicy:
@@ -1028,6 +1032,8 @@ class RegistryDatabase:
             with self._commands_changed:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
+            for listener in self.command_listeners:
+                listener(frozenset(tx.queued_for))
 
     @property
     def in_transaction(self) -> bool:
