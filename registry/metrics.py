@@ -212,8 +212,9 @@ class Operations:
             # still takes connections.
             alive = lambda: _port_open(host, server.port)  # noqa: E731
         else:
-            # Answering its own health check proves a worker thread is free:
-            # a registry whose threads are all held by streams fails it.
+            # Answering its own health check proves the event loop runs, and
+            # the check turns NOT_SERVING while the database does not answer
+            # (registry.server probes it).
             alive = lambda: systemd.grpc_serving(target)  # noqa: E731
         self.notifier = systemd.ServiceNotifier(alive)
         self.notifier.ready(f"serving on port {server.port}")

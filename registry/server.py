@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.credentials import KdfParams
+from registry.aio_calls import in_thread
 from registry.auth import AuthInterceptor, Guard
 from registry.database import RegistryDatabase
 from registry.identity import ensure_local_admin
@@ -42,6 +43,13 @@ DEFAULT_MAX_WORKERS = 16
 # A stream wakes when a command is queued for its kiosk (registry.wakeup);
 # this re-check only covers a wake-up lost between instances.
 DEFAULT_STREAM_RECHECK_SECONDS = 30.0
+# The health check reflects the database: it is probed this often, and a
+# probe that fails or takes longer than the limit makes the registry
+# NOT_SERVING (the load balancer sends kiosks elsewhere, the systemd
+# watchdog stops pinging) until a probe succeeds again.
+DATABASE_PROBE_SECONDS = 5.0
+DATABASE_PROBE_LIMIT_SECONDS = 10.0
+SERVICES = ("", KIOSK_SERVICE, OFFICE_SERVICE)
 
 
 class _EventLoop:
@@ -114,6 +122,38 @@ class RegistryServer:
     async def _start(self) -> None:
         await self.wakeup.start()
         await self._server.start()
+        self._prober = asyncio.create_task(self._probe_database(), name="database-probe")
+
+    def _database_answers(self) -> bool:
+        with self.db.transaction() as tx:
+            return bool(tx.query("SELECT 1 AS one"))
+
+    async def _probe_database(self) -> None:
+        serving = True
+        probe: asyncio.Future | None = None
+        while not self._stopping.is_set():
+            # A probe stuck in the database is waited for, not repeated: each
+            # repeat would hold one more pool thread.
+            if probe is None or probe.done():
+                probe = asyncio.ensure_future(in_thread(self._executor, self._database_answers))
+            try:
+                ok = await asyncio.wait_for(asyncio.shield(probe), DATABASE_PROBE_LIMIT_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a timeout or the database's own error
+                if serving:
+                    log.error("the database does not answer (%s): reporting NOT_SERVING",
+                              type(exc).__name__ if isinstance(exc, asyncio.TimeoutError) else exc)
+                ok = False
+            if ok != serving:
+                if ok:
+                    log.info("the database answers again: reporting SERVING")
+                status = (health_pb2.HealthCheckResponse.SERVING if ok
+                          else health_pb2.HealthCheckResponse.NOT_SERVING)
+                for service in SERVICES:
+                    await self._health.set(service, status)
+                serving = ok
+            await asyncio.sleep(DATABASE_PROBE_SECONDS)
 
     def stop(self, grace: float | None = None) -> None:
         """Stops serving, waits for calls to finish (up to ``grace`` s), closes the DB."""
@@ -131,6 +171,9 @@ class RegistryServer:
             self._terminated.set()
 
     async def _stop(self, grace: float | None) -> None:
+        prober = getattr(self, "_prober", None)
+        if prober is not None:
+            prober.cancel()
         await self._health.enter_graceful_shutdown()
         self.wakeup.wake_all()  # open streams see `stopping` and end
         self.db.wake_streams()
@@ -210,7 +253,7 @@ def create_server(
         registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
         registry_pb2_grpc.add_OfficeServiceServicer_to_server(office_servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        for service in ("", KIOSK_SERVICE, OFFICE_SERVICE):
+        for service in SERVICES:
             await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
         reflection.enable_server_reflection(
             (KIOSK_SERVICE, OFFICE_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server
