@@ -27,7 +27,7 @@ from registry.metrics import RegistryMetrics
 from registry.notifier import DirectoryNotifier, Notifier
 from registry.office_service import OfficeServicer
 from registry.retention import Retention, RetentionPolicy
-from registry.wakeup import Wakeup
+from registry.wakeup import Wakeup, wakeup_for
 from pickupbox.registry.v1 import registry_pb2, registry_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,9 @@ def create_server(
     existing one keeps the credential policy it was created with. Without a
     notifier, notices go to ``notifications/`` beside the database.
     ``server_credentials`` switches from plaintext to TLS/mTLS. ``wakeup``
-    carries "a command was queued" to the open streams: in-process by
-    default, :class:`registry.wakeup.PostgresWakeup` across instances.
+    carries "a command was queued" to the open streams: by default
+    :func:`registry.wakeup.wakeup_for` the database (LISTEN/NOTIFY across
+    instances for PostgreSQL, in-process otherwise).
     ``stream_poll_seconds`` is only the streams' safety re-check.
     """
     db = RegistryDatabase(db_path, kdf_params=kdf_params)
@@ -216,8 +217,8 @@ def create_server(
         )
     if notifier is None:
         notifier = DirectoryNotifier(Path(db_path).parent / "notifications")
-    if wakeup is None:
-        wakeup = Wakeup()
+    if wakeup is None:  # PostgreSQL's LISTEN/NOTIFY for a postgresql:// URL, else in-process
+        wakeup = wakeup_for(str(db_path))
     db.command_listeners.append(wakeup.publish)
     stopping = threading.Event()
     # Metrics (fleetops): every RPC through the interceptor, notices counted.
