@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
+
+
+class CallAborted(Exception):
+    """Raised by :meth:`CallContext.abort`; the call ends once its wrappers have returned."""
 
 
 class CallContext:
@@ -30,8 +35,15 @@ class CallContext:
         self._code = None
 
     def abort(self, code, details: str = "", trailing_metadata=()):
+        # grpc.aio's own abort sends the status at once, before the wrappers
+        # around the handler (metrics) have seen the call end. Setting the
+        # status and ending the handler sends it after them, as grpc.server did.
         self._code = code
-        self._inner.abort(code, details, trailing_metadata)  # raises AbortError
+        self._inner.set_code(code)
+        self._inner.set_details(details)
+        if trailing_metadata:
+            self._inner.set_trailing_metadata(trailing_metadata)
+        raise CallAborted(code)
 
     def abort_with_status(self, status) -> None:
         self.abort(status.code, status.details, status.trailing_metadata)
@@ -52,8 +64,38 @@ class CallContext:
         return getattr(self._inner, name)
 
 
-def sync_context(context) -> CallContext:
-    return context if isinstance(context, CallContext) else CallContext(context)
+def with_call_context(wrapper: Callable) -> Callable:
+    """For a synchronous unary handler ``wrapper(request, context)``: it gets a
+    :class:`CallContext`; whoever made that context ends an aborted call."""
+
+    @functools.wraps(wrapper)
+    def unary(request, context):
+        if isinstance(context, CallContext):
+            return wrapper(request, context)
+        call = CallContext(context)
+        try:
+            return wrapper(request, call)
+        except CallAborted:
+            return None  # the status set by abort() goes out
+
+    return unary
+
+
+def with_call_context_stream(wrapper: Callable) -> Callable:
+    """:func:`with_call_context` for a synchronous streaming handler (a generator)."""
+
+    @functools.wraps(wrapper)
+    def streaming(request, context):
+        if isinstance(context, CallContext):
+            yield from wrapper(request, context)
+            return
+        call = CallContext(context)
+        try:
+            yield from wrapper(request, call)
+        except CallAborted:
+            return
+
+    return streaming
 
 
 def is_async(behaviour: Callable) -> bool:

@@ -20,7 +20,7 @@ import grpc
 from common.auth import AUTHORIZATION
 from registry import permissions
 from registry.database import RegistryDatabase
-from registry.aio_calls import in_thread, is_async, sync_context
+from registry.aio_calls import in_thread, is_async, with_call_context, with_call_context_stream
 from registry.errors import RegistryError
 from registry.identity import Authenticator, AuthError, Peer
 from registry.permissions import Decision, Principal
@@ -189,8 +189,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     return await inner_uu(request, context)
                 wrapped_uu = unary_unary_async
             else:
+                @with_call_context
                 def unary_unary(request, context):
-                    context = sync_context(context)
                     admitted(context)
                     return inner_uu(request, context)
                 wrapped_uu = unary_unary
@@ -204,8 +204,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                         yield response
                 wrapped_us = unary_stream_async
             else:
+                @with_call_context_stream
                 def unary_stream(request, context):
-                    context = sync_context(context)
                     admitted(context)
                     yield from inner_us(request, context)
                 wrapped_us = unary_stream
@@ -215,8 +215,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler.stream_unary:
             inner_su = handler.stream_unary
 
+            @with_call_context
             def stream_unary(request_iterator, context):
-                context = sync_context(context)
                 admitted(context)
                 return inner_su(request_iterator, context)
 
@@ -229,8 +229,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     yield response
             return handler._replace(stream_stream=stream_stream_async)
 
+        @with_call_context_stream
         def stream_stream(request_iterator, context):
-            context = sync_context(context)
             admitted(context)
             yield from inner_ss(request_iterator, context)
 

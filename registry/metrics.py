@@ -23,7 +23,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from registry.aio_calls import is_async, sync_context
+from registry.aio_calls import is_async, with_call_context, with_call_context_stream
 from registry.notifier import Notifier, ReadyNotice
 
 # A kiosk that has not been heard of for this long counts as offline
@@ -167,8 +167,8 @@ class _MetricsInterceptor(grpc.aio.ServerInterceptor):
                     return response
             return wrapped_async
 
+        @with_call_context
         def wrapped(request, context):
-            context = sync_context(context)
             with self._observed(method, context) as outcome:
                 response = behaviour(request, context)
                 outcome[0] = _code_of(context)
@@ -185,8 +185,8 @@ class _MetricsInterceptor(grpc.aio.ServerInterceptor):
                     outcome[0] = _code_of(context)
             return wrapped_async
 
+        @with_call_context_stream
         def wrapped(request, context) -> Iterator:
-            context = sync_context(context)
             with self._observed(method, context) as outcome:
                 yield from behaviour(request, context)
                 outcome[0] = _code_of(context) if context.is_active() else "CANCELLED"

@@ -81,3 +81,58 @@ def test_a_command_queued_in_one_process_wakes_the_stream_in_another(postgres_ur
     finally:
         if child.poll() is None:
             child.kill()
+
+
+@pytest.mark.postgres
+def test_a_command_sent_through_one_instance_is_announced_to_the_others(postgres_url, tmp_path):
+    """The commit hook of a real registry publishes through NOTIFY: another
+    instance's listener (here one in the test) wakes for that kiosk only."""
+    import threading
+
+    import grpc
+
+    from common.auth import authenticated_channel, bearer
+    from pickupbox.registry.v1 import registry_pb2 as pb
+    from pickupbox.registry.v1 import registry_pb2_grpc
+    from registry.server import create_server
+    from tests.auth_support import KioskCaller, admin_token
+    from tests.registry.conftest import TEST_KDF
+
+    channel_name = "pickupbox_commands_hook_test"
+    server = create_server("127.0.0.1:0", tmp_path / "r.sqlite3", kdf_params=TEST_KDF,
+                           wakeup=PostgresWakeup(postgres_url, channel=channel_name))
+    server.start()
+    other = PostgresWakeup(postgres_url, channel=channel_name)
+    loop = asyncio.new_event_loop()
+    listening = threading.Thread(target=loop.run_forever, daemon=True)
+    listening.start()
+
+    def on_loop(coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(30)
+
+    async def subscribe():
+        await other.start()
+        return other.subscribe("kiosk-1"), other.subscribe("kiosk-2")
+
+    async def woken(event):
+        await asyncio.wait_for(event.wait(), 30)
+        return True
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        mine, not_mine = on_loop(subscribe())
+        KioskCaller(channel, server.db).RegisterKiosk(
+            pb.RegisterKioskRequest(kiosk_id="kiosk-1"), timeout=10)
+        office = registry_pb2_grpc.OfficeServiceStub(
+            authenticated_channel(channel, bearer(admin_token(tmp_path / "r.sqlite3"))))
+        office.SendKioskCommand(pb.SendKioskCommandRequest(
+            kiosk_id="kiosk-1", command=pb.RemoteCommand(type=pb.COMMAND_TYPE_RESYNC)), timeout=10)
+        assert on_loop(woken(mine))
+        assert not not_mine.is_set()
+    finally:
+        channel.close()
+        server.stop(grace=1)
+        on_loop(other.stop())
+        loop.call_soon_threadsafe(loop.stop)
+        listening.join()
+        loop.close()
