@@ -39,7 +39,7 @@ OFFICE_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["OfficeService"].full_
 # streams are coroutines on the event loop and hold none of them, so this
 # no longer limits how many kiosks can connect; the database serialises
 # its transactions anyway, so more threads would only queue at its lock.
-DEFAULT_MAX_WORKERS = 16
+DEFAULT_MAX_WORKERS = 8
 # A stream wakes when a command is queued for its kiosk (registry.wakeup);
 # this re-check only covers a wake-up lost between instances.
 DEFAULT_STREAM_RECHECK_SECONDS = 30.0

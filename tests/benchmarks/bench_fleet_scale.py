@@ -276,8 +276,9 @@ def _hammer_process(args: tuple) -> dict:
     return asyncio.run(_hammer_share(target, method, seconds, callers, context))
 
 
-def _unary(target: str, seconds: float, concurrency: int, tokens: dict) -> dict:
-    """Every method with ``concurrency`` callers over the load processes."""
+def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
+           methods=("heartbeat", "report_events", "sync_incremental", "create_order")) -> dict:
+    """Each of ``methods`` with ``concurrency`` callers over the load processes."""
     setup = grpc.insecure_channel(target)
     kiosk_stub = pb_grpc.KioskServiceStub(setup)
     kiosk_names = [f"unary-{n:03d}" for n in range(concurrency)]
@@ -291,7 +292,7 @@ def _unary(target: str, seconds: float, concurrency: int, tokens: dict) -> dict:
     ctx = multiprocessing.get_context("spawn")
     results = {}
     with ctx.Pool(LOAD_PROCESSES) as pool:
-        for method in ("heartbeat", "report_events", "sync_incremental", "create_order"):
+        for method in methods:
             if method == "create_order":
                 callers = [("office", "bench")] * concurrency
             else:
