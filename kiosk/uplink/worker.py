@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SYNC_CURSOR_KEY = "sync_cursor"
 SOFTWARE_VERSION = "0.1.0"
+# Looked this far ahead, every postponed outbox event is due.
+OUTAGE_OVER = timedelta(days=36500)
 KIOSK_NOT_REGISTERED = "KIOSK_NOT_REGISTERED"  # registry.errors; the uplink never imports registry
 
 
@@ -129,7 +131,12 @@ class Uplink:
             self.registered = True
             log.info("registered with the registry at %s", self.client.target)
         try:
-            self.flush_outbox()
+            # Back after an outage: what waits in the outbox goes now. Its
+            # retry times were set while the registry was unreachable, maybe
+            # on a clock the registry's time is about to set back (the
+            # heartbeat below), which would leave them waiting for the
+            # size of that step.
+            self.flush_outbox(everything=self._failures > 0)
             if self._sync_due or now >= self._next_sync:
                 self.sync()
                 self._sync_due = False
@@ -157,9 +164,10 @@ class Uplink:
             wait = min(wait, (next_retry - self.core.clock()).total_seconds())
         return max(0.05, wait)
 
-    def flush_outbox(self) -> None:
+    def flush_outbox(self, *, everything: bool = False) -> None:
         while True:
-            due = self.store.outbox_due(self.core.clock())
+            now = self.core.clock()
+            due = self.store.outbox_due(now + OUTAGE_OVER if everything else now)
             if not due:
                 return
             events = [event for event, _ in due]
