@@ -95,7 +95,9 @@ class KioskSection(_Section):
 class RegistrySection(_Section):
     address: str = Field(
         "embedded",
-        description='"embedded" starts the reference registry inside the kiosk; otherwise HOST:PORT.',
+        description='"embedded" starts the reference registry inside the kiosk; otherwise HOST:PORT, '
+        "or several separated by commas (instances of one registry: the kiosk moves to the next "
+        "when its instance is unavailable), or one DNS name with several addresses.",
     )
     embedded_listen: str = Field("127.0.0.1:50051", description="Listen address of the embedded registry.")
     embedded_db: Path = Field(Path("var/registry.sqlite3"), description="Database of the embedded registry.")
@@ -106,6 +108,19 @@ class RegistrySection(_Section):
     tls_ca_file: Path | None = Field(None, description="CA that signed the registry's certificate; set to use TLS.")
     tls_cert_file: Path | None = Field(None, description="This kiosk's client certificate (mTLS).")
     tls_key_file: Path | None = Field(None, description="The key of the client certificate.")
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "RegistrySection":
+        if self.address != "embedded":
+            for target in self.address.split(","):
+                if target.strip() and ":" not in target:
+                    raise ValueError(
+                        f"address: {target.strip()!r} has no port: write HOST:PORT"
+                        " (several separated by commas)"
+                    )
+            if not any(target.strip() for target in self.address.split(",")):
+                raise ValueError('address is empty: write HOST:PORT or "embedded"')
+        return self
 
     @model_validator(mode="after")
     def _tls_complete(self) -> "RegistrySection":

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from concurrent.futures import Executor
 
 import grpc
 
 from common.auth import AUTHORIZATION
 from registry import permissions
 from registry.database import RegistryDatabase
+from registry.aio_calls import in_thread, is_async, with_call_context, with_call_context_stream
 from registry.errors import RegistryError
 from registry.identity import Authenticator, AuthError, Peer
 from registry.permissions import Decision, Principal
@@ -160,65 +162,98 @@ def serving(principal: Principal | None, peer_address: str, method: str) -> None
     _method.set(method)
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, gate: Gate) -> None:
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """The gate in front of the asyncio server: synchronous calls are admitted
+    in their pool thread, asynchronous ones (command streams) in ``executor``,
+    never on the event loop (authentication reads the database and hashes)."""
+
+    def __init__(self, gate: Gate, executor: Executor | None = None) -> None:
         self._gate = gate
+        self._executor = executor
 
     def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
+        """Raises the RegistryError to send back; the call's wrapper aborts with it in
+        the way its kind of call needs (the asyncio context's abort is a coroutine)."""
         peer = _peer(context)
         authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
         secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
-        try:
-            principal = self._gate.admit(method, authorization, peer, secure)
-        except RegistryError as refusal:
-            context.abort_with_status(refusal.to_status())
+        principal = self._gate.admit(method, authorization, peer, secure)
         serving(principal, peer.address, method)
         return principal
 
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
         metadata = tuple(handler_call_details.invocation_metadata or ())
         admit = self._admit
+        executor = self._executor
+
+        def admitted(context) -> None:
+            try:
+                admit(method, metadata, context)
+            except RegistryError as refusal:
+                context.abort_with_status(refusal.to_status())
+
+        async def admitted_async(context) -> None:
+            try:
+                await in_thread(executor, admit, method, metadata, context)
+            except RegistryError as refusal:
+                status = refusal.to_status()
+                await context.abort(status.code, status.details, status.trailing_metadata)
 
         if handler.unary_unary:
             inner_uu = handler.unary_unary
-
-            def unary_unary(request, context):
-                admit(method, metadata, context)
-                return inner_uu(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer
-            )
+            if is_async(inner_uu):
+                async def unary_unary_async(request, context):
+                    await admitted_async(context)
+                    return await inner_uu(request, context)
+                wrapped_uu = unary_unary_async
+            else:
+                @with_call_context
+                def unary_unary(request, context):
+                    admitted(context)
+                    return inner_uu(request, context)
+                wrapped_uu = unary_unary
+            return handler._replace(unary_unary=wrapped_uu)
         if handler.unary_stream:
             inner_us = handler.unary_stream
-
-            def unary_stream(request, context):
-                admit(method, metadata, context)
-                yield from inner_us(request, context)
-
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
+            if is_async(inner_us):
+                async def unary_stream_async(request, context):
+                    await admitted_async(context)
+                    async for response in inner_us(request, context):
+                        yield response
+                wrapped_us = unary_stream_async
+            else:
+                @with_call_context_stream
+                def unary_stream(request, context):
+                    admitted(context)
+                    yield from inner_us(request, context)
+                wrapped_us = unary_stream
+            return handler._replace(unary_stream=wrapped_us)
+        # The API has no client-streaming calls; reflection's stream-stream
+        # call is anonymous by design (permissions.decide admits it).
         if handler.stream_unary:
             inner_su = handler.stream_unary
 
+            @with_call_context
             def stream_unary(request_iterator, context):
-                admit(method, metadata, context)
+                admitted(context)
                 return inner_su(request_iterator, context)
 
-            return grpc.stream_unary_rpc_method_handler(
-                stream_unary, handler.request_deserializer, handler.response_serializer
-            )
+            return handler._replace(stream_unary=stream_unary)
         inner_ss = handler.stream_stream
+        if is_async(inner_ss):
+            async def stream_stream_async(request_iterator, context):
+                await admitted_async(context)
+                async for response in inner_ss(request_iterator, context):
+                    yield response
+            return handler._replace(stream_stream=stream_stream_async)
 
+        @with_call_context_stream
         def stream_stream(request_iterator, context):
-            admit(method, metadata, context)
+            admitted(context)
             yield from inner_ss(request_iterator, context)
 
-        return grpc.stream_stream_rpc_method_handler(
-            stream_stream, handler.request_deserializer, handler.response_serializer
-        )
+        return handler._replace(stream_stream=stream_stream)

@@ -307,6 +307,7 @@ class Transaction:
         self._postgresql = db.dialect == POSTGRESQL
         self._locks: set[str] = set()
         self.commands_queued = False
+        self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
 
     # ----------------------------------------------------------- plumbing
 
@@ -712,6 +713,7 @@ class Transaction:
              "service": int(service_opening), "expire": _text(expire_at)},
         )
         self.commands_queued = True
+        self.queued_for.add(kiosk_id)
         return command_id
 
     def has_undelivered(self, kiosk_id: str, type: str) -> bool:
@@ -970,6 +972,8 @@ class RegistryDatabase:
             # Wakes StreamCommands streams when a transaction queued a command.
             self._commands_changed = threading.Condition()
             self._commands_generation = 0
+            # Called after a commit with the kiosks a command was queued for (registry.wakeup).
+            self.command_listeners: list = []
             self.policy = self._load_or_create_policy(kdf_params or KdfParams())
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             self._dispose()
@@ -1052,6 +1056,8 @@ class RegistryDatabase:
             with self._commands_changed:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
+            for listener in self.command_listeners:
+                listener(frozenset(tx.queued_for))
 
     @property
     def in_transaction(self) -> bool:

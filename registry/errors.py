@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable
@@ -89,6 +90,13 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
 def error_reason(error: grpc.RpcError) -> str | None:
     info = error_info(error)
     return info.reason if info is not None and info.domain == ERROR_DOMAIN else None
+
+
+async def abort_async(context, error: RegistryError):
+    """Ends an asyncio call with ``error``'s status (the async twin of abort_on_error)."""
+    await asyncio.to_thread(error.run_after_rollback)  # it may audit: not on the loop
+    status = error.to_status()
+    await context.abort(status.code, status.details, status.trailing_metadata)
 
 
 def abort_on_error(method: Callable) -> Callable:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
 import grpc
@@ -18,6 +20,7 @@ from common.convert import (
     order_record_from_pickup_order,
     to_timestamp,
 )
+from registry.aio_calls import in_thread
 from registry.auth import Guard, current_peer, current_principal
 from registry import sync_cursor
 from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
@@ -27,11 +30,13 @@ from registry.errors import (
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
     RegistryError,
+    abort_async,
     abort_on_error,
     invalid_argument,
 )
 from registry.events import record_event
 from registry.notifier import Notifier, ReadyNotice
+from registry.wakeup import Wakeup
 from registry.messages.hooks import notify_event, notify_heartbeat
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
@@ -59,7 +64,9 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         guard: Guard,
         retention: Retention,
         *,
-        stream_poll_seconds: float = 1.0,
+        stream_poll_seconds: float = 30.0,
+        wakeup: Wakeup | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self._db = db
         self._guard = guard
@@ -68,6 +75,8 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         self._office_contact = office_contact
         self._stopping = stopping
         self._stream_poll_seconds = stream_poll_seconds
+        self._wakeup = wakeup if wakeup is not None else Wakeup()
+        self._executor = executor  # for the database work of the (async) streams
         self._notice_lock = threading.Lock()
 
     @property
@@ -227,26 +236,46 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             self._retention.run()  # the contact goes as soon as the order ended
         return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
 
-    @abort_on_error
-    def StreamCommands(
+    async def StreamCommands(
         self, request: pb.StreamCommandsRequest, context
-    ) -> Iterator[pb.StreamCommandsResponse]:
-        kiosk_id = self._registered(request.kiosk_id)
+    ) -> AsyncIterator[pb.StreamCommandsResponse]:
+        """A coroutine on the server's loop: waiting costs no thread.
+
+        It wakes when a command is queued for this kiosk (registry.wakeup),
+        and every ``stream_poll_seconds`` as a safety net. A cancelled call
+        or the server's stop ends it at once (CancelledError at the await).
+        A command stays queued until the kiosk acknowledges it: one written
+        into a stream that breaks at that moment is sent again on the next.
+        """
+        try:
+            kiosk_id = await in_thread(self._executor, self._registered, request.kiosk_id)
+        except RegistryError as error:
+            await abort_async(context, error)
         log.info("kiosk %s opened its command stream", kiosk_id)
-        # Wake up now and then even without news, so a cancelled call or a
-        # server shutdown ends the stream promptly.
-        # A command stays queued until the kiosk acknowledges it: one written
-        # into a stream that breaks at that moment is sent again on the next.
+        # Subscribed before the first read: a command queued in between
+        # sets the event, so it is not missed.
+        woken = self._wakeup.subscribe(kiosk_id)
         sent: set[int] = set()
-        while context.is_active() and not self._stopping.is_set():
-            seen = self._db.commands_generation
-            with self._db.transaction() as tx:
-                pending = [c for c in tx.undelivered_commands(kiosk_id) if c.seq not in sent]
-            for command in pending:
-                sent.add(command.seq)
-                yield pb.StreamCommandsResponse(command=_command_to_proto(command))
-            self._db.wait_for_commands(seen, self._stream_poll_seconds)
+        try:
+            while not self._stopping.is_set():
+                woken.clear()
+                pending = await in_thread(self._executor, self._undelivered, kiosk_id, sent)
+                for command in pending:
+                    sent.add(command.seq)
+                    yield pb.StreamCommandsResponse(command=_command_to_proto(command))
+                if self._stopping.is_set():
+                    break
+                try:
+                    await asyncio.wait_for(woken.wait(), self._stream_poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self._wakeup.unsubscribe(kiosk_id, woken)
         log.info("kiosk %s command stream ended", kiosk_id)
+
+    def _undelivered(self, kiosk_id: str, sent: set[int]) -> list[StoredCommand]:
+        with self._db.transaction() as tx:
+            return [c for c in tx.undelivered_commands(kiosk_id) if c.seq not in sent]
 
     @abort_on_error
     def AcknowledgeCommands(

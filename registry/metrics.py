@@ -13,6 +13,7 @@ further is an explicit decision of the operator (``--metrics-listen``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import contextmanager
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from registry.aio_calls import is_async, with_call_context, with_call_context_stream
 from registry.notifier import Notifier, ReadyNotice
 
 # A kiosk that has not been heard of for this long counts as offline
@@ -115,12 +117,12 @@ def _code_of(context, default: str = "OK") -> str:
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
 
 
-class _MetricsInterceptor(grpc.ServerInterceptor):
+class _MetricsInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: RegistryMetrics) -> None:
         self._m = metrics
 
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method.rsplit("/", 1)[-1] or handler_call_details.method
@@ -138,10 +140,10 @@ class _MetricsInterceptor(grpc.ServerInterceptor):
         outcome = ["UNKNOWN"]
         try:
             yield outcome
-        except GeneratorExit:  # the client went away while a stream was open
+        except (GeneratorExit, asyncio.CancelledError):  # the client went away mid-stream
             outcome[0] = "CANCELLED"
             raise
-        except Exception:
+        except BaseException:
             # context.abort() raises after setting the code; anything else
             # is a bug that gRPC reports as UNKNOWN.
             outcome[0] = _code_of(context, default="UNKNOWN")
@@ -151,17 +153,39 @@ class _MetricsInterceptor(grpc.ServerInterceptor):
             self._m.latency.labels(method).observe(time.perf_counter() - started)
             self._m.rpcs.labels(method, outcome[0]).inc()
 
+    def _count_events(self, method: str, response) -> None:
+        if method == "ReportEvents" and response is not None:
+            self._m.events.inc(len(response.acknowledged_event_ids))
+
     def _unary(self, method: str, behaviour):
+        if is_async(behaviour):
+            async def wrapped_async(request, context):
+                with self._observed(method, context) as outcome:
+                    response = await behaviour(request, context)
+                    outcome[0] = _code_of(context)
+                    self._count_events(method, response)
+                    return response
+            return wrapped_async
+
+        @with_call_context
         def wrapped(request, context):
             with self._observed(method, context) as outcome:
                 response = behaviour(request, context)
                 outcome[0] = _code_of(context)
-                if method == "ReportEvents" and response is not None:
-                    self._m.events.inc(len(response.acknowledged_event_ids))
+                self._count_events(method, response)
                 return response
         return wrapped
 
     def _streaming(self, method: str, behaviour):
+        if is_async(behaviour):
+            async def wrapped_async(request, context):
+                with self._observed(method, context) as outcome:
+                    async for response in behaviour(request, context):
+                        yield response
+                    outcome[0] = _code_of(context)
+            return wrapped_async
+
+        @with_call_context_stream
         def wrapped(request, context) -> Iterator:
             with self._observed(method, context) as outcome:
                 yield from behaviour(request, context)
@@ -188,8 +212,9 @@ class Operations:
             # still takes connections.
             alive = lambda: _port_open(host, server.port)  # noqa: E731
         else:
-            # Answering its own health check proves a worker thread is free:
-            # a registry whose threads are all held by streams fails it.
+            # Answering its own health check proves the event loop runs, and
+            # the check turns NOT_SERVING while the database does not answer
+            # (registry.server probes it).
             alive = lambda: systemd.grpc_serving(target)  # noqa: E731
         self.notifier = systemd.ServiceNotifier(alive)
         self.notifier.ready(f"serving on port {server.port}")

@@ -8,6 +8,8 @@ request will not help).
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,9 @@ from common.auth import authenticated_channel, bearer
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from hardware.interfaces import DeviceHealth, HealthStatus
+from kiosk.uplink import failover
+
+log = logging.getLogger(__name__)
 
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE,
@@ -110,33 +115,72 @@ class RegistryClient:
     def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0,
                  credentials: grpc.ChannelCredentials | None = None, token: str | None = None):
         """`credentials` (TLS, with a client certificate) or `token` (the kiosk
-        credential from enrolment), or both, tell the registry who calls."""
-        self.target = target
+        credential from enrolment), or both, tell the registry who calls.
+
+        `target` is "host:port", or several separated by commas: the client
+        then moves to the next when its instance is unavailable
+        (kiosk.uplink.failover)."""
+        self.targets = failover.parse_targets(target)
         self.kiosk_id = kiosk_id
         self.timeout = timeout
-        if credentials is None:
-            self._channel = grpc.insecure_channel(target)
-        else:
-            self._channel = grpc.secure_channel(target, credentials)
-        channel = self._channel
-        if token is not None:
-            channel = authenticated_channel(channel, bearer(token))
-        self._stub = pb_grpc.KioskServiceStub(channel)
+        self._credentials = credentials
+        self._token = token
+        self._lock = threading.Lock()
+        self._index = failover.first_target(kiosk_id, len(self.targets))
+        self._generation = 0
+        self._channel, self._stub = self._connect(self.targets[self._index])
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
         self.last_server_time: tuple[datetime, float] | None = None
 
-    def close(self) -> None:
-        self._channel.close()
+    @property
+    def target(self) -> str:
+        return self.targets[self._index]
 
-    def _call(self, method, request):
+    def _connect(self, target: str):
+        options = [("grpc.service_config", failover.SERVICE_CONFIG)]
+        if self._credentials is None:
+            channel = grpc.insecure_channel(target, options=options)
+        else:
+            channel = grpc.secure_channel(target, self._credentials, options=options)
+        called = channel
+        if self._token is not None:
+            called = authenticated_channel(channel, bearer(self._token))
+        return channel, pb_grpc.KioskServiceStub(called)
+
+    def _current(self):
+        with self._lock:
+            return self._stub, self._generation
+
+    def _fail_over(self, generation: int, code: grpc.StatusCode) -> None:
+        """Moves to the next address, once per failure of the current one
+        (the heartbeat and the command stream may both notice it)."""
+        if len(self.targets) < 2 or not failover.moves_on(code.name):
+            return
+        with self._lock:
+            if generation != self._generation:
+                return  # the other thread moved already
+            old = self._channel
+            self._index = failover.next_target(self._index, len(self.targets))
+            self._generation += 1
+            self._channel, self._stub = self._connect(self.targets[self._index])
+        log.warning("registry unavailable (%s); moving to %s", code.name, self.target)
+        old.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._channel.close()
+
+    def _call(self, name: str, request):
+        stub, generation = self._current()
         try:
-            return method(request, timeout=self.timeout)
+            return getattr(stub, name)(request, timeout=self.timeout)
         except grpc.RpcError as error:
+            self._fail_over(generation, error.code())
             raise _translate(error) from None
 
     def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, KdfParams]:
         response = self._call(
-            self._stub.RegisterKiosk,
+            "RegisterKiosk",
             pb.RegisterKioskRequest(
                 kiosk_id=self.kiosk_id,
                 software_version=software_version,
@@ -153,7 +197,7 @@ class RegistryClient:
 
     def heartbeat(self, health: list[DeviceHealth], backlog: int, compartments: list[Compartment]) -> None:
         response = self._call(
-            self._stub.Heartbeat,
+            "Heartbeat",
             pb.HeartbeatRequest(
                 kiosk_id=self.kiosk_id,
                 devices=[pb.DeviceHealth(device=h.device, status=_HEALTH[h.status], detail=h.detail)
@@ -165,7 +209,7 @@ class RegistryClient:
         self._note_server_time(response)
 
     def sync(self, cursor: str) -> SyncPage:
-        response = self._call(self._stub.SyncChanges, pb.SyncChangesRequest(kiosk_id=self.kiosk_id, cursor=cursor))
+        response = self._call("SyncChanges", pb.SyncChangesRequest(kiosk_id=self.kiosk_id, cursor=cursor))
         orders = []
         for record in response.orders:
             try:
@@ -179,14 +223,15 @@ class RegistryClient:
 
     def report(self, events: list[KioskEvent]) -> list[str]:
         response = self._call(
-            self._stub.ReportEvents,
+            "ReportEvents",
             pb.ReportEventsRequest(kiosk_id=self.kiosk_id, events=[event_to_proto(e) for e in events]),
         )
         return list(response.acknowledged_event_ids)
 
     def commands(self) -> Iterator[pb.RemoteCommand]:
         """Blocks and yields remote commands until the stream breaks."""
-        stream = self._stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
+        stub, generation = self._current()
+        stream = stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
         self._stream = stream
         try:
             for response in stream:
@@ -194,11 +239,12 @@ class RegistryClient:
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.CANCELLED:
                 return
+            self._fail_over(generation, error.code())
             raise _translate(error) from None
 
     def acknowledge_commands(self, command_ids: list[str]) -> None:
         self._call(
-            self._stub.AcknowledgeCommands,
+            "AcknowledgeCommands",
             pb.AcknowledgeCommandsRequest(kiosk_id=self.kiosk_id, command_ids=command_ids),
         )
 

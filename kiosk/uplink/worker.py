@@ -25,6 +25,7 @@ from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
 from kiosk.store import StorageFault
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
+from kiosk.uplink.failover import backoff_delay
 from kiosk.uplink.sync import merge_orders, merge_staff
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 SYNC_CURSOR_KEY = "sync_cursor"
 SOFTWARE_VERSION = "0.1.0"
+# Looked this far ahead, every postponed outbox event is due.
+OUTAGE_OVER = timedelta(days=36500)
+KIOSK_NOT_REGISTERED = "KIOSK_NOT_REGISTERED"  # registry.errors; the uplink never imports registry
 
 
 class Uplink:
@@ -107,8 +111,12 @@ class Uplink:
                 wait = self._next_wait(time.monotonic())
             except RegistryError as exc:
                 self._set_online(False, exc)
+                if isinstance(exc, RegistryRejected) and exc.reason == KIOSK_NOT_REGISTERED:
+                    # Another instance whose database has not seen us (or a
+                    # registry rebuilt from scratch): register again.
+                    self.registered = False
                 self._failures += 1
-                wait = min(self.retry_max, 0.5 * 2 ** min(self._failures, 10))
+                wait = backoff_delay(self._failures, cap=self.retry_max)
             except Exception:
                 log.exception("uplink step failed")
                 wait = self.retry_max
@@ -123,7 +131,12 @@ class Uplink:
             self.registered = True
             log.info("registered with the registry at %s", self.client.target)
         try:
-            self.flush_outbox()
+            # Back after an outage: what waits in the outbox goes now. Its
+            # retry times were set while the registry was unreachable, maybe
+            # on a clock the registry's time is about to set back (the
+            # heartbeat below), which would leave them waiting for the
+            # size of that step.
+            self.flush_outbox(everything=self._failures > 0)
             if self._sync_due or now >= self._next_sync:
                 self.sync()
                 self._sync_due = False
@@ -151,9 +164,10 @@ class Uplink:
             wait = min(wait, (next_retry - self.core.clock()).total_seconds())
         return max(0.05, wait)
 
-    def flush_outbox(self) -> None:
+    def flush_outbox(self, *, everything: bool = False) -> None:
         while True:
-            due = self.store.outbox_due(self.core.clock())
+            now = self.core.clock()
+            due = self.store.outbox_due(now + OUTAGE_OVER if everything else now)
             if not due:
                 return
             events = [event for event, _ in due]
@@ -234,7 +248,7 @@ class Uplink:
             except RegistryError as exc:
                 log.debug("command stream broken: %s", exc)
             failures += 1
-            self._stopping.wait(min(self.retry_max, 0.5 * 2 ** min(failures, 10)))
+            self._stopping.wait(backoff_delay(failures, cap=self.retry_max))
 
     def _handle_command(self, command: pb.RemoteCommand) -> None:
         # The registry sends a command again until it is acknowledged, so a

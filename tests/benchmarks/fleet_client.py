@@ -65,6 +65,25 @@ def credentials_for(role: str, name: str) -> Credentials:
     return Credentials(metadata=bearer(_kiosk_tokens[key]))
 
 
+def enrol_fleet(db_path: str | Path, names=(), *, tokens: dict[str, str] | None = None
+                ) -> dict[str, str]:
+    """Enrols many kiosks over one database connection, for :func:`credentials_for`;
+    or, given ``tokens`` enrolled by another process, makes them known here."""
+    if tokens is not None:
+        for name, token in tokens.items():
+            _kiosk_tokens[(str(db_path), name)] = token
+        return tokens
+    from registry.database import RegistryDatabase
+    from tests.auth_support import enrol
+
+    db = RegistryDatabase(db_path)
+    try:
+        enrolled = {name: enrol(db, name) for name in names}
+    finally:
+        db.close()
+    return enrol_fleet(db_path, tokens=enrolled)
+
+
 # Each simulated kiosk gets its own HTTP/2 connection, as real kiosks do:
 # without a local subchannel pool, channels to one target share a connection.
 CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]

@@ -1,0 +1,426 @@
+"""A fleet of thousands on one registry (issue 10): the asyncio server against the threaded one.
+
+The registry runs as deployed (`kiosk-registry serve`, SQLite, default
+scrypt cost) in its own process on loopback. The load generator is asyncio
+too (grpc.aio, a few processes, one loop each), so it does not eat the two
+cores the registry needs. Three parts:
+
+* **fleet** (500 and 2,000 kiosks): every simulated kiosk enrols, registers
+  and keeps a StreamCommands call open on its own HTTP/2 connection, then
+  heartbeats and syncs every ``--interval`` seconds (the kiosk's default is
+  30). Midway, the office sends one command to every kiosk; each kiosk
+  notes when it arrives on its stream and acknowledges it. Reported:
+  kiosks registered, streams open, heartbeat and sync latency, command
+  delivery (from the start of the SendKioskCommand call to its arrival on
+  the kiosk's stream: the office's call is included), the registry's RSS.
+* **unary**: no streams, ``--concurrency`` callers in all (split over the
+  load processes) call one method as fast as they can for ``--seconds``:
+  calls/s and p50/p99 for Heartbeat, ReportEvents (one new event),
+  SyncChanges (incremental, cursor at the head) and CreatePickupOrder.
+* **baseline**: the same unary part against the threaded server of another
+  checkout (``--baseline PATH``, e.g. a `git worktree` of main), in the
+  same run, for the ratio.
+
+Credentials come from fleet_client.credentials_for (kiosks are enrolled in
+bulk first: enrolling is the operator's step, not what is measured).
+
+    .venv/bin/python -m tests.benchmarks.bench_fleet_scale [--kiosks 500,2000]
+        [--interval 10] [--fleet-seconds 30] [--seconds 6] [--baseline PATH]
+    tools/bench fleet_scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+
+from pickupbox.registry.v1 import registry_pb2 as pb
+from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
+from tests.benchmarks.bench_fleet import percentiles_ms
+from tests.benchmarks.common import write_result
+from tests.benchmarks.fleet_client import (
+    REGISTRY_DB_ENV,
+    SimulatedKiosk,
+    aio_channel,
+    credentials_for,
+    enrol_fleet,
+    layout,
+    start_registry,
+)
+
+LOAD_PROCESSES = 2
+SETUP_CONCURRENCY = 50  # kiosks joining at once per load process
+
+
+# ----------------------------------------------------------------- fleet
+
+class StreamingKiosk(SimulatedKiosk):
+    """A simulated kiosk that notes when each command arrives and acknowledges it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: dict[str, float] = {}
+        self.beats: list[tuple[float, float]] = []  # (wall-clock start, latency)
+
+    async def heartbeat(self) -> None:
+        started = time.time()
+        await super().heartbeat()
+        self.beats.append((started, self.stats.heartbeats[-1]))
+
+    async def _read_stream(self) -> None:
+        try:
+            async for response in self._stream:
+                self.arrivals[response.command.command_id] = time.time()
+                try:
+                    await self.stub.AcknowledgeCommands(pb.AcknowledgeCommandsRequest(
+                        kiosk_id=self.kiosk_id, command_ids=[response.command.command_id]),
+                        timeout=10, metadata=self.credentials.metadata)
+                except grpc.aio.AioRpcError as exc:
+                    self.stats.failures.append(f"AcknowledgeCommands: {exc.code().name}")
+        except (grpc.aio.AioRpcError, asyncio.CancelledError):
+            pass
+        finally:
+            self.stats.stream_open = False
+
+
+async def _fleet_share(target: str, ids: list[str], interval: float, ready, stop,
+                       results) -> None:
+    kiosks = [StreamingKiosk(target, kiosk_id, timeout=10.0) for kiosk_id in ids]
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+    joined: list[float] = []
+
+    async def join(kiosk: StreamingKiosk) -> None:
+        async with gate:
+            began = time.perf_counter()
+            try:
+                await kiosk.register()
+                await kiosk.open_stream()
+            except grpc.aio.AioRpcError:
+                return
+            joined.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(join(k) for k in kiosks))
+    ready.put({"registered": sum(k.stats.registered for k in kiosks),
+               "setup_s": round(time.perf_counter() - began, 2)})
+    stopping = asyncio.Event()
+    tasks = [asyncio.create_task(k.run(interval, stopping)) for k in kiosks]
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    stopping.set()
+    await asyncio.gather(*tasks)
+    results.put({
+        "registered": sum(k.stats.registered for k in kiosks),
+        "streams_open": sum(k.stats.stream_open for k in kiosks),
+        "join": joined,
+        "heartbeats": [x for k in kiosks for x in k.stats.heartbeats],
+        "syncs": [x for k in kiosks for x in k.stats.syncs],
+        "failures": [f for k in kiosks for f in k.stats.failures],
+        "arrivals": {k.kiosk_id: k.arrivals for k in kiosks},
+        "beats": [b for k in kiosks for b in k.beats],
+    })
+    await asyncio.gather(*(k.close() for k in kiosks), return_exceptions=True)
+
+
+def _fleet_process(target: str, ids: list[str], interval: float, tokens: dict, ready, stop,
+                   results) -> None:
+    enrol_fleet(os.environ[REGISTRY_DB_ENV], tokens=tokens)
+    asyncio.run(_fleet_share(target, ids, interval, ready, stop, results))
+
+
+async def _command_everyone(target: str, ids: list[str], concurrency: int = 32) -> dict:
+    """One command to every kiosk; returns (kiosk → (command id, call start)) and call latencies."""
+    office = credentials_for("office", "bench")
+    channel = aio_channel(target, office)
+    stub = pb_grpc.OfficeServiceStub(channel)
+    gate = asyncio.Semaphore(concurrency)
+    sent: dict[str, tuple[str, float]] = {}
+    calls: list[float] = []
+    failures: list[str] = []
+
+    async def send(kiosk_id: str) -> None:
+        async with gate:
+            started, began = time.time(), time.perf_counter()
+            try:
+                reply = await stub.SendKioskCommand(pb.SendKioskCommandRequest(
+                    kiosk_id=kiosk_id,
+                    command=pb.RemoteCommand(type=pb.COMMAND_TYPE_RESYNC, reason="bench")),
+                    timeout=30, metadata=office.metadata)
+            except grpc.aio.AioRpcError as exc:
+                failures.append(exc.code().name)
+                return
+            calls.append(time.perf_counter() - began)
+            sent[kiosk_id] = (reply.command_id, started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(send(i) for i in ids))
+    took = time.perf_counter() - began
+    await channel.close()
+    return {"sent": sent, "calls": calls, "failures": failures, "seconds": took}
+
+
+def _fleet(target: str, n: int, interval: float, seconds: float, tokens: dict,
+           registry) -> dict:
+    ctx = multiprocessing.get_context("spawn")  # gRPC's threads do not survive a fork
+    ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    ids = [f"scale-kiosk-{i:05d}" for i in range(n)]
+    shares = [ids[p::LOAD_PROCESSES] for p in range(LOAD_PROCESSES)]
+    processes = [ctx.Process(target=_fleet_process,
+                             args=(target, share, interval, {i: tokens[i] for i in share},
+                                   ready, stop, results))
+                 for share in shares]
+    began = time.perf_counter()
+    for process in processes:
+        process.start()
+    setups = [ready.get(timeout=600) for _ in processes]
+    all_joined_s = round(time.perf_counter() - began, 2)
+    print(f"  {sum(s['registered'] for s in setups)} of {n} registered with open streams "
+          f"after {all_joined_s} s", flush=True)
+    time.sleep(seconds / 2)
+    memory_streaming = registry.rss_kib()
+    threads_streaming = registry.threads()
+    burst_start = time.time()
+    commands = asyncio.run(_command_everyone(target, ids))
+    burst_end = time.time() + 1.0  # deliveries and acknowledgements trail the sends
+    time.sleep(seconds / 2)
+    stop.set()
+    outcome = [results.get(timeout=300) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    arrivals = {k: v for share in outcome for k, v in share["arrivals"].items()}
+    delivery = []
+    for kiosk_id, (command_id, started) in commands["sent"].items():
+        arrived = arrivals.get(kiosk_id, {}).get(command_id)
+        if arrived is not None:
+            delivery.append(arrived - started)
+    heartbeats = [x for share in outcome for x in share["heartbeats"]]
+    syncs = [x for share in outcome for x in share["syncs"]]
+    failures = [f for share in outcome for f in share["failures"]]
+    beats = [b for share in outcome for b in share["beats"]]
+    quiet = [latency for started, latency in beats if not burst_start <= started <= burst_end]
+    during = [latency for started, latency in beats if burst_start <= started <= burst_end]
+    return {
+        "kiosks": n, "interval_s": interval, "seconds": seconds,
+        "load_processes": LOAD_PROCESSES,
+        "registered": sum(share["registered"] for share in outcome),
+        "streams_open_at_end": sum(share["streams_open"] for share in outcome),
+        "join_ms": percentiles_ms([x for share in outcome for x in share["join"]]),
+        "all_joined_s": all_joined_s,
+        "heartbeat": {"calls": len(heartbeats), **percentiles_ms(heartbeats)},
+        # Outside the command burst (the office sending to every kiosk) and during it.
+        "heartbeat_outside_burst": {"calls": len(quiet), **percentiles_ms(quiet)},
+        "heartbeat_during_burst": {"calls": len(during), **percentiles_ms(during)},
+        "sync": {"calls": len(syncs), **percentiles_ms(syncs)},
+        "commands": {
+            "sent": len(commands["sent"]), "send_failures": len(commands["failures"]),
+            "sending_took_s": round(commands["seconds"], 2),
+            "send_call": percentiles_ms(commands["calls"]),
+            "delivered": len(delivery),
+            "delivered_within_1s": sum(1 for d in delivery if d <= 1.0),
+            "delivery": percentiles_ms(delivery),
+        },
+        "failures": len(failures), "failure_kinds": sorted(set(failures))[:10],
+        "registry_memory_streaming_kib": memory_streaming,
+        "registry_threads_streaming": threads_streaming,
+    }
+
+
+# ----------------------------------------------------------------- unary
+
+async def _hammer_share(target: str, method: str, seconds: float, callers: list[tuple],
+                        context: dict) -> dict:
+    """Each caller (role, name) on its own channel calls ``method`` back to back."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def caller(role: str, name: str) -> None:
+        credentials = credentials_for(role, name)
+        channel = aio_channel(target, credentials)
+        kiosk = pb_grpc.KioskServiceStub(channel)
+        office = pb_grpc.OfficeServiceStub(channel)
+        md = credentials.metadata
+
+        async def once() -> None:
+            if method == "heartbeat":
+                await kiosk.Heartbeat(pb.HeartbeatRequest(kiosk_id=name), timeout=10, metadata=md)
+            elif method == "report_events":
+                event = pb.KioskEvent(event_id=str(uuid.uuid4()), type=pb.EVENT_TYPE_STAFF_LOGIN,
+                                      staff_ids=["bench"], detail="bench")
+                event.occur_time.GetCurrentTime()
+                await kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id=name, events=[event]),
+                                         timeout=10, metadata=md)
+            elif method == "sync_incremental":
+                await kiosk.SyncChanges(pb.SyncChangesRequest(
+                    kiosk_id=name, cursor=context["cursor"]), timeout=10, metadata=md)
+            elif method == "create_order":
+                await office.CreatePickupOrder(pb.CreatePickupOrderRequest(
+                    kind=pb.DOCUMENT_KIND_ID_CARD, request_id=str(uuid.uuid4()),
+                    kiosk_id=context["kiosk"]), timeout=30, metadata=md)
+        try:
+            await once()  # connected before the clock starts
+            deadline = context["start"] + seconds
+            while time.time() < context["start"]:
+                await asyncio.sleep(0.01)
+            while time.time() < deadline:
+                began = time.perf_counter()
+                try:
+                    await once()
+                except grpc.aio.AioRpcError as exc:
+                    errors.append(exc.code().name)
+                else:
+                    latencies.append(time.perf_counter() - began)
+        finally:
+            await channel.close()
+
+    await asyncio.gather(*(caller(*c) for c in callers))
+    return {"latencies": latencies, "errors": errors}
+
+
+def _hammer_process(args: tuple) -> dict:
+    target, method, seconds, callers, context, tokens = args
+    enrol_fleet(os.environ[REGISTRY_DB_ENV], tokens=tokens)
+    return asyncio.run(_hammer_share(target, method, seconds, callers, context))
+
+
+def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
+           methods=("heartbeat", "report_events", "sync_incremental", "create_order")) -> dict:
+    """Each of ``methods`` with ``concurrency`` callers over the load processes."""
+    setup = grpc.insecure_channel(target)
+    kiosk_stub = pb_grpc.KioskServiceStub(setup)
+    kiosk_names = [f"unary-{n:03d}" for n in range(concurrency)]
+    for name in kiosk_names:
+        kiosk_stub.RegisterKiosk(pb.RegisterKioskRequest(
+            kiosk_id=name, software_version="bench", compartments=layout()),
+            timeout=10, metadata=credentials_for("kiosk", name).metadata)
+    head = kiosk_stub.SyncChanges(pb.SyncChangesRequest(kiosk_id=kiosk_names[0]), timeout=30,
+                                  metadata=credentials_for("kiosk", kiosk_names[0]).metadata)
+    setup.close()
+    ctx = multiprocessing.get_context("spawn")
+    results = {}
+    with ctx.Pool(LOAD_PROCESSES) as pool:
+        for method in methods:
+            if method == "create_order":
+                callers = [("office", "bench")] * concurrency
+            else:
+                callers = [("kiosk", name) for name in kiosk_names]
+            context = {"cursor": head.next_cursor, "kiosk": kiosk_names[0],
+                       "start": time.time() + 3.0}  # after every process has connected
+            jobs = [(target, method, seconds, callers[p::LOAD_PROCESSES], context, tokens)
+                    for p in range(LOAD_PROCESSES)]
+            shares = pool.map(_hammer_process, jobs)
+            flat = [x for share in shares for x in share["latencies"]]
+            errors = [e for share in shares for e in share["errors"]]
+            results[method] = {"calls": len(flat), "calls_per_s": round(len(flat) / seconds, 1),
+                               **percentiles_ms(flat), "errors": len(errors),
+                               "error_codes": sorted(set(errors))}
+            print(f"  {method:17} {results[method]['calls_per_s']:8.1f} calls/s  "
+                  f"p50 {results[method]['p50_ms']} ms  p99 {results[method]['p99_ms']} ms  "
+                  f"errors {results[method]['errors']}", flush=True)
+    return results
+
+
+def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
+               pythonpath: str | None = None) -> dict:
+    workdir.mkdir()
+    saved = os.environ.get("PYTHONPATH")
+    if pythonpath is not None:  # the other checkout's registry package first
+        os.environ["PYTHONPATH"] = pythonpath
+    try:
+        registry = start_registry(workdir)
+    finally:
+        if pythonpath is not None:
+            if saved is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = saved
+    try:
+        names = [f"unary-{n:03d}" for n in range(concurrency)]
+        tokens = enrol_fleet(workdir / "registry.sqlite3", names)
+        print(f"== unary ({label}): {concurrency} callers, {seconds:g} s per method", flush=True)
+        result = _unary(registry.address, seconds, concurrency, tokens)
+        result["registry_memory_kib"] = registry.rss_kib()
+        result["registry_threads"] = registry.threads()
+        return result
+    finally:
+        registry.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kiosks", default="500,2000", help="fleet sizes, comma-separated")
+    parser.add_argument("--interval", type=float, default=10.0,
+                        help="seconds between each kiosk's heartbeat + sync (the kiosk's default: 30)")
+    parser.add_argument("--fleet-seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="per unary method")
+    parser.add_argument("--concurrency", type=int, default=16, help="unary callers in all")
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="also run the unary part against the registry of this checkout")
+    parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--skip-unary", action="store_true")
+    args = parser.parse_args(argv)
+
+    result: dict = {"load_average_at_start": os.getloadavg(),
+                    "registry": "kiosk-registry serve (SQLite, default scrypt cost, grpc.aio)",
+                    "load_generator": f"grpc.aio, {LOAD_PROCESSES} processes"}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        workdir = Path(tmp)
+        if not args.skip_fleet:
+            for n in (int(x) for x in args.kiosks.split(",")):
+                print(f"== fleet: {n} kiosks, heartbeat + sync every {args.interval:g} s, "
+                      f"one command to each", flush=True)
+                (workdir / f"fleet{n}").mkdir()
+                registry = start_registry(workdir / f"fleet{n}")
+                try:
+                    tokens = enrol_fleet(workdir / f"fleet{n}" / "registry.sqlite3",
+                                         [f"scale-kiosk-{i:05d}" for i in range(n)])
+                    load = os.getloadavg()
+                    fleet = _fleet(registry.address, n, args.interval, args.fleet_seconds,
+                                   tokens, registry)
+                    fleet["load_average_at_start"] = load
+                    fleet["load_average_at_end"] = os.getloadavg()
+                    fleet["registry_memory_end_kib"] = registry.rss_kib()
+                finally:
+                    registry.stop()
+                result[f"fleet_{n}"] = fleet
+                c = fleet["commands"]
+                print(f"  heartbeat p50 {fleet['heartbeat']['p50_ms']} p99 "
+                      f"{fleet['heartbeat']['p99_ms']} ms (outside the command burst p99 "
+                      f"{fleet['heartbeat_outside_burst']['p99_ms']} ms); sync p99 {fleet['sync']['p99_ms']} ms; "
+                      f"commands delivered {c['delivered']}/{n} ({c['delivered_within_1s']} within 1 s,"
+                      f" p99 {c['delivery']['p99_ms']} ms); RSS "
+                      f"{fleet['registry_memory_streaming_kib']['VmRSS'] // 1024} MiB; "
+                      f"failures {fleet['failures']}", flush=True)
+        result["load_average_before_unary"] = os.getloadavg()
+        if not args.skip_unary:
+            result["unary"] = _unary_run(workdir / "unary", args.seconds, args.concurrency,
+                                         "asyncio")
+        if args.baseline and not args.skip_unary:
+            baseline = str(Path(args.baseline).resolve())
+            result["load_average_before_baseline"] = os.getloadavg()
+            result["baseline_checkout"] = baseline
+            result["unary_baseline"] = _unary_run(workdir / "baseline", args.seconds,
+                                                  args.concurrency, "threaded baseline",
+                                                  pythonpath=baseline)
+            result["unary_ratio"] = {
+                method: round(result["unary"][method]["calls_per_s"]
+                              / max(0.1, result["unary_baseline"][method]["calls_per_s"]), 2)
+                for method in ("heartbeat", "report_events", "sync_incremental", "create_order")
+            }
+            print(f"  ratio asyncio / threaded: {json.dumps(result['unary_ratio'])}", flush=True)
+        result["load_average_at_end"] = os.getloadavg()
+    path = write_result("fleet_scale", result)
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

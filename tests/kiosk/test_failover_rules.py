@@ -1,0 +1,70 @@
+"""kiosk.uplink.failover: address lists, the fleet's spread and jittered backoff."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from kiosk.config import ConfigError, load_settings
+from kiosk.uplink.failover import (
+    backoff_delay,
+    first_target,
+    moves_on,
+    next_target,
+    parse_targets,
+)
+
+
+def test_addresses_are_separated_by_commas_without_blanks_or_repeats():
+    assert parse_targets(" a:1, b:2,,a:1 ") == ["a:1", "b:2"]
+    assert parse_targets("dns:///registry.example:50051") == ["dns:///registry.example:50051"]
+    with pytest.raises(ValueError, match="no registry address"):
+        parse_targets(" , ")
+
+
+def test_a_config_address_without_a_port_is_refused_with_what_to_write():
+    with pytest.raises(ConfigError, match="has no port"):
+        load_settings(None, {"PICKUPBOX_REGISTRY__ADDRESS": "a:1,registry-b"})
+    assert load_settings(None, {"PICKUPBOX_REGISTRY__ADDRESS": "a:1,b:2"}).registry.address == "a:1,b:2"
+
+
+def test_a_fleet_spreads_over_the_instances_and_each_kiosk_keeps_its_start():
+    starts = Counter(first_target(f"kiosk-{n}", 3) for n in range(3000))
+    assert set(starts) == {0, 1, 2}
+    assert min(starts.values()) > 800  # roughly a third each
+    assert first_target("kiosk-7", 3) == first_target("kiosk-7", 3)
+
+
+def test_moving_on_goes_round_the_list():
+    assert [next_target(i, 3) for i in range(3)] == [1, 2, 0]
+    assert next_target(0, 1) == 0
+
+
+def test_only_an_unreachable_or_slow_instance_is_left():
+    assert moves_on("UNAVAILABLE") and moves_on("DEADLINE_EXCEEDED")
+    assert not moves_on("PERMISSION_DENIED") and not moves_on("INVALID_ARGUMENT")
+
+
+def test_backoff_doubles_its_ceiling_up_to_the_cap():
+    top = lambda: 1.0  # noqa: E731  the largest draw
+    assert backoff_delay(0, random=top) == 0
+    assert [backoff_delay(n, base=0.5, cap=60, random=top) for n in (1, 2, 3, 4)] == [0.5, 1, 2, 4]
+    assert backoff_delay(50, base=0.5, cap=60, random=top) == 60
+
+
+def test_backoff_is_random_below_the_ceiling_but_never_a_tight_loop():
+    assert backoff_delay(5, base=0.5, cap=60, random=lambda: 0.5) == 4
+    assert backoff_delay(5, base=0.5, cap=60, random=lambda: 0.0) == 0.125
+    assert backoff_delay(3, base=0.5, cap=0.1, random=lambda: 0.0) == 0.1
+
+
+def test_a_fleet_that_fails_at_once_does_not_retry_at_once():
+    import random
+
+    rng = random.Random(7)
+    delays = sorted(backoff_delay(4, base=0.5, cap=60, random=rng.random) for _ in range(2000))
+    # Spread over the whole window (0..4 s): no second holds more than a third.
+    per_second = Counter(int(d) for d in delays)
+    assert set(per_second) == {0, 1, 2, 3}
+    assert max(per_second.values()) < 2000 / 3
