@@ -134,3 +134,16 @@ def test_an_unusable_contact_is_refused_as_the_contact_field(value, problem):
     assert error.metadata == {"field": "contact"}
     # The ContactError is not chained: the caller sees one clear message.
     assert error.__cause__ is None and error.__suppress_context__
+
+
+# --- how the checks are called
+
+
+def test_flags_and_bounds_are_keyword_only_and_fields_may_be_named():
+    # `identifier("kiosk_id", value, False)` would not say what False means.
+    with pytest.raises(TypeError):
+        validation.identifier("kiosk_id", "", False)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        validation.page_size(0, 50, 500)  # type: ignore[misc]
+    assert validation.identifier(field="kiosk_id", value="k-1") == "k-1"
+    assert validation.page_size(value=0, default=50, maximum=500) == 50
