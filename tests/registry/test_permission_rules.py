@@ -311,3 +311,55 @@ def test_the_refusal_reasons_are_the_ones_registry_proto_lists():
                "CREDENTIAL_MISMATCH", "ROLE_MISSING", "KIOSK_ONLY", "OFFICE_ONLY",
                "KIOSK_ID_MISMATCH", "OTHER_OFFICE", "REASON_REQUIRED", "UNKNOWN_METHOD"}
     assert {name: getattr(permissions, name) for name in reasons} == {r: r for r in reasons}
+
+
+# --- found by mutation testing
+
+
+def runtime(text: str) -> str:
+    """`text` as a new string object, as the registry reads it from its database.
+
+    Literals in a test are interned, so `is` would pass where `==` is meant.
+    """
+    return "".join(list(text))
+
+
+def test_principals_read_from_storage_are_compared_by_value():
+    kiosk = Principal(runtime("kiosk"), runtime("kiosk-a"), office_id=runtime("north"),
+                      kiosk_id=runtime("kiosk-a"))
+    assert kiosk.kind == "kiosk" and id(kiosk.kind) != id("kiosk")
+    assert kiosk.permissions == frozenset({P.KIOSK_SELF})
+    allowed(decide(KIOSK_SERVICE + "Heartbeat", kiosk))
+    refused(decide(OFFICE_SERVICE + "ListKiosks", kiosk), "OFFICE_ONLY")
+    allowed(check_kiosk(kiosk, runtime("kiosk-a")))
+    clerk = Principal(runtime("user"), "cle", office_id=runtime("north"),
+                      roles=frozenset({Role.CLERK}))
+    allowed(check_office(clerk, runtime("north")))
+    refused(decide(KIOSK_SERVICE + "Heartbeat", clerk), "KIOSK_ONLY")
+
+
+def test_an_api_key_is_an_office_caller():
+    # "api_key" sorts before "kiosk": only the exact kind makes a kiosk.
+    key = Principal("api_key", "fachverfahren", office_id="north",
+                    roles=frozenset({Role.INTEGRATION}), kiosk_id="kiosk-a")
+    allowed(decide(OFFICE_SERVICE + "CreatePickupOrder", key))
+    refused(decide(KIOSK_SERVICE + "Heartbeat", key), "KIOSK_ONLY")
+    refused(check_kiosk(key, "kiosk-a"), "KIOSK_ID_MISMATCH")
+    assert key.permissions == frozenset(CLERK_RIGHTS)
+
+
+def test_a_kiosk_may_not_act_as_a_kiosk_whose_id_sorts_before_its_own():
+    refused(check_kiosk(KIOSK_A, "kiosk-0"), "KIOSK_ID_MISMATCH")
+    refused(check_kiosk(KIOSK_A, "kiosk-"), "KIOSK_ID_MISMATCH")
+
+
+@pytest.mark.parametrize("name", ["SendKioskCommand", "ListKioskEvents", "ListPickupOrders"])
+def test_an_unauthenticated_office_call_is_told_to_bring_an_office_credential(name):
+    decision = refused(decide(OFFICE_SERVICE + name, None), "UNAUTHENTICATED")
+    assert "API key" in decision.message and "kiosk" not in decision.message
+
+
+def test_only_the_opening_command_needs_a_reason():
+    supervisor = user(Role.SUPERVISOR)
+    allowed(check_command(supervisor, pb.COMMAND_TYPE_UNSPECIFIED, ""))
+    allowed(check_command(supervisor, pb.COMMAND_TYPE_RESYNC, ""))
