@@ -33,14 +33,23 @@ FIELDS = dict(seq=1, time="2026-12-02T10:00:00+00:00", actor="user:jörg",
 FIRST_HASH = "a15678d35f82ee1d842a593b62a9cf5cab632a56cc5af533a6d49d0db2a4fa17"
 
 
+def stored(text: str) -> str:
+    """`text` as a new string object, as it comes back from the database.
+
+    The chain must compare hashes by value: with shared objects, `is` would
+    pass where `==` is meant.
+    """
+    return "".join(list(text))
+
+
 def chain(n: int, every: int = 5) -> tuple[list[AuditEntry], list[Checkpoint]]:
     entries, prev = [], "0" * 64
     for seq in range(1, n + 1):
         fields = dict(FIELDS, seq=seq, target=f"PO-{seq}", detail=json.dumps({"n": seq}))
         digest = entry_hash(prev, **fields)
-        entries.append(AuditEntry(**fields, prev_hash=prev, hash=digest))
+        entries.append(AuditEntry(**fields, prev_hash=stored(prev), hash=stored(digest)))
         prev = digest
-    checkpoints = [Checkpoint(e.seq, e.hash, checkpoint_mac(KEY, e.seq, e.hash))
+    checkpoints = [Checkpoint(e.seq, stored(e.hash), checkpoint_mac(KEY, e.seq, e.hash))
                    for e in entries if e.seq % every == 0]
     return entries, checkpoints
 
