@@ -233,3 +233,28 @@ def test_entries_checkpoints_and_results_cannot_be_changed():
 
 def test_a_result_names_no_break_by_default():
     assert VerifyResult(True, 3) == VerifyResult(True, 3, None, "")
+
+
+# --- found by mutation testing
+
+
+def test_a_long_log_verifies():
+    # Sequence numbers above 256 are distinct int objects: compared by value.
+    entries, checkpoints = chain(300, every=20)
+    assert verify_chain(entries, checkpoints, KEY) == VerifyResult(True, 300)
+
+
+@pytest.mark.parametrize("stored_hash", ["0" * 64, "f" * 64])
+def test_a_wrong_stored_hash_is_found_whichever_way_it_sorts(stored_hash):
+    entries, _ = chain(3)
+    entries[1] = replace(entries[1], hash=stored_hash)
+    assert verify_chain(entries, [], KEY) == VerifyResult(
+        False, 3, 2, "entry 2 was changed after it was written")
+
+
+@pytest.mark.parametrize("signed_hash", ["0" * 64, "f" * 64])
+def test_a_signed_checkpoint_for_another_head_is_found_whichever_way_it_sorts(signed_hash):
+    # A checkpoint made with the key for a hash the entry does not have.
+    entries, _ = chain(5)
+    assert verify_chain(entries, [signed(5, signed_hash)], KEY) == VerifyResult(
+        False, 5, 5, "entry 5 differs from its signed checkpoint")
