@@ -195,8 +195,9 @@ def main() -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="only these targets (default: all in pyproject)")
-    parser.add_argument("--sample", type=int, default=settings["sample"],
-                        help="mutants per file, fixed seed (0 = every mutant)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="mutants per file, fixed seed (0 = every mutant; default: "
+                             "[tool.mutation.samples] of the file, else [tool.mutation] sample)")
     parser.add_argument("--seed", type=int, default=settings["seed"],
                         help="another seed draws another sample (checks tests written after a run)")
     parser.add_argument("--out", default=str(OUT), help="where scores.json and scores.md go")
@@ -227,7 +228,10 @@ def main() -> int:
             raise SystemExit(f"the copy imports {where}, not its own sources")
         for target in chosen:
             print(f"== {target}", flush=True)
-            result = run_target(target, targets[target], copy, args.sample, settings["seed"],
+            sample = args.sample
+            if sample is None:
+                sample = settings.get("samples", {}).get(target, settings["sample"])
+            result = run_target(target, targets[target], copy, sample, settings["seed"],
                                 float(settings["timeout"]))
             print(f"   {result['killed']}/{result['tested']} caught = {result['score']} % "
                   f"({result['seconds']} s)", flush=True)
