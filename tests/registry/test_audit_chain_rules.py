@@ -258,3 +258,14 @@ def test_a_signed_checkpoint_for_another_head_is_found_whichever_way_it_sorts(si
     entries, _ = chain(5)
     assert verify_chain(entries, [signed(5, signed_hash)], KEY) == VerifyResult(
         False, 5, 5, "entry 5 differs from its signed checkpoint")
+
+
+@pytest.mark.parametrize("linked_to", ["0" * 64, "f" * 64])
+def test_a_broken_link_is_found_whichever_way_it_sorts(linked_to):
+    # Entry 2 rewritten to point elsewhere, its own hash made to fit.
+    entries, _ = chain(3)
+    fields = {f.name: getattr(entries[1], f.name) for f in dataclasses.fields(entries[1])
+              if f.name not in ("prev_hash", "hash")}
+    entries[1] = AuditEntry(**fields, prev_hash=linked_to, hash=entry_hash(linked_to, **fields))
+    assert verify_chain(entries, [], KEY) == VerifyResult(
+        False, 3, 2, "entry 2 does not follow entry 1")
