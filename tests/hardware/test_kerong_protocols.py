@@ -153,3 +153,10 @@ def test_legacy_skips_replies_for_another_lock_or_board():
     found = LEGACY.find_reply(others + bad_checksum(ours) + ours, request)
     assert found.doors is None and found.consumed == 15
     assert found.error.startswith("checksum error in ")
+
+
+def test_legacy_skips_replies_for_a_lower_lock_or_board_too():
+    request = LEGACY.unlock_request(2, 7)
+    others = legacy_codec.reply(2, 6, True) + legacy_codec.reply(1, 7, True)
+    ours = legacy_codec.reply(2, 7, True)
+    assert LEGACY.find_reply(others + ours, request) == Reply({7: OPEN}, 15, "")
