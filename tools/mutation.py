@@ -13,7 +13,8 @@ For every target file in ``[tool.mutation.targets]`` of pyproject.toml:
 5. ``cosmic-ray exec`` runs the target's own fast unit tests against each
    mutant, one at a time (one worker: the machine is shared);
 6. the score per file goes to artifacts/mutation/scores.json and
-   artifacts/mutation/scores.md, with the diff of every survivor.
+   artifacts/mutation/scores.md, with the diff of every survivor (merged
+   with earlier runs into the same directory, so one target can be rerun).
 
 A mutant counts as caught when its tests fail or time out. Survivors are
 either a missing test or an equivalent change; docs/mutation.md lists the
@@ -86,6 +87,11 @@ def run_target(target: str, tests: list[str], copy: Path, sample: int, seed: int
         "[cosmic-ray.distributor]\n"
         'name = "local"\n'
     )
+    # Unmutated, the tests must pass: otherwise every mutant would count as caught.
+    baseline = subprocess.run(pytest.split(), cwd=copy, capture_output=True, text=True)
+    if baseline.returncode != 0:
+        raise SystemExit(f"the tests of {target} fail without any mutation:\n"
+                         + baseline.stdout[-3000:])
     cosmic_ray = str(Path(sys.executable).parent / "cosmic-ray")
     subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=copy, check=True)
 
@@ -141,21 +147,40 @@ def run_target(target: str, tests: list[str], copy: Path, sample: int, seed: int
     }
 
 
-def write_reports(results: list[dict], settings: dict, command: str, out: Path) -> None:
+def merged(results: list[dict], out: Path, targets: dict) -> list[dict]:
+    """This run's results over those of earlier runs into the same directory.
+
+    Running one target must not drop the figures of the others; each file
+    keeps the command, seed and date it was last measured with. Files that
+    are no longer targets are dropped.
+    """
+    previous = []
+    try:
+        previous = json.loads((out / "scores.json").read_text())["files"]
+    except (OSError, ValueError, KeyError):
+        pass
+    by_file = {r["file"]: r for r in previous if r.get("file") in targets}
+    by_file.update({r["file"]: r for r in results})
+    order = list(targets)
+    return sorted(by_file.values(), key=lambda r: order.index(r["file"]))
+
+
+def write_reports(results: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    report = {"tool": "cosmic-ray", "command": command, "seed": settings["seed"], "files": results}
+    report = {"tool": "cosmic-ray", "files": results}
     (out / "scores.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         "# Mutation scores",
         "",
-        f"Command: `{command}` (cosmic-ray, seed {settings['seed']}).",
+        "cosmic-ray; each file with the command, seed and date of its last run.",
         "",
-        "| file | mutants | tested | caught | survived | score |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| file | mutants | tested | caught | survived | score | seed | measured | command |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
         lines.append(f"| {r['file']} | {r['mutants_in_file']} | {r['tested']} | {r['killed']} "
-                     f"| {r['survived']} | {r['score']} % |")
+                     f"| {r['survived']} | {r['score']} % | {r.get('seed', '')} "
+                     f"| {r.get('measured', '')} | `{r.get('command', '')}` |")
     for r in results:
         if not r["survivors"]:
             continue
@@ -170,8 +195,9 @@ def main() -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="only these targets (default: all in pyproject)")
-    parser.add_argument("--sample", type=int, default=settings["sample"],
-                        help="mutants per file, fixed seed (0 = every mutant)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="mutants per file, fixed seed (0 = every mutant; default: "
+                             "[tool.mutation.samples] of the file, else [tool.mutation] sample)")
     parser.add_argument("--seed", type=int, default=settings["seed"],
                         help="another seed draws another sample (checks tests written after a run)")
     parser.add_argument("--out", default=str(OUT), help="where scores.json and scores.md go")
@@ -202,12 +228,17 @@ def main() -> int:
             raise SystemExit(f"the copy imports {where}, not its own sources")
         for target in chosen:
             print(f"== {target}", flush=True)
-            result = run_target(target, targets[target], copy, args.sample, settings["seed"],
+            sample = args.sample
+            if sample is None:
+                sample = settings.get("samples", {}).get(target, settings["sample"])
+            result = run_target(target, targets[target], copy, sample, settings["seed"],
                                 float(settings["timeout"]))
             print(f"   {result['killed']}/{result['tested']} caught = {result['score']} % "
                   f"({result['seconds']} s)", flush=True)
+            result.update(command=command, seed=settings["seed"],
+                          measured=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
             results.append(result)
-            write_reports(results, settings, command, Path(args.out))
+            write_reports(merged(results, Path(args.out), targets), Path(args.out))
     print(f"results: {args.out}/scores.md")
     return 0
 

@@ -320,6 +320,15 @@ def test_throttled_code_detail_rounds_up(passport, book):
     assert throttle.recent_failures == 5
 
 
+def test_throttled_code_detail_with_an_odd_number_of_seconds_left(passport, book):
+    throttle = AttemptThrottle()
+    for _ in range(4):
+        throttle.record_failure(T0)
+    pickup = PickupSession(PickupPolicy(), throttle, has_door_sensors=True)
+    pickup.submit_code(passport.code, T0 + SEC, book.find)  # 1 s of 2 s left
+    assert pickup.state is ST.THROTTLED and pickup.error_detail == "wait 2 s"
+
+
 def test_wrong_pin_detail_is_cleared_after_a_throttle_message(passport, book):
     throttle = AttemptThrottle()
     pickup = PickupSession(PickupPolicy(), throttle, has_door_sensors=True)

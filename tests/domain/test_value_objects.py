@@ -65,6 +65,13 @@ def test_assignment_is_refused():
         Compartment(1, Size.S, 1, 0).state = CompartmentState.OPEN  # type: ignore[misc]
 
 
+def test_report_event_defaults():
+    # An event about no compartment in particular (a login, a throttle alarm)
+    # names compartment 0: numbering starts at 1, so 0 is "none".
+    event = effects.ReportEvent(EventType.STAFF_LOGIN, "staff logged in")
+    assert (event.order_reference, event.compartment, event.staff_ids) == ("", 0, ())
+
+
 def test_pickup_order_defaults():
     order = PickupOrder("R-1", DocumentKind.PASSPORT, OrderStatus.ANNOUNCED)
     assert order.size is Size.S
