@@ -1,0 +1,26 @@
+"""The office web console: server-rendered pages for the Bürgerbüro.
+
+``build_console(registry_server)`` returns the console's routes, to be
+mounted at ``/`` of the registry's web front door (registry/web.py) beside
+the HTTP/JSON API (list the API's ``Mount("/api/v1", ...)`` first). How to
+add a page: see app.py's docstring and SKELETON_READY in the repository.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from registry.console import signin
+from registry.console.app import Console
+from registry.console.sessions import DEFAULT_IDLE_MINUTES
+
+# Each module has register(console): its routes and navigation entries.
+PAGES = (signin,)
+
+
+def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES) -> list[BaseRoute]:
+    """The console's routes for one running registry (its db and OfficeServicer)."""
+    console = Console(registry_server, idle_minutes=idle_minutes)
+    for module in PAGES:
+        module.register(console)
+    return console.routes()

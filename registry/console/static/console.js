@@ -1,0 +1,33 @@
+// Idle sign-out in the browser, matching the server's session timeout: a
+// minute before it, a warning with a button to stay signed in; at the end,
+// the page is replaced by the sign-in page, so nothing stays on screen.
+// Without JavaScript the server still ends the session; only the screen stays.
+(function () {
+  "use strict";
+  var box = document.getElementById("idle-warning");
+  if (!box) { return; }
+  var idle = parseInt(box.getAttribute("data-idle-seconds"), 10) * 1000;
+  var warnTimer = null;
+  var endTimer = null;
+  function arm() {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    box.hidden = true;
+    if (idle > 60000) {
+      warnTimer = setTimeout(function () {
+        box.hidden = false;
+        document.getElementById("idle-stay").focus();
+      }, idle - 60000);
+    }
+    endTimer = setTimeout(function () {
+      window.location.replace("/signin?idle=1");
+    }, idle + 2000);
+  }
+  document.getElementById("idle-stay").addEventListener("click", function () {
+    // Any signed-in request restarts the session's idle clock.
+    fetch("/keepalive", {credentials: "same-origin", cache: "no-store"}).then(function (r) {
+      if (r.ok && !r.redirected) { arm(); } else { window.location.replace("/signin?idle=1"); }
+    });
+  });
+  arm();
+})();
