@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from registry.console import signin
+from registry.console import orders, signin
 from registry.console.app import Console
+from registry.console.letter import LetterSettings
 from registry.console.sessions import DEFAULT_IDLE_MINUTES
 
 # Each module has register(console): its routes and navigation entries.
-PAGES = (signin,)
+PAGES = (signin, orders)
 
 
-def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES) -> list[BaseRoute]:
-    """The console's routes for one running registry (its db and OfficeServicer)."""
-    console = Console(registry_server, idle_minutes=idle_minutes)
+def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,
+                  letter: LetterSettings | None = None) -> list[BaseRoute]:
+    """The console's routes for one running registry (its db and OfficeServicer).
+
+    ``letter``: the office's letterhead and box sites for the pickup letter.
+    """
+    console = Console(registry_server, idle_minutes=idle_minutes, letter=letter)
     for module in PAGES:
         module.register(console)
     return console.routes()

@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from registry import auth
 from registry.console import texts
 from registry.console.calls import OfficeCaller
+from registry.console.letter import LetterSettings
 from registry.console.texts import N_
 from registry.console.sessions import COOKIE, DEFAULT_IDLE_MINUTES, Session, SessionStore, same_secret
 from registry.identity import Authenticator, parse_roles
@@ -114,6 +115,11 @@ class Page:
     def may(self, permission: Permission) -> bool:
         return self.principal is not None and check_permission(self.principal, permission).allowed
 
+    @staticmethod
+    def new_request_id() -> str:
+        """For a form's hidden request_id: one per form shown, so a resubmit replays."""
+        return uuid.uuid4().hex
+
     def role_names(self) -> str:
         return ", ".join(sorted(r.value for r in self.principal.roles)) if self.principal else ""
 
@@ -124,11 +130,11 @@ class Page:
 
     def render(self, template: str, status_code: int = 200, **values) -> HTMLResponse:
         context = {
-            "page": self, "_": self._, "lang": self.language, "languages": texts.LANGUAGES,
+            "page": self, "_": self._, "lang": self.language, "ui_languages": texts.LANGUAGES,
             "principal": self.principal, "csrf": self.session.csrf if self.session else "",
             "path": self.request.url.path, "full_path": self._full_path(),
             "idle_seconds": int(self.console.sessions.idle_seconds),
-            "new_request_id": lambda: uuid.uuid4().hex, "P": Permission,
+            "new_request_id": self.new_request_id, "P": Permission,
             **self.values, **values,
         }
         html = self.console.templates.get_template(template).render(context)
@@ -144,8 +150,9 @@ class Page:
 
 class Console:
     def __init__(self, registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,
-                 clock=time.monotonic) -> None:
+                 letter: LetterSettings | None = None, clock=time.monotonic) -> None:
         self.db = registry_server.db
+        self.letter_settings = letter or LetterSettings()
         self.office = registry_server.office
         self.sessions = SessionStore(idle_minutes * 60, clock)
         # Its own failure counter per user name, like the gRPC gate's.

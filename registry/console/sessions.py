@@ -40,6 +40,9 @@ class Session:
     user: str  # the principal's label, for the audit of an expiry
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     last_seen: float = 0.0
+    # What a page keeps for this session only, in memory (e.g. the letter of a
+    # just-created order, which holds its code): gone with the session.
+    held: dict = field(default_factory=dict)
 
 
 class SessionStore:

@@ -65,6 +65,176 @@ GERMAN: dict[str, str] = {
     "Stay signed in": "Angemeldet bleiben",
     # start page
     "What would you like to do?": "Was möchten Sie tun?",
+    # orders: labels
+    "Identity card": "Personalausweis",
+    "Passport": "Reisepass",
+    "Child's passport": "Kinderreisepass",
+    "Residence permit": "Aufenthaltstitel",
+    "Other document": "Anderes Dokument",
+    "Small (S): identity card, residence permit": "Klein (S): Personalausweis, Aufenthaltstitel",
+    "Medium (M): passport": "Mittel (M): Reisepass",
+    "Large (L): several documents": "Groß (L): mehrere Dokumente",
+    "Announced (not yet in the box)": "Angekündigt (noch nicht in der Station)",
+    "In the box": "In der Station",
+    "Collected": "Abgeholt",
+    "Deadline passed": "Abholfrist abgelaufen",
+    "Taken out by staff": "Vom Personal entnommen",
+    "Cancelled": "Storniert",
+    "Unknown": "Unbekannt",
+    "All": "Alle",
+    "Please choose": "Bitte wählen",
+    "The office's box": "Abholstation des Bürgerbüros",
+    # orders: navigation
+    "New pickup order": "Neuer Abholauftrag",
+    "Announce a document for the box; print the letter for the citizen.":
+        "Ein Dokument für die Abholstation anmelden und das Anschreiben drucken.",
+    "Find orders": "Aufträge suchen",
+    "By reference, state or kiosk; an order's history and actions.":
+        "Nach Vorgangsnummer, Status oder Station; Verlauf und Aktionen eines Auftrags.",
+    # orders: new
+    "Announce a document for the box. Afterwards you see the pickup code and the PIN once and can print the letter for the citizen.":
+        "Melden Sie ein Dokument für die Abholstation an. Danach sehen Sie Abholcode und PIN"
+        " einmalig und können das Anschreiben für die Bürgerin oder den Bürger drucken.",
+    "Document": "Dokument",
+    "Kind of document": "Art des Dokuments",
+    "Compartment size": "Fachgröße",
+    "Accessible compartment (low, reachable from a wheelchair)":
+        "Barrierefreies Fach (niedrig, vom Rollstuhl aus erreichbar)",
+    "Pickup box": "Abholstation",
+    "Office reference (optional)": "Vorgangsnummer des Bürgerbüros (optional)",
+    "Your file number, e.g. BB-2026-0815. Left empty, the registry assigns one.":
+        "Ihr Aktenzeichen, z. B. BB-2026-0815. Leer gelassen, vergibt das Register eine Nummer.",
+    "Citizen": "Bürgerin oder Bürger",
+    "E-mail address or mobile number (optional)": "E-Mail-Adresse oder Mobilnummer (optional)",
+    "For the message that the document is ready. Left empty, the letter is the only notice.":
+        "Für die Nachricht, dass das Dokument bereitliegt. Leer gelassen, ist das Anschreiben"
+        " die einzige Benachrichtigung.",
+    "Citizen's language": "Sprache der Bürgerin oder des Bürgers",
+    "For messages and the letter (the letter is in German or English).":
+        "Für Nachrichten und das Anschreiben (das Anschreiben gibt es auf Deutsch oder Englisch).",
+    "PIN chosen at application (optional)": "Bei der Antragstellung gewählte PIN (optional)",
+    "6 digits. Left empty, a PIN is generated and shown once.":
+        "6 Ziffern. Leer gelassen, wird eine PIN erzeugt und einmalig angezeigt.",
+    "Name and address for the letter (optional)": "Name und Anschrift für das Anschreiben (optional)",
+    "Printed in the envelope window only; not stored.":
+        "Wird nur im Adressfeld des Anschreibens gedruckt und nicht gespeichert.",
+    "Create order": "Auftrag anlegen",
+    "Please choose the kind of document.": "Bitte wählen Sie die Art des Dokuments.",
+    "Please choose a compartment size.": "Bitte wählen Sie eine Fachgröße.",
+    "Please choose one of the offered languages.": "Bitte wählen Sie eine der angebotenen Sprachen.",
+    "Please enter only the e-mail address or mobile number.":
+        "Bitte geben Sie nur die E-Mail-Adresse oder Mobilnummer ein.",
+    "This is not an e-mail address or mobile number we can send to ({detail}).":
+        "Dies ist keine E-Mail-Adresse oder Mobilnummer, an die wir senden können ({detail}).",
+    "A reference has letters, digits, '.', '_' and '-' only (at most 64), e.g. BB-2026-0815.":
+        "Eine Vorgangsnummer besteht nur aus Buchstaben, Ziffern, '.', '_' und '-' (höchstens"
+        " 64), z. B. BB-2026-0815.",
+    "A reference has letters, digits, '.', '_' and '-' only.":
+        "Eine Vorgangsnummer besteht nur aus Buchstaben, Ziffern, '.', '_' und '-'.",
+    "The PIN has exactly 6 digits. Leave it empty to have one generated.":
+        "Die PIN hat genau 6 Ziffern. Lassen Sie das Feld leer, um eine erzeugen zu lassen.",
+    "The address is too long (at most 400 characters).":
+        "Die Anschrift ist zu lang (höchstens 400 Zeichen).",
+    # orders: registry answers
+    "The registry refused this value: {message}": "Das Register hat diesen Wert abgelehnt: {message}",
+    "The registry could not do this: {message}": "Das Register konnte dies nicht ausführen: {message}",
+    "There is no order with this reference in your office.":
+        "In Ihrem Bürgerbüro gibt es keinen Auftrag mit dieser Vorgangsnummer.",
+    "An order with this reference exists already.":
+        "Ein Auftrag mit dieser Vorgangsnummer existiert bereits.",
+    "This order can no longer be cancelled: only orders that are announced or in the box can.":
+        "Dieser Auftrag kann nicht mehr storniert werden: nur angekündigte oder in der Station"
+        " liegende Aufträge können storniert werden.",
+    "This order gets no new code: only orders that are announced or in the box do.":
+        "Dieser Auftrag erhält keinen neuen Code: nur angekündigte oder in der Station liegende"
+        " Aufträge erhalten einen.",
+    "This kiosk is not enrolled in your office.": "Diese Station ist Ihrem Bürgerbüro nicht zugeordnet.",
+    "Your account lacks the right for this.": "Ihrem Konto fehlt dafür die Berechtigung.",
+    "This belongs to another office.": "Dies gehört zu einem anderen Bürgerbüro.",
+    # orders: issued
+    "Order created": "Auftrag angelegt",
+    "New code issued": "Neuer Code ausgegeben",
+    "Shown only now:": "Nur jetzt sichtbar:",
+    "print the letter and note the PIN before you leave this page. Later, only a new code can be issued.":
+        "Drucken Sie das Anschreiben und notieren Sie die PIN, bevor Sie diese Seite verlassen."
+        " Später kann nur ein neuer Code ausgegeben werden.",
+    "Reference": "Vorgangsnummer",
+    "Pickup code": "Abholcode",
+    "PIN": "PIN",
+    "the PIN the citizen chose at application": "die bei der Antragstellung gewählte PIN",
+    "unchanged": "unverändert",
+    "QR code of order {reference}": "QR-Code des Auftrags {reference}",
+    "Download the letter (PDF)": "Anschreiben herunterladen (PDF)",
+    "Open the order": "Auftrag öffnen",
+    "This form was sent before. The order exists, but its code can no longer be shown. If the citizen has no letter, issue a new code on the order's page.":
+        "Dieses Formular wurde bereits gesendet. Der Auftrag existiert, sein Code kann aber"
+        " nicht mehr angezeigt werden. Hat die Bürgerin oder der Bürger kein Anschreiben, geben"
+        " Sie auf der Seite des Auftrags einen neuen Code aus.",
+    "The letter is no longer available": "Das Anschreiben ist nicht mehr verfügbar",
+    "The letter holds the pickup code, which is shown only right after it is issued, in the session that issued it. To print a letter now, issue a new code on the order's page (the old code stops working).":
+        "Das Anschreiben enthält den Abholcode, der nur direkt nach der Ausgabe und nur in der"
+        " Sitzung, die ihn ausgegeben hat, verfügbar ist. Um jetzt ein Anschreiben zu drucken,"
+        " geben Sie auf der Seite des Auftrags einen neuen Code aus (der alte Code wird ungültig).",
+    # orders: find
+    "Opens the order directly.": "Öffnet den Auftrag direkt.",
+    "State": "Status",
+    "Search": "Suchen",
+    "Please choose one of the offered states.": "Bitte wählen Sie einen der angebotenen Status.",
+    "Orders": "Aufträge",
+    "Created": "Angelegt",
+    "Collect by": "Abholen bis",
+    "No orders match.": "Keine Aufträge gefunden.",
+    "Pages": "Seiten",
+    "First page": "Erste Seite",
+    "Next page": "Nächste Seite",
+    # orders: one order
+    "Order {reference}": "Auftrag {reference}",
+    "Order not found": "Auftrag nicht gefunden",
+    "locked after wrong PINs": "nach falschen PIN-Eingaben gesperrt",
+    "accessible (low)": "barrierefrei (niedrig)",
+    "Compartment {number}": "Fach {number}",
+    "Actions": "Aktionen",
+    "Issue a new code and PIN": "Neuen Code und neue PIN ausgeben",
+    "For a lost letter or a forgotten PIN. The old code and PIN stop working at once.":
+        "Bei verlorenem Anschreiben oder vergessener PIN. Der alte Code und die alte PIN werden"
+        " sofort ungültig.",
+    "Reason": "Grund",
+    "Language of the letter": "Sprache des Anschreibens",
+    "Issue a new code": "Neuen Code ausgeben",
+    "Cancel the order": "Auftrag stornieren",
+    "The code stops working. A document already in the box must be taken out by staff.":
+        "Der Code wird ungültig. Ein Dokument, das schon in der Station liegt, muss vom Personal"
+        " entnommen werden.",
+    "Please give a reason; it is kept in the order's history.":
+        "Bitte geben Sie einen Grund an; er wird im Verlauf des Auftrags festgehalten.",
+    "The reason is too long (at most 500 characters).": "Der Grund ist zu lang (höchstens 500 Zeichen).",
+    "The order is cancelled.": "Der Auftrag ist storniert.",
+    "History": "Verlauf",
+    "When": "Wann",
+    "What": "Was",
+    "Who": "Wer",
+    "Details": "Details",
+    "refused": "abgelehnt",
+    "No entries yet.": "Noch keine Einträge.",
+    # history
+    "Order cancelled": "Auftrag storniert",
+    "New code and PIN issued (the old ones no longer work)":
+        "Neuer Code und neue PIN ausgegeben (die alten gelten nicht mehr)",
+    "Placed in the box": "In die Station eingelegt",
+    "Collected by the citizen": "Von der Bürgerin oder dem Bürger abgeholt",
+    "Taken out of the box by staff": "Vom Personal aus der Station entnommen",
+    "Locked after wrong PINs": "Nach falschen PIN-Eingaben gesperrt",
+    "Report of another kiosk refused": "Meldung einer anderen Station abgelehnt",
+    "Access refused": "Zugriff verweigert",
+    "Old ID card returned at the box": "Alter Ausweis an der Station zurückgegeben",
+    "{name} (console or CLI user)": "{name} (Konsole oder Kommandozeile)",
+    "Box {name}": "Station {name}",
+    "Office software {name}": "Fachverfahren {name}",
+    "{name} (registry command)": "{name} (Register-Befehl)",
+    "Staff: {names}": "Personal: {names}",
+    "PIN letter confirmed": "PIN-Brief bestätigt",
+    "Reason: {reason}": "Grund: {reason}",
+
 }
 
 
