@@ -343,6 +343,218 @@ def _reason(page: Page, errors: dict, name: str) -> str:
     return reason
 
 
+async def _order_action(page: Page, rpc: str, request_type, reason_field: str, **fields):
+    """Runs one action form of the order page: (the response, None) when it was done,
+    (None, the order page with the problem next to its field) when not."""
+    reference = page.request.path_params["reference"]
+    errors: dict[str, str] = {}
+    reason = _reason(page, errors, reason_field)
+    if errors:
+        return None, await order_page(page, errors=errors, status_code=422)
+    try:
+        return await page.office.call(rpc, request_type(
+            request_id=page.field("request_id"), reference=reference, reason=reason, **fields
+        )), None
+    except ServiceError as error:
+        problem = service_problem(page, error, errors, {"reason": reason_field})
+        return None, await order_page(page, errors=errors, problem=problem,
+                                      status_code=_failure_status(error))
+
+
+async def cancel_order(page: Page) -> Response:
+    _response, refused = await _order_action(page, "CancelPickupOrder",
+                                             pb.CancelPickupOrderRequest, "cancel_reason")
+    reference = page.request.path_params["reference"]
+    return refused or page.redirect(f"/orders/{reference}?done=cancelled")
+
+
+async def reissue_code(page: Page) -> Response:
+    response, refused = await _order_action(page, "ReissuePickupCode",
+                                            pb.ReissuePickupCodeRequest, "reissue_reason")
+    if refused is not None:
+        return refused
+    language = page.field("language") or "de"
+    if language not in CONTACT_LANGUAGES:
+        errors["language"] = _("Please choose one of the offered languages.")
+        language = "de"
+    contact = page.field("contact")
+    if contact:
+        if ";" in contact:
+            errors["contact"] = _("Please enter only the e-mail address or mobile number.")
+        else:
+            contact = f"{contact};lang={language}"
+            try:
+                parse_contact(contact)
+            except ContactError as error:
+                errors["contact"] = _("This is not an e-mail address or mobile number we can"
+                                      " send to ({detail}).", detail=str(error))
+    reference = page.field("reference")
+    if reference and not REFERENCE.fullmatch(reference):
+        errors["reference"] = _("A reference has letters, digits, '.', '_' and '-' only"
+                                " (at most 64), e.g. BB-2026-0815.")
+    pin = page.field("pin")
+    if pin and not (pin.isascii() and pin.isdigit() and len(pin) == 6):
+        errors["pin"] = _("The PIN has exactly 6 digits. Leave it empty to have one generated.")
+    if len(page.field("recipient")) > 400:
+        errors["recipient"] = _("The address is too long (at most 400 characters).")
+    if errors:
+        return None, errors
+    return pb.CreatePickupOrderRequest(
+        request_id=page.field("request_id"), reference=reference, kind=kind, size=size,
+        needs_low_compartment=page.field("low") == "yes", kiosk_id=page.field("kiosk"),
+        pin=pin, contact=contact,
+    ), errors
+
+
+async def new_order(page: Page) -> Response:
+    if page.request.method == "GET":
+        return await _new_order_form(page)
+    request, errors = _validate_new_order(page)
+    if request is None:
+        return await _new_order_form(page, errors, status_code=422)
+    try:
+        response = await page.office.call("CreatePickupOrder", request)
+    except ServiceError as error:
+        problem = service_problem(page, error, errors)
+        return await _new_order_form(page, errors, problem, 422 if errors else _failure_status(error))
+    return _issued(page, response, language=page.field("language") or "de",
+                   recipient=page.field("recipient"), chosen_pin=bool(request.pin), created=True)
+
+
+def _issued(page: Page, response, *, language: str, recipient: str, chosen_pin: bool,
+            created: bool) -> Response:
+    """The one page that shows a code, its QR and the PIN; the letter is held for printing."""
+    _ = page._
+    order = response.order
+    if not response.pickup_code:
+        # A replay after the registry's secret hold ran out: the code is gone for good.
+        return page.render("order_issued.html", order=order, code="", pin="", qr="",
+                           created=created, kind=_(KIND_LABELS.get(order.kind, "Other document")),
+                           chosen_pin=chosen_pin)
+    letter = LetterContent(
+        reference=order.reference,
+        kind=pb.DocumentKind.Name(order.kind).removeprefix("DOCUMENT_KIND_").lower(),
+        pickup_code=response.pickup_code, qr_payload=response.qr_payload,
+        kiosk_id=order.kiosk_id, language=language, recipient=recipient,
+        deadline=_timestamp(order.pickup_deadline),
+        requires_pin_letter=order.requires_pin_letter_confirmation,
+    )
+    page.session.held[("letter", order.reference)] = HeldSecret(letter)
+    return page.render(
+        "order_issued.html", order=order, code=response.pickup_code, pin=response.pin,
+        qr=qr_svg(response.qr_payload, _("QR code of order {reference}",
+                                         reference=order.reference)),
+        created=created, kind=_(KIND_LABELS.get(order.kind, "Other document")),
+        chosen_pin=chosen_pin,
+    )
+
+
+async def letter(page: Page) -> Response:
+    reference = page.request.path_params["reference"]
+    held = page.session.held.get(("letter", reference))
+    if held is None:
+        return page.render("letter_gone.html", 410, reference=reference)
+    pdf = render_letter(held.letter, page.console.letter_settings)
+    return Response(pdf, media_type="application/pdf", headers={
+        "content-disposition": f'attachment; filename="Abholschreiben-{reference}.pdf"',
+    })
+
+
+# -------------------------------------------------------------------- find
+
+async def find_orders(page: Page) -> Response:
+    _ = page._
+    query = page.request.query_params
+    values = {name: query.get(name, "").strip() for name in
+              ("reference", "status", "kiosk", "page")}
+    errors: dict[str, str] = {}
+    problem = ""
+    if values["reference"]:
+        reference = values["reference"]
+        if not REFERENCE.fullmatch(reference):
+            errors["reference"] = _("A reference has letters, digits, '.', '_' and '-' only.")
+        else:
+            try:
+                await page.office.call("GetPickupOrder", pb.GetPickupOrderRequest(reference=reference))
+            except ServiceError as error:
+                errors["reference"] = service_problem(page, error, {}) or _(
+                    "There is no order with this reference in your office.")
+            else:
+                return page.redirect(f"/orders/{reference}")
+    status = _choice(values["status"], STATUSES) if values["status"] else None
+    if values["status"] and status is None:
+        errors["status"] = _("Please choose one of the offered states.")
+    token = values["page"]
+    if token and not (token.isascii() and token.isdigit()):
+        token = ""
+    orders, next_token = [], ""
+    if not errors:
+        request = pb.ListPickupOrdersRequest(
+            statuses=[status] if status else [], kiosk_id=values["kiosk"],
+            page_size=PAGE_SIZE, page_token=token)
+        try:
+            response = await page.office.call("ListPickupOrders", request)
+            orders, next_token = list(response.orders), response.next_page_token
+        except ServiceError as error:
+            problem = service_problem(page, error, errors)
+    template = "orders_results.html" if page.request.headers.get("hx-request") else "orders_find.html"
+    return page.render(
+        template, 422 if errors else 200, errors=errors, problem=problem, values=values,
+        orders=orders, next_token=next_token, first_page=not token,
+        statuses=[("", _("All"))] + [(k, _(label)) for k, _p, label in STATUSES],
+        kiosks=await _kiosk_choices(page),
+        status_label=lambda s: _(STATUS_LABELS.get(s, UNKNOWN)),
+        kind_label=lambda k: _(KIND_LABELS.get(k, "Other document")),
+        when=lambda ts: history.local_time(_timestamp(ts), page.language),
+        query_for=lambda token_: _query(values, token_),
+    )
+
+
+def _query(values: dict, token: str) -> str:
+    from urllib.parse import urlencode
+
+    params = {k: v for k, v in values.items() if v and k != "page"}
+    if token:
+        params["page"] = token
+    return urlencode(params)
+
+
+# ------------------------------------------------------------------- order
+
+async def order_page(page: Page, *, errors: dict | None = None, problem: str = "",
+                     status_code: int = 200) -> Response:
+    _ = page._
+    reference = page.request.path_params["reference"]
+    try:
+        order = (await page.office.call(
+            "GetPickupOrder", pb.GetPickupOrderRequest(reference=reference))).order
+    except ServiceError as error:
+        status = 404 if error.code == grpc.StatusCode.NOT_FOUND else 403
+        return page.render("order_missing.html", status, problem=service_problem(page, error, {}))
+    entries = history.order_history(page.console.db, reference, page.language)
+    notice = {"cancelled": _("The order is cancelled.")}.get(page.request.query_params.get("done", ""), "")
+    return page.render(
+        "order.html", status_code, order=order, entries=entries, errors=errors or {},
+        problem=problem, notice=notice,
+        is_open=order.status in OPEN_STATUSES,
+        status_label=_(STATUS_LABELS.get(order.status, UNKNOWN)),
+        kind_label=_(KIND_LABELS.get(order.kind, "Other document")),
+        size_label=_(SIZE_LABELS.get(order.size, UNKNOWN)),
+        when=lambda ts: history.local_time(_timestamp(ts), page.language),
+        request_id=page.new_request_id(),
+    )
+
+
+def _reason(page: Page, errors: dict, name: str) -> str:
+    _ = page._
+    reason = page.field(name)
+    if not reason:
+        errors[name] = _("Please give a reason; it is kept in the order's history.")
+    elif len(reason) > 500:
+        errors[name] = _("The reason is too long (at most 500 characters).")
+    return reason
+
+
 async def cancel_order(page: Page) -> Response:
     reference = page.request.path_params["reference"]
     errors: dict[str, str] = {}
