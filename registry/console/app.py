@@ -180,11 +180,13 @@ class Console:
 
     def navigation(self, page: Page) -> list[NavItem]:
         here = page.request.url.path
-        return [
-            NavItem(item.path, item.label, item.needs, item.description,
-                    current=here == item.path or (item.path != "/" and here.startswith(item.path + "/")))
-            for item in self._navigation if item.needs is None or page.may(item.needs)
-        ]
+        shown = [item for item in self._navigation if item.needs is None or page.may(item.needs)]
+        # The most specific entry is the current one: /orders/new is not also /orders.
+        matching = [item.path for item in shown
+                    if here == item.path or (item.path != "/" and here.startswith(item.path + "/"))]
+        current = max(matching, key=len, default=None)
+        return [NavItem(item.path, item.label, item.needs, item.description,
+                        current=item.path == current) for item in shown]
 
     def routes(self) -> list[BaseRoute]:
         return [*self._routes, Mount("/static", StaticFiles(directory=STATIC), name="static")]

@@ -216,6 +216,45 @@ GERMAN: dict[str, str] = {
     "Details": "Details",
     "refused": "abgelehnt",
     "No entries yet.": "Noch keine Einträge.",
+    # staff
+    "Staff and cards": "Personal und Karten",
+    "Who may open the box: add staff cards, deactivate lost ones.":
+        "Wer die Station öffnen darf: Personalkarten hinzufügen, verlorene sperren.",
+    "The staff member was added. The kiosks learn it within a minute.":
+        "Die Person wurde hinzugefügt. Die Stationen erfahren es innerhalb einer Minute.",
+    "The card no longer opens anything. The kiosks learn it within a minute.":
+        "Die Karte öffnet nichts mehr. Die Stationen erfahren es innerhalb einer Minute.",
+    "Please enter a staff id, e.g. the person's short name.":
+        "Bitte geben Sie eine Personalkennung ein, z. B. das Kürzel der Person.",
+    "A staff id has letters, digits, '.', '_' and '-' only (at most 64).":
+        "Eine Personalkennung besteht nur aus Buchstaben, Ziffern, '.', '_' und '-' (höchstens 64).",
+    "The card number is hexadecimal, e.g. 04A1B2C3D4E5F6 (as the card reader shows it).":
+        "Die Kartennummer ist hexadezimal, z. B. 04A1B2C3D4E5F6 (wie das Kartenlesegerät sie"
+        " anzeigt).",
+    "The staff PIN has exactly 6 digits.": "Die Personal-PIN hat genau 6 Ziffern.",
+    "This staff id or card is registered already.":
+        "Diese Personalkennung oder Karte ist bereits registriert.",
+    "Staff of your office": "Personal Ihres Bürgerbüros",
+    "Staff id": "Personalkennung",
+    "Card": "Karte",
+    "active": "aktiv",
+    "deactivated": "gesperrt",
+    "Deactivate card of {name}": "Karte von {name} sperren",
+    "No staff yet.": "Noch kein Personal eingetragen.",
+    "Add a staff card": "Personalkarte hinzufügen",
+    "To unlock a card that a kiosk locked after wrong PINs: deactivate it and add it again under a new staff id with a new PIN.":
+        "Um eine Karte zu entsperren, die eine Station nach falschen PIN-Eingaben gesperrt hat:"
+        " sperren Sie sie hier und fügen Sie sie unter einer neuen Personalkennung mit neuer PIN"
+        " wieder hinzu.",
+    "E.g. the person's short name; shown in the orders' history.":
+        "Z. B. das Kürzel der Person; erscheint im Verlauf der Aufträge.",
+    "Card number (UID)": "Kartennummer (UID)",
+    "Hexadecimal, as the card reader shows it, e.g. 04A1B2C3D4E5F6.":
+        "Hexadezimal, wie das Kartenlesegerät sie anzeigt, z. B. 04A1B2C3D4E5F6.",
+    "Staff PIN": "Personal-PIN",
+    "6 digits; the person enters it at the box after the card.":
+        "6 Ziffern; die Person gibt sie an der Station nach der Karte ein.",
+    "Add staff card": "Personalkarte hinzufügen",
     # history
     "Order cancelled": "Auftrag storniert",
     "New code and PIN issued (the old ones no longer work)":

@@ -4,6 +4,9 @@
 // Without JavaScript the server still ends the session; only the screen stays.
 (function () {
   "use strict";
+  // After a refused form, take keyboard and screen-reader users to the list of errors.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   var box = document.getElementById("idle-warning");
   if (!box) { return; }
   var idle = parseInt(box.getAttribute("data-idle-seconds"), 10) * 1000;
