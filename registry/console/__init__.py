@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from registry.console import orders, signin, staff
+from registry.console import alarms, commands, fleet, orders, signin, staff
 from registry.console.app import Console
 from registry.console.letter import LetterSettings
 from registry.console.sessions import DEFAULT_IDLE_MINUTES
 
 # Each module has register(console): its routes and navigation entries.
-PAGES = (signin, orders, staff)
+PAGES = (signin, orders, fleet, alarms, commands, staff)
 
 
 def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,

@@ -135,10 +135,17 @@ class Page:
             "path": self.request.url.path, "full_path": self._full_path(),
             "idle_seconds": int(self.console.sessions.idle_seconds),
             "new_request_id": self.new_request_id, "P": Permission,
+            "open_alarm_count": self.open_alarm_count,
             **self.values, **values,
         }
         html = self.console.templates.get_template(template).render(context)
         return HTMLResponse(html, status_code=status_code)
+
+    def open_alarm_count(self) -> int:
+        """For the banner on every page; only asked when the account may read alarms."""
+        from registry.console.alarms import open_alarm_count  # the page module imports this one
+
+        return open_alarm_count(self.console.db, self.principal.office_id)
 
     def _full_path(self) -> str:
         query = self.request.url.query

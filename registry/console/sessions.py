@@ -78,6 +78,15 @@ class SessionStore:
             session.last_seen = now
             return session, None
 
+    def is_live(self, token: str | None) -> bool:
+        """Whether the session still exists and is not idle, without counting as activity
+        (a dashboard left open must not keep its session alive for ever)."""
+        if not token:
+            return False
+        with self._lock:
+            session = self._sessions.get(_key(token))
+            return session is not None and self._clock() - session.last_seen <= self.idle_seconds
+
     def revoke(self, token: str | None) -> Session | None:
         if not token:
             return None

@@ -34,3 +34,21 @@
   });
   arm();
 })();
+
+// Live parts (the fleet dashboard): a server-sent event stream sends the
+// re-rendered part whenever the registry's data changed. Without JavaScript
+// the page is still correct, only as old as its last load.
+(function () {
+  "use strict";
+  var part = document.querySelector("[data-live]");
+  if (!part || !window.EventSource) { return; }
+  var source = new EventSource(part.getAttribute("data-live"));
+  source.addEventListener("fleet", function (event) {
+    part.innerHTML = event.data;
+    part.setAttribute("data-updated", String(Date.now()));
+  });
+  source.addEventListener("signedout", function () {
+    source.close();
+    window.location.replace("/signin?idle=1");
+  });
+})();
