@@ -48,7 +48,8 @@ class ServiceError(Exception):
 
     @classmethod
     def from_status(cls, status: grpc.Status) -> ServiceError:
-        code = next((c for c in grpc.StatusCode if c.value[0] == status.code), grpc.StatusCode.UNKNOWN)
+        code = next((c for c in grpc.StatusCode if c.value[0] == status.code),
+                    grpc.StatusCode.UNKNOWN)
         reason, metadata = "", {}
         for key, value in status.trailing_metadata or ():
             if key != "grpc-status-details-bin":

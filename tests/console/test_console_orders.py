@@ -110,7 +110,8 @@ def test_find_orders_by_reference_state_and_pages(console):
     client = console.client("clara")
     for i in range(27):
         create(client, reference=f"BB-{i:03d}")
-    assert client.get("/orders", params={"reference": "BB-007"}).headers["location"] == "/orders/BB-007"
+    found = client.get("/orders", params={"reference": "BB-007"})
+    assert found.headers["location"] == "/orders/BB-007"
     missing = client.get("/orders", params={"reference": "BB-NOPE"})
     assert missing.status_code == 422 and 'id="error-reference"' in missing.text
     first = client.get("/orders", params={"status": "announced"})
