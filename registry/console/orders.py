@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 import grpc
 import segno
 from markupsafe import Markup
 from starlette.responses import Response
 
-from common.convert import from_timestamp
+from common.convert import from_timestamp, to_timestamp
 from registry.console import history
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
@@ -217,7 +217,7 @@ async def find_orders(page: Page) -> Response:
     _ = page._
     query = page.request.query_params
     values = {name: query.get(name, "").strip() for name in
-              ("reference", "status", "kiosk", "page")}
+              ("reference", "status", "kiosk", "created_from", "created_to", "page")}
     errors: dict[str, str] = {}
     problem = ""
     if values["reference"]:
@@ -236,6 +236,12 @@ async def find_orders(page: Page) -> Response:
     status = _choice(values["status"], STATUSES) if values["status"] else None
     if values["status"] and status is None:
         errors["status"] = _("Please choose one of the offered states.")
+    created_after = _day(page, values["created_from"], "created_from", errors)
+    created_before = _day(page, values["created_to"], "created_to", errors)
+    if created_before is not None:
+        created_before += timedelta(days=1)  # "to" names the last day searched
+    if created_after and created_before and created_before <= created_after:
+        errors["created_to"] = _("The last day must not be before the first day.")
     token = values["page"]
     if token and not (token.isascii() and token.isdigit()):
         token = ""
@@ -244,6 +250,10 @@ async def find_orders(page: Page) -> Response:
         request = pb.ListPickupOrdersRequest(
             statuses=[status] if status else [], kiosk_id=values["kiosk"],
             page_size=PAGE_SIZE, page_token=token)
+        if created_after is not None:
+            request.created_after.CopyFrom(to_timestamp(created_after))
+        if created_before is not None:
+            request.created_before.CopyFrom(to_timestamp(created_before))
         try:
             response = await page.office.call("ListPickupOrders", request)
             orders, next_token = list(response.orders), response.next_page_token
@@ -262,6 +272,18 @@ async def find_orders(page: Page) -> Response:
         when=lambda ts: history.local_time(_timestamp(ts), page.language),
         query_for=lambda token_: _query(values, token_),
     )
+
+
+def _day(page: Page, text: str, name: str, errors: dict) -> datetime | None:
+    """A searched day (YYYY-MM-DD, as <input type=date> sends it): its local midnight."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors[name] = page._("Please enter a date as DD.MM.YYYY (e.g. 02.12.2026).")
+        return None
+    return datetime.combine(day, time(0), tzinfo=history.TIME_ZONE)
 
 
 def _query(values: dict, token: str) -> str:
