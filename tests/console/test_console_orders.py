@@ -179,3 +179,12 @@ def test_find_orders_by_the_day_they_were_created(console):
     assert bad.status_code == 422 and 'id="error-created_to"' in bad.text
     wrong = client.get("/orders", params={"created_from": "yesterday"})
     assert wrong.status_code == 422 and "TT.MM.JJJJ" in wrong.text
+
+
+def test_htmx_gets_only_the_results_and_a_plain_browser_the_whole_page(console):
+    client = console.client("clara")
+    create(client, reference="BB-HX")
+    partial = client.get("/orders", params={"status": "announced"}, headers={"HX-Request": "true"})
+    assert "BB-HX" in partial.text and "<html" not in partial.text
+    whole = client.get("/orders", params={"status": "announced"})
+    assert "BB-HX" in whole.text and "<html" in whole.text
