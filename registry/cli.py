@@ -187,7 +187,10 @@ def _start_web(server, args: argparse.Namespace):
             f"--web-address {address}: the console carries passwords; serve it over"
             f" TLS (--tls-cert/--tls-key) or on loopback (e.g. {DEFAULT_WEB_ADDRESS})"
         )
-    routes = build_console(server, idle_minutes=args.console_idle_minutes)
+    from registry.console.letter import LetterSettings
+
+    letter = LetterSettings.load(args.console_letter) if args.console_letter else None
+    routes = build_console(server, idle_minutes=args.console_idle_minutes, letter=letter)
     try:
         web = WebServer(build_app(routes), address,
                         ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
@@ -588,6 +591,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--console-idle-minutes", metavar="MINUTES", type=float, default=15.0,
         help="sign console users out after this long without activity (default 15)",
+    )
+    serve.add_argument(
+        "--console-letter", metavar="FILE",
+        help="TOML with the office's letterhead and each box's address and opening hours"
+             " for the pickup letter (see registry/console/letter.py)",
     )
     admin_cli.add_retention_options(serve)
     serve.set_defaults(handler=_serve, client=False)

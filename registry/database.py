@@ -517,10 +517,19 @@ class Transaction:
         after_rowid: int,
         limit: int,
         office_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> list[tuple[int, StoredOrder]]:
         """Orders in creation order, paged by rowid (a stable keyset)."""
         clauses = ["rowid > ?"]
         params: list[Any] = [after_rowid]
+        # create_time is UTC ISO text, which sorts as the moments do.
+        if created_after is not None:
+            clauses.append("create_time >= ?")
+            params.append(_text(created_after))
+        if created_before is not None:
+            clauses.append("create_time < ?")
+            params.append(_text(created_before))
         if office_id is not None:
             clauses.append("office_id = ?")
             params.append(office_id)

@@ -36,7 +36,9 @@ from registry.console import texts
 from registry.console.calls import OfficeCaller
 from registry.console.letter import LetterSettings
 from registry.console.texts import N_
-from registry.console.sessions import COOKIE, DEFAULT_IDLE_MINUTES, Session, SessionStore, same_secret
+from registry.console.sessions import (
+    COOKIE, DEFAULT_IDLE_MINUTES, Session, SessionStore, same_secret,
+)
 from registry.identity import Authenticator, parse_roles
 from registry.permissions import Permission, Principal, check_permission
 

@@ -48,7 +48,10 @@ class ServiceError(Exception):
 
     @classmethod
     def from_status(cls, status: grpc.Status) -> ServiceError:
-        code = next((c for c in grpc.StatusCode if c.value[0] == status.code), grpc.StatusCode.UNKNOWN)
+        code = status.code  # a StatusCode from rpc_status.to_status, an int from elsewhere
+        if not isinstance(code, grpc.StatusCode):
+            code = next((c for c in grpc.StatusCode if c.value[0] == code),
+                        grpc.StatusCode.UNKNOWN)
         reason, metadata = "", {}
         for key, value in status.trailing_metadata or ():
             if key != "grpc-status-details-bin":

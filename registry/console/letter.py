@@ -73,9 +73,13 @@ class LetterSettings:
     @classmethod
     def load(cls, path: str | Path) -> LetterSettings:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
+            return cls.load_text(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
             raise ValueError(f"cannot read the letter settings {path}: {error}") from None
+
+    @classmethod
+    def load_text(cls, text: str) -> LetterSettings:
+        data = tomllib.loads(text)  # TOMLDecodeError is a ValueError
         kiosks = {}
         for kiosk_id, site in (data.get("kiosks") or {}).items():
             hours = site.get("opening_hours", {})

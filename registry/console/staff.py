@@ -15,13 +15,11 @@ from starlette.responses import Response
 from common.credentials import CredentialFormatError, normalize_card_uid
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
-from registry.console.orders import REFERENCE, _failure_status, service_problem
+from registry.console.orders import REFERENCE
+from registry.console.problems import failure_status, service_problem
 from registry.console.texts import N_
 from registry.permissions import Permission
 from pickupbox.registry.v1 import registry_pb2 as pb
-
-STAFF_FIELDS = {"staff_id": "staff_id", "card_uid": "card_uid", "pin": "pin"}
-
 
 async def staff_page(page: Page, *, errors: dict | None = None, problem: str = "",
                      notice: str = "", status_code: int = 200) -> Response:
@@ -65,13 +63,13 @@ async def add_staff(page: Page) -> Response:
         await page.office.call("CreateStaffMember", pb.CreateStaffMemberRequest(
             request_id=page.field("request_id"), staff_id=staff_id, card_uid=card_uid, pin=pin))
     except ServiceError as error:
-        problem = service_problem(page, error, errors, STAFF_FIELDS)
+        problem = service_problem(page, error, errors)
         if error.reason == "STAFF_EXISTS":
             errors["staff_id" if "staff member" in error.message else "card_uid"] = _(
                 "This staff id or card is registered already.")
             problem = ""
         return await staff_page(page, errors=errors, problem=problem,
-                                status_code=_failure_status(error))
+                                status_code=failure_status(error))
     return page.redirect("/staff?done=added")
 
 
@@ -82,7 +80,7 @@ async def deactivate_staff(page: Page) -> Response:
             request_id=page.field("request_id"), staff_id=staff_id))
     except ServiceError as error:
         return await staff_page(page, problem=service_problem(page, error, {}),
-                                status_code=_failure_status(error))
+                                status_code=failure_status(error))
     return page.redirect("/staff?done=deactivated")
 
 

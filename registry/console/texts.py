@@ -181,6 +181,12 @@ GERMAN: dict[str, str] = {
     "Search": "Suchen",
     "Please choose one of the offered states.": "Bitte wählen Sie einen der angebotenen Status.",
     "Orders": "Aufträge",
+    "Created from": "Angelegt ab",
+    "Created up to and including": "Angelegt bis einschließlich",
+    "Please enter a date as DD.MM.YYYY (e.g. 02.12.2026).":
+        "Bitte geben Sie ein Datum als TT.MM.JJJJ ein (z. B. 02.12.2026).",
+    "The last day must not be before the first day.":
+        "Der letzte Tag darf nicht vor dem ersten Tag liegen.",
     "Created": "Angelegt",
     "Collect by": "Abholen bis",
     "No orders match.": "Keine Aufträge gefunden.",

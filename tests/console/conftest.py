@@ -123,7 +123,8 @@ def browser_page(chromium, console):
     context.close()
 
 
-AXE = Path(__file__).resolve().parents[2] / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = (Path(__file__).resolve().parents[2] / ".venv" / "node" / "node_modules" / "axe-core"
+       / "axe.min.js")
 SERIOUS = {"serious", "critical"}
 
 

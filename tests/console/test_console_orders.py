@@ -110,7 +110,8 @@ def test_find_orders_by_reference_state_and_pages(console):
     client = console.client("clara")
     for i in range(27):
         create(client, reference=f"BB-{i:03d}")
-    assert client.get("/orders", params={"reference": "BB-007"}).headers["location"] == "/orders/BB-007"
+    found = client.get("/orders", params={"reference": "BB-007"})
+    assert found.headers["location"] == "/orders/BB-007"
     missing = client.get("/orders", params={"reference": "BB-NOPE"})
     assert missing.status_code == 422 and 'id="error-reference"' in missing.text
     first = client.get("/orders", params={"status": "announced"})
@@ -159,3 +160,31 @@ def test_reissue_shows_a_new_code_and_the_old_one_is_gone(console):
     letter = client.get("/orders/BB-R/letter")
     assert qr_of_letter(letter.content) == "PBX1:" + new.replace("-", "")
     assert [r["actor"] for r in console.audit("order.reissued")] == ["user:clara"]
+
+
+def test_find_orders_by_the_day_they_were_created(console):
+    client = console.client("clara")
+    create(client, reference="BB-NOV")
+    create(client, reference="BB-DEC")
+    # 23:30 UTC on 1 December is 00:30 on 2 December in Berlin: the office's day counts.
+    console.registry.sql("UPDATE orders SET create_time = '2026-11-30T12:00:00+00:00'"
+                         " WHERE reference = 'BB-NOV'")
+    console.registry.sql("UPDATE orders SET create_time = '2026-12-01T23:30:00+00:00'"
+                         " WHERE reference = 'BB-DEC'")
+    day = client.get("/orders", params={"created_from": "2026-12-02", "created_to": "2026-12-02"})
+    assert "BB-DEC" in day.text and "BB-NOV" not in day.text
+    before = client.get("/orders", params={"created_to": "2026-12-01"})
+    assert "BB-NOV" in before.text and "BB-DEC" not in before.text
+    bad = client.get("/orders", params={"created_from": "2026-12-03", "created_to": "2026-12-02"})
+    assert bad.status_code == 422 and 'id="error-created_to"' in bad.text
+    wrong = client.get("/orders", params={"created_from": "yesterday"})
+    assert wrong.status_code == 422 and "TT.MM.JJJJ" in wrong.text
+
+
+def test_htmx_gets_only_the_results_and_a_plain_browser_the_whole_page(console):
+    client = console.client("clara")
+    create(client, reference="BB-HX")
+    partial = client.get("/orders", params={"status": "announced"}, headers={"HX-Request": "true"})
+    assert "BB-HX" in partial.text and "<html" not in partial.text
+    whole = client.get("/orders", params={"status": "announced"})
+    assert "BB-HX" in whole.text and "<html" in whole.text

@@ -47,3 +47,13 @@ def test_a_console_beyond_loopback_needs_tls(capsys, tmp_path):
                  "--notify-dir", str(tmp_path / "n")])
     assert code == 1
     assert "serve it over TLS" in capsys.readouterr().err
+
+
+def test_bad_letter_settings_stop_the_start_with_their_name(capsys, tmp_path):
+    settings = tmp_path / "letter.toml"
+    settings.write_text("sender = \n")
+    code = main(["serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+                 "--web-address", "127.0.0.1:0", "--metrics-listen", "off",
+                 "--notify-dir", str(tmp_path / "n"), "--console-letter", str(settings)])
+    assert code == 1
+    assert f"cannot read the letter settings {settings}" in capsys.readouterr().err

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import re
 import string
-from pathlib import Path
 
 from jinja2 import Environment
 from jinja2.ext import extract_from_ast
