@@ -22,7 +22,7 @@ from common.convert import from_timestamp
 from registry.console import history
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
-from registry.console.orders import _failure_status, service_problem
+from registry.console.problems import failure_status, service_problem
 from registry.console.texts import N_
 from registry.permissions import Permission, command_permission
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -121,7 +121,7 @@ async def commands_page(page: Page, *, errors: dict | None = None, problem: str 
     try:
         kiosk = await _kiosk(page, kiosk_id)
     except ServiceError as error:
-        return page.render("commands.html", _failure_status(error), kiosk=None, kiosk_id=kiosk_id,
+        return page.render("commands.html", failure_status(error), kiosk=None, kiosk_id=kiosk_id,
                            problem=service_problem(page, error, {}), results=[], sent=False,
                            **_form(page, errors))
     if kiosk is None:
@@ -179,7 +179,7 @@ async def send_command(page: Page) -> Response:
         errors = {}
         problem = service_problem(page, error, errors, {"command": "compartment"})
         return await commands_page(page, errors=errors, problem=problem,
-                                   status_code=_failure_status(error))
+                                   status_code=failure_status(error))
     return page.redirect(f"/kiosks/{kiosk_id}/commands?sent=1")
 
 

@@ -23,7 +23,7 @@ from common.convert import from_timestamp
 from registry.console import cabinet, history
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
-from registry.console.orders import service_problem
+from registry.console.problems import service_problem
 from registry.console.sessions import COOKIE
 from registry.console.texts import N_
 from registry.permissions import Permission
