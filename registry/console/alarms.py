@@ -155,7 +155,8 @@ async def alarms_page(page: Page, *, errors: dict | None = None, status_code: in
 
 async def acknowledge(page: Page) -> Response:
     event_id = page.request.path_params["event_id"]
-    comment = page.field("comment")
+    # One form per alarm on the page, so each comment field has its own name and id.
+    comment = page.field(f"comment-{event_id}")
     alarm = next((a for a in load_alarms(page.console.db, page.principal.office_id)
                   if a.event_id == event_id), None)
     if alarm is None:

@@ -216,12 +216,12 @@ def test_an_alarm_shows_on_every_page_until_acknowledged_with_a_comment(console)
     page = sven.get("/alarms")
     assert "Tür aufgebrochen" in page.text and "door 3 opened without unlock" in page.text
     fields = form_fields(page.text)
-    empty = sven.post(f"/alarms/{event_id}/acknowledge", data={**fields, "comment": ""})
+    empty = sven.post(f"/alarms/{event_id}/acknowledge", data={**fields, f"comment-{event_id}": ""})
     assert empty.status_code == 422 and console.audit("alarm.acknowledged") == []
     done = sven.post(f"/alarms/{event_id}/acknowledge",
-                     data={**fields, "comment": "Tür geschlossen, Polizei informiert"})
+                     data={**fields, f"comment-{event_id}": "Tür geschlossen, Polizei informiert"})
     assert done.status_code == 303
-    twice = sven.post(f"/alarms/{event_id}/acknowledge", data={**fields, "comment": "nochmal"})
+    twice = sven.post(f"/alarms/{event_id}/acknowledge", data={**fields, f"comment-{event_id}": "nochmal"})
     assert twice.status_code == 303
     entries = console.audit("alarm.acknowledged")
     assert [(e["actor"], e["target"]) for e in entries] == [("user:sven", event_id)]
@@ -234,6 +234,6 @@ def test_an_alarm_shows_on_every_page_until_acknowledged_with_a_comment(console)
 def test_an_unknown_alarm_is_not_acknowledged(console):
     sven = console.client("sven")
     fields = form_fields(sven.get("/alarms").text)
-    response = sven.post("/alarms/no-such-event/acknowledge", data={**fields, "comment": "x"})
+    response = sven.post("/alarms/no-such-event/acknowledge", data={**fields, "comment-no-such-event": "x"})
     assert response.status_code == 404
     assert console.audit("alarm.acknowledged") == []

@@ -59,3 +59,7 @@ def tour(page, language: str) -> Iterator[str]:
     page.wait_for_url(lambda url: "/signin" not in url)
     page.goto("/staff")
     yield "staff"
+    page.goto("/fleet")
+    yield "fleet"
+    page.goto("/alarms")
+    yield "alarms"
