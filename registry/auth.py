@@ -119,28 +119,32 @@ def _peer(context: grpc.ServicerContext) -> Peer:
     return Peer(address=context.peer() or "", certificate_names=tuple(names))
 
 
-def _refuse(context: grpc.ServicerContext, code: grpc.StatusCode, reason: str,
-            message: str) -> None:
-    context.abort_with_status(RegistryError(code, reason, message).to_status())
+class Gate:
+    """The checks every call passes, whichever front door it came through.
 
+    The gRPC interceptor and the HTTP/JSON API (registry/http_api) both hand
+    it the method name (the gRPC one, so one permission table and one audit
+    format cover both), the authorization header and the peer; it returns the
+    principal or raises the RegistryError to send back, having audited the
+    refusal. :func:`serving` then makes the principal the call's. One gate
+    per registry (``RegistryServer.gate``), so the count of wrong passwords
+    is one count whichever door they are tried at.
+    """
 
-class AuthInterceptor(grpc.ServerInterceptor):
     def __init__(self, db: RegistryDatabase) -> None:
         self._db = db
         self._authenticator = Authenticator(db)
 
-    def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
-        peer = _peer(context)
-        authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
-        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+    def admit(self, method: str, authorization: str | None, peer: Peer,
+              secure: bool) -> Principal | None:
         if authorization is not None and not secure and not peer.address.startswith(
             LOOPBACK_PREFIXES
         ):
             audit_denial(self._db, "anonymous", method, permissions.UNAUTHENTICATED,
                          "credential over plaintext", peer.address)
-            _refuse(context, grpc.StatusCode.UNAUTHENTICATED, permissions.UNAUTHENTICATED,
-                    "credentials are accepted only over TLS (or plaintext on loopback):"
-                    " start the registry with --tls-cert/--tls-key")
+            raise RegistryError(grpc.StatusCode.UNAUTHENTICATED, permissions.UNAUTHENTICATED,
+                                "credentials are accepted only over TLS (or plaintext on"
+                                " loopback): start the registry with --tls-cert/--tls-key")
         try:
             principal = self._authenticator.authenticate(authorization, peer)
         except AuthError as error:
@@ -149,7 +153,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                          reason=error.reason, peer=peer.address)
             log.warning("refused a credential for %s from %s: %s", method, peer.address,
                         error.reason)
-            _refuse(context, grpc.StatusCode.UNAUTHENTICATED, error.reason, error.message)
+            raise RegistryError(grpc.StatusCode.UNAUTHENTICATED, error.reason,
+                                error.message) from None
         decision = permissions.decide(method, principal)
         if not decision.allowed:
             actor = principal.label if principal is not None else "anonymous"
@@ -158,14 +163,34 @@ class AuthInterceptor(grpc.ServerInterceptor):
             code = (grpc.StatusCode.UNAUTHENTICATED
                     if decision.reason == permissions.UNAUTHENTICATED
                     else grpc.StatusCode.PERMISSION_DENIED)
-            _refuse(context, code, decision.reason, decision.message)
+            raise RegistryError(code, decision.reason, decision.message)
         if principal is not None and principal.kind == "user":
             with self._db.transaction() as tx:
                 tx.audit(principal.label, "login", office_id=principal.office_id or "",
                          method=method, peer=peer.address)
-        _principal.set(principal)
-        _where.set(peer.address)
-        _method.set(method)
+        return principal
+
+
+def serving(principal: Principal | None, peer_address: str, method: str) -> None:
+    """Makes ``principal`` the caller of the call this context runs (see current_principal)."""
+    _principal.set(principal)
+    _where.set(peer_address)
+    _method.set(method)
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
+        peer = _peer(context)
+        authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
+        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+        try:
+            principal = self._gate.admit(method, authorization, peer, secure)
+        except RegistryError as refusal:
+            context.abort_with_status(refusal.to_status())
+        serving(principal, peer.address, method)
         return principal
 
     def intercept_service(self, continuation, handler_call_details):

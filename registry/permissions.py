@@ -37,6 +37,7 @@ class Permission(str, Enum):
     KIOSKS_MANAGE = "kiosks.manage"
     EVENTS_READ = "events.read"  # a kiosk's reported events and alarms
     ALARMS_ACKNOWLEDGE = "alarms.acknowledge"  # the console's acknowledgement with a comment
+    REPORTS_READ = "reports.read"  # aggregated figures (registry/reports.py), no references
     PUBLIC = "public"  # health checks and reflection: no data
 
 
@@ -58,12 +59,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(
         _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE,
-                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE}
+                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ}
     ),
     # Device health and service state, never an order's details.
     Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ,
                                 P.ALARMS_ACKNOWLEDGE}),
-    Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ}),
+    Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ, P.REPORTS_READ}),
     Role.INTEGRATION: frozenset(_CLERK),
     Role.ADMIN: frozenset(
         {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC, P.EVENTS_READ}
@@ -93,6 +94,15 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "ListStaffMembers": P.STAFF_READ,
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
+}
+
+# The office's report figures have no RPC; the HTTP API serves them
+# (registry/http_api). They are named like methods so that one decide() and
+# one audit format cover them too.
+REPORTS_SERVICE = "/pickupbox.registry.v1.Reports/"
+REPORT_PERMISSIONS: dict[str, Permission] = {
+    REPORTS_SERVICE + "GetReport": P.REPORTS_READ,
+    REPORTS_SERVICE + "GetOpenData": P.REPORTS_READ,
 }
 
 _COMMAND_PERMISSIONS = {
@@ -160,7 +170,7 @@ UNKNOWN_METHOD = "UNKNOWN_METHOD"
 def required_permission(method: str) -> Permission | None:
     if method.startswith(HEALTH_PREFIX) or method.startswith(REFLECTION_PREFIX):
         return P.PUBLIC
-    return RPC_PERMISSIONS.get(method)
+    return RPC_PERMISSIONS.get(method) or REPORT_PERMISSIONS.get(method)
 
 
 def command_permission(command_type: int) -> Permission:

@@ -12,7 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.credentials import KdfParams
-from registry.auth import AuthInterceptor, Guard
+from registry.auth import AuthInterceptor, Gate, Guard
 from registry.database import RegistryDatabase
 from registry.identity import ensure_local_admin
 from registry.kiosk_service import KioskServicer
@@ -116,10 +116,11 @@ def create_server(
     # instead of silently sharing the port with the first.
     # Every call passes the AuthInterceptor: nothing is anonymous but health
     # checks and reflection.
+    gate = Gate(db)  # shared with the HTTP front door (registry/http_api)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
         # Metrics first, so refused calls are counted too.
-        interceptors=[metrics.interceptor(), AuthInterceptor(db)],
+        interceptors=[metrics.interceptor(), AuthInterceptor(gate)],
         options=[("grpc.so_reuseport", 0)],
     )
     created = ensure_local_admin(db)
@@ -161,4 +162,5 @@ def create_server(
     # The same application services behind other front doors (web console, HTTP API).
     registry_server.office = office_servicer
     registry_server.kiosk = kiosk_servicer
+    registry_server.gate = gate
     return registry_server
