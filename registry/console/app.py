@@ -41,6 +41,7 @@ from registry.console.sessions import (
 )
 from registry.identity import Authenticator, parse_roles
 from registry.permissions import Permission, Principal, check_permission
+from registry.reports import ReportConfig
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
@@ -159,9 +160,12 @@ class Page:
 
 class Console:
     def __init__(self, registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,
-                 letter: LetterSettings | None = None, clock=time.monotonic) -> None:
+                 letter: LetterSettings | None = None, report_config: ReportConfig | None = None,
+                 clock=time.monotonic) -> None:
         self.db = registry_server.db
         self.letter_settings = letter or LetterSettings()
+        # The counter's opening hours and time zone for the reports page.
+        self.report_config = report_config or ReportConfig()
         self.office = registry_server.office
         self.sessions = SessionStore(idle_minutes * 60, clock)
         # Its own failure counter per user name, like the gRPC gate's.

@@ -63,3 +63,5 @@ def tour(page, language: str) -> Iterator[str]:
     yield "fleet"
     page.goto("/alarms")
     yield "alarms"
+    page.goto("/reports")
+    yield "reports"
