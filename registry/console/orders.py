@@ -31,6 +31,7 @@ from registry.permissions import Permission
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 PAGE_SIZE = 25
+PAGE_SIZES = ("25", "100", "1000")  # 1000: the ListPickupOrders maximum
 UNKNOWN = N_("Unknown")
 REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -217,7 +218,7 @@ async def find_orders(page: Page) -> Response:
     _ = page._
     query = page.request.query_params
     values = {name: query.get(name, "").strip() for name in
-              ("reference", "status", "kiosk", "created_from", "created_to", "page")}
+              ("reference", "status", "kiosk", "created_from", "created_to", "size", "page")}
     errors: dict[str, str] = {}
     problem = ""
     if values["reference"]:
@@ -249,7 +250,8 @@ async def find_orders(page: Page) -> Response:
     if not errors:
         request = pb.ListPickupOrdersRequest(
             statuses=[status] if status else [], kiosk_id=values["kiosk"],
-            page_size=PAGE_SIZE, page_token=token)
+            page_size=int(values["size"]) if values["size"] in PAGE_SIZES else PAGE_SIZE,
+            page_token=token)
         if created_after is not None:
             request.created_after.CopyFrom(to_timestamp(created_after))
         if created_before is not None:
@@ -266,7 +268,7 @@ async def find_orders(page: Page) -> Response:
         template, 422 if errors else 200, errors=errors, problem=problem, values=values,
         orders=orders, next_token=next_token, first_page=not token,
         statuses=[("", _("All"))] + [(k, _(label)) for k, _p, label in STATUSES],
-        kiosks=await _kiosk_choices(page),
+        kiosks=await _kiosk_choices(page), sizes=[(size, size) for size in PAGE_SIZES],
         status_label=lambda s: _(STATUS_LABELS.get(s, UNKNOWN)),
         kind_label=lambda k: _(KIND_LABELS.get(k, "Other document")),
         when=lambda ts: history.local_time(_timestamp(ts), page.language),

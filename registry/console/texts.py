@@ -182,6 +182,7 @@ GERMAN: dict[str, str] = {
     "Please choose one of the offered states.": "Bitte wählen Sie einen der angebotenen Status.",
     "Orders": "Aufträge",
     "Created from": "Angelegt ab",
+    "Orders per page": "Aufträge pro Seite",
     "Created up to and including": "Angelegt bis einschließlich",
     "Please enter a date as DD.MM.YYYY (e.g. 02.12.2026).":
         "Bitte geben Sie ein Datum als TT.MM.JJJJ ein (z. B. 02.12.2026).",

@@ -57,3 +57,15 @@ def test_bad_letter_settings_stop_the_start_with_their_name(capsys, tmp_path):
                  "--notify-dir", str(tmp_path / "n"), "--console-letter", str(settings)])
     assert code == 1
     assert f"cannot read the letter settings {settings}" in capsys.readouterr().err
+
+
+def test_the_web_front_door_sends_without_waiting_for_acks():
+    import socket
+
+    from registry.web import WebServer, build_app
+
+    server = WebServer(build_app([]), "127.0.0.1:0")
+    try:
+        assert server._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        server.stop()
