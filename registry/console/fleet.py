@@ -60,11 +60,39 @@ SIZE_NAMES = {pb.COMPARTMENT_SIZE_S: "S", pb.COMPARTMENT_SIZE_M: "M", pb.COMPART
 
 
 @dataclass(frozen=True)
+class CellView:
+    cell: cabinet.Cell
+    css: str
+    mark: str
+    state: str  # in the page's language
+    deadline: str  # the order's pickup deadline, local time ("" without an order)
+
+    @property
+    def description(self) -> str:
+        """One line for the cell's tooltip: "3: occupied, BB-1, 16.12.2026 10:00"."""
+        parts = [f"{self.cell.number}: {self.state}", self.cell.order_reference, self.deadline]
+        return ", ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
 class KioskView:
     status: pb.KioskStatus
     last_seen: datetime | None
     cabinet: cabinet.Cabinet
-    deadlines: dict[str, datetime | None]  # order reference -> pickup deadline
+    cells: tuple[CellView, ...]
+    inspections: int  # compartments that need a person to look
+
+
+def describe_cells(drawn: cabinet.Cabinet, deadlines: dict[str, datetime | None],
+                   state_text: dict[int, str], when) -> tuple[CellView, ...]:
+    """Pure: each drawn compartment with its look, state and deadline as shown;
+    ``state_text`` and ``when`` word them in the page's language."""
+    return tuple(
+        CellView(cell, STATE_CLASSES.get(cell.state, "unknown"), STATE_MARKS.get(cell.state, "?"),
+                 state_text.get(cell.state, state_text.get(0, "")),
+                 when(deadlines.get(cell.order_reference)) if cell.order_reference else "")
+        for cell in drawn.cells
+    )
 
 
 def fleet_version(tx, office_id: str | None) -> tuple:
@@ -98,21 +126,45 @@ async def kiosk_views(page: Page) -> list[KioskView]:
             token = response.next_page_token
             if not token:
                 break
+    _ = page._
+    # Translated once per page, not once per compartment: a fleet has thousands.
+    state_text = {0: _(UNKNOWN), **{state: _(label) for state, label in STATE_LABELS.items()}}
+
+    def when(moment: datetime | None) -> str:
+        return history.local_time(moment, page.language)
+
     views = []
     for status in kiosks:
         if not page.may(Permission.ORDERS_READ):
             for compartment in status.compartments:
                 compartment.order_reference = ""
-        views.append(KioskView(status, from_timestamp(status.last_seen_time),
-                               cabinet.draw(status.compartments), deadlines))
+        drawn = cabinet.draw(status.compartments)
+        inspections = sum(1 for c in status.compartments
+                          if c.state == pb.COMPARTMENT_STATE_NEEDS_INSPECTION)
+        views.append(KioskView(status, from_timestamp(status.last_seen_time), drawn,
+                               describe_cells(drawn, deadlines, state_text, when),
+                               inspections))
     return views
 
 
 def _context(page: Page, views: list[KioskView]) -> dict:
-    return {"kiosks": views, "state_labels": STATE_LABELS, "state_marks": STATE_MARKS,
-            "state_classes": STATE_CLASSES, "device_labels": DEVICE_LABELS,
-            "size_names": SIZE_NAMES, "unknown": UNKNOWN,
-            "when": lambda moment: history.local_time(moment, page.language)}
+    return {"kiosks": views, "device_labels": DEVICE_LABELS, "size_names": SIZE_NAMES,
+            "unknown": UNKNOWN, "when": lambda moment: history.local_time(moment, page.language)}
+
+
+async def kiosk_page(page: Page) -> Response:
+    """One kiosk: its cabinet and every compartment in a table (state, order, deadline)."""
+    kiosk_id = page.request.path_params["kiosk_id"]
+    problem = ""
+    views: list[KioskView] = []
+    try:
+        views = [v for v in await kiosk_views(page) if v.status.kiosk_id == kiosk_id]
+    except ServiceError as error:
+        problem = service_problem(page, error, {})
+    if not views and not problem:
+        problem = page._("This kiosk is not enrolled in your office.")
+    return page.render("fleet_kiosk.html", 200 if views else 404, problem=problem,
+                       kiosk_id=kiosk_id, **_context(page, views))
 
 
 async def dashboard(page: Page) -> Response:
@@ -167,5 +219,6 @@ async def live(page: Page) -> Response:
 def register(console: Console) -> None:
     console.add("/fleet", dashboard, needs=Permission.KIOSKS_READ)
     console.add("/fleet/live", live, needs=Permission.KIOSKS_READ)
+    console.add("/fleet/{kiosk_id}", kiosk_page, needs=Permission.KIOSKS_READ)
     console.nav("/fleet", N_("Fleet"), needs=Permission.KIOSKS_READ,
                 description=N_("Every kiosk: online, devices, and its compartments as built."))

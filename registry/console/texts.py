@@ -366,6 +366,12 @@ GERMAN: dict[str, str] = {
     'working': 'in Ordnung',
     'unknown': 'unbekannt',
     '{occupied} occupied, {free} free, {out} out of service, {total} in all': '{occupied} besetzt, {free} frei, {out} außer Betrieb, {total} insgesamt',
+    'Devices': 'Geräte',
+    'Kiosk {kiosk}': 'Station {kiosk}',
+    'Kiosks of your office': 'Stationen Ihres Bürgerbüros',
+    "Point at a compartment for its order and deadline; the kiosk's page lists them all.": 'Zeigen Sie auf ein Fach für Auftrag und Abholfrist; die Seite der Station listet alle auf.',
+    'Reachable': 'Erreichbar',
+    '{count} to inspect': '{count} zu prüfen',
     # reports (reports.py)
     'A report covers at most {count} days.': 'Ein Bericht umfasst höchstens {count} Tage.',
     'Alarms by kind': 'Alarme nach Art',

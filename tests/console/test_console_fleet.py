@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from registry.console import alarms, cabinet, commands
+from registry.console import alarms, cabinet, commands, fleet, history
 from tests.console.conftest import form_fields
 from tests.registry.conftest import compartments
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -41,6 +41,21 @@ def test_a_cabinet_is_drawn_column_by_column_with_each_compartment_as_tall_as_it
     # Neighbours never overlap, whatever the order the kiosk reported them in.
     again = cabinet.draw(list(reversed(layout)))
     assert sorted(again.cells, key=lambda c: c.number) == sorted(drawn.cells, key=lambda c: c.number)
+
+
+def test_each_compartment_is_shown_with_its_state_order_and_deadline_in_words():
+    drawn = cabinet.draw([
+        pb.Compartment(number=1, column=1, row=1, state=pb.COMPARTMENT_STATE_FREE),
+        pb.Compartment(number=2, column=1, row=2, state=pb.COMPARTMENT_STATE_OCCUPIED,
+                       order_reference="BB-1"),
+        pb.Compartment(number=3, column=1, row=3, state=99),
+    ])
+    cells = fleet.describe_cells(drawn, {"BB-1": NOW}, {0: "?", pb.COMPARTMENT_STATE_FREE: "frei",
+                                                        pb.COMPARTMENT_STATE_OCCUPIED: "besetzt"},
+                                 lambda moment: moment.strftime("%d.%m."))
+    assert [(c.css, c.mark, c.description) for c in cells] == [
+        ("free", "", "1: frei"), ("occupied", "●", "2: besetzt, BB-1, 02.12."),
+        ("unknown", "?", "3: ?")]
 
 
 def _row(**changes) -> dict:
@@ -134,12 +149,22 @@ def test_the_dashboard_shows_each_kiosk_its_cabinet_orders_and_deadlines(console
     assert page.status_code == 200
     html = page.text
     assert "kiosk-1" in html and "✓ erreichbar" in html
-    assert 'href="/orders/BB-FLEET-1"' in html  # the occupied compartment's order
     assert "<svg" in html and "Schrank von kiosk-1" in html
-    assert '<dd class="backlog">2</dd>' in html
+    assert "<title>2: besetzt, BB-FLEET-1, " in html  # the occupied compartment's order
+    assert '<td class="backlog">2</td>' in html
+    assert "locker_bank: ✓ in Ordnung" in html
+    detail = console.client("sven").get("/fleet/kiosk-1")
+    assert detail.status_code == 200
+    assert 'href="/orders/BB-FLEET-1"' in detail.text  # the order and its deadline in a table
+    deadline = console.registry.sql(
+        "SELECT pickup_deadline FROM orders WHERE reference = 'BB-FLEET-1'")[0][0]
+    assert deadline and datetime.fromisoformat(deadline).astimezone(
+        history.TIME_ZONE).strftime("%d.%m.%Y %H:%M") in detail.text
+    assert console.client("sven").get("/fleet/kiosk-9").status_code == 404
     # A technician sees the states but no order's details.
-    technician = console.client("tina").get("/fleet").text
-    assert "besetzt" in technician and "BB-FLEET-1" not in technician
+    for path in ("/fleet", "/fleet/kiosk-1"):
+        technician = console.client("tina").get(path).text
+        assert "besetzt" in technician and "BB-FLEET-1" not in technician
 
 
 def test_the_dashboard_stream_sends_the_new_state_when_a_kiosk_reports(console):
