@@ -145,17 +145,20 @@ def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    # console: the office web console (and the HTTP API) on one port, up
+    # before systemd hears READY, so "ready" means every front door is.
+    try:
+        web = _start_web(server, args)
+    except (OSError, ValueError, CliError) as error:
+        server.stop(grace=0)
+        raise CliError(str(error)) from None
     try:  # fleetops: /metrics and systemd READY/WATCHDOG/STOPPING
         from registry.metrics import Operations
 
         operations = Operations(server, args.listen, args.metrics_listen, tls_cert=args.tls_cert)
     except (OSError, ValueError) as error:
-        server.stop(grace=0)
-        raise CliError(str(error)) from None
-    try:  # console: the office web console (and the HTTP API) on one port
-        web = _start_web(server, args)
-    except (OSError, ValueError, CliError) as error:
-        operations.stop()
+        if web is not None:
+            web.stop()
         server.stop(grace=0)
         raise CliError(str(error)) from None
     host = args.listen.rsplit(":", 1)[0]

@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parents[2] / "kiosk" / "ui" / "fonts"
 LETTER_LANGUAGES = ("de", "en")
@@ -189,6 +188,8 @@ def qr_png(payload: str) -> bytes:
 
 def render_letter(content: LetterContent, settings: LetterSettings) -> bytes:
     """The letter as PDF bytes."""
+    from fpdf import FPDF  # here: importing fpdf2 (and fontTools) slows the registry's start
+
     language = letter_language(content.language)
     text = _TEXT[language]
     kind = _KINDS[language].get(content.kind, _KINDS[language]["other"])

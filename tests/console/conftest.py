@@ -98,9 +98,13 @@ def console(tmp_path: Path) -> Iterator[ConsoleUnderTest]:
     running.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Debian Chromium for the session (never a downloaded browser)."""
+    """One headless Debian Chromium per test module (never a downloaded browser).
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in
+    the main thread while it is open, and later tests that call asyncio.run()
+    (tests/ops) would fail."""
     if not CHROMIUM.exists() or shutil.which("node") is None:
         message = "no /usr/bin/chromium: run tools/setup --tests (installs Debian's chromium)"
         if os.environ.get("CI", "").lower() == "true":

@@ -18,6 +18,7 @@ from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, start_console
 from tests.console.tour import tour
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCALES = {"de": "de-DE", "en": "en-GB"}
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +33,8 @@ def main(argv: list[str]) -> int:
         try:
             for language in LANGUAGES:
                 (out / language).mkdir(parents=True, exist_ok=True)
-                context = browser.new_context(base_url=console.url,
+                # The browser's locale formats date fields (TT.MM.JJJJ in German).
+                context = browser.new_context(base_url=console.url, locale=LOCALES[language],
                                               viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 for name in tour(page, language):
