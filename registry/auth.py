@@ -11,8 +11,10 @@ depends on the request's data (which kiosk, which office) with
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
+from collections.abc import Iterator
 from concurrent.futures import Executor
 
 import grpc
@@ -46,6 +48,22 @@ def current_principal() -> Principal:
 
 def current_peer() -> str:
     return _where.get()
+
+
+@contextlib.contextmanager
+def acting_as(principal: Principal, peer: str, method: str) -> Iterator[None]:
+    """Runs servicer code for ``principal`` as the interceptor would after admitting it.
+
+    For front doors in the registry's process (web console, HTTP API) that call
+    the servicers directly; they must have called :func:`permissions.decide` first.
+    """
+    tokens = (_principal.set(principal), _where.set(peer), _method.set(method))
+    try:
+        yield
+    finally:
+        _method.reset(tokens[2])
+        _where.reset(tokens[1])
+        _principal.reset(tokens[0])
 
 
 class Guard:

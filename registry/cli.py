@@ -153,11 +153,20 @@ def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    # console: the office web console (and the HTTP API) on one port, up
+    # before systemd hears READY, so "ready" means every front door is.
+    try:
+        web = _start_web(server, args)
+    except (OSError, ValueError, CliError) as error:
+        server.stop(grace=0)
+        raise CliError(str(error)) from None
     try:  # fleetops: /metrics and systemd READY/WATCHDOG/STOPPING
         from registry.metrics import Operations
 
         operations = Operations(server, args.listen, args.metrics_listen, tls_cert=args.tls_cert)
     except (OSError, ValueError) as error:
+        if web is not None:
+            web.stop()
         server.stop(grace=0)
         raise CliError(str(error)) from None
     host = args.listen.rsplit(":", 1)[0]
@@ -168,9 +177,45 @@ def _serve(args: argparse.Namespace) -> int:
     while not stop.wait(1.0):
         pass
     logging.getLogger("registry").info("stopping")
+    if web is not None:
+        web.stop()
     operations.stop()
     server.stop(grace=5)
     return 0
+
+
+def _start_web(server, args: argparse.Namespace):
+    """The web front door at --web-address, or None when it is "off"."""
+    if args.web_address == "off":
+        return None
+    from registry.console import build_console
+    from registry.web import DEFAULT_WEB_ADDRESS, WebServer, build_app, split_address
+
+    address = args.web_address or DEFAULT_WEB_ADDRESS
+    host, _port = split_address(address)
+    if not args.tls_cert and not (host.startswith("127.") or host in ("::1", "localhost")):
+        raise CliError(
+            f"--web-address {address}: the console carries passwords; serve it over"
+            f" TLS (--tls-cert/--tls-key) or on loopback (e.g. {DEFAULT_WEB_ADDRESS})"
+        )
+    from registry.console.letter import LetterSettings
+
+    letter = LetterSettings.load(args.console_letter) if args.console_letter else None
+    routes = build_console(server, idle_minutes=args.console_idle_minutes, letter=letter)
+    try:
+        web = WebServer(build_app(routes), address,
+                        ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
+    except OSError as error:
+        if args.web_address:  # asked for: fail loudly
+            raise
+        # The default port taken (a second registry on this machine, e.g. in
+        # tests): the registry itself still serves; say how to get a console.
+        logging.getLogger("registry").warning(
+            "%s; the office console is not started: pass --web-address HOST:PORT (or off)", error)
+        return None
+    web.start()
+    logging.getLogger("registry").info("office console on %s/", web.url)
+    return web
 
 
 # ------------------------------------------------------------------ clients
@@ -562,6 +607,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-listen", metavar="HOST:PORT|off", default="127.0.0.1:9465",
         help="Prometheus /metrics address (default 127.0.0.1:9465; 'off' disables it)",
+    )
+    serve.add_argument(
+        "--web-address", metavar="HOST:PORT|off", default=None,
+        help="the office web console (default 127.0.0.1:8480; 'off' disables it;"
+             " other than loopback only with --tls-cert/--tls-key)",
+    )
+    serve.add_argument(
+        "--console-idle-minutes", metavar="MINUTES", type=float, default=15.0,
+        help="sign console users out after this long without activity (default 15)",
+    )
+    serve.add_argument(
+        "--console-letter", metavar="FILE",
+        help="TOML with the office's letterhead and each box's address and opening hours"
+             " for the pickup letter (see registry/console/letter.py)",
     )
     admin_cli.add_retention_options(serve)
     serve.set_defaults(handler=_serve, client=False)

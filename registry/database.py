@@ -502,11 +502,20 @@ class Transaction:
         after_rowid: int,
         limit: int,
         office_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> list[tuple[int, StoredOrder]]:
         """Orders in creation order, paged by rowid (a stable keyset)."""
         row_id = self._db.row_id
         clauses = [f"{row_id} > :after"]
         params: dict[str, Any] = {"after": after_rowid, "limit": limit}
+        # create_time is UTC ISO text, which sorts as the moments do.
+        if created_after is not None:
+            clauses.append("create_time >= :created_after")
+            params["created_after"] = _text(created_after)
+        if created_before is not None:
+            clauses.append("create_time < :created_before")
+            params["created_before"] = _text(created_before)
         if office_id is not None:
             clauses.append("office_id = :office")
             params["office"] = office_id

@@ -447,6 +447,10 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         limit = validation.page_size(
             request.page_size, default=DEFAULT_LIST_PAGE_SIZE, maximum=MAX_LIST_PAGE_SIZE
         )
+        created_after = from_timestamp(request.created_after)
+        created_before = from_timestamp(request.created_before)
+        if created_after and created_before and created_before <= created_after:
+            raise invalid_argument("created_before", "must be later than created_after")
         with self._db.transaction() as tx:
             rows = tx.list_orders(
                 statuses=statuses,
@@ -454,6 +458,8 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 after_rowid=int(token or 0),
                 limit=limit + 1,
                 office_id=current_principal().office_id,
+                created_after=created_after,
+                created_before=created_before,
             )
         page = rows[:limit]
         return pb.ListPickupOrdersResponse(

@@ -36,6 +36,7 @@ class Permission(str, Enum):
     OFFICES_MANAGE = "offices.manage"
     KIOSKS_MANAGE = "kiosks.manage"
     EVENTS_READ = "events.read"  # a kiosk's reported events and alarms
+    ALARMS_ACKNOWLEDGE = "alarms.acknowledge"  # the console's acknowledgement with a comment
     REPORTS_READ = "reports.read"  # aggregated figures (registry/reports.py), no references
     PUBLIC = "public"  # health checks and reflection: no data
 
@@ -58,10 +59,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(
         _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE,
-                  P.EVENTS_READ, P.REPORTS_READ}
+                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ}
     ),
     # Device health and service state, never an order's details.
-    Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ}),
+    Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ,
+                                P.ALARMS_ACKNOWLEDGE}),
     Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ, P.REPORTS_READ}),
     Role.INTEGRATION: frozenset(_CLERK),
     Role.ADMIN: frozenset(

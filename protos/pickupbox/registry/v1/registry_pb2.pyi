@@ -508,16 +508,20 @@ class GetPickupOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[PickupOrder, _Mapping]] = ...) -> None: ...
 
 class ListPickupOrdersRequest(_message.Message):
-    __slots__ = ("statuses", "kiosk_id", "page_size", "page_token")
+    __slots__ = ("statuses", "kiosk_id", "page_size", "page_token", "created_after", "created_before")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[OrderStatus]
     kiosk_id: str
     page_size: int
     page_token: str
-    def __init__(self, statuses: _Optional[_Iterable[_Union[OrderStatus, str]]] = ..., kiosk_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, statuses: _Optional[_Iterable[_Union[OrderStatus, str]]] = ..., kiosk_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListPickupOrdersResponse(_message.Message):
     __slots__ = ("orders", "next_page_token")
