@@ -148,6 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except OSError as error:
         raise CliError(str(error)) from None
+    server.notifier_for_web = notifier  # as built here, before metrics wrapped it
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -200,8 +201,25 @@ def _start_web(server, args: argparse.Namespace):
         )
     from registry.console.letter import LetterSettings
 
+    from registry.http_api import api_routes
+    from registry.reports import DEFAULT_OPENING_HOURS, DEFAULT_TIMEZONE, OpeningHours, ReportConfig
+
     letter = LetterSettings.load(args.console_letter) if args.console_letter else None
-    routes = build_console(server, idle_minutes=args.console_idle_minutes, letter=letter)
+    try:
+        reports = ReportConfig(timezone=args.timezone or DEFAULT_TIMEZONE, opening_hours=(
+            OpeningHours.parse(args.opening_hours or DEFAULT_OPENING_HOURS)))
+        reports.zone  # noqa: B018 - an unknown zone fails here, before anything listens
+    except ValueError as error:
+        raise CliError(f"--opening-hours/--timezone: {error}") from None
+    # One port, three parts: the HTTP/JSON API first (its mount answers every
+    # path below /api/v1), the notifiers' endpoints (SMS delivery reports),
+    # then the console at /.
+    routes = [
+        *api_routes(server, report_config=reports),
+        *_notifier_routes(server.notifier_for_web),
+        *build_console(server, idle_minutes=args.console_idle_minutes, letter=letter,
+                       report_config=reports),
+    ]
     try:
         web = WebServer(build_app(routes), address,
                         ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
@@ -216,6 +234,16 @@ def _start_web(server, args: argparse.Namespace):
     web.start()
     logging.getLogger("registry").info("office console on %s/", web.url)
     return web
+
+
+def _notifier_routes(notifier) -> list:
+    """Web endpoints a notifier (or each one of a fan-out) brings, e.g. SMS delivery reports."""
+    routes = []
+    for member in getattr(notifier, "notifiers", [notifier]):
+        web_routes = getattr(type(member), "web_routes", None)
+        if web_routes is not None:
+            routes.extend(web_routes(member))
+    return routes
 
 
 # ------------------------------------------------------------------ clients
@@ -621,6 +649,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--console-letter", metavar="FILE",
         help="TOML with the office's letterhead and each box's address and opening hours"
              " for the pickup letter (see registry/console/letter.py)",
+    )
+    serve.add_argument(
+        "--opening-hours", metavar="HOURS",
+        help="the counter's opening hours for the reports' 'collected outside opening hours',"
+             ' e.g. "mon-fri 08:00-12:00; tue,thu 14:00-18:00" (the default)',
+    )
+    serve.add_argument(
+        "--timezone", metavar="ZONE", help="the offices' time zone for reports (default Europe/Berlin)",
     )
     admin_cli.add_retention_options(serve)
     serve.set_defaults(handler=_serve, client=False)

@@ -32,6 +32,12 @@ def test_serve_starts_the_console_at_web_address(tmp_path):
         assert match, "no console URL in the log"
         page = httpx.get(f"{match.group(1)}/signin")
         assert page.status_code == 200 and "Anmelden" in page.text
+        # The HTTP/JSON API on the same port: its document is public, its calls are not.
+        document = httpx.get(f"{match.group(1)}/api/v1/openapi.json")
+        assert document.status_code == 200 and document.json()["openapi"].startswith("3.1")
+        refused = httpx.get(f"{match.group(1)}/api/v1/orders")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["details"][0]["reason"] == "UNAUTHENTICATED"
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
     finally:
@@ -47,6 +53,14 @@ def test_a_console_beyond_loopback_needs_tls(capsys, tmp_path):
                  "--notify-dir", str(tmp_path / "n")])
     assert code == 1
     assert "serve it over TLS" in capsys.readouterr().err
+
+
+def test_bad_opening_hours_stop_the_start_with_their_name(capsys, tmp_path):
+    code = main(["serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+                 "--web-address", "127.0.0.1:0", "--metrics-listen", "off",
+                 "--notify-dir", str(tmp_path / "n"), "--opening-hours", "mon 8-12"])
+    assert code == 1
+    assert "--opening-hours/--timezone: opening hours 'mon 8-12'" in capsys.readouterr().err
 
 
 def test_bad_letter_settings_stop_the_start_with_their_name(capsys, tmp_path):
