@@ -16,6 +16,8 @@ changes that path.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from kiosk.demo import STAFF_CARD, STAFF_PIN
 DATA = Path("var/first-run")
 DEMO_CARD_PRESET = "staff-1"  # the card preset in hardware/boxes/demo.toml with STAFF_CARD's UID
 DEMO_STAFF_ID = "demo-staff"
+DEMO_CONSOLE_USER = "demo"
+CONSOLE_PASSWORD_FILE = "console.password"
 
 
 def demo_environment(base: Path) -> dict[str, str]:
@@ -68,6 +72,39 @@ def create_demo_staff(port: int, registry_db: Path) -> None:
             pin=STAFF_PIN), timeout=10)
 
 
+def start_demo_console(server, data: Path):
+    """The office console (and HTTP API) of the embedded registry, with a demo
+    supervisor account whose password is kept in DATA/console.password (0600)
+    and printed at start. Returns (web server, URL, password)."""
+    from registry import identity
+    from registry.console import build_console
+    from registry.database import DEFAULT_OFFICE
+    from registry.http_api import api_routes
+    from registry.permissions import Role
+    from registry.web import DEFAULT_WEB_ADDRESS, WebServer, build_app
+
+    path = data / CONSOLE_PASSWORD_FILE
+    if path.exists():
+        password = path.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        data.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+    with server.db.transaction() as tx:
+        if tx.user_by_name(DEMO_CONSOLE_USER) is None:
+            identity.create_user(tx, DEMO_CONSOLE_USER, password, DEFAULT_OFFICE,
+                                 frozenset({Role.CLERK, Role.SUPERVISOR}))
+    app = build_app([*api_routes(server), *build_console(server)])
+    try:
+        web = WebServer(app, DEFAULT_WEB_ADDRESS)
+    except OSError:  # the usual port taken (another registry): any free loopback port
+        web = WebServer(app, "127.0.0.1:0")
+    web.start()
+    return web, web.url + "/", password
+
+
 def main() -> int:
     import os
 
@@ -77,13 +114,15 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kiosk = build_kiosk(settings)
     kiosk.start()
+    web = None
     try:
+        office = ""
         if kiosk.registry is not None:  # embedded, unless the environment points elsewhere
             create_demo_staff(kiosk.registry.port, settings.registry.embedded_db)
-        office = ""
-        if kiosk.registry is not None:
+            web, url, password = start_demo_console(kiosk.registry, DATA)
             credential = Path(settings.registry.embedded_db).parent / "admin.credential"
-            office = (f"  Office side: .venv/bin/kiosk-registry order list --address "
+            office = (f"  Office console: {url} (user {DEMO_CONSOLE_USER}, password {password})\n"
+                      f"  Office command: .venv/bin/kiosk-registry order list --address "
                       f"127.0.0.1:{kiosk.registry.port} --credential {credential}")
         banner = "\n".join((
             "",
@@ -99,6 +138,8 @@ def main() -> int:
 
         run_app(kiosk, windowed=True, demo_hint=demo_login_hint())
     finally:
+        if web is not None:
+            web.stop()
         kiosk.stop()
     return 0
 

@@ -510,6 +510,39 @@ def test_the_first_run_demo_staff_can_log_in(tmp_path):
         kiosk.stop()
 
 
+def test_the_first_run_demo_opens_the_office_console_with_a_demo_account(tmp_path):
+    """`tools/run` also serves the office console; its demo supervisor signs in
+    with the password kept (mode 0600) in the demo's data dir."""
+    import re
+
+    import httpx
+
+    from kiosk.app import build_kiosk
+    from kiosk.config import load_settings
+    from kiosk.ui.first_run import CONSOLE_PASSWORD_FILE, demo_environment, start_demo_console
+
+    settings = load_settings(None, environ=demo_environment(tmp_path))
+    kiosk = build_kiosk(settings)
+    kiosk.start()
+    web = None
+    try:
+        web, url, password = start_demo_console(kiosk.registry, tmp_path)
+        again = start_demo_console(kiosk.registry, tmp_path)  # a second start: same account
+        again[0].stop()
+        assert again[2] == password
+        assert (tmp_path / CONSOLE_PASSWORD_FILE).stat().st_mode & 0o777 == 0o600
+        with httpx.Client(base_url=url, follow_redirects=False) as client:
+            form = client.get("/signin").text
+            fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+            signed_in = client.post("/signin", data={**fields, "user": "demo", "password": password})
+            assert signed_in.status_code == 303
+            assert "Stationen" in client.get("/").text  # a supervisor's start page
+    finally:
+        if web is not None:
+            web.stop()
+        kiosk.stop()
+
+
 # ------------------------------------------------ throttle countdown, document kind
 
 CODES = [lang.code for lang in LANGUAGES]
