@@ -44,6 +44,24 @@ def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
                 # Details may change before the deposit (size, accessibility).
                 store.save_order(tx, replace(remote, failed_pin_attempts=local.failed_pin_attempts,
                                              locked=local.locked))
+            elif reissued(local, remote):
+                store.save_order(tx, with_new_credentials(local, remote))
+
+
+def reissued(local: PickupOrder, remote: PickupOrder) -> bool:
+    """The office gave a document in the box a new code and PIN (a lost letter)."""
+    return (local.status in (OrderStatus.DEPOSITED, OrderStatus.EXPIRED)
+            and remote.status is local.status
+            and bool(remote.code_lookup) and bool(remote.pin_verifier)
+            and (remote.code_lookup, remote.pin_verifier)
+            != (local.code_lookup, local.pin_verifier))
+
+
+def with_new_credentials(local: PickupOrder, remote: PickupOrder) -> PickupOrder:
+    """Only the new hashes and a fresh count of wrong PINs (the office's reissue also
+    unlocks); where the document is and since when stays the kiosk's own record."""
+    return replace(local, code_lookup=remote.code_lookup, pin_verifier=remote.pin_verifier,
+                   failed_pin_attempts=0, locked=False)
 
 
 def merge_staff(store: KioskStore, records: list[StaffRecord]) -> None:

@@ -121,6 +121,30 @@ def test_cancelled_order_is_removed_not_handed_out(registry, make_kiosk):
     assert view.staff_compartment == number
 
 
+def test_a_reissued_code_replaces_the_old_one_at_the_kiosk_after_the_deposit(registry, make_kiosk):
+    # The letter got lost after the document was put in the box: the office
+    # reissues, and from the next sync on only the new code and PIN open it.
+    k = make_kiosk()
+    created = registry.create_order()
+    ref = created.order.reference
+    number = k.deposit(ref)
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
+    old_lookup = k.store.order(ref).code_lookup
+    reissued = registry.office.ReissuePickupCode(
+        pb.ReissuePickupCodeRequest(reference=ref, reason="letter lost"), timeout=10)
+    wait_for(lambda: k.store.order(ref).code_lookup != old_lookup,
+             what="the new code's hashes on the kiosk")
+
+    unlocks_before = len(k.bank.unlock_log)
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.UNKNOWN_CODE  # the old code opens nothing
+    assert len(k.bank.unlock_log) == unlocks_before
+    k.core.cancel()
+    k.clock.advance(timedelta(minutes=6))
+    view = k.pickup(reissued.qr_payload, reissued.pin)  # PIN letter confirmed on the way
+    assert view.pickup_state is PickupState.DOOR_OPEN and view.pickup_compartment == number
+
+
 def test_low_compartment_for_accessible_order(registry, make_kiosk):
     k = make_kiosk()
     created = registry.create_order(needs_low_compartment=True)
