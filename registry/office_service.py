@@ -70,6 +70,7 @@ from registry.errors import (
     KIOSK_NOT_FOUND,
     ORDER_EXISTS,
     ORDER_NOT_CANCELLABLE,
+    ORDER_NOT_EXTENDABLE,
     ORDER_NOT_FOUND,
     ORDER_NOT_REISSUABLE,
     STAFF_EXISTS,
@@ -348,6 +349,42 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         log.info("order %s cancelled", order.reference)
         notify_cancelled(self._notifier, order)  # messages hook
         self._retention.run()
+        return response
+
+    @abort_on_error
+    def ExtendPickupDeadline(
+        self, request: pb.ExtendPickupDeadlineRequest, context
+    ) -> pb.ExtendPickupDeadlineResponse:
+        method = "ExtendPickupDeadline"
+        replayed = self._replayed(method, request.request_id, pb.ExtendPickupDeadlineResponse)
+        if replayed is not None:
+            return replayed
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        validation.text("reason", request.reason)
+        wanted = from_timestamp(request.pickup_deadline) if request.HasField(
+            "pickup_deadline") else None
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.ExtendPickupDeadlineResponse.FromString(stored)
+            order = self._own_order(tx, request.reference)
+            if order.status is not OrderStatus.DEPOSITED:
+                raise RegistryError(
+                    grpc.StatusCode.FAILED_PRECONDITION, ORDER_NOT_EXTENDABLE,
+                    f"order {order.reference} is {order.status.value}; only a document in"
+                    " the box gets a later deadline",
+                    {"reference": order.reference, "status": order.status.value},
+                )
+            deadline = validation.new_deadline(order.pickup_deadline, wanted, utcnow())
+            order = tx.update_order(order.reference, pickup_deadline=deadline)
+            tx.audit(current_principal().label, "order.deadline_extended",
+                     office_id=order.office_id, target=order.reference, reason=request.reason,
+                     deadline=deadline.isoformat())
+            queue_resync(tx, order.kiosk_id, f"order {order.reference} has a later deadline")
+            response = pb.ExtendPickupDeadlineResponse(order=order_to_proto(order))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("order %s may be collected until %s", order.reference, deadline.isoformat())
         return response
 
     @abort_on_error

@@ -26,6 +26,7 @@ class Permission(str, Enum):
     KIOSK_SELF = "kiosk.self"  # a kiosk acting as itself
     ORDERS_READ = "orders.read"
     ORDERS_WRITE = "orders.write"  # create, cancel, reissue
+    ORDERS_DEADLINE = "orders.deadline"  # a later pickup deadline
     KIOSKS_READ = "kiosks.read"
     COMMAND_RESYNC = "commands.resync"
     COMMAND_SERVICE = "commands.service"  # out of / back in service
@@ -59,7 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(
         _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE,
-                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ}
+                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ, P.ORDERS_DEADLINE}
     ),
     # Device health and service state, never an order's details.
     Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ,
@@ -85,6 +86,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "CreatePickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "CancelPickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ReissuePickupCode": P.ORDERS_WRITE,
+    OFFICE_SERVICE + "ExtendPickupDeadline": P.ORDERS_DEADLINE,
     OFFICE_SERVICE + "GetPickupOrder": P.ORDERS_READ,
     OFFICE_SERVICE + "ListOrderMessages": P.ORDERS_READ,
     OFFICE_SERVICE + "ListPickupOrders": P.ORDERS_READ,

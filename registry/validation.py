@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from registry.errors import invalid_argument
 
@@ -57,3 +58,23 @@ def contact(value: str) -> str:
     except ContactError as error:
         raise invalid_argument("contact", str(error)) from None
     return value
+
+
+MAX_DEADLINE_AHEAD = timedelta(days=90)
+
+
+def new_deadline(current: datetime | None, wanted: datetime | None, now: datetime) -> datetime:
+    """A pickup deadline the office may set: later than the current one (it only
+    ever extends; an earlier one would surprise a citizen who was told a date),
+    in the future, and at most 90 days ahead (the box is no storage)."""
+    if wanted is None:
+        raise invalid_argument("pickup_deadline", "is required")
+    if wanted <= now:
+        raise invalid_argument("pickup_deadline", "is in the past; give a later moment")
+    if current is not None and wanted <= current:
+        raise invalid_argument(
+            "pickup_deadline", f"is not later than the current deadline {current.isoformat()};"
+            " a deadline can only be extended")
+    if wanted > now + MAX_DEADLINE_AHEAD:
+        raise invalid_argument("pickup_deadline", "is more than 90 days ahead")
+    return wanted

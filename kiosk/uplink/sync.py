@@ -44,8 +44,19 @@ def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
                 # Details may change before the deposit (size, accessibility).
                 store.save_order(tx, replace(remote, failed_pin_attempts=local.failed_pin_attempts,
                                              locked=local.locked))
-            elif reissued(local, remote):
-                store.save_order(tx, with_new_credentials(local, remote))
+            elif (changed := office_changes(local, remote)) != local:
+                store.save_order(tx, changed)
+
+
+def office_changes(local: PickupOrder, remote: PickupOrder) -> PickupOrder:
+    """What the office may still change about a document in the box: its code and
+    PIN (a reissue) and, later only, its pickup deadline (an extension)."""
+    merged = with_new_credentials(local, remote) if reissued(local, remote) else local
+    if (local.status is OrderStatus.DEPOSITED and remote.status is OrderStatus.DEPOSITED
+            and remote.pickup_deadline is not None
+            and (local.pickup_deadline is None or remote.pickup_deadline > local.pickup_deadline)):
+        merged = replace(merged, pickup_deadline=remote.pickup_deadline)
+    return merged
 
 
 def reissued(local: PickupOrder, remote: PickupOrder) -> bool:

@@ -23,6 +23,7 @@ TIME_ZONE = ZoneInfo("Europe/Berlin")  # the offices' local time
 ACTIONS = {
     "order.created": N_("Order created"),
     "order.reissued": N_("New code and PIN issued (the old ones no longer work)"),
+    "order.deadline_extended": N_("Deadline extended"),
     "order.cancelled": N_("Order cancelled"),
     "order.deposited": N_("Placed in the box"),
     "order.handed_over": N_("Collected by the citizen"),
@@ -73,6 +74,9 @@ def _details(detail: dict, language: str) -> list[str]:
         lines.append(translate(language, N_("PIN letter confirmed")))
     if detail.get("reason"):
         lines.append(translate(language, N_("Reason: {reason}"), reason=detail["reason"]))
+    if detail.get("deadline"):
+        lines.append(translate(language, N_("Collect by {when}"), when=local_time(
+            datetime.fromisoformat(detail["deadline"]), language)))
     return lines
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import grpc
 import segno
+from google.protobuf.timestamp_pb2 import Timestamp
 from markupsafe import Markup
 from starlette.responses import Response
 
@@ -311,11 +312,14 @@ async def order_page(page: Page, *, errors: dict | None = None, problem: str = "
         return page.render("order_missing.html", status, problem=service_problem(page, error, {}))
     entries = history.order_history(page.console.db, reference, page.language)
     done = page.request.query_params.get("done", "")
-    notice = _("The order is cancelled.") if done == "cancelled" else ""
+    notice = {"cancelled": _("The order is cancelled."),
+              "extended": _("The new deadline is set; the box learns it within a minute."),
+              }.get(done, "")
     return page.render(
         "order.html", status_code, order=order, entries=entries, errors=errors or {},
         problem=problem, notice=notice,
         is_open=order.status in OPEN_STATUSES,
+        in_box=order.status == pb.ORDER_STATUS_DEPOSITED,
         status_label=_(STATUS_LABELS.get(order.status, UNKNOWN)),
         kind_label=_(KIND_LABELS.get(order.kind, "Other document")),
         size_label=_(SIZE_LABELS.get(order.size, UNKNOWN)),
@@ -334,7 +338,8 @@ def _reason(page: Page, errors: dict, name: str) -> str:
     return reason
 
 
-async def _order_action(page: Page, rpc: str, request_type, reason_field: str, **fields):
+async def _order_action(page: Page, rpc: str, request_type, reason_field: str,
+                        form_fields: dict[str, str] | None = None, **fields):
     """Runs one action form of the order page: (the response, None) when it was done,
     (None, the order page with the problem next to its field) when not."""
     reference = page.request.path_params["reference"]
@@ -347,7 +352,8 @@ async def _order_action(page: Page, rpc: str, request_type, reason_field: str, *
             request_id=page.field("request_id"), reference=reference, reason=reason, **fields
         )), None
     except ServiceError as error:
-        problem = service_problem(page, error, errors, {"reason": reason_field})
+        problem = service_problem(page, error, errors,
+                                  {"reason": reason_field, **(form_fields or {})})
         return None, await order_page(page, errors=errors, problem=problem,
                                       status_code=failure_status(error))
 
@@ -369,7 +375,27 @@ async def reissue_code(page: Page) -> Response:
                    created=False)
 
 
+async def extend_deadline(page: Page) -> Response:
+    """A later last day for a document in the box, to the end of that day (local time)."""
+    _ = page._
+    reference = page.request.path_params["reference"]
+    try:
+        day = date.fromisoformat(page.field("new_deadline"))
+    except ValueError:
+        return await order_page(page, status_code=422, errors={"new_deadline": _(
+            "Please give the new last day as YYYY-MM-DD, e.g. 2026-12-31.")})
+    deadline = Timestamp()
+    deadline.FromDatetime(datetime.combine(day, time(23, 59), history.TIME_ZONE)
+                          .astimezone(timezone.utc))
+    _response, refused = await _order_action(
+        page, "ExtendPickupDeadline", pb.ExtendPickupDeadlineRequest, "extend_reason",
+        {"pickup_deadline": "new_deadline"}, pickup_deadline=deadline)
+    return refused or page.redirect(f"/orders/{reference}?done=extended")
+
+
 def register(console: Console) -> None:
+    console.add("/orders/{reference}/extend", extend_deadline, needs=Permission.ORDERS_DEADLINE,
+                methods=("POST",))
     console.add("/orders/new", new_order, needs=Permission.ORDERS_WRITE, methods=("GET", "POST"))
     console.add("/orders", find_orders, needs=Permission.ORDERS_READ)
     console.add("/orders/{reference}/letter", letter, needs=Permission.ORDERS_WRITE)

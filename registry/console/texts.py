@@ -372,6 +372,13 @@ GERMAN: dict[str, str] = {
     "Point at a compartment for its order and deadline; the kiosk's page lists them all.": 'Zeigen Sie auf ein Fach für Auftrag und Abholfrist; die Seite der Station listet alle auf.',
     'Reachable': 'Erreichbar',
     '{count} to inspect': '{count} zu prüfen',
+    'Collect by {when}': 'Abholen bis {when}',
+    'Deadline extended': 'Abholfrist verlängert',
+    'Extend the deadline': 'Abholfrist verlängern',
+    'New last day': 'Neuer letzter Abholtag',
+    'Please give the new last day as YYYY-MM-DD, e.g. 2026-12-31.': 'Bitte geben Sie den neuen letzten Tag als JJJJ-MM-TT an, z. B. 2026-12-31.',
+    'The new deadline is set; the box learns it within a minute.': 'Die neue Abholfrist gilt; die Station erfährt sie innerhalb einer Minute.',
+    'When the citizen asks for more time. At most 90 days from today; the document stays in its compartment.': 'Wenn die Bürgerin oder der Bürger mehr Zeit braucht. Höchstens 90 Tage ab heute; das Dokument bleibt in seinem Fach.',
     # reports (reports.py)
     'A report covers at most {count} days.': 'Ein Bericht umfasst höchstens {count} Tage.',
     'Alarms by kind': 'Alarme nach Art',

@@ -58,6 +58,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Cancel an announced or deposited order", (404, 409)),
     Endpoint("POST", "/orders/{reference}:reissue", "ReissuePickupCode",
              "A new code and PIN for an open order; the old ones stop working", (404, 409)),
+    Endpoint("POST", "/orders/{reference}:extend", "ExtendPickupDeadline",
+             "A later pickup deadline for a document in the box (supervisors)", (404, 409),
+             required=("pickup_deadline",)),
     Endpoint("GET", "/orders/{reference}/messages", "ListOrderMessages",
              "The messages sent to the citizen for an order, with their delivery status"
              " (never text, code or recipient)", (404,)),

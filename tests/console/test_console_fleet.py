@@ -262,3 +262,32 @@ def test_an_unknown_alarm_is_not_acknowledged(console):
     response = sven.post("/alarms/no-such-event/acknowledge", data={**fields, "comment-no-such-event": "x"})
     assert response.status_code == 404
     assert console.audit("alarm.acknowledged") == []
+
+
+def test_a_supervisor_extends_the_deadline_of_a_document_in_the_box(console):
+    _register(console)
+    _deposit(console, "BB-EXTEND-1")
+    sven = console.client("sven")
+    page = sven.get("/orders/BB-EXTEND-1")
+    assert "Abholfrist verlängern" in page.text
+    fields = form_fields(page.text)
+    bad = sven.post("/orders/BB-EXTEND-1/extend",
+                    data={**fields, "new_deadline": "morgen", "extend_reason": "Urlaub"})
+    assert bad.status_code == 422 and 'id="error-new_deadline"' in bad.text
+    day = (datetime.now(history.TIME_ZONE) + timedelta(days=40)).date()
+    done = sven.post("/orders/BB-EXTEND-1/extend",
+                     data={**fields, "new_deadline": day.isoformat(), "extend_reason": "Urlaub"})
+    assert done.status_code == 303
+    order = console.registry.office.GetPickupOrder(
+        pb.GetPickupOrderRequest(reference="BB-EXTEND-1"), timeout=5).order
+    local = order.pickup_deadline.ToDatetime(tzinfo=timezone.utc).astimezone(history.TIME_ZONE)
+    assert (local.date(), local.hour, local.minute) == (day, 23, 59)
+    history_page = sven.get("/orders/BB-EXTEND-1?done=extended").text
+    assert "Abholfrist verlängert" in history_page and "Urlaub" in history_page
+    # A clerk neither sees the form nor gets through with a forged one.
+    clara = console.client("clara")
+    assert "Abholfrist verlängern" not in clara.get("/orders/BB-EXTEND-1").text
+    refused = clara.post("/orders/BB-EXTEND-1/extend", data={
+        **form_fields(clara.get("/orders/BB-EXTEND-1").text),
+        "new_deadline": day.isoformat(), "extend_reason": "x"})
+    assert refused.status_code == 403

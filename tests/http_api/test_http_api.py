@@ -8,7 +8,7 @@ import base64
 import json
 import subprocess
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
@@ -244,6 +244,10 @@ def test_every_documented_status_happens(api):
         "ReissuePickupCode": {"reference": None},
         "GetPickupOrder": {"reference": reference},
         "ListOrderMessages": {"reference": reference},
+        # A document in the box (deposited below), a later deadline.
+        "ExtendPickupDeadline": {"reference": None, "deposited": True,
+                                 "json": {"pickup_deadline": (datetime.now(timezone.utc)
+                                          + timedelta(days=30)).isoformat()}},
         "SendKioskCommand": {"kiosk_id": "kiosk-1",
                              "json": {"command": {"type": "COMMAND_TYPE_RESYNC"}}},
         "ListKioskEvents": {"kiosk_id": "kiosk-1"},
@@ -262,6 +266,10 @@ def test_every_documented_status_happens(api):
         ("ReissuePickupCode", 409): {"reference": reference},
         ("GetPickupOrder", 404): {"reference": "PO-NONE"},
         ("ListOrderMessages", 404): {"reference": "PO-NONE"},
+        ("ExtendPickupDeadline", 404): {"reference": "PO-NONE",
+                                        "json": {"pickup_deadline": "2030-01-01T00:00:00Z"}},
+        ("ExtendPickupDeadline", 409): {"reference": None,  # announced: not in the box
+                                        "json": {"pickup_deadline": "2030-01-01T00:00:00Z"}},
         ("SendKioskCommand", 404): {"kiosk_id": "kiosk-x",
                                     "json": {"command": {"type": "COMMAND_TYPE_RESYNC"}}},
         ("ListKioskEvents", 404): {"kiosk_id": "kiosk-x"},
@@ -279,6 +287,10 @@ def test_every_documented_status_happens(api):
             setup = dict(specific.get((op, status), good.get(op, {})))
             if setup.get("reference", "") is None:
                 setup["reference"] = create(api).json()["order"]["reference"]
+                if setup.pop("deposited", False) and status != 409:
+                    kiosk_event(api, pb.EVENT_TYPE_ORDER_DEPOSITED, setup["reference"],
+                                compartment_number=1, pickup_deadline=to_timestamp(
+                                    datetime.now(timezone.utc) + timedelta(days=14)))
             body = setup.pop("json", {}) if verb == "post" else None
             params = {}
             caller = "auditor" if op.startswith(("GetReport", "GetOpenData")) else "supervisor"

@@ -10,12 +10,14 @@ office "south". Each targets north's data.
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 import uuid
 
 import grpc
 import pytest
 
 from common.auth import authenticated_channel, bearer
+from common.convert import to_timestamp
 from common.tls import channel_credentials, server_credentials
 from registry import identity
 from registry.errors import error_reason
@@ -139,6 +141,9 @@ def office_calls(ref: str):
             pb.ListKioskEventsRequest(kiosk_id="kiosk-a"), timeout=5)),
         ("ListOrderMessages", lambda s: s.ListOrderMessages(
             pb.ListOrderMessagesRequest(reference=ref), timeout=5)),
+        ("ExtendPickupDeadline", lambda s: s.ExtendPickupDeadline(
+            pb.ExtendPickupDeadlineRequest(reference=ref, pickup_deadline=to_timestamp(
+                datetime.now(timezone.utc) + timedelta(days=30))), timeout=5)),
     ]
 
 

@@ -145,6 +145,25 @@ def test_a_reissued_code_replaces_the_old_one_at_the_kiosk_after_the_deposit(reg
     assert view.pickup_state is PickupState.DOOR_OPEN and view.pickup_compartment == number
 
 
+def test_an_extended_deadline_keeps_the_document_collectable_at_the_kiosk(registry, make_kiosk):
+    from common.convert import to_timestamp
+
+    k = make_kiosk()
+    created = registry.create_order()
+    ref = created.order.reference
+    number = k.deposit(ref)
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
+    first = k.store.order(ref).pickup_deadline
+    later = first + timedelta(days=7)
+    registry.office.ExtendPickupDeadline(pb.ExtendPickupDeadlineRequest(
+        reference=ref, pickup_deadline=to_timestamp(later), reason="holiday"), timeout=10)
+    wait_for(lambda: k.store.order(ref).pickup_deadline == later, what="the new deadline on the kiosk")
+    k.clock.advance(timedelta(days=14, minutes=1))  # past the first deadline, not the new one
+    k.core.tick()
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.DOOR_OPEN and view.pickup_compartment == number
+
+
 def test_low_compartment_for_accessible_order(registry, make_kiosk):
     k = make_kiosk()
     created = registry.create_order(needs_low_compartment=True)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
-from kiosk.uplink.sync import reissued, with_new_credentials
+from kiosk.uplink.sync import office_changes, reissued, with_new_credentials
 
 IN_BOX = PickupOrder("BB-1", DocumentKind.ID_CARD, OrderStatus.DEPOSITED, code_lookup=b"old",
                      pin_verifier="v-old", compartment_number=4, failed_pin_attempts=3,
@@ -40,3 +40,17 @@ def test_only_the_credentials_change_and_the_lock_is_lifted():
     # Where the document is and until when: the kiosk's own record.
     assert merged.compartment_number == 4 and merged.pickup_deadline == IN_BOX.pickup_deadline
     assert merged.status is OrderStatus.DEPOSITED
+
+
+def test_a_later_deadline_from_the_office_is_taken_an_earlier_one_never():
+    later = replace(IN_BOX, pickup_deadline=datetime(2027, 1, 10, tzinfo=timezone.utc))
+    assert office_changes(IN_BOX, later).pickup_deadline == later.pickup_deadline
+    earlier = replace(IN_BOX, pickup_deadline=datetime(2026, 12, 10, tzinfo=timezone.utc))
+    assert office_changes(IN_BOX, earlier) == IN_BOX
+    # Both at once: a reissue with an extension.
+    both = replace(NEW, pickup_deadline=later.pickup_deadline)
+    merged = office_changes(IN_BOX, both)
+    assert merged.code_lookup == b"new" and merged.pickup_deadline == later.pickup_deadline
+    # An expired document is not made collectable again by the kiosk on its own.
+    expired = replace(IN_BOX, status=OrderStatus.EXPIRED)
+    assert office_changes(expired, replace(later, status=OrderStatus.EXPIRED)) == expired

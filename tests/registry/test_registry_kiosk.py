@@ -386,3 +386,39 @@ def test_server_stop_ends_open_streams(tmp_path, registry_at):
     reg.server.stop(grace=1)
     assert ended.wait(10)
     reg.channel.close()
+
+
+def test_a_supervisor_extends_the_deadline_of_a_document_in_the_box(registry, register_kiosk,
+                                                                   create_order):
+    register_kiosk()
+    reference = create_order().order.reference
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    first = now + timedelta(days=14)
+    extend = pb.ExtendPickupDeadlineRequest(request_id="ext-1", reference=reference,
+                                            pickup_deadline=to_timestamp(now + timedelta(days=30)),
+                                            reason="citizen in hospital")
+    with pytest.raises(grpc.RpcError) as announced:  # not in the box yet
+        registry.office.ExtendPickupDeadline(extend, timeout=5)
+    assert error_reason(announced.value) == "ORDER_NOT_EXTENDABLE"
+    report(registry, event(pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
+                           pickup_deadline=to_timestamp(first)))
+    _, cursor = sync_all(registry, "kiosk-1")
+
+    earlier = pb.ExtendPickupDeadlineRequest(reference=reference,
+                                             pickup_deadline=to_timestamp(first - timedelta(days=1)))
+    with pytest.raises(grpc.RpcError) as refused:
+        registry.office.ExtendPickupDeadline(earlier, timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "can only be extended" in refused.value.details()
+
+    extended = registry.office.ExtendPickupDeadline(extend, timeout=5)
+    assert from_timestamp(extended.order.pickup_deadline) == now + timedelta(days=30)
+    again = registry.office.ExtendPickupDeadline(extend, timeout=5)  # a retry: replayed
+    assert again == extended
+    assert len(registry.sql(
+        "SELECT * FROM audit_log WHERE action = 'order.deadline_extended'")) == 1
+    # The kiosk gets it with its next sync.
+    changed = registry.kiosk.SyncChanges(
+        pb.SyncChangesRequest(kiosk_id="kiosk-1", cursor=cursor), timeout=5)
+    record = next(o for o in changed.orders if o.reference == reference)
+    assert from_timestamp(record.pickup_deadline) == now + timedelta(days=30)

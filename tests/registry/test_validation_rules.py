@@ -147,3 +147,20 @@ def test_flags_and_bounds_are_keyword_only_and_fields_may_be_named():
         validation.page_size(0, 50, 500)  # type: ignore[misc]
     assert validation.identifier(field="kiosk_id", value="k-1") == "k-1"
     assert validation.page_size(value=0, default=50, maximum=500) == 50
+
+
+def test_a_new_deadline_only_extends_lies_ahead_and_at_most_90_days():
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime(2026, 12, 2, 12, tzinfo=timezone.utc)
+    current = now + timedelta(days=5)
+    assert validation.new_deadline(current, now + timedelta(days=6), now) == now + timedelta(days=6)
+    assert validation.new_deadline(None, now + timedelta(days=90), now) == now + timedelta(days=90)
+    for wanted, problem in ((None, "is required"), (now, "is in the past"),
+                            (current, "can only be extended"),
+                            (current - timedelta(seconds=1), "can only be extended"),
+                            (now + timedelta(days=90, seconds=1), "more than 90 days")):
+        with pytest.raises(RegistryError) as refused:
+            validation.new_deadline(current, wanted, now)
+        assert refused.value.metadata["field"] == "pickup_deadline"
+        assert problem in refused.value.message

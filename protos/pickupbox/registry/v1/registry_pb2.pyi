@@ -391,6 +391,24 @@ class AcknowledgeCommandsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ExtendPickupDeadlineRequest(_message.Message):
+    __slots__ = ("request_id", "reference", "pickup_deadline", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reference: str
+    pickup_deadline: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reference: _Optional[str] = ..., pickup_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ExtendPickupDeadlineResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: PickupOrder
+    def __init__(self, order: _Optional[_Union[PickupOrder, _Mapping]] = ...) -> None: ...
+
 class ReissuePickupCodeRequest(_message.Message):
     __slots__ = ("request_id", "reference", "pin", "reason")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

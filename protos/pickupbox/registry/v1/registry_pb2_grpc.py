@@ -396,6 +396,11 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.FromString,
                 _registered_method=True)
+        self.ExtendPickupDeadline = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ExtendPickupDeadline',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -484,6 +489,14 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExtendPickupDeadline(self, request, context):
+        """A later pickup deadline for a document in the box (the citizen asked for
+        more time). Supervisors; the kiosk takes it at its next sync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -546,6 +559,11 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.ListOrderMessages,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.SerializeToString,
+            ),
+            'ExtendPickupDeadline': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendPickupDeadline,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -874,6 +892,33 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/ListOrderMessages',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListOrderMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendPickupDeadline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ExtendPickupDeadline',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.FromString,
             options,
             channel_credentials,
             insecure,
