@@ -58,7 +58,8 @@ class StaffCardGuard:
                 self.tables.card_succeeded(card)
                 return []
             if locked or not self.tables.card_failed(
-                card, record.pin_verifier if record else "", now, self.max_attempts
+                card, record.pin_verifier if record else "", now, self.max_attempts,
+                record.staff_id if record else "",
             ):
                 return []
         except StorageFault as exc:  # the kiosk throttle still counts wrong PINs

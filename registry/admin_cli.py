@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
 from registry import identity
-from registry.audit import verify_chain
+from common.audit_chain import kiosk_chain_key, verify_chain
 from registry.database import DEFAULT_OFFICE, RegistryDatabase
 
 
@@ -218,17 +218,28 @@ def kiosk_enrol(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
+    """The registry's own chain, or (--kiosk) the chain a kiosk reported."""
     db = _open(args)
     try:
         with db.transaction() as tx:
-            entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
-        result = verify_chain(entries, checkpoints, db.audit_key)
+            if args.kiosk:
+                if tx.get_kiosk(args.kiosk) is None:
+                    raise AdminError(f"no kiosk {args.kiosk!r}; `kiosk-registry kiosk list`"
+                                     " shows the registered ones")
+                entries = tx.kiosk_audit_entries(args.kiosk)
+                checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
+                key = kiosk_chain_key(db.audit_key, args.kiosk)
+            else:
+                entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
+                key = db.audit_key
+        result = verify_chain(entries, checkpoints, key)
     finally:
         db.close()
+    which = f"kiosk {args.kiosk}'s audit log" if args.kiosk else "audit log"
     if result.ok:
-        print(f"audit log intact: {result.entries} entries, {len(checkpoints)} checkpoints")
+        print(f"{which} intact: {result.entries} entries, {len(checkpoints)} checkpoints")
         return 0
-    print(f"audit log BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
+    print(f"{which} BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
     return 3
 
 
@@ -354,7 +365,9 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
 
     audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    local(audit, "verify", audit_verify, help="check the hash chain; names the first break")
+    verify = local(audit, "verify", audit_verify, help="check the hash chain; names the first break")
+    verify.add_argument("--kiosk", metavar="KIOSK",
+                        help="check the chain this kiosk reported instead of the registry's")
     export = local(audit, "export", audit_export, help="entries as JSON lines")
     export.add_argument("--order", metavar="REF", help="one order's history")
     export.add_argument("--staff", metavar="ID", help="one staff member's actions")

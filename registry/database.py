@@ -37,7 +37,7 @@ from typing import Any
 from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
-from registry import audit as audit_rules
+from common import audit_chain as audit_rules
 
 SCHEMA_VERSION = 4
 DEFAULT_OFFICE = "default"
@@ -154,15 +154,7 @@ CREATE TABLE IF NOT EXISTS kiosk_enrolments (
 );
 CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    office_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    {audit_columns}
 );
 CREATE TABLE IF NOT EXISTS order_counts (
     day TEXT NOT NULL,
@@ -177,7 +169,22 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
 );
-"""
+-- Each kiosk's own audit chain, exactly as the kiosk hashed it, and the
+-- registry's signed checkpoints over what it received (registry key, per kiosk).
+CREATE TABLE IF NOT EXISTS kiosk_audit_log (
+    kiosk_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    {audit_columns},
+    PRIMARY KEY (kiosk_id, seq)
+);
+CREATE TABLE IF NOT EXISTS kiosk_audit_checkpoints (
+    kiosk_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    PRIMARY KEY (kiosk_id, seq)
+);
+""".replace("{audit_columns}", audit_rules.ENTRY_COLUMNS_SQL.strip())
 
 
 AUDIT_KEY_FILE = "audit.key"
@@ -897,6 +904,55 @@ class Transaction:
 
     def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
         rows = self._conn.execute("SELECT * FROM audit_checkpoints ORDER BY seq").fetchall()
+        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+
+    # ------------------------------------------------- kiosks' audit chains
+
+    def kiosk_audit_head(self, kiosk_id: str) -> tuple[int, str]:
+        """(seq, hash) of the last entry held for the kiosk; (0, GENESIS) for none."""
+        row = self._conn.execute(
+            "SELECT seq, hash FROM kiosk_audit_log WHERE kiosk_id = ? ORDER BY seq DESC LIMIT 1",
+            (kiosk_id,),
+        ).fetchone()
+        return (0, audit_rules.GENESIS) if row is None else (row[0], row[1])
+
+    def kiosk_audit_hashes(self, kiosk_id: str, first: int, last: int) -> dict[int, str]:
+        rows = self._conn.execute(
+            "SELECT seq, hash FROM kiosk_audit_log WHERE kiosk_id = ? AND seq BETWEEN ? AND ?",
+            (kiosk_id, first, last),
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def append_kiosk_audit(self, kiosk_id: str, entries: list[audit_rules.AuditEntry]) -> None:
+        """Stores entries already checked to continue the chain, and signs the new head
+        (a checkpoint per batch: entries cut off the end later show)."""
+        self._conn.executemany(
+            "INSERT INTO kiosk_audit_log (kiosk_id, seq, time, actor, action, office_id, target,"
+            " outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(kiosk_id, e.seq, e.time, e.actor, e.action, e.office_id, e.target, e.outcome,
+              e.detail, e.prev_hash, e.hash) for e in entries],
+        )
+        if entries:
+            head = entries[-1]
+            key = audit_rules.kiosk_chain_key(self._db.audit_key, kiosk_id)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO kiosk_audit_checkpoints (kiosk_id, seq, hash, mac)"
+                " VALUES (?, ?, ?, ?)",
+                (kiosk_id, head.seq, head.hash, audit_rules.checkpoint_mac(key, head.seq, head.hash)),
+            )
+
+    def kiosk_audit_entries(self, kiosk_id: str) -> list[audit_rules.AuditEntry]:
+        rows = self._conn.execute(
+            "SELECT seq, time, actor, action, office_id, target, outcome, detail, prev_hash, hash"
+            " FROM kiosk_audit_log WHERE kiosk_id = ? ORDER BY seq", (kiosk_id,),
+        ).fetchall()
+        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+
+    def kiosk_audit_checkpoints(self, kiosk_id: str) -> list[audit_rules.Checkpoint]:
+        rows = self._conn.execute(
+            "SELECT seq, hash, mac FROM kiosk_audit_checkpoints WHERE kiosk_id = ? ORDER BY seq",
+            (kiosk_id,),
+        ).fetchall()
         return [audit_rules.Checkpoint(**dict(r)) for r in rows]
 
     # ------------------------------------------------ events, for the office

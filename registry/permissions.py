@@ -76,7 +76,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
         KIOSK_SERVICE + name: P.KIOSK_SELF
         for name in (
             "RegisterKiosk", "Heartbeat", "SyncChanges", "ReportEvents", "StreamCommands",
-            "AcknowledgeCommands",
+            "AcknowledgeCommands", "ReportAuditEntries",
         )
     },
     OFFICE_SERVICE + "CreatePickupOrder": P.ORDERS_WRITE,

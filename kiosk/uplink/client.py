@@ -184,6 +184,15 @@ class RegistryClient:
         )
         return list(response.acknowledged_event_ids)
 
+    def report_audit(self, entries: list) -> tuple[int, str]:
+        """Sends audit chain entries; returns the head the registry now holds."""
+        response = self._call(
+            self._stub.ReportAuditEntries,
+            pb.ReportAuditEntriesRequest(
+                kiosk_id=self.kiosk_id, entries=[convert.audit_entry_to_proto(e) for e in entries]),
+        )
+        return response.head_seq, response.head_hash
+
     def commands(self) -> Iterator[pb.RemoteCommand]:
         """Blocks and yields remote commands until the stream breaks."""
         stream = self._stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))

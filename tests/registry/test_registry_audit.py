@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from registry import audit
-from registry.audit import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
+from common import audit_chain as audit
+from common.audit_chain import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
 from registry.cli import main
 from pickupbox.registry.v1 import registry_pb2 as pb
 
