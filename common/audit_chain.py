@@ -163,7 +163,8 @@ def continuation_problem(head_seq: int, head_hash: str, entries: list[AuditEntry
     prev_seq, prev = head_seq, head_hash
     for entry in entries:
         if entry.seq <= head_seq:
-            if known is None or known.get(entry.seq) != entry.hash:
+            if (known is None or known.get(entry.seq) != entry.hash
+                    or hash_of(entry) != entry.hash):
                 return (f"entry {entry.seq} differs from the entry {entry.seq} already received:"
                         " the kiosk's log was rewritten or reset")
             continue
