@@ -89,12 +89,15 @@ def user_add(args: argparse.Namespace) -> int:
 
 def _principal_rows(db: RegistryDatabase, kind: str) -> list[dict]:
     with db.transaction() as tx:
-        rows = tx.list_principals(kind)
-    return [
-        {key: row[key] for key in ("principal_id", "name", "office_id", "roles", "create_time",
-                                   "revoke_time")}
-        for row in rows
-    ]
+        rows = [
+            {key: row[key] for key in ("principal_id", "name", "office_id", "roles",
+                                       "create_time", "revoke_time")}
+            for row in tx.list_principals(kind)
+        ]
+        if kind == "client_cert":
+            for row in rows:
+                row["certificate_name"] = tx.certificate_name_of(row["principal_id"])
+    return rows
 
 
 def principal_list(args: argparse.Namespace) -> int:
@@ -132,19 +135,45 @@ def principal_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expiry(days: float | None) -> datetime | None:
+    if days is None:
+        return None
+    from datetime import timedelta, timezone
+
+    if days <= 0:
+        raise AdminError("--expires-days must be more than 0")
+    return datetime.now(timezone.utc) + timedelta(days=days)
+
+
+def cert_add(args: argparse.Namespace) -> int:
+    """Binds office software's client certificate (its CN or a SAN) to a principal."""
+    db = _open(args)
+    try:
+        roles = _roles(args.roles)
+        with db.transaction() as tx:
+            office = _office(tx, args.office)
+            try:
+                principal_id = identity.bind_client_certificate(
+                    tx, args.name, args.certificate_name, office, roles,
+                    _expiry(args.expires_days))
+            except ValueError as error:
+                raise AdminError(str(error)) from None
+            tx.audit(_actor(), "client_cert.created", office_id=office or "", target=args.name,
+                     roles=args.roles, certificate_name=args.certificate_name)
+    finally:
+        db.close()
+    print(f"client certificate {args.certificate_name!r} bound to {args.name} ({principal_id});"
+          " it is accepted over mTLS when the registry's --tls-client-ca signed it")
+    return 0
+
+
 def apikey_create(args: argparse.Namespace) -> int:
     db = _open(args)
     try:
         roles = _roles(args.roles)
         with db.transaction() as tx:
             office = _office(tx, args.office)
-            expires = None
-            if args.expires_days is not None:
-                from datetime import timedelta, timezone
-
-                if args.expires_days <= 0:
-                    raise AdminError("--expires-days must be more than 0")
-                expires = datetime.now(timezone.utc) + timedelta(days=args.expires_days)
+            expires = _expiry(args.expires_days)
             try:
                 token = identity.create_api_key(tx, args.name, office, roles, expires)
             except ValueError as error:
@@ -196,6 +225,11 @@ def kiosk_enrol(args: argparse.Namespace) -> int:
             current = tx.kiosk_office(args.kiosk_id)
             if current is not None and current != office:
                 raise AdminError(f"kiosk {args.kiosk_id} is enrolled in office {current}")
+            taken = (tx.certificate_name_taken(args.certificate_name)
+                     if args.certificate_name else None)
+            if taken is not None and not taken.startswith("kiosk "):
+                raise AdminError(f"the certificate name {args.certificate_name!r} already belongs"
+                                 f" to {taken}; a certificate identifies exactly one caller")
             tx.enrol_kiosk(args.kiosk_id, office, args.certificate_name)
             token = identity.create_kiosk_credential(tx, args.kiosk_id)
             tx.audit(_actor(), "kiosk.enrolled", office_id=office, target=args.kiosk_id,
@@ -340,6 +374,14 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     for p in (add, listing, revoke):
         p.set_defaults(kind="user")
 
+    def list_and_revoke(sub, creating, kind: str, listed: str, revoked: str) -> None:
+        listing = local(sub, "list", principal_list, help=f"list {listed}")
+        listing.add_argument("--json", action="store_true")
+        revoking = local(sub, "revoke", principal_revoke, help=f"revoke {revoked}")
+        revoking.add_argument("id")
+        for p in (creating, listing, revoking):
+            p.set_defaults(kind=kind)
+
     apikey = commands.add_parser("apikey", help="API keys for integrations").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     create = local(apikey, "create", apikey_create, help="create an API key (printed once)")
@@ -349,12 +391,21 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     create.add_argument("--output", metavar="FILE", help="write the key to FILE (mode 0600)")
     create.add_argument("--expires-days", type=float, metavar="DAYS",
                         help="the key stops working after DAYS (default: until revoked)")
-    keys = local(apikey, "list", principal_list, help="list API keys")
-    keys.add_argument("--json", action="store_true")
-    krevoke = local(apikey, "revoke", principal_revoke, help="revoke an API key by id")
-    krevoke.add_argument("id")
-    for p in (create, keys, krevoke):
-        p.set_defaults(kind="api_key")
+    list_and_revoke(apikey, create, "api_key", "API keys", "an API key by id")
+
+    cert = commands.add_parser(
+        "cert", help="client certificates for integrations (mTLS instead of an API key)"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    cadd = local(cert, "add", cert_add, help="bind a client certificate's CN or SAN to a principal")
+    cadd.add_argument("name", help="what the audit log calls this caller")
+    cadd.add_argument("--certificate-name", required=True, metavar="CN",
+                      help="the CN or a SAN of the client certificate")
+    cadd.add_argument("--roles", default="integration")
+    cadd.add_argument("--office")
+    cadd.add_argument("--expires-days", type=float, metavar="DAYS",
+                      help="stops working after DAYS (default: until revoked)")
+    list_and_revoke(cert, cadd, "client_cert", "client certificate principals",
+                    "a client certificate by id")
 
     office = commands.add_parser("office", help="offices (tenants)").add_subparsers(
         dest="action", required=True, metavar="ACTION")

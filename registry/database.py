@@ -152,6 +152,13 @@ CREATE TABLE IF NOT EXISTS kiosk_enrolments (
     create_time TEXT NOT NULL,
     revoke_time TEXT
 );
+-- Office software that proves itself with a client certificate instead of an
+-- API key: the certificate's CN or one of its SANs names one principal
+-- (kind 'client_cert', no secret: the TLS handshake proves the key).
+CREATE TABLE IF NOT EXISTS principal_certificates (
+    certificate_name TEXT PRIMARY KEY,
+    principal_id TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY,
     {audit_columns}
@@ -853,6 +860,44 @@ class Transaction:
             (_text(utcnow()), principal_id),
         )
         return cursor.rowcount == 1
+
+    def bind_certificate(self, principal_id: str, certificate_name: str) -> None:
+        self._conn.execute(
+            "INSERT INTO principal_certificates (certificate_name, principal_id) VALUES (?, ?)",
+            (certificate_name, principal_id),
+        )
+
+    def certificate_principal(self, names: list[str]) -> tuple[str, sqlite3.Row] | None:
+        """The (certificate name, principal row) a certificate's CN or SAN is bound to,
+        revoked ones included (the caller refuses those with a reason)."""
+        for name in names:
+            row = self._conn.execute(
+                "SELECT p.* FROM principal_certificates c JOIN principals p"
+                " ON p.principal_id = c.principal_id WHERE c.certificate_name = ?",
+                (name,),
+            ).fetchone()
+            if row is not None:
+                return name, row
+        return None
+
+    def certificate_name_of(self, principal_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT certificate_name FROM principal_certificates WHERE principal_id = ?",
+            (principal_id,),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def certificate_name_taken(self, name: str) -> str | None:
+        """What already answers to this certificate name: a kiosk or a principal."""
+        row = self._conn.execute(
+            "SELECT kiosk_id FROM kiosk_enrolments WHERE certificate_name = ?", (name,)
+        ).fetchone()
+        if row is not None:
+            return f"kiosk {row[0]}"
+        row = self._conn.execute(
+            "SELECT principal_id FROM principal_certificates WHERE certificate_name = ?", (name,)
+        ).fetchone()
+        return None if row is None else f"client certificate principal {row[0]}"
 
     def revoke_kiosk_credentials(self, kiosk_id: str) -> None:
         self._conn.execute(
