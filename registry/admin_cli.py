@@ -87,6 +87,33 @@ def user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_link(args: argparse.Namespace) -> int:
+    """Lets a person sign in through OpenID Connect as this user (registry/oidc.py)."""
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            row = tx.user_by_name(args.name)
+            if row is None:
+                raise AdminError(f"no user {args.name}: add it first (kiosk-registry user add)")
+            if args.unlink:
+                if not tx.unlink_oidc_identity(args.issuer, args.subject):
+                    raise AdminError(f"{args.subject} at {args.issuer} is not linked")
+            else:
+                linked = tx.oidc_principal(args.issuer, args.subject)
+                if linked is not None:
+                    raise AdminError(f"{args.subject} at {args.issuer} is already linked to"
+                                     f" {linked['name']}; unlink it first")
+                tx.link_oidc_identity(args.issuer, args.subject, row["principal_id"])
+            tx.audit(_actor(), "user.oidc_unlinked" if args.unlink else "user.oidc_linked",
+                     office_id=row["office_id"] or "", target=args.name, issuer=args.issuer,
+                     subject=args.subject)
+    finally:
+        db.close()
+    done = "no longer signs in" if args.unlink else "signs in"
+    print(f"{args.subject} at {args.issuer} {done} as {args.name}")
+    return 0
+
+
 def _principal_rows(db: RegistryDatabase, kind: str) -> list[dict]:
     with db.transaction() as tx:
         rows = [
@@ -369,6 +396,13 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     add.add_argument("--office", help="the user's office (only an admin may have none)")
     listing = local(user, "list", principal_list, help="list users")
     listing.add_argument("--json", action="store_true")
+    link = local(user, "link", user_link,
+                 help="let an OpenID Connect identity (issuer + subject) sign in as this user")
+    link.add_argument("name")
+    link.add_argument("--issuer", required=True, metavar="URL", help="the provider's issuer")
+    link.add_argument("--subject", required=True, metavar="SUB",
+                      help="the ID token's sub claim (stable; not the e-mail address)")
+    link.add_argument("--unlink", action="store_true", help="remove the link instead")
     revoke = local(user, "revoke", principal_revoke, help="revoke a user (by name or id)")
     revoke.add_argument("id")
     for p in (add, listing, revoke):

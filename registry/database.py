@@ -159,6 +159,15 @@ CREATE TABLE IF NOT EXISTS principal_certificates (
     certificate_name TEXT PRIMARY KEY,
     principal_id TEXT NOT NULL UNIQUE
 );
+-- People who sign in through OpenID Connect: the identity provider's
+-- (issuer, subject) names one local user, whose record holds office and roles.
+CREATE TABLE IF NOT EXISTS oidc_identities (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    create_time TEXT NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY,
     {audit_columns}
@@ -860,6 +869,25 @@ class Transaction:
             (_text(utcnow()), principal_id),
         )
         return cursor.rowcount == 1
+
+    def link_oidc_identity(self, issuer: str, subject: str, principal_id: str) -> None:
+        self._conn.execute(
+            "INSERT INTO oidc_identities (issuer, subject, principal_id, create_time)"
+            " VALUES (?, ?, ?, ?)",
+            (issuer, subject, principal_id, _text(utcnow())),
+        )
+
+    def unlink_oidc_identity(self, issuer: str, subject: str) -> bool:
+        cursor = self._conn.execute(
+            "DELETE FROM oidc_identities WHERE issuer = ? AND subject = ?", (issuer, subject))
+        return cursor.rowcount == 1
+
+    def oidc_principal(self, issuer: str, subject: str) -> sqlite3.Row | None:
+        """The user an identity provider's subject signs in as (revoked ones included)."""
+        return self._conn.execute(
+            "SELECT p.* FROM oidc_identities i JOIN principals p ON p.principal_id ="
+            " i.principal_id WHERE i.issuer = ? AND i.subject = ?", (issuer, subject),
+        ).fetchone()
 
     def bind_certificate(self, principal_id: str, certificate_name: str) -> None:
         self._conn.execute(

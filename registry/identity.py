@@ -68,7 +68,7 @@ def check_scope(office_id: str | None, roles: frozenset[Role]) -> None:
         raise ValueError("only the operator's admin may have no office; give --office")
 
 
-def _principal(row) -> Principal:
+def principal_of(row) -> Principal:
     return Principal(
         kind=row["kind"], name=row["name"], principal_id=row["principal_id"],
         office_id=row["office_id"], roles=parse_roles(row["roles"]), kiosk_id=row["kiosk_id"],
@@ -256,7 +256,7 @@ class Authenticator:
         if found is None:
             return None
         name, row = found
-        principal = _principal(row)
+        principal = principal_of(row)
         self._check_validity(row, principal)
         return principal
 
@@ -303,7 +303,7 @@ class Authenticator:
                                 f"{row['kind']}:{row['name']}")
             with self._lock:
                 self._verified[fingerprint] = token_id
-        principal = _principal(row)
+        principal = principal_of(row)
         self._check_validity(row, principal)
         if principal.kind == "kiosk":
             with self._db.transaction() as tx:
@@ -337,7 +337,7 @@ class Authenticator:
             self._failed(user)
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "wrong user name or password", f"user:{user}"[:80])
-        principal = _principal(row)
+        principal = principal_of(row)
         if row["revoke_time"] is not None:
             raise AuthError(permissions.CREDENTIAL_REVOKED,
                             f"the account {user} was revoked: ask an administrator",
