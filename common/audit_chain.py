@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 20
@@ -106,11 +107,35 @@ class VerifyResult:
     problem: str = ""
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """Where a chain starts after its oldest entries were purged (retention):
+    the last purged entry's seq and hash, signed. Its MAC is domain-separated
+    from a checkpoint's, so a checkpoint cannot be passed off as an anchor to
+    hide entries cut off the front."""
+
+    seq: int
+    hash: str
+    mac: str
+
+
+def anchor_mac(key: bytes, seq: int, head_hash: str) -> str:
+    return hmac.new(key, f"anchor:{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
+
+
 def verify_chain(entries: list[AuditEntry], checkpoints: list[Checkpoint],
-                 key: bytes) -> VerifyResult:
-    """Checks entries (in seq order) and checkpoints; names the first break."""
+                 key: bytes, anchor: Anchor | None = None) -> VerifyResult:
+    """Checks entries (in seq order) and checkpoints; names the first break.
+    With an ``anchor`` the chain starts after the purged entries it vouches for."""
     prev = GENESIS
     expected_seq = 1
+    if anchor is not None:
+        if not hmac.compare_digest(anchor.mac, anchor_mac(key, anchor.seq, anchor.hash)):
+            return VerifyResult(False, len(entries), anchor.seq,
+                                f"the anchor of the purged entries 1 to {anchor.seq} has a"
+                                " wrong signature")
+        prev, expected_seq = anchor.hash, anchor.seq + 1
+        checkpoints = [c for c in checkpoints if c.seq > anchor.seq]
     by_seq: dict[int, str] = {}
     for entry in entries:
         if entry.seq != expected_seq:
@@ -125,6 +150,7 @@ def verify_chain(entries: list[AuditEntry], checkpoints: list[Checkpoint],
         by_seq[entry.seq] = entry.hash
         prev = entry.hash
         expected_seq += 1
+    last = expected_seq - 1
     for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
         if not hmac.compare_digest(checkpoint.mac, checkpoint_mac(key, checkpoint.seq,
                                                                   checkpoint.hash)):
@@ -132,14 +158,26 @@ def verify_chain(entries: list[AuditEntry], checkpoints: list[Checkpoint],
                                 f"checkpoint at entry {checkpoint.seq} has a wrong signature")
         if checkpoint.seq not in by_seq:
             return VerifyResult(
-                False, len(entries), len(entries) + 1,
-                f"the log ends at entry {len(entries)} but a checkpoint vouches for"
+                False, len(entries), last + 1,
+                f"the log ends at entry {last} but a checkpoint vouches for"
                 f" entry {checkpoint.seq}: entries were cut off the end",
             )
         if by_seq[checkpoint.seq] != checkpoint.hash:
             return VerifyResult(False, len(entries), checkpoint.seq,
                                 f"entry {checkpoint.seq} differs from its signed checkpoint")
     return VerifyResult(True, len(entries))
+
+
+def purge_cut(entries: list[tuple[int, datetime]], before: datetime) -> int | None:
+    """The last seq to purge: the oldest entries, in seq order, written before
+    ``before``. It stops at the first younger entry, so a clock that stepped
+    back never tears a hole into the middle of the chain."""
+    cut = None
+    for seq, time in entries:
+        if time >= before:
+            break
+        cut = seq
+    return cut
 
 
 def needs_checkpoint(seq: int) -> bool:

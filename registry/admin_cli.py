@@ -290,15 +290,17 @@ def audit_verify(args: argparse.Namespace) -> int:
                 entries = tx.kiosk_audit_entries(args.kiosk)
                 checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
                 key = kiosk_chain_key(db.audit_key, args.kiosk)
+                anchor = None
             else:
                 entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
-                key = db.audit_key
-        result = verify_chain(entries, checkpoints, key)
+                key, anchor = db.audit_key, tx.audit_anchor()
+        result = verify_chain(entries, checkpoints, key, anchor)
     finally:
         db.close()
     which = f"kiosk {args.kiosk}'s audit log" if args.kiosk else "audit log"
     if result.ok:
-        print(f"{which} intact: {result.entries} entries, {len(checkpoints)} checkpoints")
+        since = f" (entries up to {anchor.seq} purged, anchored)" if anchor else ""
+        print(f"{which} intact: {result.entries} entries, {len(checkpoints)} checkpoints{since}")
         return 0
     print(f"{which} BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
     return 3
@@ -352,8 +354,10 @@ def retention_policy(args: argparse.Namespace):
 
     if args.contact_grace_days < 0 or args.record_days < 0:
         raise AdminError("--contact-grace-days and --record-days must be 0 or more")
+    if args.audit_days is not None and args.audit_days <= 0:
+        raise AdminError("--audit-days must be more than 0 (leave it out to keep the audit log)")
     return RetentionPolicy(contact_grace=timedelta(days=args.contact_grace_days),
-                           record_days=args.record_days)
+                           record_days=args.record_days, audit_days=args.audit_days)
 
 
 def add_retention_options(p: argparse.ArgumentParser) -> None:
@@ -364,6 +368,9 @@ def add_retention_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-days", type=int, default=DEFAULT_RECORD_DAYS, metavar="DAYS",
                    help=f"keep ended orders this long, then only counts (default"
                         f" {DEFAULT_RECORD_DAYS})")
+    p.add_argument("--audit-days", type=int, default=None, metavar="DAYS",
+                   help="delete audit entries older than DAYS, keeping the rest verifiable"
+                        " through a signed anchor (default: keep them all)")
 
 
 def purge_now(args: argparse.Namespace) -> int:
@@ -377,7 +384,8 @@ def purge_now(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
-          f" {report.notice_files_removed} notices removed")
+          f" {report.notice_files_removed} notices removed, {report.audit_entries_purged}"
+          " audit entries purged")
     return 0
 
 

@@ -185,6 +185,15 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
 );
+-- Where the registry's chain starts once its oldest entries were purged
+-- (audit retention): the last purged entry's seq and hash, signed. One row.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    purge_time TEXT NOT NULL
+);
 -- Each kiosk's own audit chain, exactly as the kiosk hashed it, and the
 -- registry's signed checkpoints over what it received (registry key, per kiosk).
 CREATE TABLE IF NOT EXISTS kiosk_audit_log (
@@ -942,6 +951,8 @@ class Transaction:
         last = self._conn.execute(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
         ).fetchone()
+        if last is None:  # empty, or every entry purged: go on from the anchor
+            last = self._conn.execute("SELECT seq, hash FROM audit_anchor").fetchone()
         seq, prev = (1, audit_rules.GENESIS) if last is None else (last[0] + 1, last[1])
         time = _text(utcnow())
         detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -978,6 +989,33 @@ class Transaction:
     def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
         rows = self._conn.execute("SELECT * FROM audit_checkpoints ORDER BY seq").fetchall()
         return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+
+    def audit_anchor(self) -> audit_rules.Anchor | None:
+        row = self._conn.execute("SELECT seq, hash, mac FROM audit_anchor").fetchone()
+        return None if row is None else audit_rules.Anchor(**dict(row))
+
+    def purge_audit_before(self, before: datetime) -> int:
+        """Deletes the oldest entries written before ``before`` and anchors the
+        chain at the last of them, so what remains still verifies. Refuses
+        (ValueError) while the chain is broken: a purge must not erase evidence."""
+        key = self._db.audit_key
+        entries, anchor = self.audit_entries(), self.audit_anchor()
+        result = audit_rules.verify_chain(entries, self.audit_checkpoints(), key, anchor)
+        if not result.ok:
+            raise ValueError(f"the audit log is broken at entry {result.broken_seq}"
+                             f" ({result.problem}); nothing purged")
+        cut = audit_rules.purge_cut([(e.seq, _moment(e.time)) for e in entries], before)
+        if cut is None:
+            return 0
+        head = next(e for e in entries if e.seq == cut)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO audit_anchor (id, seq, hash, mac, purge_time)"
+            " VALUES (1, ?, ?, ?, ?)",
+            (cut, head.hash, audit_rules.anchor_mac(key, cut, head.hash), _text(utcnow())),
+        )
+        deleted = self._conn.execute("DELETE FROM audit_log WHERE seq <= ?", (cut,)).rowcount
+        self._conn.execute("DELETE FROM audit_checkpoints WHERE seq <= ?", (cut,))
+        return deleted
 
     # ------------------------------------------------- kiosks' audit chains
 
