@@ -25,11 +25,13 @@ configured for one office: refused with :class:`OidcError`, and audited.
 
 For the web console (registry/console/): one ``OidcProvider`` per configured
 provider (``load_configs(path)`` reads ``[[oidc]]`` tables from TOML); on
-"sign in", redirect to ``authorization_url(return_to=...)[0]``; on the
-callback, ``principal, return_to = provider.complete(code, state,
-peer=client address)`` and start the console session for ``principal``.
-``OidcError.reason`` is one of the ``*`` reasons below, ``.message`` is for
-the person.
+"sign in", ``url, state = provider.authorization_url()`` and redirect the
+browser to ``url`` (keep ``state`` with where to return, e.g. in the
+console's session cookie); on the callback, ``principal =
+provider.complete(code, state, peer=client address)`` and start the console
+session for ``principal``. ``OidcError.reason`` is one of the reasons below
+(or ``CREDENTIAL_REVOKED``/``OTHER_OFFICE`` of registry/permissions.py),
+``.message`` is for the person; every refusal is already audited.
 """
 
 from __future__ import annotations
@@ -109,6 +111,13 @@ def load_configs(path: str | Path) -> list[OidcConfig]:
     return configs
 
 
+def insecure_url(url: str) -> bool:
+    """Tokens and keys travel only over https (plain http on loopback only, for tests)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme != "https" and not (
+        parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
+
+
 def pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -150,11 +159,12 @@ class _Pending:
     nonce: str
     verifier: str
     created: float
-    return_to: str
 
 
 class OidcProvider:
     def __init__(self, db: RegistryDatabase, config: OidcConfig, *, clock=time.time) -> None:
+        if insecure_url(config.issuer):
+            raise ValueError(f"the OpenID Connect issuer {config.issuer!r} must be an https URL")
         self._db = db
         self.config = config
         self._clock = clock
@@ -198,6 +208,10 @@ class OidcProvider:
             if found.get("issuer") != self.config.issuer:
                 raise OidcError(PROVIDER_ERROR, f"the discovery document at {url} names the"
                                 f" issuer {found.get('issuer')!r}, not {self.config.issuer!r}")
+            for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+                if not isinstance(found.get(name), str) or insecure_url(found[name]):
+                    raise OidcError(PROVIDER_ERROR, f"the discovery document at {url} has no"
+                                    f" https {name}")
             self._metadata = found
         return self._metadata
 
@@ -208,15 +222,15 @@ class OidcProvider:
 
     # ------------------------------------------------------------ the flow
 
-    def authorization_url(self, *, return_to: str = "") -> tuple[str, str]:
-        """(URL to send the browser to, state). ``return_to`` comes back from complete()."""
+    def authorization_url(self) -> tuple[str, str]:
+        """(URL to send the browser to, state)."""
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
         now = self._clock()
         with self._lock:
             self._pending = {s: p for s, p in self._pending.items()
                              if now - p.created < LOGIN_TIMEOUT}
-            self._pending[state] = _Pending(nonce, verifier, now, return_to)
+            self._pending[state] = _Pending(nonce, verifier, now)
         query = urllib.parse.urlencode({
             "response_type": "code",
             "client_id": self.config.client_id,
@@ -230,8 +244,8 @@ class OidcProvider:
         endpoint = self.metadata()["authorization_endpoint"]
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}", state
 
-    def complete(self, code: str, state: str, *, peer: str = "") -> tuple[Principal, str]:
-        """The registry principal of a finished sign-in, and its return_to."""
+    def complete(self, code: str, state: str, *, peer: str = "") -> Principal:
+        """The registry principal of a finished sign-in (OidcError if refused)."""
         with self._lock:
             pending = self._pending.pop(state, None)
         if pending is None or self._clock() - pending.created >= LOGIN_TIMEOUT:
@@ -241,7 +255,7 @@ class OidcProvider:
             claims = self._id_token_claims(code, pending)
         except OidcError as error:
             raise self._refused(error.reason, error.message, "anonymous", peer) from None
-        return self._principal(claims, peer), pending.return_to
+        return self._principal(claims, peer)
 
     def _id_token_claims(self, code: str, pending: _Pending) -> dict[str, Any]:
         tokens = self._get_json(self.metadata()["token_endpoint"], {

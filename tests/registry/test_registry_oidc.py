@@ -26,6 +26,7 @@ from registry.oidc import (
     OidcError,
     OidcProvider,
     check_claims,
+    insecure_url,
     load_configs,
     pkce_challenge,
     roles_from_claim,
@@ -83,8 +84,8 @@ def browser_signs_in(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
 
 
-def sign_in(p: OidcProvider, return_to: str = ""):
-    url, state = p.authorization_url(return_to=return_to)
+def sign_in(p: OidcProvider):
+    url, state = p.authorization_url()
     back = browser_signs_in(url)
     assert back["state"] == state
     return p.complete(back["code"], back["state"], peer="ipv4:127.0.0.1:5555")
@@ -97,9 +98,9 @@ def audit(db, action: str):
 
 def test_a_linked_person_signs_in_as_their_registry_user(db, idp):
     link(db, idp, "anna", "u-1001")
-    principal, return_to = sign_in(provider(db, idp), return_to="/orders")
+    principal = sign_in(provider(db, idp))
     assert (principal.kind, principal.name, principal.office_id) == ("user", "anna", "north")
-    assert principal.roles == {Role.SUPERVISOR} and return_to == "/orders"
+    assert principal.roles == {Role.SUPERVISOR}
     # PKCE: the code went back with the verifier the challenge was made from.
     assert idp.token_requests[-1]["code_verifier"]
     login = audit(db, "login")[-1]
@@ -154,14 +155,14 @@ def test_a_provider_of_one_office_refuses_another_offices_users(db, idp):
     with pytest.raises(OidcError) as refused:
         sign_in(provider(db, idp, office_id="north"))
     assert refused.value.reason == "OTHER_OFFICE"
-    assert sign_in(provider(db, idp, office_id="south"))[0].name == "sven"
+    assert sign_in(provider(db, idp, office_id="south")).name == "sven"
 
 
 def test_roles_from_a_group_claim(db, idp):
     link(db, idp, "anna", "u-1001")
     idp.next_claims = {"sub": "u-1001", "groups": ["buergerbuero-schalter", "other"]}
     role_map = {"buergerbuero-schalter": "clerk", "buergerbuero-leitung": "supervisor"}
-    principal, _ = sign_in(provider(db, idp, roles_claim="groups", role_map=role_map))
+    principal = sign_in(provider(db, idp, roles_claim="groups", role_map=role_map))
     assert principal.roles == {Role.CLERK}  # the claim, not the record's supervisor
     idp.next_claims = {"sub": "u-1001", "groups": ["other"]}
     with pytest.raises(OidcError) as refused:
@@ -178,6 +179,12 @@ def test_link_refuses_a_second_user_for_one_identity(db, idp, capsys):
                          "--unlink", "--db", str(db.path)]) == 0
     with pytest.raises(OidcError):
         sign_in(provider(db, idp))
+
+
+def test_only_https_providers(db):
+    with pytest.raises(ValueError, match="https"):
+        OidcProvider(db, OidcConfig(issuer="http://id.example", client_id="c", redirect_uri="r"))
+    assert not insecure_url("https://id.example") and insecure_url("http://10.0.0.1")
 
 
 def test_pure_rules():
