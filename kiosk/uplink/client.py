@@ -48,9 +48,10 @@ class RegistryUnavailable(RegistryError):
 
 
 class RegistryRejected(RegistryError):
-    def __init__(self, message: str, reason: str = ""):
+    def __init__(self, message: str, reason: str = "", metadata: dict[str, str] | None = None):
         super().__init__(message)
         self.reason = reason
+        self.metadata = metadata or {}
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,14 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     details = error.details() if hasattr(error, "details") else str(error)
     if code in _RETRYABLE:
         return RegistryUnavailable(f"registry unavailable ({code.name}): {details}")
-    reason = ""
+    reason, metadata = "", {}
     status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
     if status is not None:
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
             if detail.Unpack(info):
-                reason = info.reason
-    return RegistryRejected(f"registry refused ({code.name}): {details}", reason)
+                reason, metadata = info.reason, dict(info.metadata)
+    return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
 _HEALTH = {

@@ -180,9 +180,10 @@ class Uplink:
     def flush_audit(self) -> None:
         """Sends the audit log entries the registry does not hold yet, in order.
 
-        A refusal (the registry's copy and ours disagree: someone changed one
-        of them) is logged as an error and tried again next round; the entries
-        stay here either way.
+        A registry that holds less than we think (restored from a backup) gets
+        the rest again from where it stands. Any other refusal (the registry's
+        copy and ours disagree: someone changed one of them) is logged as an
+        error and tried again next round; the entries stay here either way.
         """
         while True:
             reported = int(self.store.meta(audit_log.REPORTED_KEY) or 0)
@@ -192,6 +193,12 @@ class Uplink:
             try:
                 head_seq, _ = self.client.report_audit(batch)
             except RegistryRejected as exc:
+                held = exc.metadata.get("held_seq", "")
+                if exc.reason == "AUDIT_CHAIN_BROKEN" and held.isdigit() and int(held) < reported:
+                    log.warning("the registry holds the audit log up to entry %s, not %d:"
+                                " sending the rest again", held, reported)
+                    self.core.write(self._set_meta, audit_log.REPORTED_KEY, held)
+                    continue
                 if str(exc) != self._audit_refusal:
                     log.error("registry refused the kiosk's audit log: %s", exc)
                 self._audit_refusal = str(exc)

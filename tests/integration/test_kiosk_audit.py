@@ -131,3 +131,20 @@ def test_a_rewritten_kiosk_log_is_refused_and_audited(audited, registry, capsys)
     later = replace(entries[-1], seq=entries[-1].seq + 2)
     with pytest.raises(RegistryRejected, match="is missing"):
         k.kiosk.uplink.client.report_audit([later])
+
+
+def test_a_registry_restored_from_a_backup_gets_the_rest_again(audited, registry, capsys):
+    k, _ = audited
+    rows = all_reported(k, registry)
+    with sqlite3.connect(registry.db_path) as db:  # as if restored from an older backup
+        db.execute("DELETE FROM kiosk_audit_log WHERE seq > 3")
+        db.execute("DELETE FROM kiosk_audit_checkpoints WHERE seq > 3")
+    # With the kiosk's next act the uplink finds the registry behind and resends.
+    before = len(k.store.audit_entries())
+    registry.office.SendKioskCommand(pb.SendKioskCommandRequest(
+        kiosk_id="kiosk-1", command=pb.RemoteCommand(type=pb.COMMAND_TYPE_RESYNC)))
+    wait_for(lambda: len(k.store.audit_entries()) > before, what="the next audited act")
+    rows = all_reported(k, registry)
+    assert [r[0] for r in rows] == [e.seq for e in k.store.audit_entries()]
+    assert registry_main(["audit", "verify", "--db", str(registry.db_path),
+                          "--kiosk", "kiosk-1"]) == 0, capsys.readouterr().err
