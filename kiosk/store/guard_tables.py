@@ -167,6 +167,14 @@ class GuardTables:
             )
         return locks
 
+    def locked_card_tried(self, card_lookup: bytes, now: datetime) -> None:
+        """A PIN typed for a locked card (not checked): a failed login, audited."""
+        with self.store.transaction() as tx:
+            rows = tx.execute("SELECT failures FROM staff_card_guard WHERE card_lookup=?",
+                              (card_lookup,)).fetchall()
+            self.store.audit(tx, now, "locked card", "staff.login_failed", outcome="denied",
+                             failures=rows[0][0] if rows else 0, locked=True)
+
     def card_succeeded(self, card_lookup: bytes) -> None:
         """The right PIN: the count of wrong ones in a row starts again.
 

@@ -199,3 +199,17 @@ def test_a_sigkill_from_outside_while_appending_leaves_a_verifiable_chain(path, 
         child.stdout.close()
     code, out = verify_cli(path, capsys)
     assert code == 0, out
+
+
+def test_verify_finds_the_store_through_the_config(tmp_path, capsys):
+    store = KioskStore(tmp_path / "data" / "kiosk.sqlite3")
+    fill(store, 2)
+    store.close()
+    config = tmp_path / "kiosk.toml"
+    devices = "".join(f'[hardware.{d}]\ndriver = "simulated"\n'
+                      for d in ("locker_bank", "card_reader", "code_scanner", "indicator"))
+    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n' + devices)
+    assert kiosk_main(["audit", "verify", "--config", str(config)]) == 0
+    assert "2 entries" in capsys.readouterr().out
+    assert kiosk_main(["audit", "verify", "--db", str(tmp_path / "none.sqlite3")]) == 1
+    assert "does not exist" in capsys.readouterr().err
