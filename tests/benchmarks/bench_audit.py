@@ -23,16 +23,7 @@ from common.credentials import KdfParams
 from kiosk.domain.events import EventType, KioskEvent
 from kiosk.store import KioskStore
 from registry.database import RegistryDatabase
-from tests.benchmarks.common import summary_ms, write_result
-
-
-def _timed(call, runs: int) -> dict[str, float]:
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return summary_ms(seconds)
+from tests.benchmarks.common import summary_ms, timed, write_result
 
 
 def main(runs: int = 200, entries: int = 10000) -> dict:
@@ -57,8 +48,8 @@ def main(runs: int = 200, entries: int = 10000) -> dict:
                 store.journal(tx, now, "event", **e.to_json())
 
         result = {
-            "kiosk_event_with_audit": _timed(with_audit, runs),
-            "kiosk_event_without_audit": _timed(without_audit, runs),
+            "kiosk_event_with_audit": timed(with_audit, runs),
+            "kiosk_event_without_audit": timed(without_audit, runs),
         }
         with store.transaction() as tx:
             for i in range(entries - runs):
