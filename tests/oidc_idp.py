@@ -97,6 +97,10 @@ class TestIdentityProvider:
         self._server.shutdown()
         self._server.server_close()
 
+    def rotate_key(self) -> None:
+        """A new signing key under a new kid (the JWKS then lists only it)."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "key-2", "use": "sig"})
+
     def discovery(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
@@ -144,6 +148,6 @@ class TestIdentityProvider:
             claims["aud"] = "another-app"
         elif self.misbehave == "other_issuer":
             claims["iss"] = "https://evil.example"
-        id_token = jwt.encode({"alg": "RS256", "kid": "key-1"}, claims, key)
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
         return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
                      "id_token": id_token, "expires_in": 300}

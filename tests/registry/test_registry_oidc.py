@@ -127,6 +127,14 @@ def test_an_id_token_that_does_not_check_out_is_refused(db, idp, misbehave):
     assert audit(db, "login.failed") and not audit(db, "login")
 
 
+def test_a_rotated_provider_key_is_fetched_again(db, idp):
+    link(db, idp, "anna", "u-1001")
+    p = provider(db, idp)
+    sign_in(p)  # the JWKS is cached now
+    idp.rotate_key()
+    assert sign_in(p).name == "anna"
+
+
 def test_a_state_works_once_and_only_for_its_sign_in(db, idp):
     link(db, idp, "anna", "u-1001")
     p = provider(db, idp)
