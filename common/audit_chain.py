@@ -180,6 +180,23 @@ def purge_cut(entries: list[tuple[int, datetime]], before: datetime) -> int | No
     return cut
 
 
+def plan_purge(entries: list[AuditEntry], checkpoints: list[Checkpoint], key: bytes,
+               anchor: Anchor | None, before: datetime,
+               up_to: int | None = None) -> tuple[int, str] | None:
+    """(seq, hash) of the new anchor when the entries written before ``before``
+    (and, if given, with seq <= ``up_to``) are purged; None: nothing to purge.
+    Raises ValueError while the chain is broken: a purge must not erase evidence."""
+    result = verify_chain(entries, checkpoints, key, anchor)
+    if not result.ok:
+        raise ValueError(f"the audit log is broken at entry {result.broken_seq}"
+                         f" ({result.problem}); nothing purged")
+    cut = purge_cut([(e.seq, datetime.fromisoformat(e.time)) for e in entries
+                     if up_to is None or e.seq <= up_to], before)
+    if cut is None:
+        return None
+    return cut, next(e.hash for e in entries if e.seq == cut)
+
+
 def needs_checkpoint(seq: int) -> bool:
     return seq % CHECKPOINT_EVERY == 0
 

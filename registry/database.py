@@ -999,19 +999,15 @@ class Transaction:
         chain at the last of them, so what remains still verifies. Refuses
         (ValueError) while the chain is broken: a purge must not erase evidence."""
         key = self._db.audit_key
-        entries, anchor = self.audit_entries(), self.audit_anchor()
-        result = audit_rules.verify_chain(entries, self.audit_checkpoints(), key, anchor)
-        if not result.ok:
-            raise ValueError(f"the audit log is broken at entry {result.broken_seq}"
-                             f" ({result.problem}); nothing purged")
-        cut = audit_rules.purge_cut([(e.seq, _moment(e.time)) for e in entries], before)
-        if cut is None:
+        plan = audit_rules.plan_purge(self.audit_entries(), self.audit_checkpoints(), key,
+                                      self.audit_anchor(), before)
+        if plan is None:
             return 0
-        head = next(e for e in entries if e.seq == cut)
+        cut, digest = plan
         self._conn.execute(
             "INSERT OR REPLACE INTO audit_anchor (id, seq, hash, mac, purge_time)"
             " VALUES (1, ?, ?, ?, ?)",
-            (cut, head.hash, audit_rules.anchor_mac(key, cut, head.hash), _text(utcnow())),
+            (cut, digest, audit_rules.anchor_mac(key, cut, digest), _text(utcnow())),
         )
         deleted = self._conn.execute("DELETE FROM audit_log WHERE seq <= ?", (cut,)).rowcount
         self._conn.execute("DELETE FROM audit_checkpoints WHERE seq <= ?", (cut,))

@@ -10,7 +10,9 @@ statements, leaves either both or neither, so the chain always verifies.
 The rules are those of the registry's log (common/audit_chain.py). Every
 ``CHECKPOINT_EVERY`` entries, and when the store closes, the head is signed
 with an HMAC key kept beside the database (``<store>.audit-key``, mode
-0600), so entries cut off the end show. The uplink sends the chain to the
+0600), so entries cut off the end show. Entries the registry holds are
+pruned after ``kiosk.journal_retention_days`` (kiosk/store/retention.py);
+the chain then starts at a signed anchor, so what stays still verifies. The uplink sends the chain to the
 registry (ReportAuditEntries), which stores it only if it continues what it
 already holds and signs each new head with its own key: from then on a
 rewrite on the kiosk cannot go unnoticed even by someone who holds the
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from common import audit_chain
-from common.audit_chain import AuditEntry, Checkpoint, VerifyResult
+from common.audit_chain import Anchor, AuditEntry, Checkpoint, VerifyResult
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -40,6 +42,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
     seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+-- Where the chain starts once entries the registry holds were pruned.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
     hash TEXT NOT NULL,
     mac TEXT NOT NULL
 );
@@ -72,7 +81,8 @@ def load_or_create_key(path: Path | None) -> bytes:
 def append(tx: sqlite3.Connection, key: bytes, at: datetime, actor: str, action: str, *,
            target: str = "", outcome: str = "ok", **detail: Any) -> AuditEntry:
     """Appends one entry inside the caller's transaction (and a checkpoint now and then)."""
-    last = tx.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last = (tx.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            or tx.execute("SELECT seq, hash FROM audit_anchor").fetchone())
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     entry = audit_chain.next_entry(
         tuple(last) if last else None, at.isoformat(), actor, action, "", target, outcome,
@@ -113,8 +123,32 @@ def checkpoints(db: sqlite3.Connection) -> list[Checkpoint]:
     return [Checkpoint(*row) for row in rows]
 
 
+def anchor(db: sqlite3.Connection) -> Anchor | None:
+    row = db.execute("SELECT seq, hash, mac FROM audit_anchor").fetchone()
+    return None if row is None else Anchor(*row)
+
+
 def verify(db: sqlite3.Connection, key: bytes) -> VerifyResult:
-    return audit_chain.verify_chain(entries(db), checkpoints(db), key)
+    return audit_chain.verify_chain(entries(db), checkpoints(db), key, anchor(db))
+
+
+def prune(tx: sqlite3.Connection, key: bytes, before: datetime) -> int:
+    """Deletes entries older than ``before`` that the registry already holds
+    (it keeps them, checked and signed), anchoring what stays. Entries the
+    registry has not confirmed are never pruned; nor is a broken chain
+    (ValueError): that would erase the evidence."""
+    reported = tx.execute("SELECT value FROM meta WHERE key=?", (REPORTED_KEY,)).fetchone()
+    if reported is None:
+        return 0
+    plan = audit_chain.plan_purge(entries(tx), checkpoints(tx), key, anchor(tx), before,
+                                  up_to=int(reported[0]))
+    if plan is None:
+        return 0
+    cut, digest = plan
+    tx.execute("INSERT OR REPLACE INTO audit_anchor (id, seq, hash, mac) VALUES (1, ?, ?, ?)",
+               (cut, digest, audit_chain.anchor_mac(key, cut, digest)))
+    tx.execute("DELETE FROM audit_checkpoints WHERE seq <= ?", (cut,))
+    return tx.execute("DELETE FROM audit_log WHERE seq <= ?", (cut,)).rowcount
 
 
 def event_actor(staff_ids: tuple[str, ...] | list[str], event_type: str) -> str:

@@ -213,3 +213,28 @@ def test_verify_finds_the_store_through_the_config(tmp_path, capsys):
     assert "2 entries" in capsys.readouterr().out
     assert kiosk_main(["audit", "verify", "--db", str(tmp_path / "none.sqlite3")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_entries_the_registry_holds_are_pruned_behind_an_anchor(path, capsys):
+    from kiosk.store import audit_log
+    from kiosk.store.guard_tables import GuardTables
+    from kiosk.store.retention import Retention, prune
+
+    store = KioskStore(path)
+    GuardTables(store)  # the guard tables prune() also cleans
+    fill(store, 8)
+    later = T0 + timedelta(days=100)
+    assert prune(store, Retention(), later).audit == 0  # the registry holds none yet
+    with store.transaction() as tx:
+        store.set_meta(tx, audit_log.REPORTED_KEY, "5")
+    assert prune(store, Retention(), later).audit == 5  # never the unconfirmed 6 to 8
+    assert [e.seq for e in store.audit_entries()] == [6, 7, 8]
+    fill(store, 1)
+    assert store.audit_entries()[-1].seq == 9  # the chain goes on
+    store.close()
+    code, out = verify_cli(path, capsys)
+    assert code == 0, out
+    with sqlite3.connect(path) as db:  # pruning more by hand is found
+        db.execute("DELETE FROM audit_log WHERE seq = 6")
+    code, out = verify_cli(path, capsys)
+    assert code == 3 and "entry 6 is missing" in out
