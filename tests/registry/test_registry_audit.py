@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from registry import audit
-from registry.audit import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
+from common import audit_chain as audit
+from common.audit_chain import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
 from registry.cli import main
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -102,3 +102,26 @@ def test_truncating_a_stopped_registry_log_is_found(registry_at, tmp_path, cut, 
         conn.execute("DELETE FROM audit_log WHERE seq > ?", (last - cut,))
     assert main(["audit", "verify", "--db", str(tmp_path / "r.sqlite3")]) == 3
     assert "cut off" in capsys.readouterr().err
+
+
+def test_a_batch_must_continue_the_chain_the_registry_holds():
+    """The rule the registry applies to each kiosk's ReportAuditEntries."""
+    entries, _ = chain(6)
+    head = (entries[2].seq, entries[2].hash)  # the registry holds 1..3
+    known = {e.seq: e.hash for e in entries[:3]}
+    problem = audit.continuation_problem
+    assert problem(*head, entries[3:], known) is None
+    assert problem(*head, entries[1:], known) is None  # repeats of a lost answer
+    assert problem(0, audit.GENESIS, entries, {}) is None
+    assert "entry 4 is missing" in problem(*head, entries[4:], known)
+    assert "rewritten" in problem(*head, [replace(entries[1], actor="x")], known)
+    assert "does not follow" in problem(*head, [replace(entries[3], prev_hash=audit.GENESIS)],
+                                        known)
+    assert "changed" in problem(*head, [replace(entries[3], target="PO-X")], known)
+
+
+def test_next_entry_continues_a_chain():
+    entries, _ = chain(2)
+    following = audit.next_entry(entries[-1], "t", "kiosk", "a", "", "", "ok", "{}")
+    assert verify_chain([*entries, following], [], KEY).ok
+    assert audit.next_entry(None, "t", "kiosk", "a", "", "", "ok", "{}").prev_hash == audit.GENESIS
