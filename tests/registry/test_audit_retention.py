@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,25 +9,25 @@ import pytest
 from common import audit_chain
 from common.credentials import KdfParams
 from registry.cli import main
-from registry.database import RegistryDatabase, utcnow
+from registry.database import utcnow
 from registry.notifier import DirectoryNotifier
 from registry.retention import RetentionPolicy, purge
+from tests.registry.conftest import database_sql
 
 T = datetime(2026, 1, 1)
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = RegistryDatabase(tmp_path / "registry.sqlite3", kdf_params=KdfParams(n=2**4, r=1, p=1))
+def db(open_database):
+    database = open_database(kdf_params=KdfParams(n=2**4, r=1, p=1))
     with database.transaction() as tx:
         for i in range(audit_chain.CHECKPOINT_EVERY + 5):
             tx.audit("user:anna", "order.created", target=f"PO-{i}")
-    yield database
-    database.close()
+    return database
 
 
 def verify(db, capsys) -> tuple[int, str]:
-    code = main(["audit", "verify", "--db", str(db.path)])
+    code = main(["audit", "verify", "--db", db.target])
     out = capsys.readouterr()
     return code, out.out + out.err
 
@@ -66,8 +65,7 @@ def test_the_daily_purge_keeps_the_rest_verifiable(db, tmp_path, capsys):
 def test_entries_removed_after_the_anchor_are_found(db, capsys):
     assert cut_before(db, 8) == 7
     assert verify(db, capsys)[0] == 0
-    with sqlite3.connect(db.path) as conn:
-        conn.execute("DELETE FROM audit_log WHERE seq = 8")
+    database_sql(db, "DELETE FROM audit_log WHERE seq = 8")
     code, out = verify(db, capsys)
     assert code == 3 and "entry 8 is missing" in out
 
@@ -75,26 +73,22 @@ def test_entries_removed_after_the_anchor_are_found(db, capsys):
 def test_a_checkpoint_cannot_serve_as_an_anchor(db, capsys):
     """Cutting the front at a checkpoint and copying it as the anchor is found."""
     every = audit_chain.CHECKPOINT_EVERY
-    with sqlite3.connect(db.path) as conn:
-        conn.execute("INSERT INTO audit_anchor (id, seq, hash, mac, purge_time)"
-                     " SELECT 1, seq, hash, mac, 'x' FROM audit_checkpoints WHERE seq = ?",
-                     (every,))
-        conn.execute("DELETE FROM audit_log WHERE seq <= ?", (every,))
+    database_sql(db, "INSERT INTO audit_anchor (id, seq, hash, mac, purge_time)"
+                 " SELECT 1, seq, hash, mac, 'x' FROM audit_checkpoints WHERE seq = ?", every)
+    database_sql(db, "DELETE FROM audit_log WHERE seq <= ?", every)
     code, out = verify(db, capsys)
     assert code == 3 and "anchor" in out and "wrong signature" in out
 
 
 def test_deleting_the_anchor_and_the_front_is_found(db, capsys):
     cut_before(db, 5)
-    with sqlite3.connect(db.path) as conn:
-        conn.execute("DELETE FROM audit_anchor")
+    database_sql(db, "DELETE FROM audit_anchor")
     code, out = verify(db, capsys)
     assert code == 3 and "entry 1 is missing" in out
 
 
 def test_a_broken_chain_is_never_purged(db, tmp_path, capsys):
-    with sqlite3.connect(db.path) as conn:
-        conn.execute("UPDATE audit_log SET target = 'PO-X' WHERE seq = 3")
+    database_sql(db, "UPDATE audit_log SET target = 'PO-X' WHERE seq = 3")
     with pytest.raises(ValueError, match="broken at entry 3"):
         cut_before(db, 10)
     report = purge(db, DirectoryNotifier(tmp_path / "n"), RetentionPolicy(audit_days=1),
@@ -105,5 +99,5 @@ def test_a_broken_chain_is_never_purged(db, tmp_path, capsys):
 
 
 def test_audit_days_must_be_positive(db, capsys):
-    assert main(["purge", "--db", str(db.path), "--audit-days", "0"]) == 1
+    assert main(["purge", "--db", db.target, "--audit-days", "0"]) == 1
     assert "--audit-days must be more than 0" in capsys.readouterr().err

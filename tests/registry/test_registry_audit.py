@@ -125,3 +125,39 @@ def test_next_entry_continues_a_chain():
     following = audit.next_entry(entries[-1], "t", "kiosk", "a", "", "", "ok", "{}")
     assert verify_chain([*entries, following], [], KEY).ok
     assert audit.next_entry(None, "t", "kiosk", "a", "", "", "ok", "{}").prev_hash == audit.GENESIS
+
+
+def test_a_kiosk_chain_is_stored_verified_and_a_rewrite_refused(registry, register_kiosk,
+                                                                 capsys):
+    """ReportAuditEntries on the server's backend: batches extend the held chain,
+    a repeat is harmless, a rewritten entry is refused whole and audited."""
+    import grpc
+
+    from common.convert import audit_entry_to_proto
+
+    register_kiosk("kiosk-1")
+    entries, _ = chain(8)
+
+    def report(batch):
+        return registry.kiosk.ReportAuditEntries(pb.ReportAuditEntriesRequest(
+            kiosk_id="kiosk-1", entries=[audit_entry_to_proto(e) for e in batch]), timeout=5)
+
+    assert report(entries[:5]).head_seq == 5
+    assert report(entries[3:]).head_seq == 8  # 4 and 5 again, as after a lost answer
+    db = registry.db_target
+    assert main(["audit", "verify", "--db", db, "--kiosk", "kiosk-1"]) == 0
+    assert "kiosk kiosk-1's audit log intact: 8 entries" in capsys.readouterr().out
+
+    with pytest.raises(grpc.RpcError) as refused:
+        report([replace(entries[2], actor="user:mallory")])
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert registry.sql("SELECT COUNT(*) FROM kiosk_audit_log WHERE kiosk_id = ?",
+                        "kiosk-1")[0][0] == 8
+    rejected = registry.sql("SELECT outcome FROM audit_log WHERE action = ?",
+                            "kiosk_audit.rejected")
+    assert [r[0] for r in rejected] == ["denied"]
+
+    registry.sql("UPDATE kiosk_audit_log SET target = 'PO-X' WHERE kiosk_id = ? AND seq = 6",
+                 "kiosk-1")
+    assert main(["audit", "verify", "--db", db, "--kiosk", "kiosk-1"]) == 3
+    assert "BROKEN at entry 6" in capsys.readouterr().err

@@ -16,7 +16,6 @@ import pytest
 from common.credentials import KdfParams
 from registry import identity
 from registry.cli import main as registry_cli
-from registry.database import RegistryDatabase
 from registry.oidc import (
     NO_ROLES,
     STATE_UNKNOWN,
@@ -45,8 +44,8 @@ def idp():
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = RegistryDatabase(tmp_path / "registry.sqlite3", kdf_params=KdfParams(n=2**4, r=1, p=1))
+def db(open_database):
+    database = open_database(kdf_params=KdfParams(n=2**4, r=1, p=1))
     with database.transaction() as tx:
         tx.add_office("north", "Bürgerbüro Nord")
         tx.add_office("south", "Bürgerbüro Süd")
@@ -54,13 +53,12 @@ def db(tmp_path):
                              frozenset({Role.SUPERVISOR}))
         identity.create_user(tx, "sven", "correct horse battery", "south",
                              frozenset({Role.CLERK}))
-    yield database
-    database.close()
+    return database
 
 
 def link(db, idp, name: str, subject: str) -> None:
     assert registry_cli(["user", "link", name, "--issuer", idp.issuer, "--subject", subject,
-                         "--db", str(db.path)]) == 0
+                         "--db", db.target]) == 0
 
 
 def provider(db, idp, **config) -> OidcProvider:
@@ -151,7 +149,7 @@ def test_a_state_works_once_and_only_for_its_sign_in(db, idp):
 
 def test_a_revoked_user_is_refused(db, idp):
     link(db, idp, "anna", "u-1001")
-    assert registry_cli(["user", "revoke", "anna", "--db", str(db.path)]) == 0
+    assert registry_cli(["user", "revoke", "anna", "--db", db.target]) == 0
     with pytest.raises(OidcError) as refused:
         sign_in(provider(db, idp))
     assert refused.value.reason == "CREDENTIAL_REVOKED"
@@ -181,10 +179,10 @@ def test_roles_from_a_group_claim(db, idp):
 def test_link_refuses_a_second_user_for_one_identity(db, idp, capsys):
     link(db, idp, "anna", "u-1001")
     assert registry_cli(["user", "link", "sven", "--issuer", idp.issuer, "--subject", "u-1001",
-                         "--db", str(db.path)]) == 1
+                         "--db", db.target]) == 1
     assert "already linked to anna" in capsys.readouterr().err
     assert registry_cli(["user", "link", "anna", "--issuer", idp.issuer, "--subject", "u-1001",
-                         "--unlink", "--db", str(db.path)]) == 0
+                         "--unlink", "--db", db.target]) == 0
     with pytest.raises(OidcError):
         sign_in(provider(db, idp))
 
