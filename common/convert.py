@@ -15,6 +15,7 @@ from enum import Enum
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kiosk.domain.compartment import Compartment, CompartmentState, HeightClass, Size
+from common.audit_chain import AuditEntry
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -198,3 +199,16 @@ def pickup_order_from_record(record: pb.OrderRecord) -> PickupOrder:
         compartment_number=record.compartment_number or None,
         pickup_deadline=from_timestamp(record.pickup_deadline),
     )
+
+
+# The audit chain's fields, in the order both AuditEntry types declare them.
+_AUDIT_FIELDS = ("seq", "time", "actor", "action", "office_id", "target", "outcome", "detail",
+                 "prev_hash", "hash")
+
+
+def audit_entry_to_proto(entry: AuditEntry) -> pb.AuditEntry:
+    return pb.AuditEntry(**{name: getattr(entry, name) for name in _AUDIT_FIELDS})
+
+
+def audit_entry_from_proto(message: pb.AuditEntry) -> AuditEntry:
+    return AuditEntry(**{name: getattr(message, name) for name in _AUDIT_FIELDS})

@@ -26,6 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate a config file and print the effective settings")
     check.add_argument("config", nargs="?")
     sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
+    audit = sub.add_parser("audit", help="the kiosk's tamper-evident audit log").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    verify = audit.add_parser("verify", help="check the hash chain; names the first broken entry"
+                                            " (exit status 3 when broken)")
+    where = verify.add_mutually_exclusive_group()
+    where.add_argument("--config", help="the kiosk's TOML config (its kiosk.data_dir holds the store)")
+    where.add_argument("--db", metavar="PATH", help="the kiosk store (kiosk.sqlite3) itself")
     args = parser.parse_args(argv)
 
     try:
@@ -43,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(Path(args.keep) if args.keep else None)
         if args.command == "check-config":
             return _check_config(args.config)
+        if args.command == "audit":
+            return _audit_verify(args.db, args.config)
         if args.command == "config-reference":
             print(reference_table())
             return 0
@@ -50,6 +59,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2
+
+
+def _audit_verify(db: str | None, config: str | None) -> int:
+    """Reads the store read-only, so it also works while the kiosk runs."""
+    import sqlite3
+    from pathlib import Path
+
+    from kiosk.store import audit_log
+
+    path = Path(db) if db else Path(load_settings(config).kiosk.data_dir) / "kiosk.sqlite3"
+    key_file = audit_log.key_path(path)
+    if not path.exists() or not key_file.exists():
+        missing = path if not path.exists() else key_file
+        print(f"error: {missing} does not exist; name the kiosk's store with --db PATH"
+              " or its config with --config FILE", file=sys.stderr)
+        return 1
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = audit_log.verify(conn, audit_log.load_or_create_key(key_file))
+            checkpoints = len(audit_log.checkpoints(conn))
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError, OSError) as exc:
+        print(f"error: cannot read the audit log in {path}: {exc}", file=sys.stderr)
+        return 1
+    if result.ok:
+        print(f"kiosk audit log intact: {result.entries} entries, {checkpoints} checkpoints")
+        return 0
+    print(f"kiosk audit log BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
+    return 3
 
 
 def _check_config(config: str | None) -> int:

@@ -57,8 +57,12 @@ class StaffCardGuard:
             if any(isinstance(e, ReportEvent) and e.type is EventType.STAFF_LOGIN for e in effects):
                 self.tables.card_succeeded(card)
                 return []
-            if locked or not self.tables.card_failed(
-                card, record.pin_verifier if record else "", now, self.max_attempts
+            if locked:
+                self.tables.locked_card_tried(card, now)
+                return []
+            if not self.tables.card_failed(
+                card, record.pin_verifier if record else "", now, self.max_attempts,
+                record.staff_id if record else "",
             ):
                 return []
         except StorageFault as exc:  # the kiosk throttle still counts wrong PINs

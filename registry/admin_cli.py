@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
 from registry import identity
-from registry.audit import verify_chain
+from common.audit_chain import kiosk_chain_key, verify_chain
 from registry.database import DEFAULT_OFFICE, RegistryDatabase
 
 
@@ -92,14 +92,44 @@ def user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_link(args: argparse.Namespace) -> int:
+    """Lets a person sign in through OpenID Connect as this user (registry/oidc.py)."""
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            row = tx.user_by_name(args.name)
+            if row is None:
+                raise AdminError(f"no user {args.name}: add it first (kiosk-registry user add)")
+            if args.unlink:
+                if not tx.unlink_oidc_identity(args.issuer, args.subject):
+                    raise AdminError(f"{args.subject} at {args.issuer} is not linked")
+            else:
+                linked = tx.oidc_principal(args.issuer, args.subject)
+                if linked is not None:
+                    raise AdminError(f"{args.subject} at {args.issuer} is already linked to"
+                                     f" {linked['name']}; unlink it first")
+                tx.link_oidc_identity(args.issuer, args.subject, row["principal_id"])
+            tx.audit(_actor(), "user.oidc_unlinked" if args.unlink else "user.oidc_linked",
+                     office_id=row["office_id"] or "", target=args.name, issuer=args.issuer,
+                     subject=args.subject)
+    finally:
+        db.close()
+    done = "no longer signs in" if args.unlink else "signs in"
+    print(f"{args.subject} at {args.issuer} {done} as {args.name}")
+    return 0
+
+
 def _principal_rows(db: RegistryDatabase, kind: str) -> list[dict]:
     with db.transaction() as tx:
-        rows = tx.list_principals(kind)
-    return [
-        {key: row[key] for key in ("principal_id", "name", "office_id", "roles", "create_time",
-                                   "revoke_time")}
-        for row in rows
-    ]
+        rows = [
+            {key: row[key] for key in ("principal_id", "name", "office_id", "roles",
+                                       "create_time", "revoke_time")}
+            for row in tx.list_principals(kind)
+        ]
+        if kind == "client_cert":
+            for row in rows:
+                row["certificate_name"] = tx.certificate_name_of(row["principal_id"])
+    return rows
 
 
 def principal_list(args: argparse.Namespace) -> int:
@@ -137,19 +167,45 @@ def principal_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expiry(days: float | None) -> datetime | None:
+    if days is None:
+        return None
+    from datetime import timedelta, timezone
+
+    if days <= 0:
+        raise AdminError("--expires-days must be more than 0")
+    return datetime.now(timezone.utc) + timedelta(days=days)
+
+
+def cert_add(args: argparse.Namespace) -> int:
+    """Binds office software's client certificate (its CN or a SAN) to a principal."""
+    db = _open(args)
+    try:
+        roles = _roles(args.roles)
+        with db.transaction() as tx:
+            office = _office(tx, args.office)
+            try:
+                principal_id = identity.bind_client_certificate(
+                    tx, args.name, args.certificate_name, office, roles,
+                    _expiry(args.expires_days))
+            except ValueError as error:
+                raise AdminError(str(error)) from None
+            tx.audit(_actor(), "client_cert.created", office_id=office or "", target=args.name,
+                     roles=args.roles, certificate_name=args.certificate_name)
+    finally:
+        db.close()
+    print(f"client certificate {args.certificate_name!r} bound to {args.name} ({principal_id});"
+          " it is accepted over mTLS when the registry's --tls-client-ca signed it")
+    return 0
+
+
 def apikey_create(args: argparse.Namespace) -> int:
     db = _open(args)
     try:
         roles = _roles(args.roles)
         with db.transaction() as tx:
             office = _office(tx, args.office)
-            expires = None
-            if args.expires_days is not None:
-                from datetime import timedelta, timezone
-
-                if args.expires_days <= 0:
-                    raise AdminError("--expires-days must be more than 0")
-                expires = datetime.now(timezone.utc) + timedelta(days=args.expires_days)
+            expires = _expiry(args.expires_days)
             try:
                 token = identity.create_api_key(tx, args.name, office, roles, expires)
             except ValueError as error:
@@ -201,6 +257,11 @@ def kiosk_enrol(args: argparse.Namespace) -> int:
             current = tx.kiosk_office(args.kiosk_id)
             if current is not None and current != office:
                 raise AdminError(f"kiosk {args.kiosk_id} is enrolled in office {current}")
+            taken = (tx.certificate_name_taken(args.certificate_name)
+                     if args.certificate_name else None)
+            if taken is not None and not taken.startswith("kiosk "):
+                raise AdminError(f"the certificate name {args.certificate_name!r} already belongs"
+                                 f" to {taken}; a certificate identifies exactly one caller")
             tx.enrol_kiosk(args.kiosk_id, office, args.certificate_name)
             token = identity.create_kiosk_credential(tx, args.kiosk_id)
             tx.audit(_actor(), "kiosk.enrolled", office_id=office, target=args.kiosk_id,
@@ -223,17 +284,30 @@ def kiosk_enrol(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
+    """The registry's own chain, or (--kiosk) the chain a kiosk reported."""
     db = _open(args)
     try:
         with db.transaction() as tx:
-            entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
-        result = verify_chain(entries, checkpoints, db.audit_key)
+            if args.kiosk:
+                if tx.get_kiosk(args.kiosk) is None:
+                    raise AdminError(f"no kiosk {args.kiosk!r}; `kiosk-registry kiosk list`"
+                                     " shows the registered ones")
+                entries = tx.kiosk_audit_entries(args.kiosk)
+                checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
+                key = kiosk_chain_key(db.audit_key, args.kiosk)
+                anchor = None
+            else:
+                entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
+                key, anchor = db.audit_key, tx.audit_anchor()
+        result = verify_chain(entries, checkpoints, key, anchor)
     finally:
         db.close()
+    which = f"kiosk {args.kiosk}'s audit log" if args.kiosk else "audit log"
     if result.ok:
-        print(f"audit log intact: {result.entries} entries, {len(checkpoints)} checkpoints")
+        since = f" (entries up to {anchor.seq} purged, anchored)" if anchor else ""
+        print(f"{which} intact: {result.entries} entries, {len(checkpoints)} checkpoints{since}")
         return 0
-    print(f"audit log BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
+    print(f"{which} BROKEN at entry {result.broken_seq}: {result.problem}", file=sys.stderr)
     return 3
 
 
@@ -285,8 +359,10 @@ def retention_policy(args: argparse.Namespace):
 
     if args.contact_grace_days < 0 or args.record_days < 0:
         raise AdminError("--contact-grace-days and --record-days must be 0 or more")
+    if args.audit_days is not None and args.audit_days <= 0:
+        raise AdminError("--audit-days must be more than 0 (leave it out to keep the audit log)")
     return RetentionPolicy(contact_grace=timedelta(days=args.contact_grace_days),
-                           record_days=args.record_days)
+                           record_days=args.record_days, audit_days=args.audit_days)
 
 
 def add_retention_options(p: argparse.ArgumentParser) -> None:
@@ -297,6 +373,9 @@ def add_retention_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-days", type=int, default=DEFAULT_RECORD_DAYS, metavar="DAYS",
                    help=f"keep ended orders this long, then only counts (default"
                         f" {DEFAULT_RECORD_DAYS})")
+    p.add_argument("--audit-days", type=int, default=None, metavar="DAYS",
+                   help="delete audit entries older than DAYS, keeping the rest verifiable"
+                        " through a signed anchor (default: keep them all)")
 
 
 def purge_now(args: argparse.Namespace) -> int:
@@ -310,7 +389,8 @@ def purge_now(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
-          f" {report.notice_files_removed} notices removed")
+          f" {report.notice_files_removed} notices removed, {report.audit_entries_purged}"
+          " audit entries purged")
     return 0
 
 
@@ -329,10 +409,25 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     add.add_argument("--office", help="the user's office (only an admin may have none)")
     listing = local(user, "list", principal_list, help="list users")
     listing.add_argument("--json", action="store_true")
+    link = local(user, "link", user_link,
+                 help="let an OpenID Connect identity (issuer + subject) sign in as this user")
+    link.add_argument("name")
+    link.add_argument("--issuer", required=True, metavar="URL", help="the provider's issuer")
+    link.add_argument("--subject", required=True, metavar="SUB",
+                      help="the ID token's sub claim (stable; not the e-mail address)")
+    link.add_argument("--unlink", action="store_true", help="remove the link instead")
     revoke = local(user, "revoke", principal_revoke, help="revoke a user (by name or id)")
     revoke.add_argument("id")
     for p in (add, listing, revoke):
         p.set_defaults(kind="user")
+
+    def list_and_revoke(sub, creating, kind: str, listed: str, revoked: str) -> None:
+        listing = local(sub, "list", principal_list, help=f"list {listed}")
+        listing.add_argument("--json", action="store_true")
+        revoking = local(sub, "revoke", principal_revoke, help=f"revoke {revoked}")
+        revoking.add_argument("id")
+        for p in (creating, listing, revoking):
+            p.set_defaults(kind=kind)
 
     apikey = commands.add_parser("apikey", help="API keys for integrations").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -343,12 +438,21 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     create.add_argument("--output", metavar="FILE", help="write the key to FILE (mode 0600)")
     create.add_argument("--expires-days", type=float, metavar="DAYS",
                         help="the key stops working after DAYS (default: until revoked)")
-    keys = local(apikey, "list", principal_list, help="list API keys")
-    keys.add_argument("--json", action="store_true")
-    krevoke = local(apikey, "revoke", principal_revoke, help="revoke an API key by id")
-    krevoke.add_argument("id")
-    for p in (create, keys, krevoke):
-        p.set_defaults(kind="api_key")
+    list_and_revoke(apikey, create, "api_key", "API keys", "an API key by id")
+
+    cert = commands.add_parser(
+        "cert", help="client certificates for integrations (mTLS instead of an API key)"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    cadd = local(cert, "add", cert_add, help="bind a client certificate's CN or SAN to a principal")
+    cadd.add_argument("name", help="what the audit log calls this caller")
+    cadd.add_argument("--certificate-name", required=True, metavar="CN",
+                      help="the CN or a SAN of the client certificate")
+    cadd.add_argument("--roles", default="integration")
+    cadd.add_argument("--office")
+    cadd.add_argument("--expires-days", type=float, metavar="DAYS",
+                      help="stops working after DAYS (default: until revoked)")
+    list_and_revoke(cert, cadd, "client_cert", "client certificate principals",
+                    "a client certificate by id")
 
     office = commands.add_parser("office", help="offices (tenants)").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -359,7 +463,9 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
 
     audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    local(audit, "verify", audit_verify, help="check the hash chain; names the first break")
+    verify = local(audit, "verify", audit_verify, help="check the hash chain; names the first break")
+    verify.add_argument("--kiosk", metavar="KIOSK",
+                        help="check the chain this kiosk reported instead of the registry's")
     export = local(audit, "export", audit_export, help="entries as JSON lines")
     export.add_argument("--order", metavar="REF", help="one order's history")
     export.add_argument("--staff", metavar="ID", help="one staff member's actions")

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
-from registry import audit as audit_rules
+from common import audit_chain as audit_rules
 from registry.errors import RegistryError
 from registry.storage import migrations
 from registry.storage.location import POSTGRESQL, SQLITE, Location, StorageError, explain, locate
@@ -840,6 +840,68 @@ class Transaction:
         )
         return result.rowcount == 1
 
+    def link_oidc_identity(self, issuer: str, subject: str, principal_id: str) -> None:
+        self._run(
+            "INSERT INTO oidc_identities (issuer, subject, principal_id, create_time)"
+            " VALUES (:issuer, :subject, :principal, :now)",
+            {"issuer": issuer, "subject": subject, "principal": principal_id,
+             "now": _text(utcnow())},
+        )
+
+    def unlink_oidc_identity(self, issuer: str, subject: str) -> bool:
+        result = self._run(
+            "DELETE FROM oidc_identities WHERE issuer = :issuer AND subject = :subject",
+            {"issuer": issuer, "subject": subject},
+        )
+        return result.rowcount == 1
+
+    def oidc_principal(self, issuer: str, subject: str) -> Row | None:
+        """The user an identity provider's subject signs in as (revoked ones included)."""
+        return self._one(
+            "SELECT p.* FROM oidc_identities i JOIN principals p ON p.principal_id ="
+            " i.principal_id WHERE i.issuer = :issuer AND i.subject = :subject",
+            {"issuer": issuer, "subject": subject},
+        )
+
+    def bind_certificate(self, principal_id: str, certificate_name: str) -> None:
+        self._run(
+            "INSERT INTO principal_certificates (certificate_name, principal_id)"
+            " VALUES (:name, :principal)",
+            {"name": certificate_name, "principal": principal_id},
+        )
+
+    def certificate_principal(self, names: list[str]) -> tuple[str, Row] | None:
+        """The (certificate name, principal row) a certificate's CN or SAN is bound to,
+        revoked ones included (the caller refuses those with a reason)."""
+        for name in names:
+            row = self._one(
+                "SELECT p.* FROM principal_certificates c JOIN principals p"
+                " ON p.principal_id = c.principal_id WHERE c.certificate_name = :name",
+                {"name": name},
+            )
+            if row is not None:
+                return name, row
+        return None
+
+    def certificate_name_of(self, principal_id: str) -> str | None:
+        row = self._one(
+            "SELECT certificate_name FROM principal_certificates WHERE principal_id = :principal",
+            {"principal": principal_id},
+        )
+        return None if row is None else row[0]
+
+    def certificate_name_taken(self, name: str) -> str | None:
+        """What already answers to this certificate name: a kiosk or a principal."""
+        row = self._one("SELECT kiosk_id FROM kiosk_enrolments WHERE certificate_name = :name",
+                        {"name": name})
+        if row is not None:
+            return f"kiosk {row[0]}"
+        row = self._one(
+            "SELECT principal_id FROM principal_certificates WHERE certificate_name = :name",
+            {"name": name},
+        )
+        return None if row is None else f"client certificate principal {row[0]}"
+
     def revoke_kiosk_credentials(self, kiosk_id: str) -> None:
         self._run(
             "UPDATE principals SET revoke_time = :now WHERE kind = 'kiosk' AND kiosk_id = :kiosk"
@@ -856,6 +918,8 @@ class Transaction:
         # commit, and the read below then sees the last committed entry.
         self._lock(_WRITER_LOCK)
         last = self._one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        if last is None:  # empty, or every entry purged: go on from the anchor
+            last = self._one("SELECT seq, hash FROM audit_anchor")
         seq, prev = (1, audit_rules.GENESIS) if last is None else (last[0] + 1, last[1])
         time = _text(utcnow())
         detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -896,6 +960,96 @@ class Transaction:
 
     def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
         rows = self._all("SELECT seq, hash, mac FROM audit_checkpoints ORDER BY seq")
+        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+
+    def audit_anchor(self) -> audit_rules.Anchor | None:
+        row = self._one("SELECT seq, hash, mac FROM audit_anchor")
+        return None if row is None else audit_rules.Anchor(**dict(row))
+
+    def purge_audit_before(self, before: datetime) -> int:
+        """Deletes the oldest entries written before ``before`` and anchors the
+        chain at the last of them, so what remains still verifies. Refuses
+        (ValueError) while the chain is broken: a purge must not erase evidence."""
+        # The chain's end must not move while it is checked and cut (other processes).
+        self._lock(_WRITER_LOCK)
+        key = self._db.audit_key
+        plan = audit_rules.plan_purge(self.audit_entries(), self.audit_checkpoints(), key,
+                                      self.audit_anchor(), before)
+        if plan is None:
+            return 0
+        cut, digest = plan
+        self._run(
+            "INSERT INTO audit_anchor (id, seq, hash, mac, purge_time)"
+            " VALUES (1, :seq, :hash, :mac, :now) ON CONFLICT (id) DO UPDATE SET"
+            " seq = excluded.seq, hash = excluded.hash, mac = excluded.mac,"
+            " purge_time = excluded.purge_time",
+            {"seq": cut, "hash": digest, "mac": audit_rules.anchor_mac(key, cut, digest),
+             "now": _text(utcnow())},
+        )
+        deleted = self._run("DELETE FROM audit_log WHERE seq <= :cut", {"cut": cut}).rowcount
+        self._run("DELETE FROM audit_checkpoints WHERE seq <= :cut", {"cut": cut})
+        return deleted
+
+    # ------------------------------------------------- kiosks' audit chains
+
+    def kiosk_audit_head(self, kiosk_id: str) -> tuple[int, str]:
+        """(seq, hash) of the last entry held for the kiosk; (0, GENESIS) for none."""
+        # Two reports of one kiosk (two registry processes) must not both extend
+        # the same head: the second waits, then sees the first's entries.
+        self._lock(f"kiosk_audit:{kiosk_id}")
+        row = self._one(
+            "SELECT seq, hash FROM kiosk_audit_log WHERE kiosk_id = :kiosk"
+            " ORDER BY seq DESC LIMIT 1",
+            {"kiosk": kiosk_id},
+        )
+        return (0, audit_rules.GENESIS) if row is None else (row[0], row[1])
+
+    def kiosk_audit_hashes(self, kiosk_id: str, first: int, last: int) -> dict[int, str]:
+        rows = self._all(
+            "SELECT seq, hash FROM kiosk_audit_log WHERE kiosk_id = :kiosk"
+            " AND seq BETWEEN :first AND :last",
+            {"kiosk": kiosk_id, "first": first, "last": last},
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def append_kiosk_audit(self, kiosk_id: str, entries: list[audit_rules.AuditEntry]) -> None:
+        """Stores entries already checked to continue the chain, and signs the new head
+        (a checkpoint per batch: entries cut off the end later show)."""
+        if not entries:
+            return
+        self._lock(f"kiosk_audit:{kiosk_id}")
+        self._run(
+            "INSERT INTO kiosk_audit_log (kiosk_id, seq, time, actor, action, office_id, target,"
+            " outcome, detail, prev_hash, hash) VALUES (:kiosk, :seq, :time, :actor, :action,"
+            " :office, :target, :outcome, :detail, :prev, :hash)",
+            [{"kiosk": kiosk_id, "seq": e.seq, "time": e.time, "actor": e.actor,
+              "action": e.action, "office": e.office_id, "target": e.target,
+              "outcome": e.outcome, "detail": e.detail, "prev": e.prev_hash, "hash": e.hash}
+             for e in entries],
+        )
+        head = entries[-1]
+        key = audit_rules.kiosk_chain_key(self._db.audit_key, kiosk_id)
+        self._run(
+            "INSERT INTO kiosk_audit_checkpoints (kiosk_id, seq, hash, mac)"
+            " VALUES (:kiosk, :seq, :hash, :mac) ON CONFLICT (kiosk_id, seq) DO UPDATE SET"
+            " hash = excluded.hash, mac = excluded.mac",
+            {"kiosk": kiosk_id, "seq": head.seq, "hash": head.hash,
+             "mac": audit_rules.checkpoint_mac(key, head.seq, head.hash)},
+        )
+
+    def kiosk_audit_entries(self, kiosk_id: str) -> list[audit_rules.AuditEntry]:
+        rows = self._all(
+            "SELECT seq, time, actor, action, office_id, target, outcome, detail, prev_hash, hash"
+            " FROM kiosk_audit_log WHERE kiosk_id = :kiosk ORDER BY seq", {"kiosk": kiosk_id},
+        )
+        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+
+    def kiosk_audit_checkpoints(self, kiosk_id: str) -> list[audit_rules.Checkpoint]:
+        rows = self._all(
+            "SELECT seq, hash, mac FROM kiosk_audit_checkpoints WHERE kiosk_id = :kiosk"
+            " ORDER BY seq",
+            {"kiosk": kiosk_id},
+        )
         return [audit_rules.Checkpoint(**dict(r)) for r in rows]
 
     # ------------------------------------------------ events, for the office

@@ -68,7 +68,7 @@ def check_scope(office_id: str | None, roles: frozenset[Role]) -> None:
         raise ValueError("only the operator's admin may have no office; give --office")
 
 
-def _principal(row) -> Principal:
+def principal_of(row) -> Principal:
     return Principal(
         kind=row["kind"], name=row["name"], principal_id=row["principal_id"],
         office_id=row["office_id"], roles=parse_roles(row["roles"]), kiosk_id=row["kiosk_id"],
@@ -107,6 +107,29 @@ def create_api_key(tx: Transaction, name: str, office_id: str | None,
     check_scope(office_id, roles)
     return _create_token(tx, "api_key", name, office_id, ",".join(sorted(r.value for r in roles)),
                          expire_time=expire_time)
+
+
+def bind_client_certificate(tx: Transaction, name: str, certificate_name: str,
+                            office_id: str | None, roles: frozenset[Role],
+                            expire_time: datetime | None = None) -> str:
+    """An office-software principal known by its client certificate's CN or SAN
+    (mTLS, signed by the CA the registry trusts) instead of an API key."""
+    check_scope(office_id, roles)
+    certificate_name = certificate_name.strip()
+    if not certificate_name:
+        raise ValueError("give the certificate's CN or SAN (--certificate-name)")
+    taken = tx.certificate_name_taken(certificate_name)
+    if taken is not None:
+        raise ValueError(f"the certificate name {certificate_name!r} already belongs to {taken};"
+                         " a certificate identifies exactly one caller")
+    principal_id = secrets.token_hex(8)
+    tx.insert_principal(
+        principal_id=principal_id, kind="client_cert", name=name, office_id=office_id,
+        roles=",".join(sorted(r.value for r in roles)), kiosk_id="",
+        secret_salt=b"", secret_hash=b"", expire_time=expire_time,
+    )
+    tx.bind_certificate(principal_id, certificate_name)
+    return principal_id
 
 
 def create_kiosk_credential(tx: Transaction, kiosk_id: str) -> str:
@@ -181,14 +204,27 @@ class Authenticator:
     def authenticate(self, authorization: str | None, peer: Peer) -> Principal | None:
         """The principal behind a call, None for an anonymous one; AuthError if refused."""
         cert_kiosk = self._kiosk_by_certificate(peer) if peer.certificate_names else None
+        cert_office = (self._office_software_by_certificate(peer)
+                       if peer.certificate_names and cert_kiosk is None else None)
+        if cert_office is not None:
+            if authorization is not None:
+                # Two credentials naming (possibly) two callers: refuse, do not pick one.
+                raise AuthError(
+                    permissions.CREDENTIAL_MISMATCH,
+                    f"the client certificate already identifies {cert_office.label}; send no"
+                    " authorization header with it",
+                    cert_office.label,
+                )
+            return cert_office
         if authorization is None:
             if peer.certificate_names and cert_kiosk is None:
                 names = ", ".join(peer.certificate_names)
                 raise AuthError(
                     permissions.CERTIFICATE_NOT_ENROLLED,
                     f"the client certificate ({names}) is not enrolled as a kiosk: run"
-                    " `kiosk-registry kiosk enrol KIOSK --certificate-name NAME`, or present"
-                    " an API key",
+                    " `kiosk-registry kiosk enrol KIOSK --certificate-name NAME` (a kiosk) or"
+                    " `kiosk-registry cert add NAME --certificate-name CN` (office software),"
+                    " or present an API key",
                     f"certificate:{peer.certificate_names[0]}",
                 )
             return cert_kiosk
@@ -214,6 +250,27 @@ class Authenticator:
         return Principal(kind="kiosk", name=row["kiosk_id"], principal_id="cert",
                          office_id=row["office_id"], kiosk_id=row["kiosk_id"])
 
+    def _office_software_by_certificate(self, peer: Peer) -> Principal | None:
+        with self._db.transaction() as tx:
+            found = tx.certificate_principal(list(peer.certificate_names))
+        if found is None:
+            return None
+        name, row = found
+        principal = principal_of(row)
+        self._check_validity(row, principal)
+        return principal
+
+    @staticmethod
+    def _check_validity(row, principal: Principal) -> None:
+        if row["revoke_time"] is not None:
+            raise AuthError(permissions.CREDENTIAL_REVOKED,
+                            f"{principal.label} was revoked at {row['revoke_time']}:"
+                            " ask an administrator for a new one", principal.label)
+        if row["expire_time"] is not None and datetime.fromisoformat(row["expire_time"]) <= utcnow():
+            raise AuthError(permissions.CREDENTIAL_EXPIRED,
+                            f"{principal.label} expired at {row['expire_time']}:"
+                            " ask an administrator for a new one", principal.label)
+
     def _by_header(self, authorization: str) -> Principal:
         scheme, _, value = authorization.partition(" ")
         value = value.strip()
@@ -232,7 +289,7 @@ class Authenticator:
         token_id, secret = parts
         with self._db.transaction() as tx:
             row = tx.get_principal(token_id)
-        if row is None or row["kind"] == "user":
+        if row is None or row["kind"] in ("user", "client_cert"):
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "unknown credential: ask an administrator for a new API key")
         fingerprint = hashlib.sha256(token.encode()).digest()
@@ -246,15 +303,8 @@ class Authenticator:
                                 f"{row['kind']}:{row['name']}")
             with self._lock:
                 self._verified[fingerprint] = token_id
-        principal = _principal(row)
-        if row["revoke_time"] is not None:
-            raise AuthError(permissions.CREDENTIAL_REVOKED,
-                            f"{principal.label} was revoked at {row['revoke_time']}:"
-                            " ask an administrator for a new one", principal.label)
-        if row["expire_time"] is not None and datetime.fromisoformat(row["expire_time"]) <= utcnow():
-            raise AuthError(permissions.CREDENTIAL_EXPIRED,
-                            f"{principal.label} expired at {row['expire_time']}:"
-                            " ask an administrator for a new one", principal.label)
+        principal = principal_of(row)
+        self._check_validity(row, principal)
         if principal.kind == "kiosk":
             with self._db.transaction() as tx:
                 enrolled = tx.get_enrolment(principal.kiosk_id)
@@ -287,7 +337,7 @@ class Authenticator:
             self._failed(user)
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "wrong user name or password", f"user:{user}"[:80])
-        principal = _principal(row)
+        principal = principal_of(row)
         if row["revoke_time"] is not None:
             raise AuthError(permissions.CREDENTIAL_REVOKED,
                             f"the account {user} was revoked: ask an administrator",

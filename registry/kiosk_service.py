@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 import grpc
 from google.protobuf import json_format
 
+from common import audit_chain
 from common.credentials import group_code, qr_payload
 from common.faults import fault_point
 from registry import validation
 from common.convert import (
+    audit_entry_from_proto,
     credential_policy_to_proto,
     order_record_from_pickup_order,
     to_timestamp,
@@ -27,6 +29,7 @@ from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, S
 from registry.permissions import check_kiosk
 from registry.retention import Retention
 from registry.errors import (
+    AUDIT_CHAIN_BROKEN,
     INVALID_CURSOR,
     KIOSK_NOT_REGISTERED,
     RegistryError,
@@ -48,6 +51,7 @@ DEFAULT_SYNC_PAGE_SIZE = 500
 MAX_SYNC_PAGE_SIZE = 5000
 MAX_EVENTS_PER_REPORT = 1000
 MAX_EVENT_ID_LENGTH = 128
+MAX_AUDIT_ENTRIES_PER_REPORT = 1000
 
 
 def message_to_json(message) -> dict:
@@ -285,6 +289,45 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         with self._db.transaction() as tx:
             tx.acknowledge_commands(kiosk_id, list(request.command_ids))
         return pb.AcknowledgeCommandsResponse()
+
+    @abort_on_error
+    def ReportAuditEntries(
+        self, request: pb.ReportAuditEntriesRequest, context
+    ) -> pb.ReportAuditEntriesResponse:
+        """Stores a batch of the kiosk's audit chain if it continues what the
+        registry holds; a batch that does not is refused whole and audited."""
+        kiosk_id = self._registered(request.kiosk_id)
+        if len(request.entries) > MAX_AUDIT_ENTRIES_PER_REPORT:
+            raise invalid_argument(
+                "entries",
+                f"at most {MAX_AUDIT_ENTRIES_PER_REPORT} entries per report; send the rest later",
+            )
+        entries = [audit_entry_from_proto(e) for e in request.entries]
+        with self._db.transaction() as tx:
+            head_seq, head_hash = tx.kiosk_audit_head(kiosk_id)
+            known = tx.kiosk_audit_hashes(kiosk_id, entries[0].seq, head_seq) if entries else {}
+            problem = audit_chain.continuation_problem(head_seq, head_hash, entries, known)
+            if problem is None:
+                fresh = [e for e in entries if e.seq > head_seq]
+                tx.append_kiosk_audit(kiosk_id, fresh)
+                if fresh:
+                    head_seq, head_hash = fresh[-1].seq, fresh[-1].hash
+        if problem is not None:
+            # The registry keeps what it had; the refusal is itself evidence.
+            with self._db.transaction() as tx:
+                tx.audit(f"kiosk:{kiosk_id}", "kiosk_audit.rejected",
+                         office_id=tx.kiosk_office(kiosk_id) or "", target=kiosk_id,
+                         outcome="denied", problem=problem, held_seq=head_seq,
+                         peer=current_peer())
+            log.error("kiosk %s sent an audit chain that does not fit: %s", kiosk_id, problem)
+            raise RegistryError(
+                grpc.StatusCode.FAILED_PRECONDITION, AUDIT_CHAIN_BROKEN,
+                f"kiosk {kiosk_id}'s audit entries do not continue the chain the registry holds"
+                f" (up to entry {head_seq}): {problem}. Run `kiosk audit verify` on the kiosk"
+                " and tell the data-protection officer: the log may have been tampered with.",
+                {"kiosk_id": kiosk_id, "held_seq": str(head_seq)},
+            )
+        return pb.ReportAuditEntriesResponse(head_seq=head_seq, head_hash=head_hash)
 
     def send_pending_notices(self) -> None:
         """Sends the "ready for pickup" notices of deposited orders, then wipes

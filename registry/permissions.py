@@ -80,7 +80,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
         KIOSK_SERVICE + name: P.KIOSK_SELF
         for name in (
             "RegisterKiosk", "Heartbeat", "SyncChanges", "ReportEvents", "StreamCommands",
-            "AcknowledgeCommands",
+            "AcknowledgeCommands", "ReportAuditEntries",
         )
     },
     OFFICE_SERVICE + "CreatePickupOrder": P.ORDERS_WRITE,
@@ -120,7 +120,7 @@ _COMMAND_PERMISSIONS = {
 class Principal:
     """Who is calling, as the registry has authenticated it."""
 
-    kind: str  # "kiosk", "user" or "api_key"
+    kind: str  # "kiosk", "user", "api_key" or "client_cert"
     name: str  # kiosk id, user name or key name
     principal_id: str = ""
     office_id: str | None = None

@@ -12,6 +12,12 @@ The rules (pure functions, tested directly):
   name it are deleted, leaving one anonymous count per day, office, kind and
   final status.
 - Notice files of an ended order are removed with the contact.
+- Audit entries are kept for ever unless ``audit_days`` is set (the office's
+  records schedule): then the oldest entries are deleted and the chain is
+  anchored at the last deleted one (a signed seq + hash,
+  common/audit_chain.Anchor), so ``audit verify`` still proves that nothing
+  after the anchor was changed, removed or cut off. A broken chain is never
+  purged: that would erase the evidence.
 
 ``kiosk-registry purge`` runs :func:`purge` on demand; the server runs it
 once at start and then daily.
@@ -36,6 +42,7 @@ PURGE_INTERVAL_SECONDS = 24 * 3600.0
 class RetentionPolicy:
     contact_grace: timedelta = timedelta(0)
     record_days: int = DEFAULT_RECORD_DAYS
+    audit_days: int | None = None  # None: the audit log is kept whole
 
 
 def contact_due(ended: datetime, policy: RetentionPolicy, now: datetime) -> bool:
@@ -51,6 +58,7 @@ class PurgeReport:
     contacts_wiped: int
     orders_deleted: int
     notice_files_removed: int
+    audit_entries_purged: int = 0
 
 
 def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
@@ -75,11 +83,23 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
         if wiped or deleted:
             tx.audit("registry", "retention.purged", contacts_wiped=wiped,
                      orders_deleted=deleted, notice_files_removed=files)
+    audit_purged = 0
+    if policy.audit_days is not None:
+        try:
+            with db.transaction() as tx:
+                audit_purged = tx.purge_audit_before(now - timedelta(days=policy.audit_days))
+                if audit_purged:
+                    anchor = tx.audit_anchor()
+                    tx.audit("registry", "audit.purged", entries=audit_purged,
+                             anchored_at=anchor.seq if anchor else 0,
+                             audit_days=policy.audit_days)
+        except ValueError as error:
+            log.error("audit retention skipped: %s", error)
     db.checkpoint_wal()
-    if wiped or deleted or files:
-        log.info("retention: %d contacts wiped, %d orders deleted, %d notices removed",
-                 wiped, deleted, files)
-    return PurgeReport(wiped, deleted, files)
+    if wiped or deleted or files or audit_purged:
+        log.info("retention: %d contacts wiped, %d orders deleted, %d notices removed,"
+                 " %d audit entries purged", wiped, deleted, files, audit_purged)
+    return PurgeReport(wiped, deleted, files, audit_purged)
 
 
 class Retention:

@@ -62,7 +62,7 @@ from kiosk.domain.staff_session import DOOR_STATES as STAFF_DOOR_STATES
 from kiosk.domain.staff_session import StaffPolicy, StaffSession, StaffState, removable_orders
 from kiosk.domain.throttle import AttemptThrottle
 from kiosk.guards import StaffCardGuard
-from kiosk.remote_commands import RemoteCommand, command_effects
+from kiosk.remote_commands import RemoteCommand, command_effects, command_refusal
 from kiosk.store import KioskStore, StorageFault
 from kiosk.store.faults import fault_point
 
@@ -348,7 +348,24 @@ class KioskCore(CoreLoop):
 
         def run():
             compartment = self.store.compartment(command.compartment)
-            effects = command_effects(command, self.clock(), started_at, compartment)
+            now = self.clock()
+            why = command_refusal(command, now, started_at, compartment)
+            try:
+                # Audited before it acts: a command that cannot be recorded is not run.
+                with self.store.transaction() as tx:
+                    self.store.audit(
+                        tx, now,
+                        f"registry:{command.requested_by}" if command.requested_by else "registry",
+                        "command.refused" if why else "command.executed",
+                        target=command.command_id, outcome="denied" if why else "ok",
+                        kind=command.kind or "unknown", compartment=command.compartment,
+                        reason=command.reason, **({"refusal": why} if why else {}),
+                    )
+            except StorageFault as exc:
+                log.error("remote command %s not run: it cannot be audited (%s)",
+                          command.command_id, exc)
+                return
+            effects = command_effects(command, now, started_at, compartment)
             if any(isinstance(e, UnlockCompartment) for e in effects):
                 self._remote_opens.add(command.compartment)
             self._apply(effects)

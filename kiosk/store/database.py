@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import shutil
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from kiosk.domain.events import KioskEvent
 from kiosk.domain.intents import UnlockIntent
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder, Uncertainty
 from kiosk.domain.staff import StaffRecord
+from kiosk.store import audit_log
 from kiosk.store.faults import fault_point
 
 SCHEMA = """
@@ -127,6 +129,7 @@ class KioskStore:
             # FULL: a committed handover survives a power cut, not only a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._db.executescript(audit_log.SCHEMA)
             _migrate(self._db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -134,9 +137,19 @@ class KioskStore:
                 "Check the file and its permissions; restore it from backup if it is corrupt."
             ) from exc
         self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+        self.audit_key = audit_log.load_or_create_key(
+            None if str(path) == ":memory:" else audit_log.key_path(self.path))
 
     def close(self) -> None:
         with self._lock:
+            try:
+                # Sign the end of the audit chain: a tail cut off later shows.
+                # (Not through transaction(): closing is no write of kiosk state.)
+                with self._db:
+                    audit_log.checkpoint_head(self._db, self.audit_key)
+            except sqlite3.Error as exc:
+                logging.getLogger(__name__).warning(
+                    "could not sign the end of the audit log at close: %s", exc)
             self._db.close()
         if self._lockfile is not None:
             self._lockfile.close()
@@ -345,6 +358,31 @@ class KioskStore:
              event.occur_time.isoformat()),
         )
         self.journal(tx, event.occur_time, "event", **event.to_json())
+        # Every reported event is also a security-relevant act of the box
+        # (deposit, handover with the PIN-letter confirmation, login, alarm, ...).
+        self.audit(
+            tx, event.occur_time, audit_log.event_actor(event.staff_ids, event.type.value),
+            "event." + event.type.value, target=event.order_reference,
+            compartment=event.compartment_number, detail=event.detail,
+            event_id=event.event_id,
+            **({"pin_letter_confirmed": True} if event.pin_letter_confirmed else {}),
+        )
+
+    # ------------------------------------------------------------- audit log
+
+    def audit(self, tx: sqlite3.Connection, at: datetime, actor: str, action: str, *,
+              target: str = "", outcome: str = "ok", **detail) -> None:
+        """One entry of the kiosk's hash-chained audit log, inside the caller's transaction."""
+        audit_log.append(tx, self.audit_key, at, actor, action, target=target, outcome=outcome,
+                         **detail)
+
+    def audit_entries(self, after: int = 0, limit: int | None = None):
+        with self._lock:
+            return audit_log.entries(self._db, after, limit)
+
+    def audit_verify(self):
+        with self._lock:
+            return audit_log.verify(self._db, self.audit_key)
 
     def outbox_due(self, now: datetime, limit: int = 100) -> list[tuple[KioskEvent, int]]:
         """The oldest events, in the order they happened, if the first is due.

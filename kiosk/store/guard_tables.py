@@ -132,8 +132,10 @@ class GuardTables:
         )
         return bool(rows and rows[0][0])
 
-    def card_failed(self, card_lookup: bytes, verifier: str, now: datetime, limit: int) -> bool:
-        """Counts a wrong PIN for the card; True when this failure locks it."""
+    def card_failed(self, card_lookup: bytes, verifier: str, now: datetime, limit: int,
+                    staff_id: str = "") -> bool:
+        """Counts a wrong PIN for the card; True when this failure locks it.
+        `staff_id` names the card's holder for the audit log ("" for a card nobody has)."""
         with self.store.transaction() as tx:
             rows = tx.execute(
                 "SELECT failures, locked_at FROM staff_card_guard WHERE card_lookup=?",
@@ -158,7 +160,20 @@ class GuardTables:
             self.store.journal(
                 tx, now, "staff_card_wrong_pin", failures=failures, locked=locks or already
             )
+            self.store.audit(
+                tx, now, f"staff:{staff_id}" if staff_id else "unknown card", "staff.login_failed",
+                target=staff_id, outcome="denied", failures=failures,
+                locked=locks or already,
+            )
         return locks
+
+    def locked_card_tried(self, card_lookup: bytes, now: datetime) -> None:
+        """A PIN typed for a locked card (not checked): a failed login, audited."""
+        with self.store.transaction() as tx:
+            rows = tx.execute("SELECT failures FROM staff_card_guard WHERE card_lookup=?",
+                              (card_lookup,)).fetchall()
+            self.store.audit(tx, now, "locked card", "staff.login_failed", outcome="denied",
+                             failures=rows[0][0] if rows else 0, locked=True)
 
     def card_succeeded(self, card_lookup: bytes) -> None:
         """The right PIN: the count of wrong ones in a row starts again.
@@ -198,6 +213,8 @@ class GuardTables:
                         staff=record.staff_id,
                         by="registry: new PIN",
                     )
+                    self.store.audit(tx, now, "registry", "staff.card_unlocked",
+                                     target=record.staff_id, why="the office issued a new PIN")
                     unlocked.append(record.card_lookup)
         return unlocked
 
@@ -209,13 +226,17 @@ class GuardTables:
         # Handled by an older version, which kept them in the meta table.
         return self.store.meta("command/" + command_id) is not None
 
-    def mark_command(self, command_id: str, now: datetime, outcome: str) -> None:
+    def mark_command(self, command_id: str, now: datetime, outcome: str,
+                     requested_by: str = "", detail: dict | None = None) -> None:
+        """Marks a command as handled, and audits its arrival (who sent it, what for)."""
         with self.store.transaction() as tx:
             tx.execute(
                 "INSERT OR IGNORE INTO handled_command (command_id, handled_at, outcome)"
                 " VALUES (?,?,?)",
                 (command_id, now.isoformat(), outcome),
             )
+            self.store.audit(tx, now, f"registry:{requested_by}" if requested_by else "registry",
+                             "command.received", target=command_id, kind=outcome, **(detail or {}))
 
     # --------------------------------------------------------------- clock
 

@@ -53,9 +53,10 @@ class RegistryUnavailable(RegistryError):
 
 
 class RegistryRejected(RegistryError):
-    def __init__(self, message: str, reason: str = ""):
+    def __init__(self, message: str, reason: str = "", metadata: dict[str, str] | None = None):
         super().__init__(message)
         self.reason = reason
+        self.metadata = metadata or {}
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,14 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     details = error.details() if hasattr(error, "details") else str(error)
     if code in _RETRYABLE:
         return RegistryUnavailable(f"registry unavailable ({code.name}): {details}")
-    reason = ""
+    reason, metadata = "", {}
     status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
     if status is not None:
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
             if detail.Unpack(info):
-                reason = info.reason
-    return RegistryRejected(f"registry refused ({code.name}): {details}", reason)
+                reason, metadata = info.reason, dict(info.metadata)
+    return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
 _HEALTH = {
@@ -227,6 +228,15 @@ class RegistryClient:
             pb.ReportEventsRequest(kiosk_id=self.kiosk_id, events=[event_to_proto(e) for e in events]),
         )
         return list(response.acknowledged_event_ids)
+
+    def report_audit(self, entries: list) -> tuple[int, str]:
+        """Sends audit chain entries; returns the head the registry now holds."""
+        response = self._call(
+            self._stub.ReportAuditEntries,
+            pb.ReportAuditEntriesRequest(
+                kiosk_id=self.kiosk_id, entries=[convert.audit_entry_to_proto(e) for e in entries]),
+        )
+        return response.head_seq, response.head_hash
 
     def commands(self) -> Iterator[pb.RemoteCommand]:
         """Blocks and yields remote commands until the stream breaks."""

@@ -10,6 +10,7 @@ document the kiosk no longer holds.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from kiosk.domain.pickup_order import OrderStatus, PickupOrder
 from kiosk.domain.staff import StaffRecord
@@ -75,7 +76,25 @@ def with_new_credentials(local: PickupOrder, remote: PickupOrder) -> PickupOrder
                    failed_pin_attempts=0, locked=False)
 
 
-def merge_staff(store: KioskStore, records: list[StaffRecord]) -> None:
+def staff_change(before: tuple[bytes, str] | None, record: StaffRecord) -> str | None:
+    """The audit action of a synced staff record (None: nothing changed at this kiosk)."""
+    if not record.active:
+        return "staff.card_removed" if before is not None else None
+    if before is None:
+        return "staff.card_added"
+    if before != (record.card_lookup, record.pin_verifier):
+        return "staff.card_changed"
+    return None
+
+
+def merge_staff(store: KioskStore, records: list[StaffRecord], now: datetime | None = None) -> None:
+    now = now or datetime.now(timezone.utc)
     with store.transaction() as tx:
         for record in records:
+            row = tx.execute("SELECT card_lookup, pin_verifier FROM staff WHERE staff_id=?",
+                             (record.staff_id,)).fetchone()
+            action = staff_change((bytes(row[0]), row[1]) if row else None, record)
             store.save_staff(tx, record)
+            if action:
+                # Who may open the box changed: audited, without the card's hash.
+                store.audit(tx, now, "registry", action, target=record.staff_id)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from kiosk import remote_commands
 from kiosk.clock import TrustedClock
 from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
-from kiosk.store import StorageFault
+from kiosk.store import StorageFault, audit_log
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
 from kiosk.uplink.failover import backoff_delay
@@ -36,6 +36,7 @@ SOFTWARE_VERSION = "0.1.0"
 # Looked this far ahead, every postponed outbox event is due.
 OUTAGE_OVER = timedelta(days=36500)
 KIOSK_NOT_REGISTERED = "KIOSK_NOT_REGISTERED"  # registry.errors; the uplink never imports registry
+AUDIT_BATCH = 200
 
 
 class Uplink:
@@ -64,6 +65,7 @@ class Uplink:
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
         self._failures = 0
+        self._audit_refusal = ""  # the last refusal of our audit log, logged once
         self._threads: list[threading.Thread] = []
         self.guards = guards if guards is not None else GuardTables(core.store)
         self.trusted_clock = trusted_clock
@@ -137,6 +139,7 @@ class Uplink:
             # heartbeat below), which would leave them waiting for the
             # size of that step.
             self.flush_outbox(everything=self._failures > 0)
+            self.flush_audit()
             if self._sync_due or now >= self._next_sync:
                 self.sync()
                 self._sync_due = False
@@ -188,6 +191,37 @@ class Uplink:
                 self._postpone(missing)
                 return
 
+    def flush_audit(self) -> None:
+        """Sends the audit log entries the registry does not hold yet, in order.
+
+        A registry that holds less than we think (restored from a backup) gets
+        the rest again from where it stands. Any other refusal (the registry's
+        copy and ours disagree: someone changed one of them) is logged as an
+        error and tried again next round; the entries stay here either way.
+        """
+        while True:
+            reported = int(self.store.meta(audit_log.REPORTED_KEY) or 0)
+            batch = self.store.audit_entries(after=reported, limit=AUDIT_BATCH)
+            if not batch:
+                return
+            try:
+                head_seq, _ = self.client.report_audit(batch)
+            except RegistryRejected as exc:
+                held = exc.metadata.get("held_seq", "")
+                if exc.reason == "AUDIT_CHAIN_BROKEN" and held.isdigit() and int(held) < reported:
+                    log.warning("the registry holds the audit log up to entry %s, not %d:"
+                                " sending the rest again", held, reported)
+                    self.core.write(self._set_meta, audit_log.REPORTED_KEY, held)
+                    continue
+                if str(exc) != self._audit_refusal:
+                    log.error("registry refused the kiosk's audit log: %s", exc)
+                self._audit_refusal = str(exc)
+                return
+            self._audit_refusal = ""
+            if head_seq <= reported:
+                return
+            self.core.write(self._set_meta, audit_log.REPORTED_KEY, str(head_seq))
+
     def _postpone(self, due) -> None:
         now: datetime = self.core.clock()
         retries = [(event.event_id, now + timedelta(
@@ -211,7 +245,7 @@ class Uplink:
     def _merge_page(self, page) -> None:
         """On the core thread: one sync page into the store, then its cursor."""
         merge_orders(self.store, page.orders)
-        merge_staff(self.store, page.staff)
+        merge_staff(self.store, page.staff, self.core.clock())
         for _ in self.guards.unlock_renewed_cards(page.staff, self.core.clock()):
             log.info("a locked staff card was unlocked: the office issued a new PIN")
         self._set_meta(SYNC_CURSOR_KEY, page.next_cursor)
@@ -260,7 +294,10 @@ class Uplink:
         if not self.guards.command_handled(checked.command_id):
             try:
                 self.core.write(self.guards.mark_command, checked.command_id,
-                                self.core.clock(), checked.kind or "unknown")
+                                self.core.clock(), checked.kind or "unknown",
+                                checked.requested_by,
+                                {"compartment": checked.compartment, "reason": checked.reason,
+                                 "service_opening": checked.service_opening})
             except StorageFault as exc:
                 log.error("remote command %s not run: it cannot be recorded (%s)",
                           checked.command_id, exc)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import grpc
@@ -24,17 +23,7 @@ from registry.server import create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.auth_support import enrol
-from tests.benchmarks.common import summary_ms, write_result
-
-
-def timed(call, runs: int) -> dict[str, float]:
-    call()  # warm up (and fill the token cache)
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return summary_ms(seconds)
+from tests.benchmarks.common import timed, write_result  # timed warms up (the token cache)
 
 
 def main(runs: int = 200) -> dict:

@@ -38,6 +38,19 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     return path
 
 
+def timed(call, runs: int) -> dict[str, float]:
+    """Calls ``call`` once to warm up (caches, first pages), then ``runs`` times."""
+    import time
+
+    call()
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return summary_ms(seconds)
+
+
 def summary_ms(seconds: list[float]) -> dict[str, float]:
     """Median and 95th percentile of timings, in milliseconds."""
     ordered = sorted(seconds)

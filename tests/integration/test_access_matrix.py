@@ -109,6 +109,8 @@ def kiosk_calls(ref: str):
             pb.StreamCommandsRequest(kiosk_id="kiosk-a"), timeout=2)))),
         ("AcknowledgeCommands", lambda s: s.AcknowledgeCommands(
             pb.AcknowledgeCommandsRequest(kiosk_id="kiosk-a", command_ids=["x"]), timeout=5)),
+        ("ReportAuditEntries", lambda s: s.ReportAuditEntries(
+            pb.ReportAuditEntriesRequest(kiosk_id="kiosk-a"), timeout=5)),
     ]
 
 

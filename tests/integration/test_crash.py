@@ -40,6 +40,7 @@ import pytest
 from common.auth import KIOSK_CREDENTIAL_FILE, authenticated_channel, bearer
 from hardware.box import load_box
 from hardware.devicesim.kerong_bus import KerongBus
+from kiosk.store import audit_log
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.auth_support import admin_token
@@ -513,6 +514,12 @@ def check(w: World, when: str) -> None:
     assert not stuck, f"{when}: compartments stranded {stuck}"
     assert rec["intents"] == [], f"{when}: unfinished intents"
     assert not w.open_doors(), f"{when}: doors left open"
+    # The kiosk's audit log verifies after every kill: each entry is written
+    # in the transaction of the act it records (kiosk/store/audit_log.py).
+    store = w.tmp / "kiosk" / "kiosk.sqlite3"
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        verdict = audit_log.verify(db, audit_log.load_or_create_key(audit_log.key_path(store)))
+    assert verdict.ok, f"{when}: kiosk audit log broken: {verdict.problem}"
     # Every document where the records say it is.
     holders = {ref: int(n) for n, (s, ref) in rec["compartments"].items() if ref}
     for doc in w.docs.values():

@@ -112,6 +112,10 @@ def test_a_staff_card_locks_after_five_wrong_pins_even_across_restarts(tmp_path)
     core.present_staff_card(CARD)
     view = core.staff_pin(PIN)  # the right PIN: still no login
     assert view.staff_state.value != "menu"
+    # Every try is in the kiosk's audit log: five wrong PINs, then the locked card.
+    tries = [(e.actor, e.outcome) for e in store.audit_entries()
+             if e.action == "staff.login_failed"]
+    assert tries == [("staff:anna", "denied")] * 5 + [("locked card", "denied")]
     # The office issues a new PIN (the old record deactivated, a new one for
     # the card); the sync brings both and unlocks.
     renewed = staff_record("anna-2", "135790")

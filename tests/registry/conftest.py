@@ -20,6 +20,7 @@ import pytest
 
 from common.auth import authenticated_channel, bearer
 from common.credentials import KdfParams
+from registry.database import RegistryDatabase
 from registry.notifier import DirectoryNotifier, ReadyNotice
 from registry.server import RegistryServer, create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -31,6 +32,7 @@ TEST_KDF = KdfParams(n=2**10)
 POSTGRES_MODULES = {
     "test_registry_kiosk", "test_registry_office", "test_registry_auth",
     "test_registry_audit", "test_registry_retention", "test_registry_sync_scale",
+    "test_audit_retention", "test_registry_oidc",
 }
 
 
@@ -165,6 +167,34 @@ def registry(tmp_path: Path, registry_target, monkeypatch) -> Iterator[Registry]
     reg = start_registry(target, tmp_path / "notifications", **extra)
     yield reg
     reg.close()
+
+
+@pytest.fixture
+def open_database(registry_target, monkeypatch) -> Iterator[Callable[..., RegistryDatabase]]:
+    """Opens a RegistryDatabase (no server) on the test's backend; ``db.target`` is
+    what ``--db`` takes, and :func:`database_sql` pokes it behind its back."""
+    target, extra = registry_target
+    if "state_dir" in extra:  # local commands (`--db URL`) find the audit key there
+        monkeypatch.setenv("KIOSK_REGISTRY_STATE_DIR", str(extra["state_dir"]))
+    opened: list[RegistryDatabase] = []
+
+    def make(**kwargs) -> RegistryDatabase:
+        database = RegistryDatabase(target, **extra, **kwargs)
+        database.target = str(target)  # type: ignore[attr-defined]
+        opened.append(database)
+        return database
+
+    yield make
+    for database in opened:
+        database.close()
+
+
+def database_sql(db: RegistryDatabase, query: str, *params) -> list:
+    """Runs SQL (``?`` placeholders) on an open_database's database, committed."""
+    if db.dialect == "postgresql":
+        return postgres_sql(db.target, query, params)  # type: ignore[attr-defined]
+    with sqlite3.connect(db.path) as conn:
+        return conn.execute(query, params).fetchall()
 
 
 def compartments(*states: int) -> list[pb.Compartment]:

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from registry import audit
-from registry.audit import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
+from common import audit_chain as audit
+from common.audit_chain import AuditEntry, Checkpoint, checkpoint_mac, entry_hash, verify_chain
 from registry.cli import main
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -102,3 +102,62 @@ def test_truncating_a_stopped_registry_log_is_found(registry_at, tmp_path, cut, 
         conn.execute("DELETE FROM audit_log WHERE seq > ?", (last - cut,))
     assert main(["audit", "verify", "--db", str(tmp_path / "r.sqlite3")]) == 3
     assert "cut off" in capsys.readouterr().err
+
+
+def test_a_batch_must_continue_the_chain_the_registry_holds():
+    """The rule the registry applies to each kiosk's ReportAuditEntries."""
+    entries, _ = chain(6)
+    head = (entries[2].seq, entries[2].hash)  # the registry holds 1..3
+    known = {e.seq: e.hash for e in entries[:3]}
+    problem = audit.continuation_problem
+    assert problem(*head, entries[3:], known) is None
+    assert problem(*head, entries[1:], known) is None  # repeats of a lost answer
+    assert problem(0, audit.GENESIS, entries, {}) is None
+    assert "entry 4 is missing" in problem(*head, entries[4:], known)
+    assert "rewritten" in problem(*head, [replace(entries[1], actor="x")], known)
+    assert "does not follow" in problem(*head, [replace(entries[3], prev_hash=audit.GENESIS)],
+                                        known)
+    assert "changed" in problem(*head, [replace(entries[3], target="PO-X")], known)
+
+
+def test_next_entry_continues_a_chain():
+    entries, _ = chain(2)
+    following = audit.next_entry(entries[-1], "t", "kiosk", "a", "", "", "ok", "{}")
+    assert verify_chain([*entries, following], [], KEY).ok
+    assert audit.next_entry(None, "t", "kiosk", "a", "", "", "ok", "{}").prev_hash == audit.GENESIS
+
+
+def test_a_kiosk_chain_is_stored_verified_and_a_rewrite_refused(registry, register_kiosk,
+                                                                 capsys):
+    """ReportAuditEntries on the server's backend: batches extend the held chain,
+    a repeat is harmless, a rewritten entry is refused whole and audited."""
+    import grpc
+
+    from common.convert import audit_entry_to_proto
+
+    register_kiosk("kiosk-1")
+    entries, _ = chain(8)
+
+    def report(batch):
+        return registry.kiosk.ReportAuditEntries(pb.ReportAuditEntriesRequest(
+            kiosk_id="kiosk-1", entries=[audit_entry_to_proto(e) for e in batch]), timeout=5)
+
+    assert report(entries[:5]).head_seq == 5
+    assert report(entries[3:]).head_seq == 8  # 4 and 5 again, as after a lost answer
+    db = registry.db_target
+    assert main(["audit", "verify", "--db", db, "--kiosk", "kiosk-1"]) == 0
+    assert "kiosk kiosk-1's audit log intact: 8 entries" in capsys.readouterr().out
+
+    with pytest.raises(grpc.RpcError) as refused:
+        report([replace(entries[2], actor="user:mallory")])
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert registry.sql("SELECT COUNT(*) FROM kiosk_audit_log WHERE kiosk_id = ?",
+                        "kiosk-1")[0][0] == 8
+    rejected = registry.sql("SELECT outcome FROM audit_log WHERE action = ?",
+                            "kiosk_audit.rejected")
+    assert [r[0] for r in rejected] == ["denied"]
+
+    registry.sql("UPDATE kiosk_audit_log SET target = 'PO-X' WHERE kiosk_id = ? AND seq = 6",
+                 "kiosk-1")
+    assert main(["audit", "verify", "--db", db, "--kiosk", "kiosk-1"]) == 3
+    assert "BROKEN at entry 6" in capsys.readouterr().err

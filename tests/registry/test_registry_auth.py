@@ -345,3 +345,27 @@ def test_a_refusal_inside_a_call_is_audited_after_the_rollback(registry, registe
     denied = registry.sql("SELECT actor, target, detail FROM audit_log WHERE action = 'call.denied'")
     assert [(r["actor"], r["target"]) for r in denied] == [("api_key:a-supervisor", "kiosk-b")]
     assert registry.sql("SELECT * FROM commands WHERE kiosk_id = 'kiosk-b'") == []
+
+
+def test_a_bound_client_certificate_names_its_principal_until_revoked(registry, capsys):
+    """`cert add` on the server's backend: the certificate's name finds the
+    integration principal, a name already in use is refused, revoking refuses it."""
+    from registry.cli import main
+
+    db = registry.db_target
+    assert main(["cert", "add", "fachverfahren", "--certificate-name", "fv.example",
+                 "--office", "default", "--db", db]) == 0
+    assert main(["cert", "add", "other", "--certificate-name", "fv.example", "--office",
+                 "default", "--db", db]) == 1
+    assert "already belongs to client certificate principal" in capsys.readouterr().err
+    authenticator = identity.Authenticator(registry.server.db)
+    peer = identity.Peer("ipv4:127.0.0.1:1", ("unknown.example", "fv.example"))
+    principal = authenticator.authenticate(None, peer)
+    assert (principal.kind, principal.name, principal.office_id) == \
+        ("client_cert", "fachverfahren", "default")
+    assert Role.INTEGRATION in principal.roles
+
+    assert main(["cert", "revoke", principal.principal_id, "--db", db]) == 0
+    with pytest.raises(identity.AuthError) as refused:
+        authenticator.authenticate(None, peer)
+    assert refused.value.reason == permissions.CREDENTIAL_REVOKED

@@ -85,14 +85,14 @@ def test_an_older_schema_is_refused_until_db_upgrade(database, capsys):
     at_revision(target, "0004")
 
     assert main(["db", "check", "--db", target]) == 1
-    assert "older than this registry's version 5: run `kiosk-registry db upgrade`" in \
+    assert "older than this registry's version 6: run `kiosk-registry db upgrade`" in \
         one_error_line(capsys)
     assert serve(target, state) == 1
     assert "run `kiosk-registry db upgrade`" in one_error_line(capsys)
     assert nothing_started(state)
 
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 4 to schema version 5" in capsys.readouterr().out
+    assert "upgraded from schema version 4 to schema version 6" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", target]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert main(["db", "check", "--db", target]) == 0
@@ -194,3 +194,39 @@ def test_serve_on_postgresql_answers_and_stops_cleanly(pg_database, tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, capsys):
+    """0006 adds the kiosks' chains, the audit anchor, certificate and OIDC links;
+    what version 5 held stays, and a downgrade removes only the new tables."""
+    target, state, run = database
+    at_revision(target, "0005")
+    run("INSERT INTO offices (office_id, name, create_time) VALUES ('o1', 'Amt', 't')")
+    new_tables = {"kiosk_audit_log", "kiosk_audit_checkpoints", "audit_anchor",
+                  "principal_certificates", "oidc_identities"}
+
+    def tables() -> set[str]:
+        engine = locate(target).engine()
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+        engine.dispose()
+        return names
+
+    assert not new_tables & tables()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert "upgraded from schema version 5 to schema version 6" in capsys.readouterr().out
+    assert new_tables <= tables()
+    db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
+    with db.transaction() as tx:
+        assert tx.get_office("o1") is not None
+        tx.link_oidc_identity("https://idp.example", "sub-1", "p1")
+        assert tx.kiosk_audit_head("k1") == (0, "0" * 64)
+    db.close()
+
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0005")
+    engine.dispose()
+    assert not new_tables & tables() and "offices" in tables()
+    at_revision(target, "head")
+    assert new_tables <= tables()

@@ -391,6 +391,46 @@ class AcknowledgeCommandsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class AuditEntry(_message.Message):
+    __slots__ = ("seq", "time", "actor", "action", "office_id", "target", "outcome", "detail", "prev_hash", "hash")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time: str
+    actor: str
+    action: str
+    office_id: str
+    target: str
+    outcome: str
+    detail: str
+    prev_hash: str
+    hash: str
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[str] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., office_id: _Optional[str] = ..., target: _Optional[str] = ..., outcome: _Optional[str] = ..., detail: _Optional[str] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
+
+class ReportAuditEntriesRequest(_message.Message):
+    __slots__ = ("kiosk_id", "entries")
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    kiosk_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    def __init__(self, kiosk_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class ReportAuditEntriesResponse(_message.Message):
+    __slots__ = ("head_seq", "head_hash")
+    HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    head_seq: int
+    head_hash: str
+    def __init__(self, head_seq: _Optional[int] = ..., head_hash: _Optional[str] = ...) -> None: ...
+
 class ExtendPickupDeadlineRequest(_message.Message):
     __slots__ = ("request_id", "reference", "pickup_deadline", "reason")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

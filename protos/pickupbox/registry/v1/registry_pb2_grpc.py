@@ -66,6 +66,11 @@ class KioskServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.FromString,
                 _registered_method=True)
+        self.ReportAuditEntries = channel.unary_unary(
+                '/pickupbox.registry.v1.KioskService/ReportAuditEntries',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesResponse.FromString,
+                _registered_method=True)
 
 
 class KioskServiceServicer:
@@ -116,6 +121,15 @@ class KioskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportAuditEntries(self, request, context):
+        """The kiosk's tamper-evident audit log, in order: the registry stores a
+        batch only if it continues the chain it holds for this kiosk, and
+        refuses it (FAILED_PRECONDITION, reason AUDIT_CHAIN_BROKEN) otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KioskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +162,11 @@ def add_KioskServiceServicer_to_server(servicer, server):
                     servicer.AcknowledgeCommands,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.SerializeToString,
+            ),
+            'ReportAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportAuditEntries,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +333,33 @@ class KioskService:
             '/pickupbox.registry.v1.KioskService/AcknowledgeCommands',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeCommandsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.KioskService/ReportAuditEntries',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ReportAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
