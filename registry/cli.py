@@ -211,6 +211,14 @@ def _start_web(server, args: argparse.Namespace):
         reports.zone  # noqa: B018 - an unknown zone fails here, before anything listens
     except ValueError as error:
         raise CliError(f"--opening-hours/--timezone: {error}") from None
+    oidc = []
+    if args.oidc_config:
+        from registry.oidc import OidcProvider, load_configs
+
+        try:
+            oidc = [OidcProvider(server.db, config) for config in load_configs(args.oidc_config)]
+        except (OSError, ValueError) as error:  # tomllib's errors are ValueErrors
+            raise CliError(f"--oidc-config {args.oidc_config}: {error}") from None
     # One port, three parts: the HTTP/JSON API first (its mount answers every
     # path below /api/v1), the notifiers' endpoints (SMS delivery reports),
     # then the console at /.
@@ -218,7 +226,7 @@ def _start_web(server, args: argparse.Namespace):
         *api_routes(server, report_config=reports),
         *_notifier_routes(server.notifier_for_web),
         *build_console(server, idle_minutes=args.console_idle_minutes, letter=letter,
-                       report_config=reports),
+                       report_config=reports, oidc=oidc),
     ]
     try:
         web = WebServer(build_app(routes), address,
@@ -649,6 +657,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--console-letter", metavar="FILE",
         help="TOML with the office's letterhead and each box's address and opening hours"
              " for the pickup letter (see registry/console/letter.py)",
+    )
+    serve.add_argument(
+        "--oidc-config", metavar="FILE",
+        help="TOML with [[oidc]] tables (issuer, client_id, client_secret, redirect_uri ="
+             " https://CONSOLE/signin/oidc/callback, ...): single sign-on for the console"
+             " (see registry/oidc.py)",
     )
     serve.add_argument(
         "--opening-hours", metavar="HOURS",

@@ -10,26 +10,27 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from registry.console import alarms, commands, fleet, orders, reports, signin, staff
+from registry.console import alarms, commands, fleet, oidc_signin, orders, reports, signin, staff
 from registry.console.app import Console
 from registry.console.letter import LetterSettings
 from registry.console.sessions import DEFAULT_IDLE_MINUTES
 from registry.reports import ReportConfig
 
 # Each module has register(console): its routes and navigation entries.
-PAGES = (signin, orders, fleet, alarms, commands, reports, staff)
+PAGES = (signin, oidc_signin, orders, fleet, alarms, commands, reports, staff)
 
 
 def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,
                   letter: LetterSettings | None = None,
-                  report_config: ReportConfig | None = None) -> list[BaseRoute]:
+                  report_config: ReportConfig | None = None, oidc=()) -> list[BaseRoute]:
     """The console's routes for one running registry (its db and OfficeServicer).
 
     ``letter``: the office's letterhead and box sites for the pickup letter;
-    ``report_config``: the counter's opening hours and time zone for reports.
+    ``report_config``: the counter's opening hours and time zone for reports;
+    ``oidc``: registry.oidc.OidcProvider instances for single sign-on.
     """
     console = Console(registry_server, idle_minutes=idle_minutes, letter=letter,
-                      report_config=report_config)
+                      report_config=report_config, oidc=oidc)
     for module in PAGES:
         module.register(console)
     return console.routes()

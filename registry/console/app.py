@@ -161,9 +161,11 @@ class Page:
 class Console:
     def __init__(self, registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,
                  letter: LetterSettings | None = None, report_config: ReportConfig | None = None,
-                 clock=time.monotonic) -> None:
+                 oidc=(), clock=time.monotonic) -> None:
         self.db = registry_server.db
         self.letter_settings = letter or LetterSettings()
+        # Single sign-on providers (registry.oidc.OidcProvider), offered on the sign-in page.
+        self.oidc = list(oidc)
         # The counter's opening hours and time zone for the reports page.
         self.report_config = report_config or ReportConfig()
         self.office = registry_server.office

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -50,6 +51,8 @@ def _signin_form(page: Page, status_code: int = 200, errors: dict | None = None,
         "signin.html", status_code, errors=errors or {}, problem=problem,
         messages=[] if errors or problem else signin_messages(page),
         signin_csrf=token, user=page.field("user"),
+        oidc=[(index, urlsplit(provider.config.issuer).hostname or provider.config.issuer)
+              for index, provider in enumerate(page.console.oidc)],
         next=local_path(page.field("next") or page.request.query_params.get("next")),
     )
     response.set_cookie(PRE_CSRF_COOKIE, token, max_age=3600, **_cookie_options(page))

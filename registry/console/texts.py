@@ -379,6 +379,18 @@ GERMAN: dict[str, str] = {
     'Please give the new last day as YYYY-MM-DD, e.g. 2026-12-31.': 'Bitte geben Sie den neuen letzten Tag als JJJJ-MM-TT an, z. B. 2026-12-31.',
     'The new deadline is set; the box learns it within a minute.': 'Die neue Abholfrist gilt; die Station erfährt sie innerhalb einer Minute.',
     'When the citizen asks for more time. At most 90 days from today; the document stays in its compartment.': 'Wenn die Bürgerin oder der Bürger mehr Zeit braucht. Höchstens 90 Tage ab heute; das Dokument bleibt in seinem Fach.',
+    # single sign-on (oidc_signin.py)
+    "Or with your organisation's account": 'Oder mit dem Konto Ihrer Verwaltung',
+    'Sign in with {provider}': 'Anmelden über {provider}',
+    'The identity provider did not answer: {message}': 'Der Anmeldedienst hat nicht geantwortet: {message}',
+    'The identity provider refused the sign-in ({error}). Please start again.': 'Der Anmeldedienst hat die Anmeldung abgelehnt ({error}). Bitte beginnen Sie neu.',
+    'The sign-in could not be checked. Please start again or ask an administrator.': 'Die Anmeldung konnte nicht geprüft werden. Bitte beginnen Sie neu oder wenden Sie sich an die Administration.',
+    'The sign-in took too long or was already used. Please start again.': 'Die Anmeldung hat zu lange gedauert oder wurde schon verwendet. Bitte beginnen Sie neu.',
+    'There is no such sign-in.': 'Diese Anmeldung gibt es nicht.',
+    "This sign-in is for another office's staff.": 'Diese Anmeldung ist für das Personal eines anderen Bürgerbüros.',
+    'This sign-in was not started in this browser. Nothing was done; please start again.': 'Diese Anmeldung wurde nicht in diesem Browser begonnen. Es ist nichts geschehen; bitte beginnen Sie neu.',
+    'Your account at the identity provider is not linked to a user of this console. Please ask an administrator to link it.': 'Ihr Konto beim Anmeldedienst ist mit keinem Benutzer dieser Konsole verknüpft. Bitte lassen Sie es von der Administration verknüpfen.',
+    'Your account has no role in this console. Please ask an administrator.': 'Ihr Konto hat keine Rolle in dieser Konsole. Bitte wenden Sie sich an die Administration.',
     # reports (reports.py)
     'A report covers at most {count} days.': 'Ein Bericht umfasst höchstens {count} Tage.',
     'Alarms by kind': 'Alarme nach Art',

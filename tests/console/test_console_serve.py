@@ -63,6 +63,16 @@ def test_bad_opening_hours_stop_the_start_with_their_name(capsys, tmp_path):
     assert "--opening-hours/--timezone: opening hours 'mon 8-12'" in capsys.readouterr().err
 
 
+def test_a_broken_oidc_config_stops_the_start_with_its_name(capsys, tmp_path):
+    config = tmp_path / "oidc.toml"
+    config.write_text('[[oidc]]\nissuer = "https://login.example"\nclient = "x"\n')
+    code = main(["serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "r.sqlite3"),
+                 "--web-address", "127.0.0.1:0", "--metrics-listen", "off",
+                 "--notify-dir", str(tmp_path / "n"), "--oidc-config", str(config)])
+    assert code == 1
+    assert f"--oidc-config {config}: {config}: [[oidc]] number 1" in capsys.readouterr().err
+
+
 def test_bad_letter_settings_stop_the_start_with_their_name(capsys, tmp_path):
     settings = tmp_path / "letter.toml"
     settings.write_text("sender = \n")

@@ -45,7 +45,7 @@ EXPECTED_ROLES = {
 EXPECTED_RPCS = {
     **{KIOSK_SERVICE + name: P.KIOSK_SELF
        for name in ("RegisterKiosk", "Heartbeat", "SyncChanges", "ReportEvents",
-                    "StreamCommands", "AcknowledgeCommands")},
+                    "StreamCommands", "AcknowledgeCommands", "ReportAuditEntries")},
     OFFICE_SERVICE + "CreatePickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "CancelPickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ReissuePickupCode": P.ORDERS_WRITE,
