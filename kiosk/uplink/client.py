@@ -232,7 +232,7 @@ class RegistryClient:
     def report_audit(self, entries: list) -> tuple[int, str]:
         """Sends audit chain entries; returns the head the registry now holds."""
         response = self._call(
-            self._stub.ReportAuditEntries,
+            "ReportAuditEntries",
             pb.ReportAuditEntriesRequest(
                 kiosk_id=self.kiosk_id, entries=[convert.audit_entry_to_proto(e) for e in entries]),
         )
