@@ -78,7 +78,7 @@ def main(runs: int = 10, samples: int = 10) -> dict:
                     compartments=layout(occupied=i % COMPARTMENTS)), timeout=10)
             client = console.client("sven")
             page = client.get("/fleet")
-            assert page.text.count('class="kiosk"') == KIOSKS, page.status_code
+            assert page.text.count('<figure class="cabinet">') == KIOSKS, page.status_code
             client.get("/fleet")  # warm up
             seconds = []
             for _ in range(runs):
