@@ -143,6 +143,15 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+def stored_moment(text: str | None) -> datetime | None:
+    """A time as this database stores it (ISO text, UTC), timezone-aware; for read
+    models that query rows themselves (reports, the console)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 @dataclass(frozen=True)
 class CredentialPolicy:
     params: KdfParams

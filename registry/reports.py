@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.domain.pickup_order import OrderStatus
 from registry.events import ALARM_EVENTS, event_type_name
-from registry.database import Transaction
+from registry.database import Transaction, stored_moment
 from pickupbox.registry.v1 import registry_pb2 as pb
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
@@ -134,21 +134,14 @@ class AlarmFact:
     time: datetime
 
 
-def _moment(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def load_facts(tx: Transaction, office_id: str | None) -> tuple[list[OrderFacts], list[AlarmFact]]:
     """The orders and alarm events of ``office_id`` (None: every office, for the operator)."""
     where, params = ("", {}) if office_id is None else (" WHERE office_id = :office_id",
                                                         {"office_id": office_id})
     orders = [
         OrderFacts(kind=row["kind"], status=OrderStatus(row["status"]),
-                   deposit_time=_moment(row["deposit_time"]),
-                   collect_time=_moment(row["collect_time"]), end_time=_moment(row["end_time"]))
+                   deposit_time=stored_moment(row["deposit_time"]),
+                   collect_time=stored_moment(row["collect_time"]), end_time=stored_moment(row["end_time"]))
         for row in tx.query("SELECT kind, status, deposit_time, collect_time, end_time FROM orders"
                             + where, params)
     ]
@@ -164,7 +157,7 @@ def load_facts(tx: Transaction, office_id: str | None) -> tuple[list[OrderFacts]
         event = pb.KioskEvent.FromString(bytes(row["payload"]))
         # When it happened at the box, not when an offline kiosk got through.
         occurred = (event.occur_time.ToDatetime(tzinfo=timezone.utc)
-                    if event.HasField("occur_time") else _moment(row["received_at"]))
+                    if event.HasField("occur_time") else stored_moment(row["received_at"]))
         alarms.append(AlarmFact(kind=row["type"], time=occurred))
     return orders, alarms
 

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta, timezone
 from starlette.responses import Response
 
 from common.convert import from_timestamp
+from registry.database import stored_moment
 from registry.console import history
 from registry.console.app import Console, Page
-from registry.console.texts import N_
+from registry.console.texts import ENGLISH, N_
 from registry.events import ALARM_EVENTS, event_type_name
 from registry.permissions import Permission
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -62,13 +63,6 @@ class AlarmView:
     @property
     def open(self) -> bool:
         return not self.acknowledged_by
-
-
-def _moment(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _scope(office_id: str | None) -> tuple[str, dict]:
@@ -113,9 +107,9 @@ def alarm_views(rows: list[dict], acks: dict[str, dict]) -> list[AlarmView]:
             event_id=row["event_id"], kiosk_id=row["kiosk_id"], type=row["type"],
             compartment=event.compartment_number, order_reference=event.order_reference,
             detail=event.detail,
-            occurred=from_timestamp(event.occur_time) or _moment(row["received_at"]),
+            occurred=from_timestamp(event.occur_time) or stored_moment(row["received_at"]),
             acknowledged_by=ack["actor"] if ack else "",
-            acknowledged_at=_moment(ack["time"]) if ack else None,
+            acknowledged_at=stored_moment(ack["time"]) if ack else None,
             comment=json.loads(ack["detail"]).get("comment", "") if ack else "",
         ))
     return views
@@ -133,7 +127,7 @@ def open_alarm_count(db, office_id: str | None) -> int:
     return sum(1 for alarm in load_alarms(db, office_id) if alarm.open)
 
 
-def check_comment(comment: str, _=lambda text, **values: text.format(**values)) -> str | None:
+def check_comment(comment: str, _=ENGLISH) -> str | None:
     if not comment:
         return _("Please say what was done or found, e.g. 'door closed, document still inside'.")
     if len(comment) > MAX_COMMENT:

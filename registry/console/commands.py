@@ -19,11 +19,12 @@ from datetime import datetime, timezone
 from starlette.responses import Response
 
 from common.convert import from_timestamp
+from registry.database import stored_moment
 from registry.console import history
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
 from registry.console.problems import failure_status, service_problem
-from registry.console.texts import N_
+from registry.console.texts import ENGLISH, N_
 from registry.permissions import Permission, command_permission
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -57,20 +58,13 @@ class CommandResult:
     detail: str = ""
 
 
-def _moment(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def command_outcome(row: dict, events: list[pb.KioskEvent], now: datetime) -> tuple[str, str]:
     """What became of one queued command: (a msgid, a detail), from the kiosk's events."""
     for event in events:
         if event.type == pb.EVENT_TYPE_COMMAND_REFUSED and row["command_id"] in event.detail:
             return N_("refused by the kiosk"), event.detail.split("refused: ", 1)[-1]
     done = DONE_BY.get(row["type"])
-    created = _moment(row["created_at"])
+    created = stored_moment(row["created_at"])
     for event in events:
         occurred = from_timestamp(event.occur_time)
         if (done is not None and event.type == done
@@ -79,7 +73,7 @@ def command_outcome(row: dict, events: list[pb.KioskEvent], now: datetime) -> tu
             return N_("carried out"), ""
     if row["delivered_at"]:
         return N_("taken by the kiosk"), ""
-    expire = _moment(row["expire_at"])
+    expire = stored_moment(row["expire_at"])
     if expire is not None and expire <= now:
         return N_("expired: no kiosk took it in time"), ""
     return N_("waiting for the kiosk"), ""
@@ -99,7 +93,7 @@ async def _recent(page: Page, kiosk_id: str) -> list[CommandResult]:
             " ORDER BY seq DESC LIMIT :limit", {"kiosk": kiosk_id, "limit": RECENT})
     events: list[pb.KioskEvent] = []
     if rows and page.may(Permission.EVENTS_READ):
-        oldest = min(_moment(r["created_at"]) for r in rows)
+        oldest = min(stored_moment(r["created_at"]) for r in rows)
         request = pb.ListKioskEventsRequest(
             kiosk_id=kiosk_id, page_size=500,
             types=[pb.EVENT_TYPE_COMMAND_REFUSED, *DONE_BY.values()])
@@ -111,7 +105,7 @@ async def _recent(page: Page, kiosk_id: str) -> list[CommandResult]:
         outcome, detail = command_outcome(row, events, now)
         results.append(CommandResult(
             row["command_id"], row["type"], row["compartment_number"], row["reason"],
-            row["requested_by"], _moment(row["created_at"]), outcome, detail))
+            row["requested_by"], stored_moment(row["created_at"]), outcome, detail))
     return results
 
 
@@ -148,7 +142,7 @@ def _form(page: Page, errors: dict | None) -> dict:
 
 
 def check_command_form(kind: str, compartment: str, reason: str,
-                       _=lambda text, **values: text.format(**values)) -> dict[str, str]:
+                       _=ENGLISH) -> dict[str, str]:
     """The form's own checks (the servicer checks again): what is wrong, by field."""
     errors = {}
     if kind not in {value for value, _proto, _label in COMMAND_TYPES}:

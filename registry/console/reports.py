@@ -19,7 +19,7 @@ from registry import reports
 from registry.console import alarms, charts
 from registry.console.app import Console, Page
 from registry.console.history import TIME_ZONE
-from registry.console.texts import N_
+from registry.console.texts import ENGLISH, N_
 from registry.permissions import Permission
 
 DEFAULT_DAYS = 30
@@ -27,7 +27,7 @@ MAX_DAYS = 366
 
 
 def parse_period(start: str, end: str, today: date,
-                 _=lambda text, **values: text.format(**values)) -> tuple[reports.Period, dict]:
+                 _=ENGLISH) -> tuple[reports.Period, dict]:
     """The form's period (default: the last 30 days up to today); errors by field."""
     errors: dict[str, str] = {}
     days: dict[str, date] = {}

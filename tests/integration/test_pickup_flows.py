@@ -13,6 +13,15 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 from tests.integration.conftest import wait_for
 
 
+def in_the_box(registry, k):
+    """A new order deposited at kiosk ``k`` and known as such to the registry:
+    (the creation's response with code and QR, the compartment)."""
+    created = registry.create_order()
+    number = k.deposit(created.order.reference)
+    wait_for(lambda: registry.status(created.order.reference) == pb.ORDER_STATUS_DEPOSITED)
+    return created, number
+
+
 def test_deposit_then_pickup(registry, make_kiosk):
     k = make_kiosk()
     created = registry.create_order(kind=pb.DOCUMENT_KIND_ID_CARD, contact="c@example.org")
@@ -106,10 +115,8 @@ def test_expiry_and_removal(registry, make_kiosk):
 
 def test_cancelled_order_is_removed_not_handed_out(registry, make_kiosk):
     k = make_kiosk()
-    created = registry.create_order()
+    created, number = in_the_box(registry, k)
     ref = created.order.reference
-    number = k.deposit(ref)
-    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
     registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=ref, reason="wrong document"))
     wait_for(lambda: k.store.order(ref).status.value == "cancelled", what="the cancellation on the kiosk")
 
@@ -125,10 +132,8 @@ def test_a_reissued_code_replaces_the_old_one_at_the_kiosk_after_the_deposit(reg
     # The letter got lost after the document was put in the box: the office
     # reissues, and from the next sync on only the new code and PIN open it.
     k = make_kiosk()
-    created = registry.create_order()
+    created, number = in_the_box(registry, k)
     ref = created.order.reference
-    number = k.deposit(ref)
-    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
     old_lookup = k.store.order(ref).code_lookup
     reissued = registry.office.ReissuePickupCode(
         pb.ReissuePickupCodeRequest(reference=ref, reason="letter lost"), timeout=10)
@@ -149,10 +154,8 @@ def test_an_extended_deadline_keeps_the_document_collectable_at_the_kiosk(regist
     from common.convert import to_timestamp
 
     k = make_kiosk()
-    created = registry.create_order()
+    created, number = in_the_box(registry, k)
     ref = created.order.reference
-    number = k.deposit(ref)
-    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_DEPOSITED)
     first = k.store.order(ref).pickup_deadline
     later = first + timedelta(days=7)
     registry.office.ExtendPickupDeadline(pb.ExtendPickupDeadlineRequest(
