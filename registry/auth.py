@@ -162,10 +162,13 @@ class Gate:
             actor = principal.label if principal is not None else "anonymous"
             audit_denial(self._db, actor, method, decision.reason, decision.message,
                          peer.address, office_id=(principal.office_id or "") if principal else "")
-            code = (grpc.StatusCode.UNAUTHENTICATED
-                    if decision.reason == permissions.UNAUTHENTICATED
-                    else grpc.StatusCode.PERMISSION_DENIED)
-            raise RegistryError(code, decision.reason, decision.message)
+            if decision.reason == permissions.UNAUTHENTICATED:
+                raise RegistryError(grpc.StatusCode.UNAUTHENTICATED, decision.reason,
+                                    decision.message)
+            # The metadata names the method, as registry.proto promises (and
+            # as Guard.require does for the data-dependent refusals).
+            raise RegistryError(grpc.StatusCode.PERMISSION_DENIED, decision.reason,
+                                decision.message, {"method": method.rsplit("/", 1)[-1]})
         if principal is not None and principal.kind == "user":
             with self._db.transaction() as tx:
                 tx.audit(principal.label, "login", office_id=principal.office_id or "",
