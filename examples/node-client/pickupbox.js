@@ -42,6 +42,7 @@ const OPTIONS = {
   compartments: { type: 'string', default: '4' },
   count: { type: 'string', default: '1' },
   ack: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 };
 
 function print(value) {
@@ -133,9 +134,11 @@ async function main(argv) {
     allowPositionals: true });
   const [name, ...rest] = positionals;
   const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`usage: pickupbox.js [options] ${Object.keys(COMMANDS).join('|')}\n`);
-    return 64;
+  if (!command || values.help) {
+    const options = Object.keys(OPTIONS).map((o) => `--${o}`).join(' ');
+    process.stderr.write(`usage: pickupbox.js [${options}]\n`
+      + `    ${Object.keys(COMMANDS).join(' | ')}\n(see README.md)\n`);
+    return values.help ? 0 : 64;
   }
   const registry = client.connect({
     address: values.address,

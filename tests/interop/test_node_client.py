@@ -85,16 +85,21 @@ def node_env() -> dict[str, str]:
 
 
 def node_args(reg: Registry, credential: Path | None, *args: str) -> list[str]:
+    """pickupbox.js on the registry's loopback port, in plaintext (allowed from loopback)."""
     auth = ["--token-file", str(credential)] if credential is not None else []
     return [NODE, str(CLIENT), "--address", reg.address, "--plaintext", *auth, *args]
 
 
-def node(reg: Registry, credential: Path | None, *args: str) -> dict:
-    """One call through the Node client: its answer, or {"error": ...} for a refusal."""
-    result = subprocess.run(node_args(reg, credential, *args), capture_output=True, text=True,
-                            timeout=60, env=node_env(), cwd=ROOT)
+def run_node(command: list[str], **env: str) -> dict:
+    """One run of the Node client: its answer, or {"error": ...} for a refusal."""
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                            env={**node_env(), **env}, cwd=ROOT)
     assert result.returncode in (0, 2), result.stderr
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def node(reg: Registry, credential: Path | None, *args: str) -> dict:
+    return run_node(node_args(reg, credential, *args))
 
 
 def python_stub(reg: Registry, credential: Path | None) -> pb_grpc.OfficeServiceStub:
@@ -150,6 +155,19 @@ def test_an_office_creates_gets_and_lists_orders(registry, tmp_path):
     assert other["reference"] == "AZ-2026-0815"
 
 
+def test_a_registry_user_signs_in_with_a_password(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
+    admin(registry, tmp_path, "user", "add", "anna", "--roles", "clerk", "--office", "default")
+    command = node_args(registry, None, "--user", "anna", "create-order", "--kiosk", "kiosk-1")
+    order = run_node(command, PICKUPBOX_PASSWORD="a long enough secret")["order"]
+    with registry.server.db.transaction() as tx:
+        [created] = [e for e in tx.audit_entries() if e.action == "order.created"]
+    assert (created.actor, created.target) == ("user:anna", order["reference"])
+    wrong = run_node(command, PICKUPBOX_PASSWORD="not the secret")["error"]
+    assert (wrong["code"], wrong["reason"]) == (grpc.StatusCode.UNAUTHENTICATED.value[0],
+                                                "CREDENTIAL_INVALID")
+
+
 def test_refusals_carry_the_same_reasons_as_for_the_python_client(registry, tmp_path):
     key = api_key(registry, tmp_path, "fachverfahren")
     stub = python_stub(registry, key)
@@ -188,7 +206,8 @@ def test_refusals_carry_the_same_reasons_as_for_the_python_client(registry, tmp_
     wrong = tmp_path / "wrong.key"
     wrong.write_text("pbx_not-a-key\n")
     forged = node(registry, wrong, "list-orders")["error"]
-    assert forged["code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    assert (forged["code"], forged["reason"]) == (grpc.StatusCode.UNAUTHENTICATED.value[0],
+                                                  "CREDENTIAL_INVALID")
     assert forged == python_refusal(
         lambda: python_stub(registry, wrong).ListPickupOrders(pb.ListPickupOrdersRequest(),
                                                               timeout=5))
