@@ -57,7 +57,7 @@ def registry(request, tmp_path: Path, monkeypatch) -> Registry:
     reg.close()
 
 
-def admin(reg: Registry, tmp_path: Path, *args: str) -> Path | None:
+def admin(reg: Registry, *args: str) -> Path | None:
     """Runs a `kiosk-registry` command on the registry's database; returns the
     file its --output wrote, if any."""
     output = None
@@ -69,12 +69,12 @@ def admin(reg: Registry, tmp_path: Path, *args: str) -> Path | None:
 
 def api_key(reg: Registry, tmp_path: Path, name: str, roles: str = "integration") -> Path:
     """An office's API key, written to a file as the operator hands it over."""
-    return admin(reg, tmp_path, "apikey", "create", name, "--office", "default",
+    return admin(reg, "apikey", "create", name, "--office", "default",
                  "--roles", roles, "--output", str(tmp_path / f"{name}.key"))
 
 
 def kiosk_credential(reg: Registry, tmp_path: Path, kiosk_id: str) -> Path:
-    return admin(reg, tmp_path, "kiosk", "enrol", kiosk_id,
+    return admin(reg, "kiosk", "enrol", kiosk_id,
                  "--output", str(tmp_path / f"{kiosk_id}.credential"))
 
 
@@ -157,7 +157,7 @@ def test_an_office_creates_gets_and_lists_orders(registry, tmp_path):
 
 def test_a_registry_user_signs_in_with_a_password(registry, tmp_path, monkeypatch):
     monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
-    admin(registry, tmp_path, "user", "add", "anna", "--roles", "clerk", "--office", "default")
+    admin(registry, "user", "add", "anna", "--roles", "clerk", "--office", "default")
     command = node_args(registry, None, "--user", "anna", "create-order", "--kiosk", "kiosk-1")
     order = run_node(command, PICKUPBOX_PASSWORD="a long enough secret")["order"]
     with registry.server.db.transaction() as tx:
