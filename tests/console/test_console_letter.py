@@ -92,6 +92,10 @@ def test_the_letter_in_each_language_has_its_heading_code_and_a_readable_qr(lang
     if language != "de":  # the office's German heading beneath the translated one
         assert "Ihr Reisepass liegt zur Abholung bereit" in text
     assert "Vorgang: PO-ABCDEFGH" in text  # the information block stays German
+    # The longest letter (no deadline yet, the PIN-letter paragraph) still fits one sheet.
+    longest = letter_in(language, kind="residence_permit", deadline=None,
+                        requires_pin_letter=True)
+    assert len(pypdf.PdfReader(io.BytesIO(longest)).pages) == 1
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
