@@ -757,16 +757,23 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         return response
 
 
+def _from_stored(stored: dict, message_type):
+    """A message from its stored JSON (MessageToDict with proto field names).
+
+    The constructor takes that form as is (enum values by name) and is about
+    ten times faster than json_format.ParseDict, which a fleet dashboard of
+    thousands of compartments feels; ParseDict stays for what the constructor
+    refuses, e.g. a field a newer kiosk reported that this registry lacks."""
+    try:
+        return message_type(**stored)
+    except (TypeError, ValueError):
+        return json_format.ParseDict(stored, message_type(), ignore_unknown_fields=True)
+
+
 def kiosk_status(kiosk: StoredKiosk, now: datetime) -> pb.KioskStatus:
     """Occupancy is counted from the compartments the kiosk last reported."""
-    compartments = [
-        json_format.ParseDict(c, pb.Compartment(), ignore_unknown_fields=True)
-        for c in kiosk.compartments
-    ]
-    devices = [
-        json_format.ParseDict(d, pb.DeviceHealth(), ignore_unknown_fields=True)
-        for d in kiosk.devices
-    ]
+    compartments = [_from_stored(c, pb.Compartment) for c in kiosk.compartments]
+    devices = [_from_stored(d, pb.DeviceHealth) for d in kiosk.devices]
     states = [c.state for c in compartments]
     occupied = sum(
         1

@@ -15,7 +15,9 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
@@ -59,8 +61,7 @@ DEVICE_LABELS = {
 SIZE_NAMES = {pb.COMPARTMENT_SIZE_S: "S", pb.COMPARTMENT_SIZE_M: "M", pb.COMPARTMENT_SIZE_L: "L"}
 
 
-@dataclass(frozen=True)
-class CellView:
+class CellView(NamedTuple):  # a tuple, not a dataclass: made 4,800 times per dashboard
     cell: cabinet.Cell
     css: str
     mark: str
@@ -93,6 +94,24 @@ def describe_cells(drawn: cabinet.Cabinet, deadlines: dict[str, datetime | None]
                  when(deadlines.get(cell.order_reference)) if cell.order_reference else "")
         for cell in drawn.cells
     )
+
+
+# One compartment of the cabinet's SVG. Built in Python rather than in
+# _cabinet.html: 200 kiosks have 4,800 compartments, and the template's
+# lookups and escapes per compartment were a third of the dashboard's time.
+_CELL_SVG = ('<g class="cell {css}"><title>{title}</title><rect x="{x}" y="{y}" width="{width}"'
+             ' height="{height}" rx="3"></rect><text x="{text_x}" y="{text_y}">{number} {mark}'
+             '</text></g>')
+
+
+def cells_svg(cells: tuple[CellView, ...]) -> Markup:
+    """Pure: the SVG elements of the drawn compartments, escaped."""
+    return Markup("".join(
+        _CELL_SVG.format(css=shown.css, title=escape(shown.description), x=shown.cell.x,
+                         y=shown.cell.y, width=shown.cell.width, height=shown.cell.height,
+                         text_x=shown.cell.x + 6, text_y=shown.cell.y + 16,
+                         number=shown.cell.number, mark=shown.mark)
+        for shown in cells))
 
 
 def fleet_version(tx, office_id: str | None) -> tuple:
@@ -149,7 +168,7 @@ async def kiosk_views(page: Page) -> list[KioskView]:
 
 def _context(page: Page, views: list[KioskView]) -> dict:
     return {"kiosks": views, "device_labels": DEVICE_LABELS, "size_names": SIZE_NAMES,
-            "unknown": UNKNOWN, "when": lambda moment: history.local_time(moment, page.language)}
+            "unknown": UNKNOWN, "cells_svg": cells_svg, "when": lambda moment: history.local_time(moment, page.language)}
 
 
 async def kiosk_page(page: Page) -> Response:

@@ -11,8 +11,17 @@ return-address and note zone); information block 125 left, 50 down; fold
 marks at 105 and 210, the hole mark at 148.5; text from about 98.5 down,
 left margin 25, right margin 20.
 
-Texts are in the citizen's language where the letter has it (German and
-English), else English. The letter is built in memory and never stored.
+Languages: the citizen's, one of the seven the kiosk and the messages speak
+(texts in ``letter_texts``). What the office needs stays German on every
+letter: the letterhead, the address field and the information block
+(Vorgang, Datum), and under a translated heading the German heading in
+smaller type, so a clerk at the counter sees at once what the letter is and
+finds its reference. Arabic is laid out right to left (text right-aligned,
+the QR code on the right, labels right of their values), shaped by the
+kiosk's own ``kiosk.ui.shaping``; the address field and the information
+block keep their DIN 5008 places. DejaVu Sans, the kiosk's bundled font,
+has the Latin, Cyrillic and Arabic presentation-form glyphs all seven need.
+The letter is built in memory and never stored.
 """
 
 from __future__ import annotations
@@ -25,8 +34,12 @@ from pathlib import Path
 
 import segno
 
-FONTS = Path(__file__).resolve().parents[2] / "kiosk" / "ui" / "fonts"
-LETTER_LANGUAGES = ("de", "en")
+from kiosk.ui.fonts import font_for
+from kiosk.ui.shaping import is_rtl, shape_line, wrap
+from registry.console.letter_texts import KINDS, TEXTS
+from registry.messages.contacts import LANGUAGES
+
+LETTER_LANGUAGES = LANGUAGES  # every language a citizen can choose for an order
 
 # Form B.
 ADDRESS_LEFT, ADDRESS_TOP, ADDRESS_WIDTH, ADDRESS_HEIGHT = 20.0, 45.0, 85.0, 45.0
@@ -60,6 +73,10 @@ class LetterSettings:
         address = "Rathaus, Markt 1, 12345 Musterstadt (Eingang links)"
         opening_hours.de = "rund um die Uhr, jeden Tag"
         opening_hours.en = "around the clock, every day"
+        opening_hours.tr = "her gün, günün her saati"
+
+    A letter in a language without its own ``opening_hours`` shows the
+    German text (the office's own words), not a made-up default.
     """
 
     sender: str = "Ihr Bürgerbüro"
@@ -106,77 +123,14 @@ class LetterContent:
     date: datetime | None = None
 
 
-_KINDS = {
-    "de": {"id_card": "Personalausweis", "passport": "Reisepass",
-           "child_passport": "Kinderreisepass", "residence_permit": "Aufenthaltstitel",
-           "other": "Dokument"},
-    "en": {"id_card": "identity card", "passport": "passport",
-           "child_passport": "child's passport", "residence_permit": "residence permit",
-           "other": "document"},
-}
-
-_TEXT = {
-    "de": {
-        "subject": "Ihr {kind} liegt zur Abholung bereit",
-        "reference": "Vorgang",
-        "date": "Datum",
-        "salutation": "Guten Tag,",
-        "intro": ("Ihr {kind} kann an unserer Abholstation abgeholt werden. Halten Sie dort"
-                  " den QR-Code unten vor den Scanner oder tippen Sie den Abholcode ein, und"
-                  " geben Sie dann Ihre PIN ein. Die PIN erhalten Sie getrennt von diesem Brief."),
-        "code": "Abholcode",
-        "deadline": "Abholen bis",
-        "deadline_unknown": ("14 Tage ab Einlage des Dokuments; wir benachrichtigen Sie, sobald"
-                             " es in der Station liegt."),
-        "where": "Abholstation",
-        "where_unknown": "Bitte erfragen Sie den Standort im Bürgerbüro.",
-        "hours": "Geöffnet",
-        "hours_unknown": "rund um die Uhr",
-        "bring": "Bitte mitbringen",
-        "bring_text": ("diesen Brief (oder den Abholcode) und Ihre PIN; Ihren bisherigen Ausweis"
-                       " oder Pass, falls Sie einen haben"),
-        "pin_letter": ("Bei der Abholung bestätigen Sie an der Station, dass Sie den PIN-Brief"
-                       " zu Ihrem Ausweis erhalten haben."),
-        "late": ("Wird das Dokument nicht rechtzeitig abgeholt, geht es an den Schalter des"
-                 " Bürgerbüros zurück; dort können Sie es zu den Öffnungszeiten abholen."),
-        "closing": "Mit freundlichen Grüßen\nIhr Bürgerbüro",
-        "qr_caption": "QR-Code zum Abholen",
-    },
-    "en": {
-        "subject": "Your {kind} is ready for collection",
-        "reference": "Reference",
-        "date": "Date",
-        "salutation": "Hello,",
-        "intro": ("Your {kind} can be collected at our pickup box. Hold the QR code below in"
-                  " front of the scanner or type the pickup code, then enter your PIN. You"
-                  " receive the PIN separately from this letter."),
-        "code": "Pickup code",
-        "deadline": "Collect by",
-        "deadline_unknown": ("14 days after the document is placed in the box; we will tell you"
-                             " as soon as it is there."),
-        "where": "Pickup box",
-        "where_unknown": "Please ask the citizens' office where the box is.",
-        "hours": "Open",
-        "hours_unknown": "around the clock",
-        "bring": "Please bring",
-        "bring_text": ("this letter (or the pickup code) and your PIN; your current identity"
-                       " card or passport, if you have one"),
-        "pin_letter": ("When collecting, you confirm at the box that you have received the PIN"
-                       " letter for your identity card."),
-        "late": ("If the document is not collected in time, it goes back to the counter of the"
-                 " citizens' office, where you can collect it during opening hours."),
-        "closing": "Kind regards\nYour citizens' office",
-        "qr_caption": "QR code for collection",
-    },
-}
-
-
 def letter_language(language: str) -> str:
-    return language if language in LETTER_LANGUAGES else "en"
+    """The letter's language: the citizen's, English for a code it does not know."""
+    return language if language in TEXTS else "en"
 
 
 def _date(value: datetime, language: str) -> str:
-    return value.strftime("%d.%m.%Y" if language == "de" else "%d %B %Y")
+    # English spells the month; the others use the numeric form read in Germany.
+    return value.strftime("%d %B %Y" if language == "en" else "%d.%m.%Y")
 
 
 def qr_png(payload: str) -> bytes:
@@ -186,21 +140,71 @@ def qr_png(payload: str) -> bytes:
     return buffer.getvalue()
 
 
+class _Writer:
+    """Paragraphs and label/value rows in the letter's direction.
+
+    Left to right, fpdf2 wraps and places the text. Right to left, fpdf2
+    (without HarfBuzz) would draw the letters in logical order and unjoined,
+    so lines are broken in logical order and each is shaped and reordered by
+    kiosk.ui.shaping, then drawn right-aligned."""
+
+    def __init__(self, pdf, language: str) -> None:
+        self.pdf, self.language, self.rtl = pdf, language, is_rtl(language)
+
+    def line(self, x: float, width: float, height: float, text: str) -> None:
+        self.pdf.set_x(x)
+        self.pdf.cell(width, height, shape_line(text, self.language),
+                      align="R" if self.rtl else "L", new_x="LMARGIN", new_y="NEXT")
+
+    def paragraph(self, x: float, width: float, height: float, text: str) -> None:
+        if not self.rtl:
+            self.pdf.set_x(x)
+            self.pdf.multi_cell(width, height, text, align="L", new_x="LMARGIN", new_y="NEXT")
+            return
+        for shaped in wrap(text, self.language, width - 1, self.pdf.get_string_width):
+            self.pdf.set_x(x)
+            self.pdf.cell(width, height, shaped, align="R", new_x="LMARGIN", new_y="NEXT")
+
+    def label_width(self, labels: list[str], least: float) -> float:
+        """The width of the label column: `least`, or the widest bold label."""
+        self.pdf.set_font(style="B")
+        widest = max(self.pdf.get_string_width(shape_line(label + ":", self.language))
+                     for label in labels)
+        self.pdf.set_font(style="")
+        return max(least, widest + 3)
+
+    def row(self, x: float, width: float, label_width: float, height: float, label: str,
+            value: str) -> None:
+        """A bold label and its value beside it (the label on the reading side)."""
+        pdf, top = self.pdf, self.pdf.get_y()
+        label_x = x + width - label_width if self.rtl else x
+        value_x = x if self.rtl else x + label_width
+        pdf.set_font(style="B")
+        pdf.set_xy(label_x, top)
+        self.line(label_x, label_width, height, label + ":")
+        pdf.set_font(style="")
+        pdf.set_y(top)
+        self.paragraph(value_x, width - label_width, height, value)
+
+
 def render_letter(content: LetterContent, settings: LetterSettings) -> bytes:
     """The letter as PDF bytes."""
     from fpdf import FPDF  # here: importing fpdf2 (and fontTools) slows the registry's start
 
     language = letter_language(content.language)
-    text = _TEXT[language]
-    kind = _KINDS[language].get(content.kind, _KINDS[language]["other"])
+    text, german = TEXTS[language], TEXTS["de"]
+    kind = KINDS[language].get(content.kind, KINDS[language]["other"])
+    german_kind = KINDS["de"].get(content.kind, KINDS["de"]["other"])
+    subject = text["subject"].format(kind=kind)
     site = settings.site(content.kiosk_id)
 
     pdf = FPDF(format="A4", unit="mm")
-    pdf.set_title(text["subject"].format(kind=kind))
+    writer = _Writer(pdf, language)
+    pdf.set_title(subject)
     pdf.set_author(settings.office.splitlines()[0] if settings.office else "")
     pdf.set_lang(language)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("DejaVu", "", font_for(language))
+    pdf.add_font("DejaVu", "B", font_for(language, bold=True))
     pdf.set_auto_page_break(True, margin=20)
     pdf.set_margins(LEFT_MARGIN, 20, RIGHT_MARGIN)
     pdf.add_page()
@@ -218,61 +222,71 @@ def render_letter(content: LetterContent, settings: LetterSettings) -> bytes:
     pdf.set_xy(ADDRESS_LEFT + 5, ADDRESS_TOP + NOTE_ZONE)
     pdf.multi_cell(ADDRESS_WIDTH - 5, 4.6, content.recipient.strip()[:400])
 
-    # Information block.
+    # Information block: the office's, in German on every letter.
     pdf.set_xy(INFO_LEFT, INFO_TOP)
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(INFO_WIDTH, 4.2, settings.office)
     pdf.set_x(INFO_LEFT)
     pdf.ln(2)
     pdf.set_x(INFO_LEFT)
-    pdf.cell(INFO_WIDTH, 4.2, f"{text['reference']}: {content.reference}", new_x="LMARGIN",
+    pdf.cell(INFO_WIDTH, 4.2, f"{german['reference']}: {content.reference}", new_x="LMARGIN",
              new_y="NEXT")
     pdf.set_x(INFO_LEFT)
-    pdf.cell(INFO_WIDTH, 4.2, f"{text['date']}: {_date(content.date or datetime.now(), language)}")
+    pdf.cell(INFO_WIDTH, 4.2, f"{german['date']}: {_date(content.date or datetime.now(), 'de')}")
 
     # Body.
     width = 210 - LEFT_MARGIN - RIGHT_MARGIN
     pdf.set_xy(LEFT_MARGIN, BODY_TOP)
     pdf.set_font("DejaVu", "B", 12)
-    pdf.multi_cell(width, 6, text["subject"].format(kind=kind))
+    writer.paragraph(LEFT_MARGIN, width, 6, subject)
+    if language != "de":
+        pdf.set_font("DejaVu", "", 9)
+        pdf.set_x(LEFT_MARGIN)
+        pdf.multi_cell(width, 4.5, german["subject"].format(kind=german_kind),
+                       align="R" if writer.rtl else "L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 10.5)
-    pdf.multi_cell(width, 5.2, text["salutation"])
+    writer.paragraph(LEFT_MARGIN, width, 5.2, text["salutation"])
     pdf.ln(2)
-    pdf.multi_cell(width, 5.2, text["intro"].format(kind=kind))
+    writer.paragraph(LEFT_MARGIN, width, 5.2, text["intro"].format(kind=kind))
     pdf.ln(3)
 
+    # The QR code on the reading side, the typed code beside it (always left
+    # to right: it is typed on the kiosk's keypad as printed).
     top = pdf.get_y()
-    pdf.image(io.BytesIO(qr_png(content.qr_payload)), x=LEFT_MARGIN, y=top, w=QR_SIZE,
+    qr_x = LEFT_MARGIN + width - QR_SIZE if writer.rtl else LEFT_MARGIN
+    code_x = LEFT_MARGIN if writer.rtl else LEFT_MARGIN + QR_SIZE + 6
+    code_width = width - QR_SIZE - 6
+    pdf.image(io.BytesIO(qr_png(content.qr_payload)), x=qr_x, y=top, w=QR_SIZE,
               h=QR_SIZE, alt_text=text["qr_caption"])
-    pdf.set_xy(LEFT_MARGIN + QR_SIZE + 6, top + 4)
+    pdf.set_y(top + 4)
     pdf.set_font("DejaVu", "", 10.5)
-    pdf.cell(0, 6, text["code"] + ":", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_xy(LEFT_MARGIN + QR_SIZE + 6, top + 11)
+    writer.line(code_x, code_width, 6, text["code"] + ":")
+    pdf.set_xy(code_x, top + 11)
     pdf.set_font("DejaVu", "B", 18)
-    pdf.cell(0, 9, content.pickup_code)
+    pdf.cell(code_width, 9, content.pickup_code, align="R" if writer.rtl else "L")
     pdf.set_xy(LEFT_MARGIN, top + QR_SIZE + 4)
 
     deadline = (_date(content.deadline, language) if content.deadline
                 else text["deadline_unknown"])
+    hours = (site.opening_hours.get(language) or site.opening_hours.get("de")
+             or text["hours_unknown"])
     facts = [
         (text["deadline"], deadline),
         (text["where"], site.address or text["where_unknown"]),
-        (text["hours"], site.opening_hours.get(language) or text["hours_unknown"]),
+        (text["hours"], hours),
         (text["bring"], text["bring_text"]),
     ]
+    pdf.set_font("DejaVu", "", 10.5)
+    label_width = writer.label_width([label for label, _ in facts], 38)
     for label, value in facts:
-        pdf.set_font("DejaVu", "B", 10.5)
-        pdf.set_x(LEFT_MARGIN)
-        pdf.cell(38, 5.2, label + ":")
-        pdf.set_font("DejaVu", "", 10.5)
-        pdf.multi_cell(width - 38, 5.2, value)
+        writer.row(LEFT_MARGIN, width, label_width, 5.2, label, value)
         pdf.ln(1)
     pdf.ln(2)
     if content.requires_pin_letter:
-        pdf.multi_cell(width, 5.2, text["pin_letter"])
+        writer.paragraph(LEFT_MARGIN, width, 5.2, text["pin_letter"])
         pdf.ln(2)
-    pdf.multi_cell(width, 5.2, text["late"])
+    writer.paragraph(LEFT_MARGIN, width, 5.2, text["late"])
     pdf.ln(5)
-    pdf.multi_cell(width, 5.2, text["closing"])
+    writer.paragraph(LEFT_MARGIN, width, 5.2, text["closing"])
     return bytes(pdf.output())

@@ -43,6 +43,32 @@ def test_a_cabinet_is_drawn_column_by_column_with_each_compartment_as_tall_as_it
     assert sorted(again.cells, key=lambda c: c.number) == sorted(drawn.cells, key=lambda c: c.number)
 
 
+def test_cabinets_of_the_same_build_share_their_geometry_but_not_their_states():
+    def build(states):
+        return cabinet.draw([pb.Compartment(number=n + 1, column=1, row=n + 1, state=state,
+                                            order_reference=f"BB-{n}"
+                                            if state != pb.COMPARTMENT_STATE_FREE else "")
+                             for n, state in enumerate(states)])
+    free = build([pb.COMPARTMENT_STATE_FREE] * 2)
+    busy = build([pb.COMPARTMENT_STATE_OCCUPIED, pb.COMPARTMENT_STATE_NEEDS_INSPECTION])
+    assert [(c.x, c.y, c.height) for c in free.cells] == [(c.x, c.y, c.height) for c in busy.cells]
+    assert [(c.state, c.order_reference) for c in busy.cells] == [
+        (pb.COMPARTMENT_STATE_OCCUPIED, "BB-0"), (pb.COMPARTMENT_STATE_NEEDS_INSPECTION, "BB-1")]
+    assert [c.order_reference for c in free.cells] == ["", ""]
+
+
+def test_the_cabinet_svg_escapes_what_the_kiosk_reported():
+    drawn = cabinet.draw([pb.Compartment(number=7, column=1, row=1,
+                                         state=pb.COMPARTMENT_STATE_OCCUPIED,
+                                         order_reference='BB-<script>"')])
+    cells = fleet.describe_cells(drawn, {}, {0: "?", pb.COMPARTMENT_STATE_OCCUPIED: "besetzt"},
+                                 lambda moment: "")
+    svg = str(fleet.cells_svg(cells))
+    assert svg == ('<g class="cell occupied"><title>7: besetzt, BB-&lt;script&gt;&#34;</title>'
+                   '<rect x="4" y="4" width="96" height="40" rx="3"></rect>'
+                   '<text x="10" y="20">7 ●</text></g>')
+
+
 def test_each_compartment_is_shown_with_its_state_order_and_deadline_in_words():
     drawn = cabinet.draw([
         pb.Compartment(number=1, column=1, row=1, state=pb.COMPARTMENT_STATE_FREE),

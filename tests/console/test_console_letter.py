@@ -1,14 +1,22 @@
-"""The pickup letter's layout and texts (DIN 5008 form B) and its settings file."""
+"""The pickup letter's layout and texts (DIN 5008 form B) in every language
+a citizen can choose, and its settings file."""
 
 from __future__ import annotations
 
 import io
+import unicodedata
 from datetime import datetime, timezone
 
 import pypdf
 import pytest
+from fontTools.ttLib import TTFont
 
-from registry.console.letter import LetterContent, LetterSettings, render_letter
+from kiosk.ui.fonts import font_for
+from kiosk.ui.shaping import shape_line
+from registry.console.letter import LetterContent, LetterSettings, letter_language, render_letter
+from registry.console.letter_texts import KINDS, TEXTS
+from registry.messages.contacts import LANGUAGES
+from tests.console.test_console_orders import create, qr_of_letter
 
 CONTENT = LetterContent(
     reference="PO-ABCDEFGH", kind="passport", pickup_code="K7M2-9QXD-45",
@@ -55,12 +63,87 @@ def test_the_letter_is_a4_and_the_address_sits_in_the_window():
         assert expected in text
 
 
-def test_english_letters_and_other_languages_fall_back_to_english():
-    for language in ("en", "tr"):
-        content = LetterContent(**{**CONTENT.__dict__, "language": language})
-        text = pypdf.PdfReader(io.BytesIO(render_letter(content, LetterSettings()))
-                               ).pages[0].extract_text()
-        assert "Your passport is ready for collection" in text and "Please bring" in text
+def letter_in(language: str, **changes) -> bytes:
+    return render_letter(LetterContent(**{**CONTENT.__dict__, "language": language, **changes}),
+                         LetterSettings())
+
+
+def text_of(pdf: bytes) -> str:
+    return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def test_an_unknown_language_code_gets_the_english_letter():
+    assert letter_language("fr") == "en"
+    text = text_of(letter_in("fr"))
+    assert "Your passport is ready for collection" in text and "Please bring" in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_letter_in_each_language_has_its_heading_code_and_a_readable_qr(language):
+    pdf = letter_in(language)
+    # Arabic is printed in display order and joined forms; pypdf reads right-to-left
+    # runs back in logical order, and NFKC turns the joined forms into letters,
+    # so a heading left unshaped or unreordered would not match.
+    text = unicodedata.normalize("NFKC", text_of(pdf))
+    heading = TEXTS[language]["subject"].format(kind=KINDS[language]["passport"])
+    assert heading in text
+    assert "K7M2-9QXD-45" in text
+    assert qr_of_letter(pdf) == "PBX1:K7M29QXD45"
+    if language != "de":  # the office's German heading beneath the translated one
+        assert "Ihr Reisepass liegt zur Abholung bereit" in text
+    assert "Vorgang: PO-ABCDEFGH" in text  # the information block stays German
+    # The longest letter (no deadline yet, the PIN-letter paragraph) still fits one sheet.
+    longest = letter_in(language, kind="residence_permit", deadline=None,
+                        requires_pin_letter=True)
+    assert len(pypdf.PdfReader(io.BytesIO(longest)).pages) == 1
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
+def test_no_language_falls_back_to_english(language):
+    assert letter_language(language) == language
+    assert set(TEXTS[language]) == set(TEXTS["en"]) and set(KINDS[language]) == set(KINDS["en"])
+    untranslated = [key for key, value in TEXTS[language].items() if value == TEXTS["en"][key]]
+    untranslated += [key for key, value in KINDS[language].items() if value == KINDS["en"][key]]
+    assert untranslated == []
+    text = text_of(letter_in(language, requires_pin_letter=True))
+    for english in ("ready for collection", "Pickup code", "Please bring", "Kind regards"):
+        assert english not in text
+
+
+def test_arabic_reads_right_to_left_and_keeps_the_code_left_to_right():
+    heading = TEXTS["ar"]["subject"].format(kind=KINDS["ar"]["passport"])
+    shaped = shape_line(heading, "ar")
+    # Display order is the logical order reversed, letters in their joined forms.
+    assert unicodedata.normalize("NFKC", shaped[::-1]) == heading
+    runs = words_at(letter_in("ar"))
+    start = next(x for text, x, _ in runs if unicodedata.normalize("NFKC", text) == heading)
+    width = 210 - 25 - 20
+    assert start > 25 + width / 3  # right-aligned, not at the left margin
+    assert next(x for text, x, _ in runs if text.startswith("Vorgang")) == pytest.approx(125, abs=2)
+    assert "K7M2-9QXD-45" in [text for text, _, _ in runs]
+
+
+def test_arabic_texts_have_no_brackets_the_reordering_would_not_mirror():
+    for value in (*TEXTS["ar"].values(), *KINDS["ar"].values()):
+        assert not set(value.replace("{kind}", "")) & set("()[]{}<>«»"), value
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_font_has_every_character_of_the_letter(language):
+    for bold in (False, True):
+        glyphs = TTFont(font_for(language, bold)).getBestCmap()
+        for value in (*TEXTS[language].values(), *KINDS[language].values()):
+            shaped = "".join(shape_line(line, language) for line in value.split("\n"))
+            missing = {char for char in shaped if ord(char) not in glyphs and not char.isspace()}
+            assert not missing, (language, value, missing)
+
+
+def test_opening_hours_missing_in_a_language_show_the_offices_german_text():
+    settings = LetterSettings.load_text(
+        '[kiosks.kiosk-1]\naddress = "Rathaus"\nopening_hours.de = "täglich 6–22 Uhr"\n')
+    text = text_of(render_letter(LetterContent(**{**CONTENT.__dict__, "language": "pl"}),
+                                 settings))
+    assert "täglich 6–22 Uhr" in text and "całą dobę" not in text
 
 
 def test_a_pin_letter_reminder_only_where_the_document_has_one():
@@ -76,3 +159,14 @@ def test_unreadable_settings_are_named(tmp_path):
     path.write_text("sender = [")
     with pytest.raises(ValueError, match="cannot read the letter settings"):
         LetterSettings.load(path)
+
+
+@pytest.mark.integration
+def test_the_console_prints_the_letter_in_the_language_chosen_for_the_order(console):
+    client = console.client("clara")
+    response, _ = create(client, reference="BB-AR-1", language="ar")
+    assert response.status_code == 200, response.text
+    pdf = client.get("/orders/BB-AR-1/letter").content
+    text = unicodedata.normalize("NFKC", text_of(pdf))
+    assert TEXTS["ar"]["subject"].format(kind=KINDS["ar"]["id_card"]) in text
+    assert qr_of_letter(pdf).startswith("PBX1:")

@@ -369,3 +369,19 @@ def test_reissue_invalidates_the_old_code_and_pin_everywhere(registry, register_
     error = rpc_error(registry.office.ReissuePickupCode,
                       pb.ReissuePickupCodeRequest(reference=reference))
     assert error_reason(error) == "ORDER_NOT_REISSUABLE"
+
+
+def test_stored_compartments_are_read_back_as_reported_even_with_fields_this_registry_lacks():
+    from google.protobuf import json_format
+
+    from registry.office_service import _from_stored
+
+    reported = pb.Compartment(number=3, size=pb.COMPARTMENT_SIZE_M, column=2, row=1,
+                              state=pb.COMPARTMENT_STATE_OCCUPIED, order_reference="BB-1")
+    stored = json_format.MessageToDict(reported, preserving_proto_field_name=True)
+    assert _from_stored(stored, pb.Compartment) == reported
+    # A newer kiosk's extra field is left out, as json_format's ignore_unknown_fields does.
+    assert _from_stored({**stored, "tilt_sensor": "ok"}, pb.Compartment) == reported
+    health = pb.DeviceHealth(device="lock", status=pb.DEVICE_STATUS_DEGRADED, detail="slow")
+    assert _from_stored(json_format.MessageToDict(health, preserving_proto_field_name=True),
+                        pb.DeviceHealth) == health
