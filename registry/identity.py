@@ -403,6 +403,11 @@ def check_user_name(name: str) -> None:
                             " digits, '.', '_', '-' or '@'", "name")
 
 
+def check_roles_given(roles: frozenset[Role]) -> None:
+    if not roles:
+        raise UserRuleError("ROLES_MISSING", "give at least one role", "roles")
+
+
 def check_manages(actor: Principal, office_id: str | None) -> None:
     """May ``actor`` manage the users of ``office_id`` (None: the operator's) at all?"""
     if permissions.Permission.USERS_MANAGE not in actor.permissions:
@@ -414,16 +419,15 @@ def check_manages(actor: Principal, office_id: str | None) -> None:
 
 def check_grant(actor: Principal, office_id: str | None, roles: frozenset[Role]) -> None:
     """May ``actor`` give a user of ``office_id`` exactly these roles?"""
+    if office_id is None and rank(actor) < OPERATOR_RANK:
+        raise UserRuleError("OPERATOR_ONLY", "only the operator's admins (no office) manage"
+                            " users for all offices", "office")
     check_manages(actor, office_id)
-    if not roles:
-        raise UserRuleError("ROLES_MISSING", "give at least one role", "roles")
+    check_roles_given(roles)
     try:
         check_scope(office_id, roles)
     except ValueError as error:
         raise UserRuleError("NO_OFFICE", str(error), "office") from None
-    if office_id is None and rank(actor) < OPERATOR_RANK:
-        raise UserRuleError("OPERATOR_ONLY", "only the operator's admins (no office) create"
-                            " users for all offices", "office")
     above = sorted(r.value for r in roles if ROLE_RANK[r] > rank(actor))
     if above:
         raise UserRuleError("ROLE_ABOVE_OWN", f"{actor.label} may not grant {', '.join(above)},"
