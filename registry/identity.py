@@ -398,7 +398,9 @@ def role_text(roles: frozenset[Role]) -> str:
 
 
 def check_user_name(name: str) -> None:
-    if not name or len(name) > MAX_USER_NAME or not set(name) <= USER_NAME_CHARACTERS:
+    if not name:
+        raise UserRuleError("NAME_MISSING", "give a user name", "name")
+    if len(name) > MAX_USER_NAME or not set(name) <= USER_NAME_CHARACTERS:
         raise UserRuleError("NAME_INVALID", f"a user name has 1 to {MAX_USER_NAME} letters,"
                             " digits, '.', '_', '-' or '@'", "name")
 

@@ -497,6 +497,7 @@ GERMAN.update({
     "The user can sign in again.": "Der Benutzer kann sich wieder anmelden.",
     "The user was deactivated and signed out everywhere.":
         "Der Benutzer wurde deaktiviert und überall abgemeldet.",
+    "Please enter a user name.": "Bitte geben Sie einen Benutzernamen ein.",
     "A user name has 1 to 64 letters, digits, '.', '_', '-' or '@'.":
         "Ein Benutzername hat 1 bis 64 Buchstaben, Ziffern, '.', '_', '-' oder '@'.",
     "This user name is taken. Please choose another one.":

@@ -37,6 +37,7 @@ ROLE_LABELS = {
 }
 # identity.UserRuleError codes, worded for the console.
 PROBLEMS = {
+    "NAME_MISSING": N_("Please enter a user name."),
     "NAME_INVALID": N_("A user name has 1 to 64 letters, digits, '.', '_', '-' or '@'."),
     "NAME_TAKEN": N_("This user name is taken. Please choose another one."),
     "OFFICE_UNKNOWN": N_("There is no such office."),

@@ -56,7 +56,8 @@ def test_scope_and_empty_roles_are_refused_with_their_field():
     with pytest.raises(UserRuleError) as raised:
         identity.check_grant(OFFICE_ADMIN, DEFAULT_OFFICE, frozenset())
     assert (raised.value.code, raised.value.field) == ("ROLES_MISSING", "roles")
-    for bad in ("", "with space", "x" * 65, "ümlaut", "a/b"):
+    assert refusal(identity.check_user_name, "") == "NAME_MISSING"
+    for bad in ("with space", "x" * 65, "ümlaut", "a/b"):
         assert refusal(identity.check_user_name, bad) == "NAME_INVALID"
     identity.check_user_name("anna.m-2@bb")
 
@@ -81,12 +82,11 @@ def test_initial_passwords_are_long_random_and_unambiguous():
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = RegistryDatabase(tmp_path / "registry.sqlite3")
+def db(open_database) -> RegistryDatabase:
+    database = open_database()  # SQLite, and PostgreSQL too (tests/registry/conftest.py)
     with database.transaction() as tx:
         tx.add_office("nord", "Nord")
-    yield database
-    database.close()
+    return database
 
 
 def test_the_changes_apply_the_rules_and_write_the_audit(db):
@@ -115,10 +115,12 @@ def test_the_changes_apply_the_rules_and_write_the_audit(db):
                        "not-what-the-form-showed") == "STALE"
         identity.change_roles(tx, adam, "carla", frozenset({Role.CLERK}),
                               identity.user_state(row))
-        users = [user.name for user in identity.list_users(tx, adam)]
+        tx.audit("user:carla", "login", method="console:signin")
+        users = [(user.name, user.active, user.last_signin is not None)
+                 for user in identity.list_users(tx, adam)]
         entries = [(e.actor, e.action, e.target) for e in tx.audit_entries()]
     assert len(password) >= identity.MIN_PASSWORD_LENGTH
-    assert users == ["adam", "carla"]  # nora is another office's
+    assert users == [("adam", True, False), ("carla", True, True)]  # nora: another office's
     assert entries == [
         ("user:olga", "user.created", "adam"),
         ("user:adam", "user.created", "carla"),
@@ -128,6 +130,7 @@ def test_the_changes_apply_the_rules_and_write_the_audit(db):
         ("user:adam", "user.password_reset", "carla"),
         ("user:olga", "user.created", "nora"),
         ("user:adam", "user.roles_changed", "carla"),
+        ("user:carla", "login", ""),
     ]
     with db.transaction() as tx:
         detail = json.loads(tx.audit_entries()[2].detail)
