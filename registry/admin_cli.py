@@ -111,6 +111,46 @@ def user_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_change(args: argparse.Namespace, change) -> None:
+    """Runs ``change(tx, operator)`` (one of identity's user changes) under its rules."""
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            try:
+                change(tx, _operator())
+            except identity.UserRuleError as error:
+                raise AdminError(str(error)) from None
+    finally:
+        db.close()
+
+
+def user_roles(args: argparse.Namespace) -> int:
+    roles = _roles(args.roles)
+    _user_change(args, lambda tx, operator: identity.change_roles(tx, operator, args.name, roles))
+    print(f"user {args.name} now has the roles {identity.role_text(roles)}")
+    return 0
+
+
+def user_reactivate(args: argparse.Namespace) -> int:
+    _user_change(args, lambda tx, operator: identity.reactivate_user(tx, operator, args.name))
+    print(f"user {args.name} may sign in again")
+    return 0
+
+
+def user_password(args: argparse.Namespace) -> int:
+    """A new password: the one given (stdin, prompt, PICKUPBOX_NEW_PASSWORD) or, with
+    --generate, a one-time one printed once (the console's reset does the same)."""
+    password = None if args.generate else _password()
+    made: list[str] = []
+    _user_change(args, lambda tx, operator: made.append(
+        identity.reset_password(tx, operator, args.name, password)[1]))
+    if args.generate:
+        print(made[0])
+    else:
+        print(f"password of {args.name} changed")
+    return 0
+
+
 def _principal_rows(db: RegistryDatabase, kind: str) -> list[dict]:
     with db.transaction() as tx:
         rows = [
@@ -416,6 +456,16 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     link.add_argument("--unlink", action="store_true", help="remove the link instead")
     revoke = local(user, "revoke", principal_revoke, help="revoke a user (by name or id)")
     revoke.add_argument("id")
+    roles = local(user, "roles", user_roles, help="replace a user's roles")
+    roles.add_argument("name")
+    roles.add_argument("--roles", required=True, help="comma-separated: clerk,supervisor,...")
+    reactivate = local(user, "reactivate", user_reactivate, help="undo a user's revocation")
+    reactivate.add_argument("name")
+    password = local(user, "password", user_password,
+                     help="set a new password (stdin or a prompt), or --generate one")
+    password.add_argument("name")
+    password.add_argument("--generate", action="store_true",
+                          help="make a one-time password and print it once")
     for p in (add, listing, revoke):
         p.set_defaults(kind="user")
 
