@@ -57,6 +57,7 @@ PROBLEMS = {
     "NOT_LINKED": N_("This sign-in is not linked to this user."),
     "PASSWORD_SHORT": N_("The password is too short."),
 }
+STATUS = {"STALE": 409, "ALREADY": 409, "NO_USER": 404}  # else 422, or 403 for DENIALS
 # Refusals of a right (not of a value): audited like any refused call.
 DENIALS = {"OPERATOR_ONLY", "ROLE_ABOVE_OWN", permissions.ROLE_MISSING, permissions.OTHER_OFFICE,
            "LAST_ADMIN"}
@@ -183,8 +184,7 @@ async def _once(page: Page, work, on_failure) -> Response:
         done.pop(request_id, None)
         errors: dict[str, str] = {}
         problem = _explain(page, error, errors)
-        status = 403 if error.code in DENIALS else 409 if error.code in ("STALE", "ALREADY") \
-            else 404 if error.code == "NO_USER" else 422
+        status = 403 if error.code in DENIALS else STATUS.get(error.code, 422)
         return await on_failure(errors, problem, status)
     if request_id:
         done[request_id] = target
@@ -200,7 +200,8 @@ async def add_user(page: Page) -> Response:
     errors: dict[str, str] = {}
     name, roles = page.field("name"), _roles(page, errors)
     office = page.field("office") or None
-    for check in (lambda: identity.check_user_name(name), lambda: identity.check_roles_given(roles)):
+    for check in (lambda: identity.check_user_name(name),
+                  lambda: identity.check_roles_given(roles)):
         try:  # every field's problem at once; add_user checks them again
             check()
         except UserRuleError as error:
@@ -229,7 +230,9 @@ async def shown_password(page: Page) -> Response:
 
 
 def _change(change):
-    """A POST on one user's page: ``change(page, tx, name, seen)`` returns where to go."""
+    """A POST on one user's page. ``change(page, errors)`` reads the form (noting bad
+    fields in ``errors``) and returns ``run(tx, name, seen)``, which makes the change
+    in the transaction and returns where to go."""
 
     async def handler(page: Page) -> Response:
         name = page.request.path_params["name"]

@@ -29,8 +29,8 @@ def main(runs: int = 20) -> dict:
         try:
             with console.registry.server.db.transaction() as tx:
                 for i in range(USERS):
-                    identity.create_user(tx, f"user{i:03d}", "a long bench password", DEFAULT_OFFICE,
-                                         frozenset({Role.CLERK}))
+                    identity.create_user(tx, f"user{i:03d}", "a long bench password",
+                                         DEFAULT_OFFICE, frozenset({Role.CLERK}))
             client = console.client("adam")
             written = 0
             for logins in LOGINS:
