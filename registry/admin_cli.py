@@ -27,11 +27,17 @@ class AdminError(Exception):
     pass
 
 
-def _actor() -> str:
+def _operator():
+    """The operating-system user running this, with every right (identity.local_operator)."""
     try:
-        return f"local:{getpass.getuser()}"
+        name = getpass.getuser()
     except Exception:  # no user name (e.g. a container without passwd entry)
-        return f"local:uid{os.getuid()}"
+        name = f"uid{os.getuid()}"
+    return identity.local_operator(name)
+
+
+def _actor() -> str:
+    return _operator().label
 
 
 def _open(args: argparse.Namespace) -> RegistryDatabase:
@@ -77,15 +83,11 @@ def user_add(args: argparse.Namespace) -> int:
         roles = _roles(args.roles)
         password = _password()
         with db.transaction() as tx:
-            office = _office(tx, args.office)
-            if tx.user_by_name(args.name) is not None:
-                raise AdminError(f"user {args.name} exists; revoke it first or pick another name")
             try:
-                principal_id = identity.create_user(tx, args.name, password, office, roles)
+                principal_id, _password_set = identity.add_user(
+                    tx, _operator(), args.name, args.office, roles, password)
             except ValueError as error:
                 raise AdminError(str(error)) from None
-            tx.audit(_actor(), "user.created", office_id=office or "", target=args.name,
-                     roles=args.roles)
     finally:
         db.close()
     print(f"user {args.name} created ({principal_id})")
@@ -95,27 +97,57 @@ def user_add(args: argparse.Namespace) -> int:
 def user_link(args: argparse.Namespace) -> int:
     """Lets a person sign in through OpenID Connect as this user (registry/oidc.py)."""
     db = _open(args)
+    change = identity.unlink_oidc if args.unlink else identity.link_oidc
     try:
         with db.transaction() as tx:
-            row = tx.user_by_name(args.name)
-            if row is None:
-                raise AdminError(f"no user {args.name}: add it first (kiosk-registry user add)")
-            if args.unlink:
-                if not tx.unlink_oidc_identity(args.issuer, args.subject):
-                    raise AdminError(f"{args.subject} at {args.issuer} is not linked")
-            else:
-                linked = tx.oidc_principal(args.issuer, args.subject)
-                if linked is not None:
-                    raise AdminError(f"{args.subject} at {args.issuer} is already linked to"
-                                     f" {linked['name']}; unlink it first")
-                tx.link_oidc_identity(args.issuer, args.subject, row["principal_id"])
-            tx.audit(_actor(), "user.oidc_unlinked" if args.unlink else "user.oidc_linked",
-                     office_id=row["office_id"] or "", target=args.name, issuer=args.issuer,
-                     subject=args.subject)
+            try:
+                change(tx, _operator(), args.name, args.issuer, args.subject)
+            except identity.UserRuleError as error:
+                raise AdminError(str(error)) from None
     finally:
         db.close()
     done = "no longer signs in" if args.unlink else "signs in"
     print(f"{args.subject} at {args.issuer} {done} as {args.name}")
+    return 0
+
+
+def _user_change(args: argparse.Namespace, change) -> None:
+    """Runs ``change(tx, operator)`` (one of identity's user changes) under its rules."""
+    db = _open(args)
+    try:
+        with db.transaction() as tx:
+            try:
+                change(tx, _operator())
+            except identity.UserRuleError as error:
+                raise AdminError(str(error)) from None
+    finally:
+        db.close()
+
+
+def user_roles(args: argparse.Namespace) -> int:
+    roles = _roles(args.roles)
+    _user_change(args, lambda tx, operator: identity.change_roles(tx, operator, args.name, roles))
+    print(f"user {args.name} now has the roles {identity.role_text(roles)}")
+    return 0
+
+
+def user_reactivate(args: argparse.Namespace) -> int:
+    _user_change(args, lambda tx, operator: identity.reactivate_user(tx, operator, args.name))
+    print(f"user {args.name} may sign in again")
+    return 0
+
+
+def user_password(args: argparse.Namespace) -> int:
+    """A new password: the one given (stdin, prompt, PICKUPBOX_NEW_PASSWORD) or, with
+    --generate, a one-time one printed once (the console's reset does the same)."""
+    password = None if args.generate else _password()
+    made: list[str] = []
+    _user_change(args, lambda tx, operator: made.append(
+        identity.reset_password(tx, operator, args.name, password)[1]))
+    if args.generate:
+        print(made[0])
+    else:
+        print(f"password of {args.name} changed")
     return 0
 
 
@@ -157,10 +189,16 @@ def principal_revoke(args: argparse.Namespace) -> int:
                 row = tx.user_by_name(args.id)
             if row is None or row["kind"] != args.kind:
                 raise AdminError(f"no {args.kind} {args.id}: see `kiosk-registry {args.area} list`")
-            if not tx.revoke_principal(row["principal_id"]):
+            if args.kind == "user":  # the rules of user administration (e.g. no lock-out)
+                try:
+                    identity.deactivate_user(tx, _operator(), row["name"])
+                except identity.UserRuleError as error:
+                    raise AdminError(str(error)) from None
+            elif not tx.revoke_principal(row["principal_id"]):
                 raise AdminError(f"{args.id} is already revoked")
-            tx.audit(_actor(), f"{args.kind}.revoked", office_id=row["office_id"] or "",
-                     target=row["name"])
+            else:
+                tx.audit(_actor(), f"{args.kind}.revoked", office_id=row["office_id"] or "",
+                         target=row["name"])
     finally:
         db.close()
     print(f"{args.kind} {args.id} revoked")
@@ -418,6 +456,16 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     link.add_argument("--unlink", action="store_true", help="remove the link instead")
     revoke = local(user, "revoke", principal_revoke, help="revoke a user (by name or id)")
     revoke.add_argument("id")
+    roles = local(user, "roles", user_roles, help="replace a user's roles")
+    roles.add_argument("name")
+    roles.add_argument("--roles", required=True, help="comma-separated: clerk,supervisor,...")
+    reactivate = local(user, "reactivate", user_reactivate, help="undo a user's revocation")
+    reactivate.add_argument("name")
+    password = local(user, "password", user_password,
+                     help="set a new password (stdin or a prompt), or --generate one")
+    password.add_argument("name")
+    password.add_argument("--generate", action="store_true",
+                          help="make a one-time password and print it once")
     for p in (add, listing, revoke):
         p.set_defaults(kind="user")
 

@@ -50,20 +50,29 @@ def current_peer() -> str:
     return _where.get()
 
 
-@contextlib.contextmanager
-def acting_as(principal: Principal, peer: str, method: str) -> Iterator[None]:
-    """Runs servicer code for ``principal`` as the interceptor would after admitting it.
+def _set_caller(principal: Principal | None, peer: str, method: str) -> None:
+    _principal.set(principal)
+    _where.set(peer)
+    _method.set(method)
 
-    For front doors in the registry's process (web console, HTTP API) that call
-    the servicers directly; they must have called :func:`permissions.decide` first.
+
+@contextlib.contextmanager
+def acting_as(principal: Principal | None, peer: str, method: str) -> Iterator[None]:
+    """Runs the code in the block for ``principal``, the caller the gate admitted.
+
+    Every front door uses it once the principal may call ``method`` (the gRPC
+    interceptor and the HTTP API after :meth:`Gate.admit`, the web console
+    after :func:`permissions.decide`), so servicers see their caller through
+    :func:`current_principal` whichever way the call came in. The previous
+    caller is put back afterwards (by value, not by context token: grpc may
+    resume a streaming handler in another thread than it started in).
     """
-    tokens = (_principal.set(principal), _where.set(peer), _method.set(method))
+    previous = (_principal.get(), _where.get(), _method.get())
+    _set_caller(principal, peer, method)
     try:
         yield
     finally:
-        _method.reset(tokens[2])
-        _where.reset(tokens[1])
-        _principal.reset(tokens[0])
+        _set_caller(*previous)
 
 
 class Guard:
@@ -128,7 +137,7 @@ class Gate:
     it the method name (the gRPC one, so one permission table and one audit
     format cover both), the authorization header and the peer; it returns the
     principal or raises the RegistryError to send back, having audited the
-    refusal. :func:`serving` then makes the principal the call's. One gate
+    refusal. :func:`acting_as` then makes the principal the call's. One gate
     per registry (``RegistryServer.gate``), so the count of wrong passwords
     is one count whichever door they are tried at.
     """
@@ -176,13 +185,6 @@ class Gate:
         return principal
 
 
-def serving(principal: Principal | None, peer_address: str, method: str) -> None:
-    """Makes ``principal`` the caller of the call this context runs (see current_principal)."""
-    _principal.set(principal)
-    _where.set(peer_address)
-    _method.set(method)
-
-
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """The gate in front of the asyncio server: synchronous calls are admitted
     in their pool thread, asynchronous ones (command streams) in ``executor``,
@@ -192,15 +194,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._gate = gate
         self._executor = executor
 
-    def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
-        """Raises the RegistryError to send back; the call's wrapper aborts with it in
-        the way its kind of call needs (the asyncio context's abort is a coroutine)."""
+    def _admit(self, method: str, metadata, context: grpc.ServicerContext,
+               ) -> tuple[Principal | None, str]:
+        """The admitted caller and its address; raises the RegistryError to send
+        back, which the call's wrapper aborts with in the way its kind of call
+        needs (the asyncio context's abort is a coroutine)."""
         peer = _peer(context)
         authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
         secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
-        principal = self._gate.admit(method, authorization, peer, secure)
-        serving(principal, peer.address, method)
-        return principal
+        return self._gate.admit(method, authorization, peer, secure), peer.address
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -211,46 +213,64 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         admit = self._admit
         executor = self._executor
 
-        def admitted(context) -> None:
+        def admitted(context):
+            """A context manager for the handler's run as its caller; None if refused
+            (the call is aborted then)."""
             try:
-                admit(method, metadata, context)
+                principal, peer = admit(method, metadata, context)
             except RegistryError as refusal:
                 context.abort_with_status(refusal.to_status())
+                return None
+            return acting_as(principal, peer, method)
 
-        async def admitted_async(context) -> None:
+        async def admitted_async(context):
             try:
-                await in_thread(executor, admit, method, metadata, context)
+                principal, peer = await in_thread(executor, admit, method, metadata, context)
             except RegistryError as refusal:
                 status = refusal.to_status()
                 await context.abort(status.code, status.details, status.trailing_metadata)
+                return None
+            return acting_as(principal, peer, method)
 
         if handler.unary_unary:
             inner_uu = handler.unary_unary
             if is_async(inner_uu):
                 async def unary_unary_async(request, context):
-                    await admitted_async(context)
-                    return await inner_uu(request, context)
+                    caller = await admitted_async(context)
+                    if caller is None:
+                        return None
+                    with caller:
+                        return await inner_uu(request, context)
                 wrapped_uu = unary_unary_async
             else:
                 @with_call_context
                 def unary_unary(request, context):
-                    admitted(context)
-                    return inner_uu(request, context)
+                    caller = admitted(context)
+                    if caller is None:
+                        return None
+                    with caller:
+                        return inner_uu(request, context)
                 wrapped_uu = unary_unary
             return handler._replace(unary_unary=wrapped_uu)
         if handler.unary_stream:
             inner_us = handler.unary_stream
             if is_async(inner_us):
                 async def unary_stream_async(request, context):
-                    await admitted_async(context)
-                    async for response in inner_us(request, context):
-                        yield response
+                    caller = await admitted_async(context)
+                    if caller is None:
+                        return
+                    with caller:
+                        async for response in inner_us(request, context):
+                            yield response
                 wrapped_us = unary_stream_async
             else:
                 @with_call_context_stream
                 def unary_stream(request, context):
-                    admitted(context)
-                    yield from inner_us(request, context)
+                    caller = admitted(context)
+                    if caller is None:
+                        return
+                    with caller:
+                        yield from inner_us(request, context)
                 wrapped_us = unary_stream
             return handler._replace(unary_stream=wrapped_us)
         # The API has no client-streaming calls; reflection's stream-stream
@@ -260,21 +280,30 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
             @with_call_context
             def stream_unary(request_iterator, context):
-                admitted(context)
-                return inner_su(request_iterator, context)
+                caller = admitted(context)
+                if caller is None:
+                    return None
+                with caller:
+                    return inner_su(request_iterator, context)
 
             return handler._replace(stream_unary=stream_unary)
         inner_ss = handler.stream_stream
         if is_async(inner_ss):
             async def stream_stream_async(request_iterator, context):
-                await admitted_async(context)
-                async for response in inner_ss(request_iterator, context):
-                    yield response
+                caller = await admitted_async(context)
+                if caller is None:
+                    return
+                with caller:
+                    async for response in inner_ss(request_iterator, context):
+                        yield response
             return handler._replace(stream_stream=stream_stream_async)
 
         @with_call_context_stream
         def stream_stream(request_iterator, context):
-            admitted(context)
-            yield from inner_ss(request_iterator, context)
+            caller = admitted(context)
+            if caller is None:
+                return
+            with caller:
+                yield from inner_ss(request_iterator, context)
 
         return handler._replace(stream_stream=stream_stream)

@@ -849,6 +849,35 @@ class Transaction:
         )
         return result.rowcount == 1
 
+    def reinstate_principal(self, principal_id: str) -> bool:
+        """Undoes a revocation (users only: a revoked key or kiosk credential stays revoked)."""
+        result = self._run(
+            "UPDATE principals SET revoke_time = NULL WHERE principal_id = :id"
+            " AND kind = 'user' AND revoke_time IS NOT NULL",
+            {"id": principal_id},
+        )
+        return result.rowcount == 1
+
+    def set_principal_roles(self, principal_id: str, roles: str) -> None:
+        self._run("UPDATE principals SET roles = :roles WHERE principal_id = :id",
+                  {"roles": roles, "id": principal_id})
+
+    def set_principal_secret(self, principal_id: str, salt: bytes, digest: bytes) -> None:
+        self._run("UPDATE principals SET secret_salt = :salt, secret_hash = :hash"
+                  " WHERE principal_id = :id", {"salt": salt, "hash": digest, "id": principal_id})
+
+    def oidc_identities_of(self, principal_id: str) -> list[Row]:
+        return self._all("SELECT issuer, subject, create_time FROM oidc_identities"
+                         " WHERE principal_id = :principal ORDER BY issuer, subject",
+                         {"principal": principal_id})
+
+    def last_audited(self, action: str) -> dict[str, str]:
+        """The time of each actor's latest entry of ``action`` (e.g. "login"), as stored;
+        entries that audit retention purged are not counted."""
+        rows = self._all("SELECT actor, MAX(time) FROM audit_log WHERE action = :action"
+                         " GROUP BY actor", {"action": action})
+        return {row[0]: row[1] for row in rows}
+
     def link_oidc_identity(self, issuer: str, subject: str, principal_id: str) -> None:
         self._run(
             "INSERT INTO oidc_identities (issuer, subject, principal_id, create_time)"

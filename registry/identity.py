@@ -28,7 +28,9 @@ from common.auth import (
     write_secret_file,
 )
 from registry import permissions
-from registry.database import DEFAULT_OFFICE, RegistryDatabase, Transaction, utcnow
+from registry.database import (
+    DEFAULT_OFFICE, RegistryDatabase, Transaction, stored_moment, utcnow,
+)
 from registry.permissions import Principal, Role
 
 PASSWORD_KDF = {"n": 2**14, "r": 8, "p": 1}
@@ -343,3 +345,261 @@ class Authenticator:
                             f"the account {user} was revoked: ask an administrator",
                             principal.label)
         return principal
+
+
+# ------------------------------------------------------ user administration
+#
+# One set of rules for every way users are managed: `kiosk-registry user ...`
+# (as the local operator, see LOCAL_OPERATOR) and the console's users page
+# (as the signed-in admin). The checks are pure functions over Principals;
+# the functions that change a user read the row, apply them, write and audit
+# in the caller's transaction.
+
+# Who may hand out which role. Nobody grants (or takes away) a role ranked
+# above their own best one; the operator's admins (admin without an office,
+# all offices) rank above every office's admin, and only they create more of
+# their kind.
+ROLE_RANK = {Role.CLERK: 1, Role.INTEGRATION: 1, Role.TECHNICIAN: 1, Role.AUDITOR: 1,
+             Role.SUPERVISOR: 2, Role.ADMIN: 3}
+OPERATOR_RANK = 4
+USER_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789._-@")
+MAX_USER_NAME = 64
+# Initial passwords: no look-alikes (0/O, 1/l/I), so they can be read out or
+# typed from a note; 4 groups of 4 from 54 characters are about 92 bits.
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class UserRuleError(ValueError):
+    """A refused change to a user: ``code`` says which rule (the console words
+    it per code in its languages), ``field`` which form field it concerns."""
+
+    def __init__(self, code: str, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def local_operator(name: str) -> Principal:
+    """Whoever runs `kiosk-registry` on the registry's machine: may read the
+    database file, so administers everything (audited as local:NAME)."""
+    return Principal(kind="local", name=name, roles=frozenset({Role.ADMIN, Role.SUPERVISOR}))
+
+
+def rank(principal: Principal) -> int:
+    if Role.ADMIN in principal.roles and principal.office_id is None:
+        return OPERATOR_RANK
+    return max((ROLE_RANK[role] for role in principal.roles), default=0)
+
+
+def role_text(roles: frozenset[Role]) -> str:
+    return ",".join(sorted(r.value for r in roles))
+
+
+def check_user_name(name: str) -> None:
+    if not name:
+        raise UserRuleError("NAME_MISSING", "give a user name", "name")
+    if len(name) > MAX_USER_NAME or not set(name) <= USER_NAME_CHARACTERS:
+        raise UserRuleError("NAME_INVALID", f"a user name has 1 to {MAX_USER_NAME} letters,"
+                            " digits, '.', '_', '-' or '@'", "name")
+
+
+def check_roles_given(roles: frozenset[Role]) -> None:
+    if not roles:
+        raise UserRuleError("ROLES_MISSING", "give at least one role", "roles")
+
+
+def check_manages(actor: Principal, office_id: str | None) -> None:
+    """May ``actor`` manage the users of ``office_id`` (None: the operator's) at all?"""
+    if permissions.Permission.USERS_MANAGE not in actor.permissions:
+        raise UserRuleError(permissions.ROLE_MISSING, f"{actor.label} is no administrator")
+    if actor.office_id is not None and office_id != actor.office_id:
+        raise UserRuleError(permissions.OTHER_OFFICE,
+                            f"{actor.label} manages only the users of office {actor.office_id}")
+
+
+def check_grant(actor: Principal, office_id: str | None, roles: frozenset[Role]) -> None:
+    """May ``actor`` give a user of ``office_id`` exactly these roles?"""
+    if office_id is None and rank(actor) < OPERATOR_RANK:
+        raise UserRuleError("OPERATOR_ONLY", "only the operator's admins (no office) manage"
+                            " users for all offices", "office")
+    check_manages(actor, office_id)
+    check_roles_given(roles)
+    try:
+        check_scope(office_id, roles)
+    except ValueError as error:
+        raise UserRuleError("NO_OFFICE", str(error), "office") from None
+    above = sorted(r.value for r in roles if ROLE_RANK[r] > rank(actor))
+    if above:
+        raise UserRuleError("ROLE_ABOVE_OWN", f"{actor.label} may not grant {', '.join(above)},"
+                            " a role above their own", "roles")
+
+
+def check_not_locked_out(actor: Principal, target: Principal, remaining: frozenset[Role],
+                         other_admins: int) -> None:
+    """An admin may not take their own last admin right: not by a role change
+    (``remaining`` the roles left) nor by deactivating themselves (nothing
+    left), unless ``other_admins`` active admin users of the same scope remain."""
+    if (target.principal_id == actor.principal_id and actor.kind == "user"
+            and Role.ADMIN in target.roles and Role.ADMIN not in remaining
+            and other_admins == 0):
+        raise UserRuleError("LAST_ADMIN", f"{actor.label} is the last admin of"
+                            f" {target.office_id or 'all offices'}: make another user an admin"
+                            " first", "roles")
+
+
+def user_state(row) -> str:
+    """What a form showed of a user; a form whose user changed since is refused."""
+    digest = hashlib.sha256(
+        f"{row['roles']}|{row['office_id']}|{row['revoke_time']}".encode()).hexdigest()
+    return digest[:16]
+
+
+def new_initial_password() -> str:
+    groups = ("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)
+
+
+def _target(tx: Transaction, actor: Principal, name: str, seen: str | None):
+    row = tx.user_by_name(name)
+    if row is None:
+        raise UserRuleError("NO_USER", f"no user {name}: see `kiosk-registry user list`")
+    target = principal_of(row)
+    check_manages(actor, target.office_id)
+    if rank(target) > rank(actor):
+        raise UserRuleError("ROLE_ABOVE_OWN", f"{target.label} ranks above {actor.label}",
+                            "roles")
+    if seen is not None and seen != user_state(row):
+        raise UserRuleError("STALE", f"{target.label} was changed meanwhile; look again")
+    return row, target
+
+
+def _other_admins(tx: Transaction, target: Principal) -> int:
+    return sum(1 for row in tx.list_principals("user")
+               if row["principal_id"] != target.principal_id and row["revoke_time"] is None
+               and row["office_id"] == target.office_id
+               and Role.ADMIN in parse_roles(row["roles"]))
+
+
+def add_user(tx: Transaction, actor: Principal, name: str, office_id: str | None,
+             roles: frozenset[Role], password: str | None = None) -> tuple[str, str]:
+    """Creates a user; returns (principal id, password). Without ``password`` a
+    one-time initial password is made, for the caller to show once."""
+    check_user_name(name)
+    if tx.user_by_name(name) is not None:
+        raise UserRuleError("NAME_TAKEN", f"user {name} exists; pick another name", "name")
+    if office_id is not None and tx.get_office(office_id) is None:
+        raise UserRuleError("OFFICE_UNKNOWN", f"no office {office_id}: add it with"
+                            " `kiosk-registry office add`", "office")
+    check_grant(actor, office_id, roles)
+    password = new_initial_password() if password is None else password
+    try:
+        principal_id = create_user(tx, name, password, office_id, roles)
+    except ValueError as error:
+        raise UserRuleError("PASSWORD_SHORT", str(error), "password") from None
+    tx.audit(actor.label, "user.created", office_id=office_id or "", target=name,
+             roles=role_text(roles))
+    return principal_id, password
+
+
+def change_roles(tx: Transaction, actor: Principal, name: str, roles: frozenset[Role],
+                 seen: str | None = None) -> None:
+    row, target = _target(tx, actor, name, seen)
+    check_grant(actor, target.office_id, roles)
+    check_not_locked_out(actor, target, roles, _other_admins(tx, target))
+    if roles == target.roles:
+        return
+    tx.set_principal_roles(target.principal_id, role_text(roles))
+    tx.audit(actor.label, "user.roles_changed", office_id=target.office_id or "",
+             target=name, roles=role_text(roles), previous=row["roles"])
+
+
+def deactivate_user(tx: Transaction, actor: Principal, name: str,
+                    seen: str | None = None) -> str:
+    """Revokes the user's sign-in (password and single sign-on); returns its principal
+    id so the caller ends its open sessions."""
+    row, target = _target(tx, actor, name, seen)
+    check_not_locked_out(actor, target, frozenset(), _other_admins(tx, target))
+    if not tx.revoke_principal(target.principal_id):
+        raise UserRuleError("ALREADY", f"{name} is already deactivated")
+    tx.audit(actor.label, "user.revoked", office_id=target.office_id or "", target=name)
+    return target.principal_id
+
+
+def reactivate_user(tx: Transaction, actor: Principal, name: str,
+                    seen: str | None = None) -> None:
+    _row, target = _target(tx, actor, name, seen)
+    if not tx.reinstate_principal(target.principal_id):
+        raise UserRuleError("ALREADY", f"{name} is active")
+    tx.audit(actor.label, "user.reactivated", office_id=target.office_id or "", target=name)
+
+
+def reset_password(tx: Transaction, actor: Principal, name: str, password: str | None = None,
+                   seen: str | None = None) -> tuple[str, str]:
+    """A new password (a one-time one without ``password``); returns (principal id,
+    password). The old one stops working at once; end the user's sessions too."""
+    _row, target = _target(tx, actor, name, seen)
+    password = new_initial_password() if password is None else password
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserRuleError("PASSWORD_SHORT", f"a password needs at least"
+                            f" {MIN_PASSWORD_LENGTH} characters", "password")
+    salt = secrets.token_bytes(16)
+    tx.set_principal_secret(target.principal_id, salt, _hash(password, salt, PASSWORD_KDF))
+    tx.audit(actor.label, "user.password_reset", office_id=target.office_id or "", target=name)
+    return target.principal_id, password
+
+
+def link_oidc(tx: Transaction, actor: Principal, name: str, issuer: str, subject: str) -> None:
+    """Lets a person sign in through OpenID Connect as this user (registry/oidc.py)."""
+    _row, target = _target(tx, actor, name, None)
+    linked = tx.oidc_principal(issuer, subject)
+    if linked is not None:
+        raise UserRuleError("ALREADY", f"{subject} at {issuer} is already linked to"
+                            f" {linked['name']}; unlink it first")
+    tx.link_oidc_identity(issuer, subject, target.principal_id)
+    tx.audit(actor.label, "user.oidc_linked", office_id=target.office_id or "", target=name,
+             issuer=issuer, subject=subject)
+
+
+def unlink_oidc(tx: Transaction, actor: Principal, name: str, issuer: str, subject: str,
+                seen: str | None = None) -> None:
+    _row, target = _target(tx, actor, name, seen)
+    linked = tx.oidc_principal(issuer, subject)
+    if linked is None or linked["principal_id"] != target.principal_id:
+        raise UserRuleError("NOT_LINKED", f"{subject} at {issuer} is not linked to {name}")
+    tx.unlink_oidc_identity(issuer, subject)
+    tx.audit(actor.label, "user.oidc_unlinked", office_id=target.office_id or "", target=name,
+             issuer=issuer, subject=subject)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One user as an administrator sees it (no secrets)."""
+
+    name: str
+    principal_id: str
+    office_id: str | None
+    roles: frozenset[Role]
+    active: bool
+    oidc: tuple[tuple[str, str], ...]  # (issuer, subject) it may sign in as
+    last_signin: datetime | None  # from the audit log, while retention keeps it
+    state: str  # user_state(), for stale-form checks
+
+
+def list_users(tx: Transaction, actor: Principal) -> list[UserView]:
+    """The users ``actor`` manages: an office admin's own office's, the operator's all."""
+    logins = tx.last_audited("login")
+    users = []
+    for row in tx.list_principals("user"):
+        if actor.office_id is not None and row["office_id"] != actor.office_id:
+            continue
+        label = f"user:{row['name']}"
+        users.append(UserView(
+            name=row["name"], principal_id=row["principal_id"], office_id=row["office_id"],
+            roles=parse_roles(row["roles"]), active=row["revoke_time"] is None,
+            oidc=tuple((r["issuer"], r["subject"])
+                       for r in tx.oidc_identities_of(row["principal_id"])),
+            last_signin=stored_moment(logins[label]) if label in logins else None,
+            state=user_state(row)))
+    return sorted(users, key=lambda user: user.name.casefold())

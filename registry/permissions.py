@@ -39,6 +39,7 @@ class Permission(str, Enum):
     EVENTS_READ = "events.read"  # a kiosk's reported events and alarms
     ALARMS_ACKNOWLEDGE = "alarms.acknowledge"  # the console's acknowledgement with a comment
     REPORTS_READ = "reports.read"  # aggregated figures (registry/reports.py), no references
+    USERS_MANAGE = "users.manage"  # the console's users and roles (registry/identity.py's rules)
     PUBLIC = "public"  # health checks and reflection: no data
 
 
@@ -68,7 +69,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ, P.REPORTS_READ}),
     Role.INTEGRATION: frozenset(_CLERK),
     Role.ADMIN: frozenset(
-        {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC, P.EVENTS_READ}
+        {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC, P.EVENTS_READ,
+         P.USERS_MANAGE}
     ),
 }
 

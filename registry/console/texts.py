@@ -426,6 +426,111 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+# users and roles (registry/console/users.py): a block of its own, for easy merges
+GERMAN.update({
+    "Users and roles": "Benutzer und Rollen",
+    "Who may sign in: add users, change roles, deactivate, reset passwords.":
+        "Wer sich anmelden darf: Benutzer anlegen, Rollen ändern, deaktivieren, Passwörter"
+        " zurücksetzen.",
+    "Users you manage": "Benutzer, die Sie verwalten",
+    "Roles": "Rollen",
+    "Office": "Dienststelle",
+    "Single sign-on": "Einmalanmeldung (SSO)",
+    "Last sign-in": "Letzte Anmeldung",
+    "linked": "verknüpft",
+    "not linked": "nicht verknüpft",
+    "not known": "nicht bekannt",
+    "all offices": "alle Dienststellen",
+    "All offices (operator)": "Alle Dienststellen (Betreiber)",
+    "No users yet.": "Noch keine Benutzer.",
+    "Add a user": "Benutzer anlegen",
+    "Add user": "Benutzer anlegen",
+    "The registry makes a one-time initial password and shows it once; give it to the person"
+    " in person or by phone.":
+        "Das Register erzeugt ein einmaliges Startpasswort und zeigt es einmal an; geben Sie es"
+        " der Person persönlich oder telefonisch weiter.",
+    "E.g. the person's short name; letters, digits, '.', '_', '-' or '@'.":
+        "Z. B. das Kürzel der Person; Buchstaben, Ziffern, '.', '_', '-' oder '@'.",
+    "Only the roles you may grant are offered.":
+        "Angeboten werden nur die Rollen, die Sie vergeben dürfen.",
+    "Clerk": "Sachbearbeitung",
+    "Supervisor": "Sachgebietsleitung",
+    "Technician": "Technik",
+    "Auditor": "Prüfung (Revision)",
+    "Office software": "Fachverfahren",
+    "Administrator": "Administration",
+    "User {name}": "Benutzer {name}",
+    "All users": "Alle Benutzer",
+    "Change roles": "Rollen ändern",
+    "Save roles": "Rollen speichern",
+    "A reset makes a new one-time password, shown once; the old one stops working and the user"
+    " is signed out.":
+        "Das Zurücksetzen erzeugt ein neues einmaliges Passwort, das einmal angezeigt wird; das"
+        " alte gilt nicht mehr und der Benutzer wird abgemeldet.",
+    "Reset the password of {name}": "Passwort von {name} zurücksetzen",
+    "{subject} at {issuer}": "{subject} bei {issuer}",
+    "Remove this link": "Diese Verknüpfung entfernen",
+    "Not linked to an identity provider's account.":
+        "Nicht mit einem Konto eines Identitätsanbieters verknüpft.",
+    "Access": "Zugang",
+    "Deactivating ends the user's open sessions at once; password and single sign-on stop"
+    " working.":
+        "Das Deaktivieren beendet die offenen Sitzungen des Benutzers sofort; Passwort und"
+        " Einmalanmeldung funktionieren nicht mehr.",
+    "Deactivate {name}": "{name} deaktivieren",
+    "Reactivate {name}": "{name} wieder aktivieren",
+    "Password of {name}": "Passwort von {name}",
+    "The user {name} was added.": "Der Benutzer {name} wurde angelegt.",
+    "The password of {name} was reset; the old one no longer works.":
+        "Das Passwort von {name} wurde zurückgesetzt; das alte gilt nicht mehr.",
+    "One-time password (shown only now):": "Einmaliges Passwort (wird nur jetzt angezeigt):",
+    "Give it to the person directly, not by e-mail. Nobody can show it again; if it is lost,"
+    " reset the password.":
+        "Geben Sie es der Person direkt, nicht per E-Mail. Niemand kann es erneut anzeigen; geht"
+        " es verloren, setzen Sie das Passwort zurück.",
+    "The password was shown once already and is not kept. If it is lost, reset the password.":
+        "Das Passwort wurde bereits einmal angezeigt und wird nicht aufbewahrt. Geht es"
+        " verloren, setzen Sie das Passwort zurück.",
+    "Back to the user": "Zurück zum Benutzer",
+    "The roles were changed.": "Die Rollen wurden geändert.",
+    "The single sign-on link was removed.": "Die Verknüpfung zur Einmalanmeldung wurde entfernt.",
+    "The user can sign in again.": "Der Benutzer kann sich wieder anmelden.",
+    "The user was deactivated and signed out everywhere.":
+        "Der Benutzer wurde deaktiviert und überall abgemeldet.",
+    "Please enter a user name.": "Bitte geben Sie einen Benutzernamen ein.",
+    "A user name has 1 to 64 letters, digits, '.', '_', '-' or '@'.":
+        "Ein Benutzername hat 1 bis 64 Buchstaben, Ziffern, '.', '_', '-' oder '@'.",
+    "This user name is taken. Please choose another one.":
+        "Dieser Benutzername ist vergeben. Bitte wählen Sie einen anderen.",
+    "There is no such office.": "Diese Dienststelle gibt es nicht.",
+    "Please choose at least one role.": "Bitte wählen Sie mindestens eine Rolle.",
+    "Please choose roles from the list.": "Bitte wählen Sie Rollen aus der Liste.",
+    "Only administrators (and supervisors beside it) may be for all offices. Please choose an"
+    " office.":
+        "Nur die Administration (und daneben die Sachgebietsleitung) darf für alle Dienststellen"
+        " gelten. Bitte wählen Sie eine Dienststelle.",
+    "Only the operator's administrators may create users for all offices.":
+        "Nur die Administration des Betreibers darf Benutzer für alle Dienststellen anlegen.",
+    "You may not grant or take a role above your own.":
+        "Sie dürfen keine Rolle vergeben oder entziehen, die über Ihrer eigenen steht.",
+    "You manage only the users of your office.":
+        "Sie verwalten nur die Benutzer Ihrer Dienststelle.",
+    "You are the last administrator here and cannot remove your own administrator right. Make"
+    " another user an administrator first.":
+        "Sie sind hier die letzte Administration und können sich dieses Recht nicht selbst"
+        " entziehen. Machen Sie zuerst einen anderen Benutzer zur Administration.",
+    "This user was changed in the meantime. Nothing was done; the page shows the current state."
+    " Please check and repeat your change.":
+        "Dieser Benutzer wurde inzwischen geändert. Es wurde nichts ausgeführt; die Seite zeigt"
+        " den aktuellen Stand. Bitte prüfen und wiederholen Sie Ihre Änderung.",
+    "There is no such user.": "Diesen Benutzer gibt es nicht.",
+    "This was done already.": "Das ist bereits geschehen.",
+    "This sign-in is not linked to this user.":
+        "Diese Anmeldung ist nicht mit diesem Benutzer verknüpft.",
+    "The password is too short.": "Das Passwort ist zu kurz.",
+})
+
+
 def translate(language: str, msgid: str, **values: object) -> str:
     text = msgid
     if language == "de":

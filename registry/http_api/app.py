@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from registry import permissions, reports
-from registry.auth import Gate, current_principal, serving
+from registry.auth import Gate, acting_as, current_principal
 from registry.errors import INVALID_ARGUMENT, RegistryError, invalid_argument
 from registry.http_api.errors import error_body, http_status
 from registry.http_api.routes import ENDPOINTS, Endpoint, REPORTS
@@ -158,8 +158,8 @@ class HttpApi:
         def call() -> Response:
             try:
                 principal = self._gate.admit(method, authorization, peer, secure)
-                serving(principal, peer.address, method)
-                return work()
+                with acting_as(principal, peer.address, method):
+                    return work()
             except RegistryError as error:
                 error.run_after_rollback()
                 return _error_response(error)

@@ -32,6 +32,7 @@ USERS = {
     "clara": frozenset({Role.CLERK}),
     "sven": frozenset({Role.CLERK, Role.SUPERVISOR}),
     "tina": frozenset({Role.TECHNICIAN}),
+    "adam": frozenset({Role.ADMIN}),  # the office's admin: users and roles
 }
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

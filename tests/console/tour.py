@@ -65,3 +65,18 @@ def tour(page, language: str) -> Iterator[str]:
     yield "alarms"
     page.goto("/reports")
     yield "reports"
+    _signout(page)
+    _signin(page, "adam")
+    page.wait_for_url(lambda url: "/signin" not in url)
+    page.goto("/users")
+    yield "users"
+    page.click("form[action='/users/add'] button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    yield "users-errors"
+    page.fill("#field-name", f"tour-{language}")
+    page.check("#field-roles-clerk")
+    page.click("form[action='/users/add'] button[type=submit]")
+    page.wait_for_selector("#initial-password")
+    yield "user-password"
+    page.goto(f"/users/tour-{language}")
+    yield "user"

@@ -369,3 +369,18 @@ def test_a_bound_client_certificate_names_its_principal_until_revoked(registry, 
     with pytest.raises(identity.AuthError) as refused:
         authenticator.authenticate(None, peer)
     assert refused.value.reason == permissions.CREDENTIAL_REVOKED
+
+
+def test_acting_as_makes_the_caller_current_and_puts_the_previous_one_back():
+    """The one way every front door (gRPC, HTTP API, console) names a call's caller."""
+    from registry import auth
+
+    clerk = Principal("user", "clara", "p1", "north", frozenset({Role.CLERK}))
+    admin = Principal("user", "adam", "p2", "north", frozenset({Role.ADMIN}))
+    with auth.acting_as(clerk, "console:127.0.0.1", "m1"):
+        assert auth.current_principal() is clerk and auth.current_peer() == "console:127.0.0.1"
+        with auth.acting_as(admin, "http:127.0.0.1", "m2"):
+            assert auth.current_principal() is admin and auth.current_peer() == "http:127.0.0.1"
+        assert auth.current_principal() is clerk and auth.current_peer() == "console:127.0.0.1"
+    with pytest.raises(RuntimeError, match="no authenticated principal"):
+        auth.current_principal()

@@ -250,3 +250,34 @@ def test_users_keys_offices_and_enrolment(registry, tmp_path, monkeypatch, capsy
     actions = [json.loads(line)["action"] for line in capsys.readouterr().out.splitlines()]
     assert actions == ["office.created", "user.created", "api_key.created", "kiosk.enrolled",
                        "user.revoked"]
+
+
+def test_user_roles_reactivation_and_passwords_follow_the_users_rules(registry, monkeypatch,
+                                                                       capsys):
+    """The same identity functions as the console's users page (registry/identity.py)."""
+    db = ["--db", str(registry.db_path)]
+    monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
+    assert main(["user", "add", "anna", "--roles", "clerk", "--office", "default", *db]) == 0
+    assert main(["user", "add", "bad name", "--roles", "clerk", "--office", "default", *db]) == 1
+    assert "a user name has" in capsys.readouterr().err
+    assert main(["user", "roles", "anna", "--roles", "clerk,supervisor", *db]) == 0
+    assert main(["user", "roles", "anna", "--roles", "admin", *db]) == 0
+    assert main(["user", "roles", "nobody", "--roles", "clerk", *db]) == 1
+    assert main(["user", "revoke", "anna", *db]) == 0
+    assert main(["user", "reactivate", "anna", *db]) == 0
+    assert main(["user", "reactivate", "anna", *db]) == 1
+    assert "is active" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["user", "password", "anna", "--generate", *db]) == 0
+    generated = capsys.readouterr().out.strip()
+    monkeypatch.setenv("PICKUPBOX_PASSWORD", generated)
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 1
+    refused = capsys.readouterr().err  # signed in with it: an admin has no order rights
+    assert "ROLE_MISSING" in refused or "lacks" in refused, refused
+    with registry.server.db.transaction() as tx:
+        row = tx.user_by_name("anna")
+    assert (row["roles"], row["revoke_time"]) == ("admin", None)
+    actions = [r[0] for r in registry.sql(
+        "SELECT action FROM audit_log WHERE target = 'anna' AND action LIKE 'user.%' ORDER BY seq")]
+    assert actions == ["user.created", "user.roles_changed", "user.roles_changed",
+                       "user.revoked", "user.reactivated", "user.password_reset"]
