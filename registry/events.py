@@ -174,13 +174,18 @@ def _deposited(
             "order %s was announced for kiosk %s but deposited in kiosk %s",
             order.reference, order.kiosk_id, kiosk_id,
         )
-    if order.status is OrderStatus.CANCELLED:
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED_TO_COUNTER):
         log.warning(
-            "order %s was deposited in kiosk %s compartment %s after the office cancelled it:"
-            " it stays cancelled and the document must be removed",
+            "order %s was deposited in kiosk %s compartment %s after the office %s:"
+            " it is cancelled and the document must be removed",
             order.reference, kiosk_id, event.compartment_number,
+            ("cancelled it" if order.status is OrderStatus.CANCELLED
+             else "returned it to the counter"),
         )
-        tx.update_order(order.reference, **where)
+        # Cancelled, so that the kiosk keeps refusing its code and staff are
+        # asked to take the document out (a full sync sends deposited cancelled
+        # orders, registry.database.OPEN_FOR_KIOSK).
+        tx.update_order(order.reference, status=OrderStatus.CANCELLED, **where)
         return
     _warn_if_unexpected(order, OrderStatus.DEPOSITED, event, kiosk_id)
     deadline = from_timestamp(event.pickup_deadline) or occurred + timedelta(

@@ -216,6 +216,13 @@ class MessagesNotifier:
             "pickup_deadline": _iso(notice.pickup_deadline),
         }, utcnow())
 
+    def order_ended(self, reference: str) -> None:
+        """The registry's hook for an order that ended without a message of its
+        own (returned to the counter): its scheduled reminders are cancelled."""
+        cancelled = self.queue.cancel_scheduled(reference, (texts.REMINDER, texts.LAST_DAY))
+        if cancelled:
+            log.info("%d scheduled reminders of order %s cancelled", cancelled, reference)
+
     def order_changed(self, change) -> None:
         """Every later step of an order (an OrderChange): collected, returned
         to the counter, cancelled, code reissued."""

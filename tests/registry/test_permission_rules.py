@@ -34,13 +34,14 @@ EXPECTED_ROLES = {
     Role.CLERK: CLERK_RIGHTS,
     Role.SUPERVISOR: CLERK_RIGHTS | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN,
                                      P.STAFF_READ, P.STAFF_MANAGE, P.EVENTS_READ,
-                                     P.REPORTS_READ, P.ORDERS_DEADLINE, P.ALARMS_ACKNOWLEDGE},
+                                     P.REPORTS_READ, P.ORDERS_DEADLINE, P.ALARMS_ACKNOWLEDGE,
+                                     P.STAFF_UNLOCK},
     Role.TECHNICIAN: {P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ,
                       P.ALARMS_ACKNOWLEDGE},
     Role.AUDITOR: {P.AUDIT_READ, P.EVENTS_READ, P.REPORTS_READ},
     Role.INTEGRATION: CLERK_RIGHTS,
     Role.ADMIN: {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC,
-                 P.EVENTS_READ},
+                 P.EVENTS_READ, P.STAFF_UNLOCK},
 }
 EXPECTED_RPCS = {
     **{KIOSK_SERVICE + name: P.KIOSK_SELF
@@ -50,6 +51,8 @@ EXPECTED_RPCS = {
     OFFICE_SERVICE + "CancelPickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ReissuePickupCode": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ExtendPickupDeadline": P.ORDERS_DEADLINE,
+    OFFICE_SERVICE + "MarkReturnedToCounter": P.ORDERS_WRITE,
+    OFFICE_SERVICE + "ResendPickupReminder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "GetPickupOrder": P.ORDERS_READ,
     OFFICE_SERVICE + "ListPickupOrders": P.ORDERS_READ,
     OFFICE_SERVICE + "ListOrderMessages": P.ORDERS_READ,
@@ -58,6 +61,7 @@ EXPECTED_RPCS = {
     OFFICE_SERVICE + "CreateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "ListStaffMembers": P.STAFF_READ,
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
+    OFFICE_SERVICE + "UnlockStaffCard": P.STAFF_UNLOCK,
     OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
 }
 
