@@ -143,9 +143,10 @@ def sends_messages(notifier) -> bool:
     """Does this registry's notifier send citizens' messages (the messages notifier,
     alone or among others)? The directory notifier only writes ready notices."""
     notifiers = getattr(notifier, "notifiers", None)
-    if notifiers is not None:  # a FanOutNotifier
+    if isinstance(notifiers, list):  # a FanOutNotifier
         return any(sends_messages(n) for n in notifiers)
-    return callable(getattr(type(notifier), "order_changed", None))
+    # ``is True``: a FanOutNotifier answers every name with a callable.
+    return getattr(notifier, "sends_citizen_messages", False) is True
 
 
 def notify_reminder(notifier, order: StoredOrder, sequence: int) -> None:

@@ -72,6 +72,9 @@ def _setup(config: MessagesConfig, catalogs: Catalogs) -> OfficeSetup:
 
 
 class MessagesNotifier:
+    # What the OfficeService asks before it promises a message (a reminder sent again).
+    sends_citizen_messages = True
+
     def __init__(
         self,
         config: str | Path | MessagesConfig | None = None,
