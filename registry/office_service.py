@@ -175,6 +175,13 @@ def kiosk_not_found(kiosk_id: str) -> RegistryError:
 def require_open(order: StoredOrder, reason: str, why: str) -> None:
     """Cancel and reissue act only on orders the citizen has not collected or lost yet."""
     if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
+        refuse_if(order, (reason, why))
+
+
+def refuse_if(order: StoredOrder, refusal: tuple[str, str] | None) -> None:
+    """A rule's refusal (reason, why) as the caller's FAILED_PRECONDITION."""
+    if refusal is not None:
+        reason, why = refusal
         raise RegistryError(
             grpc.StatusCode.FAILED_PRECONDITION,
             reason,
@@ -456,14 +463,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             if stored is not None:
                 return pb.MarkReturnedToCounterResponse.FromString(stored)
             order = self._own_order(tx, request.reference)
-            refusal = counter_return_refusal(order.status, order.deposit_time is not None)
-            if refusal is not None:
-                reason, why = refusal
-                raise RegistryError(
-                    grpc.StatusCode.FAILED_PRECONDITION, reason,
-                    f"order {order.reference} is {order.status.value}{why}",
-                    {"reference": order.reference, "status": order.status.value},
-                )
+            refuse_if(order, counter_return_refusal(order.status, order.deposit_time is not None))
             before = order.status
             # Ended like a cancellation: end_time starts the retention clock,
             # the new change_seq carries the status to the kiosk, which drops
@@ -497,14 +497,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                 return pb.ResendPickupReminderResponse.FromString(stored)
             order = self._own_order(tx, request.reference)
             channel = reminder_channel(order)
-            refusal = reminder_refusal(order.status, channel)
-            if refusal is not None:
-                reason, why = refusal
-                raise RegistryError(
-                    grpc.StatusCode.FAILED_PRECONDITION, reason,
-                    f"order {order.reference} is {order.status.value}{why}",
-                    {"reference": order.reference, "status": order.status.value},
-                )
+            refuse_if(order, reminder_refusal(order.status, channel))
             if not sends_messages(self._notifier):
                 raise RegistryError(
                     grpc.StatusCode.FAILED_PRECONDITION, MESSAGES_NOT_CONFIGURED,
