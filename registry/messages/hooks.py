@@ -8,7 +8,8 @@ duplicate by its key). An office cancellation has no such retry: if the
 registry dies in the milliseconds between the two commits, that one
 cancellation message is lost (the order page shows no message for it), and
 so is a reissue's "code reissued" message (the clerk holds the new code from
-the response and can hand it over or print the letter).
+the response and can hand it over or print the letter), and a reminder sent
+again (the order page shows none; the clerk sends it once more).
 """
 
 from __future__ import annotations

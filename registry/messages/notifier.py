@@ -228,7 +228,7 @@ class MessagesNotifier:
 
     def order_changed(self, change) -> None:
         """Every later step of an order (an OrderChange): collected, returned
-        to the counter, cancelled, code reissued."""
+        to the counter, cancelled, code reissued, a reminder sent again."""
         office_id = getattr(change, "office_id", "")
         setup = self.office(office_id)
         with self.queue.together():
