@@ -4,9 +4,10 @@
   `kiosk.staff_card_max_pin_attempts` in a row the card is locked (the staff
   session then sees it as an unknown card: no PIN is checked, and the
   per-kiosk throttle still counts each try) and STAFF_CARD_LOCKED goes to
-  the registry. The office unlocks it by giving the holder a new PIN
+  the registry. The office unlocks it with UnlockStaffCard (the staff
+  record's unlock generation goes up) or by giving the holder a new PIN
   (deactivate the member, register the card again under a new staff id):
-  the staff sync brings the record with another verifier and it unlocks.
+  the staff sync brings the record and it unlocks.
 - `GuardTick` runs on the core's tick: it journals and reports clock steps
   (EVENT_TYPE_CLOCK_STEP), stores the trusted time once a minute and prunes
   the store once an hour (kiosk.store.retention).
@@ -63,6 +64,7 @@ class StaffCardGuard:
             if not self.tables.card_failed(
                 card, record.pin_verifier if record else "", now, self.max_attempts,
                 record.staff_id if record else "",
+                record.unlock_generation if record else 0,
             ):
                 return []
         except StorageFault as exc:  # the kiosk throttle still counts wrong PINs
@@ -79,7 +81,7 @@ class StaffCardGuard:
                 EventType.STAFF_CARD_LOCKED,
                 f"staff card locked after {self.max_attempts} wrong PINs in a row"
                 + ("" if record else " (a card no staff member has)")
-                + "; a new PIN from the office unlocks it",
+                + "; the office unlocks it (staff page) or issues a new PIN",
                 staff_ids=who,
             )
         ]

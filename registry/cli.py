@@ -594,6 +594,36 @@ def _staff_list(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _order_returned(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.MarkReturnedToCounter,
+        pb.MarkReturnedToCounterRequest(
+            request_id=str(uuid.uuid4()), reference=args.reference, reason=args.reason),
+    )
+    print(f"order {response.order.reference} returned to the counter; its code no longer works")
+    return 0
+
+
+def _order_remind(client: Client, args: argparse.Namespace) -> int:
+    response = client.call(
+        client.office.ResendPickupReminder,
+        pb.ResendPickupReminderRequest(request_id=str(uuid.uuid4()), reference=args.reference),
+    )
+    print(f"the reminder of order {response.order.reference} goes out again"
+          f" by {response.channel}")
+    return 0
+
+
+def _staff_unlock(client: Client, args: argparse.Namespace) -> int:
+    client.call(
+        client.office.UnlockStaffCard,
+        pb.UnlockStaffCardRequest(request_id=str(uuid.uuid4()), staff_id=args.staff_id,
+                                  reason=args.reason),
+    )
+    print(f"card of {args.staff_id} unlocked; the kiosks lift the lock at their next sync")
+    return 0
+
+
 def _staff_deactivate(client: Client, args: argparse.Namespace) -> int:
     client.call(
         client.office.DeactivateStaffMember,
@@ -747,6 +777,17 @@ def build_parser() -> argparse.ArgumentParser:
     reissue.add_argument("--json", action="store_true")
     reissue.set_defaults(handler=_order_reissue)
 
+    returned = client_parser(order, "returned", help="the citizen gets the document at the"
+                             " counter: end the order (not while it is in the box)")
+    returned.add_argument("reference")
+    returned.add_argument("--reason", default="")
+    returned.set_defaults(handler=_order_returned)
+
+    remind = client_parser(order, "remind", help="send the pickup reminder of a document in"
+                           " the box again")
+    remind.add_argument("reference")
+    remind.set_defaults(handler=_order_remind)
+
     kiosk = commands.add_parser("kiosk", help="kiosks").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -785,6 +826,11 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = client_parser(staff, "deactivate", help="stop a staff card from working")
     deactivate.add_argument("staff_id")
     deactivate.set_defaults(handler=_staff_deactivate)
+    unlock = client_parser(staff, "unlock", help="unlock a card the kiosks locked after wrong"
+                           " PINs (the PIN stays)")
+    unlock.add_argument("staff_id")
+    unlock.add_argument("--reason", default="")
+    unlock.set_defaults(handler=_staff_unlock)
     admin_cli.add_parsers(commands, DEFAULT_DB, DEFAULT_NOTIFY_DIR)
     storage_admin.add_parsers(commands, DEFAULT_DB)
     return parser

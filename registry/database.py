@@ -57,7 +57,8 @@ SCHEMA_VERSION = migrations.SCHEMA_VERSION
 DEFAULT_OFFICE = "default"
 # After these the document is out of the box or was never put in for the
 # citizen: the contact is no longer needed and the retention clock starts.
-ENDED_STATUSES = frozenset({OrderStatus.COLLECTED, OrderStatus.REMOVED, OrderStatus.CANCELLED})
+ENDED_STATUSES = frozenset({OrderStatus.COLLECTED, OrderStatus.REMOVED, OrderStatus.CANCELLED,
+                            OrderStatus.RETURNED_TO_COUNTER})
 
 AUDIT_KEY_FILE = "audit.key"
 
@@ -229,6 +230,8 @@ class StoredStaff:
     create_time: datetime
     change_seq: int
     office_id: str
+    unlock_generation: int = 0
+    card_unlock_time: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> StoredStaff:
@@ -240,6 +243,8 @@ class StoredStaff:
             create_time=_moment(row["create_time"]),  # type: ignore[arg-type]
             change_seq=row["change_seq"],
             office_id=row["office_id"],
+            unlock_generation=row["unlock_generation"],
+            card_unlock_time=_moment(row["card_unlock_time"]),
         )
 
 
@@ -614,6 +619,15 @@ class Transaction:
     def deactivate_staff(self, staff_id: str) -> StoredStaff:
         self._run("UPDATE staff SET active = 0, change_seq = :seq WHERE staff_id = :id",
                   {"seq": self.next_seq(), "id": staff_id})
+        return self.get_staff(staff_id)  # type: ignore[return-value]
+
+    def unlock_card(self, staff_id: str, now: datetime) -> StoredStaff:
+        """One more unlock generation: the kiosks lift their lock at the next sync."""
+        self._run(
+            "UPDATE staff SET unlock_generation = unlock_generation + 1, card_unlock_time = :now,"
+            " change_seq = :seq WHERE staff_id = :id",
+            {"now": _text(now), "seq": self.next_seq(), "id": staff_id},
+        )
         return self.get_staff(staff_id)  # type: ignore[return-value]
 
     def release_card(self, staff_id: str) -> None:

@@ -15,6 +15,7 @@ next sync that staff must take the document out again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.domain.pickup_order import ALLOWED_TRANSITIONS, DEFAULT_PICKUP_DAYS, OrderStatus
@@ -174,13 +175,18 @@ def _deposited(
             "order %s was announced for kiosk %s but deposited in kiosk %s",
             order.reference, order.kiosk_id, kiosk_id,
         )
-    if order.status is OrderStatus.CANCELLED:
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED_TO_COUNTER):
         log.warning(
-            "order %s was deposited in kiosk %s compartment %s after the office cancelled it:"
-            " it stays cancelled and the document must be removed",
+            "order %s was deposited in kiosk %s compartment %s after the office %s:"
+            " it is cancelled and the document must be removed",
             order.reference, kiosk_id, event.compartment_number,
+            ("cancelled it" if order.status is OrderStatus.CANCELLED
+             else "returned it to the counter"),
         )
-        tx.update_order(order.reference, **where)
+        # Cancelled, so that the kiosk keeps refusing its code and staff are
+        # asked to take the document out (a full sync sends deposited cancelled
+        # orders, registry.database.OPEN_FOR_KIOSK).
+        tx.update_order(order.reference, status=OrderStatus.CANCELLED, **where)
         return
     _warn_if_unexpected(order, OrderStatus.DEPOSITED, event, kiosk_id)
     deadline = from_timestamp(event.pickup_deadline) or occurred + timedelta(
@@ -233,3 +239,37 @@ def open_inspections(events: list[pb.KioskEvent]) -> dict[int, pb.KioskEvent]:
         elif event.type == pb.EVENT_TYPE_INSPECTION_RESOLVED:
             waiting.pop(event.compartment_number, None)
     return waiting
+
+
+@dataclass(frozen=True)
+class CardLock:
+    """A staff card some kiosks locked after wrong PINs, and the office has not
+    unlocked since: where, and when it last happened."""
+
+    staff_id: str
+    kiosk_ids: tuple[str, ...]
+    since: datetime
+
+
+def open_card_locks(events: list[tuple[str, pb.KioskEvent]],
+                    unlocked: dict[str, datetime | None]) -> list[CardLock]:
+    """The cards still locked, by staff id: a STAFF_CARD_LOCKED (``events``:
+    (kiosk id, event) pairs) that occurred after the member's last unlock
+    (``unlocked``: staff id -> card_unlock_time, only the active members; a
+    lock of anyone else, or of a card nobody has, is left out). A kiosk lifts
+    every lock it set before the unlock reached it, so an earlier lock is over."""
+    locks: dict[str, dict[str, datetime]] = {}
+    for kiosk_id, event in events:
+        if event.type != pb.EVENT_TYPE_STAFF_CARD_LOCKED or not event.staff_ids:
+            continue
+        staff_id = event.staff_ids[0]
+        if staff_id not in unlocked:
+            continue
+        occurred = from_timestamp(event.occur_time)
+        last_unlock = unlocked[staff_id]
+        if occurred is None or (last_unlock is not None and occurred <= last_unlock):
+            continue
+        where = locks.setdefault(staff_id, {})
+        where[kiosk_id] = max(occurred, where.get(kiosk_id, occurred))
+    return [CardLock(staff_id, tuple(sorted(where)), max(where.values()))
+            for staff_id, where in sorted(locks.items())]

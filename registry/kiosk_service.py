@@ -203,6 +203,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                         card_lookup=change.card_lookup,
                         pin_verifier=change.pin_verifier,
                         active=change.active,
+                        unlock_generation=change.unlock_generation,
                     )
                 )
             else:

@@ -64,16 +64,29 @@ from registry.database import (
     utcnow,
 )
 from registry.kiosk_service import COMMAND_EXPIRY
-from registry.messages.hooks import notify_cancelled, notify_reissued
+from registry.messages.hooks import (
+    notify_cancelled,
+    notify_reissued,
+    notify_reminder,
+    notify_returned_to_counter,
+    reminder_channel,
+    sends_messages,
+)
 from registry.messages.status import order_messages
 from registry.errors import (
     KIOSK_NOT_FOUND,
+    MESSAGES_NOT_CONFIGURED,
     ORDER_EXISTS,
+    ORDER_HAS_NO_CONTACT,
+    ORDER_IN_BOX,
     ORDER_NOT_CANCELLABLE,
     ORDER_NOT_EXTENDABLE,
     ORDER_NOT_FOUND,
     ORDER_NOT_REISSUABLE,
+    ORDER_NOT_RETURNABLE,
+    ORDER_NOT_WAITING,
     STAFF_EXISTS,
+    STAFF_INACTIVE,
     STAFF_NOT_FOUND,
     RegistryError,
     abort_on_error,
@@ -128,7 +141,8 @@ def order_to_proto(order: StoredOrder) -> pb.PickupOrder:
 
 def staff_to_proto(staff: StoredStaff) -> pb.StaffMember:
     return pb.StaffMember(
-        staff_id=staff.staff_id, active=staff.active, create_time=to_timestamp(staff.create_time)
+        staff_id=staff.staff_id, active=staff.active, create_time=to_timestamp(staff.create_time),
+        card_unlock_time=to_timestamp(staff.card_unlock_time),
     )
 
 
@@ -161,12 +175,58 @@ def kiosk_not_found(kiosk_id: str) -> RegistryError:
 def require_open(order: StoredOrder, reason: str, why: str) -> None:
     """Cancel and reissue act only on orders the citizen has not collected or lost yet."""
     if order.status not in (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED):
+        refuse_if(order, (reason, why))
+
+
+def refuse_if(order: StoredOrder, refusal: tuple[str, str] | None) -> None:
+    """A rule's refusal (reason, why) as the caller's FAILED_PRECONDITION."""
+    if refusal is not None:
+        reason, why = refusal
         raise RegistryError(
             grpc.StatusCode.FAILED_PRECONDITION,
             reason,
             f"order {order.reference} is {order.status.value}{why}",
             {"reference": order.reference, "status": order.status.value},
         )
+
+
+# Where the document is while the order has one of these statuses: still in a
+# compartment (a cancelled order's only if it was deposited).
+_IN_THE_BOX = (OrderStatus.DEPOSITED, OrderStatus.EXPIRED)
+
+
+def counter_return_refusal(status: OrderStatus, deposited: bool) -> tuple[str, str] | None:
+    """May an order with ``status`` be marked as returned to the counter? None
+    if so, else (reason, why) for the clerk. ``deposited``: it was ever put in
+    the box (a cancelled order's document stays there until staff remove it).
+
+    Allowed: an announced order (never deposited; the citizen gets it at the
+    counter) and a removed one (staff took the document out of the box).
+    A document still in a compartment must first be taken out at the box, or
+    the kiosk would go on holding a document the office believes it has.
+    """
+    if status is OrderStatus.ANNOUNCED or status is OrderStatus.REMOVED:
+        return None
+    if status in _IN_THE_BOX or (status is OrderStatus.CANCELLED and deposited):
+        return ORDER_IN_BOX, (
+            " and its document is still in the box; have it removed at the box first"
+            " (a staff member takes it out with their card), then mark it as returned"
+            " to the counter")
+    return ORDER_NOT_RETURNABLE, (
+        "; only an announced order or one whose document was taken out of the box"
+        " can be returned to the counter")
+
+
+def reminder_refusal(status: OrderStatus, channel: str) -> tuple[str, str] | None:
+    """May the pickup reminder of an order with ``status`` be sent again to a
+    contact of ``channel`` ("" for none)? None if so, else (reason, why)."""
+    if status is not OrderStatus.DEPOSITED:
+        return ORDER_NOT_WAITING, (
+            "; only a document waiting in the box for its citizen gets a reminder")
+    if not channel:
+        return ORDER_HAS_NO_CONTACT, (
+            " but has no e-mail address or mobile number to remind; print the letter instead")
+    return None
 
 
 def home_office(principal: Principal) -> str:
@@ -385,6 +445,74 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response = pb.ExtendPickupDeadlineResponse(order=order_to_proto(order))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("order %s may be collected until %s", order.reference, deadline.isoformat())
+        return response
+
+    @abort_on_error
+    def MarkReturnedToCounter(
+        self, request: pb.MarkReturnedToCounterRequest, context
+    ) -> pb.MarkReturnedToCounterResponse:
+        method = "MarkReturnedToCounter"
+        replayed = self._replayed(method, request.request_id, pb.MarkReturnedToCounterResponse)
+        if replayed is not None:
+            return replayed
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        validation.text("reason", request.reason)
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.MarkReturnedToCounterResponse.FromString(stored)
+            order = self._own_order(tx, request.reference)
+            refuse_if(order, counter_return_refusal(order.status, order.deposit_time is not None))
+            before = order.status
+            # Ended like a cancellation: end_time starts the retention clock,
+            # the new change_seq carries the status to the kiosk, which drops
+            # the order (kiosk/uplink/sync.py), and a code not yet told is gone.
+            order = tx.update_order(order.reference, status=OrderStatus.RETURNED_TO_COUNTER,
+                                    pending_code=None, locked=False)
+            tx.audit(current_principal().label, "order.returned_to_counter",
+                     office_id=order.office_id, target=order.reference, reason=request.reason,
+                     was=before.value)
+            queue_resync(tx, order.kiosk_id, f"order {order.reference} returned to the counter")
+            response = pb.MarkReturnedToCounterResponse(order=order_to_proto(order))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("order %s returned to the counter (was %s)", order.reference, before.value)
+        notify_returned_to_counter(self._notifier, order)  # messages hook
+        self._retention.run()
+        return response
+
+    @abort_on_error
+    def ResendPickupReminder(
+        self, request: pb.ResendPickupReminderRequest, context
+    ) -> pb.ResendPickupReminderResponse:
+        method = "ResendPickupReminder"
+        replayed = self._replayed(method, request.request_id, pb.ResendPickupReminderResponse)
+        if replayed is not None:
+            return replayed  # a double submit: no second message
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.ResendPickupReminderResponse.FromString(stored)
+            order = self._own_order(tx, request.reference)
+            channel = reminder_channel(order)
+            refuse_if(order, reminder_refusal(order.status, channel))
+            if not sends_messages(self._notifier):
+                raise RegistryError(
+                    grpc.StatusCode.FAILED_PRECONDITION, MESSAGES_NOT_CONFIGURED,
+                    "this registry sends no messages to citizens (start it with"
+                    " --notifier directory,messages); print the letter instead",
+                    {"reference": order.reference},
+                )
+            sequence = tx.audit(current_principal().label, "order.reminder_resent",
+                                office_id=order.office_id, target=order.reference,
+                                channel=channel)
+            response = pb.ResendPickupReminderResponse(order=order_to_proto(order),
+                                                       channel=channel)
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("the reminder of order %s goes out again by %s", order.reference, channel)
+        notify_reminder(self._notifier, order, sequence)  # messages hook
         return response
 
     @abort_on_error
@@ -693,6 +821,49 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response = pb.DeactivateStaffMemberResponse(staff_member=staff_to_proto(staff))
             tx.remember(method, request.request_id, response.SerializeToString())
         log.info("staff member %s deactivated", staff_id)
+        return response
+
+    @abort_on_error
+    def UnlockStaffCard(
+        self, request: pb.UnlockStaffCardRequest, context
+    ) -> pb.UnlockStaffCardResponse:
+        method = "UnlockStaffCard"
+        replayed = self._replayed(method, request.request_id, pb.UnlockStaffCardResponse)
+        if replayed is not None:
+            return replayed
+        staff_id = validation.identifier("staff_id", request.staff_id)
+        validation.text("reason", request.reason)
+        principal = current_principal()
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.UnlockStaffCardResponse.FromString(stored)
+            staff = tx.get_staff(staff_id)
+            if staff is not None:
+                self._guard.require(check_office(principal, staff.office_id),
+                                    target=staff_id, office_id=staff.office_id)
+            if staff is None:
+                raise RegistryError(
+                    grpc.StatusCode.NOT_FOUND, STAFF_NOT_FOUND,
+                    f"staff member {staff_id} not found", {"staff_id": staff_id},
+                )
+            if not staff.active:
+                raise RegistryError(
+                    grpc.StatusCode.FAILED_PRECONDITION, STAFF_INACTIVE,
+                    f"staff member {staff_id} is deactivated and their card works at no kiosk;"
+                    " register the card again (with a new PIN) instead",
+                    {"staff_id": staff_id},
+                )
+            # The kiosks compare this generation with the one they locked the
+            # card under, so the unlock works at each of them without a command.
+            staff = tx.unlock_card(staff_id, utcnow())
+            tx.audit(principal.label, "staff.card_unlocked", office_id=staff.office_id,
+                     target=staff_id, reason=request.reason, generation=staff.unlock_generation)
+            for kiosk in tx.list_kiosks(staff.office_id):
+                queue_resync(tx, kiosk.kiosk_id, f"staff card of {staff_id} unlocked")
+            response = pb.UnlockStaffCardResponse(staff_member=staff_to_proto(staff))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("staff card of %s unlocked (generation %d)", staff_id, staff.unlock_generation)
         return response
 
     # ---------------------------------------------------------- kiosk events

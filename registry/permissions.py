@@ -33,6 +33,7 @@ class Permission(str, Enum):
     COMMAND_OPEN = "commands.open"  # remote opening of a compartment
     STAFF_READ = "staff.read"
     STAFF_MANAGE = "staff.manage"
+    STAFF_UNLOCK = "staff.unlock"  # lift a kiosk's lock of a card after wrong PINs
     AUDIT_READ = "audit.read"
     OFFICES_MANAGE = "offices.manage"
     KIOSKS_MANAGE = "kiosks.manage"
@@ -61,16 +62,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(
         _CLERK | {P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.COMMAND_OPEN, P.STAFF_READ, P.STAFF_MANAGE,
-                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ, P.ORDERS_DEADLINE}
+                  P.EVENTS_READ, P.ALARMS_ACKNOWLEDGE, P.REPORTS_READ, P.ORDERS_DEADLINE,
+                  P.STAFF_UNLOCK}
     ),
     # Device health and service state, never an order's details.
     Role.TECHNICIAN: frozenset({P.KIOSKS_READ, P.COMMAND_RESYNC, P.COMMAND_SERVICE, P.EVENTS_READ,
                                 P.ALARMS_ACKNOWLEDGE}),
     Role.AUDITOR: frozenset({P.AUDIT_READ, P.EVENTS_READ, P.REPORTS_READ}),
     Role.INTEGRATION: frozenset(_CLERK),
+    # The operator's admin looks after the kiosks and sees their events, so it
+    # may lift a card lock they report (the holder still needs the right PIN);
+    # creating or removing staff stays with the office's supervisors.
     Role.ADMIN: frozenset(
         {P.OFFICES_MANAGE, P.KIOSKS_MANAGE, P.KIOSKS_READ, P.COMMAND_RESYNC, P.EVENTS_READ,
-         P.USERS_MANAGE}
+         P.USERS_MANAGE, P.STAFF_UNLOCK}
     ),
 }
 
@@ -89,6 +94,10 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "CancelPickupOrder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ReissuePickupCode": P.ORDERS_WRITE,
     OFFICE_SERVICE + "ExtendPickupDeadline": P.ORDERS_DEADLINE,
+    # Clerks hand documents over at the counter and answer citizens who lost
+    # the notice: the same right as cancelling.
+    OFFICE_SERVICE + "MarkReturnedToCounter": P.ORDERS_WRITE,
+    OFFICE_SERVICE + "ResendPickupReminder": P.ORDERS_WRITE,
     OFFICE_SERVICE + "GetPickupOrder": P.ORDERS_READ,
     OFFICE_SERVICE + "ListOrderMessages": P.ORDERS_READ,
     OFFICE_SERVICE + "ListPickupOrders": P.ORDERS_READ,
@@ -98,6 +107,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "CreateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "ListStaffMembers": P.STAFF_READ,
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
+    OFFICE_SERVICE + "UnlockStaffCard": P.STAFF_UNLOCK,
     OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
 }
 

@@ -10,7 +10,8 @@ tests call directly with built data:
 * days from deposit to pickup (calendar days in local time, as the office
   counts them: deposited on Monday and collected on Tuesday is one day),
 * returns to the counter (orders whose document staff took back out of the
-  box: uncollected by the deadline, or cancelled after the deposit),
+  box: uncollected by the deadline, or cancelled after the deposit; and
+  orders the office marked as returned to the counter, e.g. never deposited),
 * alarms by kind (the kiosks' alarm events, at the time they occurred).
 
 :func:`report_csv` exports a report; :func:`open_data` makes the anonymous
@@ -275,10 +276,15 @@ def days_to_pickup(orders: list[OrderFacts], zone: ZoneInfo, period: Period) -> 
     return buckets
 
 
+COUNTER_RETURNS = (OrderStatus.REMOVED, OrderStatus.RETURNED_TO_COUNTER)
+
+
 def returns_to_counter(orders: list[OrderFacts], zone: ZoneInfo, period: Period) -> list[date]:
-    """The local days on which staff took an uncollected document back out."""
+    """The local days on which an uncollected document went back to the counter:
+    staff took it out of the box (REMOVED; the order's end), or the office marked
+    the order returned (RETURNED_TO_COUNTER; a removed one keeps its removal day)."""
     return [_local(o.end_time, zone).date() for o in orders
-            if o.status is OrderStatus.REMOVED and o.end_time is not None
+            if o.status in COUNTER_RETURNS and o.end_time is not None
             and period.contains(_local(o.end_time, zone).date())]
 
 

@@ -3,9 +3,9 @@
 The rules (pure functions, tested directly):
 
 - The citizen's contact is needed only to send notices. Once the order has
-  ended (collected, removed from the box, cancelled) it is deleted, after an
-  optional grace period the office may configure (e.g. for a follow-up
-  notice sent by another channel).
+  ended (collected, removed from the box, cancelled, returned to the
+  counter) it is deleted, after an optional grace period the office may
+  configure (e.g. for a follow-up notice sent by another channel).
 - The order record (reference, kind, times, compartment) is kept for
   ``record_days`` after the order ended (default 90: procedural notes belong
   in the office's register, not here); then it and the kiosk events that

@@ -47,17 +47,24 @@ class OrderStatus(str, Enum):
     EXPIRED = "expired"
     REMOVED = "removed"
     CANCELLED = "cancelled"
+    # The citizen gets the document at the office counter: never put in the
+    # box, or taken back out (the office's MarkReturnedToCounter). Only the
+    # registry sets it; a kiosk drops such an order.
+    RETURNED_TO_COUNTER = "returned_to_counter"
 
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.ANNOUNCED: frozenset({OrderStatus.DEPOSITED, OrderStatus.CANCELLED}),
+    OrderStatus.ANNOUNCED: frozenset(
+        {OrderStatus.DEPOSITED, OrderStatus.CANCELLED, OrderStatus.RETURNED_TO_COUNTER}
+    ),
     OrderStatus.DEPOSITED: frozenset(
         {OrderStatus.COLLECTED, OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.REMOVED}
     ),
     OrderStatus.EXPIRED: frozenset({OrderStatus.REMOVED}),
     OrderStatus.CANCELLED: frozenset({OrderStatus.REMOVED}),
     OrderStatus.COLLECTED: frozenset(),
-    OrderStatus.REMOVED: frozenset(),
+    OrderStatus.REMOVED: frozenset({OrderStatus.RETURNED_TO_COUNTER}),
+    OrderStatus.RETURNED_TO_COUNTER: frozenset(),
 }
 
 DEFAULT_PICKUP_DAYS = 14

@@ -12,3 +12,6 @@ class StaffRecord:
     card_lookup: bytes
     pin_verifier: str
     active: bool = True
+    # The office's unlock count for this card (UnlockStaffCard): a card this
+    # kiosk locked under a lower one is unlocked when the record arrives.
+    unlock_generation: int = 0

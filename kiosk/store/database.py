@@ -63,7 +63,8 @@ CREATE INDEX IF NOT EXISTS pickup_order_lookup ON pickup_order (code_lookup);
 CREATE TABLE IF NOT EXISTS staff (
     staff_id TEXT PRIMARY KEY,
     card_lookup BLOB NOT NULL,
-    pin_verifier TEXT NOT NULL
+    pin_verifier TEXT NOT NULL,
+    unlock_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS staff_lookup ON staff (card_lookup);
 CREATE TABLE IF NOT EXISTS journal (
@@ -313,9 +314,10 @@ class KioskStore:
 
     def staff_by_lookup(self, card_lookup: bytes) -> StaffRecord | None:
         rows = self._query(
-            "SELECT staff_id, card_lookup, pin_verifier FROM staff WHERE card_lookup=?", (card_lookup,)
+            "SELECT staff_id, card_lookup, pin_verifier, unlock_generation FROM staff"
+            " WHERE card_lookup=?", (card_lookup,)
         )
-        return StaffRecord(rows[0][0], rows[0][1], rows[0][2], True) if rows else None
+        return StaffRecord(rows[0][0], rows[0][1], rows[0][2], True, rows[0][3]) if rows else None
 
     def staff_count(self) -> int:
         return self._query("SELECT COUNT(*) FROM staff")[0][0]
@@ -327,10 +329,11 @@ class KioskStore:
             tx.execute("DELETE FROM staff WHERE staff_id=?", (record.staff_id,))
             return
         tx.execute(
-            "INSERT INTO staff (staff_id, card_lookup, pin_verifier) VALUES (?,?,?)"
+            "INSERT INTO staff (staff_id, card_lookup, pin_verifier, unlock_generation)"
+            " VALUES (?,?,?,?)"
             " ON CONFLICT(staff_id) DO UPDATE SET card_lookup=excluded.card_lookup,"
-            " pin_verifier=excluded.pin_verifier",
-            (record.staff_id, record.card_lookup, record.pin_verifier),
+            " pin_verifier=excluded.pin_verifier, unlock_generation=excluded.unlock_generation",
+            (record.staff_id, record.card_lookup, record.pin_verifier, record.unlock_generation),
         )
 
     # ------------------------------------------------------ journal, outbox
@@ -473,6 +476,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(pickup_order)")}
     if "uncertain" not in columns:
         db.execute("ALTER TABLE pickup_order ADD COLUMN uncertain TEXT NOT NULL DEFAULT ''")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(staff)")}
+    if "unlock_generation" not in columns:
+        db.execute("ALTER TABLE staff ADD COLUMN unlock_generation INTEGER NOT NULL DEFAULT 0")
 
 
 def _exclusive_lock(path: Path):

@@ -5,7 +5,8 @@
   fresh set of free attempts;
 - wrong staff PINs per card, and which cards are locked (after
   `kiosk.staff_card_max_pin_attempts` in a row; the office unlocks a card by
-  giving its holder a new PIN, which reaches the kiosk with the staff sync);
+  giving its holder a new PIN or with UnlockStaffCard, which raises the staff
+  record's unlock generation; either reaches the kiosk with the staff sync);
 - the remote commands already handled (so a resent one never runs twice);
 - the last trusted time (kiosk.clock), so time never runs backwards across
   a restart.
@@ -40,7 +41,10 @@ CREATE TABLE IF NOT EXISTS staff_card_guard (
     -- set when the card locked: the PIN verifier it was locked with (a new
     -- PIN from the office, i.e. another verifier, unlocks it)
     locked_verifier TEXT,
-    locked_at TEXT
+    locked_at TEXT,
+    -- the staff record's unlock generation when it locked (a higher one
+    -- from the office unlocks it)
+    locked_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS handled_command (
     command_id TEXT PRIMARY KEY,
@@ -77,12 +81,28 @@ class PersistentThrottle(AttemptThrottle):
         return alarm
 
 
+def unlock_reason(locked_verifier: str, locked_generation: int, record) -> str | None:
+    """Why the office's staff record ``record`` unlocks a card locked with this
+    verifier under this unlock generation (None: it stays locked)."""
+    if not record.active:
+        return None
+    if record.pin_verifier != locked_verifier:
+        return "the office issued a new PIN"
+    if record.unlock_generation > (locked_generation or 0):
+        return "the office unlocked the card"
+    return None
+
+
 class GuardTables:
     def __init__(self, store: KioskStore):
         self.store = store
         with store.transaction() as tx:
             for statement in filter(str.strip, SCHEMA.split(";")):
                 tx.execute(statement)
+            columns = {row[1] for row in tx.execute("PRAGMA table_info(staff_card_guard)")}
+            if "locked_generation" not in columns:  # a store from before UnlockStaffCard
+                tx.execute("ALTER TABLE staff_card_guard"
+                           " ADD COLUMN locked_generation INTEGER NOT NULL DEFAULT 0")
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.store._query(sql, params)
@@ -133,7 +153,7 @@ class GuardTables:
         return bool(rows and rows[0][0])
 
     def card_failed(self, card_lookup: bytes, verifier: str, now: datetime, limit: int,
-                    staff_id: str = "") -> bool:
+                    staff_id: str = "", generation: int = 0) -> bool:
         """Counts a wrong PIN for the card; True when this failure locks it.
         `staff_id` names the card's holder for the audit log ("" for a card nobody has)."""
         with self.store.transaction() as tx:
@@ -153,9 +173,9 @@ class GuardTables:
             )
             if locks:
                 tx.execute(
-                    "UPDATE staff_card_guard SET locked_at=?, locked_verifier=?"
-                    " WHERE card_lookup=?",
-                    (now.isoformat(), verifier, card_lookup),
+                    "UPDATE staff_card_guard SET locked_at=?, locked_verifier=?,"
+                    " locked_generation=? WHERE card_lookup=?",
+                    (now.isoformat(), verifier, generation, card_lookup),
                 )
             self.store.journal(
                 tx, now, "staff_card_wrong_pin", failures=failures, locked=locks or already
@@ -187,35 +207,32 @@ class GuardTables:
             )
 
     def unlock_renewed_cards(self, records: list, now: datetime) -> list[bytes]:
-        """Unlocks each locked card whose active staff record now has another PIN verifier.
+        """Unlocks each locked card whose active staff record now has another PIN
+        verifier or a higher unlock generation (see :func:`unlock_reason`).
 
         `records` are the StaffRecords of a sync page: the office gives the
-        holder a new PIN (a new staff record for the card), the sync brings it.
+        holder a new PIN (a new staff record for the card) or unlocks the card
+        (UnlockStaffCard), and the sync brings the record.
         """
         unlocked = []
         with self.store.transaction() as tx:
             for record in records:
-                if not record.active:
-                    continue
                 rows = tx.execute(
-                    "SELECT locked_verifier FROM staff_card_guard"
+                    "SELECT locked_verifier, locked_generation FROM staff_card_guard"
                     " WHERE card_lookup=? AND locked_at IS NOT NULL",
                     (record.card_lookup,),
                 ).fetchall()
-                if rows and rows[0][0] != record.pin_verifier:
-                    tx.execute(
-                        "DELETE FROM staff_card_guard WHERE card_lookup=?", (record.card_lookup,)
-                    )
-                    self.store.journal(
-                        tx,
-                        now,
-                        "staff_card_unlocked",
-                        staff=record.staff_id,
-                        by="registry: new PIN",
-                    )
-                    self.store.audit(tx, now, "registry", "staff.card_unlocked",
-                                     target=record.staff_id, why="the office issued a new PIN")
-                    unlocked.append(record.card_lookup)
+                why = unlock_reason(rows[0][0], rows[0][1], record) if rows else None
+                if why is None:
+                    continue
+                tx.execute(
+                    "DELETE FROM staff_card_guard WHERE card_lookup=?", (record.card_lookup,)
+                )
+                self.store.journal(tx, now, "staff_card_unlocked", staff=record.staff_id,
+                                   by=f"registry: {why}")
+                self.store.audit(tx, now, "registry", "staff.card_unlocked",
+                                 target=record.staff_id, why=why)
+                unlocked.append(record.card_lookup)
         return unlocked
 
     # ----------------------------------------------------- remote commands

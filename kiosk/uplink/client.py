@@ -217,7 +217,8 @@ class RegistryClient:
                 orders.append(convert.pickup_order_from_record(record))
             except ValueError:
                 continue  # a kind or status this build does not know: skip, do not guess
-        staff = [StaffRecord(s.staff_id, s.card_lookup, s.pin_verifier, s.active) for s in response.staff]
+        staff = [StaffRecord(s.staff_id, s.card_lookup, s.pin_verifier, s.active,
+                             s.unlock_generation) for s in response.staff]
         policy = response.credential_policy
         return SyncPage(orders, staff, response.next_cursor, response.has_more, policy.lookup_salt,
                         convert.kdf_params_from_policy(policy))

@@ -18,6 +18,8 @@ from kiosk.store import KioskStore
 
 # Finished orders: once the registry confirms them, the kiosk keeps nothing.
 FINISHED = (OrderStatus.COLLECTED, OrderStatus.REMOVED)
+# Ended by the office: the code must stop working here.
+ENDED_BY_OFFICE = (OrderStatus.CANCELLED, OrderStatus.RETURNED_TO_COUNTER)
 
 
 def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
@@ -33,11 +35,16 @@ def merge_orders(store: KioskStore, records: list[PickupOrder]) -> None:
                 # Our own report is still on its way, or staff must first
                 # inspect its compartment: the kiosk decides.
                 continue
-            if remote.status is OrderStatus.CANCELLED:
+            if remote.status is OrderStatus.RETURNED_TO_COUNTER and local.status in FINISHED:
+                # The office hands it over at the counter; the box is done with it.
+                store.delete_order(tx, local.reference)
+            elif remote.status in ENDED_BY_OFFICE:
                 if local.status is OrderStatus.ANNOUNCED:
                     store.delete_order(tx, local.reference)
                 elif local.status in (OrderStatus.DEPOSITED, OrderStatus.EXPIRED):
                     # The document stays in its compartment until staff remove it.
+                    # (The registry refuses a counter return of a document in the
+                    # box; this only meets a deposit it has not heard of yet.)
                     store.save_order(tx, replace(local, status=OrderStatus.CANCELLED))
             elif remote.status in FINISHED and local.status in FINISHED:
                 store.delete_order(tx, local.reference)

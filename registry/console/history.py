@@ -25,6 +25,8 @@ ACTIONS = {
     "order.reissued": N_("New code and PIN issued (the old ones no longer work)"),
     "order.deadline_extended": N_("Deadline extended"),
     "order.cancelled": N_("Order cancelled"),
+    "order.returned_to_counter": N_("Back at the counter (the order has ended)"),
+    "order.reminder_resent": N_("Reminder sent again"),
     "order.deposited": N_("Placed in the box"),
     "order.handed_over": N_("Collected by the citizen"),
     "order.removed": N_("Taken out of the box by staff"),
@@ -72,6 +74,10 @@ def _details(detail: dict, language: str) -> list[str]:
         lines.append(translate(language, N_("Box {name}"), name=detail["kiosk"]))
     if detail.get("pin_letter_confirmed"):
         lines.append(translate(language, N_("PIN letter confirmed")))
+    if detail.get("channel"):
+        lines.append(translate(language, N_("By {channel}"), channel={
+            "email": translate(language, N_("e-mail")), "sms": translate(language, N_("SMS")),
+        }.get(detail["channel"], detail["channel"])))
     if detail.get("reason"):
         lines.append(translate(language, N_("Reason: {reason}"), reason=detail["reason"]))
     if detail.get("deadline"):

@@ -19,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from markupsafe import Markup
 from starlette.responses import Response
 
-from common.convert import from_timestamp, to_timestamp
+from common.convert import from_timestamp, order_status_from_proto, to_timestamp
 from registry.console import history
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
@@ -28,6 +28,8 @@ from registry.console.letter import LetterContent, render_letter
 from registry.console.texts import N_
 from registry.messages.contacts import LANGUAGES as CONTACT_LANGUAGES
 from registry.messages.contacts import ContactError, parse_contact
+from registry.errors import ORDER_IN_BOX
+from registry.office_service import counter_return_refusal
 from registry.permissions import Permission
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -55,6 +57,7 @@ STATUSES = [
     ("expired", pb.ORDER_STATUS_EXPIRED, N_("Deadline passed")),
     ("removed", pb.ORDER_STATUS_REMOVED, N_("Taken out by staff")),
     ("cancelled", pb.ORDER_STATUS_CANCELLED, N_("Cancelled")),
+    ("returned_to_counter", pb.ORDER_STATUS_RETURNED_TO_COUNTER, N_("Back at the counter")),
 ]
 LANGUAGE_NAMES = {
     "de": "Deutsch", "en": "English", "tr": "Türkçe", "uk": "Українська", "ru": "Русский",
@@ -314,12 +317,20 @@ async def order_page(page: Page, *, errors: dict | None = None, problem: str = "
     done = page.request.query_params.get("done", "")
     notice = {"cancelled": _("The order is cancelled."),
               "extended": _("The new deadline is set; the box learns it within a minute."),
+              "returned": _("The order has ended: the document is handed over at the counter."
+                            " The box no longer accepts its code."),
+              "reminded": _("The reminder is on its way to the citizen."),
               }.get(done, "")
+    refusal = counter_return_refusal(order_status_from_proto(order.status),
+                                     order.deposit_time.seconds > 0) if order.status else None
     return page.render(
         "order.html", status_code, order=order, entries=entries, errors=errors or {},
         problem=problem, notice=notice,
         is_open=order.status in OPEN_STATUSES,
         in_box=order.status == pb.ORDER_STATUS_DEPOSITED,
+        # The same rule the registry applies (registry/office_service.py).
+        returnable=bool(order.status) and refusal is None,
+        still_in_box=refusal is not None and refusal[0] == ORDER_IN_BOX,
         status_label=_(STATUS_LABELS.get(order.status, UNKNOWN)),
         kind_label=_(KIND_LABELS.get(order.kind, "Other document")),
         size_label=_(SIZE_LABELS.get(order.size, UNKNOWN)),
@@ -393,7 +404,31 @@ async def extend_deadline(page: Page) -> Response:
     return refused or page.redirect(f"/orders/{reference}?done=extended")
 
 
+async def return_to_counter(page: Page) -> Response:
+    """The citizen gets the document at the counter: the order ends everywhere."""
+    _response, refused = await _order_action(page, "MarkReturnedToCounter",
+                                             pb.MarkReturnedToCounterRequest, "return_reason")
+    reference = page.request.path_params["reference"]
+    return refused or page.redirect(f"/orders/{reference}?done=returned")
+
+
+async def resend_reminder(page: Page) -> Response:
+    """The reminder once more; the form's request id makes a double click one message."""
+    reference = page.request.path_params["reference"]
+    try:
+        await page.office.call("ResendPickupReminder", pb.ResendPickupReminderRequest(
+            request_id=page.field("request_id"), reference=reference))
+    except ServiceError as error:
+        return await order_page(page, problem=service_problem(page, error, {}),
+                                status_code=failure_status(error))
+    return page.redirect(f"/orders/{reference}?done=reminded")
+
+
 def register(console: Console) -> None:
+    console.add("/orders/{reference}/return", return_to_counter, needs=Permission.ORDERS_WRITE,
+                methods=("POST",))
+    console.add("/orders/{reference}/remind", resend_reminder, needs=Permission.ORDERS_WRITE,
+                methods=("POST",))
     console.add("/orders/{reference}/extend", extend_deadline, needs=Permission.ORDERS_DEADLINE,
                 methods=("POST",))
     console.add("/orders/new", new_order, needs=Permission.ORDERS_WRITE, methods=("GET", "POST"))

@@ -225,8 +225,9 @@ GERMAN: dict[str, str] = {
     "No entries yet.": "Noch keine Einträge.",
     # staff
     "Staff and cards": "Personal und Karten",
-    "Who may open the box: add staff cards, deactivate lost ones.":
-        "Wer die Station öffnen darf: Personalkarten hinzufügen, verlorene sperren.",
+    "Who may open the box: add staff cards, deactivate lost ones, unlock locked ones.":
+        "Wer die Station öffnen darf: Personalkarten hinzufügen, verlorene sperren,"
+        " gesperrte entsperren.",
     "The staff member was added. The kiosks learn it within a minute.":
         "Die Person wurde hinzugefügt. Die Stationen erfahren es innerhalb einer Minute.",
     "The card no longer opens anything. The kiosks learn it within a minute.":
@@ -249,10 +250,15 @@ GERMAN: dict[str, str] = {
     "Deactivate card of {name}": "Karte von {name} sperren",
     "No staff yet.": "Noch kein Personal eingetragen.",
     "Add a staff card": "Personalkarte hinzufügen",
-    "To unlock a card that a kiosk locked after wrong PINs: deactivate it and add it again under a new staff id with a new PIN.":
-        "Um eine Karte zu entsperren, die eine Station nach falschen PIN-Eingaben gesperrt hat:"
-        " sperren Sie sie hier und fügen Sie sie unter einer neuen Personalkennung mit neuer PIN"
-        " wieder hinzu.",
+    'When a card is lost or its PIN became known: deactivate it and add the card again under a new staff id with a new PIN.': 'Wenn eine Karte verloren ging oder ihre PIN bekannt wurde: Sperren Sie sie hier und fügen Sie die Karte unter einer neuen Personalkennung mit neuer PIN wieder hinzu.',
+    # locked cards (staff.py, staff.html)
+    'Locked cards': 'Gesperrte Karten',
+    'A kiosk locks a card after five wrong PINs in a row. Unlock it once you know the holder tried; the same PIN then works again at every kiosk.': 'Eine Station sperrt eine Karte nach fünf falschen PINs in Folge. Entsperren Sie sie, wenn Sie wissen, dass es die Inhaberin oder der Inhaber war; dieselbe PIN gilt dann wieder an jeder Station.',
+    'Locked at': 'Gesperrt an',
+    'Since': 'Seit',
+    'E.g. the holder mistyped; kept in the audit log.': 'Z. B. vertippt; wird im Prüfprotokoll festgehalten.',
+    'Unlock card of {name}': 'Karte von {name} entsperren',
+    'The card is unlocked; it works again with the same PIN once the kiosks learn it (within a minute).': 'Die Karte ist entsperrt; sie gilt wieder mit derselben PIN, sobald die Stationen es erfahren (innerhalb einer Minute).',
     "E.g. the person's short name; shown in the orders' history.":
         "Z. B. das Kürzel der Person; erscheint im Verlauf der Aufträge.",
     "Card number (UID)": "Kartennummer (UID)",
@@ -373,6 +379,21 @@ GERMAN: dict[str, str] = {
     'Reachable': 'Erreichbar',
     '{count} to inspect': '{count} zu prüfen',
     'Collect by {when}': 'Abholen bis {when}',
+    # order actions at the counter (orders.py, order.html, history.py)
+    'At the counter': 'Am Schalter',
+    'Back at the counter': 'Zurück am Schalter',
+    'Back at the counter (the order has ended)': 'Zurück am Schalter (Auftrag beendet)',
+    'By {channel}': 'Per {channel}',
+    'e-mail': 'E-Mail',
+    'SMS': 'SMS',
+    'Mark as returned to the counter': 'Als am Schalter zurückgegeben markieren',
+    'Reminder sent again': 'Erinnerung erneut gesendet',
+    'Send the reminder again': 'Erinnerung erneut senden',
+    'The citizen gets the document at the counter. The order ends: the box no longer accepts its code and no reminder goes out.': 'Die Bürgerin oder der Bürger erhält das Dokument am Schalter. Der Auftrag endet: Die Station nimmt den Code nicht mehr an, und es geht keine Erinnerung mehr hinaus.',
+    'The document is still in the box. To hand it over at the counter, have it taken out at the box first; then mark the order as returned here.': 'Das Dokument liegt noch in der Station. Um es am Schalter auszuhändigen, lassen Sie es zuerst an der Station entnehmen; markieren Sie den Auftrag danach hier als zurückgegeben.',
+    'The order has ended: the document is handed over at the counter. The box no longer accepts its code.': 'Der Auftrag ist beendet: Das Dokument wird am Schalter ausgehändigt. Die Station nimmt den Code nicht mehr an.',
+    'The reminder is on its way to the citizen.': 'Die Erinnerung ist unterwegs zur Bürgerin oder zum Bürger.',
+    'When the citizen lost the message: the reminder goes out once more, by e-mail or SMS as given with the order. It carries no code.': 'Wenn die Nachricht verloren gegangen ist: Die Erinnerung geht noch einmal hinaus, per E-Mail oder SMS wie beim Auftrag angegeben. Sie enthält keinen Code.',
     'Deadline extended': 'Abholfrist verlängert',
     'Extend the deadline': 'Abholfrist verlängern',
     'New last day': 'Neuer letzter Abholtag',

@@ -61,6 +61,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/orders/{reference}:extend", "ExtendPickupDeadline",
              "A later pickup deadline for a document in the box (supervisors)", (404, 409),
              required=("pickup_deadline",)),
+    Endpoint("POST", "/orders/{reference}:returnToCounter", "MarkReturnedToCounter",
+             "The citizen gets the document at the counter: ends the order everywhere"
+             " (not while the document is still in the box)", (404, 409)),
+    Endpoint("POST", "/orders/{reference}:resendReminder", "ResendPickupReminder",
+             "Send the pickup reminder of a document in the box again", (404, 409)),
     Endpoint("GET", "/orders/{reference}/messages", "ListOrderMessages",
              "The messages sent to the citizen for an order, with their delivery status"
              " (never text, code or recipient)", (404,)),
@@ -77,6 +82,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/staff/{staff_id}:deactivate", "DeactivateStaffMember",
              "Deactivate a staff member; the card stops working at every kiosk", (404,),
              tag="staff"),
+    Endpoint("POST", "/staff/{staff_id}:unlockCard", "UnlockStaffCard",
+             "Unlock a staff card the kiosks locked after wrong PINs (supervisors, admins)",
+             (404, 409), tag="staff"),
 )
 
 # Conflicts (ALREADY_EXISTS, ABORTED, a FAILED_PRECONDITION about the

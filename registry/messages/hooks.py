@@ -8,7 +8,8 @@ duplicate by its key). An office cancellation has no such retry: if the
 registry dies in the milliseconds between the two commits, that one
 cancellation message is lost (the order page shows no message for it), and
 so is a reissue's "code reissued" message (the clerk holds the new code from
-the response and can hand it over or print the letter).
+the response and can hand it over or print the letter), and a reminder sent
+again (the order page shows none; the clerk sends it once more).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from common.credentials import group_code, qr_payload
 from kiosk.domain.pickup_order import OrderStatus
 from registry.database import RegistryDatabase, StoredOrder, utcnow
 from registry.messages import alarms, texts
+from registry.messages.contacts import NONE, ContactError, parse_contact
 from registry.notifier import OrderChange
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -126,6 +128,48 @@ def notify_reissued(notifier, order: StoredOrder, code: str) -> None:
         texts.CODE_REISSUED, order,
         pickup_code=group_code(code), qr_payload=qr_payload(code), sequence=order.change_seq,
     ))
+
+
+def reminder_channel(order: StoredOrder) -> str:
+    """How a reminder of this order would go out ("email", "sms"); "" when it
+    has no usable contact (none given, wiped, or unusable)."""
+    try:
+        contact = parse_contact(order.contact)
+    except ContactError:
+        return ""
+    return "" if contact.channel == NONE else contact.channel
+
+
+def sends_messages(notifier) -> bool:
+    """Does this registry's notifier send citizens' messages (the messages notifier,
+    alone or among others)? The directory notifier only writes ready notices."""
+    notifiers = getattr(notifier, "notifiers", None)
+    if isinstance(notifiers, list):  # a FanOutNotifier
+        return any(sends_messages(n) for n in notifiers)
+    # ``is True``: a FanOutNotifier answers every name with a callable.
+    return getattr(notifier, "sends_citizen_messages", False) is True
+
+
+def notify_reminder(notifier, order: StoredOrder, sequence: int) -> None:
+    """The reminder once more, after ResendPickupReminder committed. ``sequence``
+    (the audit entry of the resend) makes it a message of its own: the scheduled
+    reminder has sequence 0, and each resend another number."""
+    if notifier is None:
+        return
+    _send(notifier, _office_change(texts.REMINDER, order, sequence=sequence))
+
+
+def notify_returned_to_counter(notifier, order: StoredOrder) -> None:
+    """The order ended at the counter: reminders still scheduled for it are dropped.
+    No message: a document taken out of the box was announced to the citizen
+    with the removal ("returned"), and one never deposited was never announced."""
+    handler = getattr(notifier, "order_ended", None) if notifier is not None else None
+    if handler is None:
+        return
+    try:
+        handler(order.reference)
+    except Exception:
+        log.warning("could not cancel the reminders of order %s", order.reference, exc_info=True)
 
 
 def _office_change(kind: str, order: StoredOrder, **extra) -> OrderChange:

@@ -72,6 +72,9 @@ def _setup(config: MessagesConfig, catalogs: Catalogs) -> OfficeSetup:
 
 
 class MessagesNotifier:
+    # What the OfficeService asks before it promises a message (a reminder sent again).
+    sends_citizen_messages = True
+
     def __init__(
         self,
         config: str | Path | MessagesConfig | None = None,
@@ -216,9 +219,16 @@ class MessagesNotifier:
             "pickup_deadline": _iso(notice.pickup_deadline),
         }, utcnow())
 
+    def order_ended(self, reference: str) -> None:
+        """The registry's hook for an order that ended without a message of its
+        own (returned to the counter): its scheduled reminders are cancelled."""
+        cancelled = self.queue.cancel_scheduled(reference, (texts.REMINDER, texts.LAST_DAY))
+        if cancelled:
+            log.info("%d scheduled reminders of order %s cancelled", cancelled, reference)
+
     def order_changed(self, change) -> None:
         """Every later step of an order (an OrderChange): collected, returned
-        to the counter, cancelled, code reissued."""
+        to the counter, cancelled, code reissued, a reminder sent again."""
         office_id = getattr(change, "office_id", "")
         setup = self.office(office_id)
         with self.queue.together():

@@ -82,8 +82,10 @@ class ConsoleUnderTest:
         self.registry.close()
 
 
-def start_console(tmp_path: Path, **options) -> ConsoleUnderTest:
-    registry = start_registry(tmp_path / "registry.sqlite3", tmp_path / "notifications")
+def start_console(tmp_path: Path, more_notifiers: tuple = (), **options) -> ConsoleUnderTest:
+    """``more_notifiers``: beside the recording one (e.g. the messages notifier)."""
+    registry = start_registry(tmp_path / "registry.sqlite3", tmp_path / "notifications",
+                              more_notifiers=more_notifiers)
     with registry.server.db.transaction() as tx:
         for name, roles in USERS.items():
             identity.create_user(tx, name, PASSWORD, DEFAULT_OFFICE, roles)

@@ -16,10 +16,12 @@ from kiosk.domain.pickup_order import (
     requires_pin_letter_confirmation,
 )
 
-A, D, C, E, R, X = (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED, OrderStatus.COLLECTED,
-                    OrderStatus.EXPIRED, OrderStatus.REMOVED, OrderStatus.CANCELLED)
+A, D, C, E, R, X, T = (OrderStatus.ANNOUNCED, OrderStatus.DEPOSITED, OrderStatus.COLLECTED,
+                       OrderStatus.EXPIRED, OrderStatus.REMOVED, OrderStatus.CANCELLED,
+                       OrderStatus.RETURNED_TO_COUNTER)
 
-ALLOWED = {(A, D), (A, X), (D, C), (D, E), (D, X), (D, R), (E, R), (X, R)}
+# T: back at the counter, from an order never deposited or a document staff took out.
+ALLOWED = {(A, D), (A, X), (A, T), (D, C), (D, E), (D, X), (D, R), (E, R), (X, R), (R, T)}
 
 
 def order_in(status):
@@ -51,7 +53,8 @@ def test_collected_only_once():
 
 
 def test_terminal_states():
-    assert ALLOWED_TRANSITIONS[C] == frozenset() and ALLOWED_TRANSITIONS[R] == frozenset()
+    assert ALLOWED_TRANSITIONS[C] == frozenset() and ALLOWED_TRANSITIONS[T] == frozenset()
+    assert ALLOWED_TRANSITIONS[R] == frozenset({T})
 
 
 def test_transition_applies_changes():

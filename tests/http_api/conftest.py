@@ -16,6 +16,8 @@ from common.auth import authenticated_channel, bearer
 from registry import identity
 from registry.errors import error_reason
 from registry.http_api import api_routes
+from registry.messages.config import MessagesConfig
+from registry.messages.notifier import MessagesNotifier
 from registry.permissions import Role
 from registry.web import WebServer, build_app
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -74,7 +76,11 @@ def make_keys(registry: Registry) -> dict[str, str]:
 @contextmanager
 def serving_api(directory: Path) -> Iterator[Api]:
     """A registry with kiosk-1 registered, the keys, and the API on its web front door."""
-    registry = start_registry(directory / "registry.sqlite3", directory / "notifications")
+    # The messages notifier (without channels: nothing leaves the machine), so
+    # that the calls that promise a citizen's message are served.
+    messages = MessagesNotifier(MessagesConfig(), queue_path=directory / "messages.sqlite3")
+    registry = start_registry(directory / "registry.sqlite3", directory / "notifications",
+                              more_notifiers=(messages,))
     registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
         kiosk_id="kiosk-1", software_version="test", compartments=compartments(*FREE)), timeout=5)
     keys = make_keys(registry)

@@ -238,6 +238,9 @@ def test_every_documented_status_happens(api):
         http.post("/staff", json={"staff_id": "ben", "card_uid": "04A1B2C3D4E5F9",
                                   "pin": "135790"})
         http.post(f"/orders/{reference}:cancel", json={})
+        for staff_id, card in (("dora", "04A1B2C3D4E5FC"), ("eve", "04A1B2C3D4E5FD")):
+            http.post("/staff", json={"staff_id": staff_id, "card_uid": card, "pin": "135790"})
+        http.post("/staff/dora:deactivate", json={})
     good = {
         "CreatePickupOrder": {"json": {"kind": "DOCUMENT_KIND_PASSPORT"}},
         "CancelPickupOrder": {"reference": None},  # a fresh order, see below
@@ -254,6 +257,9 @@ def test_every_documented_status_happens(api):
         "CreateStaffMember": {"json": {"staff_id": "cleo", "card_uid": "04A1B2C3D4E5FA",
                                        "pin": "135790"}},
         "DeactivateStaffMember": {"staff_id": "ben"},
+        "MarkReturnedToCounter": {"reference": None},  # announced: never in the box
+        "ResendPickupReminder": {"reference": None, "deposited": True, "contact": True},
+        "UnlockStaffCard": {"staff_id": "eve"},
     }
     specific = {
         ("CreatePickupOrder", 404): {"json": {"kind": "DOCUMENT_KIND_ID_CARD",
@@ -276,6 +282,12 @@ def test_every_documented_status_happens(api):
         ("CreateStaffMember", 409): {"json": {"staff_id": "ben", "card_uid": "04A1B2C3D4E5FB",
                                               "pin": "135790"}},
         ("DeactivateStaffMember", 404): {"staff_id": "nobody"},
+        ("MarkReturnedToCounter", 404): {"reference": "PO-NONE"},
+        ("MarkReturnedToCounter", 409): {"reference": reference},  # cancelled
+        ("ResendPickupReminder", 404): {"reference": "PO-NONE"},
+        ("ResendPickupReminder", 409): {"reference": reference},  # cancelled: not waiting
+        ("UnlockStaffCard", 404): {"staff_id": "nobody"},
+        ("UnlockStaffCard", 409): {"staff_id": "dora"},  # deactivated
     }
     seen, expected = set(), set()
     document = build_document()
@@ -286,7 +298,8 @@ def test_every_documented_status_happens(api):
             expected.add((op, status))
             setup = dict(specific.get((op, status), good.get(op, {})))
             if setup.get("reference", "") is None:
-                setup["reference"] = create(api).json()["order"]["reference"]
+                fields = {"contact": "c@example.org"} if setup.pop("contact", False) else {}
+                setup["reference"] = create(api, **fields).json()["order"]["reference"]
                 if setup.pop("deposited", False) and status != 409:
                     kiosk_event(api, pb.EVENT_TYPE_ORDER_DEPOSITED, setup["reference"],
                                 compartment_number=1, pickup_deadline=to_timestamp(
@@ -362,3 +375,25 @@ def test_grpc_codes_map_to_the_design_guides_http_statuses():
         grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.INTERNAL: 500,
     }
     assert {code: http_status(code) for code in expected} == expected
+
+
+def test_order_actions_answer_with_the_grpc_reasons(api):
+    reference = create(api, contact="c@example.org").json()["order"]["reference"]
+    kiosk_event(api, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=1,
+                pickup_deadline=to_timestamp(datetime.now(timezone.utc) + timedelta(days=14)))
+    with api.client() as http:
+        in_box = http.post(f"/orders/{reference}:returnToCounter", json={"reason": "counter"})
+        assert (in_box.status_code, reason(in_box)) == (409, "ORDER_IN_BOX")
+        assert "removed at the box first" in in_box.json()["error"]["message"]
+        body = {"request_id": str(uuid.uuid4())}
+        first = http.post(f"/orders/{reference}:resendReminder", json=body)
+        assert first.status_code == 200 and first.json()["channel"] == "email"
+        assert http.post(f"/orders/{reference}:resendReminder", json=body).json() == first.json()
+    assert len(api.sql("SELECT * FROM audit_log WHERE action = 'order.reminder_resent'")) == 1
+    with api.client("supervisor") as http:
+        http.post("/staff", json={"staff_id": "finn", "card_uid": "04A1B2C3D4E5FE",
+                                  "pin": "135790"})
+        unlocked = http.post("/staff/finn:unlockCard", json={"reason": "checked"})
+    assert unlocked.status_code == 200 and unlocked.json()["staff_member"]["card_unlock_time"]
+    with api.client("integration") as http:  # an integration may not unlock cards
+        assert reason(http.post("/staff/finn:unlockCard", json={})) == "ROLE_MISSING"

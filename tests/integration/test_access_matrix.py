@@ -146,6 +146,12 @@ def office_calls(ref: str):
         ("ExtendPickupDeadline", lambda s: s.ExtendPickupDeadline(
             pb.ExtendPickupDeadlineRequest(reference=ref, pickup_deadline=to_timestamp(
                 datetime.now(timezone.utc) + timedelta(days=30))), timeout=5)),
+        ("MarkReturnedToCounter", lambda s: s.MarkReturnedToCounter(
+            pb.MarkReturnedToCounterRequest(reference=ref), timeout=5)),
+        ("ResendPickupReminder", lambda s: s.ResendPickupReminder(
+            pb.ResendPickupReminderRequest(reference=ref), timeout=5)),
+        ("UnlockStaffCard", lambda s: s.UnlockStaffCard(
+            pb.UnlockStaffCardRequest(staff_id="anna"), timeout=5)),
     ]
 
 
@@ -229,13 +235,14 @@ def test_own_office_roles_get_exactly_their_rights(world, role):
     expected = {
         Role.CLERK: allowed,
         Role.INTEGRATION: allowed,
-        Role.SUPERVISOR: allowed | {"SendKioskCommand", "ListStaffMembers", "ListKioskEvents"},
+        Role.SUPERVISOR: allowed | {"SendKioskCommand", "ListStaffMembers", "ListKioskEvents",
+                                    "UnlockStaffCard"},
         Role.TECHNICIAN: {"ListKiosks", "ListKioskEvents"},
         Role.AUDITOR: {"ListKioskEvents"},
     }[role]
     passed = set()
     for rpc in ("GetPickupOrder", "ListPickupOrders", "ListKiosks", "SendKioskCommand",
-                "ListStaffMembers", "ListKioskEvents", "ListOrderMessages"):
+                "ListStaffMembers", "ListKioskEvents", "ListOrderMessages", "UnlockStaffCard"):
         code, reason = _outcome(dict(office_calls(world.reference))[rpc], stub)
         if code == "ok":
             passed.add(rpc)

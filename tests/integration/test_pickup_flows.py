@@ -221,3 +221,46 @@ def test_a_second_barcode_scanner_feeds_staff_deposits(registry, make_kiosk):
     assert view.staff_state is StaffState.DEPOSIT_DOOR_OPEN, view.staff_error
     k.core.scan_screen(False)
     assert not wedge.show(ref), "stopped with the scan screen"
+
+
+def test_an_order_returned_to_the_counter_no_longer_opens_anything(registry, make_kiosk):
+    # Never deposited: the citizen came to the counter first.
+    k = make_kiosk()
+    created = registry.create_order()
+    ref = created.order.reference
+    k.synced(ref)
+    registry.office.MarkReturnedToCounter(pb.MarkReturnedToCounterRequest(
+        reference=ref, reason="handed over at the counter"), timeout=10)
+    wait_for(lambda: k.store.order(ref) is None, what="the kiosk to drop the returned order")
+    unlocks_before = len(k.bank.unlock_log)
+    view = k.pickup(created.qr_payload, "482915")
+    assert view.pickup_state is PickupState.UNKNOWN_CODE
+    assert len(k.bank.unlock_log) == unlocks_before
+
+
+def test_a_document_in_the_box_is_removed_before_it_goes_back_to_the_counter(registry,
+                                                                           make_kiosk):
+    import grpc
+
+    from registry.errors import error_reason
+
+    k = make_kiosk()
+    created, number = in_the_box(registry, k)
+    ref = created.order.reference
+    try:
+        registry.office.MarkReturnedToCounter(pb.MarkReturnedToCounterRequest(reference=ref),
+                                              timeout=10)
+        raise AssertionError("a document in the box was marked returned")
+    except grpc.RpcError as error:
+        assert error_reason(error) == "ORDER_IN_BOX"
+    registry.office.CancelPickupOrder(pb.CancelPickupOrderRequest(reference=ref), timeout=10)
+    wait_for(lambda: k.store.order(ref).status.value == "cancelled", what="the cancellation")
+    k.staff_login()
+    assert k.core.start_removal().staff_compartment == number
+    k.bank.close_door(number)
+    k.core.logout()
+    wait_for(lambda: registry.status(ref) == pb.ORDER_STATUS_REMOVED, what="the removal")
+    registry.office.MarkReturnedToCounter(pb.MarkReturnedToCounterRequest(reference=ref),
+                                          timeout=10)
+    assert registry.status(ref) == pb.ORDER_STATUS_RETURNED_TO_COUNTER
+    wait_for(lambda: k.store.order(ref) is None, what="the kiosk to forget the order")

@@ -171,3 +171,26 @@ def _try_login(k: KioskHarness, pin: str, wait_out: bool = False) -> str:
             return view.staff_state.value
         time.sleep(1)
     return view.staff_state.value
+
+
+def test_the_office_unlocks_a_locked_staff_card_and_the_same_pin_works(registry, tmp_path):
+    """Five wrong PINs lock the card at the kiosk; a supervisor unlocks it at the
+    registry (UnlockStaffCard); the staff sync lifts the lock and the holder's
+    own PIN logs in again; the unlock is in the registry's audit log."""
+    k = start_kiosk(registry, tmp_path)
+    wait_for(lambda: k.store.staff_count() > 0, what="staff records on the kiosk")
+    for _ in range(5):
+        assert _try_login(k, "000000", wait_out=True) == "logged_out"
+    wait_for(lambda: events(registry, "EVENT_TYPE_STAFF_CARD_LOCKED"), what="the lock alarm")
+    assert _try_login(k, STAFF_PIN, wait_out=True) == "logged_out"  # locked
+    registry.office.UnlockStaffCard(
+        pb.UnlockStaffCardRequest(staff_id="anna", reason="identity checked"), timeout=10)
+    wait_for(lambda: _try_login(k, STAFF_PIN, wait_out=True) == "menu", timeout=60,
+             what="a login with the same PIN after the unlock")
+    with sqlite3.connect(registry.db_path) as db:
+        audited = db.execute("SELECT actor, target, detail FROM audit_log"
+                             " WHERE action = 'staff.card_unlocked'").fetchall()
+    assert len(audited) == 1 and audited[0][1] == "anna" and "identity checked" in audited[0][2]
+    assert any(e.action == "staff.card_unlocked" and e.target == "anna"
+               for e in k.store.audit_entries())
+    k.kiosk.stop()

@@ -6,6 +6,7 @@ is a new store and core over the same file, as after a kill.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from common import credentials
@@ -275,3 +276,41 @@ def test_restarting_every_minute_gives_an_attacker_no_more_guesses(tmp_path):
         old["looked_up_per_hour"] > 2 * steady["looked_up_per_hour"]
     )  # what the persistence prevents
     assert attack_staff_card(tmp_path, "card", 30, minute)["pin_checks_per_hour"] <= 2 * 5
+
+
+def test_the_office_unlocks_a_locked_card_with_a_higher_unlock_generation(tmp_path):
+    from kiosk.store.guard_tables import unlock_reason
+
+    clock = Clock()
+    store, core, tables = open_kiosk(tmp_path / "k.sqlite3", clock)
+    for _ in range(5):
+        clock.now += timedelta(minutes=20)
+        core.present_staff_card(CARD)
+        core.staff_pin("000000")
+    clock.now += timedelta(minutes=20)
+    core.present_staff_card(CARD)
+    assert core.staff_pin(PIN).staff_state.value != "menu"  # locked
+    same = store.staff_by_lookup(credentials.lookup_key(CARD, SALT, PARAMS))
+    # A sync of the record as it was (e.g. a full sync) leaves the lock.
+    assert tables.unlock_renewed_cards([same], clock()) == []
+    unlocked = replace(same, unlock_generation=1)
+    with store.transaction() as tx:
+        store.save_staff(tx, unlocked)
+    assert tables.unlock_renewed_cards([unlocked], clock()) == [same.card_lookup]
+    core.logout()
+    core.present_staff_card(CARD)
+    assert core.staff_pin(PIN).staff_state.value == "menu"  # the same PIN works again
+    audited = [(e.actor, e.action, e.target) for e in store.audit_entries()
+               if e.action == "staff.card_unlocked"]
+    assert audited == [("registry", "staff.card_unlocked", "anna")]
+    core.logout()
+    # Locked again under generation 1: only generation 2 lifts it.
+    for _ in range(5):
+        clock.now += timedelta(minutes=20)
+        core.present_staff_card(CARD)
+        core.staff_pin("000000")
+    assert tables.unlock_renewed_cards([unlocked], clock()) == []
+    assert tables.unlock_renewed_cards([replace(same, unlock_generation=2)], clock()) \
+        == [same.card_lookup]
+    store.close()
+    assert unlock_reason("v", 0, replace(same, active=False, unlock_generation=9)) is None

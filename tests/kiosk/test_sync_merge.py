@@ -54,3 +54,30 @@ def test_a_later_deadline_from_the_office_is_taken_an_earlier_one_never():
     # An expired document is not made collectable again by the kiosk on its own.
     expired = replace(IN_BOX, status=OrderStatus.EXPIRED)
     assert office_changes(expired, replace(later, status=OrderStatus.EXPIRED)) == expired
+
+
+def _merged(tmp_path, local: PickupOrder, remote_status: OrderStatus) -> PickupOrder | None:
+    """``local`` in a real kiosk store, then a sync record of it with ``remote_status``."""
+    from kiosk.store import KioskStore
+    from kiosk.uplink.sync import merge_orders
+
+    store = KioskStore(tmp_path / f"{local.status.value}-{remote_status.value}.sqlite3")
+    try:
+        with store.transaction() as tx:
+            store.save_order(tx, local)
+        merge_orders(store, [replace(local, status=remote_status)])
+        return store.order(local.reference)
+    finally:
+        store.close()
+
+
+def test_an_order_returned_to_the_counter_leaves_the_kiosk(tmp_path):
+    returned = OrderStatus.RETURNED_TO_COUNTER
+    announced = replace(IN_BOX, status=OrderStatus.ANNOUNCED, compartment_number=None)
+    assert _merged(tmp_path, announced, returned) is None  # its code opens nothing here
+    removed = replace(IN_BOX, status=OrderStatus.REMOVED, compartment_number=None)
+    assert _merged(tmp_path, removed, returned) is None
+    # A document the kiosk holds (a deposit the registry had not heard of):
+    # never handed out, kept for staff to remove, like a cancelled one.
+    held = _merged(tmp_path, IN_BOX, returned)
+    assert held.status is OrderStatus.CANCELLED and held.compartment_number == 4

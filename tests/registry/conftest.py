@@ -21,7 +21,7 @@ import pytest
 from common.auth import authenticated_channel, bearer
 from common.credentials import KdfParams
 from registry.database import RegistryDatabase
-from registry.notifier import DirectoryNotifier, ReadyNotice
+from registry.notifier import DirectoryNotifier, FanOutNotifier, ReadyNotice
 from registry.server import RegistryServer, create_server
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
@@ -32,7 +32,7 @@ TEST_KDF = KdfParams(n=2**10)
 POSTGRES_MODULES = {
     "test_registry_kiosk", "test_registry_office", "test_registry_auth",
     "test_registry_audit", "test_registry_retention", "test_registry_sync_scale",
-    "test_audit_retention", "test_registry_oidc", "test_user_rules",
+    "test_audit_retention", "test_registry_oidc", "test_user_rules", "test_registry_order_actions",
 }
 
 
@@ -110,8 +110,9 @@ def postgres_sql(url: str, query: str, params) -> list:
 
 
 def start_registry(db_path: Path | str, notify_dir: Path, *, state_dir: Path | None = None,
-                   **kwargs) -> Registry:
-    """``db_path``: a SQLite path, or a PostgreSQL URL with ``state_dir`` for its files."""
+                   more_notifiers: tuple = (), **kwargs) -> Registry:
+    """``db_path``: a SQLite path, or a PostgreSQL URL with ``state_dir`` for its files;
+    ``more_notifiers`` serve beside the recording one (e.g. the messages notifier)."""
     notifier = RecordingNotifier(notify_dir)
     kwargs.setdefault("kdf_params", TEST_KDF)
     if state_dir is not None:
@@ -119,7 +120,7 @@ def start_registry(db_path: Path | str, notify_dir: Path, *, state_dir: Path | N
     server = create_server(
         "127.0.0.1:0",
         db_path,
-        notifier=notifier,
+        notifier=FanOutNotifier([notifier, *more_notifiers]) if more_notifiers else notifier,
         office_contact="Bürgerbüro Musterstadt, 0123 456789",
         stream_poll_seconds=0.2,
         **kwargs,

@@ -281,3 +281,20 @@ def test_user_roles_reactivation_and_passwords_follow_the_users_rules(registry, 
         "SELECT action FROM audit_log WHERE target = 'anna' AND action LIKE 'user.%' ORDER BY seq")]
     assert actions == ["user.created", "user.roles_changed", "user.roles_changed",
                        "user.revoked", "user.reactivated", "user.password_reset"]
+
+
+def test_order_returned_remind_and_staff_unlock(cli, registry):
+    cli("order", "create", "--kind", "passport", "--reference", "BB-3")
+    code, _, err = cli("order", "remind", "BB-3")
+    assert code == 1 and "ORDER_NOT_WAITING" not in err and "only a document waiting" in err
+    code, out, _ = cli("order", "returned", "BB-3", "--reason", "at the counter")
+    assert code == 0 and "BB-3 returned to the counter" in out
+    code, out, _ = cli("order", "list", "--status", "returned_to_counter", "--json")
+    assert [o["reference"] for o in json.loads(out)] == ["BB-3"]
+
+    cli("staff", "add", "carl", "--card-uid", "04a1b2c5", "--pin", "246810")
+    code, out, _ = cli("staff", "unlock", "carl", "--reason", "mistyped")
+    assert code == 0 and "card of carl unlocked" in out
+    assert registry.sql("SELECT unlock_generation FROM staff WHERE staff_id = 'carl'")[0][0] == 1
+    code, _, err = cli("staff", "unlock", "nobody")
+    assert code == 1 and "staff member nobody not found" in err

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import grpc
@@ -85,14 +86,16 @@ def test_an_older_schema_is_refused_until_db_upgrade(database, capsys):
     at_revision(target, "0004")
 
     assert main(["db", "check", "--db", target]) == 1
-    assert "older than this registry's version 6: run `kiosk-registry db upgrade`" in \
+    assert (f"older than this registry's version {migrations.SCHEMA_VERSION}:"
+            " run `kiosk-registry db upgrade`") in \
         one_error_line(capsys)
     assert serve(target, state) == 1
     assert "run `kiosk-registry db upgrade`" in one_error_line(capsys)
     assert nothing_started(state)
 
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 4 to schema version 6" in capsys.readouterr().out
+    assert (f"upgraded from schema version 4 to schema version {migrations.SCHEMA_VERSION}"
+            in capsys.readouterr().out)
     assert main(["db", "upgrade", "--db", target]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert main(["db", "check", "--db", target]) == 0
@@ -214,7 +217,8 @@ def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, c
 
     assert not new_tables & tables()
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 5 to schema version 6" in capsys.readouterr().out
+    assert (f"upgraded from schema version 5 to schema version {migrations.SCHEMA_VERSION}"
+            in capsys.readouterr().out)
     assert new_tables <= tables()
     db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
     with db.transaction() as tx:
@@ -230,3 +234,34 @@ def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, c
     assert not new_tables & tables() and "offices" in tables()
     at_revision(target, "head")
     assert new_tables <= tables()
+
+
+def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys):
+    """0008 adds staff.unlock_generation (0 for every member) and card_unlock_time;
+    a downgrade removes only those."""
+    target, state, run = database
+    at_revision(target, "0006")
+    run("INSERT INTO staff (staff_id, card_lookup, pin_verifier, active, create_time,"
+        " change_seq) VALUES ('anna', 'x', 'v', 1, '2026-12-01T10:00:00+00:00', 1)")
+
+    def columns() -> set[str]:
+        engine = locate(target).engine()
+        with engine.connect() as conn:
+            names = {c["name"] for c in sa.inspect(conn).get_columns("staff")}
+        engine.dispose()
+        return names
+
+    assert "unlock_generation" not in columns()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    capsys.readouterr()
+    assert {"unlock_generation", "card_unlock_time"} <= columns()
+    db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
+    with db.transaction() as tx:
+        assert tx.get_staff("anna").unlock_generation == 0
+        assert tx.unlock_card("anna", datetime.now(timezone.utc)).unlock_generation == 1
+    db.close()
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0006")
+    engine.dispose()
+    assert not {"unlock_generation", "card_unlock_time"} & columns()

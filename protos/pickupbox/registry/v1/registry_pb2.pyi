@@ -28,6 +28,7 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
     ORDER_STATUS_REMOVED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_RETURNED_TO_COUNTER: _ClassVar[OrderStatus]
 
 class CompartmentSize(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -117,6 +118,7 @@ ORDER_STATUS_COLLECTED: OrderStatus
 ORDER_STATUS_EXPIRED: OrderStatus
 ORDER_STATUS_REMOVED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
+ORDER_STATUS_RETURNED_TO_COUNTER: OrderStatus
 COMPARTMENT_SIZE_UNSPECIFIED: CompartmentSize
 COMPARTMENT_SIZE_S: CompartmentSize
 COMPARTMENT_SIZE_M: CompartmentSize
@@ -286,16 +288,18 @@ class OrderRecord(_message.Message):
     def __init__(self, reference: _Optional[str] = ..., kind: _Optional[_Union[DocumentKind, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., size: _Optional[_Union[CompartmentSize, str]] = ..., needs_low_compartment: _Optional[bool] = ..., requires_pin_letter_confirmation: _Optional[bool] = ..., code_lookup: _Optional[bytes] = ..., pin_verifier: _Optional[str] = ..., pickup_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compartment_number: _Optional[int] = ...) -> None: ...
 
 class StaffRecord(_message.Message):
-    __slots__ = ("staff_id", "card_lookup", "pin_verifier", "active")
+    __slots__ = ("staff_id", "card_lookup", "pin_verifier", "active", "unlock_generation")
     STAFF_ID_FIELD_NUMBER: _ClassVar[int]
     CARD_LOOKUP_FIELD_NUMBER: _ClassVar[int]
     PIN_VERIFIER_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    UNLOCK_GENERATION_FIELD_NUMBER: _ClassVar[int]
     staff_id: str
     card_lookup: bytes
     pin_verifier: str
     active: bool
-    def __init__(self, staff_id: _Optional[str] = ..., card_lookup: _Optional[bytes] = ..., pin_verifier: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+    unlock_generation: int
+    def __init__(self, staff_id: _Optional[str] = ..., card_lookup: _Optional[bytes] = ..., pin_verifier: _Optional[str] = ..., active: _Optional[bool] = ..., unlock_generation: _Optional[int] = ...) -> None: ...
 
 class SyncChangesResponse(_message.Message):
     __slots__ = ("orders", "staff", "next_cursor", "has_more", "credential_policy")
@@ -430,6 +434,54 @@ class ReportAuditEntriesResponse(_message.Message):
     head_seq: int
     head_hash: str
     def __init__(self, head_seq: _Optional[int] = ..., head_hash: _Optional[str] = ...) -> None: ...
+
+class MarkReturnedToCounterRequest(_message.Message):
+    __slots__ = ("request_id", "reference", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reference: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reference: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class MarkReturnedToCounterResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: PickupOrder
+    def __init__(self, order: _Optional[_Union[PickupOrder, _Mapping]] = ...) -> None: ...
+
+class ResendPickupReminderRequest(_message.Message):
+    __slots__ = ("request_id", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class ResendPickupReminderResponse(_message.Message):
+    __slots__ = ("order", "channel")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    order: PickupOrder
+    channel: str
+    def __init__(self, order: _Optional[_Union[PickupOrder, _Mapping]] = ..., channel: _Optional[str] = ...) -> None: ...
+
+class UnlockStaffCardRequest(_message.Message):
+    __slots__ = ("request_id", "staff_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    staff_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., staff_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnlockStaffCardResponse(_message.Message):
+    __slots__ = ("staff_member",)
+    STAFF_MEMBER_FIELD_NUMBER: _ClassVar[int]
+    staff_member: StaffMember
+    def __init__(self, staff_member: _Optional[_Union[StaffMember, _Mapping]] = ...) -> None: ...
 
 class ExtendPickupDeadlineRequest(_message.Message):
     __slots__ = ("request_id", "reference", "pickup_deadline", "reason")
@@ -640,14 +692,16 @@ class SendKioskCommandResponse(_message.Message):
     def __init__(self, command_id: _Optional[str] = ...) -> None: ...
 
 class StaffMember(_message.Message):
-    __slots__ = ("staff_id", "active", "create_time")
+    __slots__ = ("staff_id", "active", "create_time", "card_unlock_time")
     STAFF_ID_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CARD_UNLOCK_TIME_FIELD_NUMBER: _ClassVar[int]
     staff_id: str
     active: bool
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, staff_id: _Optional[str] = ..., active: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    card_unlock_time: _timestamp_pb2.Timestamp
+    def __init__(self, staff_id: _Optional[str] = ..., active: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., card_unlock_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateStaffMemberRequest(_message.Message):
     __slots__ = ("request_id", "staff_id", "card_uid", "pin")

@@ -447,6 +447,21 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.FromString,
                 _registered_method=True)
+        self.MarkReturnedToCounter = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/MarkReturnedToCounter',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterResponse.FromString,
+                _registered_method=True)
+        self.ResendPickupReminder = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ResendPickupReminder',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderResponse.FromString,
+                _registered_method=True)
+        self.UnlockStaffCard = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/UnlockStaffCard',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -543,6 +558,36 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkReturnedToCounter(self, request, context):
+        """The document is (or stays) at the office counter: an announced order, or
+        one whose document staff took out of the box (REMOVED). Ends the order:
+        the kiosks drop its code at their next sync, its reminders are cancelled
+        and its contact is wiped like that of any ended order. Refused with
+        ORDER_IN_BOX while the document is still in a compartment (deposited,
+        expired, cancelled): remove it at the box first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendPickupReminder(self, request, context):
+        """Sends the pickup reminder of a document in the box again, as a new
+        message (the citizen lost the first). Refused for orders not waiting in
+        the box (ORDER_NOT_WAITING) and without a contact (ORDER_HAS_NO_CONTACT).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlockStaffCard(self, request, context):
+        """Unlocks a staff card that kiosks locked after too many wrong PINs: the
+        staff record's unlock_generation goes up and reaches every kiosk of the
+        office with the staff sync. The PIN stays the same. Supervisors and admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -610,6 +655,21 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.ExtendPickupDeadline,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.SerializeToString,
+            ),
+            'MarkReturnedToCounter': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkReturnedToCounter,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterResponse.SerializeToString,
+            ),
+            'ResendPickupReminder': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendPickupReminder,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderResponse.SerializeToString,
+            ),
+            'UnlockStaffCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlockStaffCard,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -965,6 +1025,87 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/ExtendPickupDeadline',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.ExtendPickupDeadlineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkReturnedToCounter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/MarkReturnedToCounter',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.MarkReturnedToCounterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendPickupReminder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ResendPickupReminder',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ResendPickupReminderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlockStaffCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/UnlockStaffCard',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.FromString,
             options,
             channel_credentials,
             insecure,
