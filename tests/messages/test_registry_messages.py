@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -29,6 +30,7 @@ from tests.registry.conftest import TEST_KDF, compartments
 
 pytestmark = pytest.mark.integration
 SECRET = "register-secret-0123456789"
+BERLIN = ZoneInfo("Europe/Berlin")  # the offices' default zone (MessagesConfig)
 
 
 def start_registry(tmp_path, config, kiosks=(("kiosk-1", DEFAULT_OFFICE),)):
@@ -90,7 +92,10 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
     server, office, kiosk, messages, tmp_path = running
     created = _create(office, "leyla@example.org;lang=ar")
     reference = created.order.reference
-    deadline = datetime.now(timezone.utc) + timedelta(days=10)
+    # At 18:00 in the office's zone, so that the last-day notice (08:00 on the
+    # deadline's day) is always scheduled, whatever the time of day the test runs.
+    deadline = (datetime.now(BERLIN) + timedelta(days=10)).replace(
+        hour=18, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
     report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
             pickup_deadline=to_timestamp(deadline))
 
