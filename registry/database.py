@@ -104,6 +104,10 @@ DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 _in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "registry_in_transaction", default=False
 )
+# The transaction this thread (or task) is in, for stores that join it (the message queue).
+_current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+    "registry_current_transaction", default=None
+)
 # Where a PostgreSQL registry keeps its files (audit key, admin credential) by default.
 STATE_DIR_ENV = "KIOSK_REGISTRY_STATE_DIR"
 DEFAULT_STATE_DIR = "var"
@@ -351,6 +355,22 @@ class Transaction:
         result = self._run(sql, params or {})
         names = list(result.keys())
         return [dict(zip(names, row)) for row in result]
+
+    def execute(self, sql: str, params: dict[str, Any] | list[dict[str, Any]] | None = None
+                ) -> int:
+        """A portable write (``:param`` placeholders; a list of dicts runs it once
+        per dict) for stores outside this module, e.g. the message queue
+        (registry/messages/queue.py); returns the number of rows it changed."""
+        return self._run(sql, params if params is not None else {}).rowcount
+
+    def lock(self, name: str) -> None:
+        """Holds a named lock until this transaction ends, across registry
+        instances on PostgreSQL (SQLite's one writer needs none)."""
+        self._lock(name)
+
+    @property
+    def postgresql(self) -> bool:
+        return self._postgresql
 
     # ------------------------------------------------------------- sequence
 
@@ -1206,13 +1226,21 @@ class RegistryDatabase:
             with self._lock:  # type: ignore[union-attr]
                 with self._shared.begin():  # BEGIN IMMEDIATE (see registry.storage.location)
                     tx = Transaction(self._shared, self)
-                    yield tx
+                    current = _current.set(tx)
+                    try:
+                        yield tx
+                    finally:
+                        _current.reset(current)
         else:
             token = _in_transaction.set(True)
             try:
                 with self._engine.begin() as conn:
                     tx = Transaction(conn, self)
-                    yield tx
+                    current = _current.set(tx)
+                    try:
+                        yield tx
+                    finally:
+                        _current.reset(current)
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
                 # PostgreSQL restarting, a dropped connection, a deadlock
                 # victim: the call fails as UNAVAILABLE (nothing was committed)
@@ -1230,6 +1258,14 @@ class RegistryDatabase:
                 self._commands_changed.notify_all()
             for listener in self.command_listeners:
                 listener(frozenset(tx.queued_for))
+
+    @property
+    def current_transaction(self) -> Transaction | None:
+        """The transaction of this database this thread (or task) is inside, if any:
+        code called from within one (a notifier's hook) joins it instead of
+        opening a second one, which on SQLite's one connection could not begin."""
+        tx = _current.get()
+        return tx if tx is not None and tx._db is self else None
 
     @property
     def in_transaction(self) -> bool:

@@ -71,7 +71,7 @@ def test_serve_with_directory_and_messages(tmp_path, smtp_server):
         assert created.pickup_code in text and "Код отримання" in text
         reference = created.order.reference
         assert (tmp_path / "notes" / f"{reference}.txt").exists()  # the directory notifier
-        assert (tmp_path / "messages.sqlite3").exists()  # the queue beside the notices
+        assert not (tmp_path / "messages.sqlite3").exists()  # the queue is in the database
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
     finally:

@@ -214,7 +214,7 @@ def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, c
 
     assert not new_tables & tables()
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 5 to schema version 6" in capsys.readouterr().out
+    assert "upgraded from schema version 5 to schema version 7" in capsys.readouterr().out
     assert new_tables <= tables()
     db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
     with db.transaction() as tx:

@@ -1,0 +1,118 @@
+"""Version 7: the messages' queue and the on-call alarms move into this database.
+
+Until version 6 the messages notifier (registry/messages) kept its queue in a
+SQLite file of its own per registry process, so two instances on one
+PostgreSQL had two queues. Now every instance claims from the same tables:
+
+``messages``
+    one row per message (pickup notice, reminder, e-mail/SMS/webhook),
+    keyed by ``<order>:<kind>:<channel>:<sequence>``; ``claimed_by`` and
+    ``lease_until`` say which instance is sending it and until when its
+    claim holds (a killed instance's claim is taken over after that).
+``message_attempts``
+    the delivery log of each message.
+``message_kiosks_seen``
+    kiosks' last heartbeats as the offline alarm watches them.
+``oncall_alarms``
+    alarms to the staff on call (kiosk silent, door forced, citizen
+    unreachable: print the letter); acknowledged once, wherever (console,
+    CLI), with who and the comment. ``source_event`` links an alarm a
+    kiosk event raised to that event, so the console lists them as one.
+
+Two indexes serve the console's open-alarm count on every page: alarm
+events by type and time, acknowledgements in the audit log by target.
+
+A queue file of an older release is imported when the registry starts
+(registry/messages/legacy.py), not here: the migration does not know where
+an instance kept its file.
+
+Revision ID: 0007
+"""
+
+from alembic import op
+
+from registry.storage.migrations import for_dialect, statements
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+SCHEMA = """
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    order_reference TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    language TEXT NOT NULL,
+    template_values TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT NOT NULL,
+    next_attempt TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    provider_id TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    final_at TEXT,
+    office_id TEXT NOT NULL DEFAULT '',
+    claimed_by TEXT NOT NULL DEFAULT '',
+    lease_until TEXT
+);
+CREATE INDEX messages_due ON messages (status, next_attempt);
+CREATE INDEX messages_by_order ON messages (order_reference, channel, seq);
+CREATE INDEX messages_by_provider_id ON messages (provider_id) WHERE provider_id != '';
+CREATE INDEX messages_final ON messages (final_at) WHERE final_at IS NOT NULL;
+CREATE TABLE message_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_key TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX message_attempts_by_key ON message_attempts (message_key);
+CREATE TABLE message_kiosks_seen (
+    kiosk_id TEXT PRIMARY KEY,
+    last_seen TEXT NOT NULL,
+    office_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE oncall_alarms (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    order_reference TEXT NOT NULL DEFAULT '',
+    scope TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '',
+    cleared_at TEXT,
+    office_id TEXT NOT NULL DEFAULT '',
+    source_event TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX oncall_alarms_by_subject ON oncall_alarms (kind, scope, order_reference);
+CREATE INDEX oncall_alarms_open ON oncall_alarms (raised_at)
+    WHERE acknowledged_at IS NULL AND cleared_at IS NULL;
+CREATE INDEX events_by_type_time ON events (type, received_at);
+CREATE INDEX audit_log_by_action_target ON audit_log (action, target);
+"""
+
+TABLES = ("oncall_alarms", "message_kiosks_seen", "message_attempts", "messages")
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in statements(for_dialect(SCHEMA, dialect)):
+        op.execute(statement)
+    op.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+
+
+def downgrade() -> None:
+    # Going back drops the queue and the on-call alarms: let the queue drain first.
+    op.execute("DROP INDEX audit_log_by_action_target")
+    op.execute("DROP INDEX events_by_type_time")
+    for table in TABLES:
+        op.execute(f"DROP TABLE {table}")
+    op.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
