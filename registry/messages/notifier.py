@@ -145,7 +145,7 @@ class MessagesNotifier:
         release's queue file is imported now), refused delivery reports go
         into its audit log."""
         self._registry_db = db
-        if self.queue is None:
+        if self.queue is None or self.queue.db is not db:  # first, or a restarted server
             self._connect(db)
 
     def office(self, office_id: str) -> OfficeSetup:
