@@ -56,6 +56,16 @@ def database(request, tmp_path):
     return str(path), state, run_sqlite
 
 
+def drop_version_7(conn) -> None:
+    """Takes out what migration 0007 added (a file from before it never had it)."""
+    from registry.storage.alembic.versions import v0007_message_queue as v7
+
+    conn.execute("DROP INDEX audit_log_by_action_target")
+    conn.execute("DROP INDEX events_by_type_time")
+    for table in v7.TABLES:
+        conn.execute(f"DROP TABLE {table}")
+
+
 def at_revision(target: str, revision: str) -> None:
     engine = locate(target).engine()
     with engine.connect() as conn, conn.begin():
@@ -85,14 +95,14 @@ def test_an_older_schema_is_refused_until_db_upgrade(database, capsys):
     at_revision(target, "0004")
 
     assert main(["db", "check", "--db", target]) == 1
-    assert "older than this registry's version 6: run `kiosk-registry db upgrade`" in \
+    assert "older than this registry's version 7: run `kiosk-registry db upgrade`" in \
         one_error_line(capsys)
     assert serve(target, state) == 1
     assert "run `kiosk-registry db upgrade`" in one_error_line(capsys)
     assert nothing_started(state)
 
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 4 to schema version 6" in capsys.readouterr().out
+    assert "upgraded from schema version 4 to schema version 7" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", target]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert main(["db", "check", "--db", target]) == 0
@@ -124,6 +134,7 @@ def test_a_sqlite_file_from_before_alembic_upgrades_in_place(tmp_path, capsys):
     with sqlite3.connect(path) as conn:  # what release 3 wrote
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP INDEX orders_open_by_kiosk")
+        drop_version_7(conn)
         conn.execute("ALTER TABLE commands DROP COLUMN expire_at")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
@@ -230,3 +241,30 @@ def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, c
     assert not new_tables & tables() and "offices" in tables()
     at_revision(target, "head")
     assert new_tables <= tables()
+
+
+def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys):
+    """0007 moves the messages' queue and the on-call alarms into the registry
+    database; a downgrade removes only those tables."""
+    from registry.storage.alembic.versions import v0007_message_queue as v7
+
+    target, state, run = database
+    at_revision(target, "0006")
+    run("INSERT INTO offices (office_id, name, create_time) VALUES ('o1', 'Amt', 't')")
+
+    def tables() -> set[str]:
+        engine = locate(target).engine()
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+        engine.dispose()
+        return names
+
+    assert not set(v7.TABLES) & tables()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert "upgraded from schema version 6 to schema version 7" in capsys.readouterr().out
+    assert set(v7.TABLES) <= tables()
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0006")
+    engine.dispose()
+    assert not set(v7.TABLES) & tables() and "offices" in tables()
