@@ -321,6 +321,7 @@ class Transaction:
         self._locks: set[str] = set()
         self.commands_queued = False
         self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
+        self._ended = False
 
     # ----------------------------------------------------------- plumbing
 
@@ -1230,6 +1231,7 @@ class RegistryDatabase:
                     try:
                         yield tx
                     finally:
+                        tx._ended = True
                         _current.reset(current)
         else:
             token = _in_transaction.set(True)
@@ -1240,6 +1242,7 @@ class RegistryDatabase:
                     try:
                         yield tx
                     finally:
+                        tx._ended = True
                         _current.reset(current)
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
                 # PostgreSQL restarting, a dropped connection, a deadlock
@@ -1265,7 +1268,8 @@ class RegistryDatabase:
         code called from within one (a notifier's hook) joins it instead of
         opening a second one, which on SQLite's one connection could not begin."""
         tx = _current.get()
-        return tx if tx is not None and tx._db is self else None
+        # Not one that ended (a task started inside it copied the context).
+        return tx if tx is not None and tx._db is self and not tx._ended else None
 
     @property
     def in_transaction(self) -> bool:

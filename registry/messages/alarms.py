@@ -87,7 +87,8 @@ def render_staff(kind: str, values: dict[str, str]) -> tuple[str, str]:
         german = f"Entwarnung: {de}: {where} ist behoben ({values['time']})."
         english = f"All clear: {en}: {where} is resolved ({values['time']})."
     if kind != ALL_CLEAR:
-        german += f"\nBestätigen: in der Konsole unter Alarme, oder kiosk-registry alarm ack {number}"
+        german += (f"\nBestätigen: in der Konsole unter Alarme, oder"
+                   f" kiosk-registry alarm ack {number}")
         english += f"\nAcknowledge: console, Alarms; or kiosk-registry alarm ack {number}"
     return subject, f"{german.strip()}\n\n{english}\n"
 

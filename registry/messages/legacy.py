@@ -5,7 +5,8 @@ delivery log, the kiosks' heartbeats and the on-call alarms in a SQLite
 file of its own (``messages.sqlite3`` beside the registry database, or
 ``[queue] path``). When the messages notifier first meets the registry's
 database (the server's start) and that file exists, everything in it is
-copied into the database's tables (migration 0007) in one transaction, and
+copied into the database's tables (migration 0007) in one transaction (the
+heartbeats are not: the registry's ``kiosks.last_seen`` has them), and
 the file is deleted: it holds recipients and, for unsent notices, pickup
 codes, which must not stay behind in a second place.
 
@@ -80,11 +81,10 @@ def import_file(queue: MessageQueue, path: Path) -> dict[str, int]:
     try:
         messages = _rows(conn, "messages")
         attempts = _rows(conn, "attempts")
-        seen = _rows(conn, "kiosks_seen")
         alarm_rows = _rows(conn, "alarms")
     finally:
         conn.close()  # the last connection folds the file's WAL back in
-    counts = {"messages": 0, "attempts": 0, "alarms": 0, "kiosks": 0}
+    counts = {"messages": 0, "attempts": 0, "alarms": 0}
     ids: dict[int, int] = {}
     with queue.transaction() as tx:
         for row in alarm_rows:
@@ -143,13 +143,6 @@ def import_file(queue: MessageQueue, path: Path) -> dict[str, int]:
             counts["attempts"] = tx.execute(
                 "INSERT INTO message_attempts (message_key, attempt, at, outcome, detail)"
                 " VALUES (:key, :attempt, :at, :outcome, :detail)", log_rows)
-        for row in seen:
-            counts["kiosks"] += tx.execute(
-                "INSERT INTO message_kiosks_seen (kiosk_id, last_seen, office_id)"
-                " VALUES (:kiosk, :seen, :office) ON CONFLICT (kiosk_id) DO NOTHING",
-                {"kiosk": row["kiosk_id"], "seen": row["last_seen"],
-                 "office": _get(row, "office_id")},
-            )
     return counts
 
 
@@ -166,6 +159,6 @@ def import_once(queue: MessageQueue, path: Path) -> dict[str, int] | None:
         leftover.unlink(missing_ok=True)
     log.warning(
         "imported the message queue file %s into the registry database (%d messages,"
-        " %d alarms, %d kiosks' heartbeats) and deleted it: the queue is in the database now",
-        path, counts["messages"], counts["alarms"], counts["kiosks"])
+        " %d alarms) and deleted it: the queue is in the database now",
+        path, counts["messages"], counts["alarms"])
     return counts

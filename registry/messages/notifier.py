@@ -188,9 +188,10 @@ class MessagesNotifier:
 
     def kiosk_seen(self, kiosk_id: str, at: datetime, office_id: str = "") -> None:
         """The registry's heartbeat hook: ends a kiosk_offline alarm."""
-        # One commit per heartbeat; the worker is woken only for an all-clear.
+        # The heartbeat itself is in kiosks.last_seen already (the registry
+        # wrote it); here only an open kiosk_offline alarm is cleared, and
+        # the worker woken only for that all-clear.
         with self.queue.transaction():
-            self.queue.kiosk_seen(kiosk_id, at, office_id)
             cleared = self._all_clear((alarms.KIOSK_OFFLINE,), alarms.scope(kiosk_id, 0), at)
         if cleared:
             self.queue.wake()

@@ -520,23 +520,17 @@ class MessageQueue:
 
     # ------------------------------------------------------ kiosk heartbeats
 
-    def kiosk_seen(self, kiosk_id: str, at: datetime, office_id: str = "") -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO message_kiosks_seen (kiosk_id, last_seen, office_id)"
-                " VALUES (:kiosk, :at, :office) ON CONFLICT (kiosk_id) DO UPDATE SET"
-                " last_seen = excluded.last_seen, office_id = excluded.office_id",
-                {"kiosk": kiosk_id, "at": _text(at), "office": office_id},
-            )
-
     def kiosks_silent_since(self, moment: datetime) -> list[tuple[str, datetime, str]]:
-        """(kiosk, last heartbeat, office) of kiosks silent since before ``moment``."""
+        """(kiosk, last heartbeat, office) of enrolled kiosks silent since before
+        ``moment``, from the registry's own record of heartbeats (``kiosks``)."""
         with self.transaction() as tx:
             rows = tx.query(
-                "SELECT kiosk_id, last_seen, office_id FROM message_kiosks_seen"
-                " WHERE last_seen < :moment", {"moment": _text(moment)},
+                "SELECT k.kiosk_id, k.last_seen, COALESCE(e.office_id, '') AS office_id"
+                " FROM kiosks AS k LEFT JOIN kiosk_enrolments AS e ON e.kiosk_id = k.kiosk_id"
+                " WHERE k.last_seen < :moment AND e.revoke_time IS NULL",
+                {"moment": moment.astimezone(timezone.utc).isoformat()},
             )
-        return [(r["kiosk_id"], _moment(r["last_seen"]), r["office_id"])  # type: ignore[misc]
+        return [(r["kiosk_id"], datetime.fromisoformat(r["last_seen"]), r["office_id"])
                 for r in rows]
 
     # ------------------------------------------------------------- alarms

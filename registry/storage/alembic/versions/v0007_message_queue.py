@@ -11,13 +11,15 @@ PostgreSQL had two queues. Now every instance claims from the same tables:
     claim holds (a killed instance's claim is taken over after that).
 ``message_attempts``
     the delivery log of each message.
-``message_kiosks_seen``
-    kiosks' last heartbeats as the offline alarm watches them.
 ``oncall_alarms``
     alarms to the staff on call (kiosk silent, door forced, citizen
     unreachable: print the letter); acknowledged once, wherever (console,
     CLI), with who and the comment. ``source_event`` links an alarm a
     kiosk event raised to that event, so the console lists them as one.
+
+The kiosk-offline watcher reads ``kiosks.last_seen``, which every heartbeat
+already writes: no second write per heartbeat (the release-6 file kept its
+own copy).
 
 Two indexes serve the console's open-alarm count on every page: alarm
 events by type and time, acknowledgements in the audit log by target.
@@ -73,11 +75,6 @@ CREATE TABLE message_attempts (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX message_attempts_by_key ON message_attempts (message_key);
-CREATE TABLE message_kiosks_seen (
-    kiosk_id TEXT PRIMARY KEY,
-    last_seen TEXT NOT NULL,
-    office_id TEXT NOT NULL DEFAULT ''
-);
 CREATE TABLE oncall_alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -99,7 +96,7 @@ CREATE INDEX events_by_type_time ON events (type, received_at);
 CREATE INDEX audit_log_by_action_target ON audit_log (action, target);
 """
 
-TABLES = ("oncall_alarms", "message_kiosks_seen", "message_attempts", "messages")
+TABLES = ("oncall_alarms", "message_attempts", "messages")
 
 
 def upgrade() -> None:
