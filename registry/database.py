@@ -600,6 +600,8 @@ class Transaction:
             " DO UPDATE SET count = order_counts.count + 1",
             {"day": day, "office": office_id, "kind": kind, "status": status},
         )
+        self._run("DELETE FROM open_alarm_events WHERE event_id IN"
+                  " (SELECT event_id FROM events WHERE order_reference = :ref)", {"ref": reference})
         self._run("DELETE FROM events WHERE order_reference = :ref", {"ref": reference})
         self._run("DELETE FROM orders WHERE reference = :ref", {"ref": reference})
 
@@ -727,6 +729,15 @@ class Transaction:
             " VALUES (:id, :kiosk, :type, :ref, :payload, :now)",
             {"id": event_id, "kiosk": kiosk_id, "type": type, "ref": order_reference,
              "payload": payload, "now": _text(utcnow())},
+        )
+
+    def mark_alarm_open(self, event_id: str) -> None:
+        """The stored event is an alarm: open until acknowledged (the console's
+        banner counts these, see migration 0007)."""
+        self._run(
+            "INSERT INTO open_alarm_events (event_id, kiosk_id, received_at)"
+            " SELECT event_id, kiosk_id, received_at FROM events WHERE event_id = :id",
+            {"id": event_id},
         )
 
     # ------------------------------------------------------------ commands

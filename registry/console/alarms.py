@@ -196,21 +196,17 @@ def load_alarms(db, office_id: str | None) -> list[AlarmView]:
 
 
 def open_alarm_count(db, office_id: str | None) -> int:
-    """The banner's number: open alarm events of the last 30 days (each
-    without an acknowledgement in the audit log) plus open on-call alarms,
-    counted by the database (indexes from migration 0007)."""
+    """The banner's number: open alarm events of the last 30 days (table
+    ``open_alarm_events``: each stored alarm event until its acknowledgement)
+    plus open on-call alarms, counted by the database (migration 0007)."""
     now = datetime.now(timezone.utc)
-    types, params = _types()
     scope, scope_params = _scope(office_id)
     kinds, kind_params = _not_event_kinds()
     oncall_scope, oncall_params = _oncall_scope(office_id)
     with db.transaction() as tx:
         events = tx.query(
-            "SELECT COUNT(*) AS n FROM events AS e WHERE " + types + scope
-            + " AND received_at >= :since AND NOT EXISTS (SELECT 1 FROM audit_log AS a"
-            " WHERE a.action = :action AND a.target = e.event_id)",
-            {**params, **scope_params, "since": (now - WINDOW).isoformat(),
-             "action": ACK_ACTION})[0]["n"]
+            "SELECT COUNT(*) AS n FROM open_alarm_events WHERE received_at >= :since" + scope,
+            {**scope_params, "since": (now - WINDOW).isoformat()})[0]["n"]
         others = tx.query(
             "SELECT COUNT(*) AS n FROM oncall_alarms WHERE " + kinds + oncall_scope
             + " AND acknowledged_at IS NULL AND cleared_at IS NULL",
@@ -247,6 +243,7 @@ def acknowledge_alarm(db, key: str, by: str, comment: str, office_id: str | None
             return ALREADY
         tx.audit(by, ACK_ACTION, office_id=office_id or "", target=key,
                  kiosk=alarm.kiosk_id, alarm=alarm.type, comment=comment)
+        tx.execute("DELETE FROM open_alarm_events WHERE event_id = :e", {"e": key})
         payload = tx.query("SELECT payload FROM events WHERE event_id = :e", {"e": key})[0]
         oncall.acknowledge_for_event(queue, tx, alarm.kiosk_id, alarm.type,
                                      bytes(payload["payload"]), by, comment)

@@ -124,10 +124,10 @@ def open_events_of(tx, alarm: Alarm) -> list[dict]:
     kiosk = alarm.scope.split("/", 1)[0]
     since = (datetime.now(timezone.utc) - EVENT_WINDOW).isoformat()
     rows = tx.query(
-        "SELECT event_id, kiosk_id, payload FROM events AS e WHERE type = :type"
-        " AND kiosk_id = :kiosk AND received_at >= :since AND NOT EXISTS (SELECT 1 FROM"
-        " audit_log AS a WHERE a.action = :action AND a.target = e.event_id)",
-        {"type": event_type, "kiosk": kiosk, "since": since, "action": ACK_ACTION},
+        "SELECT e.event_id, e.kiosk_id, e.payload FROM open_alarm_events AS o"
+        " JOIN events AS e ON e.event_id = o.event_id WHERE e.type = :type"
+        " AND o.kiosk_id = :kiosk AND o.received_at >= :since",
+        {"type": event_type, "kiosk": kiosk, "since": since},
     )
     return [r for r in rows if event_scope(r["kiosk_id"], bytes(r["payload"])) == alarm.scope]
 
@@ -154,6 +154,8 @@ def acknowledge(queue: MessageQueue, alarm_id: int, by: str = "", comment: str =
             tx.audit(actor, ACK_ACTION, office_id=alarm.office_id, target=event["event_id"],
                      kiosk=event["kiosk_id"], alarm=EVENT_TYPE_OF[alarm.kind],
                      comment=comment, oncall=alarm.id)
+            tx.execute("DELETE FROM open_alarm_events WHERE event_id = :e",
+                       {"e": event["event_id"]})
     return alarm
 
 

@@ -57,6 +57,8 @@ class Office:
 @dataclass(frozen=True)
 class MessagesConfig:
     office: Office = field(default_factory=Office)
+    # Where a release before 7 kept its queue file ([queue] path): imported
+    # once at the start (legacy.py); the queue itself is in the registry database.
     queue_path: Path | None = None
     batch_size: int = 20
     # How long an instance's claim on a batch holds (see queue.py).

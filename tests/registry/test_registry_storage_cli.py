@@ -251,6 +251,14 @@ def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys
     target, state, run = database
     at_revision(target, "0006")
     run("INSERT INTO offices (office_id, name, create_time) VALUES ('o1', 'Amt', 't')")
+    for event_id, type_ in (("e-open", "EVENT_TYPE_DOOR_FORCED"),
+                            ("e-done", "EVENT_TYPE_DOOR_FAILED"),
+                            ("e-deposit", "EVENT_TYPE_ORDER_DEPOSITED")):
+        run("INSERT INTO events (event_id, kiosk_id, type, payload, received_at)"
+            f" VALUES ('{event_id}', 'k1', '{type_}', '', '2026-12-01T00:00:00+00:00')")
+    run("INSERT INTO audit_log (seq, time, actor, action, office_id, target, outcome, detail,"
+        " prev_hash, hash) VALUES (1, 't', 'user:a', 'alarm.acknowledged', '', 'e-done', 'ok',"
+        " '{}', '', '')")
 
     def tables() -> set[str]:
         engine = locate(target).engine()
@@ -263,6 +271,12 @@ def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys
     assert main(["db", "upgrade", "--db", target]) == 0
     assert "upgraded from schema version 6 to schema version 7" in capsys.readouterr().out
     assert set(v7.TABLES) <= tables()
+    # Alarm events stored before: open unless the audit log has their acknowledgement.
+    engine = locate(target).engine()
+    with engine.connect() as conn:
+        opened = [r[0] for r in conn.execute(sa.text("SELECT event_id FROM open_alarm_events"))]
+    engine.dispose()
+    assert opened == ["e-open"]
     engine = locate(target).engine()
     with engine.connect() as conn, conn.begin():
         command.downgrade(migrations._config(conn), "0006")

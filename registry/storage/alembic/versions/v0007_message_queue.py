@@ -21,8 +21,16 @@ The kiosk-offline watcher reads ``kiosks.last_seen``, which every heartbeat
 already writes: no second write per heartbeat (the release-6 file kept its
 own copy).
 
-Two indexes serve the console's open-alarm count on every page: alarm
-events by type and time, acknowledgements in the audit log by target.
+``open_alarm_events``
+    the kiosks' alarm events nobody acknowledged yet (the audit log stays
+    the record of who did, when, with what comment): the console's banner
+    counts these on every page instead of reading 30 days of events and
+    their acknowledgements. Filled here from the events already stored; the
+    registry adds each alarm event with the event, in its transaction
+    (registry/events.py), and removes it with the acknowledgement's audit entry.
+
+Two indexes serve the alarms page: alarm events by type and time,
+acknowledgements in the audit log by target.
 
 A queue file of an older release is imported when the registry starts
 (registry/messages/legacy.py), not here: the migration does not know where
@@ -92,17 +100,38 @@ CREATE TABLE oncall_alarms (
 CREATE INDEX oncall_alarms_by_subject ON oncall_alarms (kind, scope, order_reference);
 CREATE INDEX oncall_alarms_open ON oncall_alarms (raised_at)
     WHERE acknowledged_at IS NULL AND cleared_at IS NULL;
+CREATE TABLE open_alarm_events (
+    event_id TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX open_alarm_events_by_time ON open_alarm_events (received_at);
 CREATE INDEX events_by_type_time ON events (type, received_at);
 CREATE INDEX audit_log_by_action_target ON audit_log (action, target);
 """
 
-TABLES = ("oncall_alarms", "message_attempts", "messages")
+TABLES = ("open_alarm_events", "oncall_alarms", "message_attempts", "messages")
+# registry.events.ALARM_EVENTS as this version knew them (frozen: a migration
+# must not change when that module does).
+ALARM_TYPES = (
+    "EVENT_TYPE_ATTEMPTS_THROTTLED", "EVENT_TYPE_CLOCK_STEP", "EVENT_TYPE_COMMAND_REFUSED",
+    "EVENT_TYPE_COMPARTMENT_NEEDS_INSPECTION", "EVENT_TYPE_DEVICE_FAULT",
+    "EVENT_TYPE_DOOR_FAILED", "EVENT_TYPE_DOOR_FORCED", "EVENT_TYPE_DOOR_LEFT_OPEN",
+    "EVENT_TYPE_PROBLEM_REPORTED", "EVENT_TYPE_STAFF_CARD_LOCKED", "EVENT_TYPE_STORAGE_FAULT",
+)
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in statements(for_dialect(SCHEMA, dialect)):
         op.execute(statement)
+    types = ", ".join(f"'{name}'" for name in ALARM_TYPES)
+    op.execute(
+        "INSERT INTO open_alarm_events (event_id, kiosk_id, received_at)"
+        f" SELECT event_id, kiosk_id, received_at FROM events AS e WHERE type IN ({types})"
+        " AND NOT EXISTS (SELECT 1 FROM audit_log AS a WHERE a.action = 'alarm.acknowledged'"
+        " AND a.target = e.event_id)"
+    )
     op.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
 
 
