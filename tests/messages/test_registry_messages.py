@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -90,7 +91,9 @@ def test_deposit_and_collection_reach_citizen_and_register(running, smtp_server,
     server, office, kiosk, messages, tmp_path = running
     created = _create(office, "leyla@example.org;lang=ar")
     reference = created.order.reference
-    deadline = datetime.now(timezone.utc) + timedelta(days=10)
+    # 17:00 office time: after the "last day" message's 08:00, whatever the time of the run.
+    deadline = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=10)).replace(
+        hour=17, minute=0, second=0, microsecond=0)
     report(kiosk, pb.EVENT_TYPE_ORDER_DEPOSITED, reference, compartment_number=2,
             pickup_deadline=to_timestamp(deadline))
 
