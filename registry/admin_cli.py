@@ -435,8 +435,11 @@ def alarm_list(args: argparse.Namespace) -> int:
 
 def alarm_ack(args: argparse.Namespace) -> int:
     """Acknowledges an alarm: its number (on-call) or a kiosk event id, audited."""
-    from registry.console.alarms import ALREADY, DONE, acknowledge_alarm
+    from registry.console.alarms import ALREADY, DONE, acknowledge_alarm, check_comment
 
+    problem = check_comment(args.comment)
+    if problem:  # the audit entry says what was done, as the console's does
+        raise AdminError(f"--comment: {problem}")
     key = f"oncall-{args.id}" if args.id.isdigit() else args.id
     db = _open(args)
     try:
@@ -539,7 +542,8 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     alist.add_argument("--all", action="store_true", help="also acknowledged and cleared ones")
     aack = local(alarm, "ack", alarm_ack, help="acknowledge an alarm (audited)")
     aack.add_argument("id", help="the alarm's number, or the kiosk event's id")
-    aack.add_argument("--comment", default="", help="what was done or found")
+    aack.add_argument("--comment", default="", required=True,
+                      help="what was done or found (into the audit log)")
 
     purge = local(commands, "purge", purge_now,
                   help="apply the retention rules now (the server also does it daily)")

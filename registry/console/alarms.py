@@ -241,7 +241,8 @@ def acknowledge_alarm(db, key: str, by: str, comment: str, office_id: str | None
     with queue.transaction() as tx:
         if acknowledgements(tx, [key]):
             return ALREADY
-        tx.audit(by, ACK_ACTION, office_id=office_id or "", target=key,
+        office = office_id or tx.kiosk_office(alarm.kiosk_id) or ""  # the CLI: the kiosk's
+        tx.audit(by, ACK_ACTION, office_id=office, target=key,
                  kiosk=alarm.kiosk_id, alarm=alarm.type, comment=comment)
         tx.execute("DELETE FROM open_alarm_events WHERE event_id = :e", {"e": key})
         payload = tx.query("SELECT payload FROM events WHERE event_id = :e", {"e": key})[0]

@@ -32,7 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     alarms.add_argument("action", nargs="?", choices=["ack"])
     alarms.add_argument("alarm_id", nargs="?", type=int)
     alarms.add_argument("--all", action="store_true", help="also acknowledged and cleared ones")
-    alarms.add_argument("--comment", default="", help="what was done or found (audited)")
+    alarms.add_argument("--comment", default="",
+                        help="what was done or found (into the audit log; needed for ack)")
     args = parser.parse_args(argv)
     if args.queue:
         print("the message queue is in the registry database now: pass --db (the database"

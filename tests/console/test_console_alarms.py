@@ -96,7 +96,8 @@ def test_on_call_alarms_join_the_list_and_are_acknowledged_once(console, on_call
     assert f"{letter.id:>5}" in listed and "citizen_unreachable" in listed
     assert registry_cli(["alarm", "ack", str(letter.id), "--db", db,
                          "--comment", "Brief gedruckt"]) == 0
-    assert registry_cli(["alarm", "ack", str(letter.id), "--db", db]) == 1  # not open
+    assert registry_cli(["alarm", "ack", str(letter.id), "--db", db,
+                         "--comment", "nochmal"]) == 1  # not open any more
     assert "Offene Alarme" not in sven.get("/").text
     assert "Brief gedruckt" in sven.get("/alarms").text
 
@@ -137,3 +138,16 @@ def test_an_on_call_alarm_is_acknowledged_in_the_browser(browser_page, console, 
     assert page.get_by_role("link", name="Offene Alarme: 1").count() == 0
     assert page.get_by_role("cell", name="Brief gedruckt und versandt").is_visible()
     assert not on_call.queue.alarm(alarm.id).open
+
+
+def test_the_cli_acknowledges_a_kiosk_alarm_event_as_the_console_does(console, capsys):
+    _register(console)
+    event_id = _alarm(console)
+    db = str(console.registry.db_path)
+    assert registry_cli(["alarm", "ack", event_id, "--db", db, "--comment", ""]) == 1
+    assert "--comment" in capsys.readouterr().err
+    assert registry_cli(["alarm", "ack", event_id, "--db", db, "--comment", "Tür zu"]) == 0
+    assert "Offene Alarme" not in console.client("sven").get("/").text
+    (entry,) = console.audit("alarm.acknowledged")
+    assert entry["target"] == event_id and entry["actor"].startswith("local:")
+    assert "Tür zu" in console.client("sven").get("/alarms").text

@@ -63,7 +63,9 @@ def test_door_forced_alarm_reminder_ack_and_all_clear(registry_with_alarms, smtp
     assert messages_cli(["--db", db, "alarms", "ack", "1", "--comment", "Tür zu"]) == 0
     assert [m.status for m in messages.queue.for_order("alarm-1")
             if m.kind == "alarm_reminder"] == ["cancelled", "cancelled"]
-    assert messages_cli(["--db", db, "alarms", "ack", "1"]) == 1  # not open any more
+    assert messages_cli(["--db", db, "alarms", "ack", "1"]) == 1  # no comment
+    assert "--comment" in capsys.readouterr().err
+    assert messages_cli(["--db", db, "alarms", "ack", "1", "--comment", "x"]) == 1  # not open
     with messages.queue.transaction() as tx:
         targets = [r["target"] for r in tx.query(
             "SELECT target FROM audit_log WHERE action = 'alarm.acknowledged' ORDER BY seq")]

@@ -138,6 +138,7 @@ def _both_polled(url: str, instances: list[Instance]) -> None:
     threading.Event().wait(3.5)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_deposit_on_one_instance_gives_exactly_one_email(fleet, tmp_path, smtp_server):
     url, state, start = fleet
@@ -174,6 +175,7 @@ class HoldFirstData(SmtpHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_survivor_sends_what_a_killed_instance_had_claimed(fleet, tmp_path):
     from aiosmtpd.controller import Controller
