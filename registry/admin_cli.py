@@ -432,6 +432,68 @@ def purge_now(args: argparse.Namespace) -> int:
     return 0
 
 
+def run(handler, args: argparse.Namespace) -> int:
+    """A local command outside `kiosk-registry`'s main (python -m registry.messages)."""
+    from registry.storage import StorageError
+
+    try:
+        return handler(args)
+    except (AdminError, StorageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def alarm_list(args: argparse.Namespace) -> int:
+    """Every alarm in one list (registry/console/alarms.py): kiosk alarm
+    events of 30 days and the on-call alarms of the messages subsystem."""
+    from registry.console.alarms import load_alarms
+
+    db = _open(args)
+    try:
+        listed = load_alarms(db, None)
+    finally:
+        db.close()
+    if not getattr(args, "all", False):
+        listed = [alarm for alarm in listed if alarm.open]
+    if not listed:
+        print("keine offenen Alarme / no open alarms")
+    for alarm in listed:
+        state = "offen"
+        if alarm.cleared:
+            state = "behoben"
+        elif not alarm.open:
+            state = "bestätigt"
+        where = "/".join(str(p) for p in (alarm.kiosk_id, alarm.compartment) if p) or \
+            alarm.order_reference
+        key = alarm.event_id.removeprefix("oncall-")
+        when = f"{alarm.occurred:%Y-%m-%d %H:%M}" if alarm.occurred else ""
+        print(f"{key:>5}  {when}  {state:<9}  {alarm.type}  {where}  {alarm.detail}")
+    return 0
+
+
+def alarm_ack(args: argparse.Namespace) -> int:
+    """Acknowledges an alarm: its number (on-call) or a kiosk event id, audited."""
+    from registry.console.alarms import ALREADY, DONE, acknowledge_alarm, check_comment
+
+    problem = check_comment(args.comment)
+    if problem:  # the audit entry says what was done, as the console's does
+        raise AdminError(f"--comment: {problem}")
+    key = f"oncall-{args.id}" if args.id.isdigit() else args.id
+    db = _open(args)
+    try:
+        outcome = acknowledge_alarm(db, key, _actor(), args.comment, None)
+    finally:
+        db.close()
+    if outcome == DONE:
+        print(f"Alarm {args.id} bestätigt / acknowledged")
+        return 0
+    if outcome == ALREADY:
+        print(f"Alarm {args.id} ist nicht offen / is not open", file=sys.stderr)
+    else:
+        print(f"Alarm {args.id} gibt es nicht / no such alarm", file=sys.stderr)
+    return 1
+
+
 def add_parsers(commands, db_default: str, notify_default: str) -> None:
     def local(sub, name: str, handler, **kwargs) -> argparse.ArgumentParser:
         p = sub.add_parser(name, **kwargs)
@@ -520,6 +582,16 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     export.add_argument("--actor", metavar="WHO", help="one principal, e.g. user:anna")
     export.add_argument("--since", metavar="TIME")
     export.add_argument("--until", metavar="TIME")
+
+    alarm = commands.add_parser(
+        "alarm", help="alarms: kiosk alarm events and on-call alarms, one list"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    alist = local(alarm, "list", alarm_list, help="open alarms (all of 30 days with --all)")
+    alist.add_argument("--all", action="store_true", help="also acknowledged and cleared ones")
+    aack = local(alarm, "ack", alarm_ack, help="acknowledge an alarm (audited)")
+    aack.add_argument("id", help="the alarm's number, or the kiosk event's id")
+    aack.add_argument("--comment", default="", required=True,
+                      help="what was done or found (into the audit log)")
 
     purge = local(commands, "purge", purge_now,
                   help="apply the retention rules now (the server also does it daily)")

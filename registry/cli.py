@@ -14,6 +14,7 @@
     kiosk-registry office add ID | list
     kiosk-registry kiosk enrol KIOSK [--office O] [--certificate-name CN] [--output DIR]
     kiosk-registry audit verify | export [--order REF] [--staff ID] [--since T]
+    kiosk-registry alarm list [--all] | ack ID --comment TEXT
     kiosk-registry purge [--record-days 90] [--contact-grace-days 0]
 
 Client commands talk to a running registry (``--registry``/``--address``,
@@ -24,7 +25,7 @@ order: ``--user`` (password from PICKUPBOX_PASSWORD or a prompt), an API key
 in PICKUPBOX_API_KEY, ``--credential FILE`` (or PICKUPBOX_CREDENTIAL), or
 the local admin credential the registry created beside its database
 (./var/admin.credential). Local commands (user, apikey, office, kiosk enrol,
-audit) open the database (``--db``) on the registry's machine. Exit status:
+audit, alarm) open the database (``--db``) on the registry's machine. Exit status:
 0 success, 1 error, 2 usage error, 3 audit log broken.
 """
 

@@ -105,6 +105,10 @@ DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 _in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "registry_in_transaction", default=False
 )
+# The transaction this thread (or task) is in, for stores that join it (the message queue).
+_current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+    "registry_current_transaction", default=None
+)
 # Where a PostgreSQL registry keeps its files (audit key, admin credential) by default.
 STATE_DIR_ENV = "KIOSK_REGISTRY_STATE_DIR"
 DEFAULT_STATE_DIR = "var"
@@ -322,6 +326,7 @@ class Transaction:
         self._locks: set[str] = set()
         self.commands_queued = False
         self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
+        self._ended = False
 
     # ----------------------------------------------------------- plumbing
 
@@ -356,6 +361,22 @@ class Transaction:
         result = self._run(sql, params or {})
         names = list(result.keys())
         return [dict(zip(names, row)) for row in result]
+
+    def execute(self, sql: str, params: dict[str, Any] | list[dict[str, Any]] | None = None
+                ) -> int:
+        """A portable write (``:param`` placeholders; a list of dicts runs it once
+        per dict) for stores outside this module, e.g. the message queue
+        (registry/messages/queue.py); returns the number of rows it changed."""
+        return self._run(sql, params if params is not None else {}).rowcount
+
+    def lock(self, name: str) -> None:
+        """Holds a named lock until this transaction ends, across registry
+        instances on PostgreSQL (SQLite's one writer needs none)."""
+        self._lock(name)
+
+    @property
+    def postgresql(self) -> bool:
+        return self._postgresql
 
     # ------------------------------------------------------------- sequence
 
@@ -584,6 +605,8 @@ class Transaction:
             " DO UPDATE SET count = order_counts.count + 1",
             {"day": day, "office": office_id, "kind": kind, "status": status},
         )
+        self._run("DELETE FROM open_alarm_events WHERE event_id IN"
+                  " (SELECT event_id FROM events WHERE order_reference = :ref)", {"ref": reference})
         self._run("DELETE FROM events WHERE order_reference = :ref", {"ref": reference})
         self._run("DELETE FROM orders WHERE reference = :ref", {"ref": reference})
 
@@ -720,6 +743,15 @@ class Transaction:
             " VALUES (:id, :kiosk, :type, :ref, :payload, :now)",
             {"id": event_id, "kiosk": kiosk_id, "type": type, "ref": order_reference,
              "payload": payload, "now": _text(utcnow())},
+        )
+
+    def mark_alarm_open(self, event_id: str) -> None:
+        """The stored event is an alarm: open until acknowledged (the console's
+        banner counts these, see migration 0007)."""
+        self._run(
+            "INSERT INTO open_alarm_events (event_id, kiosk_id, received_at)"
+            " SELECT event_id, kiosk_id, received_at FROM events WHERE event_id = :id",
+            {"id": event_id},
         )
 
     # ------------------------------------------------------------ commands
@@ -1249,13 +1281,23 @@ class RegistryDatabase:
             with self._lock:  # type: ignore[union-attr]
                 with self._shared.begin():  # BEGIN IMMEDIATE (see registry.storage.location)
                     tx = Transaction(self._shared, self)
-                    yield tx
+                    current = _current.set(tx)
+                    try:
+                        yield tx
+                    finally:
+                        tx._ended = True
+                        _current.reset(current)
         else:
             token = _in_transaction.set(True)
             try:
                 with self._engine.begin() as conn:
                     tx = Transaction(conn, self)
-                    yield tx
+                    current = _current.set(tx)
+                    try:
+                        yield tx
+                    finally:
+                        tx._ended = True
+                        _current.reset(current)
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
                 # PostgreSQL restarting, a dropped connection, a deadlock
                 # victim: the call fails as UNAVAILABLE (nothing was committed)
@@ -1273,6 +1315,15 @@ class RegistryDatabase:
                 self._commands_changed.notify_all()
             for listener in self.command_listeners:
                 listener(frozenset(tx.queued_for))
+
+    @property
+    def current_transaction(self) -> Transaction | None:
+        """The transaction of this database this thread (or task) is inside, if any:
+        code called from within one (a notifier's hook) joins it instead of
+        opening a second one, which on SQLite's one connection could not begin."""
+        tx = _current.get()
+        # Not one that ended (a task started inside it copied the context).
+        return tx if tx is not None and tx._db is self and not tx._ended else None
 
     @property
     def in_transaction(self) -> bool:

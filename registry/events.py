@@ -80,6 +80,8 @@ def record_event(tx: Transaction, kiosk_id: str, event: pb.KioskEvent, now: date
         order_reference=event.order_reference,
         payload=event.SerializeToString(),
     )
+    if event.type in ALARM_EVENTS:
+        tx.mark_alarm_open(event.event_id)
     if event.type in AUDITED_EVENTS:
         tx.audit(
             f"kiosk:{kiosk_id}", AUDITED_EVENTS[event.type],

@@ -310,6 +310,10 @@ GERMAN: dict[str, str] = {
     'Device failed': 'Gerät ausgefallen',
     'Door did not open or close': 'Tür hat sich nicht geöffnet oder geschlossen',
     'Door forced open': 'Tür aufgebrochen',
+    "Kiosk not reporting": "Station meldet sich nicht",
+    "Citizen could not be reached: print the letter":
+        "Bürgerin oder Bürger nicht erreichbar: bitte Brief drucken",
+    "Integration not reachable": "Angebundenes Fachverfahren nicht erreichbar",
     'Door left open': 'Tür offen gelassen',
     'Events not yet sent': 'Noch nicht gemeldete Ereignisse',
     'Every kiosk: online, devices, and its compartments as built.': 'Jede Station: erreichbar, Geräte und ihre Fächer, wie sie gebaut sind.',

@@ -5,7 +5,7 @@ Data flow, one way::
 
     registry hook (order ready / changed)
         -> MessagesNotifier.order_ready / order_changed     (notifier.py)
-        -> one row per message in the queue                 (queue.py)
+        -> one row per message in the registry database     (queue.py)
         -> DeliveryWorker thread sends due rows             (worker.py)
         -> a channel: SMTP, HTTP SMS gateway, webhook       (email.py, sms.py, webhooks.py)
 

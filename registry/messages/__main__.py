@@ -1,62 +1,50 @@
-"""`python -m registry.messages`: the clerk's and the on-call staff's view.
+"""`python -m registry.messages`: the on-call staff's view of their alarms.
 
-    python -m registry.messages alarms [--all] [--queue PATH]
-    python -m registry.messages alarms ack ID [--queue PATH]
+    python -m registry.messages [--db PATH|URL] alarms [--all]
+    python -m registry.messages [--db PATH|URL] alarms ack ID [--comment TEXT]
+
+The same as ``kiosk-registry alarm list | ack`` (registry/admin_cli.py): the
+alarms are in the registry's database (``--db``, else $KIOSK_REGISTRY_DB,
+else ./var/registry.sqlite3), and an acknowledgement is audited.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from registry.messages.alarms import acknowledge
-from registry.messages.queue import MessageQueue
-from registry.messages.status import QUEUE_ENV
+from registry import admin_cli
+from registry.storage.admin import DB_ENV
 
-DEFAULT_QUEUE = os.environ.get(QUEUE_ENV, "var/messages.sqlite3")
+DEFAULT_DB = "./var/registry.sqlite3"  # as kiosk-registry's
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
     parser = argparse.ArgumentParser(prog="python -m registry.messages")
-    parser.add_argument("--queue", default=DEFAULT_QUEUE, help="messages.sqlite3 of the registry")
+    parser.add_argument("--db", default=os.environ.get(DB_ENV, DEFAULT_DB),
+                        metavar="PATH|URL", help="the registry database")
+    parser.add_argument("--queue", help=argparse.SUPPRESS)  # before release 7
     sub = parser.add_subparsers(dest="command", required=True)
     alarms = sub.add_parser("alarms", help="list open alarms, or acknowledge one")
     alarms.add_argument("action", nargs="?", choices=["ack"])
     alarms.add_argument("alarm_id", nargs="?", type=int)
     alarms.add_argument("--all", action="store_true", help="also acknowledged and cleared ones")
+    alarms.add_argument("--comment", default="",
+                        help="what was done or found (into the audit log; needed for ack)")
     args = parser.parse_args(argv)
-    if not Path(args.queue).exists():
-        print(f"no message queue at {args.queue}: pass --queue", file=sys.stderr)
-        return 1
-    queue = MessageQueue(args.queue)
-    try:
-        if args.action == "ack":
-            if args.alarm_id is None:
-                parser.error("alarms ack needs the alarm's number")
-            alarm = acknowledge(queue, args.alarm_id)
-            if alarm is None:
-                print(f"Alarm {args.alarm_id} ist nicht offen / is not open", file=sys.stderr)
-                return 1
-            print(f"Alarm {alarm.id} bestätigt / acknowledged")
-            return 0
-        listed = queue.alarms(open_only=not args.all)
-        if not listed:
-            print("keine offenen Alarme / no open alarms")
-        for alarm in listed:
-            state = "offen"
-            if alarm.cleared_at:
-                state = "behoben"
-            elif alarm.acknowledged_at:
-                state = "bestätigt"
-            where = alarm.scope or alarm.order_reference
-            print(f"{alarm.id:>5}  {alarm.raised_at:%Y-%m-%d %H:%M}  {state:<9}  {alarm.kind}"
-                  f"  {where}  {alarm.text}")
-        return 0
-    finally:
-        queue.close()
+    if args.queue:
+        print("the message queue is in the registry database now: pass --db (the database"
+              " `kiosk-registry serve` uses) instead of --queue", file=sys.stderr)
+        return 2
+    if args.action == "ack":
+        if args.alarm_id is None:
+            parser.error("alarms ack needs the alarm's number")
+        args.id = str(args.alarm_id)
+        return admin_cli.run(admin_cli.alarm_ack, args)
+    return admin_cli.run(admin_cli.alarm_list, args)
 
 
 if __name__ == "__main__":

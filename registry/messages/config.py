@@ -57,8 +57,12 @@ class Office:
 @dataclass(frozen=True)
 class MessagesConfig:
     office: Office = field(default_factory=Office)
+    # Where a release before 7 kept its queue file ([queue] path): imported
+    # once at the start (legacy.py); the queue itself is in the registry database.
     queue_path: Path | None = None
     batch_size: int = 20
+    # How long an instance's claim on a batch holds (see queue.py).
+    lease_seconds: float = 300.0
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     reminder_days: int = 3
@@ -247,6 +251,7 @@ def parse(data: dict[str, Any], base: Path, prefix: str = "") -> MessagesConfig:
         office=office,
         queue_path=base / queue["path"] if "path" in queue else None,
         batch_size=int(queue.get("batch_size", 20)),
+        lease_seconds=float(queue.get("lease_seconds", 300)),
         retry_base_seconds=float(queue.get("retry_base_seconds", 30)),
         retry_max_seconds=float(queue.get("retry_max_seconds", 3600)),
         reminder_days=int(reminders.get("days_before", 3)),

@@ -85,7 +85,8 @@ def _alarm(notifier, kiosk_id: str, event: pb.KioskEvent, office_id: str) -> Non
             handler = getattr(notifier, "staff_alarm", None)
             if handler is not None:
                 detail = alarms.LABELS[alarms.RAISED_BY[event.type]][0]
-                handler(alarms.RAISED_BY[event.type], scope, detail, occurred, office_id)
+                handler(alarms.RAISED_BY[event.type], scope, detail, occurred, office_id,
+                        event.event_id)
         else:
             handler = getattr(notifier, "all_clear", None)
             if handler is not None:

@@ -3,8 +3,11 @@
 Registered as the ``messages`` entry point of ``pickupbox.notifier``; run it
 beside the directory notifier with ``--notifier directory,messages``. It
 reads ``messages.toml`` (``config=`` or $PICKUPBOX_MESSAGES_CONFIG) and keeps
-its queue in ``messages.sqlite3`` beside the registry database (the parent
-of the notification directory) unless the configuration names another file.
+its queue in the registry's database (the server hands it over with
+``attach_registry``), so every instance on one PostgreSQL shares one queue.
+A queue file of an older release (``messages.sqlite3`` beside the registry
+database, the parent of the notification directory, or ``[queue] path``) is
+imported at that moment, once, and then deleted (legacy.py).
 
 Several offices (tenants) on one registry: each order and each kiosk alarm
 carries its office id, and goes out with that office's sender, gateway,
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from registry.messages import alarms, bounces, texts
+from registry.messages import alarms, bounces, legacy, texts
 from registry.messages.channels import Channel
 from registry.messages.config import CONFIG_ENV, MessagesConfig, load
 from registry.messages.contacts import NONE, ContactError, parse_contact
@@ -81,6 +84,7 @@ class MessagesNotifier:
         *,
         directory: str | Path | None = None,
         queue_path: str | Path | None = None,
+        database=None,
         **_other_notifiers_options: Any,
     ) -> None:
         if config is None and os.environ.get(CONFIG_ENV):
@@ -106,18 +110,12 @@ class MessagesNotifier:
             office_id: _setup(own, catalogs_for(own.templates_dir))
             for office_id, own in c.offices.items()
         }
-        path = Path(queue_path or c.queue_path or default_queue_path(directory))
-        self.queue = MessageQueue(path)
-        self.worker = DeliveryWorker(
-            self.queue,
-            self.default.channels,
-            office_channels={o: setup.channels for o, setup in self.offices.items()},
-            batch_size=c.batch_size,
-            retry_base_seconds=c.retry_base_seconds,
-            retry_max_seconds=c.retry_max_seconds,
-            on_permanent_failure=self._permanent_failure,
-            senders=c.senders,
-        )
+        # An older release's queue file, imported once (legacy.py).
+        self.legacy_queue = Path(queue_path or c.queue_path or default_queue_path(directory))
+        self.queue: MessageQueue | None = None
+        self.worker: DeliveryWorker | None = None
+        if database is not None:
+            self._connect(database)
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
         self._registry_db = None  # for the audit log, once the server attaches it
@@ -130,9 +128,28 @@ class MessagesNotifier:
             for folder, interval in folders.items()
         ]
 
+    def _connect(self, database) -> None:
+        c = self.config
+        self.queue = MessageQueue(database, lease_seconds=c.lease_seconds)
+        self.worker = DeliveryWorker(
+            self.queue,
+            self.default.channels,
+            office_channels={o: setup.channels for o, setup in self.offices.items()},
+            batch_size=c.batch_size,
+            retry_base_seconds=c.retry_base_seconds,
+            retry_max_seconds=c.retry_max_seconds,
+            on_permanent_failure=self._permanent_failure,
+            senders=c.senders,
+        )
+        legacy.import_once(self.queue, self.legacy_queue)
+
     def attach_registry(self, db) -> None:
-        """The server's hook: refused delivery reports go into its audit log."""
+        """The server's hook: the queue lives in its database (an older
+        release's queue file is imported now), refused delivery reports go
+        into its audit log."""
         self._registry_db = db
+        if self.queue is None or self.queue.db is not db:  # first, or a restarted server
+            self._connect(db)
 
     def office(self, office_id: str) -> OfficeSetup:
         """The office's setup; an office without a section of its own gets the defaults."""
@@ -141,6 +158,9 @@ class MessagesNotifier:
     # ----------------------------------------------------------- lifecycle
 
     def start(self) -> None:
+        if self.worker is None:
+            raise RuntimeError("the messages notifier has no database: the registry server"
+                               " attaches its own (attach_registry), or pass database=")
         self.worker.start()
         for watcher in self.bounce_watchers:
             watcher.start()
@@ -157,8 +177,9 @@ class MessagesNotifier:
         if self._watcher is not None:
             self._watcher.join(10)
             self._watcher = None
-        self.worker.stop()
-        self.queue.close()
+        if self.worker is not None:
+            self.worker.stop()
+            self.queue.close()
 
     def forget(self, reference: str) -> bool:
         """The retention job's hook: an ended order's final messages lose their recipient."""
@@ -170,8 +191,13 @@ class MessagesNotifier:
 
     def kiosk_seen(self, kiosk_id: str, at: datetime, office_id: str = "") -> None:
         """The registry's heartbeat hook: ends a kiosk_offline alarm."""
-        self.queue.kiosk_seen(kiosk_id, at, office_id)
-        self.all_clear((alarms.KIOSK_OFFLINE,), alarms.scope(kiosk_id, 0), at, office_id)
+        # The heartbeat itself is in kiosks.last_seen already (the registry
+        # wrote it); here only an open kiosk_offline alarm is cleared, and
+        # the worker woken only for that all-clear.
+        with self.queue.transaction():
+            cleared = self._all_clear((alarms.KIOSK_OFFLINE,), alarms.scope(kiosk_id, 0), at)
+        if cleared:
+            self.queue.wake()
 
     def check_offline_kiosks(self) -> None:
         limit = timedelta(minutes=self.config.offline_minutes)
@@ -259,26 +285,35 @@ class MessagesNotifier:
                               change.sequence)
 
     def staff_alarm(self, kind: str, scope: str, detail: str, occurred: datetime,
-                    office_id: str = "") -> None:
-        """A kiosk reported trouble: alarm its office's staff on call, once."""
-        alarm = self.queue.raise_alarm(kind, detail, scope=scope, office_id=office_id)
-        if not alarm.new:
-            return  # already raised and not yet acknowledged or cleared
-        self._alarm_messages(alarm, alarms.ALARM, occurred)
-        minutes = self.office(office_id).config.alarm_reminder_minutes
-        if minutes > 0:
-            self._alarm_messages(alarm, alarms.ALARM_REMINDER, occurred,
-                                 not_before=utcnow() + timedelta(minutes=minutes))
-        self._alarm_event(alarm, "raised", occurred)
+                    office_id: str = "", source_event: str = "") -> None:
+        """A kiosk reported trouble: alarm its office's staff on call, once
+        (the alarm and its messages in one commit)."""
+        with self.queue.together():
+            alarm = self.queue.raise_alarm(kind, detail, scope=scope, office_id=office_id,
+                                           source_event=source_event)
+            if not alarm.new:
+                return  # already raised and not yet acknowledged or cleared
+            self._alarm_messages(alarm, alarms.ALARM, occurred)
+            minutes = self.office(office_id).config.alarm_reminder_minutes
+            if minutes > 0:
+                self._alarm_messages(alarm, alarms.ALARM_REMINDER, occurred,
+                                     not_before=utcnow() + timedelta(minutes=minutes))
+            self._alarm_event(alarm, "raised", occurred)
 
     def all_clear(self, kinds: tuple[str, ...], scope: str, occurred: datetime,
                   office_id: str = "") -> None:
         # The alarm rows know their office; office_id is the caller's, for symmetry.
-        for alarm in self.queue.clear_alarms(kinds, scope):
+        with self.queue.together():
+            self._all_clear(kinds, scope, occurred)
+
+    def _all_clear(self, kinds: tuple[str, ...], scope: str, occurred: datetime) -> int:
+        cleared = self.queue.clear_alarms(kinds, scope)
+        for alarm in cleared:
             reference = alarms.alarm_reference(alarm)
             self.queue.cancel_scheduled(reference, (alarms.ALARM_REMINDER,))
             self._alarm_messages(alarm, alarms.ALL_CLEAR, occurred)
             self._alarm_event(alarm, "cleared", occurred)
+        return len(cleared)
 
     def bounced_later(self, channel: str, provider_id: str, reason: str) -> Message | None:
         """A bounce that arrived after the message was sent (bounces.py): the

@@ -1,17 +1,15 @@
-"""The message queue: one SQLite row per message, in its own file.
+"""The message queue: one row per message in the registry's own database.
 
-A separate file (``messages.sqlite3`` beside the registry database) keeps
-the registry's schema untouched and lets the worker commit without taking
-the registry's lock. Its connection setup (WAL, synchronous=FULL, busy
-timeout) repeats registry/database.py's on purpose for now: all SQL of the
-messages package is in this module (``MessageQueue``; nothing else opens the
-file), so when the registry's storage moves to SQLAlchemy/PostgreSQL the
-queue moves with it here, in one place.
+Every registry instance on one database (SQLite, or PostgreSQL with several
+``kiosk-registry serve`` processes) queues into and sends from the same
+tables (migration 0007), through ``RegistryDatabase.transaction``. All SQL of
+the messages package is in this module (``MessageQueue``).
 
 Idempotency
     Each message's key is ``<order reference>:<kind>:<channel>:<sequence>``.
     Enqueueing an existing key is a no-op, so the registry may call a hook
-    again after a crash or a retried event report without sending twice.
+    again after a crash, a retried event report or on another instance
+    without sending twice.
 
 States
     ``queued`` -> ``sending`` -> ``sent``; or back to ``queued`` with a later
@@ -19,25 +17,39 @@ States
     (permanent, or out of attempts) / ``bounced`` (the server refused the
     recipient); ``cancelled`` for a reminder whose order ended first.
 
+Claims across instances
+    A worker claims a batch: the rows become ``sending`` with its instance
+    id in ``claimed_by`` and ``lease_until`` = now + the lease (``[queue]
+    lease_seconds``, default 300 s), committed before anything is sent.
+    On PostgreSQL the claim selects ``FOR UPDATE SKIP LOCKED``, so two
+    instances claiming at once take different rows; on SQLite the one
+    writer (``BEGIN IMMEDIATE``) serialises the claims. An outcome is stored
+    only while the claim is still this instance's. A claim whose lease ran
+    out (its instance was killed, or hangs) is claimed again by any
+    instance, the next attempt logged as "interrupted; sent again". On
+    SQLite only one process uses the file, so its restart takes back its
+    own claims at once (``recover``).
+
 At-least-once, bounded
-    The worker marks a batch ``sending`` (committed) before handing it to
-    the channel and ``sent`` after. A crash in between leaves rows in
-    ``sending``; at the next start they are queued again and sent a second
-    time, because plain SMTP and most SMS gateways cannot be asked "did you
-    already take this one?". So a crash duplicates at most the one batch in
-    flight (``batch_size`` messages, default 20); nothing is ever lost.
+    Plain SMTP and most SMS gateways cannot be asked "did you already take
+    this one?". So a message is sent twice only when the instance that sent
+    it died (or hung past the lease) after the server accepted it and before
+    the outcome was committed; at most the one batch in flight (``batch_size``
+    messages, default 20) of the dead instance; nothing is ever lost.
     Webhook receivers can drop such duplicates by the delivery id header.
 
 Personal data
-    ``values`` holds what the template needs (the pickup code of a ready
-    notice among it) only until the message is final; then it is wiped.
+    ``template_values`` holds what the template needs (the pickup code of a
+    ready notice among it) only until the message is final; then it is wiped.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,57 +66,7 @@ FAILED = "failed"
 BOUNCED = "bounced"
 CANCELLED = "cancelled"
 FINAL = frozenset({SENT, FAILED, BOUNCED, CANCELLED})
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,
-    order_reference TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    language TEXT NOT NULL,
-    "values" TEXT,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    not_before TEXT NOT NULL,
-    next_attempt TEXT NOT NULL,
-    last_error TEXT NOT NULL DEFAULT '',
-    provider_id TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    final_at TEXT,
-    -- The office (tenant) whose channels send it; '' is the default office.
-    office_id TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS messages_due ON messages (status, next_attempt);
-CREATE INDEX IF NOT EXISTS messages_by_order ON messages (order_reference, channel, seq);
-CREATE TABLE IF NOT EXISTS attempts (
-    message_key TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS attempts_by_key ON attempts (message_key);
-
-CREATE TABLE IF NOT EXISTS kiosks_seen (
-    kiosk_id TEXT PRIMARY KEY,
-    last_seen TEXT NOT NULL,
-    office_id TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS alarms (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    order_reference TEXT NOT NULL DEFAULT '',
-    -- What a staff alarm is about, e.g. "kiosk-1/12" (kiosk, compartment).
-    scope TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL,
-    raised_at TEXT NOT NULL,
-    acknowledged_at TEXT,
-    cleared_at TEXT,
-    office_id TEXT NOT NULL DEFAULT ''
-);
-"""
+DEFAULT_LEASE_SECONDS = 300.0
 
 
 def utcnow() -> datetime:
@@ -117,6 +79,17 @@ def _text(moment: datetime) -> str:
 
 def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+def _marks(prefix: str, values: tuple[str, ...] | list[str]) -> tuple[str, dict[str, str]]:
+    """``:k0, :k1, ...`` and their parameters, for an IN list."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in params), params
+
+
+def instance_id() -> str:
+    """Names this process in ``claimed_by``: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +112,7 @@ class Message:
     office_id: str = ""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Message:
+    def from_row(cls, row) -> Message:
         return cls(
             seq=row["seq"],
             key=row["key"],
@@ -148,7 +121,7 @@ class Message:
             channel=row["channel"],
             recipient=row["recipient"],
             language=row["language"],
-            values=json.loads(row["values"]) if row["values"] else {},
+            values=json.loads(row["template_values"]) if row["template_values"] else {},
             status=row["status"],
             attempts=row["attempts"],
             not_before=_moment(row["not_before"]),  # type: ignore[arg-type]
@@ -182,86 +155,88 @@ class Alarm:
     # False when raise_alarm found this alarm already open.
     new: bool = False
     office_id: str = ""
+    acknowledged_by: str = ""
+    comment: str = ""
+    # The kiosk event that raised it ('' for alarms no event raised).
+    source_event: str = ""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, new: bool = False) -> Alarm:
+    def from_row(cls, row, new: bool = False) -> Alarm:
         return cls(
             row["id"], row["kind"], row["order_reference"], row["scope"], row["text"],
             _moment(row["raised_at"]),  # type: ignore[arg-type]
             _moment(row["acknowledged_at"]), _moment(row["cleared_at"]), new,
-            row["office_id"],
+            row["office_id"], row["acknowledged_by"], row["comment"], row["source_event"],
         )
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None and self.cleared_at is None
 
 
 class MessageQueue:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA busy_timeout = 5000")
-        # Forgotten recipients are overwritten, not left in free pages.
-        self._conn.execute("PRAGMA secure_delete = ON")
-        self._conn.executescript(_SCHEMA)
-        self._depth = 0  # 1 inside a transaction (under self._lock)
-        self._in_together = False
-        self._migrate()
+    """The queue on the registry's database.
+
+    ``database`` is the server's ``RegistryDatabase``, or (for tools and
+    tests) a path or URL that one is opened on and closed with the queue.
+    ``lease_seconds``: how long a claim holds before another instance may
+    take the message over; longer than a batch can take to send.
+    """
+
+    def __init__(self, database, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 owner: str | None = None) -> None:
+        if isinstance(database, (str, os.PathLike)):
+            from registry.database import RegistryDatabase
+
+            database = RegistryDatabase(Path(database) if not str(database).startswith(
+                ("postgres", "sqlite:")) else str(database))
+            self._owns_database = True
+        else:
+            self._owns_database = False
+        self.db = database
+        self.lease = timedelta(seconds=lease_seconds)
+        self.owner = owner or instance_id()
+        self._local = threading.local()  # the transaction this thread is in, if any
         self._wake = threading.Condition()
 
-    def _migrate(self) -> None:
-        """Queue files written before offices had their own channels get the
-        office column (their rows belong to the default office)."""
-        for table in ("messages", "kiosks_seen", "alarms"):
-            columns = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
-            if "office_id" not in columns:
-                self._conn.execute(
-                    f"ALTER TABLE {table} ADD COLUMN office_id TEXT NOT NULL DEFAULT ''"
-                )
-        # Late bounces (bounces.py) find their message by the provider's id.
-        self._conn.execute(
-            "CREATE INDEX IF NOT EXISTS messages_by_provider_id ON messages (provider_id)"
-            " WHERE provider_id != ''"
-        )
-
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._depth:  # inside together(): part of the one transaction
-                yield self._conn
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+    def transaction(self) -> Iterator[Any]:
+        """The registry transaction the queue's calls on this thread join
+        (one commit for all of them, and for what the caller adds, e.g. an
+        audit entry); joins an outer one if there is one."""
+        current = getattr(self._local, "tx", None) or self.db.current_transaction
+        if current is not None:
+            yield current
+            return
+        with self.db.transaction() as tx:
+            self._local.tx = tx
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                yield tx
             finally:
-                self._depth = 0
-            self._conn.execute("COMMIT")
+                self._local.tx = None
+
+    _tx = transaction
+
+    @property
+    def _inside(self) -> bool:
+        return getattr(self._local, "tx", None) is not None or (
+            self.db.current_transaction is not None)
 
     @contextmanager
     def together(self) -> Iterator[None]:
         """One commit (one fsync) for everything queued inside: a ready notice
         queues the notice, its reminders and the integrations' events at
         once, all or none (a repeated hook queues the missing rest)."""
-        with self._lock, self._tx():
-            nested = self._in_together
-            self._in_together = True
-            try:
-                yield
-            finally:
-                self._in_together = nested
+        nested = self._inside
+        with self.transaction():
+            yield
         if not nested:
             fault_point("messages:enqueue:committed")
             self.wake()
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        if self._owns_database:
+            self.db.close()
 
     # ------------------------------------------------------------ enqueue
 
@@ -282,16 +257,18 @@ class MessageQueue:
         key = message_key(order_reference, kind, channel, sequence)
         now = utcnow()
         start = _text(not_before or now)
-        with self._lock, self._tx() as conn:
-            committing = self._depth == 1 and not self._in_together
-            inserted = conn.execute(
-                'INSERT INTO messages (key, order_reference, kind, channel, recipient, language,'
-                ' "values", status, not_before, next_attempt, created_at, office_id)'
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                (key, order_reference, kind, channel, recipient, language,
-                 json.dumps(values, ensure_ascii=False), QUEUED, start, start, _text(now),
-                 office_id),
-            ).rowcount
+        committing = not self._inside
+        with self.transaction() as tx:
+            inserted = tx.execute(
+                "INSERT INTO messages (key, order_reference, kind, channel, recipient, language,"
+                " template_values, status, not_before, next_attempt, created_at, office_id)"
+                " VALUES (:key, :ref, :kind, :channel, :recipient, :language, :values, :status,"
+                " :start, :start, :now, :office) ON CONFLICT (key) DO NOTHING",
+                {"key": key, "ref": order_reference, "kind": kind, "channel": channel,
+                 "recipient": recipient, "language": language,
+                 "values": json.dumps(values, ensure_ascii=False), "status": QUEUED,
+                 "start": start, "now": _text(now), "office": office_id},
+            )
             fault_point("messages:enqueue")
         if committing:  # else together() commits, and says so
             fault_point("messages:enqueue:committed")
@@ -301,98 +278,148 @@ class MessageQueue:
 
     def cancel_scheduled(self, order_reference: str, kinds: tuple[str, ...]) -> int:
         """Cancels queued messages of these kinds (reminders of an order that ended)."""
-        marks = ", ".join("?" for _ in kinds)
-        with self._tx() as conn:
-            return conn.execute(
-                f"UPDATE messages SET status = ?, final_at = ?, \"values\" = NULL"
-                f" WHERE order_reference = ? AND status = ? AND kind IN ({marks})",
-                (CANCELLED, _text(utcnow()), order_reference, QUEUED, *kinds),
-            ).rowcount
+        marks, params = _marks("k", kinds)
+        with self.transaction() as tx:
+            return tx.execute(
+                "UPDATE messages SET status = :cancelled, final_at = :now,"
+                " template_values = NULL WHERE order_reference = :ref AND status = :queued"
+                f" AND kind IN ({marks})",
+                {"cancelled": CANCELLED, "now": _text(utcnow()), "ref": order_reference,
+                 "queued": QUEUED, **params},
+            )
 
     # ------------------------------------------------------------- worker
 
     def recover(self) -> int:
-        """After a crash: rows left ``sending`` go back to ``queued``; returns how many."""
-        with self._tx() as conn:
-            rows = conn.execute("SELECT key, attempts FROM messages WHERE status = ?", (SENDING,))
-            stale = rows.fetchall()
-            for row in stale:
-                conn.execute(
-                    "INSERT INTO attempts (message_key, attempt, at, outcome, detail)"
-                    " VALUES (?, ?, ?, 'unknown', 'interrupted; sent again (at-least-once)')",
-                    (row["key"], row["attempts"], _text(utcnow())),
+        """At the worker's start: claims left ``sending`` that are free to
+        take back are queued again; returns how many. On SQLite one process
+        owns the file, so every claim is its own earlier life's; on
+        PostgreSQL another instance may be sending right now, so only
+        claims whose lease ran out (``claim_due`` also takes those)."""
+        now = _text(utcnow())
+        with self.transaction() as tx:
+            where = "status = :sending"
+            if tx.postgresql:
+                where += " AND lease_until < :now"
+            stale = tx.query(f"SELECT key, attempts FROM messages WHERE {where}",
+                             {"sending": SENDING, "now": now})
+            if stale:
+                tx.execute(
+                    "INSERT INTO message_attempts (message_key, attempt, at, outcome, detail)"
+                    " VALUES (:key, :attempt, :at, 'unknown',"
+                    " 'interrupted; sent again (at-least-once)')",
+                    [{"key": r["key"], "attempt": r["attempts"], "at": now} for r in stale],
                 )
-            conn.execute("UPDATE messages SET status = ? WHERE status = ?", (QUEUED, SENDING))
+                tx.execute(
+                    f"UPDATE messages SET status = :queued, claimed_by = '', lease_until = NULL"
+                    f" WHERE {where}", {"queued": QUEUED, "sending": SENDING, "now": now},
+                )
         return len(stale)
 
     def claim_due(self, limit: int, now: datetime | None = None) -> list[Message]:
-        """Marks up to ``limit`` due messages ``sending`` and returns them.
+        """Marks up to ``limit`` due messages ``sending`` for this instance and
+        returns them; a message whose claim's lease ran out is due again.
 
         A message waits while an earlier one of the same order and channel
         is unfinished and due: webhooks (and e-mails) arrive in order.
         """
-        moment = _text(now or utcnow())
-        with self._tx() as conn:
-            rows = conn.execute(
-                "SELECT * FROM messages AS m WHERE m.status = ? AND m.next_attempt <= ?"
+        moment = now or utcnow()
+        at = _text(moment)
+        with self.transaction() as tx:
+            sql = (
+                "SELECT * FROM messages AS m WHERE"
+                " ((m.status = :queued AND m.next_attempt <= :now)"
+                "  OR (m.status = :sending AND m.lease_until < :now))"
                 " AND NOT EXISTS (SELECT 1 FROM messages AS e"
                 "   WHERE e.order_reference = m.order_reference AND e.channel = m.channel"
-                "   AND e.seq < m.seq AND e.status IN (?, ?) AND e.not_before <= ?)"
-                " ORDER BY m.seq LIMIT ?",
-                (QUEUED, moment, QUEUED, SENDING, moment, limit),
-            ).fetchall()
-            conn.executemany(
-                "UPDATE messages SET status = ?, attempts = attempts + 1 WHERE seq = ?",
-                [(SENDING, row["seq"]) for row in rows],
+                "   AND e.seq < m.seq AND e.status IN (:queued, :sending) AND e.not_before <= :now)"
+                " ORDER BY m.seq LIMIT :limit"
             )
+            if tx.postgresql:  # rows another instance is claiming right now are skipped
+                sql += " FOR UPDATE OF m SKIP LOCKED"
+            rows = tx.query(sql, {"queued": QUEUED, "sending": SENDING, "now": at,
+                                  "limit": limit})
+            taken_over = [r for r in rows if r["status"] == SENDING]
+            if taken_over:
+                tx.execute(
+                    "INSERT INTO message_attempts (message_key, attempt, at, outcome, detail)"
+                    " VALUES (:key, :attempt, :at, 'unknown',"
+                    " :detail)",
+                    [{"key": r["key"], "attempt": r["attempts"], "at": at,
+                      "detail": f"claim of {r['claimed_by']} expired; sent again"
+                                " (at-least-once)"[:500]} for r in taken_over],
+                )
+            if rows:
+                tx.execute(
+                    "UPDATE messages SET status = :sending, attempts = attempts + 1,"
+                    " claimed_by = :owner, lease_until = :until WHERE seq = :seq",
+                    [{"sending": SENDING, "owner": self.owner,
+                      "until": _text(moment + self.lease), "seq": r["seq"]} for r in rows],
+                )
         return [Message.from_row(r) for r in rows]
 
-    def record(self, outcomes: list[tuple[Message, str, str, datetime | None]]) -> None:
+    def record(self, outcomes: list[tuple[Message, str, str, datetime | None]]) -> list[Message]:
         """Stores the outcomes of one batch in one commit.
 
         Each outcome is (message, status, detail, next_attempt): ``SENT``
         with the provider's id as detail, ``QUEUED`` with the error and the
         retry time, or a final ``FAILED``/``BOUNCED`` with the reason.
+        Outcomes of messages this instance no longer holds (its lease ran
+        out and another instance took them over) are dropped; returns those.
         """
         now = _text(utcnow())
-        with self._tx() as conn:
+        lost: list[Message] = []
+        mine = " WHERE seq = :seq AND status = :sending AND claimed_by = :owner"
+        with self.transaction() as tx:
             for message, status, detail, next_attempt in outcomes:
-                attempt = message.attempts + 1
-                conn.execute(
-                    "INSERT INTO attempts (message_key, attempt, at, outcome, detail)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (message.key, attempt, now, status, detail[:500]),
-                )
+                params = {"seq": message.seq, "sending": SENDING, "owner": self.owner,
+                          "now": now, "status": status}
                 if status == SENT:
-                    conn.execute(
-                        "UPDATE messages SET status = ?, provider_id = ?, final_at = ?,"
-                        ' "values" = NULL, last_error = \'\' WHERE seq = ?',
-                        (SENT, detail[:200], now, message.seq),
+                    changed = tx.execute(
+                        "UPDATE messages SET status = :status, provider_id = :detail,"
+                        " final_at = :now, template_values = NULL, last_error = '',"
+                        " claimed_by = '', lease_until = NULL" + mine,
+                        {**params, "detail": detail[:200]},
                     )
                 elif status == QUEUED:
-                    conn.execute(
-                        "UPDATE messages SET status = ?, last_error = ?, next_attempt = ?"
-                        " WHERE seq = ?",
-                        (QUEUED, detail[:500], _text(next_attempt or utcnow()), message.seq),
+                    changed = tx.execute(
+                        "UPDATE messages SET status = :status, last_error = :detail,"
+                        " next_attempt = :next, claimed_by = '', lease_until = NULL" + mine,
+                        {**params, "detail": detail[:500],
+                         "next": _text(next_attempt or utcnow())},
                     )
                 else:
-                    conn.execute(
-                        "UPDATE messages SET status = ?, last_error = ?, final_at = ?,"
-                        ' "values" = NULL WHERE seq = ?',
-                        (status, detail[:500], now, message.seq),
+                    changed = tx.execute(
+                        "UPDATE messages SET status = :status, last_error = :detail,"
+                        " final_at = :now, template_values = NULL, claimed_by = '',"
+                        " lease_until = NULL" + mine,
+                        {**params, "detail": detail[:500]},
                     )
+                if not changed:
+                    lost.append(message)
+                    continue
+                tx.execute(
+                    "INSERT INTO message_attempts (message_key, attempt, at, outcome, detail)"
+                    " VALUES (:key, :attempt, :at, :outcome, :detail)",
+                    {"key": message.key, "attempt": message.attempts + 1, "at": now,
+                     "outcome": status, "detail": detail[:500]},
+                )
+        return lost
 
     def forget_finished(self, older_than: timedelta) -> int:
         """Deletes final messages (and their delivery log) that ended longer
         ago than ``older_than``: the recipient address is personal data.
         For the registry's retention rules to call; returns how many."""
         cutoff = _text(utcnow() - older_than)
-        with self._tx() as conn:
-            keys = [r[0] for r in conn.execute(
-                "SELECT key FROM messages WHERE final_at IS NOT NULL AND final_at < ?", (cutoff,)
+        with self.transaction() as tx:
+            keys = [r["key"] for r in tx.query(
+                "SELECT key FROM messages WHERE final_at IS NOT NULL AND final_at < :cutoff",
+                {"cutoff": cutoff},
             )]
-            conn.executemany("DELETE FROM attempts WHERE message_key = ?", [(k,) for k in keys])
-            conn.executemany("DELETE FROM messages WHERE key = ?", [(k,) for k in keys])
+            if keys:
+                tx.execute("DELETE FROM message_attempts WHERE message_key = :k",
+                           [{"k": k} for k in keys])
+                tx.execute("DELETE FROM messages WHERE key = :k", [{"k": k} for k in keys])
         return len(keys)
 
     def forget(self, reference: str) -> int:
@@ -401,22 +428,21 @@ class MessageQueue:
         log's details. What was sent when, and how it ended, stays for the
         office (`order get`). A message still on its way keeps its recipient
         until it is final and the next retention run comes. Returns how many."""
-        with self._tx() as conn:
-            keys = [r[0] for r in conn.execute(
-                "SELECT key FROM messages WHERE order_reference = ? AND final_at IS NOT NULL"
+        with self.transaction() as tx:
+            keys = [r["key"] for r in tx.query(
+                "SELECT key FROM messages WHERE order_reference = :ref AND final_at IS NOT NULL"
                 " AND (recipient != '' OR last_error != '' OR provider_id != '')",
-                (reference,),
+                {"ref": reference},
             )]
-            conn.executemany(
-                "UPDATE messages SET recipient = '', last_error = '', provider_id = ''"
-                " WHERE key = ?", [(k,) for k in keys],
-            )
-            conn.executemany(
-                "UPDATE attempts SET detail = '' WHERE message_key = ?", [(k,) for k in keys]
-            )
-        if keys:  # and out of the write-ahead log too
-            with self._lock:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if keys:
+                tx.execute(
+                    "UPDATE messages SET recipient = '', last_error = '', provider_id = ''"
+                    " WHERE key = :k", [{"k": k} for k in keys],
+                )
+                tx.execute("UPDATE message_attempts SET detail = '' WHERE message_key = :k",
+                           [{"k": k} for k in keys])
+        if keys and not self._inside:  # and out of SQLite's write-ahead log too
+            self.db.checkpoint_wal()
         return len(keys)
 
     def bounce_sent(self, channel: str, provider_id: str, reason: str) -> Message | None:
@@ -427,29 +453,38 @@ class MessageQueue:
         a report delivered twice changes nothing)."""
         if not provider_id:
             return None
-        with self._tx() as conn:
-            row = conn.execute(
-                "UPDATE messages SET status = ?, last_error = ?, final_at = ?"
-                " WHERE provider_id = ? AND channel = ? AND status = ? RETURNING *",
-                (BOUNCED, reason[:500], _text(utcnow()), provider_id, channel, SENT),
-            ).fetchone()
-            if row is not None:
-                conn.execute(
-                    "INSERT INTO attempts (message_key, attempt, at, outcome, detail)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (row["key"], row["attempts"], _text(utcnow()), BOUNCED,
-                     f"bounce after delivery: {reason}"[:500]),
+        now = _text(utcnow())
+        with self.transaction() as tx:
+            rows = tx.query(
+                "UPDATE messages SET status = :bounced, last_error = :reason, final_at = :now"
+                " WHERE provider_id = :pid AND channel = :channel AND status = :sent RETURNING *",
+                {"bounced": BOUNCED, "reason": reason[:500], "now": now, "pid": provider_id,
+                 "channel": channel, "sent": SENT},
+            )
+            for row in rows:
+                tx.execute(
+                    "INSERT INTO message_attempts (message_key, attempt, at, outcome, detail)"
+                    " VALUES (:key, :attempt, :at, :outcome, :detail)",
+                    {"key": row["key"], "attempt": row["attempts"], "at": now,
+                     "outcome": BOUNCED, "detail": f"bounce after delivery: {reason}"[:500]},
                 )
-        return None if row is None else Message.from_row(row)
+        return Message.from_row(rows[0]) if rows else None
 
     def next_due(self) -> datetime | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT MIN(next_attempt) FROM messages WHERE status = ?", (QUEUED,)
-            ).fetchone()
-        return _moment(row[0])
+        """When the next message is due: a queued one's next attempt, or the
+        end of a claim's lease (it may be taken over then)."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "SELECT MIN(next_attempt) AS due FROM messages WHERE status = :queued"
+                " UNION ALL SELECT MIN(lease_until) FROM messages WHERE status = :sending",
+                {"queued": QUEUED, "sending": SENDING},
+            )
+        moments = [_moment(r["due"]) for r in rows if r["due"] is not None]
+        return min(moments) if moments else None
 
     def wake(self) -> None:
+        """Wakes this process's worker. Another instance's worker finds what
+        was queued here by its idle poll (worker.IDLE_POLL_SECONDS)."""
         with self._wake:
             self._wake.notify_all()
 
@@ -460,106 +495,104 @@ class MessageQueue:
     # -------------------------------------------------------------- reads
 
     def for_order(self, order_reference: str) -> list[Message]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT * FROM messages WHERE order_reference = ? ORDER BY seq",
-                (order_reference,),
-            ).fetchall()
+        with self.transaction() as tx:
+            rows = tx.query("SELECT * FROM messages WHERE order_reference = :ref ORDER BY seq",
+                            {"ref": order_reference})
         return [Message.from_row(r) for r in rows]
 
     def get(self, key: str) -> Message | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
-        return None if row is None else Message.from_row(row)
+        with self.transaction() as tx:
+            rows = tx.query("SELECT * FROM messages WHERE key = :key", {"key": key})
+        return Message.from_row(rows[0]) if rows else None
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT status, COUNT(*) FROM messages GROUP BY status"
-            ).fetchall()
-        return {row[0]: row[1] for row in rows}
+        with self.transaction() as tx:
+            rows = tx.query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
+        return {row["status"]: row["n"] for row in rows}
 
     def attempts(self, key: str) -> list[dict[str, Any]]:
         """The delivery log of one message."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT attempt, at, outcome, detail FROM attempts WHERE message_key = ?"
-                " ORDER BY rowid",
-                (key,),
-            ).fetchall()
-        return [dict(r) for r in rows]
+        with self.transaction() as tx:
+            return tx.query(
+                "SELECT attempt, at, outcome, detail FROM message_attempts"
+                " WHERE message_key = :key ORDER BY id", {"key": key},
+            )
 
     # ------------------------------------------------------ kiosk heartbeats
 
-    def kiosk_seen(self, kiosk_id: str, at: datetime, office_id: str = "") -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO kiosks_seen (kiosk_id, last_seen, office_id) VALUES (?, ?, ?)"
-                " ON CONFLICT (kiosk_id) DO UPDATE SET last_seen = excluded.last_seen,"
-                " office_id = excluded.office_id",
-                (kiosk_id, _text(at), office_id),
-            )
-
     def kiosks_silent_since(self, moment: datetime) -> list[tuple[str, datetime, str]]:
-        """(kiosk, last heartbeat, office) of kiosks silent since before ``moment``."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT kiosk_id, last_seen, office_id FROM kiosks_seen WHERE last_seen < ?",
-                (_text(moment),),
-            ).fetchall()
-        return [(r[0], _moment(r[1]), r[2]) for r in rows]  # type: ignore[misc]
+        """(kiosk, last heartbeat, office) of enrolled kiosks silent since before
+        ``moment``, from the registry's own record of heartbeats (``kiosks``)."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "SELECT k.kiosk_id, k.last_seen, COALESCE(e.office_id, '') AS office_id"
+                " FROM kiosks AS k LEFT JOIN kiosk_enrolments AS e ON e.kiosk_id = k.kiosk_id"
+                " WHERE k.last_seen < :moment AND e.revoke_time IS NULL",
+                {"moment": moment.astimezone(timezone.utc).isoformat()},
+            )
+        return [(r["kiosk_id"], datetime.fromisoformat(r["last_seen"]), r["office_id"])
+                for r in rows]
 
     # ------------------------------------------------------------- alarms
 
     def raise_alarm(
         self, kind: str, text: str, order_reference: str = "", scope: str = "",
-        office_id: str = "",
+        office_id: str = "", source_event: str = "",
     ) -> Alarm:
         """Records an alarm. An open alarm of the same kind about the same
         order or scope is returned instead (``new`` False): one alarm, not
-        one per message or per repeated kiosk report."""
-        with self._tx() as conn:
-            found = conn.execute(
-                "SELECT * FROM alarms WHERE kind = ? AND order_reference = ? AND scope = ?"
-                " AND acknowledged_at IS NULL AND cleared_at IS NULL",
-                (kind, order_reference, scope),
-            ).fetchone()
-            if found is not None:
-                return Alarm.from_row(found)
-            row = conn.execute(
-                "INSERT INTO alarms (kind, order_reference, scope, text, raised_at, office_id)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                (kind, order_reference, scope, text, _text(utcnow()), office_id),
-            ).fetchone()
+        one per message or per repeated kiosk report (nor one per instance:
+        the check and the insert hold a lock on PostgreSQL)."""
+        with self.transaction() as tx:
+            tx.lock(f"oncall_alarm:{kind}:{order_reference}:{scope}")
+            found = tx.query(
+                "SELECT * FROM oncall_alarms WHERE kind = :kind AND order_reference = :ref"
+                " AND scope = :scope AND acknowledged_at IS NULL AND cleared_at IS NULL",
+                {"kind": kind, "ref": order_reference, "scope": scope},
+            )
+            if found:
+                return Alarm.from_row(found[0])
+            row = tx.query(
+                "INSERT INTO oncall_alarms (kind, order_reference, scope, text, raised_at,"
+                " office_id, source_event) VALUES (:kind, :ref, :scope, :text, :now, :office,"
+                " :event) RETURNING *",
+                {"kind": kind, "ref": order_reference, "scope": scope, "text": text,
+                 "now": _text(utcnow()), "office": office_id, "event": source_event},
+            )[0]
         return Alarm.from_row(row, new=True)
 
     def alarms(self, *, open_only: bool = False) -> list[Alarm]:
-        query = "SELECT * FROM alarms"
+        query = "SELECT * FROM oncall_alarms"
         if open_only:
             query += " WHERE acknowledged_at IS NULL AND cleared_at IS NULL"
-        with self._lock:
-            rows = self._conn.execute(query + " ORDER BY id").fetchall()
+        with self.transaction() as tx:
+            rows = tx.query(query + " ORDER BY id")
         return [Alarm.from_row(r) for r in rows]
 
-    def acknowledge_alarm(self, alarm_id: int) -> Alarm | None:
+    def alarm(self, alarm_id: int) -> Alarm | None:
+        with self.transaction() as tx:
+            rows = tx.query("SELECT * FROM oncall_alarms WHERE id = :id", {"id": alarm_id})
+        return Alarm.from_row(rows[0]) if rows else None
+
+    def acknowledge_alarm(self, alarm_id: int, by: str = "", comment: str = "") -> Alarm | None:
         """Someone took care of it: no more reminders. None if not open."""
-        with self._tx() as conn:
-            row = conn.execute(
-                "UPDATE alarms SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL"
+        with self.transaction() as tx:
+            rows = tx.query(
+                "UPDATE oncall_alarms SET acknowledged_at = :now, acknowledged_by = :by,"
+                " comment = :comment WHERE id = :id AND acknowledged_at IS NULL"
                 " AND cleared_at IS NULL RETURNING *",
-                (_text(utcnow()), alarm_id),
-            ).fetchone()
-        return None if row is None else Alarm.from_row(row)
+                {"now": _text(utcnow()), "by": by, "comment": comment, "id": alarm_id},
+            )
+        return Alarm.from_row(rows[0]) if rows else None
 
     def clear_alarms(self, kinds: tuple[str, ...], scope: str) -> list[Alarm]:
         """The cause is gone (the kiosk reported it resolved): all-clear.
         Acknowledged alarms are cleared too; they still need the all-clear."""
-        marks = ", ".join("?" for _ in kinds)
-        with self._tx() as conn:
-            rows = conn.execute(
-                f"UPDATE alarms SET cleared_at = ? WHERE scope = ? AND kind IN ({marks})"
-                " AND cleared_at IS NULL RETURNING *",
-                (_text(utcnow()), scope, *kinds),
-            ).fetchall()
+        marks, params = _marks("k", kinds)
+        with self.transaction() as tx:
+            rows = tx.query(
+                "UPDATE oncall_alarms SET cleared_at = :now WHERE scope = :scope"
+                f" AND kind IN ({marks}) AND cleared_at IS NULL RETURNING *",
+                {"now": _text(utcnow()), "scope": scope, **params},
+            )
         return [Alarm.from_row(r) for r in rows]
-

@@ -5,6 +5,11 @@ channels, and its outcomes stored in one commit; two commits per batch
 instead of two per message is what lets it keep up with an office's burst
 of deposits. The batch size is the at-least-once bound (see queue.py).
 
+Several registry instances each run a worker on the one queue (claims with
+a lease, see queue.py). A message queued by this process wakes its worker
+at once (``MessageQueue.wake``); one queued by another instance is found by
+the idle poll, every ``IDLE_POLL_SECONDS`` (one indexed query each).
+
 Within a batch the messages go out from ``senders`` threads at once: the
 claim never holds two messages of the same order and channel (see
 ``MessageQueue.claim_due``), so sending them side by side keeps the order
@@ -124,10 +129,15 @@ class DeliveryWorker:
             outcomes = list(self._pool.map(self._deliver, batch))
         else:
             outcomes = [self._deliver(message) for message in batch]
-        failures = [(o[0], o[2]) for o in outcomes if o[1] in (FAILED, BOUNCED)]
-        self.queue.record(outcomes)
-        for message, reason in failures:
-            self.permanent_failure(message, reason)
+        lost = {m.seq for m in self.queue.record(outcomes)}
+        for message in batch:
+            if message.seq in lost:
+                log.warning("message %s was taken over by another instance while this one"
+                            " sent it (the claim's lease ran out); its outcome here is dropped",
+                            message.key)
+        for message, status, reason, _ in outcomes:
+            if status in (FAILED, BOUNCED) and message.seq not in lost:
+                self.permanent_failure(message, reason)
         return len(batch)
 
     def _deliver(self, message: Message):

@@ -6,7 +6,11 @@ registry calls it), messages per second handed over (target 100/s on this
 machine) and the sending process's memory at the start and the end of
 sending (it should stay flat: the worker holds one batch at a time).
 
-    tools/bench messages    # or: .venv/bin/python -m tests.benchmarks.bench_messages [N]
+    tools/bench messages    # or: .venv/bin/python -m tests.benchmarks.bench_messages [N [DB]]
+
+The queue is in a registry database (migration 0007): a fresh SQLite file by
+default, or DB, e.g. a migrated PostgreSQL URL (``tools/pg-cluster start``
+and ``kiosk-registry db upgrade --db URL``; its queue tables must be empty).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"the SMTP server did not open port {port}")
 
 
-def main(deposits: int = DEPOSITS) -> dict:
+def main(deposits: int = DEPOSITS, database: str | None = None) -> dict:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
@@ -82,7 +86,9 @@ def main(deposits: int = DEPOSITS) -> dict:
                                  security=PLAIN, timeout=30),
                 reminder_days=0,  # only the ready notices: one message per deposit
             )
-            notifier = MessagesNotifier(config, queue_path=Path(folder) / "messages.sqlite3")
+            notifier = MessagesNotifier(
+                config, database=database or Path(folder) / "registry.sqlite3",
+                queue_path=Path(folder) / "none.sqlite3")
             deadline = datetime.now(timezone.utc) + timedelta(hours=20)
             # A code of its own per deposit: every QR image is made afresh.
             codes = [generate_code() for _ in range(deposits)]
@@ -117,6 +123,7 @@ def main(deposits: int = DEPOSITS) -> dict:
     per_second = counts.get("sent", 0) / send_seconds
     result = {
         "deposits": deposits,
+        "database": "postgresql" if database and database.startswith("postgres") else "sqlite",
         "sent": counts.get("sent", 0),
         "statuses": counts,
         "queue_seconds": round(queued_seconds, 2),
@@ -146,4 +153,5 @@ def main(deposits: int = DEPOSITS) -> dict:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else DEPOSITS)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else DEPOSITS,
+         sys.argv[2] if len(sys.argv) > 2 else None)

@@ -4,7 +4,7 @@
 
 PORT (default 0: any free one) lets a restarted registry listen where the
 kiosk expects it; MESSAGES_CONFIG adds the messages notifier (its queue
-beside the registry database) to the directory notifier.
+in the registry database) to the directory notifier.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Issue 8, item 4. The parts:
 
 - the registry: tests/integration/crash_registry.py in its own process, with
   the directory notifier and the messages notifier (registry/messages: its
-  queue beside the database; e-mail to a loopback port nobody listens on,
+  queue in the registry database; e-mail to a loopback port nobody listens on,
   so messages stay queued and are counted, not delivered);
 - the kiosk: a real one in this process (core thread, store, uplink, gRPC
   client), simulated hardware.
@@ -126,7 +126,7 @@ class RegistryProcess:
             return [row[0] for row in db.execute("SELECT event_id FROM events")]
 
     def queued(self, reference: str) -> Counter:
-        with sqlite3.connect(self.base / "messages.sqlite3") as db:
+        with sqlite3.connect(self.db) as db:  # the queue is in the registry database
             rows = db.execute("SELECT kind FROM messages WHERE order_reference=?", (reference,))
             return Counter(row[0] for row in rows)
 

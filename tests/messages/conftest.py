@@ -214,8 +214,45 @@ def http_receiver() -> Iterator[HttpReceiver]:
     server.server_close()
 
 
+# Modules whose tests run on SQLite and on PostgreSQL (marker ``postgres``):
+# the queue is in the registry's database, on either backend.
+POSTGRES_MODULES = {"test_queue", "test_email", "test_shared_queue", "test_legacy_queue"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        if module in POSTGRES_MODULES:
+            metafunc.parametrize(
+                "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+            )
+
+
 @pytest.fixture
-def queue(tmp_path: Path) -> Iterator[MessageQueue]:
-    q = MessageQueue(tmp_path / "messages.sqlite3")
+def backend() -> str:
+    """Overridden by pytest_generate_tests for POSTGRES_MODULES."""
+    return "sqlite"
+
+
+@pytest.fixture
+def registry_database(backend: str, tmp_path: Path, request):
+    """A fresh registry database (the queue's home) on the test's backend."""
+    from tests.registry.conftest import TEST_KDF
+    from registry.database import RegistryDatabase
+
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_database")()
+        db = RegistryDatabase(url, state_dir=tmp_path / "state", kdf_params=TEST_KDF)
+        db.target = url  # type: ignore[attr-defined]
+    else:
+        db = RegistryDatabase(tmp_path / "registry.sqlite3", kdf_params=TEST_KDF)
+        db.target = str(tmp_path / "registry.sqlite3")  # type: ignore[attr-defined]
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def queue(registry_database) -> Iterator[MessageQueue]:
+    q = MessageQueue(registry_database)
     yield q
     q.close()

@@ -46,7 +46,7 @@ def test_door_forced_alarm_reminder_ack_and_all_clear(registry_with_alarms, smtp
     (sms,) = http_receiver.wait_for(1)
     text = json.loads(sms.body)["text"]
     assert json.loads(sms.body)["to"] == "+4915111111111"
-    assert "Tür aufgebrochen: kiosk-1/7" in text and "alarms ack 1" in text
+    assert "Tür aufgebrochen: kiosk-1/7" in text and "kiosk-registry alarm ack 1" in text
     (mail,) = smtp_server.handler.wait_for(1)
     assert mail.recipients == [CARETAKER]
     assert "ALARM 1: Tür aufgebrochen – kiosk-1/7" in str(mail.parsed()["Subject"])
@@ -55,13 +55,23 @@ def test_door_forced_alarm_reminder_ack_and_all_clear(registry_with_alarms, smtp
     reminders = [m for m in messages.queue.for_order("alarm-1") if m.kind == "alarm_reminder"]
     assert [m.status for m in reminders] == ["queued", "queued"]  # one per recipient, later
 
-    queue = str(tmp_path / "messages.sqlite3")
-    assert messages_cli(["--queue", queue, "alarms"]) == 0
-    assert "door_forced  kiosk-1/7" in capsys.readouterr().out
-    assert messages_cli(["--queue", queue, "alarms", "ack", "1"]) == 0
+    db = str(tmp_path / "registry.sqlite3")
+    assert messages_cli(["--db", db, "alarms"]) == 0
+    # One list: the kiosk's event and nothing twice for the on-call alarm it raised.
+    listed = capsys.readouterr().out
+    assert "EVENT_TYPE_DOOR_FORCED  kiosk-1/7" in listed and "door_forced" not in listed
+    assert messages_cli(["--db", db, "alarms", "ack", "1", "--comment", "Tür zu"]) == 0
     assert [m.status for m in messages.queue.for_order("alarm-1")
             if m.kind == "alarm_reminder"] == ["cancelled", "cancelled"]
-    assert messages_cli(["--queue", queue, "alarms", "ack", "1"]) == 1  # not open any more
+    assert messages_cli(["--db", db, "alarms", "ack", "1"]) == 1  # no comment
+    assert "--comment" in capsys.readouterr().err
+    assert messages_cli(["--db", db, "alarms", "ack", "1", "--comment", "x"]) == 1  # not open
+    with messages.queue.transaction() as tx:
+        targets = [r["target"] for r in tx.query(
+            "SELECT target FROM audit_log WHERE action = 'alarm.acknowledged' ORDER BY seq")]
+    assert targets[0] == "oncall-1" and len(targets) == 3  # and the two door events
+    assert messages_cli(["--db", db, "alarms"]) == 0
+    assert "keine offenen Alarme" in capsys.readouterr().out
 
     report(kiosk, pb.EVENT_TYPE_INSPECTION_RESOLVED, "", compartment_number=7)
     all_clear = http_receiver.wait_for(2)[1]
@@ -95,7 +105,7 @@ def test_unacknowledged_alarm_gets_its_reminder(tmp_path, smtp_server):
                          sender="box@musterstadt.example", security=PLAIN, timeout=5),
         alarm_routes={"*": (CARETAKER,)}, alarm_reminder_minutes=0.01,  # 0.6 s
     )
-    notifier = MessagesNotifier(config, queue_path=tmp_path / "q.sqlite3")
+    notifier = MessagesNotifier(config, database=tmp_path / "q.sqlite3")
     notifier.start()
     try:
         notifier.staff_alarm("storage_fault", "kiosk-1", "Speicher voll",

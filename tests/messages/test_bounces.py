@@ -142,7 +142,7 @@ maildir = "bounces/Maildir"
 interval_seconds = 3600
 """, encoding="utf-8")
     mailbox.Maildir(tmp_path / "bounces" / "Maildir", create=True)
-    n = MessagesNotifier(config, queue_path=tmp_path / "messages.sqlite3")
+    n = MessagesNotifier(config, database=tmp_path / "registry.sqlite3")
     n.start()
     yield n
     n.close()

@@ -37,7 +37,7 @@ def start_registry(tmp_path, config, kiosks=(("kiosk-1", DEFAULT_OFFICE),)):
     """A registry on loopback with the directory and messages notifiers and
     registered kiosks (id, office); ``config`` a MessagesConfig or a file.
     Returns (server, office stub, kiosk stub, messages, close)."""
-    messages = MessagesNotifier(config, queue_path=tmp_path / "messages.sqlite3")
+    messages = MessagesNotifier(config)
     notifier = FanOutNotifier([DirectoryNotifier(tmp_path / "notifications"), messages])
     server = create_server("127.0.0.1:0", tmp_path / "registry.sqlite3", notifier=notifier,
                            kdf_params=TEST_KDF, stream_poll_seconds=0.2)
@@ -187,6 +187,8 @@ def test_load_notifier_builds_several_channels(tmp_path, monkeypatch):
     assert isinstance(notifier, FanOutNotifier)
     directory, messages = notifier.notifiers
     assert isinstance(messages, MessagesNotifier)
-    assert messages.queue.path == tmp_path / "messages.sqlite3"  # beside the notices
+    # An older release's queue file beside the notices is imported once the server attaches.
+    assert messages.legacy_queue == tmp_path / "messages.sqlite3"
+    assert messages.queue is None
     assert messages.config.office.name == "Amt"
     notifier.close()

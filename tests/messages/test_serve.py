@@ -116,7 +116,7 @@ def test_serve_with_directory_and_messages(tmp_path, smtp_server):
         assert created.pickup_code in text and "Код отримання" in text
         reference = created.order.reference
         assert (tmp_path / "notes" / f"{reference}.txt").exists()  # the directory notifier
-        assert (tmp_path / "messages.sqlite3").exists()  # the queue beside the notices
+        assert not (tmp_path / "messages.sqlite3").exists()  # the queue is in the database
 
 
 def test_serve_takes_sms_delivery_reports_on_its_web_port(tmp_path, http_receiver):

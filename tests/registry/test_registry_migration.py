@@ -4,12 +4,14 @@ import sqlite3
 
 from common.credentials import KdfParams
 from registry.database import SCHEMA_VERSION, RegistryDatabase
+from tests.registry.test_registry_storage_cli import drop_version_7
 
 
 def as_before_alembic(db: sqlite3.Connection, version: int) -> None:
     """What a release before versioned migrations left: no alembic_version, no later index."""
     db.execute("DROP TABLE alembic_version")
     db.execute("DROP INDEX orders_open_by_kiosk")
+    drop_version_7(db)
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 

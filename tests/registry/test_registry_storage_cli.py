@@ -57,6 +57,16 @@ def database(request, tmp_path):
     return str(path), state, run_sqlite
 
 
+def drop_version_7(conn) -> None:
+    """Takes out what migration 0007 added (a file from before it never had it)."""
+    from registry.storage.alembic.versions import v0007_message_queue as v7
+
+    conn.execute("DROP INDEX audit_log_by_action_target")
+    conn.execute("DROP INDEX events_by_type_time")
+    for table in v7.TABLES:
+        conn.execute(f"DROP TABLE {table}")
+
+
 def at_revision(target: str, revision: str) -> None:
     engine = locate(target).engine()
     with engine.connect() as conn, conn.begin():
@@ -127,6 +137,7 @@ def test_a_sqlite_file_from_before_alembic_upgrades_in_place(tmp_path, capsys):
     with sqlite3.connect(path) as conn:  # what release 3 wrote
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP INDEX orders_open_by_kiosk")
+        drop_version_7(conn)
         conn.execute("ALTER TABLE commands DROP COLUMN expire_at")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
@@ -265,3 +276,44 @@ def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys
         command.downgrade(migrations._config(conn), "0006")
     engine.dispose()
     assert not {"unlock_generation", "card_unlock_time"} & columns()
+
+
+def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys):
+    """0007 moves the messages' queue and the on-call alarms into the registry
+    database; a downgrade removes only those tables."""
+    from registry.storage.alembic.versions import v0007_message_queue as v7
+
+    target, state, run = database
+    at_revision(target, "0006")
+    run("INSERT INTO offices (office_id, name, create_time) VALUES ('o1', 'Amt', 't')")
+    for event_id, type_ in (("e-open", "EVENT_TYPE_DOOR_FORCED"),
+                            ("e-done", "EVENT_TYPE_DOOR_FAILED"),
+                            ("e-deposit", "EVENT_TYPE_ORDER_DEPOSITED")):
+        run("INSERT INTO events (event_id, kiosk_id, type, payload, received_at)"
+            f" VALUES ('{event_id}', 'k1', '{type_}', '', '2026-12-01T00:00:00+00:00')")
+    run("INSERT INTO audit_log (seq, time, actor, action, office_id, target, outcome, detail,"
+        " prev_hash, hash) VALUES (1, 't', 'user:a', 'alarm.acknowledged', '', 'e-done', 'ok',"
+        " '{}', '', '')")
+
+    def tables() -> set[str]:
+        engine = locate(target).engine()
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+        engine.dispose()
+        return names
+
+    assert not set(v7.TABLES) & tables()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert f"upgraded from schema version 6 to schema version {migrations.SCHEMA_VERSION}" in capsys.readouterr().out
+    assert set(v7.TABLES) <= tables()
+    # Alarm events stored before: open unless the audit log has their acknowledgement.
+    engine = locate(target).engine()
+    with engine.connect() as conn:
+        opened = [r[0] for r in conn.execute(sa.text("SELECT event_id FROM open_alarm_events"))]
+    engine.dispose()
+    assert opened == ["e-open"]
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0006")
+    engine.dispose()
+    assert not set(v7.TABLES) & tables() and "offices" in tables()

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-# 0007 is another branch's migration; whichever merges second points at it.
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -37,4 +36,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("ALTER TABLE staff DROP COLUMN card_unlock_time")
     op.execute("ALTER TABLE staff DROP COLUMN unlock_generation")
-    op.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    op.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
