@@ -207,21 +207,36 @@ def kiosk_chain_key(registry_key: bytes, kiosk_id: str) -> bytes:
 
 
 def continuation_problem(head_seq: int, head_hash: str, entries: list[AuditEntry],
-                         known: dict[int, str] | None = None) -> str | None:
+                         known: dict[int, str] | None = None,
+                         purged_through: int = 0) -> str | None:
     """Why ``entries`` (in seq order) do not continue a chain that ends at
     ``head_seq``/``head_hash`` (None: they do).
 
     Entries the holder already has (seq <= head_seq) are repeats of a batch
     whose answer was lost: they pass if ``known`` holds the same hash for
-    them, and anything else there is a rewritten history.
+    them, and anything else there is a rewritten history. Entries before
+    ``purged_through`` (the holder's anchor, whose hash ``known`` holds)
+    were purged by retention: nothing is left to compare them with, so they
+    pass only if they are whole and link, entry by entry, up to one the
+    holder knows (a reset kiosk's new entries 1, 2, ... do not).
     """
+    known = known or {}
     prev_seq, prev = head_seq, head_hash
+    unlinked: AuditEntry | None = None  # a repeat of a purged entry, not yet linked to a known one
     for entry in entries:
         if entry.seq <= head_seq:
-            if (known is None or known.get(entry.seq) != entry.hash
-                    or hash_of(entry) != entry.hash):
+            if unlinked is not None and (entry.seq != unlinked.seq + 1
+                                         or entry.prev_hash != unlinked.hash):
+                return f"entry {entry.seq} does not follow entry {unlinked.seq}"
+            if entry.seq < purged_through and entry.seq not in known:
+                if hash_of(entry) != entry.hash:
+                    return f"entry {entry.seq} was changed after it was written"
+                unlinked = entry
+                continue
+            if known.get(entry.seq) != entry.hash or hash_of(entry) != entry.hash:
                 return (f"entry {entry.seq} differs from the entry {entry.seq} already received:"
                         " the kiosk's log was rewritten or reset")
+            unlinked = None
             continue
         if entry.seq != prev_seq + 1:
             return f"entry {prev_seq + 1} is missing (next sent is {entry.seq})"
@@ -230,4 +245,7 @@ def continuation_problem(head_seq: int, head_hash: str, entries: list[AuditEntry
         if hash_of(entry) != entry.hash:
             return f"entry {entry.seq} was changed after it was written"
         prev_seq, prev = entry.seq, entry.hash
+    if unlinked is not None:
+        return (f"entries up to {unlinked.seq} do not lead to entry {purged_through}, where the"
+                " chain held continues: the kiosk's log was rewritten or reset")
     return None

@@ -333,7 +333,7 @@ def audit_verify(args: argparse.Namespace) -> int:
                 entries = tx.kiosk_audit_entries(args.kiosk)
                 checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
                 key = kiosk_chain_key(db.audit_key, args.kiosk)
-                anchor = None
+                anchor = tx.kiosk_audit_anchor(args.kiosk)
             else:
                 entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
                 key, anchor = db.audit_key, tx.audit_anchor()
@@ -412,8 +412,9 @@ def add_retention_options(p: argparse.ArgumentParser) -> None:
                    help=f"keep ended orders this long, then only counts (default"
                         f" {DEFAULT_RECORD_DAYS})")
     p.add_argument("--audit-days", type=int, default=None, metavar="DAYS",
-                   help="delete audit entries older than DAYS, keeping the rest verifiable"
-                        " through a signed anchor (default: keep them all)")
+                   help="delete audit entries older than DAYS, the registry's and its copies"
+                        " of the kiosks', keeping the rest verifiable through a signed anchor"
+                        " (default: keep them all)")
 
 
 def purge_now(args: argparse.Namespace) -> int:
@@ -428,6 +429,7 @@ def purge_now(args: argparse.Namespace) -> int:
         db.close()
     print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
           f" {report.notice_files_removed} notices removed, {report.audit_entries_purged}"
+          f" audit entries purged, {report.kiosk_audit_entries_purged} of the kiosks'"
           " audit entries purged")
     return 0
 
