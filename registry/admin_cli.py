@@ -19,8 +19,9 @@ from pathlib import Path
 
 from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
 from registry import identity
-from common.audit_chain import kiosk_chain_key, verify_chain
+from common.audit_chain import VerifyResult, kiosk_chain_key, verify_chain
 from registry.database import DEFAULT_OFFICE, RegistryDatabase
+from registry.retention import kiosk_anchor_problem
 
 
 class AdminError(Exception):
@@ -334,10 +335,15 @@ def audit_verify(args: argparse.Namespace) -> int:
                 checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
                 key = kiosk_chain_key(db.audit_key, args.kiosk)
                 anchor = tx.kiosk_audit_anchor(args.kiosk)
+                purges = tx.kiosk_audit_purges(args.kiosk)
             else:
                 entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
-                key, anchor = db.audit_key, tx.audit_anchor()
+                key, anchor, purges = db.audit_key, tx.audit_anchor(), []
         result = verify_chain(entries, checkpoints, key, anchor)
+        problem = kiosk_anchor_problem(anchor.seq if anchor else 0, purges)
+        if result.ok and problem:
+            result = VerifyResult(False, result.entries, (anchor.seq if anchor else 0) + 1,
+                                  problem)
     finally:
         db.close()
     which = f"kiosk {args.kiosk}'s audit log" if args.kiosk else "audit log"

@@ -1193,6 +1193,12 @@ class Transaction:
         return [r[0] for r in self._all("SELECT DISTINCT kiosk_id FROM kiosk_audit_log"
                                         " ORDER BY kiosk_id")]
 
+    def kiosk_audit_purges(self, kiosk_id: str) -> list[int]:
+        """Where the registry's own log says each purge anchored the kiosk's chain."""
+        rows = self._all("SELECT detail FROM audit_log WHERE action = 'kiosk_audit.purged'"
+                         " AND target = :kiosk ORDER BY seq", {"kiosk": kiosk_id})
+        return [int(json.loads(r[0]).get("anchored_at", 0)) for r in rows]
+
     def purge_kiosk_audit_before(self, kiosk_id: str, before: datetime) -> int:
         """As :meth:`purge_audit_before`, for the registry's copy of one kiosk's
         chain (anchored with that chain's key). The anchor keeps the chain's

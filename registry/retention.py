@@ -136,6 +136,20 @@ def purge_kiosk_chains(db: RegistryDatabase, audit_days: int, now: datetime) -> 
     return total
 
 
+def kiosk_anchor_problem(anchor_seq: int, recorded: list[int]) -> str | None:
+    """Why a kiosk chain's anchor (0: none) does not fit the purges the
+    registry's own log records for it (``kiosk_audit.purged``'s anchored_at).
+    Without this, deleting the anchor together with every entry after a full
+    purge would leave an empty chain that verifies; the record of the purge
+    is in the registry's chain, whose verify finds it removed."""
+    if recorded and anchor_seq < max(recorded):
+        where = f"after entry {anchor_seq}" if anchor_seq else "at entry 1"
+        return (f"the registry's audit log records this kiosk's entries up to {max(recorded)}"
+                f" purged, but the chain held starts {where}: its anchor was removed or"
+                " replaced")
+    return None
+
+
 class Retention:
     """The purge bound to one registry: run after an order ends, and daily."""
 

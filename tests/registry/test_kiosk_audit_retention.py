@@ -22,7 +22,7 @@ from common.audit_chain import AuditEntry
 from common.convert import audit_entry_to_proto
 from registry.cli import main
 from registry.database import utcnow
-from registry.retention import RetentionPolicy, purge
+from registry.retention import RetentionPolicy, kiosk_anchor_problem, purge
 from registry.storage import migrations
 from registry.storage.location import locate
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -191,3 +191,21 @@ def test_migration_0012_adds_the_kiosk_anchors_and_goes_back(open_database):
         migrations.upgrade(conn)
     assert "kiosk_audit_anchors" in tables()
     engine.dispose()
+
+
+def test_removing_the_anchor_with_the_whole_purged_chain_is_found(registry, report, capsys):
+    """After a full purge nothing but the anchor is left: deleting it too would
+    leave an empty chain, but the registry's own log records the purge."""
+    assert report(kiosk_chain([OLD] * 4)) == 4
+    purge_now(registry, capsys)
+    assert held(registry) == [] and verify(registry, capsys)[0] == 0
+    registry.sql("DELETE FROM kiosk_audit_anchors WHERE kiosk_id = ?", "kiosk-1")
+    code, out = verify(registry, capsys)
+    assert code == 3 and "BROKEN at entry 1" in out and "up to 4 purged" in out, out
+
+
+def test_the_anchor_rule_against_the_recorded_purges():
+    assert kiosk_anchor_problem(0, []) is None
+    assert kiosk_anchor_problem(7, [3, 7]) is None
+    assert "starts after entry 3" in kiosk_anchor_problem(3, [3, 7])
+    assert "starts at entry 1" in kiosk_anchor_problem(0, [7])
