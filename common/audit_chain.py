@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 20
@@ -180,6 +180,17 @@ def purge_cut(entries: list[tuple[int, datetime]], before: datetime) -> int | No
     return cut
 
 
+def entry_moment(text: str) -> datetime:
+    """An entry's time, for comparing with the retention's cut-off: ISO 8601,
+    read as UTC when it carries no offset (never an error for a kiosk whose
+    clock wrote it so). ValueError names a time that is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"entry time {text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def plan_purge(entries: list[AuditEntry], checkpoints: list[Checkpoint], key: bytes,
                anchor: Anchor | None, before: datetime,
                up_to: int | None = None) -> tuple[int, str] | None:
@@ -190,7 +201,7 @@ def plan_purge(entries: list[AuditEntry], checkpoints: list[Checkpoint], key: by
     if not result.ok:
         raise ValueError(f"the audit log is broken at entry {result.broken_seq}"
                          f" ({result.problem}); nothing purged")
-    cut = purge_cut([(e.seq, datetime.fromisoformat(e.time)) for e in entries
+    cut = purge_cut([(e.seq, entry_moment(e.time)) for e in entries
                      if up_to is None or e.seq <= up_to], before)
     if cut is None:
         return None

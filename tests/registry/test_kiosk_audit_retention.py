@@ -209,3 +209,14 @@ def test_the_anchor_rule_against_the_recorded_purges():
     assert kiosk_anchor_problem(7, [3, 7]) is None
     assert "starts after entry 3" in kiosk_anchor_problem(3, [3, 7])
     assert "starts at entry 1" in kiosk_anchor_problem(0, [7])
+
+
+def test_entry_times_without_offset_count_as_utc():
+    from datetime import datetime, timezone
+
+    assert audit_chain.entry_moment("2026-01-01T00:00:00") == datetime(2026, 1, 1,
+                                                                       tzinfo=timezone.utc)
+    assert audit_chain.entry_moment("2026-01-01T01:00:00+01:00") == datetime(
+        2026, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="'yesterday' is not an ISO 8601 time"):
+        audit_chain.entry_moment("yesterday")
