@@ -45,7 +45,8 @@ def main(kiosks: int = 20, entries: int = 5000) -> dict:
     now = utcnow()
     chain = kiosk_chain(entries, now)
     with tempfile.TemporaryDirectory() as tmp:
-        db = RegistryDatabase(Path(tmp) / "registry.sqlite3", kdf_params=KdfParams(n=2**4, r=1, p=1))
+        db = RegistryDatabase(Path(tmp) / "registry.sqlite3",
+                              kdf_params=KdfParams(n=2**4, r=1, p=1))
         for k in range(kiosks):
             with db.transaction() as tx:
                 tx.append_kiosk_audit(f"kiosk-{k}", chain)

@@ -31,7 +31,8 @@ OLD = utcnow() - timedelta(days=400)  # beyond --audit-days 365
 RECENT = utcnow() - timedelta(days=10)
 
 
-def kiosk_chain(times, after: AuditEntry | None = None, who: str = "staff:anna") -> list[AuditEntry]:
+def kiosk_chain(times, after: AuditEntry | None = None,
+                who: str = "staff:anna") -> list[AuditEntry]:
     """Entries as a kiosk writes them (kiosk/store/audit_log.py), one per time."""
     entries, last = [], after
     for n, time in enumerate(times):
