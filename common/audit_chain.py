@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 20
@@ -180,6 +180,17 @@ def purge_cut(entries: list[tuple[int, datetime]], before: datetime) -> int | No
     return cut
 
 
+def entry_moment(text: str) -> datetime:
+    """An entry's time, for comparing with the retention's cut-off: ISO 8601,
+    read as UTC when it carries no offset (never an error for a kiosk whose
+    clock wrote it so). ValueError names a time that is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"entry time {text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def plan_purge(entries: list[AuditEntry], checkpoints: list[Checkpoint], key: bytes,
                anchor: Anchor | None, before: datetime,
                up_to: int | None = None) -> tuple[int, str] | None:
@@ -190,7 +201,7 @@ def plan_purge(entries: list[AuditEntry], checkpoints: list[Checkpoint], key: by
     if not result.ok:
         raise ValueError(f"the audit log is broken at entry {result.broken_seq}"
                          f" ({result.problem}); nothing purged")
-    cut = purge_cut([(e.seq, datetime.fromisoformat(e.time)) for e in entries
+    cut = purge_cut([(e.seq, entry_moment(e.time)) for e in entries
                      if up_to is None or e.seq <= up_to], before)
     if cut is None:
         return None
@@ -207,21 +218,36 @@ def kiosk_chain_key(registry_key: bytes, kiosk_id: str) -> bytes:
 
 
 def continuation_problem(head_seq: int, head_hash: str, entries: list[AuditEntry],
-                         known: dict[int, str] | None = None) -> str | None:
+                         known: dict[int, str] | None = None,
+                         purged_through: int = 0) -> str | None:
     """Why ``entries`` (in seq order) do not continue a chain that ends at
     ``head_seq``/``head_hash`` (None: they do).
 
     Entries the holder already has (seq <= head_seq) are repeats of a batch
     whose answer was lost: they pass if ``known`` holds the same hash for
-    them, and anything else there is a rewritten history.
+    them, and anything else there is a rewritten history. Entries before
+    ``purged_through`` (the holder's anchor, whose hash ``known`` holds)
+    were purged by retention: nothing is left to compare them with, so they
+    pass only if they are whole and link, entry by entry, up to one the
+    holder knows (a reset kiosk's new entries 1, 2, ... do not).
     """
+    known = known or {}
     prev_seq, prev = head_seq, head_hash
+    unlinked: AuditEntry | None = None  # a repeat of a purged entry, not yet linked to a known one
     for entry in entries:
         if entry.seq <= head_seq:
-            if (known is None or known.get(entry.seq) != entry.hash
-                    or hash_of(entry) != entry.hash):
+            if unlinked is not None and (entry.seq != unlinked.seq + 1
+                                         or entry.prev_hash != unlinked.hash):
+                return f"entry {entry.seq} does not follow entry {unlinked.seq}"
+            if entry.seq < purged_through and entry.seq not in known:
+                if hash_of(entry) != entry.hash:
+                    return f"entry {entry.seq} was changed after it was written"
+                unlinked = entry
+                continue
+            if known.get(entry.seq) != entry.hash or hash_of(entry) != entry.hash:
                 return (f"entry {entry.seq} differs from the entry {entry.seq} already received:"
                         " the kiosk's log was rewritten or reset")
+            unlinked = None
             continue
         if entry.seq != prev_seq + 1:
             return f"entry {prev_seq + 1} is missing (next sent is {entry.seq})"
@@ -230,4 +256,7 @@ def continuation_problem(head_seq: int, head_hash: str, entries: list[AuditEntry
         if hash_of(entry) != entry.hash:
             return f"entry {entry.seq} was changed after it was written"
         prev_seq, prev = entry.seq, entry.hash
+    if unlinked is not None:
+        return (f"entries up to {unlinked.seq} do not lead to entry {purged_through}, where the"
+                " chain held continues: the kiosk's log was rewritten or reset")
     return None

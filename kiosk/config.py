@@ -66,7 +66,7 @@ class KioskSection(_Section):
     )
     journal_retention_days: int = Field(
         90, ge=7, le=3650,
-        description="Days the local journal keeps a row (the registry keeps the audit trail).",
+        description="Days the local journal and audit log keep a row (audit entries only once the registry holds them).",
     )
     command_retention_days: int = Field(
         30, ge=1, le=3650,

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from common.auth import KIOSK_CREDENTIAL_FILE, write_secret_file
 from registry import identity
-from common.audit_chain import kiosk_chain_key, verify_chain
+from common.audit_chain import VerifyResult, kiosk_chain_key, verify_chain
 from registry.database import DEFAULT_OFFICE, RegistryDatabase
+from registry.retention import kiosk_anchor_problem
 
 
 class AdminError(Exception):
@@ -333,11 +334,16 @@ def audit_verify(args: argparse.Namespace) -> int:
                 entries = tx.kiosk_audit_entries(args.kiosk)
                 checkpoints = tx.kiosk_audit_checkpoints(args.kiosk)
                 key = kiosk_chain_key(db.audit_key, args.kiosk)
-                anchor = None
+                anchor = tx.kiosk_audit_anchor(args.kiosk)
+                purges = tx.kiosk_audit_purges(args.kiosk)
             else:
                 entries, checkpoints = tx.audit_entries(), tx.audit_checkpoints()
-                key, anchor = db.audit_key, tx.audit_anchor()
+                key, anchor, purges = db.audit_key, tx.audit_anchor(), []
         result = verify_chain(entries, checkpoints, key, anchor)
+        problem = kiosk_anchor_problem(anchor.seq if anchor else 0, purges)
+        if result.ok and problem:
+            result = VerifyResult(False, result.entries, (anchor.seq if anchor else 0) + 1,
+                                  problem)
     finally:
         db.close()
     which = f"kiosk {args.kiosk}'s audit log" if args.kiosk else "audit log"
@@ -412,8 +418,9 @@ def add_retention_options(p: argparse.ArgumentParser) -> None:
                    help=f"keep ended orders this long, then only counts (default"
                         f" {DEFAULT_RECORD_DAYS})")
     p.add_argument("--audit-days", type=int, default=None, metavar="DAYS",
-                   help="delete audit entries older than DAYS, keeping the rest verifiable"
-                        " through a signed anchor (default: keep them all)")
+                   help="delete audit entries older than DAYS, the registry's and its copies"
+                        " of the kiosks', keeping the rest verifiable through a signed anchor"
+                        " (default: keep them all)")
 
 
 def purge_now(args: argparse.Namespace) -> int:
@@ -428,6 +435,7 @@ def purge_now(args: argparse.Namespace) -> int:
         db.close()
     print(f"{report.contacts_wiped} contacts wiped, {report.orders_deleted} orders deleted,"
           f" {report.notice_files_removed} notices removed, {report.audit_entries_purged}"
+          f" audit entries purged, {report.kiosk_audit_entries_purged} of the kiosks'"
           " audit entries purged")
     return 0
 

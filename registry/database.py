@@ -117,6 +117,31 @@ DEFAULT_STATE_DIR = "var"
 _WRITER_LOCK = "registry.writer"
 
 
+@dataclass(frozen=True)
+class _Chain:
+    """Where one audit chain's rows are: its entries, checkpoints and anchor
+    tables, and the condition that picks this chain's rows from them."""
+
+    log: str
+    checkpoints: str
+    anchor: str
+    anchor_key: str  # the anchor table's key column
+    anchor_id: Any
+    scope: dict[str, Any]  # column = value of this chain's rows ({}: the whole table)
+
+    @property
+    def and_scope(self) -> str:
+        return "".join(f" AND {column} = :{column}" for column in self.scope)
+
+
+_REGISTRY_CHAIN = _Chain("audit_log", "audit_checkpoints", "audit_anchor", "id", 1, {})
+
+
+def _kiosk_chain(kiosk_id: str) -> _Chain:
+    return _Chain("kiosk_audit_log", "kiosk_audit_checkpoints", "kiosk_audit_anchors",
+                  "kiosk_id", kiosk_id, {"kiosk_id": kiosk_id})
+
+
 def _load_or_create_key(path: Path) -> bytes:
     """The audit checkpoints' HMAC key: created once, readable by the registry only."""
     if path.exists():
@@ -1038,17 +1063,13 @@ class Transaction:
             self.audit_checkpoint(last[0], last[1])
 
     def audit_entries(self) -> list[audit_rules.AuditEntry]:
-        rows = self._all("SELECT seq, time, actor, action, office_id, target, outcome, detail,"
-                         " prev_hash, hash FROM audit_log ORDER BY seq")
-        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+        return self._chain_entries(_REGISTRY_CHAIN)
 
     def audit_checkpoints(self) -> list[audit_rules.Checkpoint]:
-        rows = self._all("SELECT seq, hash, mac FROM audit_checkpoints ORDER BY seq")
-        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+        return self._chain_checkpoints(_REGISTRY_CHAIN)
 
     def audit_anchor(self) -> audit_rules.Anchor | None:
-        row = self._one("SELECT seq, hash, mac FROM audit_anchor")
-        return None if row is None else audit_rules.Anchor(**dict(row))
+        return self._chain_anchor(_REGISTRY_CHAIN)
 
     def purge_audit_before(self, before: datetime) -> int:
         """Deletes the oldest entries written before ``before`` and anchors the
@@ -1056,28 +1077,63 @@ class Transaction:
         (ValueError) while the chain is broken: a purge must not erase evidence."""
         # The chain's end must not move while it is checked and cut (other processes).
         self._lock(_WRITER_LOCK)
-        key = self._db.audit_key
-        plan = audit_rules.plan_purge(self.audit_entries(), self.audit_checkpoints(), key,
-                                      self.audit_anchor(), before)
+        return self._purge_chain(_REGISTRY_CHAIN, self._db.audit_key, before)
+
+    # One chain's rows, wherever it is kept: the registry's own chain, or the
+    # copy of one kiosk's. Reading, anchoring and purging are the same for both.
+
+    def _chain_entries(self, chain: _Chain) -> list[audit_rules.AuditEntry]:
+        rows = self._all(
+            "SELECT seq, time, actor, action, office_id, target, outcome, detail, prev_hash, hash"
+            f" FROM {chain.log} WHERE true{chain.and_scope} ORDER BY seq", chain.scope,
+        )
+        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+
+    def _chain_checkpoints(self, chain: _Chain) -> list[audit_rules.Checkpoint]:
+        rows = self._all(f"SELECT seq, hash, mac FROM {chain.checkpoints} WHERE"
+                         f" true{chain.and_scope} ORDER BY seq", chain.scope)
+        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+
+    def _chain_anchor(self, chain: _Chain) -> audit_rules.Anchor | None:
+        row = self._one(f"SELECT seq, hash, mac FROM {chain.anchor} WHERE"
+                        f" {chain.anchor_key} = :anchor_id", {"anchor_id": chain.anchor_id})
+        return None if row is None else audit_rules.Anchor(**dict(row))
+
+    def _purge_chain(self, chain: _Chain, key: bytes, before: datetime) -> int:
+        """Cuts ``chain`` at the last entry written before ``before`` (the rules:
+        common.audit_chain.plan_purge) behind an anchor signed with ``key``;
+        the caller holds the lock that keeps the chain's end still."""
+        first = self._one(f"SELECT time FROM {chain.log} WHERE true{chain.and_scope}"
+                          " ORDER BY seq LIMIT 1", chain.scope)
+        if first is None or audit_rules.entry_moment(first[0]) >= before:
+            # The cut stops at the first younger entry: nothing to cut, and no
+            # need to read and check the whole chain (the daily run, most days).
+            return 0
+        plan = audit_rules.plan_purge(self._chain_entries(chain), self._chain_checkpoints(chain),
+                                      key, self._chain_anchor(chain), before)
         if plan is None:
             return 0
         cut, digest = plan
         self._run(
-            "INSERT INTO audit_anchor (id, seq, hash, mac, purge_time)"
-            " VALUES (1, :seq, :hash, :mac, :now) ON CONFLICT (id) DO UPDATE SET"
-            " seq = excluded.seq, hash = excluded.hash, mac = excluded.mac,"
+            f"INSERT INTO {chain.anchor} ({chain.anchor_key}, seq, hash, mac, purge_time)"
+            f" VALUES (:anchor_id, :seq, :hash, :mac, :now) ON CONFLICT ({chain.anchor_key})"
+            " DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac,"
             " purge_time = excluded.purge_time",
-            {"seq": cut, "hash": digest, "mac": audit_rules.anchor_mac(key, cut, digest),
-             "now": _text(utcnow())},
+            {"anchor_id": chain.anchor_id, "seq": cut, "hash": digest,
+             "mac": audit_rules.anchor_mac(key, cut, digest), "now": _text(utcnow())},
         )
-        deleted = self._run("DELETE FROM audit_log WHERE seq <= :cut", {"cut": cut}).rowcount
-        self._run("DELETE FROM audit_checkpoints WHERE seq <= :cut", {"cut": cut})
+        through = {"cut": cut, **chain.scope}
+        deleted = self._run(f"DELETE FROM {chain.log} WHERE seq <= :cut{chain.and_scope}",
+                            through).rowcount
+        self._run(f"DELETE FROM {chain.checkpoints} WHERE seq <= :cut{chain.and_scope}", through)
         return deleted
 
     # ------------------------------------------------- kiosks' audit chains
 
     def kiosk_audit_head(self, kiosk_id: str) -> tuple[int, str]:
-        """(seq, hash) of the last entry held for the kiosk; (0, GENESIS) for none."""
+        """(seq, hash) of the last entry held for the kiosk; (0, GENESIS) for none.
+        Once retention purged every entry held, the anchor is the head: the
+        kiosk's next entry must follow the last one purged."""
         # Two reports of one kiosk (two registry processes) must not both extend
         # the same head: the second waits, then sees the first's entries.
         self._lock(f"kiosk_audit:{kiosk_id}")
@@ -1086,15 +1142,24 @@ class Transaction:
             " ORDER BY seq DESC LIMIT 1",
             {"kiosk": kiosk_id},
         )
-        return (0, audit_rules.GENESIS) if row is None else (row[0], row[1])
+        if row is not None:
+            return (row[0], row[1])
+        anchor = self.kiosk_audit_anchor(kiosk_id)
+        return (0, audit_rules.GENESIS) if anchor is None else (anchor.seq, anchor.hash)
 
     def kiosk_audit_hashes(self, kiosk_id: str, first: int, last: int) -> dict[int, str]:
+        """The hashes still held of the kiosk's entries ``first`` to ``last``
+        (the anchor's among them: retention keeps it of the last entry purged)."""
         rows = self._all(
             "SELECT seq, hash FROM kiosk_audit_log WHERE kiosk_id = :kiosk"
             " AND seq BETWEEN :first AND :last",
             {"kiosk": kiosk_id, "first": first, "last": last},
         )
-        return {r[0]: r[1] for r in rows}
+        held = {r[0]: r[1] for r in rows}
+        anchor = self.kiosk_audit_anchor(kiosk_id)
+        if anchor is not None and first <= anchor.seq <= last:
+            held[anchor.seq] = anchor.hash
+        return held
 
     def append_kiosk_audit(self, kiosk_id: str, entries: list[audit_rules.AuditEntry]) -> None:
         """Stores entries already checked to continue the chain, and signs the new head
@@ -1122,19 +1187,31 @@ class Transaction:
         )
 
     def kiosk_audit_entries(self, kiosk_id: str) -> list[audit_rules.AuditEntry]:
-        rows = self._all(
-            "SELECT seq, time, actor, action, office_id, target, outcome, detail, prev_hash, hash"
-            " FROM kiosk_audit_log WHERE kiosk_id = :kiosk ORDER BY seq", {"kiosk": kiosk_id},
-        )
-        return [audit_rules.AuditEntry(**dict(r)) for r in rows]
+        return self._chain_entries(_kiosk_chain(kiosk_id))
 
     def kiosk_audit_checkpoints(self, kiosk_id: str) -> list[audit_rules.Checkpoint]:
-        rows = self._all(
-            "SELECT seq, hash, mac FROM kiosk_audit_checkpoints WHERE kiosk_id = :kiosk"
-            " ORDER BY seq",
-            {"kiosk": kiosk_id},
-        )
-        return [audit_rules.Checkpoint(**dict(r)) for r in rows]
+        return self._chain_checkpoints(_kiosk_chain(kiosk_id))
+
+    def kiosk_audit_anchor(self, kiosk_id: str) -> audit_rules.Anchor | None:
+        return self._chain_anchor(_kiosk_chain(kiosk_id))
+
+    def kiosks_with_audit_entries(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT DISTINCT kiosk_id FROM kiosk_audit_log"
+                                        " ORDER BY kiosk_id")]
+
+    def kiosk_audit_purges(self, kiosk_id: str) -> list[int]:
+        """Where the registry's own log says each purge anchored the kiosk's chain."""
+        rows = self._all("SELECT detail FROM audit_log WHERE action = 'kiosk_audit.purged'"
+                         " AND target = :kiosk ORDER BY seq", {"kiosk": kiosk_id})
+        return [int(json.loads(r[0]).get("anchored_at", 0)) for r in rows]
+
+    def purge_kiosk_audit_before(self, kiosk_id: str, before: datetime) -> int:
+        """As :meth:`purge_audit_before`, for the registry's copy of one kiosk's
+        chain (anchored with that chain's key). The anchor keeps the chain's
+        head, so the kiosk's next batch is still checked against it."""
+        self._lock(f"kiosk_audit:{kiosk_id}")  # no report extends it meanwhile
+        key = audit_rules.kiosk_chain_key(self._db.audit_key, kiosk_id)
+        return self._purge_chain(_kiosk_chain(kiosk_id), key, before)
 
     # ------------------------------------------------ events, for the office
 

@@ -307,7 +307,10 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         with self._db.transaction() as tx:
             head_seq, head_hash = tx.kiosk_audit_head(kiosk_id)
             known = tx.kiosk_audit_hashes(kiosk_id, entries[0].seq, head_seq) if entries else {}
-            problem = audit_chain.continuation_problem(head_seq, head_hash, entries, known)
+            # Repeats of entries retention purged here (a lost answer) cannot be compared.
+            anchor = tx.kiosk_audit_anchor(kiosk_id)
+            problem = audit_chain.continuation_problem(head_seq, head_hash, entries, known,
+                                                       anchor.seq if anchor else 0)
             if problem is None:
                 fresh = [e for e in entries if e.seq > head_seq]
                 tx.append_kiosk_audit(kiosk_id, fresh)

@@ -18,6 +18,13 @@ The rules (pure functions, tested directly):
   common/audit_chain.Anchor), so ``audit verify`` still proves that nothing
   after the anchor was changed, removed or cut off. A broken chain is never
   purged: that would erase the evidence.
+- The copies of the kiosks' chains (ReportAuditEntries) name staff and
+  orders too: the same run purges each with the same ``audit_days``, behind
+  the same kind of anchor (one per kiosk, signed with that chain's key), so
+  ``audit verify --kiosk`` still holds. The anchor also keeps the chain's
+  head: the kiosk's next batch must still continue it. Each kiosk's purge
+  is recorded in the registry's own log (``kiosk_audit.purged``); a broken
+  kiosk chain is left whole and the others are purged.
 
 ``kiosk-registry purge`` runs :func:`purge` on demand; the server runs it
 once at start and then daily.
@@ -59,6 +66,7 @@ class PurgeReport:
     orders_deleted: int
     notice_files_removed: int
     audit_entries_purged: int = 0
+    kiosk_audit_entries_purged: int = 0  # of the kiosks' chains, all kiosks together
 
 
 def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
@@ -83,8 +91,9 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
         if wiped or deleted:
             tx.audit("registry", "retention.purged", contacts_wiped=wiped,
                      orders_deleted=deleted, notice_files_removed=files)
-    audit_purged = 0
+    audit_purged = kiosk_purged = 0
     if policy.audit_days is not None:
+        kiosk_purged = purge_kiosk_chains(db, policy.audit_days, now)
         try:
             with db.transaction() as tx:
                 audit_purged = tx.purge_audit_before(now - timedelta(days=policy.audit_days))
@@ -96,10 +105,49 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
         except ValueError as error:
             log.error("audit retention skipped: %s", error)
     db.checkpoint_wal()
-    if wiped or deleted or files or audit_purged:
+    if wiped or deleted or files or audit_purged or kiosk_purged:
         log.info("retention: %d contacts wiped, %d orders deleted, %d notices removed,"
-                 " %d audit entries purged", wiped, deleted, files, audit_purged)
-    return PurgeReport(wiped, deleted, files, audit_purged)
+                 " %d audit entries purged, %d of kiosks' audit entries purged",
+                 wiped, deleted, files, audit_purged, kiosk_purged)
+    return PurgeReport(wiped, deleted, files, audit_purged, kiosk_purged)
+
+
+def purge_kiosk_chains(db: RegistryDatabase, audit_days: int, now: datetime) -> int:
+    """Purges every kiosk's chain held here, one transaction per kiosk (a
+    broken one stays whole, for whoever looks, and the others go on)."""
+    before = now - timedelta(days=audit_days)
+    with db.transaction() as tx:
+        kiosks = tx.kiosks_with_audit_entries()
+    total = 0
+    for kiosk_id in kiosks:
+        try:
+            with db.transaction() as tx:
+                purged = tx.purge_kiosk_audit_before(kiosk_id, before)
+                if purged:
+                    anchor = tx.kiosk_audit_anchor(kiosk_id)
+                    tx.audit("registry", "kiosk_audit.purged",
+                             office_id=tx.kiosk_office(kiosk_id) or "", target=kiosk_id,
+                             entries=purged, anchored_at=anchor.seq if anchor else 0,
+                             audit_days=audit_days)
+        except ValueError as error:
+            log.error("audit retention skipped kiosk %s: %s", kiosk_id, error)
+            continue
+        total += purged
+    return total
+
+
+def kiosk_anchor_problem(anchor_seq: int, recorded: list[int]) -> str | None:
+    """Why a kiosk chain's anchor (0: none) does not fit the purges the
+    registry's own log records for it (``kiosk_audit.purged``'s anchored_at).
+    Without this, deleting the anchor together with every entry after a full
+    purge would leave an empty chain that verifies; the record of the purge
+    is in the registry's chain, whose verify finds it removed."""
+    if recorded and anchor_seq < max(recorded):
+        where = f"after entry {anchor_seq}" if anchor_seq else "at entry 1"
+        return (f"the registry's audit log records this kiosk's entries up to {max(recorded)}"
+                f" purged, but the chain held starts {where}: its anchor was removed or"
+                " replaced")
+    return None
 
 
 class Retention:
