@@ -174,7 +174,7 @@ def test_repeats_of_purged_entries_pass_the_continuation_rule():
     assert "do not lead to entry 5" in audit_chain.continuation_problem(*head, chain[:3], known, 5)
 
 
-def test_migration_0012_adds_the_kiosk_anchors_and_goes_back(open_database):
+def test_migration_0009_adds_the_kiosk_anchors_and_goes_back(open_database):
     db = open_database()
     target = db.target
     db.close()

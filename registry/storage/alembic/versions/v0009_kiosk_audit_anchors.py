@@ -10,14 +10,14 @@ still has to continue exactly there.
 ``IF NOT EXISTS``: a file first built at this version and turned back into
 an older release (as tests do) keeps the table it has.
 
-Revision ID: 0012
+Revision ID: 0009
 """
 
 from alembic import op
 
 from registry.storage.migrations import for_dialect, statements
 
-revision = "0012"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
@@ -37,7 +37,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in statements(for_dialect(SCHEMA, dialect)):
         op.execute(statement)
-    op.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
+    op.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
 
 
 def downgrade() -> None:
