@@ -114,18 +114,22 @@ for _type in EventType:
 
 class RegistryClient:
     def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0,
-                 credentials: grpc.ChannelCredentials | None = None, token: str | None = None):
+                 credentials: grpc.ChannelCredentials | None = None, token: str | None = None,
+                 channel_options: tuple[tuple[str, object], ...] = ()):
         """`credentials` (TLS, with a client certificate) or `token` (the kiosk
         credential from enrolment), or both, tell the registry who calls.
 
         `target` is "host:port", or several separated by commas: the client
         then moves to the next when its instance is unavailable
-        (kiosk.uplink.failover)."""
+        (kiosk.uplink.failover). `channel_options` are added to the channel's
+        (a fleet simulated in one process gives each kiosk its own connection
+        with ``grpc.use_local_subchannel_pool``)."""
         self.targets = failover.parse_targets(target)
         self.kiosk_id = kiosk_id
         self.timeout = timeout
         self._credentials = credentials
         self._token = token
+        self._channel_options = list(channel_options)
         self._lock = threading.Lock()
         self._index = failover.first_target(kiosk_id, len(self.targets))
         self._generation = 0
@@ -138,7 +142,7 @@ class RegistryClient:
         return self.targets[self._index]
 
     def _connect(self, target: str):
-        options = [("grpc.service_config", failover.SERVICE_CONFIG)]
+        options = [("grpc.service_config", failover.SERVICE_CONFIG), *self._channel_options]
         if self._credentials is None:
             channel = grpc.insecure_channel(target, options=options)
         else:
