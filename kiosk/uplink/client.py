@@ -84,6 +84,11 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
+def _closed_channel(error: ValueError) -> bool:
+    """gRPC's ValueError for a call on a channel that was closed meanwhile."""
+    return "closed" in str(error).lower() and "channel" in str(error).lower()
+
+
 _HEALTH = {
     HealthStatus.OK: pb.DEVICE_STATUS_OK,
     HealthStatus.DEGRADED: pb.DEVICE_STATUS_DEGRADED,
@@ -175,13 +180,25 @@ class RegistryClient:
         with self._lock:
             self._channel.close()
 
+    def _moved_since(self, generation: int) -> bool:
+        with self._lock:
+            return generation != self._generation
+
     def _call(self, name: str, request):
-        stub, generation = self._current()
-        try:
-            return getattr(stub, name)(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            self._fail_over(generation, error.code())
-            raise _translate(error) from None
+        while True:
+            stub, generation = self._current()
+            try:
+                return getattr(stub, name)(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                self._fail_over(generation, error.code())
+                raise _translate(error) from None
+            except ValueError as error:  # gRPC: "Cannot invoke RPC on closed channel!"
+                if not _closed_channel(error):
+                    raise
+                # The other thread moved to the next instance and closed this
+                # channel between our taking it and calling: call that one.
+                if not self._moved_since(generation):
+                    raise RegistryUnavailable(f"registry connection closed: {error}") from None
 
     def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, KdfParams]:
         response = self._call(
@@ -255,6 +272,12 @@ class RegistryClient:
                 return
             self._fail_over(generation, error.code())
             raise _translate(error) from None
+        except ValueError as error:
+            if not _closed_channel(error):
+                raise
+            # The other thread moved on and closed the channel: the caller
+            # opens the stream again, on the new one.
+            raise RegistryUnavailable(f"registry connection closed: {error}") from None
 
     def acknowledge_commands(self, command_ids: list[str]) -> None:
         self._call(

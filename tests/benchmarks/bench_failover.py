@@ -512,6 +512,8 @@ def run(n: int, args, url: str, workdir: Path) -> dict:
         for process in processes:
             process.join(timeout=60)
     finally:
+        # A survivor that died under the load (e.g. SIGSEGV) is a finding, not noise.
+        survivor_exit = instances[1].process.poll()
         for instance in instances:
             instance.stop()
     home = {kiosk_id: failover.first_target(kiosk_id, 2) for kiosk_id in ids}
@@ -546,6 +548,7 @@ def run(n: int, args, url: str, workdir: Path) -> dict:
                      "delivered": len(delivered), **percentiles_ms(delivered)},
         "kiosk_call_failures": dict(failures),
         "survivor_log_tracebacks": tracebacks,
+        "survivor_exit_code_during_run": survivor_exit,
         **checks,
     }
     b = result["back_online"]
