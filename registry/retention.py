@@ -61,24 +61,55 @@ class PurgeReport:
     audit_entries_purged: int = 0
 
 
+# Orders are looked up minutes beyond each cutoff and before the last purge:
+# the stored text compares almost like the moment (and a purge in another
+# process may just have missed an order that ended as it ran). The rules
+# above decide each order looked at.
+LOOKUP_MARGIN = timedelta(minutes=5)
+# The contact cutoff of the last purge: orders that ended before it (less the
+# margin) have had their contact wiped and their notices forgotten.
+PURGED_UNTIL_KEY = "retention_contacts_purged_until"
+
+
 def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
           now: datetime | None = None) -> PurgeReport:
+    """Deletes the records that are due and wipes the contacts (and notices) that are.
+
+    It runs after every order that ends, so it looks only at what can be due
+    since the last run (an index on ``end_time``, a batch at a time), not at
+    every historic order: with a million of those it used to read them all
+    into memory each time. The first run on a database looks at every ended
+    order once.
+    """
     now = now or utcnow()
     wiped = deleted = files = 0
     forget = getattr(notifier, "forget", None)
+    record_cutoff = now - timedelta(days=policy.record_days)
+    contact_cutoff = now - policy.contact_grace
     with db.transaction() as tx:
-        for reference, office_id, kind, status, end_text, contact in tx.ended_orders():
+        for reference, office_id, kind, status, end_text, _ in tx.ended_orders(
+                ended_until=record_cutoff + LOOKUP_MARGIN):
             ended = _moment(end_text)
-            if ended is None:
+            if ended is None or not record_due(ended, policy, now):
                 continue
-            if record_due(ended, policy, now):
-                tx.delete_order(reference, office_id, kind, status, ended.date().isoformat())
-                deleted += 1
-            elif contact and contact_due(ended, policy, now):
+            tx.delete_order(reference, office_id, kind, status, ended.date().isoformat())
+            deleted += 1
+            if forget is not None and forget(reference):
+                files += 1
+        purged_until = _moment(tx.meta_value(PURGED_UNTIL_KEY))
+        for reference, _, _, _, end_text, contact in tx.ended_orders(
+                ended_after=None if purged_until is None else purged_until - LOOKUP_MARGIN,
+                ended_until=contact_cutoff + LOOKUP_MARGIN):
+            ended = _moment(end_text)
+            if ended is None or record_due(ended, policy, now) or not contact_due(ended, policy, now):
+                continue  # deleted above, or not yet
+            if contact:
                 tx.wipe_contact(reference)
                 wiped += 1
-            if contact_due(ended, policy, now) and forget is not None and forget(reference):
+            if forget is not None and forget(reference):
                 files += 1
+        if purged_until is None or contact_cutoff > purged_until:
+            tx.set_meta_value(PURGED_UNTIL_KEY, contact_cutoff.isoformat())
         tx.delete_replays_before(now - REPLAY_WINDOW)
         if wiped or deleted:
             tx.audit("registry", "retention.purged", contacts_wiped=wiped,

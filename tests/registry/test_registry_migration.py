@@ -10,6 +10,7 @@ def as_before_alembic(db: sqlite3.Connection, version: int) -> None:
     """What a release before versioned migrations left: no alembic_version, no later index."""
     db.execute("DROP TABLE alembic_version")
     db.execute("DROP INDEX orders_open_by_kiosk")
+    db.execute("DROP INDEX orders_by_end_time")
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 
@@ -26,7 +27,7 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 6
+    assert int(version) == SCHEMA_VERSION == 11
 
 
 def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):

@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from registry.cli import main
+from registry.storage.migrations import SCHEMA_VERSION
 from registry.database import RegistryDatabase
 from registry.storage import migrations
 from registry.storage.location import locate
@@ -85,14 +86,14 @@ def test_an_older_schema_is_refused_until_db_upgrade(database, capsys):
     at_revision(target, "0004")
 
     assert main(["db", "check", "--db", target]) == 1
-    assert "older than this registry's version 6: run `kiosk-registry db upgrade`" in \
+    assert f"older than this registry's version {SCHEMA_VERSION}: run `kiosk-registry db upgrade`" in \
         one_error_line(capsys)
     assert serve(target, state) == 1
     assert "run `kiosk-registry db upgrade`" in one_error_line(capsys)
     assert nothing_started(state)
 
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 4 to schema version 6" in capsys.readouterr().out
+    assert f"upgraded from schema version 4 to schema version {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", target]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert main(["db", "check", "--db", target]) == 0
@@ -214,7 +215,7 @@ def test_version_5_gains_the_audit_and_identity_tables_and_goes_back(database, c
 
     assert not new_tables & tables()
     assert main(["db", "upgrade", "--db", target]) == 0
-    assert "upgraded from schema version 5 to schema version 6" in capsys.readouterr().out
+    assert f"upgraded from schema version 5 to schema version {SCHEMA_VERSION}" in capsys.readouterr().out
     assert new_tables <= tables()
     db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
     with db.transaction() as tx:
