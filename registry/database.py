@@ -566,23 +566,25 @@ class Transaction:
         them all in memory. Bounds compare the stored text (ISO, UTC), so a caller
         that needs an exact rule widens them and checks each row itself."""
         clauses = ["end_time IS NOT NULL"]
-        params: dict[str, Any] = {"batch": batch, "after_ref": ""}
+        params: dict[str, Any] = {"batch": batch, "key_time": "", "key_ref": ""}
         if ended_after is not None:
             clauses.append("end_time > :ended_after")
             params["ended_after"] = _text(ended_after)
         if ended_until is not None:
             clauses.append("end_time <= :ended_until")
             params["ended_until"] = _text(ended_until)
+        # Keyset paging in the order of the index orders_by_end_time (migration 0011).
+        clauses.append("(end_time > :key_time OR (end_time = :key_time AND reference > :key_ref))")
         while True:
             rows = self._all(
                 "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
-                f" WHERE {' AND '.join(clauses)} AND reference > :after_ref"
-                " ORDER BY reference LIMIT :batch", params)
+                f" WHERE {' AND '.join(clauses)} ORDER BY end_time, reference LIMIT :batch",
+                params)
             for row in rows:
                 yield tuple(row)  # type: ignore[misc]
             if len(rows) < batch:
                 return
-            params["after_ref"] = rows[-1][0]
+            params["key_time"], params["key_ref"] = rows[-1][4], rows[-1][0]
 
     def meta_value(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = :key", {"key": key})
