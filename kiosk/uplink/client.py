@@ -84,6 +84,11 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
+# Every call on a channel left behind has ended by then (calls time out after
+# `timeout` seconds, a stream is cancelled when the client moves).
+RETIRED_CHANNEL_SECONDS = 30.0
+
+
 def _closed_channel(error: ValueError) -> bool:
     """gRPC's ValueError for a call on a channel that was closed meanwhile."""
     return "closed" in str(error).lower() and "channel" in str(error).lower()
@@ -139,6 +144,10 @@ class RegistryClient:
         self._index = failover.first_target(kiosk_id, len(self.targets))
         self._generation = 0
         self._channel, self._stub = self._connect(self.targets[self._index])
+        # Channels left behind by moves, with when: closed RETIRED_CHANNEL_SECONDS later.
+        self._retired: list[tuple[float, grpc.Channel]] = []
+        self._stream = None
+        self._stream_generation = -1
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
         self.last_server_time: tuple[datetime, float] | None = None
 
@@ -166,19 +175,32 @@ class RegistryClient:
         (the heartbeat and the command stream may both notice it)."""
         if len(self.targets) < 2 or not failover.moves_on(code.name):
             return
+        now = time.monotonic()
         with self._lock:
             if generation != self._generation:
                 return  # the other thread moved already
-            old = self._channel
+            # The old channel is closed later, not now: the other thread may be
+            # starting a call on it this instant, and closing a channel under a
+            # starting call crashed gRPC's client (SIGSEGV, in bench_failover).
+            self._retired.append((now, self._channel))
+            due = [c for t, c in self._retired if now - t >= RETIRED_CHANNEL_SECONDS]
+            self._retired = [(t, c) for t, c in self._retired if now - t < RETIRED_CHANNEL_SECONDS]
             self._index = failover.next_target(self._index, len(self.targets))
             self._generation += 1
             self._channel, self._stub = self._connect(self.targets[self._index])
+            stream = self._stream if self._stream_generation == generation else None
         log.warning("registry unavailable (%s); moving to %s", code.name, self.target)
-        old.close()
+        if stream is not None:
+            stream.cancel()  # the command stream follows to the new instance
+        for channel in due:
+            channel.close()
 
     def close(self) -> None:
         with self._lock:
             self._channel.close()
+            for _, channel in self._retired:
+                channel.close()
+            self._retired = []
 
     def _moved_since(self, generation: int) -> bool:
         with self._lock:
@@ -263,7 +285,8 @@ class RegistryClient:
         """Blocks and yields remote commands until the stream breaks."""
         stub, generation = self._current()
         stream = stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
-        self._stream = stream
+        with self._lock:
+            self._stream, self._stream_generation = stream, generation
         try:
             for response in stream:
                 yield response.command
