@@ -45,7 +45,7 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.benchmarks.bench_fleet_scale import _fleet
 from tests.benchmarks.common import write_result
-from tests.benchmarks.fleet_client import credentials_for, enrol_fleet, start_registry
+from tests.benchmarks.fleet_client import credentials_for, enrol_fleet, start_registry_of
 
 BATCH = 20_000
 KIOSK_IDS = "scale-kiosk-{:05d}"  # the ids bench_fleet_scale's fleet uses
@@ -170,18 +170,8 @@ def mib(rss: dict) -> dict:
 
 def measure(workdir: Path, tokens: dict, open_orders: dict, args, label: str,
             pythonpath: str | None = None) -> dict:
-    saved = os.environ.get("PYTHONPATH")
-    if pythonpath is not None:
-        os.environ["PYTHONPATH"] = pythonpath
     began = time.perf_counter()
-    try:
-        registry = start_registry(workdir)
-    finally:
-        if pythonpath is not None:
-            if saved is None:
-                os.environ.pop("PYTHONPATH")
-            else:
-                os.environ["PYTHONPATH"] = saved
+    registry = start_registry_of(workdir, pythonpath)
     result: dict = {"code": label}
     try:
         result["listening_after_s"] = round(time.perf_counter() - began, 1)

@@ -265,3 +265,19 @@ class SimulatedKiosk:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         await self.channel.close()
+
+
+def start_registry_of(workdir: Path, pythonpath: str | None, *extra: str) -> RegistryProcess:
+    """:func:`start_registry` running the registry package of another checkout first on
+    ``PYTHONPATH`` (None: this one), for before/after comparisons."""
+    saved = os.environ.get("PYTHONPATH")
+    if pythonpath is not None:
+        os.environ["PYTHONPATH"] = pythonpath
+    try:
+        return start_registry(workdir, *extra)
+    finally:
+        if pythonpath is not None:
+            if saved is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = saved
