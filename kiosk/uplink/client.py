@@ -196,11 +196,11 @@ class RegistryClient:
             channel.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._channel.close()
-            for _, channel in self._retired:
-                channel.close()
+        with self._lock:  # closed outside the lock: a closing channel may call back
+            channels = [self._channel, *(channel for _, channel in self._retired)]
             self._retired = []
+        for channel in channels:
+            channel.close()
 
     def _moved_since(self, generation: int) -> bool:
         with self._lock:
