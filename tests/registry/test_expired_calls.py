@@ -11,6 +11,7 @@ registry reads who calls on the event loop, at the start of the call.
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -66,3 +67,39 @@ def test_a_flood_of_calls_that_expire_in_the_queue_leaves_the_registry_running(t
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=20)
+
+
+def test_a_call_whose_caller_gave_up_while_it_waited_for_a_thread_is_not_run(tmp_path):
+    """An overloaded registry does not work through calls nobody waits for any more
+    (a cancelled call's place in the pool's queue is given up)."""
+    from tests.registry.conftest import start_registry
+
+    registry = start_registry(tmp_path / "registry.sqlite3", tmp_path / "notices", max_workers=1)
+    try:
+        registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(kiosk_id="kiosk-1"), timeout=10)
+        release, held = threading.Event(), threading.Event()
+
+        def hold_the_database() -> None:  # the pool's one thread will wait behind this
+            with registry.server.db.transaction():
+                held.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold_the_database)
+        holder.start()
+        held.wait(5)
+        busy = threading.Thread(target=lambda: registry.kiosk.Heartbeat(
+            pb.HeartbeatRequest(kiosk_id="kiosk-1"), timeout=30))
+        busy.start()  # takes the pool's one thread, and waits for the database
+        time.sleep(0.3)
+        event = pb.KioskEvent(event_id="late-1", type=pb.EVENT_TYPE_COMPARTMENT_IN_SERVICE)
+        with pytest.raises(grpc.RpcError) as late:
+            registry.kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]),
+                                        timeout=0.3)
+        assert late.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        release.set()
+        holder.join()
+        busy.join()
+        registry.kiosk.Heartbeat(pb.HeartbeatRequest(kiosk_id="kiosk-1"), timeout=10)  # drained
+        assert registry.sql("SELECT event_id FROM events") == []
+    finally:
+        registry.close()
