@@ -123,7 +123,7 @@ def sync_latencies(target: str, kiosk_id: str, runs: int = 20) -> dict:
         while True:
             reply = stub.SyncChanges(pb.SyncChangesRequest(kiosk_id=kiosk_id, cursor=cursor),
                                      timeout=60, metadata=md)
-            orders_sent += sum(1 for o in reply.orders if o.kiosk_id == kiosk_id)
+            orders_sent += len(reply.orders)
             cursor = reply.next_cursor
             if not reply.has_more:
                 break
@@ -140,7 +140,7 @@ def sync_latencies(target: str, kiosk_id: str, runs: int = 20) -> dict:
         return {"median_ms": round(statistics.median(ordered) * 1000, 2),
                 "max_ms": round(ordered[-1] * 1000, 2), "runs": len(ordered)}
 
-    return {"full_sync": {**ms(full), "orders_of_the_kiosk_sent": orders_sent},
+    return {"full_sync": {**ms(full), "orders_sent": orders_sent},
             "incremental_sync": ms(incremental)}
 
 
