@@ -69,6 +69,12 @@ LOOKUP_MARGIN = timedelta(minutes=5)
 # The contact cutoff of the last purge: orders that ended before it (less the
 # margin) have had their contact wiped and their notices forgotten.
 PURGED_UNTIL_KEY = "retention_contacts_purged_until"
+# Without that mark (the first purge on a database, or one a registry before
+# issue 10 kept, which purged everything at every start, after every order
+# that ended and daily) a purge looks this far back beyond the contact grace:
+# what the daily run may not have reached yet. Not at a million historic
+# orders, which made the first start take minutes.
+FIRST_LOOKBACK = timedelta(days=2)
 
 
 def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
@@ -78,8 +84,7 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
     It runs after every order that ends, so it looks only at what can be due
     since the last run (an index on ``end_time``, a batch at a time), not at
     every historic order: with a million of those it used to read them all
-    into memory each time. The first run on a database looks at every ended
-    order once.
+    into memory each time (see FIRST_LOOKBACK for the first run).
     """
     now = now or utcnow()
     wiped = deleted = files = 0
@@ -96,9 +101,9 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
             deleted += 1
             if forget is not None and forget(reference):
                 files += 1
-        purged_until = _moment(tx.meta_value(PURGED_UNTIL_KEY))
+        purged_until = _moment(tx.meta_value(PURGED_UNTIL_KEY)) or contact_cutoff - FIRST_LOOKBACK
         for reference, _, _, _, end_text, contact in tx.ended_orders(
-                ended_after=None if purged_until is None else purged_until - LOOKUP_MARGIN,
+                ended_after=purged_until - LOOKUP_MARGIN,
                 ended_until=contact_cutoff + LOOKUP_MARGIN):
             ended = _moment(end_text)
             if ended is None or record_due(ended, policy, now) or not contact_due(ended, policy, now):
@@ -108,7 +113,7 @@ def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
                 wiped += 1
             if forget is not None and forget(reference):
                 files += 1
-        if purged_until is None or contact_cutoff > purged_until:
+        if contact_cutoff > purged_until:
             tx.set_meta_value(PURGED_UNTIL_KEY, contact_cutoff.isoformat())
         tx.delete_replays_before(now - REPLAY_WINDOW)
         if wiped or deleted:
