@@ -548,7 +548,9 @@ def run(n: int, args, url: str, workdir: Path) -> dict:
     for log in logs.values():
         failures.update(log["failures"])
     checks = check_database(url, logs, {k: v for k, v in orders.items() if k in logs})
-    tracebacks = instances[1 - victim].log_path.read_text().count("Traceback")
+    survivor_log = instances[1 - victim].log_path.read_text()
+    tracebacks = survivor_log.count("Traceback")
+    first_traceback = survivor_log.find("Traceback")
     result = {
         "kiosks": n, "load_processes": LOAD_PROCESSES,
         "load_process_exit_codes": load_exit_codes, "kiosks_reported": len(logs),
@@ -561,6 +563,9 @@ def run(n: int, args, url: str, workdir: Path) -> dict:
                      "delivered": len(delivered), **percentiles_ms(delivered)},
         "kiosk_call_failures": dict(failures),
         "survivor_log_tracebacks": tracebacks,
+        "survivor_log_first_traceback": (survivor_log[max(0, first_traceback - 300):
+                                                      first_traceback + 3000]
+                                         if first_traceback >= 0 else ""),
         "survivor_exit_code_during_run": survivor_exit,
         **checks,
     }
