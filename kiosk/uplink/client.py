@@ -144,8 +144,9 @@ class RegistryClient:
         self._index = failover.first_target(kiosk_id, len(self.targets))
         self._generation = 0
         self._channel, self._stub = self._connect(self.targets[self._index])
-        # Channels left behind by moves, with when: closed RETIRED_CHANNEL_SECONDS later.
-        self._retired: list[tuple[float, grpc.Channel]] = []
+        # Channels left behind by moves: (when, target, channel, stub), closed
+        # RETIRED_CHANNEL_SECONDS later, or taken up again by a move back.
+        self._retired: list[tuple[float, str, grpc.Channel, object]] = []
         self._stream = None
         self._stream_generation = -1
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
@@ -182,12 +183,20 @@ class RegistryClient:
             # The old channel is closed later, not now: the other thread may be
             # starting a call on it this instant, and closing a channel under a
             # starting call crashed gRPC's client (SIGSEGV, in bench_failover).
-            self._retired.append((now, self._channel))
-            due = [c for t, c in self._retired if now - t >= RETIRED_CHANNEL_SECONDS]
-            self._retired = [(t, c) for t, c in self._retired if now - t < RETIRED_CHANNEL_SECONDS]
+            self._retired.append((now, self.target, self._channel, self._stub))
+            due = [c for t, _, c, _ in self._retired if now - t >= RETIRED_CHANNEL_SECONDS]
+            self._retired = [r for r in self._retired if now - r[0] < RETIRED_CHANNEL_SECONDS]
             self._index = failover.next_target(self._index, len(self.targets))
             self._generation += 1
-            self._channel, self._stub = self._connect(self.targets[self._index])
+            # Back to an instance left moments ago (a slow survivor and a dead
+            # instance, in turn): its connection is still there, use it
+            # rather than open one more on a registry that is struggling.
+            again = next((r for r in self._retired if r[1] == self.target), None)
+            if again is not None:
+                self._retired.remove(again)
+                self._channel, self._stub = again[2], again[3]
+            else:
+                self._channel, self._stub = self._connect(self.target)
             stream = self._stream if self._stream_generation == generation else None
         log.warning("registry unavailable (%s); moving to %s", code.name, self.target)
         if stream is not None:
@@ -197,7 +206,7 @@ class RegistryClient:
 
     def close(self) -> None:
         with self._lock:  # closed outside the lock: a closing channel may call back
-            channels = [self._channel, *(channel for _, channel in self._retired)]
+            channels = [self._channel, *(retired[2] for retired in self._retired)]
             self._retired = []
         for channel in channels:
             channel.close()

@@ -63,3 +63,21 @@ def test_a_call_racing_the_other_threads_move_is_not_a_closed_channel_error(regi
         client.close()
     assert not closed, f"{closed[0]} after {calls} calls and {moves} moves"
     assert moves > 100
+
+
+def test_moving_back_to_an_instance_left_moments_ago_takes_up_its_connection(registry):
+    token = enrol(registry.server.db, "kiosk-1")
+    client = RegistryClient(f"127.0.0.1:{registry.port},ipv4:127.0.0.1:{registry.port}",
+                            "kiosk-1", token=token)
+    try:
+        client.register([], "test")
+        first_channel = client._channel
+        channels = {id(first_channel)}
+        for _ in range(50):  # a slow instance and a dead one, in turn
+            _, generation = client._current()
+            client._fail_over(generation, grpc.StatusCode.DEADLINE_EXCEEDED)
+            channels.add(id(client._channel))
+        assert len(channels) == 2  # one connection per instance, not one per move
+        client.heartbeat([], 0, [])  # and the one taken up again still works
+    finally:
+        client.close()
