@@ -22,7 +22,14 @@ import grpc
 from common.auth import AUTHORIZATION
 from registry import permissions
 from registry.database import RegistryDatabase
-from registry.aio_calls import in_thread, is_async, with_call_context, with_call_context_stream
+from registry.aio_calls import (
+    CallAborted,
+    CallContext,
+    in_thread,
+    is_async,
+    with_call_context,
+    with_call_context_stream,
+)
 from registry.errors import RegistryError
 from registry.identity import Authenticator, AuthError, Peer
 from registry.permissions import Decision, Principal
@@ -118,6 +125,16 @@ def audit_denial(db: RegistryDatabase, actor: str, method: str, reason: str, mes
         log.exception("could not audit a refused call")
 
 
+def _caller(context: grpc.ServicerContext) -> tuple[Peer, bool]:
+    """Who calls, and whether over TLS. On the event loop only, at the start of
+    the call: grpc.aio frees a call's peer once its deadline has passed or its
+    client went away, and a pool thread that reads it then crashes the whole
+    process (a segmentation fault; gRPC 1.85). Calls queued for the pool on a
+    busy registry reach that point easily."""
+    auth = context.auth_context() or {}
+    return _peer(context), auth.get("transport_security_type") == [b"ssl"]
+
+
 def _peer(context: grpc.ServicerContext) -> Peer:
     auth = context.auth_context() or {}
     names: list[str] = []
@@ -195,13 +212,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._executor = executor
 
     def _admit(self, method: str, metadata, context: grpc.ServicerContext,
-               ) -> tuple[Principal | None, str]:
+               caller: tuple[Peer, bool] | None = None) -> tuple[Principal | None, str]:
         """The admitted caller and its address; raises the RegistryError to send
         back, which the call's wrapper aborts with in the way its kind of call
-        needs (the asyncio context's abort is a coroutine)."""
-        peer = _peer(context)
+        needs (the asyncio context's abort is a coroutine). ``caller``:
+        :func:`_caller` as read on the event loop."""
+        peer, secure = caller if caller is not None else _caller(context)
         authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
-        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
         return self._gate.admit(method, authorization, peer, secure), peer.address
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -213,11 +230,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         admit = self._admit
         executor = self._executor
 
-        def admitted(context):
+        def admitted(context, caller: tuple[Peer, bool] | None = None):
             """A context manager for the handler's run as its caller; None if refused
             (the call is aborted then)."""
             try:
-                principal, peer = admit(method, metadata, context)
+                principal, peer = admit(method, metadata, context, caller)
             except RegistryError as refusal:
                 context.abort_with_status(refusal.to_status())
                 return None
@@ -225,7 +242,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
         async def admitted_async(context):
             try:
-                principal, peer = await in_thread(executor, admit, method, metadata, context)
+                principal, peer = await in_thread(executor, admit, method, metadata, context,
+                                                  _caller(context))
             except RegistryError as refusal:
                 status = refusal.to_status()
                 await context.abort(status.code, status.details, status.trailing_metadata)
@@ -243,13 +261,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                         return await inner_uu(request, context)
                 wrapped_uu = unary_unary_async
             else:
-                @with_call_context
-                def unary_unary(request, context):
-                    caller = admitted(context)
-                    if caller is None:
-                        return None
-                    with caller:
-                        return inner_uu(request, context)
+                # Who calls is read here on the loop (see _caller); the
+                # synchronous rest runs in the pool, as grpc.aio would run it.
+                async def unary_unary(request, context):
+                    caller = _caller(context)
+                    call = CallContext(context)
+
+                    def run():
+                        try:
+                            acting = admitted(call, caller)
+                            if acting is None:
+                                return None
+                            with acting:
+                                return inner_uu(request, call)
+                        except CallAborted:
+                            return None  # the status set by abort() goes out
+
+                    return await in_thread(executor, run)
                 wrapped_uu = unary_unary
             return handler._replace(unary_unary=wrapped_uu)
         if handler.unary_stream:

@@ -608,13 +608,43 @@ class Transaction:
 
     # ------------------------------------------------------------ retention
 
-    def ended_orders(self) -> list[tuple[str, str, str, str, str, str]]:
-        """(reference, office, kind, status, end_time, contact) of every ended order."""
-        rows = self._all(
-            "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
-            " WHERE end_time IS NOT NULL"
-        )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+    def ended_orders(self, *, ended_after: datetime | None = None,
+                     ended_until: datetime | None = None,
+                     batch: int = 1000) -> Iterator[tuple[str, str, str, str, str, str]]:
+        """(reference, office, kind, status, end_time, contact) of the orders that
+        ended in (``ended_after``, ``ended_until``], both bounds optional, read a
+        batch at a time: a registry with a million historic orders does not hold
+        them all in memory. Bounds compare the stored text (ISO, UTC), so a caller
+        that needs an exact rule widens them and checks each row itself."""
+        clauses = ["end_time IS NOT NULL"]
+        params: dict[str, Any] = {"batch": batch, "key_time": "", "key_ref": ""}
+        if ended_after is not None:
+            clauses.append("end_time > :ended_after")
+            params["ended_after"] = _text(ended_after)
+        if ended_until is not None:
+            clauses.append("end_time <= :ended_until")
+            params["ended_until"] = _text(ended_until)
+        # Keyset paging in the order of the index orders_by_end_time (migration 0010).
+        clauses.append("(end_time > :key_time OR (end_time = :key_time AND reference > :key_ref))")
+        while True:
+            rows = self._all(
+                "SELECT reference, office_id, kind, status, end_time, contact FROM orders"
+                f" WHERE {' AND '.join(clauses)} ORDER BY end_time, reference LIMIT :batch",
+                params)
+            for row in rows:
+                yield tuple(row)  # type: ignore[misc]
+            if len(rows) < batch:
+                return
+            params["key_time"], params["key_ref"] = rows[-1][4], rows[-1][0]
+
+    def meta_value(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = :key", {"key": key})
+        return None if row is None else row[0]
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        self._run("INSERT INTO meta (key, value) VALUES (:key, :value)"
+                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                  {"key": key, "value": value})
 
     def wipe_contact(self, reference: str) -> None:
         self._run("UPDATE orders SET contact = '', pending_code = NULL WHERE reference = :ref",

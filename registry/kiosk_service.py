@@ -264,7 +264,12 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         try:
             while not self._stopping.is_set():
                 woken.clear()
-                pending = await in_thread(self._executor, self._undelivered, kiosk_id, sent)
+                try:
+                    pending = await in_thread(self._executor, self._undelivered, kiosk_id, sent)
+                except RegistryError as error:
+                    # The database is away (PostgreSQL restarting): UNAVAILABLE,
+                    # so the kiosk opens its stream again later, maybe elsewhere.
+                    await abort_async(context, error)
                 for command in pending:
                     sent.add(command.seq)
                     yield pb.StreamCommandsResponse(command=_command_to_proto(command))

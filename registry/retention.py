@@ -69,24 +69,60 @@ class PurgeReport:
     kiosk_audit_entries_purged: int = 0  # of the kiosks' chains, all kiosks together
 
 
+# Orders are looked up minutes beyond each cutoff and before the last purge:
+# the stored text compares almost like the moment (and a purge in another
+# process may just have missed an order that ended as it ran). The rules
+# above decide each order looked at.
+LOOKUP_MARGIN = timedelta(minutes=5)
+# The contact cutoff of the last purge: orders that ended before it (less the
+# margin) have had their contact wiped and their notices forgotten.
+PURGED_UNTIL_KEY = "retention_contacts_purged_until"
+# Without that mark (the first purge on a database, or one a registry before
+# issue 10 kept, which purged everything at every start, after every order
+# that ended and daily) a purge looks this far back beyond the contact grace:
+# what the daily run may not have reached yet. Not at a million historic
+# orders, which made the first start take minutes.
+FIRST_LOOKBACK = timedelta(days=2)
+
+
 def purge(db: RegistryDatabase, notifier, policy: RetentionPolicy,
           now: datetime | None = None) -> PurgeReport:
+    """Deletes the records that are due and wipes the contacts (and notices) that are.
+
+    It runs after every order that ends, so it looks only at what can be due
+    since the last run (an index on ``end_time``, a batch at a time), not at
+    every historic order: with a million of those it used to read them all
+    into memory each time (see FIRST_LOOKBACK for the first run).
+    """
     now = now or utcnow()
     wiped = deleted = files = 0
     forget = getattr(notifier, "forget", None)
+    record_cutoff = now - timedelta(days=policy.record_days)
+    contact_cutoff = now - policy.contact_grace
     with db.transaction() as tx:
-        for reference, office_id, kind, status, end_text, contact in tx.ended_orders():
+        for reference, office_id, kind, status, end_text, _ in tx.ended_orders(
+                ended_until=record_cutoff + LOOKUP_MARGIN):
             ended = _moment(end_text)
-            if ended is None:
+            if ended is None or not record_due(ended, policy, now):
                 continue
-            if record_due(ended, policy, now):
-                tx.delete_order(reference, office_id, kind, status, ended.date().isoformat())
-                deleted += 1
-            elif contact and contact_due(ended, policy, now):
+            tx.delete_order(reference, office_id, kind, status, ended.date().isoformat())
+            deleted += 1
+            if forget is not None and forget(reference):
+                files += 1
+        purged_until = _moment(tx.meta_value(PURGED_UNTIL_KEY)) or contact_cutoff - FIRST_LOOKBACK
+        for reference, _, _, _, end_text, contact in tx.ended_orders(
+                ended_after=purged_until - LOOKUP_MARGIN,
+                ended_until=contact_cutoff + LOOKUP_MARGIN):
+            ended = _moment(end_text)
+            if ended is None or record_due(ended, policy, now) or not contact_due(ended, policy, now):
+                continue  # deleted above, or not yet
+            if contact:
                 tx.wipe_contact(reference)
                 wiped += 1
-            if contact_due(ended, policy, now) and forget is not None and forget(reference):
+            if forget is not None and forget(reference):
                 files += 1
+        if contact_cutoff > purged_until:
+            tx.set_meta_value(PURGED_UNTIL_KEY, contact_cutoff.isoformat())
         tx.delete_replays_before(now - REPLAY_WINDOW)
         if wiped or deleted:
             tx.audit("registry", "retention.purged", contacts_wiped=wiped,

@@ -84,6 +84,16 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
+# Every call on a channel left behind has ended by then (calls time out after
+# `timeout` seconds, a stream is cancelled when the client moves).
+RETIRED_CHANNEL_SECONDS = 30.0
+
+
+def _closed_channel(error: ValueError) -> bool:
+    """gRPC's ValueError for a call on a channel that was closed meanwhile."""
+    return "closed" in str(error).lower() and "channel" in str(error).lower()
+
+
 _HEALTH = {
     HealthStatus.OK: pb.DEVICE_STATUS_OK,
     HealthStatus.DEGRADED: pb.DEVICE_STATUS_DEGRADED,
@@ -114,22 +124,31 @@ for _type in EventType:
 
 class RegistryClient:
     def __init__(self, target: str, kiosk_id: str, timeout: float = 5.0,
-                 credentials: grpc.ChannelCredentials | None = None, token: str | None = None):
+                 credentials: grpc.ChannelCredentials | None = None, token: str | None = None,
+                 channel_options: tuple[tuple[str, object], ...] = ()):
         """`credentials` (TLS, with a client certificate) or `token` (the kiosk
         credential from enrolment), or both, tell the registry who calls.
 
         `target` is "host:port", or several separated by commas: the client
         then moves to the next when its instance is unavailable
-        (kiosk.uplink.failover)."""
+        (kiosk.uplink.failover). `channel_options` are added to the channel's
+        (a fleet simulated in one process gives each kiosk its own connection
+        with ``grpc.use_local_subchannel_pool``)."""
         self.targets = failover.parse_targets(target)
         self.kiosk_id = kiosk_id
         self.timeout = timeout
         self._credentials = credentials
         self._token = token
+        self._channel_options = list(channel_options)
         self._lock = threading.Lock()
         self._index = failover.first_target(kiosk_id, len(self.targets))
         self._generation = 0
         self._channel, self._stub = self._connect(self.targets[self._index])
+        # Channels left behind by moves: (when, target, channel, stub), closed
+        # RETIRED_CHANNEL_SECONDS later, or taken up again by a move back.
+        self._retired: list[tuple[float, str, grpc.Channel, object]] = []
+        self._stream = None
+        self._stream_generation = -1
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
         self.last_server_time: tuple[datetime, float] | None = None
 
@@ -138,7 +157,7 @@ class RegistryClient:
         return self.targets[self._index]
 
     def _connect(self, target: str):
-        options = [("grpc.service_config", failover.SERVICE_CONFIG)]
+        options = [("grpc.service_config", failover.SERVICE_CONFIG), *self._channel_options]
         if self._credentials is None:
             channel = grpc.insecure_channel(target, options=options)
         else:
@@ -157,27 +176,60 @@ class RegistryClient:
         (the heartbeat and the command stream may both notice it)."""
         if len(self.targets) < 2 or not failover.moves_on(code.name):
             return
+        now = time.monotonic()
         with self._lock:
             if generation != self._generation:
                 return  # the other thread moved already
-            old = self._channel
+            # The old channel is closed later, not now: the other thread may be
+            # starting a call on it this instant, and closing a channel under a
+            # starting call crashed gRPC's client (SIGSEGV, in bench_failover).
+            self._retired.append((now, self.target, self._channel, self._stub))
+            due = [c for t, _, c, _ in self._retired if now - t >= RETIRED_CHANNEL_SECONDS]
+            self._retired = [r for r in self._retired if now - r[0] < RETIRED_CHANNEL_SECONDS]
             self._index = failover.next_target(self._index, len(self.targets))
             self._generation += 1
-            self._channel, self._stub = self._connect(self.targets[self._index])
+            # Back to an instance left moments ago (a slow survivor and a dead
+            # instance, in turn): its connection is still there, use it
+            # rather than open one more on a registry that is struggling.
+            again = next((r for r in self._retired if r[1] == self.target), None)
+            if again is not None:
+                self._retired.remove(again)
+                self._channel, self._stub = again[2], again[3]
+            else:
+                self._channel, self._stub = self._connect(self.target)
+            stream = self._stream if self._stream_generation == generation else None
         log.warning("registry unavailable (%s); moving to %s", code.name, self.target)
-        old.close()
+        if stream is not None:
+            stream.cancel()  # the command stream follows to the new instance
+        for channel in due:
+            channel.close()
 
     def close(self) -> None:
+        with self._lock:  # closed outside the lock: a closing channel may call back
+            channels = [self._channel, *(retired[2] for retired in self._retired)]
+            self._retired = []
+        for channel in channels:
+            channel.close()
+
+    def _moved_since(self, generation: int) -> bool:
         with self._lock:
-            self._channel.close()
+            return generation != self._generation
 
     def _call(self, name: str, request):
-        stub, generation = self._current()
-        try:
-            return getattr(stub, name)(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            self._fail_over(generation, error.code())
-            raise _translate(error) from None
+        while True:
+            stub, generation = self._current()
+            try:
+                return getattr(stub, name)(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                self._fail_over(generation, error.code())
+                raise _translate(error) from None
+            except ValueError as error:  # gRPC: "Cannot invoke RPC on closed channel!"
+                if not _closed_channel(error):
+                    raise
+                # The other thread moved to the next instance and closed this
+                # channel between our taking it and calling: call that one.
+                if not self._moved_since(generation):
+                    raise RegistryUnavailable(f"registry connection closed: {error}") from None
 
     def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, KdfParams]:
         response = self._call(
@@ -243,7 +295,8 @@ class RegistryClient:
         """Blocks and yields remote commands until the stream breaks."""
         stub, generation = self._current()
         stream = stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
-        self._stream = stream
+        with self._lock:
+            self._stream, self._stream_generation = stream, generation
         try:
             for response in stream:
                 yield response.command
@@ -252,6 +305,12 @@ class RegistryClient:
                 return
             self._fail_over(generation, error.code())
             raise _translate(error) from None
+        except ValueError as error:
+            if not _closed_channel(error):
+                raise
+            # The other thread moved on and closed the channel: the caller
+            # opens the stream again, on the new one.
+            raise RegistryUnavailable(f"registry connection closed: {error}") from None
 
     def acknowledge_commands(self, command_ids: list[str]) -> None:
         self._call(

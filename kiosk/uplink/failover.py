@@ -66,3 +66,34 @@ def backoff_delay(failures: int, *, base: float = 0.5, cap: float = 60.0,
         return 0.0
     ceiling = min(cap, base * 2 ** min(failures - 1, 32))
     return max(min(base / 4, ceiling), ceiling * random())
+
+
+class Heartbeats:
+    """When the kiosk's next heartbeat is due: every ``interval`` seconds, and
+    soon after the registry was lost (a failed call, or the command stream
+    broke).
+
+    Without the second rule a kiosk whose instance died would be seen by the
+    instance it moved to only at its next regular heartbeat, up to an
+    interval (30 s by default) later, although its stream had long moved
+    over. "Soon" is one jittered backoff step, so a fleet that lost its
+    instance in the same second does not knock on the survivor in the same
+    instant either. Not thread-safe by itself: the uplink's main thread calls
+    ``due``/``sent``, the command thread ``lost``; a lost update only makes one
+    heartbeat come at its regular time.
+    """
+
+    def __init__(self, interval: float, *, random: Callable[[], float] = _random.random) -> None:
+        self.interval = interval
+        self.next_at = 0.0  # time.monotonic() of the next heartbeat; at once at the start
+        self._random = random
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def sent(self, now: float) -> None:
+        self.next_at = now + self.interval
+
+    def lost(self, now: float) -> None:
+        """The registry was lost at ``now``: heartbeat after one backoff step, not later."""
+        self.next_at = min(self.next_at, now + backoff_delay(1, random=self._random))

@@ -25,7 +25,7 @@ from kiosk.core import CREDENTIAL_POLICY_KEY, CredentialContext, KioskCore
 from kiosk.store import StorageFault, audit_log
 from kiosk.store.guard_tables import GuardTables
 from kiosk.uplink.client import RegistryClient, RegistryError, RegistryRejected
-from kiosk.uplink.failover import backoff_delay
+from kiosk.uplink.failover import Heartbeats, backoff_delay
 from kiosk.uplink.sync import merge_orders, merge_staff
 from pickupbox.registry.v1 import registry_pb2 as pb
 
@@ -63,7 +63,8 @@ class Uplink:
         self._stopping = threading.Event()
         self._sync_due = True
         self._next_sync = 0.0
-        self._next_heartbeat = 0.0
+        # Regular, and soon after the registry was lost (failover.Heartbeats).
+        self._heartbeats = Heartbeats(heartbeat_interval)
         self._failures = 0
         self._audit_refusal = ""  # the last refusal of our audit log, logged once
         self._threads: list[threading.Thread] = []
@@ -118,6 +119,7 @@ class Uplink:
                     # registry rebuilt from scratch): register again.
                     self.registered = False
                 self._failures += 1
+                self._heartbeats.lost(time.monotonic())
                 wait = backoff_delay(self._failures, cap=self.retry_max)
             except Exception:
                 log.exception("uplink step failed")
@@ -148,11 +150,11 @@ class Uplink:
             # A full disk: what could not be written is retried later, and the
             # heartbeat below still tells the registry (health: store FAILED).
             log.error("uplink cannot write the store: %s", exc)
-        if now >= self._next_heartbeat:
+        if self._heartbeats.due(now):
             view = self.core.view()
             self.client.heartbeat(list(view.health), self.store.outbox_backlog(), list(view.compartments))
             self._registry_time()
-            self._next_heartbeat = now + self.heartbeat_interval
+            self._heartbeats.sent(now)
 
     def _registry_time(self) -> None:
         """The registry's clock, from the reply just received, sets the kiosk's trusted time."""
@@ -161,7 +163,7 @@ class Uplink:
             self.trusted_clock.registry_time(*received)
 
     def _next_wait(self, now: float) -> float:
-        wait = min(self._next_sync, self._next_heartbeat) - now
+        wait = min(self._next_sync, self._heartbeats.next_at) - now
         next_retry = self.store.next_outbox_attempt()
         if next_retry is not None:
             wait = min(wait, (next_retry - self.core.clock()).total_seconds())
@@ -281,6 +283,12 @@ class Uplink:
                         return
             except RegistryError as exc:
                 log.debug("command stream broken: %s", exc)
+            # The stream broke or ended: its instance may be gone and the
+            # client on its way to the next. The main thread heartbeats soon,
+            # so that the instance the kiosk lands on sees it (the regular
+            # heartbeat could be up to an interval away).
+            self._heartbeats.lost(time.monotonic())
+            self._wake.set()
             failures += 1
             self._stopping.wait(backoff_delay(failures, cap=self.retry_max))
 

@@ -144,8 +144,9 @@ class RegistryProcess:
                 self.process.wait()
 
 
-def start_registry(workdir: Path, *extra: str) -> RegistryProcess:
-    """Starts the registry on a free loopback port with deployed defaults; waits until it listens."""
+def start_registry(workdir: Path, *extra: str, start_timeout: float = 60) -> RegistryProcess:
+    """Starts the registry on a free loopback port with deployed defaults; waits until it
+    listens (at most ``start_timeout`` s)."""
     script = Path(sys.executable).parent / "kiosk-registry"
     log_path = workdir / "registry.log"
     log = log_path.open("w")
@@ -156,7 +157,7 @@ def start_registry(workdir: Path, *extra: str) -> RegistryProcess:
          "--notify-dir", str(workdir / "notifications"), "--metrics-listen", "127.0.0.1:0", *extra],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + start_timeout
     address = metrics = None
     while time.monotonic() < deadline and process.poll() is None and address is None:
         text = log_path.read_text()
@@ -265,3 +266,20 @@ class SimulatedKiosk:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         await self.channel.close()
+
+
+def start_registry_of(workdir: Path, pythonpath: str | None, *extra: str,
+                      start_timeout: float = 60) -> RegistryProcess:
+    """:func:`start_registry` running the registry package of another checkout first on
+    ``PYTHONPATH`` (None: this one), for before/after comparisons."""
+    saved = os.environ.get("PYTHONPATH")
+    if pythonpath is not None:
+        os.environ["PYTHONPATH"] = pythonpath
+    try:
+        return start_registry(workdir, *extra, start_timeout=start_timeout)
+    finally:
+        if pythonpath is not None:
+            if saved is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = saved

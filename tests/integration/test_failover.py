@@ -56,6 +56,17 @@ def last_seen(db: Path, kiosk_id: str) -> str | None:
 
 
 def test_kiosk_moves_to_the_surviving_instance(tmp_path):
+    kiosk_moves_over(tmp_path, heartbeat_seconds=0.3)
+
+
+def test_the_survivor_sees_the_kiosk_at_once_not_at_its_next_heartbeat(tmp_path):
+    # Heartbeat and sync an hour apart: only the broken command stream tells
+    # the kiosk that its instance is gone. It must then heartbeat at the
+    # survivor within a backoff step, not an hour (or 30 s by default) later.
+    kiosk_moves_over(tmp_path, heartbeat_seconds=3600, within=20)
+
+
+def kiosk_moves_over(tmp_path: Path, *, heartbeat_seconds: float, within: float = 30) -> None:
     first_dir, second_dir = tmp_path / "a", tmp_path / "b"
     data_dir = tmp_path / "kiosk"
     db = RegistryDatabase(first_dir / "registry.sqlite3", kdf_params=FAST_KDF)
@@ -70,7 +81,8 @@ def test_kiosk_moves_to_the_surviving_instance(tmp_path):
         environ = {
             "PICKUPBOX_KIOSK__ID": "kiosk-1",
             "PICKUPBOX_KIOSK__DATA_DIR": str(data_dir),
-            "PICKUPBOX_REGISTRY__HEARTBEAT_INTERVAL_SECONDS": "0.3",
+            "PICKUPBOX_REGISTRY__HEARTBEAT_INTERVAL_SECONDS": str(heartbeat_seconds),
+            "PICKUPBOX_REGISTRY__SYNC_INTERVAL_SECONDS": str(max(30.0, heartbeat_seconds)),
             "PICKUPBOX_REGISTRY__RETRY_MAX_SECONDS": "0.5",
         }
         targets = ",".join(f"127.0.0.1:{port}" for _, port in processes)
@@ -85,11 +97,12 @@ def test_kiosk_moves_to_the_surviving_instance(tmp_path):
         processes[home][0].send_signal(signal.SIGKILL)
         processes[home][0].wait()
         # The survivor had never heard of the kiosk: it registers there, then heartbeats.
-        wait_for(lambda: last_seen(dbs[1 - home], "kiosk-1"), timeout=30,
+        wait_for(lambda: last_seen(dbs[1 - home], "kiosk-1"), timeout=within,
                  what="the kiosk at the surviving instance")
-        first_beat = last_seen(dbs[1 - home], "kiosk-1")
-        wait_for(lambda: last_seen(dbs[1 - home], "kiosk-1") != first_beat, timeout=30,
-                 what="a heartbeat at the surviving instance")
+        if heartbeat_seconds < 1:
+            first_beat = last_seen(dbs[1 - home], "kiosk-1")
+            wait_for(lambda: last_seen(dbs[1 - home], "kiosk-1") != first_beat, timeout=30,
+                     what="a heartbeat at the surviving instance")
         assert kiosk.uplink.client.target == f"127.0.0.1:{processes[1 - home][1]}"
         wait_for(lambda: kiosk.uplink.online, timeout=30, what="the kiosk online again")
     finally:

@@ -8,6 +8,7 @@ import pytest
 
 from kiosk.config import ConfigError, load_settings
 from kiosk.uplink.failover import (
+    Heartbeats,
     backoff_delay,
     first_target,
     moves_on,
@@ -68,3 +69,31 @@ def test_a_fleet_that_fails_at_once_does_not_retry_at_once():
     per_second = Counter(int(d) for d in delays)
     assert set(per_second) == {0, 1, 2, 3}
     assert max(per_second.values()) < 2000 / 3
+
+
+def test_heartbeats_come_every_interval_and_soon_after_the_registry_was_lost():
+    beats = Heartbeats(30, random=lambda: 1.0)
+    assert beats.due(0)  # at once at the start
+    beats.sent(0)
+    assert not beats.due(29.9) and beats.due(30)
+    beats.lost(10)  # the instance died at 10 s: one backoff step, not 20 s more
+    assert beats.next_at == 10.5
+    assert not beats.due(10.4) and beats.due(10.5)
+    beats.lost(10.2)  # noticed again meanwhile: not put off
+    assert beats.next_at == 10.5
+    beats.sent(10.5)
+    assert beats.next_at == 40.5
+
+
+def test_a_fleet_that_lost_its_instance_does_not_heartbeat_in_one_instant():
+    import random
+
+    rng = random.Random(3)
+    moments = []
+    for _ in range(1000):
+        beats = Heartbeats(30, random=rng.random)
+        beats.sent(0)
+        beats.lost(5)
+        moments.append(beats.next_at - 5)
+    assert min(moments) >= 0.125 and max(moments) <= 0.5
+    assert len({round(m, 2) for m in moments}) > 30  # spread, not one instant

@@ -12,6 +12,7 @@ def as_before_alembic(db: sqlite3.Connection, version: int) -> None:
     db.execute("DROP TABLE alembic_version")
     db.execute("DROP INDEX orders_open_by_kiosk")
     drop_version_7(db)
+    db.execute("DROP INDEX orders_by_end_time")
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 
@@ -28,7 +29,7 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 9
+    assert int(version) == SCHEMA_VERSION == 10
 
 
 def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):

@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from registry.cli import main
+from registry.storage.migrations import SCHEMA_VERSION
 from registry.database import RegistryDatabase
 from registry.storage import migrations
 from registry.storage.location import locate
