@@ -137,6 +137,21 @@ class Gate:
         self._db = db
         self._authenticator = Authenticator(db)
 
+    def admit_cached(self, method: str, authorization: str | None, peer: Peer,
+                     secure: bool) -> Principal | None:
+        """:meth:`admit` of a kiosk whose credential was verified moments ago
+        (Authenticator.cached_kiosk): no database, no KDF, so the event loop may
+        call it. None when that does not settle the call (a certificate, an
+        unknown or stale credential, a refusal): then :meth:`admit` decides,
+        and audits, as always."""
+        if peer.certificate_names or (not secure and not peer.address.startswith(
+                LOOPBACK_PREFIXES)):
+            return None
+        principal = self._authenticator.cached_kiosk(authorization)
+        if principal is None or not permissions.decide(method, principal).allowed:
+            return None
+        return principal
+
     def admit(self, method: str, authorization: str | None, peer: Peer,
               secure: bool) -> Principal | None:
         if authorization is not None and not secure and not peer.address.startswith(
@@ -189,6 +204,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._gate = gate
         self._executor = executor
 
+    def _admit_cached(self, method: str, metadata, context) -> bool:
+        """The call's caller if Gate.admit_cached settles it (on the loop); False if not."""
+        peer = _peer(context)
+        authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
+        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+        principal = self._gate.admit_cached(method, authorization, peer, secure)
+        if principal is None:
+            return False
+        serving(principal, peer.address, method)
+        return True
+
     def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
         """Raises the RegistryError to send back; the call's wrapper aborts with it in
         the way its kind of call needs (the asyncio context's abort is a coroutine)."""
@@ -214,7 +240,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             except RegistryError as refusal:
                 context.abort_with_status(refusal.to_status())
 
+        admit_cached = self._admit_cached
+
         async def admitted_async(context) -> None:
+            if admit_cached(method, metadata, context):
+                return  # a kiosk verified moments ago: no hop to the pool
             try:
                 await in_thread(executor, admit, method, metadata, context)
             except RegistryError as refusal:
