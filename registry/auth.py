@@ -109,8 +109,9 @@ def audit_denial(db: RegistryDatabase, actor: str, method: str, reason: str, mes
         log.exception("could not audit a refused call")
 
 
-def _peer(context: grpc.ServicerContext) -> Peer:
-    auth = context.auth_context() or {}
+def _peer(context: grpc.ServicerContext, auth: dict | None = None) -> Peer:
+    if auth is None:
+        auth = context.auth_context() or {}
     names: list[str] = []
     if auth.get("transport_security_type") == [b"ssl"]:
         for key in ("x509_common_name", "x509_subject_alternative_name"):
@@ -206,9 +207,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     def _admit_cached(self, method: str, metadata, context) -> bool:
         """The call's caller if Gate.admit_cached settles it (on the loop); False if not."""
-        peer = _peer(context)
+        auth = context.auth_context() or {}
+        peer = _peer(context, auth)
         authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
-        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+        secure = auth.get("transport_security_type") == [b"ssl"]
         principal = self._gate.admit_cached(method, authorization, peer, secure)
         if principal is None:
             return False
@@ -218,9 +220,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def _admit(self, method: str, metadata, context: grpc.ServicerContext) -> Principal | None:
         """Raises the RegistryError to send back; the call's wrapper aborts with it in
         the way its kind of call needs (the asyncio context's abort is a coroutine)."""
-        peer = _peer(context)
+        auth = context.auth_context() or {}
+        peer = _peer(context, auth)
         authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
-        secure = (context.auth_context() or {}).get("transport_security_type") == [b"ssl"]
+        secure = auth.get("transport_security_type") == [b"ssl"]
         principal = self._gate.admit(method, authorization, peer, secure)
         serving(principal, peer.address, method)
         return principal

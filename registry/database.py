@@ -704,21 +704,35 @@ class Transaction:
                       {"c": json.dumps(compartments), "id": kiosk_id})
 
     def record_heartbeats(self, beats: list[Heartbeat]) -> set[str]:
-        """Several kiosks' heartbeats in this one transaction (registry.liveness);
-        returns the kiosks that are registered, whose rows were updated."""
-        found: set[str] = set()
-        for beat in beats:
-            result = self._run(
+        """Several kiosks' heartbeats in this one transaction (registry.batching);
+        returns the kiosks that are registered, whose rows were updated. A few
+        statements for the whole batch, not two per kiosk."""
+        found = self.registered_among([beat.kiosk_id for beat in beats])
+        stored = [beat for beat in beats if beat.kiosk_id in found]
+        if stored:  # in order: a kiosk's later beat in the batch wins
+            self._run(
                 "UPDATE kiosks SET last_seen = :now, devices = :devices, outbox_backlog = :backlog"
                 " WHERE kiosk_id = :id",
-                {"now": _text(beat.now), "devices": json.dumps(beat.devices),
-                 "backlog": beat.outbox_backlog, "id": beat.kiosk_id},
+                [{"now": _text(beat.now), "devices": json.dumps(beat.devices),
+                  "backlog": beat.outbox_backlog, "id": beat.kiosk_id} for beat in stored],
             )
-            if result.rowcount:
-                found.add(beat.kiosk_id)
-                if beat.compartments is not None:
-                    self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
-                              {"c": json.dumps(beat.compartments), "id": beat.kiosk_id})
+        layouts = [beat for beat in stored if beat.compartments is not None]
+        if layouts:
+            self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
+                      [{"c": json.dumps(beat.compartments), "id": beat.kiosk_id}
+                       for beat in layouts])
+        return found
+
+    def registered_among(self, kiosk_ids: list[str]) -> set[str]:
+        """Those of ``kiosk_ids`` that have registered (have a kiosks row)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(kiosk_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            names = {f"k{i}": kiosk_id
+                     for i, kiosk_id in enumerate(unique[start:start + _IN_CHUNK])}
+            found.update(row[0] for row in self._all(
+                f"SELECT kiosk_id FROM kiosks WHERE kiosk_id IN"
+                f" ({', '.join(':' + n for n in names)})", names))
         return found
 
     def touch_kiosk(self, kiosk_id: str, now: datetime) -> None:
@@ -793,12 +807,12 @@ class Transaction:
 
     def undelivered_commands_of(self, kiosk_ids: list[str]) -> dict[str, list[StoredCommand]]:
         """:meth:`undelivered_commands` of many kiosks in a few queries (the
-        streams woken together by a burst of commands, registry.liveness)."""
+        streams woken together by a burst of commands, registry.batching)."""
         found: dict[str, list[StoredCommand]] = {kiosk_id: [] for kiosk_id in kiosk_ids}
         unique = list(found)
         for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start:start + _IN_CHUNK]
-            names = {f"k{i}": kiosk_id for i, kiosk_id in enumerate(chunk)}
+            names = {f"k{i}": kiosk_id
+                     for i, kiosk_id in enumerate(unique[start:start + _IN_CHUNK])}
             rows = self._all(
                 f"SELECT * FROM commands WHERE kiosk_id IN ({', '.join(':' + n for n in names)})"
                 " AND delivered_at IS NULL ORDER BY seq",

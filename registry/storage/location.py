@@ -107,8 +107,9 @@ def _sqlite_engine(path: Path) -> sa.Engine:
 
 
 # Read-only connections beside the writer's (SQLite in WAL: readers do not
-# wait for the writer, nor it for them).
-SQLITE_READERS = 4
+# wait for the writer, nor it for them); enough for every pool thread, so
+# none is opened and closed per call.
+SQLITE_READERS = 16
 
 
 def sqlite_read_engine(path: Path) -> sa.Engine:
@@ -117,7 +118,7 @@ def sqlite_read_engine(path: Path) -> sa.Engine:
     engine = sa.create_engine(
         f"sqlite:///{path}",
         pool_size=SQLITE_READERS,
-        max_overflow=SQLITE_READERS,
+        max_overflow=SQLITE_READERS,  # beyond these, opened for the call and closed
         connect_args={"check_same_thread": False},
     )
 

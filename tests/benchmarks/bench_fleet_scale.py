@@ -328,8 +328,11 @@ def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
     return results
 
 
+UNARY_METHODS = ("heartbeat", "report_events", "sync_incremental", "create_order")
+
+
 def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
-               pythonpath: str | None = None) -> dict:
+               pythonpath: str | None = None, methods=UNARY_METHODS) -> dict:
     workdir.mkdir()
     saved = os.environ.get("PYTHONPATH")
     if pythonpath is not None:  # the other checkout's registry package first
@@ -346,7 +349,7 @@ def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
         names = [f"unary-{n:03d}" for n in range(concurrency)]
         tokens = enrol_fleet(workdir / "registry.sqlite3", names)
         print(f"== unary ({label}): {concurrency} callers, {seconds:g} s per method", flush=True)
-        result = _unary(registry.address, seconds, concurrency, tokens)
+        result = _unary(registry.address, seconds, concurrency, tokens, methods)
         result["registry_memory_kib"] = registry.rss_kib()
         result["registry_threads"] = registry.threads()
         return result
@@ -366,7 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the unary part against the registry of this checkout")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--skip-unary", action="store_true")
+    parser.add_argument("--methods", default=",".join(UNARY_METHODS),
+                        help="unary methods to measure, comma-separated")
     args = parser.parse_args(argv)
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = set(methods) - set(UNARY_METHODS)
+    if unknown:
+        parser.error(f"unknown --methods {sorted(unknown)}: choose from {', '.join(UNARY_METHODS)}")
 
     result: dict = {"load_average_at_start": os.getloadavg(),
                     "registry": "kiosk-registry serve (SQLite, default scrypt cost, grpc.aio)",
@@ -402,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         result["load_average_before_unary"] = os.getloadavg()
         if not args.skip_unary:
             result["unary"] = _unary_run(workdir / "unary", args.seconds, args.concurrency,
-                                         "asyncio")
+                                         "asyncio", methods=methods)
         if args.baseline and not args.skip_unary:
             baseline = str(Path(args.baseline).resolve())
             result["load_average_before_baseline"] = os.getloadavg()
