@@ -10,15 +10,16 @@ result, which exists only after the batch's transaction committed: a
 heartbeat is answered once it is stored, and a database that fails fails
 every caller of that batch (health keeps following the database).
 
-It lives on the server's event loop; the batch itself runs in the pool,
-never on the loop.
+It lives on the server's event loop; the batch itself runs in a thread of
+its own, never on the loop, and never queued behind the calls waiting for
+the pool (a burst of office calls must not hold up every heartbeat).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -32,10 +33,12 @@ class Batches(Generic[Item, Result]):
     """``await submit(item)`` runs ``run([item, ...])`` for all items submitted
     meanwhile; ``run`` returns one result per item, in order."""
 
-    def __init__(self, run: Callable[[list[Item]], Sequence[Result]],
-                 executor: Executor | None, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, run: Callable[[list[Item]], Sequence[Result]], name: str, *,
+                 max_batch: int = MAX_BATCH) -> None:
         self._run = run
-        self._executor = executor
+        # One thread: batches of one kind follow each other (each gathers
+        # what arrived during the one before).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{name}")
         self._max_batch = max_batch
         self._waiting: list[tuple[Item, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
@@ -66,3 +69,7 @@ class Batches(Generic[Item, Result]):
                         future.set_result(result)
         finally:
             self._worker = None
+
+    def close(self) -> None:
+        """Ends the thread once the batch in it (if any) is done."""
+        self._executor.shutdown(wait=True)

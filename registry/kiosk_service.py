@@ -44,6 +44,7 @@ from registry.errors import (
     abort_async,
     abort_on_error,
     invalid_argument,
+    refuse_async,
 )
 from registry.events import ORDER_EVENTS, record_event
 from registry.notifier import Notifier, ReadyNotice
@@ -100,9 +101,16 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         # one batch is stored are the next batch; command streams woken
         # together read their commands in one query.
         self._heartbeats: Batches[tuple[Heartbeat, str], bool] = Batches(
-            self._store_heartbeats, executor)
+            self._store_heartbeats, "heartbeats")
         self._command_reads: Batches[str, list[StoredCommand]] = Batches(
-            self._read_undelivered, executor)
+            self._read_undelivered, "command-reads")
+        self._acknowledgements: Batches[tuple[str, tuple[str, ...]], None] = Batches(
+            self._store_acknowledgements, "acknowledgements")
+
+    def close(self) -> None:
+        """Ends the threads of the group commits (the server has stopped serving)."""
+        for batches in (self._heartbeats, self._command_reads, self._acknowledgements):
+            batches.close()
 
     @property
     def notifier(self) -> Notifier:
@@ -160,7 +168,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         try:
             return await self._heartbeat(request)
         except RegistryError as error:
-            await abort_async(context, error)
+            return await refuse_async(context, error)
 
     async def _heartbeat(self, request: pb.HeartbeatRequest) -> pb.HeartbeatResponse:
         kiosk_id = request.kiosk_id
@@ -331,14 +339,28 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             found = tx.undelivered_commands_of(kiosk_ids)
         return [found[kiosk_id] for kiosk_id in kiosk_ids]
 
-    @abort_on_error
-    def AcknowledgeCommands(
+    async def AcknowledgeCommands(
         self, request: pb.AcknowledgeCommandsRequest, context
     ) -> pb.AcknowledgeCommandsResponse:
-        kiosk_id = self._registered(request.kiosk_id)
-        with self._db.transaction() as tx:
-            tx.acknowledge_commands(kiosk_id, list(request.command_ids))
+        """A coroutine like Heartbeat: after a burst of commands every kiosk
+        acknowledges at once, and those acknowledgements share a commit."""
+        try:
+            kiosk_id = request.kiosk_id
+            validation.identifier("kiosk_id", kiosk_id)
+            if (not check_kiosk(current_principal(), kiosk_id).allowed
+                    or kiosk_id not in self._registered_kiosks):
+                # A refusal is audited, an unknown kiosk looked up: not on the loop.
+                await in_thread(self._executor, self._registered, kiosk_id)
+            await self._acknowledgements.submit((kiosk_id, tuple(request.command_ids)))
+        except RegistryError as error:
+            return await refuse_async(context, error)
         return pb.AcknowledgeCommandsResponse()
+
+    def _store_acknowledgements(self, acks: list[tuple[str, tuple[str, ...]]]) -> list[None]:
+        with self._db.transaction() as tx:
+            for kiosk_id, command_ids in acks:
+                tx.acknowledge_commands(kiosk_id, list(command_ids))
+        return [None] * len(acks)
 
     @abort_on_error
     def ReportAuditEntries(
