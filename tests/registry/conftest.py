@@ -32,7 +32,7 @@ TEST_KDF = KdfParams(n=2**10)
 POSTGRES_MODULES = {
     "test_registry_kiosk", "test_registry_office", "test_registry_auth",
     "test_registry_audit", "test_registry_retention", "test_registry_sync_scale",
-    "test_audit_retention", "test_registry_oidc",
+    "test_audit_retention", "test_registry_oidc", "test_group_commit",
 }
 
 
