@@ -132,11 +132,12 @@ def _caller(context: grpc.ServicerContext) -> tuple[Peer, bool]:
     process (a segmentation fault; gRPC 1.85). Calls queued for the pool on a
     busy registry reach that point easily."""
     auth = context.auth_context() or {}
-    return _peer(context), auth.get("transport_security_type") == [b"ssl"]
+    return _peer(context, auth), auth.get("transport_security_type") == [b"ssl"]
 
 
-def _peer(context: grpc.ServicerContext) -> Peer:
-    auth = context.auth_context() or {}
+def _peer(context: grpc.ServicerContext, auth: dict | None = None) -> Peer:
+    if auth is None:
+        auth = context.auth_context() or {}
     names: list[str] = []
     if auth.get("transport_security_type") == [b"ssl"]:
         for key in ("x509_common_name", "x509_subject_alternative_name"):
@@ -162,6 +163,21 @@ class Gate:
     def __init__(self, db: RegistryDatabase) -> None:
         self._db = db
         self._authenticator = Authenticator(db)
+
+    def admit_cached(self, method: str, authorization: str | None, peer: Peer,
+                     secure: bool) -> Principal | None:
+        """:meth:`admit` of a kiosk whose credential was verified moments ago
+        (Authenticator.cached_kiosk): no database, no KDF, so the event loop may
+        call it. None when that does not settle the call (a certificate, an
+        unknown or stale credential, a refusal): then :meth:`admit` decides,
+        and audits, as always."""
+        if peer.certificate_names or (not secure and not peer.address.startswith(
+                LOOPBACK_PREFIXES)):
+            return None
+        principal = self._authenticator.cached_kiosk(authorization)
+        if principal is None or not permissions.decide(method, principal).allowed:
+            return None
+        return principal
 
     def admit(self, method: str, authorization: str | None, peer: Peer,
               secure: bool) -> Principal | None:
@@ -211,6 +227,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._gate = gate
         self._executor = executor
 
+    def _admit_cached(self, method: str, metadata, caller: tuple[Peer, bool],
+                      ) -> tuple[Principal, str] | None:
+        """The caller and its address if Gate.admit_cached settles the call (on the
+        loop: no database, no KDF); None if not."""
+        peer, secure = caller
+        authorization = next((v for k, v in metadata if k == AUTHORIZATION), None)
+        principal = self._gate.admit_cached(method, authorization, peer, secure)
+        return None if principal is None else (principal, peer.address)
+
     def _admit(self, method: str, metadata, context: grpc.ServicerContext,
                caller: tuple[Peer, bool] | None = None) -> tuple[Principal | None, str]:
         """The admitted caller and its address; raises the RegistryError to send
@@ -240,10 +265,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 return None
             return acting_as(principal, peer, method)
 
+        admit_cached = self._admit_cached
+
         async def admitted_async(context):
+            caller = _caller(context)
+            settled = admit_cached(method, metadata, caller)
+            if settled is not None:  # a kiosk verified moments ago: no hop to the pool
+                return acting_as(*settled, method)
             try:
                 principal, peer = await in_thread(executor, admit, method, metadata, context,
-                                                  _caller(context))
+                                                  caller)
             except RegistryError as refusal:
                 status = refusal.to_status()
                 await context.abort(status.code, status.details, status.trailing_metadata)

@@ -51,7 +51,15 @@ from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from common import audit_chain as audit_rules
 from registry.errors import RegistryError
 from registry.storage import migrations
-from registry.storage.location import POSTGRESQL, SQLITE, Location, StorageError, explain, locate
+from registry.storage.location import (
+    POSTGRESQL,
+    SQLITE,
+    Location,
+    StorageError,
+    explain,
+    locate,
+    sqlite_read_engine,
+)
 
 SCHEMA_VERSION = migrations.SCHEMA_VERSION
 DEFAULT_OFFICE = "default"
@@ -321,6 +329,20 @@ class StoredCommand:
         return cls(**fields)
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    """One kiosk's heartbeat as stored: lists of protobuf-JSON dicts."""
+
+    kiosk_id: str
+    devices: list[dict[str, Any]]
+    outbox_backlog: int
+    compartments: list[dict[str, Any]] | None  # None: unchanged
+    now: datetime
+
+
+# Kiosk ids per "IN (...)" query: well below any driver's parameter limit.
+_IN_CHUNK = 500
+
 # Columns an order update may set; anything else is a programming error.
 _ORDER_UPDATABLE = frozenset(
     {
@@ -352,6 +374,9 @@ class Transaction:
         self.commands_queued = False
         self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
         self._ended = False
+        # A credential was revoked: verified credentials this process keeps
+        # (registry.identity) are forgotten once this transaction commits.
+        self.credentials_revoked = False
 
     # ----------------------------------------------------------- plumbing
 
@@ -770,6 +795,38 @@ class Transaction:
             self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
                       {"c": json.dumps(compartments), "id": kiosk_id})
 
+    def record_heartbeats(self, beats: list[Heartbeat]) -> set[str]:
+        """Several kiosks' heartbeats in this one transaction (registry.batching);
+        returns the kiosks that are registered, whose rows were updated. A few
+        statements for the whole batch, not two per kiosk."""
+        found = self.registered_among([beat.kiosk_id for beat in beats])
+        stored = [beat for beat in beats if beat.kiosk_id in found]
+        if stored:  # in order: a kiosk's later beat in the batch wins
+            self._run(
+                "UPDATE kiosks SET last_seen = :now, devices = :devices, outbox_backlog = :backlog"
+                " WHERE kiosk_id = :id",
+                [{"now": _text(beat.now), "devices": json.dumps(beat.devices),
+                  "backlog": beat.outbox_backlog, "id": beat.kiosk_id} for beat in stored],
+            )
+        layouts = [beat for beat in stored if beat.compartments is not None]
+        if layouts:
+            self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
+                      [{"c": json.dumps(beat.compartments), "id": beat.kiosk_id}
+                       for beat in layouts])
+        return found
+
+    def registered_among(self, kiosk_ids: list[str]) -> set[str]:
+        """Those of ``kiosk_ids`` that have registered (have a kiosks row)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(kiosk_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            names = {f"k{i}": kiosk_id
+                     for i, kiosk_id in enumerate(unique[start:start + _IN_CHUNK])}
+            found.update(row[0] for row in self._all(
+                f"SELECT kiosk_id FROM kiosks WHERE kiosk_id IN"
+                f" ({', '.join(':' + n for n in names)})", names))
+        return found
+
     def touch_kiosk(self, kiosk_id: str, now: datetime) -> None:
         self._run("UPDATE kiosks SET last_seen = :now WHERE kiosk_id = :id",
                   {"now": _text(now), "id": kiosk_id})
@@ -848,6 +905,23 @@ class Transaction:
             {"kiosk": kiosk_id},
         )
         return [StoredCommand.from_row(r) for r in rows]
+
+    def undelivered_commands_of(self, kiosk_ids: list[str]) -> dict[str, list[StoredCommand]]:
+        """:meth:`undelivered_commands` of many kiosks in a few queries (the
+        streams woken together by a burst of commands, registry.batching)."""
+        found: dict[str, list[StoredCommand]] = {kiosk_id: [] for kiosk_id in kiosk_ids}
+        unique = list(found)
+        for start in range(0, len(unique), _IN_CHUNK):
+            names = {f"k{i}": kiosk_id
+                     for i, kiosk_id in enumerate(unique[start:start + _IN_CHUNK])}
+            rows = self._all(
+                f"SELECT * FROM commands WHERE kiosk_id IN ({', '.join(':' + n for n in names)})"
+                " AND delivered_at IS NULL ORDER BY seq",
+                names,
+            )
+            for row in rows:
+                found[row["kiosk_id"]].append(StoredCommand.from_row(row))
+        return found
 
     def acknowledge_commands(self, kiosk_id: str, command_ids: list[str]) -> None:
         if not command_ids:
@@ -948,6 +1022,7 @@ class Transaction:
             " AND revoke_time IS NULL",
             {"now": _text(utcnow()), "id": principal_id},
         )
+        self.credentials_revoked = True
         return result.rowcount == 1
 
     def reinstate_principal(self, principal_id: str) -> bool:
@@ -1047,6 +1122,7 @@ class Transaction:
             " AND revoke_time IS NULL",
             {"now": _text(utcnow()), "kiosk": kiosk_id},
         )
+        self.credentials_revoked = True
 
     # --------------------------------------------------------------- audit
 
@@ -1312,6 +1388,8 @@ class RegistryDatabase:
         self._lock = threading.RLock() if sqlite else None
         self._engine = self.location.engine()
         self._shared: sa.Connection | None = None
+        # SQLite: read-only transactions (reading()) on connections of their own.
+        self._readers = sqlite_read_engine(self.location.path) if sqlite else None  # type: ignore[arg-type]
         try:
             if sqlite:
                 # One connection shared by the gRPC worker threads; the lock is
@@ -1326,6 +1404,8 @@ class RegistryDatabase:
             # Wakes StreamCommands streams when a transaction queued a command.
             self._commands_changed = threading.Condition()
             self._commands_generation = 0
+            # Counts committed revocations (see Transaction.credentials_revoked).
+            self.credentials_generation = 0
             # Called after a commit with the kiosks a command was queued for (registry.wakeup).
             self.command_listeners: list = []
             self.policy = self._load_or_create_policy(kdf_params or KdfParams())
@@ -1416,12 +1496,28 @@ class RegistryDatabase:
                 ) from None
             finally:
                 _in_transaction.reset(token)
+        if tx.credentials_revoked:
+            with self._commands_changed:
+                self.credentials_generation += 1
         if tx.commands_queued:
             with self._commands_changed:
                 self._commands_generation += 1
                 self._commands_changed.notify_all()
             for listener in self.command_listeners:
                 listener(frozenset(tx.queued_for))
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A read-only transaction: on SQLite a snapshot on a connection of its
+        own, so it neither waits for the writer nor makes it wait; on
+        PostgreSQL the same as :meth:`transaction`. Nothing may be written in it."""
+        if self._readers is None:
+            with self.transaction() as tx:
+                yield tx
+            return
+        with self._readers.connect() as conn:
+            with conn.begin():
+                yield Transaction(conn, self)
 
     @property
     def current_transaction(self) -> Transaction | None:
@@ -1474,6 +1570,8 @@ class RegistryDatabase:
         if self._shared is not None:
             self._shared.close()
             self._shared = None
+        if self._readers is not None:
+            self._readers.dispose()
         self._engine.dispose()
 
     def close(self) -> None:

@@ -107,6 +107,20 @@ async def abort_async(context, error: RegistryError):
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
+async def refuse_async(context, error: RegistryError) -> None:
+    """Ends an asyncio unary call with ``error``'s status: the handler returns
+    what this returns (None). Unlike ``context.abort``, which sends the status
+    at once, the status goes out when the handler has returned, so the
+    wrappers around it (metrics) have counted the call before the caller sees it."""
+    await asyncio.to_thread(error.run_after_rollback)  # it may audit: not on the loop
+    status = error.to_status()
+    context.set_code(status.code)
+    context.set_details(status.details)
+    if status.trailing_metadata:
+        context.set_trailing_metadata(status.trailing_metadata)
+    return None
+
+
 def abort_on_error(method: Callable) -> Callable:
     """Turns a RegistryError raised by a servicer method into its gRPC status."""
     if inspect.isgeneratorfunction(method):

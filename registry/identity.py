@@ -4,8 +4,15 @@ Secrets are stored only as scrypt hashes with their own salt. Passwords get
 the expensive setting (people pick guessable ones); API keys and kiosk
 credentials are 256-bit random tokens that no guessing reaches, so a cheaper
 setting suffices and keeps every call fast. A verified token is remembered
-(by its SHA-256) so that scrypt runs once per token and process; revocation
-still takes effect on the next call because the row is read every time.
+(by its SHA-256) so that scrypt runs once per token and process.
+
+A kiosk calls every few seconds (heartbeat, sync, its command stream), so a
+verified kiosk credential is also remembered with its principal for
+:data:`KIOSK_CREDENTIAL_TTL_SECONDS`: those calls read no credential rows.
+A revocation committed in this process takes effect on the next call (the
+database counts revocations, see ``RegistryDatabase.credentials_generation``);
+one committed elsewhere (the admin CLI, another instance) within the TTL.
+Every other credential's row is read on every call.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60.0
 BOOTSTRAP_ADMIN = "local-admin"
+# How long a verified kiosk credential is believed without reading its rows again.
+KIOSK_CREDENTIAL_TTL_SECONDS = 2.0
 
 
 class AuthError(Exception):
@@ -188,6 +197,8 @@ class Authenticator:
     def __init__(self, db: RegistryDatabase, clock=time.monotonic) -> None:
         self._db = db
         self._verified: dict[bytes, str] = {}
+        # token id -> (SHA-256 of the token, principal, expiry, checked at, revocations then)
+        self._kiosks: dict[str, tuple[bytes, Principal, str | None, float, int]] = {}
         self._failures: dict[str, list[float]] = {}
         self._clock = clock
         self._lock = threading.Lock()
@@ -245,7 +256,7 @@ class Authenticator:
         return principal
 
     def _kiosk_by_certificate(self, peer: Peer) -> Principal | None:
-        with self._db.transaction() as tx:
+        with self._db.reading() as tx:
             row = tx.enrolment_by_certificate(list(peer.certificate_names))
         if row is None:
             return None
@@ -253,7 +264,7 @@ class Authenticator:
                          office_id=row["office_id"], kiosk_id=row["kiosk_id"])
 
     def _office_software_by_certificate(self, peer: Peer) -> Principal | None:
-        with self._db.transaction() as tx:
+        with self._db.reading() as tx:
             found = tx.certificate_principal(list(peer.certificate_names))
         if found is None:
             return None
@@ -283,13 +294,41 @@ class Authenticator:
         raise AuthError(permissions.CREDENTIAL_INVALID,
                         "the authorization header must be 'Bearer <key>' or 'Basic <user:pw>'")
 
+    def cached_kiosk(self, authorization: str | None) -> Principal | None:
+        """The kiosk behind a ``Bearer`` credential verified less than the TTL ago
+        and not revoked since in this process, else None (then authenticate()).
+        Reads no database and hashes nothing but SHA-256, so the event loop may call it."""
+        if authorization is None or authorization[:7].lower() != "bearer ":
+            return None
+        token = authorization[7:].strip()
+        parts = split_token(token)
+        if parts is None:
+            return None
+        entry = self._kiosks.get(parts[0])
+        if entry is None:
+            return None
+        fingerprint, principal, expire_time, checked_at, generation = entry
+        if (self._clock() - checked_at >= KIOSK_CREDENTIAL_TTL_SECONDS
+                or generation != self._db.credentials_generation
+                or not hmac.compare_digest(hashlib.sha256(token.encode()).digest(), fingerprint)
+                or (expire_time is not None and datetime.fromisoformat(expire_time) <= utcnow())):
+            return None
+        return principal
+
     def _by_token(self, token: str) -> Principal:
         parts = split_token(token)
         if parts is None:
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "this is not a registry credential (they start with pbx1.)")
         token_id, secret = parts
-        with self._db.transaction() as tx:
+        cached = self.cached_kiosk(f"Bearer {token}")
+        if cached is not None:
+            return cached
+        # Counted before the rows are read: a revocation committed meanwhile
+        # makes this entry stale at once.
+        generation = self._db.credentials_generation
+        checked_at = self._clock()
+        with self._db.reading() as tx:
             row = tx.get_principal(token_id)
         if row is None or row["kind"] in ("user", "client_cert"):
             raise AuthError(permissions.CREDENTIAL_INVALID,
@@ -308,12 +347,15 @@ class Authenticator:
         principal = principal_of(row)
         self._check_validity(row, principal)
         if principal.kind == "kiosk":
-            with self._db.transaction() as tx:
+            with self._db.reading() as tx:
                 enrolled = tx.get_enrolment(principal.kiosk_id)
             if enrolled is None:
                 raise AuthError(permissions.CREDENTIAL_REVOKED,
                                 f"kiosk {principal.kiosk_id} is no longer enrolled",
                                 principal.label)
+            with self._lock:
+                self._kiosks[token_id] = (fingerprint, principal, row["expire_time"],
+                                          checked_at, generation)
         return principal
 
     def _by_password(self, value: str) -> Principal:

@@ -25,7 +25,15 @@ from common.convert import (
 from registry.aio_calls import in_thread
 from registry.auth import Guard, current_peer, current_principal
 from registry import sync_cursor
-from registry.database import DEFAULT_OFFICE, RegistryDatabase, StoredCommand, StoredStaff, utcnow
+from registry.batching import Batches
+from registry.database import (
+    DEFAULT_OFFICE,
+    Heartbeat,
+    RegistryDatabase,
+    StoredCommand,
+    StoredStaff,
+    utcnow,
+)
 from registry.permissions import check_kiosk
 from registry.retention import Retention
 from registry.errors import (
@@ -36,8 +44,9 @@ from registry.errors import (
     abort_async,
     abort_on_error,
     invalid_argument,
+    refuse_async,
 )
-from registry.events import record_event
+from registry.events import ORDER_EVENTS, record_event
 from registry.notifier import Notifier, ReadyNotice
 from registry.wakeup import Wakeup
 from registry.messages.hooks import notify_event, notify_heartbeat
@@ -80,8 +89,28 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         self._stopping = stopping
         self._stream_poll_seconds = stream_poll_seconds
         self._wakeup = wakeup if wakeup is not None else Wakeup()
-        self._executor = executor  # for the database work of the (async) streams
+        self._executor = executor  # for the database work of the async calls
         self._notice_lock = threading.Lock()
+        # Whether a ready notice may wait to be sent (one failed, or none was
+        # looked for since the start); an order event may add one anyway.
+        self._notices_pending = True
+        # Kiosks known to be registered: a registration is never undone, so
+        # once seen, a kiosk's row need not be read again for that.
+        self._registered_kiosks: set[str] = set()
+        # Group commit (registry.batching): the heartbeats that arrive while
+        # one batch is stored are the next batch; command streams woken
+        # together read their commands in one query.
+        self._heartbeats: Batches[tuple[Heartbeat, str], bool] = Batches(
+            self._store_heartbeats, "heartbeats")
+        self._command_reads: Batches[str, list[StoredCommand]] = Batches(
+            self._read_undelivered, "command-reads")
+        self._acknowledgements: Batches[tuple[str, tuple[str, ...]], None] = Batches(
+            self._store_acknowledgements, "acknowledgements")
+
+    def close(self) -> None:
+        """Ends the threads of the group commits (the server has stopped serving)."""
+        for batches in (self._heartbeats, self._command_reads, self._acknowledgements):
+            batches.close()
 
     @property
     def notifier(self) -> Notifier:
@@ -98,15 +127,13 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
 
     def _registered(self, kiosk_id: str) -> str:
         self._itself(kiosk_id)
-        with self._db.transaction() as tx:
+        if kiosk_id in self._registered_kiosks:
+            return kiosk_id
+        with self._db.reading() as tx:
             known = tx.get_kiosk(kiosk_id) is not None
         if not known:
-            raise RegistryError(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                KIOSK_NOT_REGISTERED,
-                f"kiosk {kiosk_id} is not registered: call RegisterKiosk first",
-                {"kiosk_id": kiosk_id},
-            )
+            raise _not_registered(kiosk_id)
+        self._registered_kiosks.add(kiosk_id)
         return kiosk_id
 
     @abort_on_error
@@ -126,6 +153,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                      office_id=tx.kiosk_office(kiosk_id) or "",
                      target=kiosk_id, compartments=len(request.compartments),
                      software=request.software_version, peer=current_peer())
+        self._registered_kiosks.add(kiosk_id)
         log.info(
             "kiosk %s registered (software %s, %d compartments)",
             kiosk_id, request.software_version or "unknown", len(request.compartments),
@@ -134,27 +162,49 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             credential_policy=self._policy(), server_time=to_timestamp(now)
         )
 
-    @abort_on_error
-    def Heartbeat(self, request: pb.HeartbeatRequest, context) -> pb.HeartbeatResponse:
-        kiosk_id = self._registered(request.kiosk_id)
+    async def Heartbeat(self, request: pb.HeartbeatRequest, context) -> pb.HeartbeatResponse:
+        """A coroutine: the liveness write joins the next group commit
+        (registry.batching), and the answer goes out once that committed."""
+        try:
+            return await self._heartbeat(request)
+        except RegistryError as error:
+            return await refuse_async(context, error)
+
+    async def _heartbeat(self, request: pb.HeartbeatRequest) -> pb.HeartbeatResponse:
+        kiosk_id = request.kiosk_id
+        validation.identifier("kiosk_id", kiosk_id)
+        principal = current_principal()
+        if not check_kiosk(principal, kiosk_id).allowed:
+            # The refusal is audited (a database write): not on the loop.
+            await in_thread(self._executor, self._itself, kiosk_id)
         if request.compartments:
             _check_compartments(request.compartments)
         now = utcnow()
-        with self._db.transaction() as tx:
-            tx.record_heartbeat(
-                kiosk_id,
-                devices=[message_to_json(d) for d in request.devices],
-                outbox_backlog=request.outbox_backlog,
-                compartments=(
-                    [message_to_json(c) for c in request.compartments]
-                    if request.compartments
-                    else None
-                ),
-                now=now,
-            )
-            office_id = tx.kiosk_office(kiosk_id) or ""  # messages hook: whose staff
-        notify_heartbeat(self._notifier, kiosk_id, now, office_id)  # messages hook
+        beat = Heartbeat(
+            kiosk_id,
+            devices=[message_to_json(d) for d in request.devices],
+            outbox_backlog=request.outbox_backlog,
+            compartments=(
+                [message_to_json(c) for c in request.compartments]
+                if request.compartments
+                else None
+            ),
+            now=now,
+        )
+        # The kiosk's office (messages hook: whose staff) is its credential's.
+        if not await self._heartbeats.submit((beat, principal.office_id or "")):
+            raise _not_registered(kiosk_id)
         return pb.HeartbeatResponse(server_time=to_timestamp(now))
+
+    def _store_heartbeats(self, beats: list[tuple[Heartbeat, str]]) -> list[bool]:
+        """One transaction for a batch of heartbeats; per beat whether the kiosk is registered."""
+        with self._db.transaction() as tx:
+            stored = tx.record_heartbeats([beat for beat, _ in beats])
+        for beat, office_id in beats:
+            if beat.kiosk_id in stored:
+                notify_heartbeat(self._notifier, beat.kiosk_id, beat.now, office_id)  # messages hook
+        self._registered_kiosks.update(stored)
+        return [beat.kiosk_id in stored for beat, _ in beats]
 
     @abort_on_error
     def SyncChanges(self, request: pb.SyncChangesRequest, context) -> pb.SyncChangesResponse:
@@ -164,7 +214,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         page_size = validation.page_size(
             request.page_size, default=DEFAULT_SYNC_PAGE_SIZE, maximum=MAX_SYNC_PAGE_SIZE
         )
-        with self._db.transaction() as tx:
+        with self._db.reading() as tx:  # one snapshot: the cursor and the changes agree
             current = tx.current_seq()
             if after > current:
                 raise RegistryError(
@@ -224,19 +274,25 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 )
         acknowledged = []
         now = utcnow()
-        for event in request.events:
+        for i, event in enumerate(request.events):
             # One transaction per event: a failure later in the batch does not
             # undo what was already applied and acknowledged.
             with self._db.transaction() as tx:
                 record_event(tx, kiosk_id, event, now)
+                if i == len(request.events) - 1:
+                    tx.touch_kiosk(kiosk_id, now)  # the last one notes that the kiosk was seen
                 fault_point("registry:event")
             fault_point("registry:event:committed")
             notify_event(self._notifier, self._db, kiosk_id, event)  # messages hook
             fault_point("registry:event:notified")
             acknowledged.append(event.event_id)
-        with self._db.transaction() as tx:
-            tx.touch_kiosk(kiosk_id, now)
-        self.send_pending_notices()
+        if not request.events:
+            with self._db.transaction() as tx:
+                tx.touch_kiosk(kiosk_id, now)
+        if self._notices_pending or any(e.type in ORDER_EVENTS for e in request.events):
+            # Only an order event can make a notice due (a deposit); others
+            # need not look for one.
+            self.send_pending_notices()
         if any(e.type in ENDING_EVENTS for e in request.events):
             self._retention.run()  # the contact goes as soon as the order ended
         return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
@@ -265,12 +321,12 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             while not self._stopping.is_set():
                 woken.clear()
                 try:
-                    pending = await in_thread(self._executor, self._undelivered, kiosk_id, sent)
+                    pending = await self._command_reads.submit(kiosk_id)
                 except RegistryError as error:
                     # The database is away (PostgreSQL restarting): UNAVAILABLE,
                     # so the kiosk opens its stream again later, maybe elsewhere.
                     await abort_async(context, error)
-                for command in pending:
+                for command in (c for c in pending if c.seq not in sent):
                     sent.add(command.seq)
                     yield pb.StreamCommandsResponse(command=_command_to_proto(command))
                 if self._stopping.is_set():
@@ -283,18 +339,34 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             self._wakeup.unsubscribe(kiosk_id, woken)
         log.info("kiosk %s command stream ended", kiosk_id)
 
-    def _undelivered(self, kiosk_id: str, sent: set[int]) -> list[StoredCommand]:
-        with self._db.transaction() as tx:
-            return [c for c in tx.undelivered_commands(kiosk_id) if c.seq not in sent]
+    def _read_undelivered(self, kiosk_ids: list[str]) -> list[list[StoredCommand]]:
+        """The queued commands of the streams that asked meanwhile, in one read."""
+        with self._db.reading() as tx:
+            found = tx.undelivered_commands_of(kiosk_ids)
+        return [found[kiosk_id] for kiosk_id in kiosk_ids]
 
-    @abort_on_error
-    def AcknowledgeCommands(
+    async def AcknowledgeCommands(
         self, request: pb.AcknowledgeCommandsRequest, context
     ) -> pb.AcknowledgeCommandsResponse:
-        kiosk_id = self._registered(request.kiosk_id)
-        with self._db.transaction() as tx:
-            tx.acknowledge_commands(kiosk_id, list(request.command_ids))
+        """A coroutine like Heartbeat: after a burst of commands every kiosk
+        acknowledges at once, and those acknowledgements share a commit."""
+        try:
+            kiosk_id = request.kiosk_id
+            validation.identifier("kiosk_id", kiosk_id)
+            if (not check_kiosk(current_principal(), kiosk_id).allowed
+                    or kiosk_id not in self._registered_kiosks):
+                # A refusal is audited, an unknown kiosk looked up: not on the loop.
+                await in_thread(self._executor, self._registered, kiosk_id)
+            await self._acknowledgements.submit((kiosk_id, tuple(request.command_ids)))
+        except RegistryError as error:
+            return await refuse_async(context, error)
         return pb.AcknowledgeCommandsResponse()
+
+    def _store_acknowledgements(self, acks: list[tuple[str, tuple[str, ...]]]) -> list[None]:
+        with self._db.transaction() as tx:
+            for kiosk_id, command_ids in acks:
+                tx.acknowledge_commands(kiosk_id, list(command_ids))
+        return [None] * len(acks)
 
     @abort_on_error
     def ReportAuditEntries(
@@ -343,6 +415,9 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
         their plaintext codes. A failed notice stays pending and is retried
         with the next event report and at the next start."""
         with self._notice_lock:
+            # Cleared before looking: an order event committed after the look
+            # calls this again itself.
+            self._notices_pending = False
             with self._db.transaction() as tx:
                 pending = tx.pending_notifications()
             for order, code in pending:
@@ -367,6 +442,7 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                         order.reference,
                         exc_info=True,
                     )
+                    self._notices_pending = True
                     continue
                 fault_point("registry:notice:sent")
                 with self._db.transaction() as tx:
@@ -374,6 +450,15 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 # The plaintext code must not survive in the WAL either.
                 self._db.checkpoint_wal()
                 fault_point("registry:notice:code_wiped")
+
+
+def _not_registered(kiosk_id: str) -> RegistryError:
+    return RegistryError(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        KIOSK_NOT_REGISTERED,
+        f"kiosk {kiosk_id} is not registered: call RegisterKiosk first",
+        {"kiosk_id": kiosk_id},
+    )
 
 
 def _parse_cursor(cursor: str) -> sync_cursor.Cursor:

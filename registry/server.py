@@ -164,6 +164,7 @@ class RegistryServer:
             self._loop.run(self._stop(grace))
             self._loop.close()
             self._executor.shutdown(wait=True)
+            self._kiosk_servicer.close()
             getattr(self._kiosk_servicer.notifier, "close", lambda: None)()  # messages hook
             if self._purger.is_alive():
                 self._purger.join()

@@ -106,6 +106,35 @@ def _sqlite_engine(path: Path) -> sa.Engine:
     return engine
 
 
+# Read-only connections beside the writer's (SQLite in WAL: readers do not
+# wait for the writer, nor it for them); enough for every pool thread, so
+# none is opened and closed per call.
+SQLITE_READERS = 16
+
+
+def sqlite_read_engine(path: Path) -> sa.Engine:
+    """Connections for read-only transactions: each sees the last commit when it
+    begins (WAL snapshot) and can write nothing (``query_only``)."""
+    engine = sa.create_engine(
+        f"sqlite:///{path}",
+        pool_size=SQLITE_READERS,
+        max_overflow=SQLITE_READERS,  # beyond these, opened for the call and closed
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        for pragma in ("busy_timeout = 5000", "query_only = ON"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")  # deferred: a snapshot, no lock
+
+    return engine
+
+
 def explain(location: Location, error: BaseException) -> str:
     """One line for an error while connecting: where, and what to check."""
     detail = str(getattr(error, "orig", error)).strip().splitlines()

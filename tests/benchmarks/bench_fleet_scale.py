@@ -17,15 +17,22 @@ cores the registry needs. Three parts:
   load processes) call one method as fast as they can for ``--seconds``:
   calls/s and p50/p99 for Heartbeat, ReportEvents (one new event),
   SyncChanges (incremental, cursor at the head) and CreatePickupOrder.
-* **baseline**: the same unary part against the threaded server of another
-  checkout (``--baseline PATH``, e.g. a `git worktree` of main), in the
-  same run, for the ratio.
+* **baseline**: the same unary part against the registry of other
+  checkouts (``--baseline PATH``, repeatable: e.g. a `git worktree` of main
+  and one of the threaded server before it), in the same run, for the ratio.
+
+``--postgres URL`` (a PostgreSQL server, e.g. ``tools/pg-cluster start``)
+runs everything on PostgreSQL instead of SQLite: each registry gets a fresh
+schema, migrated by its own checkout (``db upgrade``), with PostgreSQL's
+durable defaults; results go to ``fleet_scale_postgresql.json``. A baseline
+without PostgreSQL support (the threaded server) is skipped there.
 
 Credentials come from fleet_client.credentials_for (kiosks are enrolled in
 bulk first: enrolling is the operator's step, not what is measured).
 
     .venv/bin/python -m tests.benchmarks.bench_fleet_scale [--kiosks 500,2000]
-        [--interval 10] [--fleet-seconds 30] [--seconds 6] [--baseline PATH]
+        [--interval 10] [--fleet-seconds 30] [--seconds 6] [--baseline PATH ...]
+        [--postgres URL] [--methods heartbeat,...]
     tools/bench fleet_scale
 """
 
@@ -36,6 +43,8 @@ import asyncio
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -49,6 +58,7 @@ from tests.benchmarks.bench_fleet import percentiles_ms
 from tests.benchmarks.common import write_result
 from tests.benchmarks.fleet_client import (
     REGISTRY_DB_ENV,
+    REGISTRY_STATE_ENV,
     SimulatedKiosk,
     aio_channel,
     credentials_for,
@@ -328,30 +338,131 @@ def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
     return results
 
 
-def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
-               pythonpath: str | None = None) -> dict:
-    workdir.mkdir()
+UNARY_METHODS = ("heartbeat", "report_events", "sync_incremental", "create_order")
+
+
+class Postgres:
+    """Fresh schemas in one PostgreSQL database, each migrated by the checkout that uses it."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        from registry.storage.location import locate
+
+        self.url = url
+        self._admin = locate(url).engine().execution_options(isolation_level="AUTOCOMMIT")
+        self._sa = sa
+        self.schemas: list[str] = []
+
+    def fresh(self, checkout: str | None) -> str:
+        from sqlalchemy.engine import make_url
+
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as conn:
+            conn.execute(self._sa.text(f"CREATE SCHEMA {schema}"))
+        self.schemas.append(schema)
+        url = make_url(self.url).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        script = Path(sys.executable).parent / "kiosk-registry"
+        env = dict(os.environ)
+        if checkout is not None:
+            env["PYTHONPATH"] = checkout
+        subprocess.run([str(script), "db", "upgrade", "--db", url], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        return url
+
+    def close(self) -> None:
+        with self._admin.connect() as conn:
+            for schema in self.schemas:
+                conn.execute(self._sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        self._admin.dispose()
+
+
+def _start(workdir: Path, postgres: Postgres | None, checkout: str | None = None):
+    """A registry of this checkout (or ``checkout``, its packages first on PYTHONPATH)."""
     saved = os.environ.get("PYTHONPATH")
-    if pythonpath is not None:  # the other checkout's registry package first
-        os.environ["PYTHONPATH"] = pythonpath
+    if checkout is not None:  # the other checkout's registry and protobuf packages first
+        os.environ["PYTHONPATH"] = f"{checkout}{os.pathsep}{Path(checkout) / 'protos'}"
     try:
-        registry = start_registry(workdir)
+        database = postgres.fresh(os.environ.get("PYTHONPATH")) if postgres else None
+        return start_registry(workdir, database=database)
     finally:
-        if pythonpath is not None:
+        if checkout is not None:
             if saved is None:
                 os.environ.pop("PYTHONPATH")
             else:
                 os.environ["PYTHONPATH"] = saved
+
+
+def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
+               checkout: str | None = None, methods=UNARY_METHODS,
+               postgres: Postgres | None = None) -> dict:
+    workdir.mkdir()
+    registry = _start(workdir, postgres, checkout)
     try:
         names = [f"unary-{n:03d}" for n in range(concurrency)]
-        tokens = enrol_fleet(workdir / "registry.sqlite3", names)
+        tokens = enrol_fleet(os.environ[REGISTRY_DB_ENV], names)
         print(f"== unary ({label}): {concurrency} callers, {seconds:g} s per method", flush=True)
-        result = _unary(registry.address, seconds, concurrency, tokens)
+        result = _unary(registry.address, seconds, concurrency, tokens, methods)
         result["registry_memory_kib"] = registry.rss_kib()
         result["registry_threads"] = registry.threads()
         return result
     finally:
         registry.stop()
+
+
+def _run_all(args, workdir: Path, methods, postgres, result: dict) -> None:
+    if not args.skip_fleet:
+        for n in (int(x) for x in args.kiosks.split(",")):
+            print(f"== fleet: {n} kiosks, heartbeat + sync every {args.interval:g} s, "
+                  f"one command to each", flush=True)
+            (workdir / f"fleet{n}").mkdir()
+            registry = _start(workdir / f"fleet{n}", postgres)
+            try:
+                tokens = enrol_fleet(os.environ[REGISTRY_DB_ENV],
+                                     [f"scale-kiosk-{i:05d}" for i in range(n)])
+                load = os.getloadavg()
+                fleet = _fleet(registry.address, n, args.interval, args.fleet_seconds,
+                               tokens, registry)
+                fleet["load_average_at_start"] = load
+                fleet["load_average_at_end"] = os.getloadavg()
+                fleet["registry_memory_end_kib"] = registry.rss_kib()
+            finally:
+                registry.stop()
+            result[f"fleet_{n}"] = fleet
+            c = fleet["commands"]
+            print(f"  heartbeat p50 {fleet['heartbeat']['p50_ms']} p99 "
+                  f"{fleet['heartbeat']['p99_ms']} ms (outside the command burst p99 "
+                  f"{fleet['heartbeat_outside_burst']['p99_ms']} ms); sync p99 {fleet['sync']['p99_ms']} ms; "
+                  f"commands delivered {c['delivered']}/{n} ({c['delivered_within_1s']} within 1 s,"
+                  f" p99 {c['delivery']['p99_ms']} ms); RSS "
+                  f"{fleet['registry_memory_streaming_kib']['VmRSS'] // 1024} MiB; "
+                  f"failures {fleet['failures']}", flush=True)
+    result["load_average_before_unary"] = os.getloadavg()
+    if not args.skip_unary:
+        result["unary"] = _unary_run(workdir / "unary", args.seconds, args.concurrency,
+                                     "this checkout", methods=methods, postgres=postgres)
+    for n, checkout in enumerate(args.baseline if not args.skip_unary else []):
+        checkout = str(Path(checkout).resolve())
+        key = "unary_baseline" if n == 0 else f"unary_baseline_{n + 1}"
+        if postgres and not (Path(checkout) / "registry" / "storage").is_dir():
+            result[key] = {"checkout": checkout, "skipped": "no PostgreSQL support"}
+            print(f"== {checkout}: no PostgreSQL support, skipped", flush=True)
+            continue
+        result[f"load_average_before_{key}"] = os.getloadavg()
+        baseline = _unary_run(workdir / f"baseline{n}", args.seconds, args.concurrency,
+                              f"baseline {checkout}", checkout=checkout, methods=methods,
+                              postgres=postgres)
+        baseline["checkout"] = checkout
+        result[key] = baseline
+        result[key.replace("unary_baseline", "unary_ratio")] = {
+            method: round(result["unary"][method]["calls_per_s"]
+                          / max(0.1, baseline[method]["calls_per_s"]), 2)
+            for method in methods
+        }
+        print(f"  ratio this checkout / {checkout}: "
+              f"{json.dumps(result[key.replace('unary_baseline', 'unary_ratio')])}", flush=True)
+    result["load_average_at_end"] = os.getloadavg()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,62 +473,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet-seconds", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=6.0, help="per unary method")
     parser.add_argument("--concurrency", type=int, default=16, help="unary callers in all")
-    parser.add_argument("--baseline", metavar="CHECKOUT",
-                        help="also run the unary part against the registry of this checkout")
+    parser.add_argument("--baseline", metavar="CHECKOUT", action="append", default=[],
+                        help="also run the unary part against the registry of this checkout"
+                             " (repeatable)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="run on PostgreSQL (fresh schemas in this database) instead of SQLite")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--skip-unary", action="store_true")
+    parser.add_argument("--methods", default=",".join(UNARY_METHODS),
+                        help="unary methods to measure, comma-separated")
     args = parser.parse_args(argv)
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = set(methods) - set(UNARY_METHODS)
+    if unknown:
+        parser.error(f"unknown --methods {sorted(unknown)}: choose from {', '.join(UNARY_METHODS)}")
 
+    postgres = Postgres(args.postgres) if args.postgres else None
+    backend = "PostgreSQL" if postgres else "SQLite"
     result: dict = {"load_average_at_start": os.getloadavg(),
-                    "registry": "kiosk-registry serve (SQLite, default scrypt cost, grpc.aio)",
+                    "registry": f"kiosk-registry serve ({backend}, default scrypt cost, grpc.aio)",
                     "load_generator": f"grpc.aio, {LOAD_PROCESSES} processes"}
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        workdir = Path(tmp)
-        if not args.skip_fleet:
-            for n in (int(x) for x in args.kiosks.split(",")):
-                print(f"== fleet: {n} kiosks, heartbeat + sync every {args.interval:g} s, "
-                      f"one command to each", flush=True)
-                (workdir / f"fleet{n}").mkdir()
-                registry = start_registry(workdir / f"fleet{n}")
-                try:
-                    tokens = enrol_fleet(workdir / f"fleet{n}" / "registry.sqlite3",
-                                         [f"scale-kiosk-{i:05d}" for i in range(n)])
-                    load = os.getloadavg()
-                    fleet = _fleet(registry.address, n, args.interval, args.fleet_seconds,
-                                   tokens, registry)
-                    fleet["load_average_at_start"] = load
-                    fleet["load_average_at_end"] = os.getloadavg()
-                    fleet["registry_memory_end_kib"] = registry.rss_kib()
-                finally:
-                    registry.stop()
-                result[f"fleet_{n}"] = fleet
-                c = fleet["commands"]
-                print(f"  heartbeat p50 {fleet['heartbeat']['p50_ms']} p99 "
-                      f"{fleet['heartbeat']['p99_ms']} ms (outside the command burst p99 "
-                      f"{fleet['heartbeat_outside_burst']['p99_ms']} ms); sync p99 {fleet['sync']['p99_ms']} ms; "
-                      f"commands delivered {c['delivered']}/{n} ({c['delivered_within_1s']} within 1 s,"
-                      f" p99 {c['delivery']['p99_ms']} ms); RSS "
-                      f"{fleet['registry_memory_streaming_kib']['VmRSS'] // 1024} MiB; "
-                      f"failures {fleet['failures']}", flush=True)
-        result["load_average_before_unary"] = os.getloadavg()
-        if not args.skip_unary:
-            result["unary"] = _unary_run(workdir / "unary", args.seconds, args.concurrency,
-                                         "asyncio")
-        if args.baseline and not args.skip_unary:
-            baseline = str(Path(args.baseline).resolve())
-            result["load_average_before_baseline"] = os.getloadavg()
-            result["baseline_checkout"] = baseline
-            result["unary_baseline"] = _unary_run(workdir / "baseline", args.seconds,
-                                                  args.concurrency, "threaded baseline",
-                                                  pythonpath=baseline)
-            result["unary_ratio"] = {
-                method: round(result["unary"][method]["calls_per_s"]
-                              / max(0.1, result["unary_baseline"][method]["calls_per_s"]), 2)
-                for method in ("heartbeat", "report_events", "sync_incremental", "create_order")
-            }
-            print(f"  ratio asyncio / threaded: {json.dumps(result['unary_ratio'])}", flush=True)
-        result["load_average_at_end"] = os.getloadavg()
-    path = write_result("fleet_scale", result)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+            _run_all(args, Path(tmp), methods, postgres, result)
+    finally:
+        if postgres is not None:
+            postgres.close()
+        os.environ.pop(REGISTRY_STATE_ENV, None)
+    path = write_result("fleet_scale_postgresql" if postgres else "fleet_scale", result)
     print(f"results: {path}")
     return 0
 

@@ -5,7 +5,9 @@ client of the benchmark gets its channel credentials and call metadata from
 :func:`credentials_for` and nowhere else: an office client calls with the
 registry's local admin key, a kiosk with its own kiosk credential, enrolled
 on first use as an operator would (`kiosk-registry kiosk enrol`). The
-registry's database path reaches the load processes through ``BENCH_REGISTRY_DB``.
+registry's database (a SQLite path or a PostgreSQL URL) reaches the load
+processes through ``BENCH_REGISTRY_DB``, its state folder (where the admin
+credential lies) through ``BENCH_REGISTRY_STATE``.
 """
 
 from __future__ import annotations
@@ -38,26 +40,38 @@ class Credentials:
 
 
 REGISTRY_DB_ENV = "BENCH_REGISTRY_DB"
+REGISTRY_STATE_ENV = "BENCH_REGISTRY_STATE"
 _kiosk_tokens: dict[tuple[str, str], str] = {}
+
+
+def _state_dir(target: str) -> Path:
+    """The registry's state folder: the SQLite file's, or the one given for PostgreSQL."""
+    state = os.environ.get(REGISTRY_STATE_ENV)
+    return Path(state) if state else Path(target).parent
+
+
+def _open_database(target: str | Path):
+    from registry.database import RegistryDatabase
+
+    return RegistryDatabase(target, state_dir=_state_dir(str(target)))
 
 
 def credentials_for(role: str, name: str) -> Credentials:
     """How a benchmark client authenticates as ``role`` ("kiosk" or "office") named ``name``
     against the registry whose database ``BENCH_REGISTRY_DB`` names (:func:`start_registry`
     sets it); plaintext on loopback."""
-    db_path = Path(os.environ[REGISTRY_DB_ENV])
+    db_path = os.environ[REGISTRY_DB_ENV]
     if role == "office":
         return Credentials(
-            metadata=bearer(read_secret_file(db_path.parent / ADMIN_CREDENTIAL_FILE))
+            metadata=bearer(read_secret_file(_state_dir(db_path) / ADMIN_CREDENTIAL_FILE))
         )
     if role != "kiosk":
         raise ValueError(f"unknown role {role!r}: use 'kiosk' or 'office'")
     key = (str(db_path), name)
     if key not in _kiosk_tokens:
-        from registry.database import RegistryDatabase
         from tests.auth_support import enrol
 
-        db = RegistryDatabase(db_path)
+        db = _open_database(db_path)
         try:
             _kiosk_tokens[key] = enrol(db, name)
         finally:
@@ -73,10 +87,9 @@ def enrol_fleet(db_path: str | Path, names=(), *, tokens: dict[str, str] | None 
         for name, token in tokens.items():
             _kiosk_tokens[(str(db_path), name)] = token
         return tokens
-    from registry.database import RegistryDatabase
     from tests.auth_support import enrol
 
-    db = RegistryDatabase(db_path)
+    db = _open_database(db_path)
     try:
         enrolled = {name: enrol(db, name) for name in names}
     finally:
@@ -144,16 +157,27 @@ class RegistryProcess:
                 self.process.wait()
 
 
-def start_registry(workdir: Path, *extra: str, start_timeout: float = 60) -> RegistryProcess:
+def start_registry(workdir: Path, *extra: str, database: str | None = None,
+                   start_timeout: float = 60) -> RegistryProcess:
     """Starts the registry on a free loopback port with deployed defaults; waits until it
-    listens (at most ``start_timeout`` s)."""
+    listens (at most ``start_timeout`` s).
+
+    ``database``: a PostgreSQL URL (migrated already) instead of a SQLite file in ``workdir``.
+    """
     script = Path(sys.executable).parent / "kiosk-registry"
     log_path = workdir / "registry.log"
     log = log_path.open("w")
     # For credentials_for, here and in the load processes.
-    os.environ[REGISTRY_DB_ENV] = str(workdir / "registry.sqlite3")
+    if database is None:
+        database = str(workdir / "registry.sqlite3")
+        os.environ.pop(REGISTRY_STATE_ENV, None)
+        where = ["--db", database]
+    else:
+        os.environ[REGISTRY_STATE_ENV] = str(workdir / "state")
+        where = ["--db", database, "--state-dir", str(workdir / "state")]
+    os.environ[REGISTRY_DB_ENV] = database
     process = subprocess.Popen(
-        [str(script), "serve", "--listen", "127.0.0.1:0", "--db", str(workdir / "registry.sqlite3"),
+        [str(script), "serve", "--listen", "127.0.0.1:0", *where,
          "--notify-dir", str(workdir / "notifications"), "--metrics-listen", "127.0.0.1:0", *extra],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
