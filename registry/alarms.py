@@ -89,11 +89,11 @@ class AlarmView:
 # ---------------------------------------------------------------- reading
 
 
-def _scope(office_id: str | None) -> tuple[str, dict]:
+def _scope(office_id: str | None, column: str = "kiosk_id") -> tuple[str, dict]:
     """Only the kiosks of the principal's office (None: the operator, all offices)."""
     if office_id is None:
         return "", {}
-    return (" AND kiosk_id IN (SELECT kiosk_id FROM kiosk_enrolments WHERE office_id = :office)",
+    return (f" AND {column} IN (SELECT kiosk_id FROM kiosk_enrolments WHERE office_id = :office)",
             {"office": office_id})
 
 
@@ -106,7 +106,14 @@ def _since(now: datetime) -> str:
     return (now - WINDOW).isoformat()
 
 
-def alarm_rows(tx, office_id: str | None, now: datetime) -> list[dict]:
+def alarm_rows(tx, office_id: str | None, now: datetime, open_only: bool = False) -> list[dict]:
+    if open_only:  # the few open ones (open_alarm_events), not 30 days of events
+        scope, scope_params = _scope(office_id, "o.kiosk_id")
+        return tx.query(
+            "SELECT e.event_id, e.kiosk_id, e.type, e.payload, e.received_at"
+            " FROM open_alarm_events AS o JOIN events AS e ON e.event_id = o.event_id"
+            " WHERE o.received_at >= :since" + scope + " ORDER BY o.received_at DESC",
+            {**scope_params, "since": _since(now)})
     types, params = _types()
     scope, scope_params = _scope(office_id)
     return tx.query(
@@ -157,15 +164,18 @@ def _not_event_kinds() -> tuple[str, dict]:
     return "kind NOT IN (" + ", ".join(f":{key}" for key in names) + ")", names
 
 
-def oncall_rows(tx, office_id: str | None, now: datetime) -> list[dict]:
-    """On-call alarms no kiosk event stands for: open ones, and those raised
-    in the last 30 days."""
+def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = False
+                ) -> list[dict]:
+    """On-call alarms no kiosk event stands for: open ones, and (unless
+    ``open_only``) those raised in the last 30 days."""
     kinds, params = _not_event_kinds()
     scope, scope_params = _oncall_scope(office_id)
+    recent = "" if open_only else " OR raised_at >= :since"
     return tx.query(
         "SELECT * FROM oncall_alarms WHERE " + kinds + scope
-        + " AND ((acknowledged_at IS NULL AND cleared_at IS NULL) OR raised_at >= :since)"
-        " ORDER BY raised_at DESC", {**params, **scope_params, "since": oncall_since(now)})
+        + " AND ((acknowledged_at IS NULL AND cleared_at IS NULL)" + recent + ")"
+        " ORDER BY raised_at DESC",
+        {**params, **scope_params, **({} if open_only else {"since": oncall_since(now)})})
 
 
 def oncall_since(now: datetime) -> str:
@@ -191,15 +201,16 @@ def oncall_views(rows: list[dict]) -> list[AlarmView]:
     return views
 
 
-def load_alarms(db, office_id: str | None, now: datetime | None = None) -> list[AlarmView]:
+def load_alarms(db, office_id: str | None, now: datetime | None = None, *,
+                open_only: bool = False) -> list[AlarmView]:
     """Every alarm of the office (None: all offices), newest first: the kiosk
     alarm events of the last 30 days and the on-call alarms open or raised
-    in that time."""
+    in that time; with ``open_only`` the open ones only, read as such."""
     now = now or datetime.now(timezone.utc)
     with db.transaction() as tx:
-        rows = alarm_rows(tx, office_id, now)
-        acks = acknowledgements(tx, [row["event_id"] for row in rows])
-        others = oncall_rows(tx, office_id, now)
+        rows = alarm_rows(tx, office_id, now, open_only)
+        acks = {} if open_only else acknowledgements(tx, [row["event_id"] for row in rows])
+        others = oncall_rows(tx, office_id, now, open_only)
     return newest_first(alarm_views(rows, acks) + oncall_views(others))
 
 

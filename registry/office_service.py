@@ -948,7 +948,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         )
         principal = current_principal()
         now = utcnow()
-        wanted = alarms.select(alarms.load_alarms(self._db, principal.office_id, now), now=now,
+        stored = alarms.load_alarms(self._db, principal.office_id, now,
+                                    open_only=not request.days)
+        wanted = alarms.select(stored, now=now,
                                kiosk_id=request.kiosk_id, kinds=tuple(request.kinds),
                                days=request.days)
         page, token = alarms.one_page(wanted, after, limit)
