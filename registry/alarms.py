@@ -102,11 +102,12 @@ def _types() -> tuple[str, dict]:
     return "type IN (" + ", ".join(f":{key}" for key in names) + ")", names
 
 
-def _since(now: datetime) -> str:
-    return (now - WINDOW).isoformat()
+def _since(now: datetime, window: timedelta = WINDOW) -> str:
+    return (now - window).isoformat()
 
 
-def alarm_rows(tx, office_id: str | None, now: datetime, open_only: bool = False) -> list[dict]:
+def alarm_rows(tx, office_id: str | None, now: datetime, open_only: bool = False,
+               window: timedelta = WINDOW) -> list[dict]:
     if open_only:  # the few open ones (open_alarm_events), not 30 days of events
         scope, scope_params = _scope(office_id, "o.kiosk_id")
         return tx.query(
@@ -119,7 +120,7 @@ def alarm_rows(tx, office_id: str | None, now: datetime, open_only: bool = False
     return tx.query(
         "SELECT event_id, kiosk_id, type, payload, received_at FROM events WHERE " + types
         + scope + " AND received_at >= :since ORDER BY received_at DESC",
-        {**params, **scope_params, "since": _since(now)})
+        {**params, **scope_params, "since": _since(now, window)})
 
 
 def acknowledgements(tx, event_ids: list[str]) -> dict[str, dict]:
@@ -164,8 +165,8 @@ def _not_event_kinds() -> tuple[str, dict]:
     return "kind NOT IN (" + ", ".join(f":{key}" for key in names) + ")", names
 
 
-def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = False
-                ) -> list[dict]:
+def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = False,
+                window: timedelta = WINDOW) -> list[dict]:
     """On-call alarms no kiosk event stands for: open ones, and (unless
     ``open_only``) those raised in the last 30 days."""
     kinds, params = _not_event_kinds()
@@ -175,12 +176,12 @@ def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = Fals
         "SELECT * FROM oncall_alarms WHERE " + kinds + scope
         + " AND ((acknowledged_at IS NULL AND cleared_at IS NULL)" + recent + ")"
         " ORDER BY raised_at DESC",
-        {**params, **scope_params, **({} if open_only else {"since": oncall_since(now)})})
+        {**params, **scope_params, **({} if open_only else {"since": oncall_since(now, window)})})
 
 
-def oncall_since(now: datetime) -> str:
+def oncall_since(now: datetime, window: timedelta = WINDOW) -> str:
     # oncall_alarms store microseconds (registry/messages/queue.py)
-    return (now - WINDOW).astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return (now - window).astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def oncall_views(rows: list[dict]) -> list[AlarmView]:
@@ -202,15 +203,17 @@ def oncall_views(rows: list[dict]) -> list[AlarmView]:
 
 
 def load_alarms(db, office_id: str | None, now: datetime | None = None, *,
-                open_only: bool = False) -> list[AlarmView]:
+                open_only: bool = False, window: timedelta = WINDOW) -> list[AlarmView]:
     """Every alarm of the office (None: all offices), newest first: the kiosk
-    alarm events of the last 30 days and the on-call alarms open or raised
-    in that time; with ``open_only`` the open ones only, read as such."""
+    alarm events of the last 30 days (or ``window``, shorter) and the
+    on-call alarms open or raised in that time; with ``open_only`` the open
+    ones only, read as such."""
     now = now or datetime.now(timezone.utc)
+    window = min(window, WINDOW)
     with db.transaction() as tx:
-        rows = alarm_rows(tx, office_id, now, open_only)
+        rows = alarm_rows(tx, office_id, now, open_only, window)
         acks = {} if open_only else acknowledgements(tx, [row["event_id"] for row in rows])
-        others = oncall_rows(tx, office_id, now, open_only)
+        others = oncall_rows(tx, office_id, now, open_only, window)
     return newest_first(alarm_views(rows, acks) + oncall_views(others))
 
 

@@ -948,8 +948,10 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         )
         principal = current_principal()
         now = utcnow()
+        # Read only what the request can list: the open alarms, or those of its days.
         stored = alarms.load_alarms(self._db, principal.office_id, now,
-                                    open_only=not request.days)
+                                    open_only=not request.days,
+                                    window=timedelta(days=request.days or alarms.WINDOW.days))
         wanted = alarms.select(stored, now=now,
                                kiosk_id=request.kiosk_id, kinds=tuple(request.kinds),
                                days=request.days)
