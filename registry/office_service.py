@@ -65,7 +65,7 @@ from registry.database import (
     Transaction,
     utcnow,
 )
-from registry.kiosk_service import COMMAND_EXPIRY
+from registry.kiosk_service import COMMAND_EXPIRY, MAX_EVENT_ID_LENGTH
 from registry.messages.hooks import (
     notify_cancelled,
     notify_reissued,
@@ -969,8 +969,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         replayed = self._replayed(method, request.request_id, pb.AcknowledgeAlarmResponse)
         if replayed is not None:
             return replayed  # a double submit: no second audit entry
-        if not request.alarm_id:
-            raise invalid_argument("alarm_id", "is required (an Alarm.alarm_id of ListAlarms)")
+        if not request.alarm_id or len(request.alarm_id) > MAX_EVENT_ID_LENGTH:
+            raise invalid_argument("alarm_id", "is required, an Alarm.alarm_id of ListAlarms"
+                                   f" (at most {MAX_EVENT_ID_LENGTH} characters)")
         problem = alarms.comment_problem(request.comment)
         if problem is not None:
             raise invalid_argument("comment", alarms.COMMENT_MESSAGES[problem])

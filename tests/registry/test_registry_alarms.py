@@ -198,6 +198,9 @@ def test_on_call_alarms_and_the_refusals(registry, world):
     for missing in ("oncall-999", "no-such-event", world["inspected"]):  # not an alarm type
         assert refusal(supervisor.AcknowledgeAlarm, pb.AcknowledgeAlarmRequest(
             alarm_id=missing, comment="x")) == (grpc.StatusCode.NOT_FOUND, "ALARM_NOT_FOUND")
+    assert refusal(supervisor.AcknowledgeAlarm, pb.AcknowledgeAlarmRequest(
+        alarm_id="x" * 129, comment="x")) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                              "INVALID_ARGUMENT")
     # No comment, no acknowledgement; an auditor only reads.
     assert refusal(supervisor.AcknowledgeAlarm, pb.AcknowledgeAlarmRequest(
         alarm_id=world["device"], comment="  ")) == (grpc.StatusCode.INVALID_ARGUMENT,
