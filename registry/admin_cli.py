@@ -452,9 +452,9 @@ def run(handler, args: argparse.Namespace) -> int:
 
 
 def alarm_list(args: argparse.Namespace) -> int:
-    """Every alarm in one list (registry/console/alarms.py): kiosk alarm
+    """Every alarm in one list (registry/alarms.py): kiosk alarm
     events of 30 days and the on-call alarms of the messages subsystem."""
-    from registry.console.alarms import load_alarms
+    from registry.alarms import load_alarms
 
     db = _open(args)
     try:
@@ -481,11 +481,13 @@ def alarm_list(args: argparse.Namespace) -> int:
 
 def alarm_ack(args: argparse.Namespace) -> int:
     """Acknowledges an alarm: its number (on-call) or a kiosk event id, audited."""
-    from registry.console.alarms import ALREADY, DONE, acknowledge_alarm, check_comment
+    from registry.alarms import (
+        ALREADY, COMMENT_MESSAGES, DONE, acknowledge_alarm, comment_problem,
+    )
 
-    problem = check_comment(args.comment)
+    problem = comment_problem(args.comment)
     if problem:  # the audit entry says what was done, as the console's does
-        raise AdminError(f"--comment: {problem}")
+        raise AdminError(f"--comment {COMMENT_MESSAGES[problem]}")
     key = f"oncall-{args.id}" if args.id.isdigit() else args.id
     db = _open(args)
     try:

@@ -42,6 +42,7 @@ from common.convert import (
     from_timestamp,
     to_timestamp,
 )
+from registry import alarms
 from registry.events import ALARM_EVENTS, event_type_name
 from registry.auth import Guard, current_principal
 from registry.permissions import (
@@ -50,6 +51,7 @@ from registry.permissions import (
     check_command,
     check_office,
     check_permission,
+    may_see_order_references,
 )
 from registry.retention import Retention
 from registry.secret_hold import SecretHold
@@ -63,7 +65,7 @@ from registry.database import (
     Transaction,
     utcnow,
 )
-from registry.kiosk_service import COMMAND_EXPIRY
+from registry.kiosk_service import COMMAND_EXPIRY, MAX_EVENT_ID_LENGTH
 from registry.messages.hooks import (
     notify_cancelled,
     notify_reissued,
@@ -88,6 +90,8 @@ from registry.errors import (
     STAFF_EXISTS,
     STAFF_INACTIVE,
     STAFF_NOT_FOUND,
+    ALARM_ALREADY_ACKNOWLEDGED,
+    ALARM_NOT_FOUND,
     RegistryError,
     abort_on_error,
     invalid_argument,
@@ -908,10 +912,7 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             )
         # Like ListKiosks: who may not read orders (a technician, the
         # operator's admin) sees what happened where, not to whose order.
-        references = (
-            check_permission(principal, Permission.ORDERS_READ).allowed
-            or check_permission(principal, Permission.AUDIT_READ).allowed
-        )
+        references = may_see_order_references(principal)
         page = rows[:limit]
         response = pb.ListKioskEventsResponse(
             next_page_token=str(page[-1][0]) if len(rows) > limit else ""
@@ -925,6 +926,86 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             )
             if received is not None:
                 stored.receive_time.CopyFrom(to_timestamp(received))
+        return response
+
+    # ---------------------------------------------------------------- alarms
+
+    @abort_on_error
+    def ListAlarms(self, request: pb.ListAlarmsRequest, context) -> pb.ListAlarmsResponse:
+        if request.days > alarms.WINDOW.days:
+            raise invalid_argument("days", f"is at most {alarms.WINDOW.days}; older kiosk events"
+                                   " are history (ListKioskEvents, the audit log)")
+        validation.identifier("kiosk_id", request.kiosk_id, required=False)
+        for i, kind in enumerate(request.kinds):
+            if kind not in alarms.KINDS:
+                raise invalid_argument(f"kinds[{i}]", f"{kind!r} is not an alarm kind; one of "
+                                       + ", ".join(alarms.KINDS))
+        after = alarms.parse_page_token(request.page_token) if request.page_token else None
+        if request.page_token and after is None:
+            raise invalid_argument("page_token", "pass the next_page_token of the last response")
+        limit = validation.page_size(
+            request.page_size, default=DEFAULT_LIST_PAGE_SIZE, maximum=MAX_LIST_PAGE_SIZE
+        )
+        principal = current_principal()
+        now = utcnow()
+        # Read only what the request can list: the open alarms, or those of its days.
+        stored = alarms.load_alarms(self._db, principal.office_id, now,
+                                    open_only=not request.days,
+                                    window=timedelta(days=request.days or alarms.WINDOW.days))
+        wanted = alarms.select(stored, now=now,
+                               kiosk_id=request.kiosk_id, kinds=tuple(request.kinds),
+                               days=request.days)
+        page, token = alarms.one_page(wanted, after, limit)
+        if not may_see_order_references(principal):
+            page = [alarms.without_order(a) for a in page]
+        return pb.ListAlarmsResponse(alarms=[alarms.to_proto(a) for a in page],
+                                     next_page_token=token)
+
+    @abort_on_error
+    def AcknowledgeAlarm(
+        self, request: pb.AcknowledgeAlarmRequest, context
+    ) -> pb.AcknowledgeAlarmResponse:
+        method = "AcknowledgeAlarm"
+        replayed = self._replayed(method, request.request_id, pb.AcknowledgeAlarmResponse)
+        if replayed is not None:
+            return replayed  # a double submit: no second audit entry
+        if not request.alarm_id or len(request.alarm_id) > MAX_EVENT_ID_LENGTH:
+            raise invalid_argument("alarm_id", "is required, an Alarm.alarm_id of ListAlarms"
+                                   f" (at most {MAX_EVENT_ID_LENGTH} characters)")
+        problem = alarms.comment_problem(request.comment)
+        if problem is not None:
+            raise invalid_argument("comment", alarms.COMMENT_MESSAGES[problem])
+        principal = current_principal()
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return pb.AcknowledgeAlarmResponse.FromString(stored)
+            alarm = alarms.find_alarm(tx, request.alarm_id)
+            if alarm is None:
+                raise RegistryError(
+                    grpc.StatusCode.NOT_FOUND, ALARM_NOT_FOUND,
+                    f"alarm {request.alarm_id} not found (or older than"
+                    f" {alarms.WINDOW.days} days); ListAlarms names the open ones",
+                    {"alarm_id": request.alarm_id},
+                )
+            self._guard.require(check_office(principal, alarm.office_id),
+                                target=alarm.event_id, office_id=alarm.office_id)
+            refusal = alarms.acknowledge_refusal(alarm)
+            if refusal is None and not alarms.acknowledge(
+                    self._db, tx, alarm, principal.label, request.comment):
+                # Someone else was quicker, between this transaction's read and write.
+                refusal = ALARM_ALREADY_ACKNOWLEDGED, " was acknowledged by someone else just now"
+            if refusal is not None:
+                reason, why = refusal
+                raise RegistryError(grpc.StatusCode.FAILED_PRECONDITION, reason,
+                                    f"alarm {alarm.event_id}{why}",
+                                    {"alarm_id": alarm.event_id})
+            done = alarms.find_alarm(tx, alarm.event_id)
+            if not may_see_order_references(principal):
+                done = alarms.without_order(done)
+            response = pb.AcknowledgeAlarmResponse(alarm=alarms.to_proto(done))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        log.info("alarm %s acknowledged by %s", alarm.event_id, principal.label)
         return response
 
 

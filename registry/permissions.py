@@ -109,6 +109,9 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "UnlockStaffCard": P.STAFF_UNLOCK,
     OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
+    # The console's alarms page and the HTTP API's alarms: the same rights.
+    OFFICE_SERVICE + "ListAlarms": P.EVENTS_READ,
+    OFFICE_SERVICE + "AcknowledgeAlarm": P.ALARMS_ACKNOWLEDGE,
 }
 
 # The office's report figures have no RPC; the HTTP API serves them
@@ -237,6 +240,13 @@ def check_permission(principal: Principal, needed: Permission) -> Decision:
     if needed in principal.permissions:
         return Decision(True)
     return permission_missing(principal, needed)
+
+
+def may_see_order_references(principal: Principal) -> bool:
+    """Events and alarms name an order only for those who may read orders or
+    audit: a technician or the operator's admin sees what happened where, not
+    to whose order."""
+    return bool(principal.permissions & {P.ORDERS_READ, P.AUDIT_READ})
 
 
 def check_kiosk(principal: Principal, kiosk_id: str) -> Decision:

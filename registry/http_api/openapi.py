@@ -108,7 +108,7 @@ _STATUS_TEXT = {
     400: "The request is invalid (reason INVALID_ARGUMENT, metadata.field names the field)",
     401: "No credential, or one that is unknown, revoked or expired",
     403: "The credential lacks the right, or the resource belongs to another office",
-    404: "The order, kiosk or staff member does not exist",
+    404: "The order, kiosk, staff member or alarm does not exist",
     409: "A conflict: it exists already, or its state does not allow this",
 }
 COMMON_ERRORS = (400, 401, 403)

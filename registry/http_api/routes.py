@@ -85,6 +85,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/staff/{staff_id}:unlockCard", "UnlockStaffCard",
              "Unlock a staff card the kiosks locked after wrong PINs (supervisors, admins)",
              (404, 409), tag="staff"),
+    Endpoint("GET", "/alarms", "ListAlarms",
+             "The office's alarms, newest first: open ones, or all of the last days",
+             tag="alarms"),
+    Endpoint("POST", "/alarms/{alarm_id}:acknowledge", "AcknowledgeAlarm",
+             "Acknowledge an open alarm with a comment (audited); refused if acknowledged"
+             " already", (404, 409), tag="alarms", required=("comment",)),
 )
 
 # Conflicts (ALREADY_EXISTS, ABORTED, a FAILED_PRECONDITION about the

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import json_format
 from starlette.requests import Request
 
 from common.auth import authenticated_channel, basic, bearer
@@ -22,6 +23,7 @@ from registry.errors import RegistryError
 from registry.http_api.app import http_peer
 from registry.http_api.errors import http_status
 from registry.http_api.openapi import COMMITTED, build_document
+from registry.messages.queue import MessageQueue
 from registry.permissions import Role
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
@@ -42,6 +44,16 @@ def kiosk_event(api, type_, reference, **fields):
                           occur_time=to_timestamp(datetime.now(timezone.utc)), **fields)
     api.registry.kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]),
                                     timeout=5)
+
+
+def alarm_event(api, reference="", type_=pb.EVENT_TYPE_DOOR_FORCED) -> str:
+    """A kiosk alarm event of kiosk-1 (default office); its id is the alarm's."""
+    event = pb.KioskEvent(event_id=str(uuid.uuid4()), type=type_, order_reference=reference,
+                          compartment_number=2, detail="door 2 forced",
+                          occur_time=to_timestamp(datetime.now(timezone.utc)))
+    api.registry.kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]),
+                                    timeout=5)
+    return event.event_id
 
 
 # ------------------------------------------------------------------ endpoints
@@ -122,6 +134,59 @@ def test_kiosks_commands_events_and_staff(api):
     command = api.sql("SELECT requested_by, reason FROM commands WHERE type = ?",
                       "COMMAND_TYPE_OPEN_COMPARTMENT")
     assert [tuple(r) for r in command] == [("api_key:fv-supervisor", "jammed")]
+
+
+def test_alarms_are_listed_and_acknowledged_once(api):
+    door = alarm_event(api, reference="PO-DOOR")
+    MessageQueue(api.registry.server.db).raise_alarm(
+        "kiosk_offline", "letzte Meldung 08:00", scope="kiosk-n", office_id="north")
+    with api.client("supervisor") as http:
+        listed = http.get("/alarms").json()
+        assert listed["next_page_token"] == ""
+        assert [(a["alarm_id"], a["kind"], a["kiosk_id"], a["compartment_number"],
+                 a["order_reference"], a["state"]) for a in listed["alarms"]] == [
+            (door, "EVENT_TYPE_DOOR_FORCED", "kiosk-1", 2, "PO-DOOR", "ALARM_STATE_OPEN")]
+        filtered = http.get("/alarms", params=[("kinds", "kiosk_offline"),
+                                               ("kiosk_id", "kiosk-1")]).json()
+        assert filtered["alarms"] == []
+        bad = http.get("/alarms", params={"kinds": "fire"})
+        assert (bad.status_code, reason(bad)) == (400, "INVALID_ARGUMENT")
+        assert "kinds[0]" in bad.json()["error"]["message"]
+    # The other office sees its own alarm only; a technician no order reference.
+    with api.client("north-supervisor") as http:
+        assert [a["kind"] for a in http.get("/alarms").json()["alarms"]] == ["kiosk_offline"]
+        other = http.post(f"/alarms/{door}:acknowledge", json={"comment": "x"})
+        assert (other.status_code, reason(other)) == (403, "OTHER_OFFICE")
+    with api.client("integration") as http:
+        refused = http.get("/alarms")
+        assert (refused.status_code, reason(refused)) == (403, "ROLE_MISSING")
+    with api.client("technician") as http:
+        assert http.get("/alarms").json()["alarms"][0]["order_reference"] == ""
+        empty = http.post(f"/alarms/{door}:acknowledge", json={"comment": ""})
+        assert (empty.status_code, reason(empty)) == (400, "INVALID_ARGUMENT")
+        assert empty.json()["error"]["message"].startswith("comment: is required")
+        once = {"request_id": str(uuid.uuid4()), "comment": "Tür geschlossen"}
+        done = http.post(f"/alarms/{door}:acknowledge", json=once)
+        assert done.status_code == 200, done.text
+        alarm = done.json()["alarm"]
+        assert alarm["state"] == "ALARM_STATE_ACKNOWLEDGED"
+        assert (alarm["acknowledged_by"], alarm["comment"]) == ("api_key:fv-technician",
+                                                                "Tür geschlossen")
+        assert http.post(f"/alarms/{door}:acknowledge", json=once).json() == done.json()
+        twice = http.post(f"/alarms/{door}:acknowledge", json={"comment": "nochmal"})
+        assert (twice.status_code, reason(twice)) == (409, "ALARM_ALREADY_ACKNOWLEDGED")
+        assert http.get("/alarms").json()["alarms"] == []
+        recent = http.get("/alarms", params={"days": "1"}).json()["alarms"]
+        assert [(a["alarm_id"], a["comment"]) for a in recent] == [(door, "Tür geschlossen")]
+    entries = api.sql("SELECT actor, target FROM audit_log WHERE action = 'alarm.acknowledged'")
+    assert [tuple(r) for r in entries] == [("api_key:fv-technician", door)]
+    # gRPC answers the same.
+    grpc_listed = api.office_stub("supervisor").ListAlarms(pb.ListAlarmsRequest(days=1),
+                                                           timeout=5)
+    with api.client("supervisor") as http:
+        assert http.get("/alarms", params={"days": "1"}).json() == json_format.MessageToDict(
+            grpc_listed, preserving_proto_field_name=True,
+            always_print_fields_with_no_presence=True)
 
 
 def test_a_retried_create_returns_the_stored_order(api):
@@ -241,6 +306,8 @@ def test_every_documented_status_happens(api):
         for staff_id, card in (("dora", "04A1B2C3D4E5FC"), ("eve", "04A1B2C3D4E5FD")):
             http.post("/staff", json={"staff_id": staff_id, "card_uid": card, "pin": "135790"})
         http.post("/staff/dora:deactivate", json={})
+        acknowledged = alarm_event(api)
+        http.post(f"/alarms/{acknowledged}:acknowledge", json={"comment": "erledigt"})
     good = {
         "CreatePickupOrder": {"json": {"kind": "DOCUMENT_KIND_PASSPORT"}},
         "CancelPickupOrder": {"reference": None},  # a fresh order, see below
@@ -260,6 +327,8 @@ def test_every_documented_status_happens(api):
         "MarkReturnedToCounter": {"reference": None},  # announced: never in the box
         "ResendPickupReminder": {"reference": None, "deposited": True, "contact": True},
         "UnlockStaffCard": {"staff_id": "eve"},
+        "ListAlarms": {},
+        "AcknowledgeAlarm": {"alarm_id": None, "json": {"comment": "Tür geschlossen"}},
     }
     specific = {
         ("CreatePickupOrder", 404): {"json": {"kind": "DOCUMENT_KIND_ID_CARD",
@@ -288,6 +357,8 @@ def test_every_documented_status_happens(api):
         ("ResendPickupReminder", 409): {"reference": reference},  # cancelled: not waiting
         ("UnlockStaffCard", 404): {"staff_id": "nobody"},
         ("UnlockStaffCard", 409): {"staff_id": "dora"},  # deactivated
+        ("AcknowledgeAlarm", 404): {"alarm_id": "oncall-999", "json": {"comment": "x"}},
+        ("AcknowledgeAlarm", 409): {"alarm_id": acknowledged, "json": {"comment": "x"}},
     }
     seen, expected = set(), set()
     document = build_document()
@@ -297,6 +368,8 @@ def test_every_documented_status_happens(api):
         for status in map(int, operation["responses"]):
             expected.add((op, status))
             setup = dict(specific.get((op, status), good.get(op, {})))
+            if setup.get("alarm_id", "") is None:
+                setup["alarm_id"] = alarm_event(api)
             if setup.get("reference", "") is None:
                 fields = {"contact": "c@example.org"} if setup.pop("contact", False) else {}
                 setup["reference"] = create(api, **fields).json()["order"]["reference"]

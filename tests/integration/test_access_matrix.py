@@ -34,6 +34,8 @@ pytestmark = pytest.mark.usefixtures("pki")
 
 LAYOUT = [pb.Compartment(number=n, size=pb.COMPARTMENT_SIZE_S, column=1, row=n,
                          state=pb.COMPARTMENT_STATE_FREE) for n in (1, 2)]
+# North's forced door (reported by kiosk-a when the world starts).
+ALARM_ID = "north-door-forced"
 SOUTH_ROLES = [Role.CLERK, Role.SUPERVISOR, Role.TECHNICIAN, Role.AUDITOR, Role.INTEGRATION]
 
 
@@ -66,6 +68,10 @@ class World:
             timeout=5).order.reference
         north.CreateStaffMember(pb.CreateStaffMemberRequest(
             staff_id="anna", card_uid="04A1B2C3D4E5F6", pin="246810"), timeout=5)
+        self.kiosk("kiosk-a").ReportEvents(pb.ReportEventsRequest(
+            kiosk_id="kiosk-a", events=[pb.KioskEvent(
+                event_id=ALARM_ID, type=pb.EVENT_TYPE_DOOR_FORCED, compartment_number=2,
+                order_reference=self.reference)]), timeout=5)
 
     def _channel(self, cert: str, token: str | None) -> grpc.Channel:
         creds = channel_credentials(self.pki / "ca.pem", self.pki / f"{cert}.pem",
@@ -152,6 +158,9 @@ def office_calls(ref: str):
             pb.ResendPickupReminderRequest(reference=ref), timeout=5)),
         ("UnlockStaffCard", lambda s: s.UnlockStaffCard(
             pb.UnlockStaffCardRequest(staff_id="anna"), timeout=5)),
+        ("ListAlarms", lambda s: s.ListAlarms(pb.ListAlarmsRequest(), timeout=5)),
+        ("AcknowledgeAlarm", lambda s: s.AcknowledgeAlarm(pb.AcknowledgeAlarmRequest(
+            alarm_id=ALARM_ID, comment="test"), timeout=5)),
     ]
 
 
@@ -195,7 +204,7 @@ def test_office_service_refuses_kiosks_and_anonymous_callers(world, rpc):
             grpc.StatusCode.PERMISSION_DENIED, "OFFICE_ONLY")
 
 
-LISTS = {"ListPickupOrders", "ListKiosks", "ListStaffMembers"}
+LISTS = {"ListPickupOrders", "ListKiosks", "ListStaffMembers", "ListAlarms"}
 
 
 @pytest.mark.parametrize("role", SOUTH_ROLES, ids=lambda r: r.value)
@@ -215,6 +224,8 @@ def test_another_office_sees_and_touches_nothing(world, rpc, role):
         assert "kiosk-a" not in [k.kiosk_id for k in result.kiosks]
     elif rpc == "ListStaffMembers":
         assert "anna" not in [m.staff_id for m in result.staff_members]
+    elif rpc == "ListAlarms":
+        assert ALARM_ID not in [a.alarm_id for a in result.alarms]
     else:  # a south staff card is never handed to north's kiosk
         synced = world.kiosk("kiosk-a").SyncChanges(
             pb.SyncChangesRequest(kiosk_id="kiosk-a"), timeout=5)
@@ -226,6 +237,10 @@ def test_north_order_untouched_after_the_matrix(world):
     order = world.office(world.keys[("north", Role.CLERK)]).GetPickupOrder(
         pb.GetPickupOrderRequest(reference=world.reference), timeout=5).order
     assert order.status == pb.ORDER_STATUS_ANNOUNCED
+    # Nor acknowledged north's alarm.
+    alarms = world.office(world.keys[("north", Role.SUPERVISOR)]).ListAlarms(
+        pb.ListAlarmsRequest(), timeout=5).alarms
+    assert {a.alarm_id: a.state for a in alarms}[ALARM_ID] == pb.ALARM_STATE_OPEN
 
 
 @pytest.mark.parametrize("role", SOUTH_ROLES, ids=lambda r: r.value)
@@ -236,13 +251,14 @@ def test_own_office_roles_get_exactly_their_rights(world, role):
         Role.CLERK: allowed,
         Role.INTEGRATION: allowed,
         Role.SUPERVISOR: allowed | {"SendKioskCommand", "ListStaffMembers", "ListKioskEvents",
-                                    "UnlockStaffCard"},
-        Role.TECHNICIAN: {"ListKiosks", "ListKioskEvents"},
-        Role.AUDITOR: {"ListKioskEvents"},
+                                    "UnlockStaffCard", "ListAlarms"},
+        Role.TECHNICIAN: {"ListKiosks", "ListKioskEvents", "ListAlarms"},
+        Role.AUDITOR: {"ListKioskEvents", "ListAlarms"},
     }[role]
     passed = set()
     for rpc in ("GetPickupOrder", "ListPickupOrders", "ListKiosks", "SendKioskCommand",
-                "ListStaffMembers", "ListKioskEvents", "ListOrderMessages", "UnlockStaffCard"):
+                "ListStaffMembers", "ListKioskEvents", "ListOrderMessages", "UnlockStaffCard",
+                "ListAlarms"):
         code, reason = _outcome(dict(office_calls(world.reference))[rpc], stub)
         if code == "ok":
             passed.add(rpc)

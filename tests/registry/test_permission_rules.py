@@ -63,6 +63,8 @@ EXPECTED_RPCS = {
     OFFICE_SERVICE + "DeactivateStaffMember": P.STAFF_MANAGE,
     OFFICE_SERVICE + "UnlockStaffCard": P.STAFF_UNLOCK,
     OFFICE_SERVICE + "ListKioskEvents": P.EVENTS_READ,
+    OFFICE_SERVICE + "ListAlarms": P.EVENTS_READ,
+    OFFICE_SERVICE + "AcknowledgeAlarm": P.ALARMS_ACKNOWLEDGE,
 }
 
 
@@ -365,6 +367,24 @@ def test_a_kiosk_may_not_act_as_a_kiosk_whose_id_sorts_before_its_own():
 def test_an_unauthenticated_office_call_is_told_to_bring_an_office_credential(name):
     decision = refused(decide(OFFICE_SERVICE + name, None), "UNAUTHENTICATED")
     assert "API key" in decision.message and "kiosk" not in decision.message
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_alarms_are_read_and_acknowledged_by_the_console_alarm_roles(role):
+    """The same rights as the console's alarms page: reading needs events.read,
+    acknowledging alarms.acknowledge (technicians and supervisors)."""
+    who = user(role)
+    reads = decide(OFFICE_SERVICE + "ListAlarms", who).allowed
+    acknowledges = decide(OFFICE_SERVICE + "AcknowledgeAlarm", who).allowed
+    assert reads == (role in (Role.SUPERVISOR, Role.TECHNICIAN, Role.AUDITOR, Role.ADMIN))
+    assert acknowledges == (role in (Role.SUPERVISOR, Role.TECHNICIAN))
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_order_references_only_for_those_who_read_orders_or_audit(role):
+    sees = permissions.may_see_order_references(user(role))
+    assert sees == bool(EXPECTED_ROLES[role] & {P.ORDERS_READ, P.AUDIT_READ})
+    assert sees == (role not in (Role.TECHNICIAN, Role.ADMIN))
 
 
 def test_only_the_opening_command_needs_a_reason():

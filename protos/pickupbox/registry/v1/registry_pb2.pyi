@@ -105,6 +105,13 @@ class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_STATUS_FAILED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_BOUNCED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_CANCELLED: _ClassVar[MessageStatus]
+
+class AlarmState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALARM_STATE_UNSPECIFIED: _ClassVar[AlarmState]
+    ALARM_STATE_OPEN: _ClassVar[AlarmState]
+    ALARM_STATE_ACKNOWLEDGED: _ClassVar[AlarmState]
+    ALARM_STATE_CLEARED: _ClassVar[AlarmState]
 DOCUMENT_KIND_UNSPECIFIED: DocumentKind
 DOCUMENT_KIND_ID_CARD: DocumentKind
 DOCUMENT_KIND_PASSPORT: DocumentKind
@@ -174,6 +181,10 @@ MESSAGE_STATUS_SENT: MessageStatus
 MESSAGE_STATUS_FAILED: MessageStatus
 MESSAGE_STATUS_BOUNCED: MessageStatus
 MESSAGE_STATUS_CANCELLED: MessageStatus
+ALARM_STATE_UNSPECIFIED: AlarmState
+ALARM_STATE_OPEN: AlarmState
+ALARM_STATE_ACKNOWLEDGED: AlarmState
+ALARM_STATE_CLEARED: AlarmState
 
 class Compartment(_message.Message):
     __slots__ = ("number", "size", "column", "row", "height_class", "state", "order_reference")
@@ -814,3 +825,67 @@ class ListOrderMessagesResponse(_message.Message):
     messages: _containers.RepeatedCompositeFieldContainer[OrderMessage]
     messages_enabled: bool
     def __init__(self, messages: _Optional[_Iterable[_Union[OrderMessage, _Mapping]]] = ..., messages_enabled: _Optional[bool] = ...) -> None: ...
+
+class Alarm(_message.Message):
+    __slots__ = ("alarm_id", "kind", "kiosk_id", "compartment_number", "order_reference", "raise_time", "detail", "state", "acknowledged_by", "acknowledge_time", "comment")
+    ALARM_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPARTMENT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RAISE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    alarm_id: str
+    kind: str
+    kiosk_id: str
+    compartment_number: int
+    order_reference: str
+    raise_time: _timestamp_pb2.Timestamp
+    detail: str
+    state: AlarmState
+    acknowledged_by: str
+    acknowledge_time: _timestamp_pb2.Timestamp
+    comment: str
+    def __init__(self, alarm_id: _Optional[str] = ..., kind: _Optional[str] = ..., kiosk_id: _Optional[str] = ..., compartment_number: _Optional[int] = ..., order_reference: _Optional[str] = ..., raise_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ..., state: _Optional[_Union[AlarmState, str]] = ..., acknowledged_by: _Optional[str] = ..., acknowledge_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class ListAlarmsRequest(_message.Message):
+    __slots__ = ("days", "kiosk_id", "kinds", "page_size", "page_token")
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    days: int
+    kiosk_id: str
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    page_size: int
+    page_token: str
+    def __init__(self, days: _Optional[int] = ..., kiosk_id: _Optional[str] = ..., kinds: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAlarmsResponse(_message.Message):
+    __slots__ = ("alarms", "next_page_token")
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    alarms: _containers.RepeatedCompositeFieldContainer[Alarm]
+    next_page_token: str
+    def __init__(self, alarms: _Optional[_Iterable[_Union[Alarm, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeAlarmRequest(_message.Message):
+    __slots__ = ("request_id", "alarm_id", "comment")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALARM_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    alarm_id: str
+    comment: str
+    def __init__(self, request_id: _Optional[str] = ..., alarm_id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeAlarmResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: Alarm
+    def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ...) -> None: ...

@@ -462,6 +462,16 @@ class OfficeServiceStub:
                 request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.SerializeToString,
                 response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.FromString,
                 _registered_method=True)
+        self.ListAlarms = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/ListAlarms',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeAlarm = channel.unary_unary(
+                '/pickupbox.registry.v1.OfficeService/AcknowledgeAlarm',
+                request_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmRequest.SerializeToString,
+                response_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmResponse.FromString,
+                _registered_method=True)
 
 
 class OfficeServiceServicer:
@@ -588,6 +598,30 @@ class OfficeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlarms(self, request, context):
+        """The office's alarms in one list, newest first: the kiosks' alarm events
+        (forced or failed doors, failed devices, compartments to inspect,
+        guessing throttled, disk full, problems reported) and the on-call alarms
+        of the messages subsystem (kiosk not reporting, citizen unreachable,
+        integration unreachable). Open ones by default. Whoever may read kiosk
+        events (technicians, supervisors, auditors, admins); order references
+        only for callers who may read orders or audit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeAlarm(self, request, context):
+        """Acknowledges an open alarm with a comment (what was done or found),
+        audited as alarm.acknowledged; an on-call alarm's reminders stop.
+        Refused with ALARM_ALREADY_ACKNOWLEDGED for an acknowledged alarm (no
+        second audit entry) and ALARM_CLEARED for one whose cause the kiosk
+        reported resolved. Technicians and supervisors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OfficeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -670,6 +704,16 @@ def add_OfficeServiceServicer_to_server(servicer, server):
                     servicer.UnlockStaffCard,
                     request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.FromString,
                     response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.SerializeToString,
+            ),
+            'ListAlarms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlarms,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsResponse.SerializeToString,
+            ),
+            'AcknowledgeAlarm': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeAlarm,
+                    request_deserializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmRequest.FromString,
+                    response_serializer=pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1106,6 +1150,60 @@ class OfficeService:
             '/pickupbox.registry.v1.OfficeService/UnlockStaffCard',
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardRequest.SerializeToString,
             pickupbox_dot_registry_dot_v1_dot_registry__pb2.UnlockStaffCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlarms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/ListAlarms',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.ListAlarmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeAlarm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pickupbox.registry.v1.OfficeService/AcknowledgeAlarm',
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmRequest.SerializeToString,
+            pickupbox_dot_registry_dot_v1_dot_registry__pb2.AcknowledgeAlarmResponse.FromString,
             options,
             channel_credentials,
             insecure,
