@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from registry import identity
-from registry.console import history
+from registry.console import history, live
 from registry.permissions import Role
 from tests.console.conftest import PASSWORD
 from tests.registry.conftest import compartments
@@ -57,6 +57,12 @@ def _listen(client, path: str, until: str) -> tuple[threading.Event, list[str]]:
     threading.Thread(target=listen, daemon=True).start()
     assert started.wait(20), "the stream did not start"
     return seen, lines
+
+
+def test_an_event_carries_every_line_of_its_parts_as_a_data_line():
+    assert live.sse_event("order", '<div id="a">\n1</div>') == (
+        'event: order\ndata: <div id="a">\ndata: 1</div>\n\n')
+    assert live.sse_event("signedout", "") == "event: signedout\ndata: \n\n"
 
 
 def test_the_order_stream_sends_state_and_history_when_the_kiosk_reports(console):
