@@ -2,36 +2,33 @@
 outbox backlog and cabinet with each compartment's state, order and deadline.
 
 The page updates itself without reloading: ``/fleet/live`` is a server-sent
-event stream that sends the re-rendered kiosk list whenever the registry's
-data for the office changed (an order, an event, a heartbeat, an alarm
-acknowledged), checked twice a second, and at least every 30 s so the
-online state follows the clock. The stream does not count as activity: an
-unattended dashboard is signed out like any page, and the stream then ends.
+event stream (registry/console/live.py, as for an order's page) that sends
+the re-rendered kiosk list whenever the registry's data for the office
+changed (an order, an event, a heartbeat, an alarm acknowledged), checked
+twice a second, and at least every 30 s so the online state follows the
+clock. The stream does not count as activity: an unattended dashboard is
+signed out like any page, and the stream then ends.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from markupsafe import Markup, escape
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from common.convert import from_timestamp
 from registry.console import cabinet, history
+from registry.console import live as live_parts
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
 from registry.console.problems import service_problem
-from registry.console.sessions import COOKIE
 from registry.console.texts import N_
 from registry.permissions import Permission
 from pickupbox.registry.v1 import registry_pb2 as pb
 
-CHECK_SECONDS = 0.5
 REFRESH_SECONDS = 30.0
 
 UNKNOWN = N_("unknown")
@@ -196,43 +193,21 @@ async def dashboard(page: Page) -> Response:
     return page.render("fleet.html", problem=problem, **_context(page, views))
 
 
-def _event(name: str, html: str) -> str:
-    lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
-    return f"event: {name}\n{lines}\n"
-
-
 async def live(page: Page) -> Response:
-    """Server-sent events: the kiosk list, re-rendered when the office's data changed."""
-    console = page.console
-    token = page.request.cookies.get(COOKIE)
+    """Server-sent events: the kiosk list, re-rendered when the office's data changed
+    (registry/console/live.py), and every 30 s so the online state follows the clock."""
     office_id = page.principal.office_id
 
-    def version() -> tuple:
-        with console.db.transaction() as tx:
-            return fleet_version(tx, office_id)
+    async def render() -> str | None:
+        try:
+            views = await kiosk_views(page)
+        except ServiceError:
+            return None  # e.g. the account lost its right: the next page load says why
+        kiosks = page.render("_fleet_kiosks.html", **_context(page, views)).body.decode()
+        return f'<div id="fleet">{kiosks}</div>'
 
-    async def stream():
-        seen = await run_in_threadpool(version)
-        sent_at = time.monotonic()
-        yield "retry: 2000\n\n"
-        while console.sessions.is_live(token):
-            await asyncio.sleep(CHECK_SECONDS)
-            if await page.request.is_disconnected():
-                return
-            now = await run_in_threadpool(version)
-            if now == seen and time.monotonic() - sent_at < REFRESH_SECONDS:
-                continue
-            seen, sent_at = now, time.monotonic()
-            try:
-                views = await kiosk_views(page)
-            except ServiceError:
-                return  # e.g. the account lost its right: the next page load says why
-            html = page.render("_fleet_kiosks.html", **_context(page, views)).body.decode()
-            yield _event("fleet", html)
-        yield _event("signedout", "")
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+    return live_parts.stream(page, "fleet", lambda tx: fleet_version(tx, office_id), render,
+                             refresh=REFRESH_SECONDS)
 
 
 def register(console: Console) -> None:

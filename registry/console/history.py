@@ -117,6 +117,25 @@ def order_history(db, reference: str, language: str) -> list[Entry]:
     return [entry for _, entry in rows]
 
 
+# The audit actions order_history shows (the others are kiosk event types).
+AUDIT_ACTIONS = tuple(action for action in ACTIONS if "." in action)
+
+
+def order_history_version(tx, reference: str) -> tuple:
+    """A cheap fingerprint of what an order's page shows (its live update):
+    the order's row, its kiosk events and its audit entries. Reads by index
+    only (orders' key, events_by_order, audit_log_by_action_target)."""
+    names = {f"a{i}": action for i, action in enumerate(AUDIT_ACTIONS)}
+    row = tx.query(
+        "SELECT (SELECT change_seq FROM orders WHERE reference = :reference) AS order_seq,"
+        " (SELECT COUNT(*) FROM events WHERE order_reference = :reference) AS events,"
+        " (SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE action IN ("
+        + ", ".join(f":{name}" for name in names) + ") AND target = :reference) AS audited",
+        {"reference": reference, **names},
+    )[0]
+    return tuple(row.values())
+
+
 def _audited_type_names() -> list[str]:
     from pickupbox.registry.v1 import registry_pb2 as pb
 

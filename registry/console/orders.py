@@ -1,5 +1,7 @@
 """Pickup orders: create one (code, QR and PIN shown once, the letter to
 print), find orders, an order's page with its history, cancel and reissue.
+An open order page follows the order live: its state and history are sent
+again (``/orders/<reference>/live``) whenever the kiosk or a colleague acted.
 
 Every change goes through the OfficeServicer (its rules, its audit). Forms
 carry a request_id drawn when the form was shown: a second submit of the
@@ -21,6 +23,7 @@ from starlette.responses import Response
 
 from common.convert import from_timestamp, order_status_from_proto, to_timestamp
 from registry.console import history
+from registry.console import live as live_parts
 from registry.console.app import Console, Page
 from registry.console.calls import ServiceError
 from registry.console.problems import failure_status, service_problem
@@ -313,7 +316,6 @@ async def order_page(page: Page, *, errors: dict | None = None, problem: str = "
     except ServiceError as error:
         status = 404 if error.code == grpc.StatusCode.NOT_FOUND else 403
         return page.render("order_missing.html", status, problem=service_problem(page, error, {}))
-    entries = history.order_history(page.console.db, reference, page.language)
     done = page.request.query_params.get("done", "")
     notice = {"cancelled": _("The order is cancelled."),
               "extended": _("The new deadline is set; the box learns it within a minute."),
@@ -324,19 +326,60 @@ async def order_page(page: Page, *, errors: dict | None = None, problem: str = "
     refusal = counter_return_refusal(order_status_from_proto(order.status),
                                      order.deposit_time.seconds > 0) if order.status else None
     return page.render(
-        "order.html", status_code, order=order, entries=entries, errors=errors or {},
-        problem=problem, notice=notice,
+        "order.html", status_code, errors=errors or {}, problem=problem, notice=notice,
         is_open=order.status in OPEN_STATUSES,
         in_box=order.status == pb.ORDER_STATUS_DEPOSITED,
         # The same rule the registry applies (registry/office_service.py).
         returnable=bool(order.status) and refusal is None,
         still_in_box=refusal is not None and refusal[0] == ORDER_IN_BOX,
-        status_label=_(STATUS_LABELS.get(order.status, UNKNOWN)),
-        kind_label=_(KIND_LABELS.get(order.kind, "Other document")),
-        size_label=_(SIZE_LABELS.get(order.size, UNKNOWN)),
-        when=lambda ts: history.local_time(_timestamp(ts), page.language),
-        request_id=page.new_request_id(),
+        request_id=page.new_request_id(), **_live_parts(page, order),
     )
+
+
+def _live_parts(page: Page, order: pb.PickupOrder, shown: int | None = None) -> dict:
+    """What _order_facts.html and _order_history.html show; ``shown``: the state
+    the open page was loaded with (None on the page itself)."""
+    _ = page._
+    return {
+        "order": order, "shown": shown,
+        "entries": history.order_history(page.console.db, order.reference, page.language),
+        "status_label": _(STATUS_LABELS.get(order.status, UNKNOWN)),
+        "kind_label": _(KIND_LABELS.get(order.kind, "Other document")),
+        "size_label": _(SIZE_LABELS.get(order.size, UNKNOWN)),
+        "when": lambda ts: history.local_time(_timestamp(ts), page.language),
+    }
+
+
+async def order_live(page: Page) -> Response:
+    """Server-sent events for an open order page: its state and history again
+    whenever something happened to the order (registry/console/live.py).
+
+    The same access as the page: GetPickupOrder decides (a clerk of another
+    office gets the page's "not found" and no stream), before the stream and
+    again for every update."""
+    reference = page.request.path_params["reference"]
+    shown = page.request.query_params.get("shown", "")
+    shown_status = int(shown) if shown.isascii() and shown.isdigit() else None
+    try:
+        await page.office.call("GetPickupOrder", pb.GetPickupOrderRequest(reference=reference))
+    except ServiceError as error:
+        status = 404 if error.code == grpc.StatusCode.NOT_FOUND else 403
+        return page.render("order_missing.html", status, problem=service_problem(page, error, {}))
+
+    async def render() -> str | None:
+        try:
+            order = (await page.office.call(
+                "GetPickupOrder", pb.GetPickupOrderRequest(reference=reference))).order
+        except ServiceError:
+            return None
+        parts = _live_parts(page, order, shown_status)
+        facts = page.render("_order_facts.html", **parts).body.decode()
+        entries = page.render("_order_history.html", **parts).body.decode()
+        return (f'<div id="order-facts">{facts}</div>\n'
+                f'<div id="order-history">{entries}</div>')
+
+    return live_parts.stream(
+        page, "order", lambda tx: history.order_history_version(tx, reference), render)
 
 
 def _reason(page: Page, errors: dict, name: str) -> str:
@@ -439,6 +482,7 @@ def register(console: Console) -> None:
     console.add("/orders/{reference}/reissue", reissue_code, needs=Permission.ORDERS_WRITE,
                 methods=("POST",))
     console.add("/orders/{reference}", order_page, needs=Permission.ORDERS_READ)
+    console.add("/orders/{reference}/live", order_live, needs=Permission.ORDERS_READ)
     console.nav("/orders/new", N_("New pickup order"), needs=Permission.ORDERS_WRITE,
                 description=N_("Announce a document for the box;"
                                " print the letter for the citizen."))

@@ -223,6 +223,10 @@ GERMAN: dict[str, str] = {
     "Details": "Details",
     "refused": "abgelehnt",
     "No entries yet.": "Noch keine Einträge.",
+    "The order has changed since this page was opened.":
+        "Der Auftrag hat sich geändert, seit diese Seite geöffnet wurde.",
+    "Reload the page for the actions that apply now.":
+        "Laden Sie die Seite neu für die Aktionen, die jetzt möglich sind.",
     # staff
     "Staff and cards": "Personal und Karten",
     "Who may open the box: add staff cards, deactivate lost ones, unlock locked ones.":

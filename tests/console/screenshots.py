@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
                 context = browser.new_context(base_url=console.url, locale=LOCALES[language],
                                               viewport={"width": 1280, "height": 900})
                 page = context.new_page()
-                for name in tour(page, language):
+                for name in tour(page, language, console):
                     page.screenshot(path=str(out / language / f"{name}.png"), full_page=True)
                     written += 1
                 context.close()

@@ -77,7 +77,7 @@ def test_a_refused_form_takes_the_focus_to_its_errors(browser_page, console):
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_every_page_passes_axe(browser_page, console, language):
     found = {}
-    for name in tour(browser_page, language):
+    for name in tour(browser_page, language, console):
         assert browser_page.evaluate("() => document.documentElement.lang") == language, name
         violations = axe_violations(browser_page)
         if violations:
@@ -92,7 +92,7 @@ def test_pages_reflow_at_200_percent_zoom(chromium, console):
                                    device_scale_factor=2)
     page = context.new_page()
     try:
-        for name in tour(page, "de"):
+        for name in tour(page, "de", console):
             overflow = page.evaluate(
                 "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at 200 % zoom"

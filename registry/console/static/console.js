@@ -35,16 +35,22 @@
   arm();
 })();
 
-// Live parts (the fleet dashboard): a server-sent event stream sends the
-// re-rendered part whenever the registry's data changed. Without JavaScript
-// the page is still correct, only as old as its last load.
+// Live parts (the fleet dashboard, an order's page): a server-sent event
+// stream (registry/console/live.py) sends the re-rendered parts whenever the
+// registry's data changed; each part carries the id of the element it refills.
+// Without JavaScript the page is still correct, only as old as its last load.
 (function () {
   "use strict";
   var part = document.querySelector("[data-live]");
   if (!part || !window.EventSource) { return; }
   var source = new EventSource(part.getAttribute("data-live"));
-  source.addEventListener("fleet", function (event) {
-    part.innerHTML = event.data;
+  source.addEventListener(part.getAttribute("data-live-event"), function (event) {
+    var fresh = document.createElement("template");  // inert: nothing loads or runs
+    fresh.innerHTML = event.data;
+    Array.prototype.forEach.call(fresh.content.children, function (piece) {
+      var old = piece.id ? document.getElementById(piece.id) : null;
+      if (old) { old.innerHTML = piece.innerHTML; }  // the element stays: aria-live follows
+    });
     part.setAttribute("data-updated", String(Date.now()));
   });
   source.addEventListener("signedout", function () {
