@@ -278,6 +278,44 @@ def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys
     assert not {"unlock_generation", "card_unlock_time"} & columns()
 
 
+def test_version_8_gains_the_first_sign_in_columns_and_goes_back(database, capsys):
+    """0009 adds principals.password_change_required (0: existing users are not forced
+    to change anything) and last_sign_in_time; a downgrade removes only those."""
+    target, state, run = database
+    at_revision(target, "0008")
+    run("INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
+        " secret_salt, secret_hash, create_time) VALUES ('p1', 'user', 'anna', 'default',"
+        " 'clerk', '', 'x', 'y', '2026-12-01T10:00:00+00:00')")
+
+    def columns() -> set[str]:
+        engine = locate(target).engine()
+        with engine.connect() as conn:
+            names = {c["name"] for c in sa.inspect(conn).get_columns("principals")}
+        engine.dispose()
+        return names
+
+    new = {"password_change_required", "last_sign_in_time"}
+    assert not new & columns()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert (f"upgraded from schema version 8 to schema version {migrations.SCHEMA_VERSION}"
+            in capsys.readouterr().out)
+    assert new <= columns()
+    db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
+    with db.transaction() as tx:
+        row = tx.user_by_name("anna")
+        assert (row["password_change_required"], row["last_sign_in_time"]) == (0, None)
+        tx.record_sign_in("p1")
+        assert tx.user_by_name("anna")["last_sign_in_time"] is not None
+    db.close()
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0008")
+        version = conn.execute(
+            sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+    engine.dispose()
+    assert not new & columns() and "revoke_time" in columns() and version == "8"
+
+
 def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys):
     """0007 moves the messages' queue and the on-call alarms into the registry
     database; a downgrade removes only those tables."""
