@@ -74,6 +74,14 @@ def at_revision(target: str, revision: str) -> None:
     engine.dispose()
 
 
+def table_columns(target: str, table: str) -> set[str]:
+    engine = locate(target).engine()
+    with engine.connect() as conn:
+        names = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+    engine.dispose()
+    return names
+
+
 def one_error_line(capsys) -> str:
     captured = capsys.readouterr()
     # Log lines (alembic's, once a serve test configured logging) may come first.
@@ -256,11 +264,7 @@ def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys
         " change_seq) VALUES ('anna', 'x', 'v', 1, '2026-12-01T10:00:00+00:00', 1)")
 
     def columns() -> set[str]:
-        engine = locate(target).engine()
-        with engine.connect() as conn:
-            names = {c["name"] for c in sa.inspect(conn).get_columns("staff")}
-        engine.dispose()
-        return names
+        return table_columns(target, "staff")
 
     assert "unlock_generation" not in columns()
     assert main(["db", "upgrade", "--db", target]) == 0
@@ -288,11 +292,7 @@ def test_version_8_gains_the_first_sign_in_columns_and_goes_back(database, capsy
         " 'clerk', '', 'x', 'y', '2026-12-01T10:00:00+00:00')")
 
     def columns() -> set[str]:
-        engine = locate(target).engine()
-        with engine.connect() as conn:
-            names = {c["name"] for c in sa.inspect(conn).get_columns("principals")}
-        engine.dispose()
-        return names
+        return table_columns(target, "principals")
 
     new = {"password_change_required", "last_sign_in_time"}
     assert not new & columns()
