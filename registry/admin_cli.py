@@ -78,6 +78,12 @@ def _password() -> str:
     return first
 
 
+# An operator's password is known to the operator: the user replaces it at the first
+# console sign-in (and the API refuses it until then) unless the operator says --final.
+FIRST_SIGNIN_NOTE = ("the user must choose their own password at the first console sign-in;"
+                     " until then the API refuses this password (PASSWORD_CHANGE_REQUIRED)")
+
+
 def user_add(args: argparse.Namespace) -> int:
     db = _open(args)
     try:
@@ -86,12 +92,14 @@ def user_add(args: argparse.Namespace) -> int:
         with db.transaction() as tx:
             try:
                 principal_id, _password_set = identity.add_user(
-                    tx, _operator(), args.name, args.office, roles, password)
+                    tx, _operator(), args.name, args.office, roles, password, final=args.final)
             except ValueError as error:
                 raise AdminError(str(error)) from None
     finally:
         db.close()
     print(f"user {args.name} created ({principal_id})")
+    if not args.final:
+        print(FIRST_SIGNIN_NOTE)
     return 0
 
 
@@ -140,15 +148,18 @@ def user_reactivate(args: argparse.Namespace) -> int:
 
 def user_password(args: argparse.Namespace) -> int:
     """A new password: the one given (stdin, prompt, PICKUPBOX_NEW_PASSWORD) or, with
-    --generate, a one-time one printed once (the console's reset does the same)."""
+    --generate, a one-time one printed once (the console's reset does the same). The
+    user must replace it at the first console sign-in, unless --final."""
     password = None if args.generate else _password()
     made: list[str] = []
     _user_change(args, lambda tx, operator: made.append(
-        identity.reset_password(tx, operator, args.name, password)[1]))
+        identity.reset_password(tx, operator, args.name, password, final=args.final)[1]))
     if args.generate:
         print(made[0])
     else:
         print(f"password of {args.name} changed")
+    if not args.final:
+        print(FIRST_SIGNIN_NOTE, file=sys.stderr if args.generate else sys.stdout)
     return 0
 
 
@@ -517,6 +528,9 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     add.add_argument("name")
     add.add_argument("--roles", required=True, help="comma-separated: clerk,supervisor,...")
     add.add_argument("--office", help="the user's office (only an admin may have none)")
+    add.add_argument("--final", action="store_true",
+                     help="the password is the user's own: no forced change at the first"
+                          " console sign-in, and the API accepts it at once")
     listing = local(user, "list", principal_list, help="list users")
     listing.add_argument("--json", action="store_true")
     link = local(user, "link", user_link,
@@ -536,8 +550,12 @@ def add_parsers(commands, db_default: str, notify_default: str) -> None:
     password = local(user, "password", user_password,
                      help="set a new password (stdin or a prompt), or --generate one")
     password.add_argument("name")
-    password.add_argument("--generate", action="store_true",
-                          help="make a one-time password and print it once")
+    given = password.add_mutually_exclusive_group()
+    given.add_argument("--generate", action="store_true",
+                       help="make a one-time password and print it once")
+    given.add_argument("--final", action="store_true",
+                       help="the password given is the user's own: no forced change at the"
+                            " next console sign-in")
     for p in (add, listing, revoke):
         p.set_defaults(kind="user")
 

@@ -65,7 +65,8 @@ from common.auth import (
     bearer,
     read_secret_file,
 )
-from registry import admin_cli, ops_cli
+from registry import admin_cli, ops_cli, permissions
+from registry.errors import error_reason
 from registry.storage import StorageError
 from registry.storage import admin as storage_admin
 from registry.notifier import DEFAULT_NOTIFIER, load_notifier, save_qr_png
@@ -295,6 +296,9 @@ class Client:
                     " is `kiosk-registry serve` running?"
                 ) from None
             details = error.details()  # type: ignore[attr-defined]
+            if code is grpc.StatusCode.UNAUTHENTICATED and (
+                    error_reason(error) == permissions.PASSWORD_CHANGE_REQUIRED):
+                raise CliError(f"not signed in: {details}") from None  # the right user
             if code is grpc.StatusCode.UNAUTHENTICATED:
                 raise CliError(
                     f"not signed in: {details}. Use --user NAME, PICKUPBOX_API_KEY or"

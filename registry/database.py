@@ -993,15 +993,17 @@ class Transaction:
     def insert_principal(
         self, *, principal_id: str, kind: str, name: str, office_id: str | None, roles: str,
         kiosk_id: str, secret_salt: bytes, secret_hash: bytes,
-        expire_time: datetime | None = None,
+        expire_time: datetime | None = None, password_change_required: bool = False,
     ) -> None:
         self._run(
             "INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
-            " secret_salt, secret_hash, create_time, expire_time)"
-            " VALUES (:id, :kind, :name, :office, :roles, :kiosk, :salt, :hash, :now, :expire)",
+            " secret_salt, secret_hash, create_time, expire_time, password_change_required)"
+            " VALUES (:id, :kind, :name, :office, :roles, :kiosk, :salt, :hash, :now, :expire,"
+            " :change)",
             {"id": principal_id, "kind": kind, "name": name, "office": office_id,
              "roles": roles, "kiosk": kiosk_id, "salt": secret_salt, "hash": secret_hash,
-             "now": _text(utcnow()), "expire": _text(expire_time)},
+             "now": _text(utcnow()), "expire": _text(expire_time),
+             "change": int(password_change_required)},
         )
 
     def get_principal(self, principal_id: str) -> Row | None:
@@ -1038,21 +1040,24 @@ class Transaction:
         self._run("UPDATE principals SET roles = :roles WHERE principal_id = :id",
                   {"roles": roles, "id": principal_id})
 
-    def set_principal_secret(self, principal_id: str, salt: bytes, digest: bytes) -> None:
-        self._run("UPDATE principals SET secret_salt = :salt, secret_hash = :hash"
-                  " WHERE principal_id = :id", {"salt": salt, "hash": digest, "id": principal_id})
+    def set_principal_secret(self, principal_id: str, salt: bytes, digest: bytes,
+                             change_required: bool = False) -> None:
+        """A new password; ``change_required``: one an administrator issued, which the
+        user must replace with their own at the next sign-in."""
+        self._run("UPDATE principals SET secret_salt = :salt, secret_hash = :hash,"
+                  " password_change_required = :change WHERE principal_id = :id",
+                  {"salt": salt, "hash": digest, "id": principal_id,
+                   "change": int(change_required)})
+
+    def record_sign_in(self, principal_id: str) -> None:
+        """The console's sign-in time of a user (the users page shows the latest)."""
+        self._run("UPDATE principals SET last_sign_in_time = :now WHERE principal_id = :id",
+                  {"now": _text(utcnow()), "id": principal_id})
 
     def oidc_identities_of(self, principal_id: str) -> list[Row]:
         return self._all("SELECT issuer, subject, create_time FROM oidc_identities"
                          " WHERE principal_id = :principal ORDER BY issuer, subject",
                          {"principal": principal_id})
-
-    def last_audited(self, action: str) -> dict[str, str]:
-        """The time of each actor's latest entry of ``action`` (e.g. "login"), as stored;
-        entries that audit retention purged are not counted."""
-        rows = self._all("SELECT actor, MAX(time) FROM audit_log WHERE action = :action"
-                         " GROUP BY actor", {"action": action})
-        return {row[0]: row[1] for row in rows}
 
     def link_oidc_identity(self, issuer: str, subject: str, principal_id: str) -> None:
         self._run(

@@ -87,7 +87,9 @@ def principal_of(row) -> Principal:
 
 
 def create_user(tx: Transaction, name: str, password: str, office_id: str | None,
-                roles: frozenset[Role]) -> str:
+                roles: frozenset[Role], change_required: bool = False) -> str:
+    """A user with this password; ``change_required``: an administrator's password that
+    the user must replace with their own at the first console sign-in."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     check_scope(office_id, roles)
@@ -97,6 +99,7 @@ def create_user(tx: Transaction, name: str, password: str, office_id: str | None
         principal_id=principal_id, kind="user", name=name, office_id=office_id,
         roles=",".join(sorted(r.value for r in roles)), kiosk_id="",
         secret_salt=salt, secret_hash=_hash(password, salt, PASSWORD_KDF),
+        password_change_required=change_required,
     )
     return principal_id
 
@@ -366,6 +369,19 @@ class Authenticator:
         if not sep:
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "Basic authorization needs base64 of 'user:password'")
+        principal, row = self.verify_password(user, password)
+        if row["password_change_required"]:
+            # An administrator's password (initial or reset) is for the first console
+            # sign-in only; integrations use API keys, so refusing it breaks none.
+            raise AuthError(permissions.PASSWORD_CHANGE_REQUIRED,
+                            f"the password of {user} was issued by an administrator: sign in"
+                            " to the office console once and choose your own password",
+                            principal.label)
+        return principal
+
+    def verify_password(self, user: str, password: str):
+        """(the principal, its row) if ``password`` is ``user``'s and the account is active;
+        AuthError otherwise. Wrong passwords count towards the throttle of the name."""
         recent = self._recent_failures(user)
         if len(recent) >= MAX_PASSWORD_FAILURES:
             wait = int(FAILURE_WINDOW_SECONDS - (self._clock() - recent[0])) // 60 + 1
@@ -386,7 +402,7 @@ class Authenticator:
             raise AuthError(permissions.CREDENTIAL_REVOKED,
                             f"the account {user} was revoked: ask an administrator",
                             principal.label)
-        return principal
+        return principal, row
 
 
 # ------------------------------------------------------ user administration
@@ -525,9 +541,12 @@ def _other_admins(tx: Transaction, target: Principal) -> int:
 
 
 def add_user(tx: Transaction, actor: Principal, name: str, office_id: str | None,
-             roles: frozenset[Role], password: str | None = None) -> tuple[str, str]:
+             roles: frozenset[Role], password: str | None = None,
+             final: bool = False) -> tuple[str, str]:
     """Creates a user; returns (principal id, password). Without ``password`` a
-    one-time initial password is made, for the caller to show once."""
+    one-time initial password is made, for the caller to show once. The user must
+    replace it (or the ``password`` given) with their own at the first console
+    sign-in, unless ``final`` (a password the operator set on the user's behalf)."""
     check_user_name(name)
     if tx.user_by_name(name) is not None:
         raise UserRuleError("NAME_TAKEN", f"user {name} exists; pick another name", "name")
@@ -535,9 +554,11 @@ def add_user(tx: Transaction, actor: Principal, name: str, office_id: str | None
         raise UserRuleError("OFFICE_UNKNOWN", f"no office {office_id}: add it with"
                             " `kiosk-registry office add`", "office")
     check_grant(actor, office_id, roles)
+    given = password
     password = new_initial_password() if password is None else password
     try:
-        principal_id = create_user(tx, name, password, office_id, roles)
+        principal_id = create_user(tx, name, password, office_id, roles,
+                                   change_required=password_must_change(given, final))
     except ValueError as error:
         raise UserRuleError("PASSWORD_SHORT", str(error), "password") from None
     tx.audit(actor.label, "user.created", office_id=office_id or "", target=name,
@@ -578,18 +599,77 @@ def reactivate_user(tx: Transaction, actor: Principal, name: str,
 
 
 def reset_password(tx: Transaction, actor: Principal, name: str, password: str | None = None,
-                   seen: str | None = None) -> tuple[str, str]:
+                   seen: str | None = None, final: bool = False) -> tuple[str, str]:
     """A new password (a one-time one without ``password``); returns (principal id,
-    password). The old one stops working at once; end the user's sessions too."""
+    password). The old one stops working at once; end the user's sessions too. The
+    user must choose their own at the next console sign-in unless ``final``."""
     _row, target = _target(tx, actor, name, seen)
+    change_required = password_must_change(password, final)
     password = new_initial_password() if password is None else password
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserRuleError("PASSWORD_SHORT", f"a password needs at least"
                             f" {MIN_PASSWORD_LENGTH} characters", "password")
     salt = secrets.token_bytes(16)
-    tx.set_principal_secret(target.principal_id, salt, _hash(password, salt, PASSWORD_KDF))
-    tx.audit(actor.label, "user.password_reset", office_id=target.office_id or "", target=name)
+    tx.set_principal_secret(target.principal_id, salt, _hash(password, salt, PASSWORD_KDF),
+                            change_required=change_required)
+    tx.audit(actor.label, "user.password_reset", office_id=target.office_id or "", target=name,
+             change_required=change_required)
     return target.principal_id, password
+
+
+# ------------------------------------------------------ one's own password
+#
+# A password an administrator issued (made by the registry, or typed by the
+# operator) is known to more than its user, so it is for the first sign-in
+# only: the console then lets the user do nothing but choose their own, and
+# the API refuses it (Authenticator._by_password). Every signed-in user may
+# change their own password any time, without an administrator.
+
+
+def password_must_change(given: str | None, final: bool) -> bool:
+    """Whether an administrator's new password must be replaced by the user: always a
+    generated one (the registry shows it to the admin), a given one unless ``final``."""
+    return given is None or not final
+
+
+def new_password_problems(current: str, new: str, again: str) -> list[UserRuleError]:
+    """What is wrong with choosing ``new`` (typed twice, ``again``) to replace
+    ``current``, each refusal for its field; empty when nothing is."""
+    problems = []
+    if not new:
+        problems.append(UserRuleError("NEW_PASSWORD_MISSING", "give the new password",
+                                      "new_password"))
+    elif len(new) < MIN_PASSWORD_LENGTH:
+        problems.append(UserRuleError("PASSWORD_SHORT", f"a password needs at least"
+                                      f" {MIN_PASSWORD_LENGTH} characters", "new_password"))
+    elif hmac.compare_digest(new.encode(), current.encode()):
+        problems.append(UserRuleError("PASSWORD_REUSED", "the new password must differ from"
+                                      " the current one", "new_password"))
+    if new and not hmac.compare_digest(new.encode(), again.encode()):
+        problems.append(UserRuleError("PASSWORD_MISMATCH", "the two new passwords differ",
+                                      "new_password_again"))
+    return problems
+
+
+def change_own_password(tx: Transaction, principal: Principal, current: str, new: str,
+                        again: str, seen_secret: bytes) -> None:
+    """The user's own new password, replacing ``current`` (which the caller checked with
+    Authenticator.verify_password, whose row gave ``seen_secret``). Clears the demand
+    to change it. A password that changed since it was checked (a reset, another
+    session) is not overwritten."""
+    problems = new_password_problems(current, new, again)
+    if problems:
+        raise problems[0]
+    row = tx.get_principal(principal.principal_id)
+    if row is None or row["kind"] != "user" or row["revoke_time"] is not None:
+        raise UserRuleError("NO_USER", f"{principal.label} is no active user")
+    if not hmac.compare_digest(bytes(row["secret_hash"]), bytes(seen_secret)):
+        raise UserRuleError("STALE", f"the password of {principal.label} was changed meanwhile")
+    salt = secrets.token_bytes(16)
+    tx.set_principal_secret(principal.principal_id, salt, _hash(new, salt, PASSWORD_KDF),
+                            change_required=False)
+    tx.audit(principal.label, "user.password_changed", office_id=principal.office_id or "",
+             target=principal.name, was_required=bool(row["password_change_required"]))
 
 
 def link_oidc(tx: Transaction, actor: Principal, name: str, issuer: str, subject: str) -> None:
@@ -625,23 +705,23 @@ class UserView:
     roles: frozenset[Role]
     active: bool
     oidc: tuple[tuple[str, str], ...]  # (issuer, subject) it may sign in as
-    last_signin: datetime | None  # from the audit log, while retention keeps it
+    last_signin: datetime | None  # the latest console sign-in (principals.last_sign_in_time)
     state: str  # user_state(), for stale-form checks
+    password_change_required: bool = False  # still the password an administrator issued
 
 
 def list_users(tx: Transaction, actor: Principal) -> list[UserView]:
     """The users ``actor`` manages: an office admin's own office's, the operator's all."""
-    logins = tx.last_audited("login")
     users = []
     for row in tx.list_principals("user"):
         if actor.office_id is not None and row["office_id"] != actor.office_id:
             continue
-        label = f"user:{row['name']}"
         users.append(UserView(
             name=row["name"], principal_id=row["principal_id"], office_id=row["office_id"],
             roles=parse_roles(row["roles"]), active=row["revoke_time"] is None,
             oidc=tuple((r["issuer"], r["subject"])
                        for r in tx.oidc_identities_of(row["principal_id"])),
-            last_signin=stored_moment(logins[label]) if label in logins else None,
-            state=user_state(row)))
+            last_signin=stored_moment(row["last_sign_in_time"]),
+            state=user_state(row),
+            password_change_required=bool(row["password_change_required"])))
     return sorted(users, key=lambda user: user.name.casefold())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from registry.console import (
-    alarms, commands, fleet, oidc_signin, orders, reports, signin, staff, users,
+    alarms, commands, fleet, oidc_signin, orders, password, reports, signin, staff, users,
 )
 from registry.console.app import Console
 from registry.console.letter import LetterSettings
@@ -19,7 +19,7 @@ from registry.console.sessions import DEFAULT_IDLE_MINUTES
 from registry.reports import ReportConfig
 
 # Each module has register(console): its routes and navigation entries.
-PAGES = (signin, oidc_signin, orders, fleet, alarms, commands, reports, staff, users)
+PAGES = (signin, oidc_signin, orders, fleet, alarms, commands, reports, staff, users, password)
 
 
 def build_console(registry_server, *, idle_minutes: float = DEFAULT_IDLE_MINUTES,

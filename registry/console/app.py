@@ -5,6 +5,9 @@ through :meth:`Console.page`, which before the handler runs
 
 * finds the session (else: to the sign-in page, saying why),
 * reloads the account (a revoked account is signed out at once),
+* while the account still has a password an administrator issued and the
+  session was opened with it, sends every page but the one to choose one's
+  own password (registry/console/password.py) there,
 * checks the page's permission with registry/permissions.py (a refusal is
   audited and shown as "not allowed"), and
 * for a POST, checks the form's CSRF token (a stale or foreign form does
@@ -138,7 +141,7 @@ class Page:
             "path": self.request.url.path, "full_path": self._full_path(),
             "idle_seconds": int(self.console.sessions.idle_seconds),
             "new_request_id": self.new_request_id, "P": Permission,
-            "open_alarm_count": self.open_alarm_count,
+            "open_alarm_count": self.open_alarm_count, "must_change_password": False,
             **self.values, **values,
         }
         html = self.console.templates.get_template(template).render(context)
@@ -182,10 +185,14 @@ class Console:
     # ------------------------------------------------------------ routing
 
     def add(self, path: str, handler: Handler, *, needs: Permission | None = None,
-            methods: tuple[str, ...] = ("GET",), public: bool = False) -> None:
+            methods: tuple[str, ...] = ("GET",), public: bool = False,
+            before_password_change: bool = False) -> None:
         """Registers a page. ``needs``: the permission to see it (None: any signed-in user);
-        ``public``: no sign-in (only the sign-in page and the language switch)."""
-        self._routes.append(Route(path, self.page(handler, needs=needs, public=public),
+        ``public``: no sign-in (only the sign-in page and the language switch);
+        ``before_password_change``: open to a user who must first choose their own
+        password (that page itself, signing out); every other page sends them there."""
+        self._routes.append(Route(path, self.page(handler, needs=needs, public=public,
+                                                  before_password_change=before_password_change),
                                   methods=list(methods)))
 
     def nav(self, path: str, label: str, *, needs: Permission | None = None,
@@ -207,9 +214,10 @@ class Console:
         return [*self._routes, Mount("/static", StaticFiles(directory=STATIC), name="static")]
 
     def page(self, handler: Handler, *, needs: Permission | None = None,
-             public: bool = False) -> Callable[[Request], Awaitable[Response]]:
+             public: bool = False,
+             before_password_change: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            response = await self._serve(request, handler, needs, public)
+            response = await self._serve(request, handler, needs, public, before_password_change)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
@@ -221,7 +229,7 @@ class Console:
         return texts.Translator(texts.language_of(request.cookies.get(LANGUAGE_COOKIE)))
 
     async def _serve(self, request: Request, handler: Handler, needs: Permission | None,
-                     public: bool) -> Response:
+                     public: bool, before_password_change: bool = False) -> Response:
         page = Page(request, self, self.translator(request))
         if request.method == "POST":
             page.form = await request.form()
@@ -237,12 +245,17 @@ class Console:
                 session = None
             else:
                 page.session, page.principal = session, principal_from_row(row)
+                # Read each time: a change in another session ends the demand here too.
+                page.values["must_change_password"] = (
+                    session.by_password and bool(row["password_change_required"]))
         if public:
             page.values["idle"] = idle is not None
             return await handler(page)
         if page.principal is None:
             reason = "idle" if idle is not None else "signin"
             return page.redirect(f"/signin?{reason}=1&next={quote(page._full_path())}")
+        if page.values["must_change_password"] and not before_password_change:
+            return page.redirect(f"/password?next={quote(page._full_path())}")
         if needs is not None and not page.may(needs):
             decision = check_permission(page.principal, needs)
             auth.audit_denial(self.db, page.principal.label, f"console:{request.url.path}",

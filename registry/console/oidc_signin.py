@@ -102,7 +102,11 @@ async def callback(page: Page) -> Response:
     except OidcError as error:  # audited by registry/oidc.py
         return _signin_form(page, 401, problem=_(_REFUSALS.get(error.reason, N_(
             "The sign-in could not be checked. Please start again or ask an administrator."))))
+    with console.db.transaction() as tx:
+        tx.record_sign_in(principal.principal_id)  # for the users page
     console.sessions.revoke(page.request.cookies.get(COOKIE))  # no fixation of an old id
+    # Not by password: an administrator's password still to replace does not hold
+    # up a single sign-on (it is not used), and the API keeps refusing it.
     token, _session = console.sessions.create(principal.principal_id, principal.label)
     response = page.redirect(next_path)
     response.set_cookie(COOKIE, token, **_cookie_options(page))

@@ -38,6 +38,9 @@ def same_secret(given: str, expected: str) -> bool:
 class Session:
     principal_id: str
     user: str  # the principal's label, for the audit of an expiry
+    # Signed in with the account's password (not single sign-on): while that is one
+    # an administrator issued, the console shows only the page to choose one's own.
+    by_password: bool = False
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     last_seen: float = 0.0
     # What a page keeps for this session only, in memory (e.g. the letter of a
@@ -53,9 +56,10 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def create(self, principal_id: str, user: str) -> tuple[str, Session]:
+    def create(self, principal_id: str, user: str,
+               by_password: bool = False) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
-        session = Session(principal_id, user, last_seen=self._clock())
+        session = Session(principal_id, user, by_password=by_password, last_seen=self._clock())
         with self._lock:
             self._sessions[_key(token)] = session
         return token, session
@@ -93,10 +97,13 @@ class SessionStore:
         with self._lock:
             return self._sessions.pop(_key(token), None)
 
-    def revoke_principal(self, principal_id: str) -> int:
-        """Ends every session of one account (e.g. when it is revoked)."""
+    def revoke_principal(self, principal_id: str, keep: str | None = None) -> int:
+        """Ends every session of one account (e.g. when it is revoked), but the one of the
+        token ``keep`` (the user who changed their password stays signed in here)."""
+        kept = _key(keep) if keep else None
         with self._lock:
-            keys = [k for k, s in self._sessions.items() if s.principal_id == principal_id]
+            keys = [k for k, s in self._sessions.items()
+                    if s.principal_id == principal_id and k != kept]
             for key in keys:
                 del self._sessions[key]
         return len(keys)

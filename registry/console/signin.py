@@ -3,13 +3,17 @@ switch and the start page.
 
 The password is checked by the registry's own :class:`Authenticator` (scrypt,
 constant-time comparison, throttling of guessed names), exactly as a gRPC
-call with a user name and password is. Both outcomes are audited.
+call with a user name and password is. Both outcomes are audited. A password
+an administrator issued signs in too (the API refuses it), but only to the
+page that replaces it with the user's own (registry/console/password.py).
+Each sign-in is noted in the account's row (``last_sign_in_time``) for the
+users page.
 """
 
 from __future__ import annotations
 
-import base64
 import secrets
+from urllib.parse import quote
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +24,7 @@ from registry.console import texts
 from registry.console.texts import N_
 from registry.console.app import LANGUAGE_COOKIE, Console, Page, client_peer, local_path
 from registry.console.sessions import COOKIE, PRE_CSRF_COOKIE, same_secret
-from registry.identity import AuthError, Peer
+from registry.identity import AuthError
 
 SIGNIN_METHOD = "console:signin"
 
@@ -87,23 +91,27 @@ async def signin(page: Page) -> Response:
         return _signin_form(page, 422, errors)
     console = page.console
     peer = client_peer(page.request)
-    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
     try:
-        principal = await run_in_threadpool(  # scrypt blocks
-            console.authenticator.authenticate, f"Basic {basic}", Peer(peer, ())
-        )
+        principal, row = await run_in_threadpool(  # scrypt blocks
+            console.authenticator.verify_password, user, password)
     except AuthError as error:
         with console.db.transaction() as tx:
             tx.audit(error.who, "login.failed", outcome="denied", method=SIGNIN_METHOD,
                      reason=error.reason, peer=peer)
         problem = _(_REFUSAL_TEXTS.get(error.reason, N_("Wrong user name or password.")))
         return _signin_form(page, 401, problem=problem)
+    must_change = bool(row["password_change_required"])
     with console.db.transaction() as tx:
         tx.audit(principal.label, "login", office_id=principal.office_id or "",
-                 method=SIGNIN_METHOD, peer=peer)
+                 method=SIGNIN_METHOD, peer=peer, password_change_required=must_change)
+        tx.record_sign_in(principal.principal_id)
     console.sessions.revoke(page.request.cookies.get(COOKIE))  # no fixation of an old id
-    token, _session = console.sessions.create(principal.principal_id, principal.label)
-    response = page.redirect(local_path(page.field("next")))
+    token, _session = console.sessions.create(principal.principal_id, principal.label,
+                                              by_password=True)
+    target = local_path(page.field("next"))
+    if must_change:
+        target = f"/password?next={quote(target)}"
+    response = page.redirect(target)
     response.set_cookie(COOKIE, token, **_cookie_options(page))
     response.delete_cookie(PRE_CSRF_COOKIE, path="/")
     return response
@@ -141,6 +149,6 @@ async def home(page: Page) -> Response:
 def register(console: Console) -> None:
     console.add("/signin", signin, methods=("GET", "POST"), public=True)
     console.add("/language", language, public=True)
-    console.add("/signout", signout, methods=("POST",))
-    console.add("/keepalive", keepalive)
+    console.add("/signout", signout, methods=("POST",), before_password_change=True)
+    console.add("/keepalive", keepalive, before_password_change=True)
     console.add("/", home)

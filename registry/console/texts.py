@@ -560,6 +560,49 @@ GERMAN.update({
 })
 
 
+# one's own password (registry/console/password.py): a block of its own, for easy merges
+GERMAN.update({
+    "Change my password": "Mein Passwort ändern",
+    "Choose your own password": "Eigenes Passwort wählen",
+    "You signed in with a password an administrator gave you. Before you continue, please"
+    " choose your own; nobody else will know it.":
+        "Sie haben sich mit einem Passwort angemeldet, das Sie von der Administration erhalten"
+        " haben. Bitte wählen Sie vor dem Weiterarbeiten Ihr eigenes; niemand sonst kennt es"
+        " dann.",
+    "Current password": "Bisheriges Passwort",
+    "New password": "Neues Passwort",
+    "New password again": "Neues Passwort wiederholen",
+    "At least {minimum} characters, not the current one. A few words are easier to remember"
+    " than a jumble of characters.":
+        "Mindestens {minimum} Zeichen, nicht das bisherige. Einige Wörter merken sich leichter"
+        " als ein Zeichensalat.",
+    "Save my password": "Mein Passwort speichern",
+    "Your password was changed. Your other sessions were signed out.":
+        "Ihr Passwort wurde geändert. Ihre anderen Sitzungen wurden abgemeldet.",
+    "Continue": "Weiter",
+    "Please enter your current password.": "Bitte geben Sie Ihr bisheriges Passwort ein.",
+    "The current password is wrong.": "Das bisherige Passwort ist falsch.",
+    "Please enter a new password.": "Bitte geben Sie ein neues Passwort ein.",
+    "The new password needs at least {minimum} characters.":
+        "Das neue Passwort braucht mindestens {minimum} Zeichen.",
+    "The new password must differ from the current one.":
+        "Das neue Passwort muss sich vom bisherigen unterscheiden.",
+    "The two entries of the new password differ. Please type it twice the same.":
+        "Die beiden Eingaben des neuen Passworts unterscheiden sich. Bitte geben Sie es zweimal"
+        " gleich ein.",
+    "Your password was changed in the meantime (in another window or by an administrator)."
+    " Nothing was done; please sign in again if asked.":
+        "Ihr Passwort wurde inzwischen geändert (in einem anderen Fenster oder von der"
+        " Administration). Es wurde nichts ausgeführt; melden Sie sich bitte erneut an, falls"
+        " Sie dazu aufgefordert werden.",
+    "This account cannot change its password here.":
+        "Dieses Konto kann sein Passwort hier nicht ändern.",
+    "issued by an administrator: to be replaced at the next sign-in":
+        "von der Administration vergeben: bei der nächsten Anmeldung zu ersetzen",
+    "chosen by the user": "vom Benutzer gewählt",
+})
+
+
 def translate(language: str, msgid: str, **values: object) -> str:
     text = msgid
     if language == "de":

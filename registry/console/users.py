@@ -81,14 +81,16 @@ def grantable_roles(actor: permissions.Principal) -> list[Role]:
     return [role for role in ROLE_LABELS if identity.ROLE_RANK[role] <= identity.rank(actor)]
 
 
-def _explain(page: Page, error: UserRuleError, errors: dict[str, str]) -> str:
-    """Puts a refusal next to its field; returns it for the page otherwise."""
+def _explain(page: Page, error: UserRuleError, errors: dict[str, str],
+             problems: dict[str, str] = PROBLEMS) -> str:
+    """Puts a refusal next to its field (worded by ``problems``, per code); returns it
+    for the page otherwise."""
     if error.code in DENIALS:
         auth.audit_denial(page.console.db, page.principal.label, f"console:{page.request.url.path}",
                           error.code, error.message, client_peer(page.request),
                           office_id=page.principal.office_id or "")
-    text = page._(PROBLEMS.get(error.code, N_("The registry could not do this: {message}")),
-                  message=error.message)
+    text = page._(problems.get(error.code, N_("The registry could not do this: {message}")),
+                  message=error.message, minimum=identity.MIN_PASSWORD_LENGTH)
     if error.field:
         errors[error.field] = text
         return ""
@@ -165,7 +167,7 @@ async def user_page(page: Page, *, errors: dict | None = None, problem: str = ""
         **_form_values(page, errors or {}))
 
 
-async def _once(page: Page, work, on_failure) -> Response:
+async def run_once(page: Page, work, on_failure, problems: dict[str, str] = PROBLEMS) -> Response:
     """Runs ``work()`` (in a thread; it returns where to go) once per request id.
 
     A second submit of the same form goes where the first went, or, while the
@@ -183,7 +185,7 @@ async def _once(page: Page, work, on_failure) -> Response:
     except UserRuleError as error:
         done.pop(request_id, None)
         errors: dict[str, str] = {}
-        problem = _explain(page, error, errors)
+        problem = _explain(page, error, errors, problems)
         status = 403 if error.code in DENIALS else STATUS.get(error.code, 422)
         return await on_failure(errors, problem, status)
     if request_id:
@@ -218,7 +220,7 @@ async def add_user(page: Page) -> Response:
     async def failed(errors, problem, status):
         return await users_page(page, errors=errors, problem=problem, status_code=status)
 
-    return await _once(page, work, failed)
+    return await run_once(page, work, failed)
 
 
 async def shown_password(page: Page) -> Response:
@@ -249,7 +251,7 @@ def _change(change):
         async def failed(errors, problem, status):
             return await user_page(page, errors=errors, problem=problem, status_code=status)
 
-        return await _once(page, work, failed)
+        return await run_once(page, work, failed)
 
     handler.__name__ = change.__name__
     return handler

@@ -75,6 +75,19 @@ def test_a_linked_person_signs_in_through_the_identity_provider(sso):
     logins = registry.sql("SELECT actor, detail FROM audit_log WHERE action = 'login'")
     assert [r["actor"] for r in logins] == ["user:anna"]
     assert '"method": "oidc"' in logins[0]["detail"] and '"peer": "console:' in logins[0]["detail"]
+    # The users page's last sign-in, in the account's row.
+    assert registry.sql("SELECT last_sign_in_time FROM principals WHERE name = 'anna'")[0][0]
+
+
+def test_single_sign_on_is_not_held_up_by_an_issued_password(sso):
+    """The password an administrator issued is not used by single sign-on, so the
+    console opens as usual (the API still refuses that password)."""
+    idp, registry, web = sso
+    with registry.server.db.transaction() as tx:
+        identity.reset_password(tx, identity.local_operator("test"), "anna")
+    with httpx.Client(base_url=web.url, follow_redirects=False) as client:
+        assert client.get(_start(client)).status_code == 303
+        assert client.get("/orders").status_code == 200
 
 
 def test_an_unlinked_person_is_refused_with_what_to_do(sso):

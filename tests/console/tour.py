@@ -131,6 +131,26 @@ def tour(page, language: str, console) -> Iterator[str]:
     page.check("#field-roles-clerk")
     page.click("form[action='/users/add'] button[type=submit]")
     page.wait_for_selector("#initial-password")
+    initial = page.locator("#initial-password").inner_text()
     yield "user-password"
     page.goto(f"/users/tour-{language}")
     yield "user"
+    page.goto("/password")
+    yield "password"
+    _signout(page)
+    # The new user with the initial password: only the page to choose their own.
+    _signin(page, f"tour-{language}", initial)
+    page.wait_for_url(lambda url: "/password?next=" in url)
+    yield "password-required"
+    page.fill("#field-current_password", initial)
+    page.fill("#field-new_password", "short")
+    page.fill("#field-new_password_again", "different")
+    page.click("form[action='/password'] button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    yield "password-errors"
+    page.fill("#field-current_password", initial)
+    page.fill("#field-new_password", f"my own tour password {language}")
+    page.fill("#field-new_password_again", f"my own tour password {language}")
+    page.click("form[action='/password'] button[type=submit]")
+    page.wait_for_url(lambda url: "/password?done=1" in url)
+    yield "password-changed"

@@ -412,6 +412,17 @@ def test_wrong_passwords_count_once_whichever_door_they_are_tried_at(api):
         grpc.StatusCode.UNAUTHENTICATED, "TOO_MANY_FAILURES")
 
 
+def test_a_password_an_administrator_issued_is_refused_until_the_user_chose_their_own(api):
+    with api.registry.server.db.transaction() as tx:
+        identity.add_user(tx, identity.local_operator("test"), "anna", "default",
+                          frozenset({Role.CLERK}), "issued by the operator")
+    issued = base64.b64encode(b"anna:issued by the operator").decode()
+    with api.client(None) as http:
+        answer = http.get("/orders", headers={"authorization": f"Basic {issued}"})
+    assert answer.status_code == 401 and reason(answer) == "PASSWORD_CHANGE_REQUIRED"
+    assert "sign in to the office console" in answer.text
+
+
 def test_an_oversized_body_is_refused_unread(api):
     with api.client() as http:
         answer = http.post("/orders", json={"kind": "DOCUMENT_KIND_ID_CARD",

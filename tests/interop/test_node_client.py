@@ -157,7 +157,7 @@ def test_an_office_creates_gets_and_lists_orders(registry, tmp_path):
 
 def test_a_registry_user_signs_in_with_a_password(registry, tmp_path, monkeypatch):
     monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
-    admin(registry, "user", "add", "anna", "--roles", "clerk", "--office", "default")
+    admin(registry, "user", "add", "anna", "--roles", "clerk", "--office", "default", "--final")
     command = node_args(registry, None, "--user", "anna", "create-order", "--kiosk", "kiosk-1")
     order = run_node(command, PICKUPBOX_PASSWORD="a long enough secret")["order"]
     with registry.server.db.transaction() as tx:

@@ -222,7 +222,8 @@ def test_users_keys_offices_and_enrolment(registry, tmp_path, monkeypatch, capsy
     db = ["--db", str(registry.db_path)]
     assert main(["office", "add", "north", "--name", "Bürgerbüro Nord", *db]) == 0
     monkeypatch.setenv("PICKUPBOX_NEW_PASSWORD", "a long enough secret")
-    assert main(["user", "add", "anna", "--roles", "clerk", "--office", "north", *db]) == 0
+    assert main(["user", "add", "anna", "--roles", "clerk", "--office", "north", "--final",
+                 *db]) == 0
     assert main(["user", "add", "bob", "--roles", "bogus", "--office", "north", *db]) == 1
     assert "roles must be some of" in capsys.readouterr().err
     assert main(["apikey", "create", "fachverfahren", "--office", "north",
@@ -269,8 +270,18 @@ def test_user_roles_reactivation_and_passwords_follow_the_users_rules(registry, 
     assert "is active" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["user", "password", "anna", "--generate", *db]) == 0
-    generated = capsys.readouterr().out.strip()
+    printed = capsys.readouterr()
+    generated = printed.out.strip()
+    assert "must choose their own password" in printed.err
     monkeypatch.setenv("PICKUPBOX_PASSWORD", generated)
+    # An issued password is for the first console sign-in only: the API refuses it.
+    assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 1
+    refused = capsys.readouterr().err
+    assert "sign in to the office console once" in refused and "--credential" not in refused
+    # One the operator sets as final is the user's own: it signs in at once.
+    assert main(["user", "password", "anna", "--final", *db]) == 0
+    assert "must choose" not in capsys.readouterr().out
+    monkeypatch.setenv("PICKUPBOX_PASSWORD", "a long enough secret")
     assert main(["order", "list", "--user", "anna", "--registry", registry.address]) == 1
     refused = capsys.readouterr().err  # signed in with it: an admin has no order rights
     assert "ROLE_MISSING" in refused or "lacks" in refused, refused
@@ -280,7 +291,10 @@ def test_user_roles_reactivation_and_passwords_follow_the_users_rules(registry, 
     actions = [r[0] for r in registry.sql(
         "SELECT action FROM audit_log WHERE target = 'anna' AND action LIKE 'user.%' ORDER BY seq")]
     assert actions == ["user.created", "user.roles_changed", "user.roles_changed",
-                       "user.revoked", "user.reactivated", "user.password_reset"]
+                       "user.revoked", "user.reactivated", "user.password_reset",
+                       "user.password_reset"]
+    with registry.server.db.transaction() as tx:
+        assert not tx.user_by_name("anna")["password_change_required"]
 
 
 def test_order_returned_remind_and_staff_unlock(cli, registry):

@@ -75,6 +75,14 @@ def at_revision(target: str, revision: str) -> None:
     engine.dispose()
 
 
+def table_columns(target: str, table: str) -> set[str]:
+    engine = locate(target).engine()
+    with engine.connect() as conn:
+        names = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+    engine.dispose()
+    return names
+
+
 def one_error_line(capsys) -> str:
     captured = capsys.readouterr()
     # Log lines (alembic's, once a serve test configured logging) may come first.
@@ -257,11 +265,7 @@ def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys
         " change_seq) VALUES ('anna', 'x', 'v', 1, '2026-12-01T10:00:00+00:00', 1)")
 
     def columns() -> set[str]:
-        engine = locate(target).engine()
-        with engine.connect() as conn:
-            names = {c["name"] for c in sa.inspect(conn).get_columns("staff")}
-        engine.dispose()
-        return names
+        return table_columns(target, "staff")
 
     assert "unlock_generation" not in columns()
     assert main(["db", "upgrade", "--db", target]) == 0
@@ -277,6 +281,40 @@ def test_version_6_gains_the_staff_unlock_columns_and_goes_back(database, capsys
         command.downgrade(migrations._config(conn), "0006")
     engine.dispose()
     assert not {"unlock_generation", "card_unlock_time"} & columns()
+
+
+def test_version_10_gains_the_first_sign_in_columns_and_goes_back(database, capsys):
+    """0011 adds principals.password_change_required (0: existing users are not forced
+    to change anything) and last_sign_in_time; a downgrade removes only those."""
+    target, state, run = database
+    at_revision(target, "0010")
+    run("INSERT INTO principals (principal_id, kind, name, office_id, roles, kiosk_id,"
+        " secret_salt, secret_hash, create_time) VALUES ('p1', 'user', 'anna', 'default',"
+        " 'clerk', '', 'x', 'y', '2026-12-01T10:00:00+00:00')")
+
+    def columns() -> set[str]:
+        return table_columns(target, "principals")
+
+    new = {"password_change_required", "last_sign_in_time"}
+    assert not new & columns()
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert (f"upgraded from schema version 10 to schema version {migrations.SCHEMA_VERSION}"
+            in capsys.readouterr().out)
+    assert new <= columns()
+    db = RegistryDatabase(target, state_dir=state, kdf_params=TEST_KDF)
+    with db.transaction() as tx:
+        row = tx.user_by_name("anna")
+        assert (row["password_change_required"], row["last_sign_in_time"]) == (0, None)
+        tx.record_sign_in("p1")
+        assert tx.user_by_name("anna")["last_sign_in_time"] is not None
+    db.close()
+    engine = locate(target).engine()
+    with engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn), "0010")
+        version = conn.execute(
+            sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+    engine.dispose()
+    assert not new & columns() and "revoke_time" in columns() and version == "10"
 
 
 def test_version_6_gains_the_message_queue_tables_and_goes_back(database, capsys):

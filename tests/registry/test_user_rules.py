@@ -95,8 +95,8 @@ def test_the_changes_apply_the_rules_and_write_the_audit(db):
                                          frozenset({Role.ADMIN}), "a long password 1")
     adam = Principal("user", "adam", adam_id, DEFAULT_OFFICE, frozenset({Role.ADMIN}))
     with db.transaction() as tx:
-        _id, password = identity.add_user(tx, adam, "carla", DEFAULT_OFFICE,
-                                          frozenset({Role.CLERK}))
+        carla_id, password = identity.add_user(tx, adam, "carla", DEFAULT_OFFICE,
+                                               frozenset({Role.CLERK}))
         identity.change_roles(tx, adam, "carla", frozenset({Role.CLERK, Role.SUPERVISOR}))
         identity.deactivate_user(tx, adam, "carla")
         assert refusal(identity.deactivate_user, tx, adam, "carla") == "ALREADY"
@@ -115,7 +115,7 @@ def test_the_changes_apply_the_rules_and_write_the_audit(db):
                        "not-what-the-form-showed") == "STALE"
         identity.change_roles(tx, adam, "carla", frozenset({Role.CLERK}),
                               identity.user_state(row))
-        tx.audit("user:carla", "login", method="console:signin")
+        tx.record_sign_in(carla_id)  # what the console's sign-in writes
         users = [(user.name, user.active, user.last_signin is not None)
                  for user in identity.list_users(tx, adam)]
         entries = [(e.actor, e.action, e.target) for e in tx.audit_entries()]
@@ -130,8 +130,73 @@ def test_the_changes_apply_the_rules_and_write_the_audit(db):
         ("user:adam", "user.password_reset", "carla"),
         ("user:olga", "user.created", "nora"),
         ("user:adam", "user.roles_changed", "carla"),
-        ("user:carla", "login", ""),
     ]
     with db.transaction() as tx:
         detail = json.loads(tx.audit_entries()[2].detail)
     assert detail == {"previous": "clerk", "roles": "clerk,supervisor"}
+
+
+def test_a_new_password_is_long_enough_typed_twice_and_not_the_current_one():
+    def codes(current, new, again):
+        return [(p.code, p.field) for p in identity.new_password_problems(current, new, again)]
+
+    good = "a new long password"
+    assert codes("old initial pw", good, good) == []
+    assert codes("old initial pw", "", "") == [("NEW_PASSWORD_MISSING", "new_password")]
+    short = "x" * (identity.MIN_PASSWORD_LENGTH - 1)
+    assert codes("old initial pw", short, short) == [("PASSWORD_SHORT", "new_password")]
+    assert codes("old initial pw", short + "x", short + "x") == []  # exactly the minimum
+    assert codes(good, good, good) == [("PASSWORD_REUSED", "new_password")]
+    assert codes("old initial pw", good, good + " ") == [
+        ("PASSWORD_MISMATCH", "new_password_again")]
+    assert codes(good, good, "other") == [("PASSWORD_REUSED", "new_password"),
+                                          ("PASSWORD_MISMATCH", "new_password_again")]
+
+
+def test_an_administrators_password_must_be_replaced_unless_final():
+    assert identity.password_must_change(None, final=False)
+    assert identity.password_must_change(None, final=True)  # a generated one always
+    assert identity.password_must_change("typed by the operator", final=False)
+    assert not identity.password_must_change("typed by the operator", final=True)
+
+
+def test_issued_passwords_carry_the_demand_which_the_users_own_change_clears(db):
+    def required(name: str) -> bool:
+        with db.transaction() as tx:
+            return bool(tx.user_by_name(name)["password_change_required"])
+
+    with db.transaction() as tx:
+        carla_id, initial = identity.add_user(tx, OPERATOR, "carla", DEFAULT_OFFICE,
+                                              frozenset({Role.CLERK}))
+        identity.add_user(tx, OPERATOR, "own", DEFAULT_OFFICE, frozenset({Role.CLERK}),
+                          "the users own password", final=True)
+        identity.create_user(tx, "plain", "a long password 2", DEFAULT_OFFICE,
+                             frozenset({Role.CLERK}))
+    assert required("carla") and not required("own") and not required("plain")
+    carla = Principal("user", "carla", carla_id, DEFAULT_OFFICE, frozenset({Role.CLERK}))
+    authenticator = identity.Authenticator(db)
+    _principal, row = authenticator.verify_password("carla", initial)
+    with db.transaction() as tx:
+        assert refusal(identity.change_own_password, tx, carla, initial, initial, initial,
+                       row["secret_hash"]) == "PASSWORD_REUSED"
+        assert refusal(identity.change_own_password, tx, carla, initial, "carlas own one",
+                       "carlas own one", b"what another form saw") == "STALE"
+        identity.change_own_password(tx, carla, initial, "carlas own one", "carlas own one",
+                                     row["secret_hash"])
+    assert not required("carla")
+    authenticator.verify_password("carla", "carlas own one")
+    with pytest.raises(identity.AuthError):
+        authenticator.verify_password("carla", initial)
+    with db.transaction() as tx:
+        identity.reset_password(tx, OPERATOR, "carla", "typed by the operator")
+    assert required("carla")
+    with db.transaction() as tx:
+        identity.reset_password(tx, OPERATOR, "carla", "typed by the operator", final=True)
+        entries = [(e.actor, e.action, e.target, json.loads(e.detail))
+                   for e in tx.audit_entries() if e.action.startswith("user.password")]
+    assert not required("carla")
+    assert entries == [
+        ("user:carla", "user.password_changed", "carla", {"was_required": True}),
+        ("user:olga", "user.password_reset", "carla", {"change_required": True}),
+        ("user:olga", "user.password_reset", "carla", {"change_required": False}),
+    ]
