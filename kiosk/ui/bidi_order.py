@@ -287,6 +287,7 @@ def _neutral_types(seq: list[int], types: list[str], embedding: str, sos: str, e
 
 
 def _paragraph_levels(text: str, base: int | None) -> list[int]:
+    """The resolved level of each character of one paragraph (rules P2-L1)."""
     classes = [bidi_class(char) for char in text]
     types = list(classes)
     matches = _matching_pdis(classes)
@@ -297,7 +298,7 @@ def _paragraph_levels(text: str, base: int | None) -> list[int]:
     kept = [i for i, kind in enumerate(classes) if kind not in REMOVED]
     position = {i: k for k, i in enumerate(kept)}
     for seq in _isolating_run_sequences(classes, levels, matches):
-        level = levels[seq[0]]
+        level = explicit[seq[0]]  # one level for the whole sequence
         before, after = position[seq[0]] - 1, position[seq[-1]] + 1
         sos = _direction(max(level, explicit[kept[before]] if before >= 0 else base))
         next_level = base
