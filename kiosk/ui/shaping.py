@@ -10,7 +10,10 @@ with no shaping. Arabic needs two things it does not do:
 2. Reordering: the Unicode bidi algorithm turns the logical order (as
    typed, as spoken) into visual order, right to left, while digits and Latin
    runs such as a compartment number or a pickup code keep reading left to
-   right. `python-bidi` does that.
+   right, and a bracket in a right-to-left run is drawn as its mirror, so
+   "(3)" still opens on the right. `kiosk.ui.bidi_order` does that (it says
+   why not python-bidi, which the kiosk used before: that one drew such
+   brackets the wrong way round).
 
 Line breaking must happen before reordering: reordering a two-line
 paragraph as one line would put its end on the first line. So `wrap` breaks
@@ -25,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from arabic_reshaper import ArabicReshaper
-from bidi import get_display
+
+from kiosk.ui.bidi_order import display
 
 RTL_LANGUAGES = frozenset({"ar"})
 
@@ -52,7 +56,7 @@ def shape_line(text: str, lang: str) -> str:
     """
     if not is_rtl(lang) or not text:
         return text
-    return get_display(_reshaper.reshape(text), base_dir="R")
+    return display(_reshaper.reshape(text), base=1)
 
 
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"

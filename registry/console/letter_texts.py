@@ -197,9 +197,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "closing": "З повагою\nУстанова (Bürgerbüro)",
         "qr_caption": "QR-код для отримання",
     },
-    # Arabic without brackets: the bidi library the kiosk's shaping uses
-    # (python-bidi 0.6) does not mirror "(" and ")" in right-to-left runs, so
-    # they would print the wrong way round; commas and a colon read as well.
+    # Brackets print the right way round: kiosk.ui.shaping mirrors them in
+    # right-to-left runs (tests/console/test_console_letter.py checks).
     "ar": {
         "subject": "مستندك جاهز للاستلام: {kind}",
         "reference": "رقم المعاملة",
@@ -212,14 +211,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "deadline": "الاستلام حتى",
         "deadline_unknown": "14 يومًا من وضع المستند في الجهاز؛ سنبلغك فور وصوله إليه.",
         "where": "جهاز التسليم",
-        "where_unknown": "يرجى السؤال عن مكان الجهاز في مكتب المواطنين Bürgerbüro.",
+        "where_unknown": "يرجى السؤال عن مكان الجهاز في مكتب المواطنين (Bürgerbüro).",
         "hours": "مفتوح",
         "hours_unknown": "على مدار الساعة",
         "bring": "يرجى إحضار",
-        "bring_text": ("هذه الرسالة أو رمز الاستلام، ورقمك السري؛ وبطاقة هويتك أو جواز سفرك"
+        "bring_text": ("هذه الرسالة (أو رمز الاستلام) ورقمك السري؛ وبطاقة هويتك أو جواز سفرك"
                        " الحالي إن وجد"),
         "pin_letter": "عند الاستلام تؤكد في الجهاز أنك استلمت رسالة الرقم السري الخاصة بمستندك.",
-        "late": ("إذا لم يُستلم المستند في الموعد، يعاد إلى شباك مكتب المواطنين Bürgerbüro،"
+        "late": ("إذا لم يُستلم المستند في الموعد، يعاد إلى شباك مكتب المواطنين (Bürgerbüro)،"
                  " ويمكنك استلامه هناك خلال ساعات العمل."),
         "closing": "مع خالص التحية\nمكتب المواطنين – Bürgerbüro",
         "qr_caption": "رمز QR للاستلام",

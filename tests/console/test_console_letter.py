@@ -12,11 +12,12 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from kiosk.ui.fonts import font_for
-from kiosk.ui.shaping import shape_line
+from kiosk.ui.shaping import shape_line, wrap
 from registry.console.letter import LetterContent, LetterSettings, letter_language, render_letter
 from registry.console.letter_texts import KINDS, TEXTS
 from registry.messages.contacts import LANGUAGES
 from tests.console.test_console_orders import create, qr_of_letter
+from tests.ui.test_shaping import brackets_read_left_to_right
 
 CONTENT = LetterContent(
     reference="PO-ABCDEFGH", kind="passport", pickup_code="K7M2-9QXD-45",
@@ -123,9 +124,17 @@ def test_arabic_reads_right_to_left_and_keeps_the_code_left_to_right():
     assert "K7M2-9QXD-45" in [text for text, _, _ in runs]
 
 
-def test_arabic_texts_have_no_brackets_the_reordering_would_not_mirror():
-    for value in (*TEXTS["ar"].values(), *KINDS["ar"].values()):
-        assert not set(value.replace("{kind}", "")) & set("()[]{}<>«»"), value
+def test_arabic_brackets_print_the_right_way_round():
+    # The letter shapes through kiosk.ui.shaping, which mirrors brackets in
+    # right-to-left runs: read left to right as printed, each one opens first.
+    bracketed = [value for value in (*TEXTS["ar"].values(), *KINDS["ar"].values())
+                 if set(value.replace("{kind}", "")) & set("()[]{}<>«»")]
+    assert bracketed
+    for value in bracketed:
+        for line in wrap(value.format(kind=KINDS["ar"]["passport"]), "ar", 80, len):
+            assert brackets_read_left_to_right(line), unicodedata.normalize("NFKC", line)
+    # The full stop ends the sentence on the left, after the office's German name.
+    assert ".(Bürgerbüro) " in shape_line(TEXTS["ar"]["where_unknown"], "ar")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

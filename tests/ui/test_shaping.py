@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from kiosk.ui.shaping import is_rtl, shape_line, wrap
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.ui.bidi_order import MIRROR
+from kiosk.ui.shaping import ISOLATE_END, ISOLATE_START, is_rtl, shape_line, wrap
+
+CATALOG = Path(__file__).resolve().parents[2] / "kiosk" / "ui" / "locale" / "ar" / "LC_MESSAGES" / "kiosk.po"
+LRI = "\u2066"  # a left-to-right isolate (FSI picks its direction from the content)
 
 
 def codepoints(text: str) -> list[str]:
@@ -83,3 +95,111 @@ def test_wrap_measures_the_shaped_line() -> None:
     measured: list[str] = []
     wrap("سلام عليكم", "ar", 100, lambda s: measured.append(s) or len(s))
     assert measured and all("\u0633" not in s for s in measured)  # plain seen never measured
+
+
+def plain(shaped: str) -> str:
+    """Shaped Arabic back to plain letters (NFKC undoes the presentation
+    forms), still in display order: easier to read in a test than U+FExx."""
+    return unicodedata.normalize("NFKC", shaped)
+
+
+VISUAL_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", "\u00ab": "\u00bb"}
+
+
+def brackets_read_left_to_right(shown: str) -> bool:
+    """True if, read left to right as drawn, every bracket opens before it
+    closes: "(3)" is right, ")3(" is what an unmirrored right-to-left run shows."""
+    expected: list[str] = []
+    for char in shown:
+        if char in VISUAL_PAIRS:
+            expected.append(VISUAL_PAIRS[char])
+        elif char in VISUAL_PAIRS.values() and (not expected or expected.pop() != char):
+            return False
+    return not expected
+
+
+def test_brackets_in_arabic_are_drawn_mirrored() -> None:
+    # "Inspections (3)": the count reads last, on the left, inside "(...)".
+    assert plain(shape_line("عمليات الفحص (3)", "ar")) == "(3) صحفلا تايلمع"
+    assert plain(shape_line("(منخفضة، سهلة الوصول)", "ar")) == "(لوصولا ةلهس ،ةضفخنم)"
+    assert plain(shape_line("المس «ابدأ» للبدء", "ar")) == "ءدبلل «أدبا» سملا"
+
+
+def test_nested_brackets_in_arabic() -> None:
+    assert plain(shape_line("أ (ب [ج] د)", "ar")) == "(د [ج] ب) أ"
+    assert plain(shape_line("أ {ب (ج <د>)}", "ar")) == "{(<د> ج) ب} أ"
+
+
+def test_brackets_around_latin_and_digits_in_arabic() -> None:
+    # The brackets are at the paragraph's right-to-left level, their content
+    # left to right: mirrored brackets, the code unreversed inside them.
+    assert plain(shape_line("رمز (ABC-123)", "ar")) == "(ABC-123) زمر"
+    assert plain(shape_line("الخانة (12) مفتوحة", "ar")) == "ةحوتفم (12) ةناخلا"
+    assert plain(shape_line("الرمز (K7QP 29XM) صحيح", "ar")) == "حيحص (K7QP 29XM) زمرلا"
+
+
+def test_brackets_inside_a_left_to_right_isolate_are_not_mirrored() -> None:
+    # Inside an isolate that reads left to right the brackets are at an even
+    # level: drawn as typed. The isolate's own marks sit at the Arabic level.
+    shown = shape_line(f"اتصل {LRI}(0800) 123 456{ISOLATE_END}", "ar")
+    assert plain(shown) == f"{ISOLATE_END}(0800) 123 456{LRI} لصتا"
+    shown = shape_line(f"السيد {ISOLATE_START}Jones (Berlin){ISOLATE_END}", "ar")
+    assert "Jones (Berlin)" in shown
+
+
+def test_a_phone_number_in_an_isolate_still_reads_left_to_right() -> None:
+    shown = shape_line(f"اتصل بالرقم {ISOLATE_START}0800 123 456{ISOLATE_END} (مجانًا)", "ar")
+    assert "0800 123 456" in shown
+    assert brackets_read_left_to_right(shown)
+
+
+def test_brackets_in_left_to_right_languages_are_untouched() -> None:
+    for lang, text in {"de": "Fach (12) <offen> «ja» [A]", "en": "Locker (12) {x} >_<"}.items():
+        assert shape_line(text, lang) == text
+
+
+def catalog_strings() -> list[str]:
+    """Every translation (each plural form) in the kiosk's Arabic catalog."""
+    from babel.messages.pofile import read_po  # a dev dependency, as in test_catalogs
+
+    with open(CATALOG, "rb") as po:
+        messages = [message for message in read_po(po, locale="ar") if message.id]
+    return [form for message in messages
+            for form in ((message.string,) if isinstance(message.string, str) else message.string)]
+
+
+def test_every_arabic_catalog_text_with_brackets_is_drawn_right() -> None:
+    checked = []
+    for text in catalog_strings():
+        filled = re.sub(r"\{\w+\}", "12", text)  # the placeholders, as a number
+        if not set(filled) & set("()[]{}<>«»"):
+            continue
+        for line in filled.split("\n"):
+            shown = shape_line(line, "ar")
+            assert brackets_read_left_to_right(shown), (text, plain(shown))
+        checked.append(text)
+    # The catalog's bracketed texts: "Inspections ({count})", the low
+    # compartment "(...)", the help call "({name})", the «Start» button...
+    assert len(checked) >= 5
+    assert "عمليات الفحص ({count})" in checked
+
+
+TEXT = st.text(alphabet=st.sampled_from(
+    list("عملبتسهكنيدا") + list("aBz") + list("0129") + list(" -.,:/()[]{}<>«»")
+    + [ISOLATE_START, ISOLATE_END, LRI, "\u2067"]), max_size=30)
+
+
+def unmirrored(text: str) -> Counter[str]:
+    """The characters of a text, each bracket counted as its pair's opening one."""
+    return Counter(min(char, MIRROR.get(char, char)) for char in text)
+
+
+@given(TEXT)
+def test_shaping_keeps_every_character_but_mirrors(text: str) -> None:
+    # NFKC takes the joined forms (and the lam-alef ligature) back to letters.
+    assert unmirrored(plain(shape_line(text, "ar"))) == unmirrored(text)
+
+
+@given(TEXT, TEXT)
+def test_a_number_in_an_isolate_is_never_reversed(before: str, after: str) -> None:
+    assert "0800 123 456" in shape_line(f"{before}{ISOLATE_START}0800 123 456{ISOLATE_END}{after}", "ar")
