@@ -175,7 +175,7 @@ CREDENTIAL_REVOKED = "CREDENTIAL_REVOKED"
 CREDENTIAL_EXPIRED = "CREDENTIAL_EXPIRED"
 TOO_MANY_FAILURES = "TOO_MANY_FAILURES"
 # A password an administrator issued: valid for the first console sign-in only
-# (to be added to registry.proto's list with the next change of the protos).
+# (the API answers it; the console lets the user choose their own).
 PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
 CERTIFICATE_NOT_ENROLLED = "CERTIFICATE_NOT_ENROLLED"
 CREDENTIAL_MISMATCH = "CREDENTIAL_MISMATCH"

@@ -319,7 +319,8 @@ def test_the_refusal_reasons_are_the_ones_registry_proto_lists():
     reasons = {"UNAUTHENTICATED", "CREDENTIAL_INVALID", "CREDENTIAL_REVOKED",
                "CREDENTIAL_EXPIRED", "TOO_MANY_FAILURES", "CERTIFICATE_NOT_ENROLLED",
                "CREDENTIAL_MISMATCH", "ROLE_MISSING", "KIOSK_ONLY", "OFFICE_ONLY",
-               "KIOSK_ID_MISMATCH", "OTHER_OFFICE", "REASON_REQUIRED", "UNKNOWN_METHOD"}
+               "KIOSK_ID_MISMATCH", "OTHER_OFFICE", "REASON_REQUIRED", "UNKNOWN_METHOD",
+               "PASSWORD_CHANGE_REQUIRED"}
     assert {name: getattr(permissions, name) for name in reasons} == {r: r for r in reasons}
 
 
