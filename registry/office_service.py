@@ -274,6 +274,27 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             stored = tx.replay(method, request_id)
         return None if stored is None else response_type.FromString(stored)
 
+    def _change_order(self, method: str, request, response_type, change):
+        """The frame of every write to one order: a request_id seen before gets the
+        first answer again and nothing is done twice (checked before and, for a
+        double submit racing the first, inside the transaction); the reference is
+        required; ``change(tx, order)`` runs in one transaction on the order the
+        caller may act on and returns (response, outcome). The response is kept
+        for replays. Returns (response, outcome), outcome None for a replay: what
+        follows the commit (log, messages, retention) is the caller's, once."""
+        replayed = self._replayed(method, request.request_id, response_type)
+        if replayed is not None:
+            return replayed, None
+        if not request.reference:
+            raise invalid_argument("reference", "is required")
+        with self._db.transaction() as tx:
+            stored = tx.replay(method, request.request_id)
+            if stored is not None:
+                return response_type.FromString(stored), None
+            response, outcome = change(tx, self._own_order(tx, request.reference))
+            tx.remember(method, request.request_id, response.SerializeToString())
+        return response, outcome
+
     # ---------------------------------------------------------------- orders
 
     @abort_on_error
@@ -385,18 +406,9 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
     def CancelPickupOrder(
         self, request: pb.CancelPickupOrderRequest, context
     ) -> pb.CancelPickupOrderResponse:
-        method = "CancelPickupOrder"
-        replayed = self._replayed(method, request.request_id, pb.CancelPickupOrderResponse)
-        if replayed is not None:
-            return replayed
-        if not request.reference:
-            raise invalid_argument("reference", "is required")
         validation.text("reason", request.reason)
-        with self._db.transaction() as tx:
-            stored = tx.replay(method, request.request_id)
-            if stored is not None:
-                return pb.CancelPickupOrderResponse.FromString(stored)
-            order = self._own_order(tx, request.reference)
+
+        def cancel(tx, order):
             require_open(order, ORDER_NOT_CANCELLABLE,
                          " and can no longer be cancelled; only announced or deposited orders can")
             order = tx.update_order(
@@ -408,31 +420,25 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             tx.audit(current_principal().label, "order.cancelled", office_id=order.office_id,
                      target=order.reference, reason=request.reason)
             queue_resync(tx, order.kiosk_id, f"order {order.reference} cancelled")
-            response = pb.CancelPickupOrderResponse(order=order_to_proto(order))
-            tx.remember(method, request.request_id, response.SerializeToString())
-        log.info("order %s cancelled", order.reference)
-        notify_cancelled(self._notifier, order)  # messages hook
-        self._retention.run()
+            return pb.CancelPickupOrderResponse(order=order_to_proto(order)), order
+
+        response, order = self._change_order(
+            "CancelPickupOrder", request, pb.CancelPickupOrderResponse, cancel)
+        if order is not None:
+            log.info("order %s cancelled", order.reference)
+            notify_cancelled(self._notifier, order)  # messages hook
+            self._retention.run()
         return response
 
     @abort_on_error
     def ExtendPickupDeadline(
         self, request: pb.ExtendPickupDeadlineRequest, context
     ) -> pb.ExtendPickupDeadlineResponse:
-        method = "ExtendPickupDeadline"
-        replayed = self._replayed(method, request.request_id, pb.ExtendPickupDeadlineResponse)
-        if replayed is not None:
-            return replayed
-        if not request.reference:
-            raise invalid_argument("reference", "is required")
         validation.text("reason", request.reason)
         wanted = from_timestamp(request.pickup_deadline) if request.HasField(
             "pickup_deadline") else None
-        with self._db.transaction() as tx:
-            stored = tx.replay(method, request.request_id)
-            if stored is not None:
-                return pb.ExtendPickupDeadlineResponse.FromString(stored)
-            order = self._own_order(tx, request.reference)
+
+        def extend(tx, order):
             if order.status is not OrderStatus.DEPOSITED:
                 raise RegistryError(
                     grpc.StatusCode.FAILED_PRECONDITION, ORDER_NOT_EXTENDABLE,
@@ -446,27 +452,22 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                      office_id=order.office_id, target=order.reference, reason=request.reason,
                      deadline=deadline.isoformat())
             queue_resync(tx, order.kiosk_id, f"order {order.reference} has a later deadline")
-            response = pb.ExtendPickupDeadlineResponse(order=order_to_proto(order))
-            tx.remember(method, request.request_id, response.SerializeToString())
-        log.info("order %s may be collected until %s", order.reference, deadline.isoformat())
+            return pb.ExtendPickupDeadlineResponse(order=order_to_proto(order)), order
+
+        response, order = self._change_order(
+            "ExtendPickupDeadline", request, pb.ExtendPickupDeadlineResponse, extend)
+        if order is not None:
+            log.info("order %s may be collected until %s", order.reference,
+                     order.pickup_deadline.isoformat())
         return response
 
     @abort_on_error
     def MarkReturnedToCounter(
         self, request: pb.MarkReturnedToCounterRequest, context
     ) -> pb.MarkReturnedToCounterResponse:
-        method = "MarkReturnedToCounter"
-        replayed = self._replayed(method, request.request_id, pb.MarkReturnedToCounterResponse)
-        if replayed is not None:
-            return replayed
-        if not request.reference:
-            raise invalid_argument("reference", "is required")
         validation.text("reason", request.reason)
-        with self._db.transaction() as tx:
-            stored = tx.replay(method, request.request_id)
-            if stored is not None:
-                return pb.MarkReturnedToCounterResponse.FromString(stored)
-            order = self._own_order(tx, request.reference)
+
+        def mark_returned(tx, order):
             refuse_if(order, counter_return_refusal(order.status, order.deposit_time is not None))
             before = order.status
             # Ended like a cancellation: end_time starts the retention clock,
@@ -478,28 +479,22 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                      office_id=order.office_id, target=order.reference, reason=request.reason,
                      was=before.value)
             queue_resync(tx, order.kiosk_id, f"order {order.reference} returned to the counter")
-            response = pb.MarkReturnedToCounterResponse(order=order_to_proto(order))
-            tx.remember(method, request.request_id, response.SerializeToString())
-        log.info("order %s returned to the counter (was %s)", order.reference, before.value)
-        notify_returned_to_counter(self._notifier, order)  # messages hook
-        self._retention.run()
+            return pb.MarkReturnedToCounterResponse(order=order_to_proto(order)), (order, before)
+
+        response, outcome = self._change_order(
+            "MarkReturnedToCounter", request, pb.MarkReturnedToCounterResponse, mark_returned)
+        if outcome is not None:
+            order, before = outcome
+            log.info("order %s returned to the counter (was %s)", order.reference, before.value)
+            notify_returned_to_counter(self._notifier, order)  # messages hook
+            self._retention.run()
         return response
 
     @abort_on_error
     def ResendPickupReminder(
         self, request: pb.ResendPickupReminderRequest, context
     ) -> pb.ResendPickupReminderResponse:
-        method = "ResendPickupReminder"
-        replayed = self._replayed(method, request.request_id, pb.ResendPickupReminderResponse)
-        if replayed is not None:
-            return replayed  # a double submit: no second message
-        if not request.reference:
-            raise invalid_argument("reference", "is required")
-        with self._db.transaction() as tx:
-            stored = tx.replay(method, request.request_id)
-            if stored is not None:
-                return pb.ResendPickupReminderResponse.FromString(stored)
-            order = self._own_order(tx, request.reference)
+        def resend(tx, order):
             channel = reminder_channel(order)
             refuse_if(order, reminder_refusal(order.status, channel))
             if not sends_messages(self._notifier):
@@ -509,14 +504,22 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
                     " --notifier directory,messages); print the letter instead",
                     {"reference": order.reference},
                 )
+            # The audit entry's number makes the message's key: each resend is
+            # a new message, a replay of the same request_id none.
             sequence = tx.audit(current_principal().label, "order.reminder_resent",
                                 office_id=order.office_id, target=order.reference,
                                 channel=channel)
             response = pb.ResendPickupReminderResponse(order=order_to_proto(order),
                                                        channel=channel)
-            tx.remember(method, request.request_id, response.SerializeToString())
-        log.info("the reminder of order %s goes out again by %s", order.reference, channel)
-        notify_reminder(self._notifier, order, sequence)  # messages hook
+            return response, (order, sequence)
+
+        response, outcome = self._change_order(
+            "ResendPickupReminder", request, pb.ResendPickupReminderResponse, resend)
+        if outcome is not None:  # a double submit sends no second message
+            order, sequence = outcome
+            log.info("the reminder of order %s goes out again by %s", order.reference,
+                     response.channel)
+            notify_reminder(self._notifier, order, sequence)  # messages hook
         return response
 
     @abort_on_error
