@@ -776,25 +776,6 @@ class Transaction:
              "compartments": json.dumps(compartments)},
         )
 
-    def record_heartbeat(
-        self,
-        kiosk_id: str,
-        *,
-        devices: list[dict[str, Any]],
-        outbox_backlog: int,
-        compartments: list[dict[str, Any]] | None,
-        now: datetime,
-    ) -> None:
-        self._run(
-            "UPDATE kiosks SET last_seen = :now, devices = :devices, outbox_backlog = :backlog"
-            " WHERE kiosk_id = :id",
-            {"now": _text(now), "devices": json.dumps(devices), "backlog": outbox_backlog,
-             "id": kiosk_id},
-        )
-        if compartments is not None:
-            self._run("UPDATE kiosks SET compartments = :c WHERE kiosk_id = :id",
-                      {"c": json.dumps(compartments), "id": kiosk_id})
-
     def record_heartbeats(self, beats: list[Heartbeat]) -> set[str]:
         """Several kiosks' heartbeats in this one transaction (registry.batching);
         returns the kiosks that are registered, whose rows were updated. A few

@@ -193,9 +193,14 @@ class MessagesNotifier:
         """The registry's heartbeat hook: ends a kiosk_offline alarm."""
         # The heartbeat itself is in kiosks.last_seen already (the registry
         # wrote it); here only an open kiosk_offline alarm is cleared, and
-        # the worker woken only for that all-clear.
+        # the worker woken only for that all-clear. Almost every heartbeat has
+        # none to clear: a read says so without a write transaction per beat
+        # after the heartbeats' group commit.
+        scope = alarms.scope(kiosk_id, 0)
+        if not self.queue.has_uncleared((alarms.KIOSK_OFFLINE,), scope):
+            return
         with self.queue.transaction():
-            cleared = self._all_clear((alarms.KIOSK_OFFLINE,), alarms.scope(kiosk_id, 0), at)
+            cleared = self._all_clear((alarms.KIOSK_OFFLINE,), scope, at)
         if cleared:
             self.queue.wake()
 

@@ -585,6 +585,19 @@ class MessageQueue:
             )
         return Alarm.from_row(rows[0]) if rows else None
 
+    def has_uncleared(self, kinds: tuple[str, ...], scope: str) -> bool:
+        """Whether ``scope`` has an alarm of ``kinds`` not cleared yet; asked on a
+        read connection (registry.database.reading), so that the answer "no", the
+        common one, costs no write transaction."""
+        marks, params = _marks("k", kinds)
+        with self.db.reading() as tx:
+            rows = tx.query(
+                "SELECT 1 FROM oncall_alarms WHERE scope = :scope"
+                f" AND kind IN ({marks}) AND cleared_at IS NULL LIMIT 1",
+                {"scope": scope, **params},
+            )
+        return bool(rows)
+
     def clear_alarms(self, kinds: tuple[str, ...], scope: str) -> list[Alarm]:
         """The cause is gone (the kiosk reported it resolved): all-clear.
         Acknowledged alarms are cleared too; they still need the all-clear."""
