@@ -17,6 +17,19 @@ cores the registry needs. Three parts:
   load processes) call one method as fast as they can for ``--seconds``:
   calls/s and p50/p99 for Heartbeat, ReportEvents (one new event),
   SyncChanges (incremental, cursor at the head) and CreatePickupOrder.
+  First comes the **floor**: the same load processes, callers, metadata
+  (each kiosk's bearer token) and Heartbeat request against an empty
+  grpc.aio server in a process of its own (every method answered with an
+  empty message, no auth, no storage), with each method's share of it
+  (``ratio_to_floor``): how much of the budget gRPC itself takes here. For
+  every method and the floor the CPU time (utime + stime from /proc, the
+  whole process tree) within the window is divided by the calls: the
+  server's, the load processes' and, on PostgreSQL, the database server's
+  (``*_cpu_ms_per_call``); unlike calls/s, robust to other load on the
+  machine. CreatePickupOrder hashes the code twice with scrypt (n=2^14) by
+  design; it is measured again on a registry created with
+  ``serve --kdf-n 2``, the cheapest cost it accepts (a test setting), as
+  ``create_order_without_kdf_cost``: what the call costs besides its KDF.
 * **baseline**: the same unary part against the registry of other
   checkouts (``--baseline PATH``, repeatable: e.g. a `git worktree` of main
   and one of the threaded server before it), in the same run, for the ratio.

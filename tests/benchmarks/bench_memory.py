@@ -19,8 +19,17 @@ the head) over gRPC, 20 times each. ``--baseline CHECKOUT`` runs the same
 registry code of another checkout (e.g. ``git archive`` of main) on a copy of
 the database, migrated down to what that code knows, for the comparison.
 
+``--postgres URL`` (e.g. ``tools/pg-cluster start``) does the same on
+PostgreSQL, in a fresh schema migrated by this checkout: the orders are made
+inside the server by one INSERT … SELECT over generate_series, row for row
+what :func:`fill` writes for SQLite (times as the registry's ISO text), then
+VACUUM ANALYZE; results go to ``memory_postgresql.json``. The registry's RSS
+there is its own process only, the database server's memory is apart. In
+both, the full sync is checked to bring the kiosk's own open orders and
+nothing else (``only_own_open_orders``).
+
     .venv/bin/python -m tests.benchmarks.bench_memory [--orders 1000000] [--kiosks 2000]
-        [--baseline PATH]
+        [--baseline PATH] [--postgres URL]
     tools/bench memory
 """
 
@@ -44,7 +53,7 @@ from common.credentials import KdfParams
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.benchmarks.bench_fleet_scale import Postgres, _fleet
-from tests.benchmarks.common import write_result
+from tests.benchmarks.common import cpu_between, tree_cpu_seconds, write_result
 from tests.benchmarks.fleet_client import (
     REGISTRY_STATE_ENV,
     credentials_for,
@@ -179,14 +188,22 @@ def fill_postgres(url: str, state_dir: Path, orders: int, kiosks: int,
 
 
 def sync_latencies(target: str, kiosk_id: str, runs: int = 20,
-                   expected: list[str] | None = None) -> dict:
+                   expected: list[str] | None = None, server_pid: int | None = None) -> dict:
+    """A kiosk's full and incremental sync, ``runs`` of each; with ``server_pid``, also the
+    registry's CPU time while each ran (robust to other load on the machine)."""
     credentials = credentials_for("kiosk", kiosk_id)
     channel = grpc.insecure_channel(target)
     stub = pb_grpc.KioskServiceStub(channel)
     md = credentials.metadata
     full, incremental, orders_sent = [], [], 0
+    cpu: dict[str, list[float]] = {"full": [], "incremental": []}
+
+    def server_cpu() -> dict[int, float]:
+        return tree_cpu_seconds(server_pid) if server_pid else {}
+
     cursor = ""
     for _ in range(runs):
+        cpu_before = server_cpu()
         began = time.perf_counter()
         cursor, orders_sent, references = "", 0, []
         while True:
@@ -198,11 +215,15 @@ def sync_latencies(target: str, kiosk_id: str, runs: int = 20,
             if not reply.has_more:
                 break
         full.append(time.perf_counter() - began)
-    for _ in range(runs):
+        cpu["full"].append(cpu_between(cpu_before, server_cpu()))
+        # Interleaved with the full ones, so both see the same load (the registry may
+        # still be letting go of the fleet's streams when this starts).
+        cpu_before = server_cpu()
         began = time.perf_counter()
         stub.SyncChanges(pb.SyncChangesRequest(kiosk_id=kiosk_id, cursor=cursor), timeout=60,
                          metadata=md)
         incremental.append(time.perf_counter() - began)
+        cpu["incremental"].append(cpu_between(cpu_before, server_cpu()))
     channel.close()
 
     def ms(values: list[float]) -> dict:
@@ -212,6 +233,11 @@ def sync_latencies(target: str, kiosk_id: str, runs: int = 20,
 
     result = {"full_sync": {**ms(full), "orders_sent": orders_sent},
               "incremental_sync": ms(incremental)}
+    if server_pid:
+        for kind in ("full", "incremental"):
+            # A mean: /proc counts in clock ticks (10 ms), more than one sync takes.
+            result[f"{kind}_sync"]["server_cpu_ms_mean"] = round(
+                sum(cpu[kind]) * 1000 / len(cpu[kind]), 2)
     if expected is not None:
         # Sane only if a full sync brings this kiosk's open orders and nothing else.
         result["full_sync"]["only_own_open_orders"] = sorted(references) == sorted(expected)
@@ -272,7 +298,8 @@ def measure(workdir: Path, tokens: dict, open_orders: dict, args, label: str,
                   f"{result['fleet']['while_streaming']}; sync p99 {fleet['sync']['p99_ms']} ms",
                   flush=True)
         result["sync"] = sync_latencies(registry.address, KIOSK_IDS.format(0),
-                                        expected=open_orders.get(KIOSK_IDS.format(0), []))
+                                        expected=open_orders.get(KIOSK_IDS.format(0), []),
+                                        server_pid=registry.pid)
         result["collections"] = collections(registry.address, open_orders, args.collections)
         result["after_collections"] = mib(registry.rss_kib())
         print(f"  [{label}] sync {result['sync']}; {result['collections']}; after them "
