@@ -26,7 +26,9 @@ cores the registry needs. Three parts:
   whole process tree) within the window is divided by the calls: the
   server's, the load processes' and, on PostgreSQL, the database server's
   (``*_cpu_ms_per_call``); unlike calls/s, robust to other load on the
-  machine. CreatePickupOrder hashes the code twice with scrypt (n=2^14) by
+  machine. ``cpu_bound_ceiling_calls_per_s`` is the cores divided by all
+  of that CPU per call: what this machine could carry at best, load
+  generator included (the registry's one Python process may carry less). CreatePickupOrder hashes the code twice with scrypt (n=2^14) by
   design; it is measured again on a registry created with
   ``serve --kdf-n 2``, the cheapest cost it accepts (a test setting), as
   ``create_order_without_kdf_cost``: what the call costs besides its KDF.
@@ -345,6 +347,11 @@ def _measure(pool, target: str, method: str, seconds: float, callers: list[tuple
             cpu_between(before[name], after[name]) * 1000 / calls, 3)
     result["load_cpu_ms_per_call"] = round(
         sum(share["load_cpu_s"] for share in shares) * 1000 / calls, 3)
+    # What the machine's cores could carry if the calls were CPU-bound, the load generator
+    # included: derived from CPU time, so it holds on a busy machine where calls/s does not.
+    spent = sum(v for k, v in result.items() if k.endswith("_cpu_ms_per_call"))
+    result["cpu_bound_ceiling_calls_per_s"] = round((os.cpu_count() or 1) * 1000
+                                                    / max(0.001, spent))
     return result
 
 
@@ -352,7 +359,8 @@ def _print_method(label: str, r: dict) -> None:
     cpu = "  ".join(f"{key.removesuffix('_cpu_ms_per_call')} CPU {value} ms/call"
                     for key, value in r.items() if key.endswith("_cpu_ms_per_call"))
     print(f"  {label:17} {r['calls_per_s']:8.1f} calls/s  p50 {r['p50_ms']} ms  "
-          f"p99 {r['p99_ms']} ms  errors {r['errors']}  {cpu}", flush=True)
+          f"p99 {r['p99_ms']} ms  errors {r['errors']}  {cpu}  (CPU-bound ceiling "
+          f"{r['cpu_bound_ceiling_calls_per_s']}/s)", flush=True)
 
 
 def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
