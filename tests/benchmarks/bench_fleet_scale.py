@@ -17,6 +17,21 @@ cores the registry needs. Three parts:
   load processes) call one method as fast as they can for ``--seconds``:
   calls/s and p50/p99 for Heartbeat, ReportEvents (one new event),
   SyncChanges (incremental, cursor at the head) and CreatePickupOrder.
+  First comes the **floor**: the same load processes, callers, metadata
+  (each kiosk's bearer token) and Heartbeat request against an empty
+  grpc.aio server in a process of its own (every method answered with an
+  empty message, no auth, no storage), with each method's share of it
+  (``ratio_to_floor``): how much of the budget gRPC itself takes here. For
+  every method and the floor the CPU time (utime + stime from /proc, the
+  whole process tree) within the window is divided by the calls: the
+  server's, the load processes' and, on PostgreSQL, the database server's
+  (``*_cpu_ms_per_call``); unlike calls/s, robust to other load on the
+  machine. ``cpu_bound_ceiling_calls_per_s`` is the cores divided by all
+  of that CPU per call: what this machine could carry at best, load
+  generator included (the registry's one Python process may carry less). CreatePickupOrder hashes the code twice with scrypt (n=2^14) by
+  design; it is measured again on a registry created with
+  ``serve --kdf-n 2``, the cheapest cost it accepts (a test setting), as
+  ``create_order_without_kdf_cost``: what the call costs besides its KDF.
 * **baseline**: the same unary part against the registry of other
   checkouts (``--baseline PATH``, repeatable: e.g. a `git worktree` of main
   and one of the threaded server before it), in the same run, for the ratio.
@@ -55,7 +70,7 @@ import grpc
 from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.benchmarks.bench_fleet import percentiles_ms
-from tests.benchmarks.common import write_result
+from tests.benchmarks.common import cpu_between, tree_cpu_seconds, write_result
 from tests.benchmarks.fleet_client import (
     REGISTRY_DB_ENV,
     REGISTRY_STATE_ENV,
@@ -64,6 +79,7 @@ from tests.benchmarks.fleet_client import (
     credentials_for,
     enrol_fleet,
     layout,
+    start_floor_server,
     start_registry,
 )
 
@@ -291,8 +307,16 @@ async def _hammer_share(target: str, method: str, seconds: float, callers: list[
         finally:
             await channel.close()
 
+    async def own_cpu() -> float:
+        """This load process's CPU seconds (every thread) within the measured window."""
+        await asyncio.sleep(max(0.0, context["start"] - time.time()))
+        began = time.process_time()
+        await asyncio.sleep(max(0.0, context["start"] + seconds - time.time()))
+        return time.process_time() - began
+
+    cpu = asyncio.create_task(own_cpu())
     await asyncio.gather(*(caller(*c) for c in callers))
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "load_cpu_s": await cpu}
 
 
 def _hammer_process(args: tuple) -> dict:
@@ -301,9 +325,50 @@ def _hammer_process(args: tuple) -> dict:
     return asyncio.run(_hammer_share(target, method, seconds, callers, context))
 
 
+def _measure(pool, target: str, method: str, seconds: float, callers: list[tuple],
+             context: dict, tokens: dict, watched: dict[str, int]) -> dict:
+    """One method's run: calls/s, latency, and the CPU time of the ``watched`` process
+    trees (name → pid) and of the load processes within the window, per call."""
+    jobs = [(target, method, seconds, callers[p::LOAD_PROCESSES], context, tokens)
+            for p in range(LOAD_PROCESSES)]
+    pending = pool.map_async(_hammer_process, jobs)
+    time.sleep(max(0.0, context["start"] - time.time()))
+    before = {name: tree_cpu_seconds(pid) for name, pid in watched.items()}
+    time.sleep(max(0.0, context["start"] + seconds - time.time()))
+    after = {name: tree_cpu_seconds(pid) for name, pid in watched.items()}
+    shares = pending.get(timeout=seconds + 600)
+    flat = [x for share in shares for x in share["latencies"]]
+    errors = [e for share in shares for e in share["errors"]]
+    calls = max(1, len(flat))
+    result = {"calls": len(flat), "calls_per_s": round(len(flat) / seconds, 1),
+              **percentiles_ms(flat), "errors": len(errors), "error_codes": sorted(set(errors))}
+    for name in watched:
+        result[f"{name}_cpu_ms_per_call"] = round(
+            cpu_between(before[name], after[name]) * 1000 / calls, 3)
+    result["load_cpu_ms_per_call"] = round(
+        sum(share["load_cpu_s"] for share in shares) * 1000 / calls, 3)
+    # What the machine's cores could carry if the calls were CPU-bound, the load generator
+    # included: derived from CPU time, so it holds on a busy machine where calls/s does not.
+    spent = sum(v for k, v in result.items() if k.endswith("_cpu_ms_per_call"))
+    result["cpu_bound_ceiling_calls_per_s"] = round((os.cpu_count() or 1) * 1000
+                                                    / max(0.001, spent))
+    return result
+
+
+def _print_method(label: str, r: dict) -> None:
+    cpu = "  ".join(f"{key.removesuffix('_cpu_ms_per_call')} CPU {value} ms/call"
+                    for key, value in r.items() if key.endswith("_cpu_ms_per_call"))
+    print(f"  {label:17} {r['calls_per_s']:8.1f} calls/s  p50 {r['p50_ms']} ms  "
+          f"p99 {r['p99_ms']} ms  errors {r['errors']}  {cpu}  (CPU-bound ceiling "
+          f"{r['cpu_bound_ceiling_calls_per_s']}/s)", flush=True)
+
+
 def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
-           methods=("heartbeat", "report_events", "sync_incremental", "create_order")) -> dict:
-    """Each of ``methods`` with ``concurrency`` callers over the load processes."""
+           methods=("heartbeat", "report_events", "sync_incremental", "create_order"),
+           watched: dict[str, int] | None = None, floor: bool = True) -> dict:
+    """Each of ``methods`` with ``concurrency`` callers over the load processes; first the
+    same load (Heartbeat's callers, metadata and request) against an empty grpc.aio server
+    in a process of its own: the floor that gRPC itself sets on this machine."""
     setup = grpc.insecure_channel(target)
     kiosk_stub = pb_grpc.KioskServiceStub(setup)
     kiosk_names = [f"unary-{n:03d}" for n in range(concurrency)]
@@ -316,26 +381,56 @@ def _unary(target: str, seconds: float, concurrency: int, tokens: dict,
     setup.close()
     ctx = multiprocessing.get_context("spawn")
     results = {}
+
+    def context() -> dict:
+        return {"cursor": head.next_cursor, "kiosk": kiosk_names[0],
+                "start": time.time() + 3.0}  # after every process has connected
+
     with ctx.Pool(LOAD_PROCESSES) as pool:
+        if floor:
+            empty = start_floor_server()
+            try:
+                results["floor"] = _measure(
+                    pool, empty.address, "heartbeat", seconds,
+                    [("kiosk", name) for name in kiosk_names], context(), tokens,
+                    {"server": empty.pid})
+            finally:
+                empty.stop()
+            _print_method("floor (empty)", results["floor"])
         for method in methods:
             if method == "create_order":
                 callers = [("office", "bench")] * concurrency
             else:
                 callers = [("kiosk", name) for name in kiosk_names]
-            context = {"cursor": head.next_cursor, "kiosk": kiosk_names[0],
-                       "start": time.time() + 3.0}  # after every process has connected
-            jobs = [(target, method, seconds, callers[p::LOAD_PROCESSES], context, tokens)
-                    for p in range(LOAD_PROCESSES)]
-            shares = pool.map(_hammer_process, jobs)
-            flat = [x for share in shares for x in share["latencies"]]
-            errors = [e for share in shares for e in share["errors"]]
-            results[method] = {"calls": len(flat), "calls_per_s": round(len(flat) / seconds, 1),
-                               **percentiles_ms(flat), "errors": len(errors),
-                               "error_codes": sorted(set(errors))}
-            print(f"  {method:17} {results[method]['calls_per_s']:8.1f} calls/s  "
-                  f"p50 {results[method]['p50_ms']} ms  p99 {results[method]['p99_ms']} ms  "
-                  f"errors {results[method]['errors']}", flush=True)
+            results[method] = _measure(pool, target, method, seconds, callers, context(),
+                                       tokens, watched or {})
+            _print_method(method, results[method])
+    if floor:
+        results["ratio_to_floor"] = _floor_ratios(results, methods)
+        print(f"  calls/s and server CPU per call, relative to the floor: "
+              f"{json.dumps(results['ratio_to_floor'])}", flush=True)
     return results
+
+
+def _floor_ratios_into(ratios: dict, results: dict, key: str) -> None:
+    ratios[key] = _floor_ratios({"floor": results["floor"], key: results[key]}, (key,))[key]
+    print(f"  {key}: {json.dumps(ratios[key])} of the floor", flush=True)
+
+
+def _floor_ratios(results: dict, methods) -> dict:
+    """Each method's throughput as a share of the floor's, and its server CPU per call as a
+    multiple of the empty server's."""
+    floor = results["floor"]
+    ratios = {}
+    for method in methods:
+        r = results[method]
+        ratios[method] = {
+            "calls_per_s": round(r["calls_per_s"] / max(0.1, floor["calls_per_s"]), 3),
+            "server_cpu_per_call": round(
+                r.get("server_cpu_ms_per_call", 0.0)
+                / max(0.001, floor["server_cpu_ms_per_call"]), 2),
+        }
+    return ratios
 
 
 UNARY_METHODS = ("heartbeat", "report_events", "sync_incremental", "create_order")
@@ -371,6 +466,13 @@ class Postgres:
                        stdout=subprocess.DEVNULL)
         return url
 
+    def server_pid(self) -> int:
+        """The postmaster's pid: its process tree is every backend, the registry's too."""
+        with self._admin.connect() as conn:
+            backend = conn.execute(self._sa.text("SELECT pg_backend_pid()")).scalar_one()
+        stat = Path(f"/proc/{backend}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[1])  # field 4, the parent
+
     def close(self) -> None:
         with self._admin.connect() as conn:
             for schema in self.schemas:
@@ -378,14 +480,16 @@ class Postgres:
         self._admin.dispose()
 
 
-def _start(workdir: Path, postgres: Postgres | None, checkout: str | None = None):
-    """A registry of this checkout (or ``checkout``, its packages first on PYTHONPATH)."""
+def _start(workdir: Path, postgres: Postgres | None, checkout: str | None = None,
+           extra: tuple[str, ...] = ()):
+    """A registry of this checkout (or ``checkout``, its packages first on PYTHONPATH);
+    ``extra``: more `kiosk-registry serve` options."""
     saved = os.environ.get("PYTHONPATH")
     if checkout is not None:  # the other checkout's registry and protobuf packages first
         os.environ["PYTHONPATH"] = f"{checkout}{os.pathsep}{Path(checkout) / 'protos'}"
     try:
         database = postgres.fresh(os.environ.get("PYTHONPATH")) if postgres else None
-        return start_registry(workdir, database=database)
+        return start_registry(workdir, *extra, database=database)
     finally:
         if checkout is not None:
             if saved is None:
@@ -396,19 +500,46 @@ def _start(workdir: Path, postgres: Postgres | None, checkout: str | None = None
 
 def _unary_run(workdir: Path, seconds: float, concurrency: int, label: str,
                checkout: str | None = None, methods=UNARY_METHODS,
-               postgres: Postgres | None = None) -> dict:
+               postgres: Postgres | None = None, extra: tuple[str, ...] = (),
+               floor: bool = True) -> dict:
     workdir.mkdir()
-    registry = _start(workdir, postgres, checkout)
+    registry = _start(workdir, postgres, checkout, extra)
     try:
         names = [f"unary-{n:03d}" for n in range(concurrency)]
         tokens = enrol_fleet(os.environ[REGISTRY_DB_ENV], names)
         print(f"== unary ({label}): {concurrency} callers, {seconds:g} s per method", flush=True)
-        result = _unary(registry.address, seconds, concurrency, tokens, methods)
+        watched = {"server": registry.pid}
+        if postgres is not None:
+            watched["database"] = postgres.server_pid()
+        result = _unary(registry.address, seconds, concurrency, tokens, methods, watched, floor)
         result["registry_memory_kib"] = registry.rss_kib()
         result["registry_threads"] = registry.threads()
+        result["kdf"] = _kdf_of_registry()
         return result
     finally:
         registry.stop()
+
+
+def _kdf_of_registry() -> dict:
+    """The credential policy's scrypt parameters of the registry under test, as stored (read
+    with plain SQL: this checkout's code would migrate a baseline's older schema)."""
+    import sqlalchemy as sa
+
+    from registry.storage.location import locate
+
+    engine = locate(os.environ[REGISTRY_DB_ENV]).engine()
+    try:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(
+                "SELECT key, value FROM meta WHERE key IN ('kdf_n', 'kdf_r', 'kdf_p')")).all())
+    finally:
+        engine.dispose()
+    return {f"scrypt_{key[-1]}": int(value) for key, value in sorted(rows.items())}
+
+
+# The cheapest scrypt cost `kiosk-registry serve --kdf-n` accepts for a new database
+# (registry.cli: a power of two of at least 2; "for tests only").
+CHEAPEST_KDF_N = 2
 
 
 def _run_all(args, workdir: Path, methods, postgres, result: dict) -> None:
@@ -442,6 +573,21 @@ def _run_all(args, workdir: Path, methods, postgres, result: dict) -> None:
     if not args.skip_unary:
         result["unary"] = _unary_run(workdir / "unary", args.seconds, args.concurrency,
                                      "this checkout", methods=methods, postgres=postgres)
+        if "create_order" in methods:
+            # CreatePickupOrder hashes the code twice with scrypt (n=2^14) by design; on a
+            # registry created with the cheapest cost it accepts, what is left is the call.
+            cheap = _unary_run(workdir / "unary_cheapest_kdf", args.seconds, args.concurrency,
+                               f"this checkout, --kdf-n {CHEAPEST_KDF_N}",
+                               methods=("create_order",), postgres=postgres,
+                               extra=("--kdf-n", str(CHEAPEST_KDF_N)), floor=False)
+            result["unary"]["create_order_without_kdf_cost"] = {
+                "label": "CreatePickupOrder without its KDF cost: a registry created with "
+                         f"`serve --kdf-n {CHEAPEST_KDF_N}` (scrypt n={CHEAPEST_KDF_N}, r=8, "
+                         "p=1), not a deployable setting",
+                "kdf": cheap["kdf"], **cheap["create_order"]}
+            ratios = result["unary"].get("ratio_to_floor")
+            if ratios is not None:
+                _floor_ratios_into(ratios, result["unary"], "create_order_without_kdf_cost")
     for n, checkout in enumerate(args.baseline if not args.skip_unary else []):
         checkout = str(Path(checkout).resolve())
         key = "unary_baseline" if n == 0 else f"unary_baseline_{n + 1}"

@@ -60,3 +60,58 @@ def summary_ms(seconds: list[float]) -> dict[str, float]:
         "p95_ms": round(p95 * 1000, 3),
         "runs": len(ordered),
     }
+
+
+# ------------------------------------------------------------- CPU time
+
+_CLOCK_TICKS = None
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            found.extend(int(child) for child in text)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads), s; 0 if it is gone."""
+    import os
+
+    global _CLOCK_TICKS
+    if _CLOCK_TICKS is None:
+        _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # fields 14 and 15 of stat
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of ``pid`` and of every live descendant, by pid.
+
+    Kept per pid so that a window's figure (see :func:`cpu_between`) counts
+    only what each process spent in it, including processes that appeared
+    during it, and not the CPU of children that ended before it (cutime).
+    """
+    seen: dict[int, float] = {}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen[current] = process_cpu_seconds(current)
+        todo.extend(_children(current))
+    return seen
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a process tree spent between two :func:`tree_cpu_seconds` readings."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())

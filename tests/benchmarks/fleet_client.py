@@ -293,17 +293,78 @@ class SimulatedKiosk:
 
 
 def start_registry_of(workdir: Path, pythonpath: str | None, *extra: str,
-                      start_timeout: float = 60) -> RegistryProcess:
+                      database: str | None = None, start_timeout: float = 60) -> RegistryProcess:
     """:func:`start_registry` running the registry package of another checkout first on
     ``PYTHONPATH`` (None: this one), for before/after comparisons."""
     saved = os.environ.get("PYTHONPATH")
     if pythonpath is not None:
         os.environ["PYTHONPATH"] = pythonpath
     try:
-        return start_registry(workdir, *extra, start_timeout=start_timeout)
+        return start_registry(workdir, *extra, database=database, start_timeout=start_timeout)
     finally:
         if pythonpath is not None:
             if saved is None:
                 os.environ.pop("PYTHONPATH")
             else:
                 os.environ["PYTHONPATH"] = saved
+
+
+# ------------------------------------------------------- the gRPC floor
+
+class _EmptyHandler(grpc.GenericRpcHandler):
+    """Answers every unary method with an empty message: no auth, no storage, no work."""
+
+    def service(self, handler_call_details):
+        return grpc.unary_unary_rpc_method_handler(_empty_reply)  # raw bytes in and out
+
+
+async def _empty_reply(request: bytes, context) -> bytes:
+    return b""  # parses as the empty message of any response type
+
+
+async def _serve_floor(port_queue, stop) -> None:
+    # As the registry builds its grpc.aio server (registry.server.create_server),
+    # minus everything that is the registry's own.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server.add_generic_rpc_handlers((_EmptyHandler(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    port_queue.put(port)
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    await server.stop(grace=None)
+
+
+def _floor_process(port_queue, stop) -> None:
+    asyncio.run(_serve_floor(port_queue, stop))
+
+
+@dataclass
+class FloorServer:
+    """An empty grpc.aio server in a process of its own: what any unary call costs at least."""
+
+    process: object
+    address: str
+    _stop: object
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.process.join(timeout=15)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def start_floor_server() -> FloorServer:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # gRPC's threads do not survive a fork
+    port_queue, stop = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=_floor_process, args=(port_queue, stop), daemon=True)
+    process.start()
+    port = port_queue.get(timeout=60)
+    return FloorServer(process, f"127.0.0.1:{port}", stop)
