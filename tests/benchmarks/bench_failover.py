@@ -345,7 +345,12 @@ class FailoverKiosk:
         if not self.registered:
             self.client.register([], "bench-failover")
             self.registered = True
+        if failures > 0:
+            self._heartbeat()  # back after a failure: the heartbeat first, as Uplink.step
         self._flush(everything=failures > 0)
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
         now = time.monotonic()
         if self.heartbeats.due(now):
             target = self.client.target
