@@ -285,7 +285,8 @@ class RegistryClient:
 
     def _call_alone(self, name: str, request):
         while True:
-            self._hold()
+            if name not in failover.NEVER_SHED:
+                self._hold()
             stub, generation = self._current()
             with self._lock:
                 timeout = failover.call_timeout(self.timeout, self._overloads)
@@ -370,8 +371,7 @@ class RegistryClient:
 
     def commands(self) -> Iterator[pb.RemoteCommand]:
         """Blocks and yields remote commands until the stream breaks."""
-        self._hold()
-        stub, generation = self._current()
+        stub, generation = self._current()  # never held: a registry does not shed streams
         stream = stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
         with self._lock:
             self._stream, self._stream_generation = stream, generation

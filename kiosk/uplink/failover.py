@@ -46,6 +46,10 @@ REFUSED_SECONDS = 30.0
 # times the configured one: a call that only needed a little more time does
 # not end as one more DEADLINE_EXCEEDED, its work done for nothing.
 DEADLINE_GROWTH_CAP = 4
+# Calls a registry never sheds (registry.admission: they are how a kiosk
+# gets back online and receives its commands): not held back by another
+# call's retry hint.
+NEVER_SHED = frozenset({"Heartbeat", "AcknowledgeCommands", "StreamCommands"})
 # The trailing metadata in which a shedding registry says when to try again.
 RETRY_AFTER_KEY = "retry-after-ms"
 

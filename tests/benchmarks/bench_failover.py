@@ -5,9 +5,9 @@ throwaway cluster of the benchmark's own, ``tools/pg-cluster`` with
 ``PG_CLUSTER_DIR`` in a temporary folder, or a fresh schema of ``--postgres-url``).
 N simulated kiosks, spread over load processes, are given both addresses.
 Each one is the kiosk's own gRPC client (``kiosk.uplink.client.RegistryClient``:
-it starts at the address ``failover.first_target`` picks and moves to the next
-when a call fails with UNAVAILABLE or DEADLINE_EXCEEDED) on a connection of its
-own, driven the way ``kiosk.uplink.worker.Uplink`` drives it: one thread
+it starts at the address ``failover.first_target`` picks, moves to the next
+when its instance is unreachable and waits out one that is busy,
+``failover.moves_on``) on a connection of its own, driven the way ``kiosk.uplink.worker.Uplink`` drives it: one thread
 reports its outbox and heartbeats, registering again when an instance does not
 know it (the setup registered the fleet; ``failover.Heartbeats`` says
 when), waiting ``failover.backoff_delay`` after a failure; a second thread
@@ -30,7 +30,10 @@ Measured and checked afterwards in the database:
   ``order.deposited`` and one ``order.handed_over`` audit entry, status
   collected, its deposit time the deposit event's);
 * commands: every command sent around the kill reached its kiosk's stream
-  (and how long after it was sent).
+  (and how long after it was sent);
+* the survivor: its calls per second per RPC and status code, and its CPU
+  share, before the kill, in the 10 s after it and until the end (its
+  /metrics and /proc).
 
     .venv/bin/python -m tests.benchmarks.bench_failover [--kiosks 200,1000]
         [--postgres-url URL] [--event-interval 10] [--after-kill 30]
