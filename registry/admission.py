@@ -51,7 +51,7 @@ BULK_METHODS = frozenset({"ReportEvents", "SyncChanges", "ReportAuditEntries"})
 # How long a call may wait for a slot at most, and at most which share of
 # its remaining deadline: a kiosk told "busy, come back in a second" early
 # costs less than one whose call expires in the queue.
-MAX_QUEUE_SECONDS = 1.0
+MAX_QUEUE_SECONDS = 2.0
 QUEUE_SHARE_OF_DEADLINE = 0.5
 # The retry hint's bounds (milliseconds).
 MIN_RETRY_AFTER_MS = 250

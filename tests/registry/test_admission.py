@@ -48,10 +48,11 @@ def test_bulk_calls_leave_the_reserved_slots_to_the_others():
     assert may_take_slot(PRIORITY, 7, 8, 2) and not may_take_slot(PRIORITY, 8, 8, 2)
 
 
-def test_a_call_waits_for_a_slot_at_most_half_its_deadline_and_a_second():
+def test_a_call_waits_for_a_slot_at_most_half_its_deadline_and_a_bound():
     assert queue_budget(None) == MAX_QUEUE_SECONDS
     assert queue_budget(30.0) == MAX_QUEUE_SECONDS
     assert queue_budget(1.0) == 0.5
+    assert queue_budget(3.0) == min(MAX_QUEUE_SECONDS, 1.5)
     assert queue_budget(-1.0) == 0.0
 
 
