@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.credentials import KdfParams
+from registry.admission import Admission, AdmissionInterceptor
 from registry.aio_calls import in_thread
 from registry.auth import AuthInterceptor, Gate, Guard
 from registry.database import RegistryDatabase
@@ -238,6 +239,10 @@ def create_server(
     guard = Guard(db)
     purge = Retention(db, notifier, retention or RetentionPolicy())
     executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="registry")
+    # As many unary calls at once as there are pool threads: the rest wait
+    # briefly for a slot or are shed with a retry hint (registry.admission),
+    # rather than queue in the pool until their deadlines pass.
+    admission = Admission(max_workers)
     kiosk_servicer = KioskServicer(
         db, notifier, office_contact, stopping, guard, purge,
         stream_poll_seconds=stream_poll_seconds, wakeup=wakeup, executor=executor,
@@ -253,8 +258,10 @@ def create_server(
         # checks and reflection. Synchronous handlers run in `executor`.
         server = grpc.aio.server(
             migration_thread_pool=executor,
-            # Metrics first, so refused calls are counted too.
-            interceptors=[metrics.interceptor(), AuthInterceptor(gate, executor)],
+            # Metrics first, so refused and shed calls are counted too;
+            # admission before authentication, so a shed call costs no check.
+            interceptors=[metrics.interceptor(), AdmissionInterceptor(admission),
+                          AuthInterceptor(gate, executor)],
             options=[("grpc.so_reuseport", 0)],
         )
         registry_pb2_grpc.add_KioskServiceServicer_to_server(kiosk_servicer, server)
@@ -285,6 +292,7 @@ def create_server(
         server, port, db, health_servicer, kiosk_servicer, stopping, purge,
         event_loop=event_loop, executor=executor, wakeup=wakeup,
     )
+    registry_server.admission = admission
     registry_server.metrics = metrics  # served over HTTP by `kiosk-registry serve` (fleetops)
     # The same application services behind other front doors (web console, HTTP API).
     registry_server.office = office_servicer

@@ -84,6 +84,13 @@ def _translate(error: grpc.RpcError) -> RegistryError:
     return RegistryRejected(f"registry refused ({code.name}): {details}", reason, metadata)
 
 
+def _trailing(error: grpc.RpcError):
+    try:
+        return error.trailing_metadata() or ()
+    except Exception:  # an error raised before the call had any (not a grpc.Call)
+        return ()
+
+
 # Every call on a channel left behind has ended by then (calls time out after
 # `timeout` seconds, a stream is cancelled when the client moves).
 RETIRED_CHANNEL_SECONDS = 30.0
@@ -149,6 +156,20 @@ class RegistryClient:
         self._retired: list[tuple[float, str, grpc.Channel, object]] = []
         self._stream = None
         self._stream_generation = -1
+        # Per address: time.monotonic() of its last answer and of its last
+        # refused connection (None: never), for failover.moves_on/next_target.
+        self._answered: list[float | None] = [None] * len(self.targets)
+        self._refused: list[float | None] = [None] * len(self.targets)
+        # An overloaded instance (failover.OVERLOADED): how many overload
+        # failures in a row (the next deadline grows with them), and until
+        # when no call goes out at all (its retry hint, jittered).
+        self._overloads = 0
+        self._hold_until = 0.0
+        # One unary call in flight per kiosk: the uplink's two threads
+        # (outbox and heartbeat; command acknowledgements) take turns, so a
+        # kiosk never adds a second call to an instance that is struggling.
+        self._in_flight = threading.Lock()
+        self._closing = threading.Event()
         # (server_time, time.monotonic() at receipt) of the last Register/Heartbeat reply.
         self.last_server_time: tuple[datetime, float] | None = None
 
@@ -171,23 +192,58 @@ class RegistryClient:
         with self._lock:
             return self._stub, self._generation
 
+    def _answer(self, generation: int) -> None:
+        """The instance of ``generation`` answered (any reply, even a refusal)."""
+        with self._lock:
+            if generation == self._generation:
+                self._answered[self._index] = time.monotonic()
+                self._overloads = 0
+
+    def _note_failure(self, generation: int, error: grpc.RpcError) -> None:
+        """What a failed call tells about its instance, before _fail_over decides."""
+        code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+        now = time.monotonic()
+        with self._lock:
+            if generation != self._generation:
+                return
+            if code.name in failover.UNREACHABLE:
+                self._refused[self._index] = now
+            elif failover.overloaded(code.name):
+                self._overloads += 1
+                hint = None
+                if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    self._answered[self._index] = now  # it shed the call: it is alive
+                    hint = failover.retry_after(_trailing(error))
+                self._hold_until = max(self._hold_until, now + failover.overload_pause(
+                    hint, self._overloads, cap=self.timeout * failover.DEADLINE_GROWTH_CAP))
+
     def _fail_over(self, generation: int, code: grpc.StatusCode) -> None:
         """Moves to the next address, once per failure of the current one
-        (the heartbeat and the command stream may both notice it)."""
-        if len(self.targets) < 2 or not failover.moves_on(code.name):
+        (the heartbeat and the command stream may both notice it), unless
+        the failure says the instance is alive but busy (failover.moves_on)
+        or every other address refused connections moments ago."""
+        if len(self.targets) < 2:
             return
         now = time.monotonic()
         with self._lock:
             if generation != self._generation:
                 return  # the other thread moved already
+            answered = self._answered[self._index]
+            if not failover.moves_on(code.name, None if answered is None else now - answered):
+                return
+            refused_ago = [None if t is None else now - t for t in self._refused]
+            following = failover.next_target(self._index, len(self.targets), refused_ago)
+            if following == self._index:
+                return  # nowhere better to go: wait here
             # The old channel is closed later, not now: the other thread may be
             # starting a call on it this instant, and closing a channel under a
             # starting call crashed gRPC's client (SIGSEGV, in bench_failover).
             self._retired.append((now, self.target, self._channel, self._stub))
             due = [c for t, _, c, _ in self._retired if now - t >= RETIRED_CHANNEL_SECONDS]
             self._retired = [r for r in self._retired if now - r[0] < RETIRED_CHANNEL_SECONDS]
-            self._index = failover.next_target(self._index, len(self.targets))
+            self._index = following
             self._generation += 1
+            self._overloads, self._hold_until = 0, 0.0  # that was the other instance's
             # Back to an instance left moments ago (a slow survivor and a dead
             # instance, in turn): its connection is still there, use it
             # rather than open one more on a registry that is struggling.
@@ -205,6 +261,7 @@ class RegistryClient:
             channel.close()
 
     def close(self) -> None:
+        self._closing.set()
         with self._lock:  # closed outside the lock: a closing channel may call back
             channels = [self._channel, *(retired[2] for retired in self._retired)]
             self._retired = []
@@ -215,12 +272,30 @@ class RegistryClient:
         with self._lock:
             return generation != self._generation
 
+    def _hold(self) -> None:
+        """Waits out an overloaded instance's pause (its retry hint) before a call."""
+        with self._lock:
+            wait = self._hold_until - time.monotonic()
+        if wait > 0 and self._closing.wait(wait):
+            raise RegistryUnavailable("registry client closed")
+
     def _call(self, name: str, request):
+        with self._in_flight:
+            return self._call_alone(name, request)
+
+    def _call_alone(self, name: str, request):
         while True:
+            if name not in failover.NEVER_SHED:
+                self._hold()
             stub, generation = self._current()
+            with self._lock:
+                timeout = failover.call_timeout(self.timeout, self._overloads)
             try:
-                return getattr(stub, name)(request, timeout=self.timeout)
+                response = getattr(stub, name)(request, timeout=timeout)
             except grpc.RpcError as error:
+                self._note_failure(generation, error)
+                if error.code() not in _RETRYABLE:
+                    self._answer(generation)  # a refusal is an answer
                 self._fail_over(generation, error.code())
                 raise _translate(error) from None
             except ValueError as error:  # gRPC: "Cannot invoke RPC on closed channel!"
@@ -230,6 +305,9 @@ class RegistryClient:
                 # channel between our taking it and calling: call that one.
                 if not self._moved_since(generation):
                     raise RegistryUnavailable(f"registry connection closed: {error}") from None
+                continue
+            self._answer(generation)
+            return response
 
     def register(self, compartments: list[Compartment], software_version: str) -> tuple[bytes, KdfParams]:
         response = self._call(
@@ -293,16 +371,18 @@ class RegistryClient:
 
     def commands(self) -> Iterator[pb.RemoteCommand]:
         """Blocks and yields remote commands until the stream breaks."""
-        stub, generation = self._current()
+        stub, generation = self._current()  # never held: a registry does not shed streams
         stream = stub.StreamCommands(pb.StreamCommandsRequest(kiosk_id=self.kiosk_id))
         with self._lock:
             self._stream, self._stream_generation = stream, generation
         try:
             for response in stream:
+                self._answer(generation)
                 yield response.command
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.CANCELLED:
                 return
+            self._note_failure(generation, error)
             self._fail_over(generation, error.code())
             raise _translate(error) from None
         except ValueError as error:

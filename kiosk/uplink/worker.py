@@ -134,6 +134,12 @@ class Uplink:
             self._save_policy(CredentialContext(salt, params))
             self.registered = True
             log.info("registered with the registry at %s", self.client.target)
+        if self._failures > 0:
+            # Back after an outage, maybe on another instance: the heartbeat
+            # first. It is the call the registry always admits (an instance
+            # with a fleet just moved onto it sheds outbox replays first,
+            # registry.admission), and it is what shows the kiosk online.
+            self._heartbeat(now)
         try:
             # Back after an outage: what waits in the outbox goes now. Its
             # retry times were set while the registry was unreachable, maybe
@@ -150,6 +156,9 @@ class Uplink:
             # A full disk: what could not be written is retried later, and the
             # heartbeat below still tells the registry (health: store FAILED).
             log.error("uplink cannot write the store: %s", exc)
+        self._heartbeat(now)
+
+    def _heartbeat(self, now: float) -> None:
         if self._heartbeats.due(now):
             view = self.core.view()
             self.client.heartbeat(list(view.health), self.store.outbox_backlog(), list(view.compartments))

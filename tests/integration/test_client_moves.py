@@ -73,11 +73,28 @@ def test_moving_back_to_an_instance_left_moments_ago_takes_up_its_connection(reg
         client.register([], "test")
         first_channel = client._channel
         channels = {id(first_channel)}
-        for _ in range(50):  # a slow instance and a dead one, in turn
+        for _ in range(50):  # two instances that fail in turn
             _, generation = client._current()
-            client._fail_over(generation, grpc.StatusCode.DEADLINE_EXCEEDED)
+            client._fail_over(generation, grpc.StatusCode.UNAVAILABLE)
             channels.add(id(client._channel))
         assert len(channels) == 2  # one connection per instance, not one per move
         client.heartbeat([], 0, [])  # and the one taken up again still works
+    finally:
+        client.close()
+
+
+def test_a_deadline_on_an_instance_that_just_answered_is_waited_out_not_a_move(registry):
+    token = enrol(registry.server.db, "kiosk-1")
+    client = RegistryClient(f"127.0.0.1:{registry.port},ipv4:127.0.0.1:{registry.port}",
+                            "kiosk-1", token=token)
+    try:
+        client.register([], "test")  # it answered just now
+        before = client.target
+        _, generation = client._current()
+        client._fail_over(generation, grpc.StatusCode.DEADLINE_EXCEEDED)
+        client._fail_over(generation, grpc.StatusCode.RESOURCE_EXHAUSTED)
+        assert client.target == before
+        client._fail_over(generation, grpc.StatusCode.UNAVAILABLE)
+        assert client.target != before  # gone is gone
     finally:
         client.close()

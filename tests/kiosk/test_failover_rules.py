@@ -8,12 +8,20 @@ import pytest
 
 from kiosk.config import ConfigError, load_settings
 from kiosk.uplink.failover import (
+    ALIVE_SECONDS,
+    DEADLINE_GROWTH_CAP,
+    REFUSED_SECONDS,
+    RETRY_AFTER_KEY,
     Heartbeats,
     backoff_delay,
+    call_timeout,
     first_target,
     moves_on,
     next_target,
+    overload_pause,
+    overloaded,
     parse_targets,
+    retry_after,
 )
 
 
@@ -42,9 +50,54 @@ def test_moving_on_goes_round_the_list():
     assert next_target(0, 1) == 0
 
 
-def test_only_an_unreachable_or_slow_instance_is_left():
-    assert moves_on("UNAVAILABLE") and moves_on("DEADLINE_EXCEEDED")
+def test_moving_on_skips_an_address_that_just_refused_connections():
+    assert next_target(0, 3, [None, 1.0, None]) == 2
+    assert next_target(0, 3, [None, REFUSED_SECONDS, None]) == 1  # long enough ago
+    # The survivor is busy and the other one refused moments ago: stay.
+    assert next_target(1, 2, [0.5, None]) == 1
+
+
+def test_an_unreachable_instance_is_left_a_busy_one_is_not():
+    assert moves_on("UNAVAILABLE", answered_ago=0.1)
+    assert not moves_on("RESOURCE_EXHAUSTED", answered_ago=None)
+    assert not moves_on("RESOURCE_EXHAUSTED", answered_ago=1000)
+    # A deadline that ran out on an instance answering moments ago: busy, stay.
+    assert not moves_on("DEADLINE_EXCEEDED", answered_ago=1.0)
+    # ... on one silent for long, or never heard: it may have vanished.
+    assert moves_on("DEADLINE_EXCEEDED", answered_ago=ALIVE_SECONDS)
+    assert moves_on("DEADLINE_EXCEEDED", answered_ago=None)
     assert not moves_on("PERMISSION_DENIED") and not moves_on("INVALID_ARGUMENT")
+    assert overloaded("RESOURCE_EXHAUSTED") and overloaded("DEADLINE_EXCEEDED")
+    assert not overloaded("UNAVAILABLE")
+
+
+def test_retries_of_a_busy_instance_get_longer_deadlines_up_to_a_cap():
+    assert [call_timeout(5.0, n) for n in (0, 1, 2, 3, 10)] == [5, 10, 20, 20, 20]
+    assert call_timeout(5.0, 99) == 5.0 * DEADLINE_GROWTH_CAP
+
+
+def test_the_retry_hint_is_read_from_the_trailing_metadata():
+    assert retry_after(((RETRY_AFTER_KEY, "1500"),)) == 1.5
+    assert retry_after((("other", "1"),)) is None
+    assert retry_after(((RETRY_AFTER_KEY, "soon"),)) is None
+    assert retry_after(((RETRY_AFTER_KEY, "-5"),)) == 0
+    assert retry_after(()) is None
+
+
+def test_a_busy_instance_is_waited_for_around_its_hint_or_one_backoff_step():
+    assert overload_pause(2.0, 1, random=lambda: 0.0) == 1.0
+    assert overload_pause(2.0, 1, random=lambda: 1.0) == 3.0
+    assert overload_pause(100.0, 1, cap=20, random=lambda: 1.0) == 20
+    assert overload_pause(None, 3, random=lambda: 1.0) == backoff_delay(3, random=lambda: 1.0)
+
+
+def test_a_fleet_told_the_same_hint_does_not_come_back_in_one_instant():
+    import random
+
+    rng = random.Random(5)
+    pauses = [overload_pause(1.0, 1, random=rng.random) for _ in range(1000)]
+    assert min(pauses) >= 0.5 and max(pauses) <= 1.5
+    assert len({round(p, 2) for p in pauses}) > 50
 
 
 def test_backoff_doubles_its_ceiling_up_to_the_cap():

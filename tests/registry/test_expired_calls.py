@@ -98,7 +98,10 @@ def test_a_call_whose_caller_gave_up_while_it_waited_for_a_thread_is_not_run(tmp
         with pytest.raises(grpc.RpcError) as late:
             registry.kiosk.ReportEvents(pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[event]),
                                         timeout=0.3)
-        assert late.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        # Shed by admission control (registry.admission: no slot within half
+        # its deadline) or, had it got one, expired in the pool's queue.
+        assert late.value.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                     grpc.StatusCode.DEADLINE_EXCEEDED)
         release.set()
         holder.join()
         busy.join()
