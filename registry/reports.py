@@ -269,13 +269,16 @@ def _local_sql(tx: Transaction, column: str, shape: str, zone_name: str,
 
 def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     """The period's first and after-last local midnight, in UTC."""
-    def midnight(day: date) -> datetime:
+    def midnight(day: date, days: int = 0) -> datetime:
+        # Far dates (the HTTP API takes any) as the edges: no stored time lies beyond.
+        day = min(max(day, _FIRST_DAY), _LAST_DAY) + timedelta(days=days)
         return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
 
     return (None if period.start is None else midnight(period.start),
-            None if period.end is None else midnight(period.end + timedelta(days=1)))
+            None if period.end is None else midnight(period.end, 1))
 
 
+_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9000, 1, 1)
 # The oldest and newest moment SQLite converts with the zone's own offsets
 # in an open-ended report; before and after, the offsets at those ends.
 _OPEN_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -291,8 +294,10 @@ def load_counts(tx: Transaction, office_id: str | None, config: ReportConfig,
     zone = config.zone
     lo, hi = _utc_bounds(period, zone)
     now = datetime.now(timezone.utc)
-    first = (lo or _OPEN_START) - _DEPOSIT_REACH
-    last = (hi or now) + timedelta(days=2)
+    # The zone's offset changes are looked up for the stored times' range only:
+    # from 2020 (or the period's start) to now (no pickup lies in the future).
+    last = min(hi or now, now) + timedelta(days=2)
+    first = min(max(lo or _OPEN_START, _OPEN_START), last) - _DEPOSIT_REACH
     changes = offsets(zone, first, last)
     shape = "hour" if by_hour_suffices(config.opening_hours, zone, first, last) else "minute"
 
