@@ -146,7 +146,9 @@ def acknowledged_rows(tx, office_id: str | None, now: datetime, limit: int) -> l
         "SELECT e.event_id, e.kiosk_id, e.type, e.payload, e.received_at,"
         " a.actor, a.time, a.detail FROM audit_log AS a JOIN events AS e ON e.event_id = a.target"
         " WHERE a.action = :action AND e." + types + scope + " AND e.received_at >= :since"
-        " ORDER BY a.time DESC LIMIT :limit",
+        # The log's order is its chain's (seq), the order acknowledgements came
+        # in; index audit_log_by_action_seq (migration 0012) reads it backwards.
+        " ORDER BY a.seq DESC LIMIT :limit",
         {**params, **scope_params, "action": ACK_ACTION, "since": _since(now), "limit": limit})
 
 
