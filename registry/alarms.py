@@ -212,7 +212,8 @@ def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = Fals
         scope += " AND (scope = :kiosk OR scope LIKE :compartments)"
         scope_params |= {"kiosk": kiosk_id, "compartments": kiosk_id + "/%"}
     if done_limit:
-        state = " AND (acknowledged_at IS NOT NULL OR cleared_at IS NOT NULL) AND raised_at >= :since"
+        state = (" AND (acknowledged_at IS NOT NULL OR cleared_at IS NOT NULL)"
+                 " AND raised_at >= :since")
         return tx.query(
             "SELECT * FROM oncall_alarms WHERE " + names + scope + state
             + " ORDER BY raised_at DESC LIMIT :limit",

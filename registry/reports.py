@@ -330,9 +330,9 @@ def load_counts(tx: Transaction, office_id: str | None, config: ReportConfig,
              int(row["n"]) for row in rows}
     params = {f"status{i}": status.value for i, status in enumerate(COUNTER_RETURNS)}
     ended = _local_sql(tx, "end_time", "day", config.timezone, changes, params)
-    rows = tx.query(f"SELECT {ended} AS ended, COUNT(*) AS n FROM orders" + where("end_time", params)
-                    + " AND status IN (" + ", ".join(f":status{i}" for i in range(len(COUNTER_RETURNS)))
-                    + ") GROUP BY 1", params)
+    statuses = ", ".join(f":status{i}" for i in range(len(COUNTER_RETURNS)))
+    rows = tx.query(f"SELECT {ended} AS ended, COUNT(*) AS n FROM orders"
+                    + where("end_time", params) + f" AND status IN ({statuses}) GROUP BY 1", params)
     returns = {date.fromisoformat(row["ended"]): int(row["n"]) for row in rows}
     return OrderCounts(pickups, waits, returns)
 

@@ -23,7 +23,8 @@ UTC = timezone.utc
 def moments() -> list[datetime]:
     """Collection times around the edges that matter: local midnights, both
     2026 daylight saving changes in Berlin, the opening hours' edges."""
-    edges = [datetime(2026, 3, 28, 22, 30, tzinfo=UTC), datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
+    edges = [datetime(2026, 3, 28, 22, 30, tzinfo=UTC),
+             datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
              datetime(2026, 3, 29, 1, 0, tzinfo=UTC), datetime(2026, 3, 29, 22, 0, tzinfo=UTC),
              datetime(2026, 3, 29, 21, 59, 59, 999999, tzinfo=UTC),
              datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
@@ -102,7 +103,8 @@ def test_the_database_counts_as_the_report_rules_do(filled, config, period, offi
 def test_a_report_reads_the_alarms_of_its_period_and_office(filled):
     db, _made = filled
     with db.transaction() as tx:
-        report = load_report(tx, "north", ReportConfig(), Period(date(2026, 3, 28), date(2026, 4, 5)))
+        report = load_report(tx, "north", ReportConfig(),
+                             Period(date(2026, 3, 28), date(2026, 4, 5)))
     assert report.pickups_total > 0 and report.alarms_by_kind == {}
 
 
