@@ -97,8 +97,10 @@ def _scope(office_id: str | None, column: str = "kiosk_id") -> tuple[str, dict]:
             {"office": office_id})
 
 
-def _types() -> tuple[str, dict]:
-    names = {f"type{i}": name for i, name in enumerate(ALARM_TYPE_NAMES)}
+def _types(kinds: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """The alarm event types, or those of ``kinds`` (none of them: no row)."""
+    wanted = [name for name in ALARM_TYPE_NAMES if not kinds or name in kinds] or [""]
+    names = {f"type{i}": name for i, name in enumerate(wanted)}
     return "type IN (" + ", ".join(f":{key}" for key in names) + ")", names
 
 
@@ -106,21 +108,48 @@ def _since(now: datetime, window: timedelta = WINDOW) -> str:
     return (now - window).isoformat()
 
 
+def _kiosk(kiosk_id: str, column: str = "kiosk_id") -> tuple[str, dict]:
+    return (f" AND {column} = :kiosk", {"kiosk": kiosk_id}) if kiosk_id else ("", {})
+
+
 def alarm_rows(tx, office_id: str | None, now: datetime, open_only: bool = False,
-               window: timedelta = WINDOW) -> list[dict]:
+               window: timedelta = WINDOW, kiosk_id: str = "",
+               kinds: tuple[str, ...] = ()) -> list[dict]:
+    """The stored alarm events of the office (None: all), newest received
+    first; only the kiosk's (''/(): any) and of ``kinds``, chosen in SQL."""
     if open_only:  # the few open ones (open_alarm_events), not 30 days of events
         scope, scope_params = _scope(office_id, "o.kiosk_id")
+        kiosk, kiosk_params = _kiosk(kiosk_id, "o.kiosk_id")
+        types, type_params = _types(kinds)
         return tx.query(
             "SELECT e.event_id, e.kiosk_id, e.type, e.payload, e.received_at"
             " FROM open_alarm_events AS o JOIN events AS e ON e.event_id = o.event_id"
-            " WHERE o.received_at >= :since" + scope + " ORDER BY o.received_at DESC",
-            {**scope_params, "since": _since(now)})
-    types, params = _types()
+            " WHERE o.received_at >= :since AND e." + types + scope + kiosk
+            + " ORDER BY o.received_at DESC",
+            {**scope_params, **kiosk_params, **type_params, "since": _since(now)})
+    types, params = _types(kinds)
     scope, scope_params = _scope(office_id)
+    kiosk, kiosk_params = _kiosk(kiosk_id)
     return tx.query(
         "SELECT event_id, kiosk_id, type, payload, received_at FROM events WHERE " + types
-        + scope + " AND received_at >= :since ORDER BY received_at DESC",
-        {**params, **scope_params, "since": _since(now, window)})
+        + scope + kiosk + " AND received_at >= :since ORDER BY received_at DESC",
+        {**params, **scope_params, **kiosk_params, "since": _since(now, window)})
+
+
+def acknowledged_rows(tx, office_id: str | None, now: datetime, limit: int) -> list[dict]:
+    """The ``limit`` alarm events acknowledged last (of the office, None:
+    all; of the last 30 days), with their acknowledgement: the console's
+    list of done ones, joined in SQL rather than 30 days of events read."""
+    types, params = _types()
+    scope, scope_params = _scope(office_id, "e.kiosk_id")
+    return tx.query(
+        "SELECT e.event_id, e.kiosk_id, e.type, e.payload, e.received_at,"
+        " a.actor, a.time, a.detail FROM audit_log AS a JOIN events AS e ON e.event_id = a.target"
+        " WHERE a.action = :action AND e." + types + scope + " AND e.received_at >= :since"
+        # The log's order is its chain's (seq), the order acknowledgements came
+        # in; index audit_log_by_action_seq (migration 0012) reads it backwards.
+        " ORDER BY a.seq DESC LIMIT :limit",
+        {**params, **scope_params, "action": ACK_ACTION, "since": _since(now), "limit": limit})
 
 
 def acknowledgements(tx, event_ids: list[str]) -> dict[str, dict]:
@@ -166,14 +195,32 @@ def _not_event_kinds() -> tuple[str, dict]:
 
 
 def oncall_rows(tx, office_id: str | None, now: datetime, open_only: bool = False,
-                window: timedelta = WINDOW) -> list[dict]:
+                window: timedelta = WINDOW, kiosk_id: str = "",
+                kinds: tuple[str, ...] = (), done_limit: int = 0) -> list[dict]:
     """On-call alarms no kiosk event stands for: open ones, and (unless
-    ``open_only``) those raised in the last 30 days."""
-    kinds, params = _not_event_kinds()
+    ``open_only``) those raised in the last 30 days; only the kiosk's and
+    of ``kinds`` (''/(): any). ``done_limit``: the acknowledged or cleared
+    ones raised last, at most that many."""
+    names, params = _not_event_kinds()
     scope, scope_params = _oncall_scope(office_id)
+    if kinds:
+        wanted = {f"want{i}": kind for i, kind in enumerate(kinds)}
+        scope += " AND kind IN (" + ", ".join(f":{key}" for key in wanted) + ")"
+        scope_params |= wanted
+    if kiosk_id:  # scope is the kiosk, or kiosk/compartment
+        # '_' in an id is LIKE's any-character: select() keeps the exact kiosk.
+        scope += " AND (scope = :kiosk OR scope LIKE :compartments)"
+        scope_params |= {"kiosk": kiosk_id, "compartments": kiosk_id + "/%"}
+    if done_limit:
+        state = (" AND (acknowledged_at IS NOT NULL OR cleared_at IS NOT NULL)"
+                 " AND raised_at >= :since")
+        return tx.query(
+            "SELECT * FROM oncall_alarms WHERE " + names + scope + state
+            + " ORDER BY raised_at DESC LIMIT :limit",
+            {**params, **scope_params, "since": oncall_since(now, window), "limit": done_limit})
     recent = "" if open_only else " OR raised_at >= :since"
     return tx.query(
-        "SELECT * FROM oncall_alarms WHERE " + kinds + scope
+        "SELECT * FROM oncall_alarms WHERE " + names + scope
         + " AND ((acknowledged_at IS NULL AND cleared_at IS NULL)" + recent + ")"
         " ORDER BY raised_at DESC",
         {**params, **scope_params, **({} if open_only else {"since": oncall_since(now, window)})})
@@ -203,18 +250,35 @@ def oncall_views(rows: list[dict]) -> list[AlarmView]:
 
 
 def load_alarms(db, office_id: str | None, now: datetime | None = None, *,
-                open_only: bool = False, window: timedelta = WINDOW) -> list[AlarmView]:
+                open_only: bool = False, window: timedelta = WINDOW, kiosk_id: str = "",
+                kinds: tuple[str, ...] = ()) -> list[AlarmView]:
     """Every alarm of the office (None: all offices), newest first: the kiosk
     alarm events of the last 30 days (or ``window``, shorter) and the
     on-call alarms open or raised in that time; with ``open_only`` the open
-    ones only, read as such."""
+    ones only, read as such; ``kiosk_id``, ``kinds``: only those, in SQL."""
     now = now or datetime.now(timezone.utc)
     window = min(window, WINDOW)
     with db.transaction() as tx:
-        rows = alarm_rows(tx, office_id, now, open_only, window)
+        rows = alarm_rows(tx, office_id, now, open_only, window, kiosk_id, kinds)
         acks = {} if open_only else acknowledgements(tx, [row["event_id"] for row in rows])
-        others = oncall_rows(tx, office_id, now, open_only, window)
+        others = oncall_rows(tx, office_id, now, open_only, window, kiosk_id, kinds)
     return newest_first(alarm_views(rows, acks) + oncall_views(others))
+
+
+def load_console_alarms(db, office_id: str | None, now: datetime | None = None,
+                        done_limit: int = 100) -> tuple[list[AlarmView], list[AlarmView]]:
+    """The console's page: every open alarm of the office, and the
+    ``done_limit`` acknowledged (or cleared) last within 30 days, newest
+    first; read as such, not as 30 days of events."""
+    now = now or datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        opened = alarm_rows(tx, office_id, now, open_only=True)
+        open_others = oncall_rows(tx, office_id, now, open_only=True)
+        done = acknowledged_rows(tx, office_id, now, done_limit)
+        done_others = oncall_rows(tx, office_id, now, done_limit=done_limit)
+    acks = {row["event_id"]: row for row in done}
+    return (newest_first(alarm_views(opened, {}) + oncall_views(open_others)),
+            newest_first(alarm_views(done, acks) + oncall_views(done_others))[:done_limit])
 
 
 def find_alarm(tx, key: str, now: datetime | None = None) -> AlarmView | None:

@@ -954,7 +954,8 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         # Read only what the request can list: the open alarms, or those of its days.
         stored = alarms.load_alarms(self._db, principal.office_id, now,
                                     open_only=not request.days,
-                                    window=timedelta(days=request.days or alarms.WINDOW.days))
+                                    window=timedelta(days=request.days or alarms.WINDOW.days),
+                                    kiosk_id=request.kiosk_id, kinds=tuple(request.kinds))
         wanted = alarms.select(stored, now=now,
                                kiosk_id=request.kiosk_id, kinds=tuple(request.kinds),
                                days=request.days)

@@ -1,8 +1,10 @@
 """The office's report figures, computed from the registry's own data.
 
-Loading is one step (:func:`load_facts`: two portable queries through
-``tx.query``); everything after it is pure functions over plain facts, which
-tests call directly with built data:
+Loading is one step (:func:`load_report`: the database counts the period's
+orders in three portable GROUP BY queries, :func:`load_counts`, and the
+period's alarm events are read); everything after it is pure functions over
+plain counts and facts, which tests call directly with built data
+(:func:`build_report` counts built orders as the database would):
 
 * pickups per day and per hour of day (local time of the office),
 * the share collected outside the counter's opening hours (the reason a
@@ -136,7 +138,9 @@ class AlarmFact:
 
 
 def load_facts(tx: Transaction, office_id: str | None) -> tuple[list[OrderFacts], list[AlarmFact]]:
-    """The orders and alarm events of ``office_id`` (None: every office, for the operator)."""
+    """Every order and alarm event of ``office_id`` (None: every office), as
+    facts. For tests and small registries: the report itself reads
+    :func:`load_counts`, which the database aggregates."""
     where, params = ("", {}) if office_id is None else (" WHERE office_id = :office_id",
                                                         {"office_id": office_id})
     orders = [
@@ -146,21 +150,201 @@ def load_facts(tx: Transaction, office_id: str | None) -> tuple[list[OrderFacts]
         for row in tx.query("SELECT kind, status, deposit_time, collect_time, end_time FROM orders"
                             + where, params)
     ]
+    return orders, load_alarm_facts(tx, office_id)
+
+
+def load_alarm_facts(tx: Transaction, office_id: str | None,
+                     since: datetime | None = None) -> list[AlarmFact]:
+    """The alarm events of ``office_id``; with ``since``, only those received
+    after it (less a day for a kiosk clock running ahead): an event that
+    occurred in a period is received in it or later."""
     names = sorted(event_type_name(t) for t in ALARM_EVENTS)
     types = {f"type{i}": name for i, name in enumerate(names)}
+    params: dict = dict(types)
     sql = ("SELECT e.type, e.payload, e.received_at FROM events e"
            " JOIN kiosk_enrolments k ON k.kiosk_id = e.kiosk_id"
            f" WHERE e.type IN ({', '.join(':' + key for key in types)})")
     if office_id is not None:
         sql += " AND k.office_id = :office_id"
+        params["office_id"] = office_id
+    if since is not None:
+        sql += " AND e.received_at >= :since"
+        params["since"] = (since - CLOCK_AHEAD).astimezone(timezone.utc).isoformat()
     alarms = []
-    for row in tx.query(sql, {**types, **params}):
+    for row in tx.query(sql, params):
         event = pb.KioskEvent.FromString(bytes(row["payload"]))
         # When it happened at the box, not when an offline kiosk got through.
         occurred = (event.occur_time.ToDatetime(tzinfo=timezone.utc)
                     if event.HasField("occur_time") else stored_moment(row["received_at"]))
         alarms.append(AlarmFact(kind=row["type"], time=occurred))
-    return orders, alarms
+    return alarms
+
+
+# A kiosk clock may run this much ahead of the registry's (load_alarm_facts).
+CLOCK_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class OrderCounts:
+    """The orders a report counts, already counted: what the database's
+    aggregates (:func:`load_counts`) or :func:`count_orders` give.
+
+    ``pickups``: collections per local time (naive, truncated to the hour or
+    minute); ``waits``: collections per (local collect day, local deposit
+    day), of those with a recorded deposit; ``returns``: counter returns per
+    local day. Only moments within the report's period."""
+
+    pickups: dict[datetime, int]
+    waits: dict[tuple[date, date], int]
+    returns: dict[date, int]
+
+
+def count_orders(orders: list[OrderFacts], zone: ZoneInfo, period: Period) -> OrderCounts:
+    """Pure: ``orders`` counted as :func:`load_counts` counts them in SQL."""
+    picked = collected(orders, zone, period)
+    pickups: Counter[datetime] = Counter(
+        _local(o.collect_time, zone).replace(second=0, microsecond=0, tzinfo=None) for o in picked)
+    waits: Counter[tuple[date, date]] = Counter(
+        (_local(o.collect_time, zone).date(), _local(o.deposit_time, zone).date())
+        for o in picked if o.deposit_time is not None)
+    return OrderCounts(dict(pickups), dict(waits),
+                       dict(Counter(returns_to_counter(orders, zone, period))))
+
+
+def by_hour_suffices(hours: OpeningHours, zone: ZoneInfo, first: datetime, last: datetime) -> bool:
+    """Pure: may pickups be counted per local hour (fewer groups) rather than
+    per minute? Yes if the opening hours start and end on whole hours and the
+    zone's offsets between ``first`` and ``last`` are whole hours."""
+    if any(t.minute or t.second for _day, start, end in hours.intervals for t in (start, end)):
+        return False
+    return all(offset % timedelta(hours=1) == timedelta(0)
+               for _moment, offset in offsets(zone, first, last))
+
+
+def offsets(zone: ZoneInfo, first: datetime, last: datetime) -> list[tuple[datetime, timedelta]]:
+    """Pure: the zone's UTC offset at ``first`` and from each change up to
+    ``last`` on (to the minute): [(from when, offset), ...]."""
+    def offset(moment: datetime) -> timedelta:
+        return moment.astimezone(zone).utcoffset() or timedelta(0)
+
+    moment = first.astimezone(timezone.utc)
+    changes = [(moment, offset(moment))]
+    while moment < last:
+        following = moment + timedelta(days=1)
+        if offset(following) != changes[-1][1]:
+            low, high = moment, following  # the change lies in (low, high]
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == changes[-1][1] else (low, middle)
+            changes.append((high.replace(second=0, microsecond=0), offset(following)))
+        moment = following
+    return changes
+
+
+def _local_sql(tx: Transaction, column: str, shape: str, zone_name: str,
+               changes: list[tuple[datetime, timedelta]], params: dict) -> str:
+    """SQL for ``column`` (stored ISO text, UTC) as local time text: 'YYYY-MM-DD',
+    'YYYY-MM-DD HH' or 'YYYY-MM-DD HH:MI' for shape day, hour, minute.
+    PostgreSQL knows the zones; SQLite adds the offset in force, from the
+    changes in the report's range (moments before it take its first offset)."""
+    if tx.postgresql:
+        params["zone"] = zone_name
+        pattern = {"day": "YYYY-MM-DD", "hour": "YYYY-MM-DD HH24",
+                   "minute": "YYYY-MM-DD HH24:MI"}[shape]
+        return f"to_char(CAST({column} AS timestamptz) AT TIME ZONE :zone, '{pattern}')"
+    pattern = {"day": "%Y-%m-%d", "hour": "%Y-%m-%d %H", "minute": "%Y-%m-%d %H:%M"}[shape]
+    branches = []
+    for i, (moment, offset) in enumerate(changes):
+        minutes = f"'{int(offset.total_seconds() // 60):+d} minutes'"
+        if i + 1 < len(changes):
+            params[f"change{i + 1}"] = changes[i + 1][0].isoformat()
+            branches.append(f"WHEN {column} < :change{i + 1} THEN {minutes}")
+        else:
+            branches.append(f"ELSE {minutes}")
+    shift = branches[0].removeprefix("ELSE ") if len(branches) == 1 else (
+        "CASE " + " ".join(branches) + " END")
+    # To the second: SQLite rounds a fraction (23:59:59.9995 would be the next day).
+    return f"strftime('{pattern}', substr({column}, 1, 19), {shift})"
+
+
+def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """The period's first and after-last local midnight, in UTC."""
+    def midnight(day: date, days: int = 0) -> datetime:
+        # Far dates (the HTTP API takes any) as the edges: no stored time lies beyond.
+        day = min(max(day, _FIRST_DAY), _LAST_DAY) + timedelta(days=days)
+        return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+
+    return (None if period.start is None else midnight(period.start),
+            None if period.end is None else midnight(period.end, 1))
+
+
+_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9000, 1, 1)
+# The oldest and newest moment SQLite converts with the zone's own offsets
+# in an open-ended report; before and after, the offsets at those ends.
+_OPEN_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
+# A deposit this long before its pickup counts as DAYS_CAP+ whatever its offset.
+_DEPOSIT_REACH = timedelta(days=DAYS_CAP + 2)
+
+
+def load_counts(tx: Transaction, office_id: str | None, config: ReportConfig,
+                period: Period) -> OrderCounts:
+    """The orders of ``office_id`` (None: every office) in ``period``, counted
+    by the database: three GROUP BY queries over the period's orders, so a
+    report over millions of orders reads a few thousand rows."""
+    zone = config.zone
+    lo, hi = _utc_bounds(period, zone)
+    now = datetime.now(timezone.utc)
+    # The zone's offset changes are looked up for the stored times' range only:
+    # from 2020 (or the period's start) to now (no pickup lies in the future).
+    last = min(hi or now, now) + timedelta(days=2)
+    first = min(max(lo or _OPEN_START, _OPEN_START), last) - _DEPOSIT_REACH
+    changes = offsets(zone, first, last)
+    shape = "hour" if by_hour_suffices(config.opening_hours, zone, first, last) else "minute"
+
+    def where(column: str, params: dict) -> str:
+        clause = f" WHERE {column} IS NOT NULL"
+        if office_id is not None:
+            clause += " AND office_id = :office_id"
+            params["office_id"] = office_id
+        if lo is not None:
+            clause += f" AND {column} >= :lo"
+            params["lo"] = lo.isoformat()
+        if hi is not None:
+            clause += f" AND {column} < :hi"
+            params["hi"] = hi.isoformat()
+        return clause
+
+    params: dict = {}
+    moment = _local_sql(tx, "collect_time", shape, config.timezone, changes, params)
+    rows = tx.query(f"SELECT {moment} AS moment, COUNT(*) AS n FROM orders"
+                    + where("collect_time", params) + " GROUP BY 1", params)
+    pickups = {datetime.strptime(row["moment"], "%Y-%m-%d %H" if shape == "hour"
+                                 else "%Y-%m-%d %H:%M"): int(row["n"]) for row in rows}
+    params = {}
+    collect = _local_sql(tx, "collect_time", "day", config.timezone, changes, params)
+    deposit = _local_sql(tx, "deposit_time", "day", config.timezone, changes, params)
+    rows = tx.query(f"SELECT {collect} AS collected, {deposit} AS deposited, COUNT(*) AS n"
+                    " FROM orders" + where("collect_time", params)
+                    + " AND deposit_time IS NOT NULL GROUP BY 1, 2", params)
+    waits = {(date.fromisoformat(row["collected"]), date.fromisoformat(row["deposited"])):
+             int(row["n"]) for row in rows}
+    params = {f"status{i}": status.value for i, status in enumerate(COUNTER_RETURNS)}
+    ended = _local_sql(tx, "end_time", "day", config.timezone, changes, params)
+    statuses = ", ".join(f":status{i}" for i in range(len(COUNTER_RETURNS)))
+    rows = tx.query(f"SELECT {ended} AS ended, COUNT(*) AS n FROM orders"
+                    + where("end_time", params) + f" AND status IN ({statuses}) GROUP BY 1", params)
+    returns = {date.fromisoformat(row["ended"]): int(row["n"]) for row in rows}
+    return OrderCounts(pickups, waits, returns)
+
+
+def load_report(tx: Transaction, office_id: str | None, config: ReportConfig,
+                period: Period | None = None) -> Report:
+    """The report of ``office_id`` (None: every office) for ``period``: the
+    orders counted by the database, the period's alarm events read."""
+    period = period or Period()
+    lo, _hi = _utc_bounds(period, config.zone)
+    return report_from_counts(load_counts(tx, office_id, config, period),
+                              load_alarm_facts(tx, office_id, lo), config, period)
 
 
 # ---------------------------------------------------------------------- figures
@@ -233,7 +417,11 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 def _per_day(days: list[date], period: Period) -> dict[str, int]:
     """Counts per day, with the days between that had none (a chart needs them)."""
-    counts = Counter(days)
+    return _counted_per_day(Counter(days), period)
+
+
+def _counted_per_day(counts: Counter[date], period: Period) -> dict[str, int]:
+    days = [day for day, n in counts.items() if n]
     first = period.start or (min(days) if days else None)
     last = period.end or (max(days) if days else None)
     if first is None or last is None:
@@ -295,18 +483,36 @@ def alarms_by_kind(alarms: list[AlarmFact], zone: ZoneInfo, period: Period) -> d
 
 def build_report(orders: list[OrderFacts], alarms: list[AlarmFact], config: ReportConfig,
                  period: Period = Period()) -> Report:
+    """Pure: the report of ``orders`` (facts) and ``alarms``."""
+    return report_from_counts(count_orders(orders, config.zone, period), alarms, config, period)
+
+
+def report_from_counts(counts: OrderCounts, alarms: list[AlarmFact], config: ReportConfig,
+                       period: Period = Period()) -> Report:
+    """Pure: the report of counted orders (count_orders, load_counts) and ``alarms``."""
     zone = config.zone
-    returned = returns_to_counter(orders, zone, period)
+    per_day: Counter[date] = Counter()
+    per_hour = [0] * 24
+    outside = 0
+    for moment, n in counts.pickups.items():
+        per_day[moment.date()] += n
+        per_hour[moment.hour] += n
+        if not config.opening_hours.is_open(moment):
+            outside += n
+    waits = {str(d): 0 for d in range(DAYS_CAP)} | {f"{DAYS_CAP}+": 0}
+    for (collect_day, deposit_day), n in counts.waits.items():
+        days = (collect_day - deposit_day).days
+        waits[f"{DAYS_CAP}+" if days >= DAYS_CAP else str(max(days, 0))] += n
     return Report(
         period=period,
         timezone=config.timezone,
-        pickups_total=len(collected(orders, zone, period)),
-        pickups_per_day=pickups_per_day(orders, zone, period),
-        pickups_per_hour=pickups_per_hour(orders, zone, period),
-        outside_opening_hours=outside_opening_hours(orders, config.opening_hours, zone, period),
-        days_to_pickup=days_to_pickup(orders, zone, period),
-        returns_to_counter=len(returned),
-        returns_per_day=_per_day(returned, period),
+        pickups_total=sum(per_day.values()),
+        pickups_per_day=_counted_per_day(per_day, period),
+        pickups_per_hour=per_hour,
+        outside_opening_hours=outside,
+        days_to_pickup=waits,
+        returns_to_counter=sum(counts.returns.values()),
+        returns_per_day=_counted_per_day(Counter(counts.returns), period),
         alarms_by_kind=alarms_by_kind(alarms, zone, period),
     )
 

@@ -24,6 +24,7 @@ from registry.alarms import (  # noqa: F401  (the banner, reports and tests use 
     AlarmView,
     comment_problem,
     load_alarms,
+    load_console_alarms,
     open_alarm_count,
     without_order,
 )
@@ -67,19 +68,27 @@ def check_comment(comment: str, _=ENGLISH) -> str | None:
     return None if problem is None else _(COMMENT_TEXTS[problem], count=MAX_COMMENT)
 
 
-def page_alarms(page: Page) -> list[AlarmView]:
-    alarms = load_alarms(page.console.db, page.principal.office_id)
+# The page lists every open alarm and the alarms acknowledged (or cleared)
+# last, at most this many: a fleet acknowledges thousands in 30 days.
+DONE_SHOWN = 100
+
+
+def page_alarms(page: Page) -> tuple[list[AlarmView], list[AlarmView]]:
+    """The open alarms and the last done ones, without order references for
+    whom may not see them."""
+    opened, done = load_console_alarms(page.console.db, page.principal.office_id,
+                                       done_limit=DONE_SHOWN)
     if may_see_order_references(page.principal):
-        return alarms
-    return [without_order(alarm) for alarm in alarms]
+        return opened, done
+    return [without_order(a) for a in opened], [without_order(a) for a in done]
 
 
 async def alarms_page(page: Page, *, errors: dict | None = None, status_code: int = 200,
                       notice: str = "") -> Response:
-    alarms = page_alarms(page)
+    opened, done = page_alarms(page)
     return page.render(
-        "alarms.html", status_code, alarms=alarms, labels=LABELS, errors=errors or {},
-        open_alarms=[a for a in alarms if a.open], done=[a for a in alarms if not a.open],
+        "alarms.html", status_code, alarms=opened + done, labels=LABELS, errors=errors or {},
+        open_alarms=opened, done=done, done_shown=DONE_SHOWN,
         notice=notice or (page._("The alarm was acknowledged.")
                           if page.request.query_params.get("done") == "1" else ""),
         when=lambda moment: history.local_time(moment, page.language),

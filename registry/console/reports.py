@@ -54,8 +54,9 @@ def _report(page: Page) -> tuple[reports.Report, dict]:
     today = datetime.now(TIME_ZONE).date()
     period, errors = parse_period(query.get("start", ""), query.get("end", ""), today, page._)
     with page.console.db.transaction() as tx:
-        orders, alarm_facts = reports.load_facts(tx, page.principal.office_id)
-    return reports.build_report(orders, alarm_facts, page.console.report_config, period), errors
+        report = reports.load_report(tx, page.principal.office_id, page.console.report_config,
+                                     period)
+    return report, errors
 
 
 async def reports_page(page: Page) -> Response:

@@ -297,6 +297,8 @@ GERMAN: dict[str, str] = {
     'Acknowledged': 'Bestätigt',
     'Acknowledged alarms': 'Bestätigte Alarme',
     'Acknowledged in the last 30 days': 'In den letzten 30 Tagen bestätigt',
+    'The last {count} are shown; the audit log has every acknowledgement.':
+        'Die letzten {count} werden gezeigt; das Prüfprotokoll enthält jede Bestätigung.',
     'Alarm': 'Alarm',
     'Alarms': 'Alarme',
     'Back to the fleet': 'Zurück zur Stationsübersicht',

@@ -205,8 +205,7 @@ class HttpApi:
         if period.start and period.end and (period.end - period.start).days > MAX_REPORT_DAYS:
             raise invalid_argument("end", f"a report covers at most {MAX_REPORT_DAYS} days")
         with self._db.transaction() as tx:
-            orders, alarms = reports.load_facts(tx, current_principal().office_id)
-        return reports.build_report(orders, alarms, self._reports, period)
+            return reports.load_report(tx, current_principal().office_id, self._reports, period)
 
     def report_route(self, path: str, rpc: str, render: Callable[[reports.Report], Response]
                      ) -> Route:

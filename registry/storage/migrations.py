@@ -26,7 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-HEAD = "0011"
+HEAD = "0012"
 SCHEMA_VERSION = int(HEAD)
 BASELINE = "0004"
 DEFAULT_OFFICE = "default"

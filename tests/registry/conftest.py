@@ -34,6 +34,7 @@ POSTGRES_MODULES = {
     "test_registry_audit", "test_registry_retention", "test_registry_sync_scale",
     "test_audit_retention", "test_registry_oidc", "test_user_rules", "test_registry_order_actions",
     "test_kiosk_audit_retention", "test_group_commit", "test_registry_alarms",
+    "test_report_counts",
 }
 
 

@@ -135,6 +135,40 @@ def test_filters_and_pages_give_every_alarm_once(registry, world):
         assert caught.value.details().startswith(field + ":"), caught.value.details()
 
 
+def test_the_database_reads_only_the_kiosk_and_kinds_asked_for(registry, world):
+    # load_alarms itself (no filter after it): the kiosk and kinds are chosen in SQL.
+    db = registry.server.db
+    for open_only in (True, False):
+        kiosk = alarms.load_alarms(db, None, open_only=open_only, kiosk_id="kiosk-1")
+        assert [a.event_id for a in kiosk if a.open] == [world["silent"], world["device"],
+                                                         world["door"]]
+        assert {a.kiosk_id for a in kiosk} == {"kiosk-1"}
+        kinds = alarms.load_alarms(db, None, open_only=open_only,
+                                   kinds=("EVENT_TYPE_DOOR_FORCED", "citizen_unreachable"))
+        assert [a.event_id for a in kinds] == [world["letter"], world["door"]]
+        both = alarms.load_alarms(db, "north", open_only=open_only, kiosk_id="kiosk-n",
+                                  kinds=("EVENT_TYPE_STORAGE_FAULT",))
+        assert [a.event_id for a in both] == [world["disk"]]
+        assert alarms.load_alarms(db, "default", open_only=open_only, kiosk_id="kiosk-n") == []
+        assert alarms.load_alarms(db, None, open_only=open_only,
+                                  kinds=("integration_unreachable",)) == []
+
+
+def test_the_console_reads_the_open_alarms_and_the_last_done_ones(registry, world):
+    db = registry.server.db
+    for key in ("device", "door"):
+        assert alarms.acknowledge_alarm(db, world[key], "anna", f"{key} checked", None) == "done"
+    opened, done = alarms.load_console_alarms(db, "default")
+    assert [a.event_id for a in opened] == [world["letter"], world["silent"]]
+    assert [(a.event_id, a.acknowledged_by, a.comment) for a in done] == [
+        (world["device"], "anna", "device checked"), (world["door"], "anna", "door checked")]
+    # The one acknowledged last (the door, after the device), not the newest.
+    assert [a.event_id for a in alarms.load_console_alarms(db, "default", done_limit=1)[1]] == [
+        world["door"]]
+    north_open, north_done = alarms.load_console_alarms(db, "north")
+    assert [a.event_id for a in north_open] == [world["disk"]] and north_done == []
+
+
 def test_an_alarm_is_acknowledged_once_with_its_comment(registry, world):
     technician = stub(registry, "default", Role.TECHNICIAN)
     request = pb.AcknowledgeAlarmRequest(request_id=str(uuid.uuid4()), alarm_id=world["door"],

@@ -29,7 +29,7 @@ def test_version_1_database_gains_the_return_time(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "old_document_return_time" in columns
-    assert int(version) == SCHEMA_VERSION == 11
+    assert int(version) == SCHEMA_VERSION == 12
 
 
 def test_version_2_database_gains_offices_and_keeps_its_kiosks(tmp_path):
