@@ -702,12 +702,36 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         contending with the heartbeats' at the one writer. The answer goes out
         once the command, its audit entry and its replay answer committed."""
         try:
-            return await self._send_command(request)
+            send, refusal = self._command_send(request)
+            if refusal is not None:  # audited (a write): not on the loop
+                await in_thread(None, functools.partial(
+                    self._guard.require, refusal, target=request.kiosk_id))
+            outcome = await self._command_sends.submit(send)
+            if isinstance(outcome, OfficeRefusal):
+                await in_thread(None, self._refuse_send, send, outcome)
+            return self._command_sent(send, outcome)
         except RegistryError as error:
             return await refuse_async(context, error)
 
-    async def _send_command(self, request: pb.SendKioskCommandRequest
-                            ) -> pb.SendKioskCommandResponse:
+    def _send_command_now(self, request: pb.SendKioskCommandRequest, context=None
+                          ) -> pb.SendKioskCommandResponse:
+        """SendKioskCommand for a caller in a thread of its own, without the
+        server's event loop (the HTTP API): the same write, as a batch of one."""
+        send, refusal = self._command_send(request)
+        if refusal is not None:
+            self._guard.require(refusal, target=request.kiosk_id)
+        (outcome,) = self._store_command_sends([send])
+        if isinstance(outcome, OfficeRefusal):
+            self._refuse_send(send, outcome)
+        return self._command_sent(send, outcome)
+
+    # What the HTTP API calls (it takes the servicer method without its gRPC edge).
+    SendKioskCommand.__wrapped__ = _send_command_now  # type: ignore[attr-defined]
+
+    def _command_send(self, request: pb.SendKioskCommandRequest
+                      ) -> tuple[CommandSend, Decision | None]:
+        """The checks that need no database (cheap: on the loop), and the
+        caller's permission refusal if any, which its caller audits and raises."""
         validation.request_id(request.request_id)
         validation.identifier("kiosk_id", request.kiosk_id)
         command = request.command
@@ -725,20 +749,22 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         expire_at = _command_expiry(command)
         principal = current_principal()
         decision = check_command(principal, command.type, command.reason)
-        if not decision.allowed:  # the refusal is audited (a write): not on the loop
-            await in_thread(None, functools.partial(
-                self._guard.require, decision, target=request.kiosk_id))
-        outcome = await self._command_sends.submit(
-            CommandSend(principal, request, type_name, expire_at))
+        return (CommandSend(principal, request, type_name, expire_at),
+                None if decision.allowed else decision)
+
+    def _refuse_send(self, send: CommandSend, refusal: OfficeRefusal) -> None:
+        """Audits and raises the refusal of a send to another office's kiosk
+        (after the group commit, which it must not roll back)."""
+        self._guard.require(refusal.decision, target=send.request.kiosk_id,
+                            office_id=refusal.office_id)
+
+    @staticmethod
+    def _command_sent(send: CommandSend, outcome) -> pb.SendKioskCommandResponse:
         if isinstance(outcome, RegistryError):
             raise outcome
-        if isinstance(outcome, OfficeRefusal):  # another office's kiosk: refused and audited
-            await in_thread(None, functools.partial(
-                self._guard.require, outcome.decision, target=request.kiosk_id,
-                office_id=outcome.office_id))
         log.info(
-            "command %s (%s, compartment %d) queued for kiosk %s",
-            outcome.command_id, type_name, command.compartment_number, request.kiosk_id,
+            "command %s (%s, compartment %d) queued for kiosk %s", outcome.command_id,
+            send.type_name, send.request.command.compartment_number, send.request.kiosk_id,
         )
         return outcome
 
