@@ -9,8 +9,10 @@ the secret is handed out exactly once and never kept in plaintext for replays.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import grpc
@@ -44,8 +46,11 @@ from common.convert import (
 )
 from registry import alarms
 from registry.events import ALARM_EVENTS, event_type_name
+from registry.aio_calls import in_thread
 from registry.auth import Guard, current_principal
+from registry.batching import Batches
 from registry.permissions import (
+    Decision,
     Permission,
     Principal,
     check_command,
@@ -94,6 +99,7 @@ from registry.errors import (
     ALARM_NOT_FOUND,
     RegistryError,
     abort_on_error,
+    refuse_async,
     invalid_argument,
 )
 from pickupbox.registry.v1 import registry_pb2 as pb
@@ -238,6 +244,26 @@ def home_office(principal: Principal) -> str:
     return principal.office_id or DEFAULT_OFFICE
 
 
+@dataclass(frozen=True)
+class CommandSend:
+    """One SendKioskCommand call's part of a group commit: checked already, but
+    for what needs the database (replay, the kiosk and its office)."""
+
+    principal: Principal
+    request: pb.SendKioskCommandRequest
+    type_name: str
+    expire_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OfficeRefusal:
+    """A send refused in the group commit: the kiosk belongs to another office.
+    Its caller audits it after the commit (the batch must not roll back for it)."""
+
+    decision: Decision
+    office_id: str
+
+
 class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
     def __init__(
         self, db: RegistryDatabase, guard: Guard, retention: Retention, notifier=None
@@ -247,6 +273,14 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         self._guard = guard
         self._retention = retention
         self._secrets = SecretHold()
+        # Group commit of command sends (registry.batching): a burst of sends
+        # shares a few commits, and the streams they wake are woken together.
+        self._command_sends: Batches[CommandSend, object] = Batches(
+            self._store_command_sends, "command-sends")
+
+    def close(self) -> None:
+        """Ends the thread of the group commit (the server has stopped serving)."""
+        self._command_sends.close()
 
     def _own_order(self, tx: Transaction, reference: str) -> StoredOrder:
         """The order, if the caller's office owns it (refused and audited otherwise)."""
@@ -659,14 +693,46 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
             response.kiosks.append(status)
         return response
 
-    @abort_on_error
-    def SendKioskCommand(
+    async def SendKioskCommand(
         self, request: pb.SendKioskCommandRequest, context
     ) -> pb.SendKioskCommandResponse:
-        method = "SendKioskCommand"
-        replayed = self._replayed(method, request.request_id, pb.SendKioskCommandResponse)
-        if replayed is not None:
-            return replayed
+        """A coroutine: the command's write joins the next group commit of
+        command sends (registry.batching), so the office sending one command
+        to every kiosk costs a few transactions, not one commit per kiosk
+        contending with the heartbeats' at the one writer. The answer goes out
+        once the command, its audit entry and its replay answer committed."""
+        try:
+            send, refusal = self._command_send(request)
+            if refusal is not None:  # audited (a write): not on the loop
+                await in_thread(None, functools.partial(
+                    self._guard.require, refusal, target=request.kiosk_id))
+            outcome = await self._command_sends.submit(send)
+            if isinstance(outcome, OfficeRefusal):
+                await in_thread(None, self._refuse_send, send, outcome)
+            return self._command_sent(send, outcome)
+        except RegistryError as error:
+            return await refuse_async(context, error)
+
+    def _send_command_now(self, request: pb.SendKioskCommandRequest, context=None
+                          ) -> pb.SendKioskCommandResponse:
+        """SendKioskCommand for a caller in a thread of its own, without the
+        server's event loop (the HTTP API): the same write, as a batch of one."""
+        send, refusal = self._command_send(request)
+        if refusal is not None:
+            self._guard.require(refusal, target=request.kiosk_id)
+        (outcome,) = self._store_command_sends([send])
+        if isinstance(outcome, OfficeRefusal):
+            self._refuse_send(send, outcome)
+        return self._command_sent(send, outcome)
+
+    # What the HTTP API calls (it takes the servicer method without its gRPC edge).
+    SendKioskCommand.__wrapped__ = _send_command_now  # type: ignore[attr-defined]
+
+    def _command_send(self, request: pb.SendKioskCommandRequest
+                      ) -> tuple[CommandSend, Decision | None]:
+        """The checks that need no database (cheap: on the loop), and the
+        caller's permission refusal if any, which its caller audits and raises."""
+        validation.request_id(request.request_id)
         validation.identifier("kiosk_id", request.kiosk_id)
         command = request.command
         if command.type == pb.COMMAND_TYPE_UNSPECIFIED:
@@ -682,42 +748,84 @@ class OfficeServicer(registry_pb2_grpc.OfficeServiceServicer):
         validation.text("command.reason", command.reason)
         expire_at = _command_expiry(command)
         principal = current_principal()
-        self._guard.require(
-            check_command(principal, command.type, command.reason), target=request.kiosk_id
-        )
-        with self._db.transaction() as tx:
-            stored = tx.replay(method, request.request_id)
-            if stored is not None:
-                return pb.SendKioskCommandResponse.FromString(stored)
-            office_id = self._kiosk_office(tx, request.kiosk_id)
-            if tx.get_kiosk(request.kiosk_id) is None:
-                raise RegistryError(
-                    grpc.StatusCode.NOT_FOUND,
-                    KIOSK_NOT_FOUND,
-                    f"kiosk {request.kiosk_id} not found: it has never registered",
-                    {"kiosk_id": request.kiosk_id},
-                )
-            command_id = tx.queue_command(
-                request.kiosk_id,
-                type_name,
-                compartment_number=command.compartment_number,
-                reason=command.reason,
-                # Who asked is what the registry authenticated, never what
-                # the request claims.
-                requested_by=principal.label,
-                service_opening=command.service_opening,
-                expire_at=expire_at,
-            )
-            tx.audit(principal.label, "command.sent", office_id=office_id,
-                     target=request.kiosk_id, command=type_name, command_id=command_id,
-                     compartment=command.compartment_number, reason=command.reason,
-                     service_opening=command.service_opening)
-            response = pb.SendKioskCommandResponse(command_id=command_id)
-            tx.remember(method, request.request_id, response.SerializeToString())
+        decision = check_command(principal, command.type, command.reason)
+        return (CommandSend(principal, request, type_name, expire_at),
+                None if decision.allowed else decision)
+
+    def _refuse_send(self, send: CommandSend, refusal: OfficeRefusal) -> None:
+        """Audits and raises the refusal of a send to another office's kiosk
+        (after the group commit, which it must not roll back)."""
+        self._guard.require(refusal.decision, target=send.request.kiosk_id,
+                            office_id=refusal.office_id)
+
+    @staticmethod
+    def _command_sent(send: CommandSend, outcome) -> pb.SendKioskCommandResponse:
+        if isinstance(outcome, RegistryError):
+            raise outcome
         log.info(
-            "command %s (%s, compartment %d) queued for kiosk %s",
-            command_id, type_name, command.compartment_number, request.kiosk_id,
+            "command %s (%s, compartment %d) queued for kiosk %s", outcome.command_id,
+            send.type_name, send.request.command.compartment_number, send.request.kiosk_id,
         )
+        return outcome
+
+    def _store_command_sends(self, sends: list[CommandSend]) -> list:
+        """One transaction for the commands sent meanwhile; per send its response,
+        or the RegistryError / refused Decision its caller raises. Only checks
+        that write nothing refuse a send, so a refused one never rolls back the
+        others; a database failure fails them all (nothing was committed)."""
+        method = "SendKioskCommand"
+        outcomes: list = [None] * len(sends)
+        with self._db.transaction() as tx:
+            # Replay locks in one order, so two instances' batches cannot deadlock.
+            replays: dict[str, bytes | None] = {
+                rid: tx.replay(method, rid)
+                for rid in sorted({s.request.request_id for s in sends} - {""})
+            }
+            for n, send in enumerate(sends):
+                outcomes[n] = self._store_command_send(tx, send, replays)
+        return outcomes
+
+    def _store_command_send(self, tx: Transaction, send: CommandSend,
+                            replays: dict[str, bytes | None]):
+        method = "SendKioskCommand"
+        request, principal = send.request, send.principal
+        stored = replays.get(request.request_id)
+        if stored is not None:  # sent before (or earlier in this batch): the first answer
+            return pb.SendKioskCommandResponse.FromString(stored)
+        office_id = tx.kiosk_office(request.kiosk_id)
+        if office_id is None:
+            return kiosk_not_found(request.kiosk_id)
+        decision = check_office(principal, office_id)
+        if not decision.allowed:
+            return OfficeRefusal(decision, office_id)
+        if tx.get_kiosk(request.kiosk_id) is None:
+            return RegistryError(
+                grpc.StatusCode.NOT_FOUND,
+                KIOSK_NOT_FOUND,
+                f"kiosk {request.kiosk_id} not found: it has never registered",
+                {"kiosk_id": request.kiosk_id},
+            )
+        command = request.command
+        command_id = tx.queue_command(
+            request.kiosk_id,
+            send.type_name,
+            compartment_number=command.compartment_number,
+            reason=command.reason,
+            # Who asked is what the registry authenticated, never what
+            # the request claims.
+            requested_by=principal.label,
+            service_opening=command.service_opening,
+            expire_at=send.expire_at,
+        )
+        tx.audit(principal.label, "command.sent", office_id=office_id,
+                 target=request.kiosk_id, command=send.type_name, command_id=command_id,
+                 compartment=command.compartment_number, reason=command.reason,
+                 service_opening=command.service_opening)
+        response = pb.SendKioskCommandResponse(command_id=command_id)
+        if request.request_id:
+            encoded = response.SerializeToString()
+            tx.remember(method, request.request_id, encoded)
+            replays[request.request_id] = encoded  # a double submit in the same batch
         return response
 
     # ----------------------------------------------------------------- staff

@@ -166,6 +166,9 @@ class RegistryServer:
             self._loop.close()
             self._executor.shutdown(wait=True)
             self._kiosk_servicer.close()
+            office = getattr(self, "office", None)
+            if office is not None:
+                office.close()  # its group commit's thread
             getattr(self._kiosk_servicer.notifier, "close", lambda: None)()  # messages hook
             if self._purger.is_alive():
                 self._purger.join()

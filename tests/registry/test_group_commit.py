@@ -174,3 +174,53 @@ def test_reading_sees_the_last_commit_and_writes_nothing(open_database, backend)
         with pytest.raises(sa.exc.OperationalError, match="readonly"):
             with db.reading() as tx:
                 tx.touch_kiosk("read-1", identity.utcnow())
+
+
+# ------------------------------------------------------------ command sends
+
+def test_concurrent_command_sends_are_all_stored_audited_and_delivered_once(registry):
+    """Sends at once share group commits: each is stored with its audit entry,
+    a double submit (same request_id) queues one command, an unknown kiosk is
+    refused without failing the sends batched with it, and every open stream
+    gets its command exactly once."""
+    kiosks = [f"send-{n}" for n in range(10)]
+    for kiosk_id in kiosks:
+        registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
+            kiosk_id=kiosk_id, software_version="1", compartments=compartments(1)), timeout=5)
+    streams = {k: registry.kiosk.StreamCommands(pb.StreamCommandsRequest(kiosk_id=k), timeout=30)
+               for k in kiosks}
+    # Each kiosk's send twice with one request_id (a retry racing the first), and a stranger.
+    calls = [(k, f"req-{k}") for k in kiosks] * 2 + [("send-nobody", "req-nobody")]
+
+    def send(call: tuple[str, str]):
+        kiosk_id, request_id = call
+        try:
+            return registry.office.SendKioskCommand(pb.SendKioskCommandRequest(
+                kiosk_id=kiosk_id, request_id=request_id,
+                command=pb.RemoteCommand(type=pb.COMMAND_TYPE_RESYNC, reason="burst")),
+                timeout=10).command_id
+        except grpc.RpcError as error:
+            return error
+
+    try:
+        with ThreadPoolExecutor(len(calls)) as pool:
+            outcomes = list(pool.map(send, calls))
+        refusal = outcomes.pop()
+        assert refusal.code() == grpc.StatusCode.NOT_FOUND
+        first, again = outcomes[:len(kiosks)], outcomes[len(kiosks):]
+        assert first == again  # the double submit got the first answer
+        sent = dict(zip(kiosks, first))
+        rows = registry.sql("SELECT command_id, kiosk_id FROM commands")
+        assert sorted((r["kiosk_id"], r["command_id"]) for r in rows) == sorted(sent.items())
+        audited = registry.sql(
+            "SELECT target, detail FROM audit_log WHERE action = 'command.sent'")
+        assert sorted(r["target"] for r in audited) == sorted(kiosks)
+        assert all(sent[r["target"]] in r["detail"] for r in audited)
+        for kiosk_id, stream in streams.items():
+            assert next(stream).command.command_id == sent[kiosk_id]
+            registry.kiosk.AcknowledgeCommands(pb.AcknowledgeCommandsRequest(
+                kiosk_id=kiosk_id, command_ids=[sent[kiosk_id]]), timeout=5)
+        assert not registry.sql("SELECT 1 FROM commands WHERE delivered_at IS NULL")
+    finally:
+        for stream in streams.values():
+            stream.cancel()
