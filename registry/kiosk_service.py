@@ -27,6 +27,7 @@ from registry.auth import Guard, current_peer, current_principal
 from registry import sync_cursor
 from registry.batching import Batches
 from registry.database import (
+    DATABASE_UNAVAILABLE,
     DEFAULT_OFFICE,
     Heartbeat,
     RegistryDatabase,
@@ -327,8 +328,11 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 for kiosk_id, events, now in reports:
                     self._record_report(tx, kiosk_id, events, now)
         except Exception as error:
-            if len(reports) == 1:
-                return [error]
+            if len(reports) == 1 or (isinstance(error, RegistryError)
+                                     and error.reason == DATABASE_UNAVAILABLE):
+                # A database that is away fails the whole batch at once, not
+                # each report after its own wait for a connection.
+                return [error] * len(reports)
             return [failure for report in reports for failure in self._store_reports([report])]
         return [self._notify_report(kiosk_id, events) for kiosk_id, events, _ in reports]
 
