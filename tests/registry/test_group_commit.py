@@ -174,3 +174,32 @@ def test_reading_sees_the_last_commit_and_writes_nothing(open_database, backend)
         with pytest.raises(sa.exc.OperationalError, match="readonly"):
             with db.reading() as tx:
                 tx.touch_kiosk("read-1", identity.utcnow())
+
+
+def test_concurrent_event_reports_store_each_event_once_with_its_audit_entry(registry, backend):
+    """Reports share group commits: every event stored and audited exactly once,
+    however many reports carry it at the same moment."""
+    kiosks = [f"report-{n}" for n in range(8)]
+    for kiosk_id in kiosks:
+        registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
+            kiosk_id=kiosk_id, software_version="1", compartments=compartments(1)), timeout=5)
+    stubs = {k: _kiosk_stub(registry, k) for k in kiosks}
+    events = {k: [pb.KioskEvent(event_id=f"{k}-ev-{i}", type=pb.EVENT_TYPE_DOOR_FORCED,
+                                compartment_number=1, detail="t") for i in range(3)]
+              for k in kiosks}
+
+    def send(kiosk_id: str) -> list[str]:
+        response = stubs[kiosk_id].ReportEvents(pb.ReportEventsRequest(
+            kiosk_id=kiosk_id, events=events[kiosk_id]), timeout=10)
+        return list(response.acknowledged_event_ids)
+
+    with ThreadPoolExecutor(len(kiosks) * 3) as pool:  # each report sent three times at once
+        acknowledged = list(pool.map(send, kiosks * 3))
+    assert acknowledged == [[e.event_id for e in events[k]] for k in kiosks * 3]
+    stored = registry.sql("SELECT event_id FROM events")
+    assert sorted(r["event_id"] for r in stored) == sorted(
+        e.event_id for k in kiosks for e in events[k])
+    audited = registry.sql("SELECT detail FROM audit_log WHERE action = 'alarm.door_forced'")
+    assert len(audited) == len(kiosks) * 3
+    seen = registry.sql("SELECT kiosk_id FROM kiosks WHERE last_seen IS NOT NULL")
+    assert {r["kiosk_id"] for r in seen} == set(kiosks)
