@@ -67,6 +67,34 @@ def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs():
     assert isinstance(failure, RuntimeError) and good == "good"
 
 
+def test_a_caller_that_gave_up_while_it_waited_is_left_out_of_the_next_batch():
+    started, release = threading.Event(), threading.Event()
+    batches_seen: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int]:
+        batches_seen.append(items)
+        started.set()
+        release.wait(5)
+        return items
+
+    async def scenario() -> list[int]:
+        batches = Batches(run, "test")
+        try:
+            first = asyncio.ensure_future(batches.submit(1))
+            await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+            gone = asyncio.ensure_future(batches.submit(2))
+            kept = asyncio.ensure_future(batches.submit(3))
+            await asyncio.sleep(0.05)
+            gone.cancel()  # its deadline passed while the first batch ran
+            release.set()
+            return await asyncio.gather(first, kept)
+        finally:
+            batches.close()
+
+    assert asyncio.run(scenario()) == [1, 3]
+    assert batches_seen == [[1], [3]]
+
+
 # ----------------------------------------------------- heartbeats, acks
 
 def _kiosk_stub(registry, kiosk_id: str) -> pb_grpc.KioskServiceStub:
