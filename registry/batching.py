@@ -56,6 +56,12 @@ class Batches(Generic[Item, Result]):
             while self._waiting:
                 batch = self._waiting[:self._max_batch]
                 del self._waiting[:self._max_batch]
+                # A caller that gave up while it waited (its deadline passed,
+                # the call was cancelled) is not worked for: an overloaded
+                # registry does not store what nobody waits for any more.
+                batch = [(item, future) for item, future in batch if not future.done()]
+                if not batch:
+                    continue
                 try:
                     results = await loop.run_in_executor(
                         self._executor, self._run, [item for item, _ in batch])

@@ -27,6 +27,7 @@ from registry.auth import Guard, current_peer, current_principal
 from registry import sync_cursor
 from registry.batching import Batches
 from registry.database import (
+    DATABASE_UNAVAILABLE,
     DEFAULT_OFFICE,
     Heartbeat,
     RegistryDatabase,
@@ -54,6 +55,9 @@ from pickupbox.registry.v1 import registry_pb2 as pb
 from pickupbox.registry.v1 import registry_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+# An event report in a group commit: the kiosk, its events, when it arrived.
+Report = tuple[str, list[pb.KioskEvent], datetime]
 
 ENDING_EVENTS = frozenset({pb.EVENT_TYPE_ORDER_COLLECTED, pb.EVENT_TYPE_ORDER_REMOVED})
 DEFAULT_SYNC_PAGE_SIZE = 500
@@ -106,10 +110,13 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             self._read_undelivered, "command-reads")
         self._acknowledgements: Batches[tuple[str, tuple[str, ...]], None] = Batches(
             self._store_acknowledgements, "acknowledgements")
+        self._reports: Batches[Report, Exception | None] = Batches(
+            self._store_reports, "event-reports")
 
     def close(self) -> None:
         """Ends the threads of the group commits (the server has stopped serving)."""
-        for batches in (self._heartbeats, self._command_reads, self._acknowledgements):
+        for batches in (self._heartbeats, self._command_reads, self._acknowledgements,
+                        self._reports):
             batches.close()
 
     @property
@@ -228,12 +235,17 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
             snapshot = None
             if cursor.full:
                 snapshot = current if cursor.snapshot is None else cursor.snapshot
-            if snapshot is None:
-                orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
+            if snapshot is None and after == current:
+                # Nothing changed since the cursor (the usual poll): no change
+                # in this snapshot is numbered above the registry's counter.
+                orders, staff = [], []
             else:
-                orders = tx.orders_for_full_sync(kiosk_id, after, snapshot, page_size + 1)
-            office_id = current_principal().office_id or DEFAULT_OFFICE
-            staff = tx.staff_changed_since(after, page_size + 1, office_id)
+                if snapshot is None:
+                    orders = tx.orders_changed_since(kiosk_id, after, page_size + 1)
+                else:
+                    orders = tx.orders_for_full_sync(kiosk_id, after, snapshot, page_size + 1)
+                office_id = current_principal().office_id or DEFAULT_OFFICE
+                staff = tx.staff_changed_since(after, page_size + 1, office_id)
         changes = sorted([*orders, *staff], key=lambda change: change.change_seq)
         page = changes[:page_size]
         has_more = len(changes) > page_size
@@ -260,42 +272,87 @@ class KioskServicer(registry_pb2_grpc.KioskServiceServicer):
                 response.orders.append(order_record_from_pickup_order(change.to_domain()))
         return response
 
-    @abort_on_error
-    def ReportEvents(self, request: pb.ReportEventsRequest, context) -> pb.ReportEventsResponse:
-        kiosk_id = self._registered(request.kiosk_id)
-        if len(request.events) > MAX_EVENTS_PER_REPORT:
+    async def ReportEvents(self, request: pb.ReportEventsRequest, context) -> pb.ReportEventsResponse:
+        """A coroutine like Heartbeat: the report joins the next group commit
+        of reports (registry.batching) and is acknowledged once that committed."""
+        try:
+            return await self._report_events(request)
+        except RegistryError as error:
+            return await refuse_async(context, error)
+
+    async def _report_events(self, request: pb.ReportEventsRequest) -> pb.ReportEventsResponse:
+        kiosk_id = request.kiosk_id
+        validation.identifier("kiosk_id", kiosk_id)
+        if not (kiosk_id in self._registered_kiosks
+                and check_kiosk(current_principal(), kiosk_id).allowed):
+            # A refusal is audited, a kiosk not yet seen is looked up: not on the loop.
+            await in_thread(self._executor, self._registered, kiosk_id)
+        events = list(request.events)
+        if len(events) > MAX_EVENTS_PER_REPORT:
             raise invalid_argument(
                 "events", f"at most {MAX_EVENTS_PER_REPORT} events per report; send the rest later"
             )
-        for i, event in enumerate(request.events):
+        for i, event in enumerate(events):
             if not event.event_id or len(event.event_id) > MAX_EVENT_ID_LENGTH:
                 raise invalid_argument(
                     f"events[{i}].event_id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters"
                 )
-        acknowledged = []
-        now = utcnow()
-        for i, event in enumerate(request.events):
-            # One transaction per event: a failure later in the batch does not
-            # undo what was already applied and acknowledged.
-            with self._db.transaction() as tx:
-                record_event(tx, kiosk_id, event, now)
-                if i == len(request.events) - 1:
-                    tx.touch_kiosk(kiosk_id, now)  # the last one notes that the kiosk was seen
-                fault_point("registry:event")
-            fault_point("registry:event:committed")
-            notify_event(self._notifier, self._db, kiosk_id, event)  # messages hook
-            fault_point("registry:event:notified")
-            acknowledged.append(event.event_id)
-        if not request.events:
-            with self._db.transaction() as tx:
-                tx.touch_kiosk(kiosk_id, now)
-        if self._notices_pending or any(e.type in ORDER_EVENTS for e in request.events):
+        failure = await self._reports.submit((kiosk_id, events, utcnow()))
+        if failure is not None:
+            raise failure
+        notices = self._notices_pending or any(e.type in ORDER_EVENTS for e in events)
+        ending = any(e.type in ENDING_EVENTS for e in events)
+        if notices or ending:
+            await in_thread(self._executor, self._after_report, notices, ending)
+        return pb.ReportEventsResponse(acknowledged_event_ids=[e.event_id for e in events])
+
+    def _after_report(self, notices: bool, ending: bool) -> None:
+        if notices:
             # Only an order event can make a notice due (a deposit); others
             # need not look for one.
             self.send_pending_notices()
-        if any(e.type in ENDING_EVENTS for e in request.events):
+        if ending:
             self._retention.run()  # the contact goes as soon as the order ended
-        return pb.ReportEventsResponse(acknowledged_event_ids=acknowledged)
+
+    def _store_reports(self, reports: list[Report]) -> list[Exception | None]:
+        """One transaction for a batch of event reports; per report None once its
+        events are stored and applied (each exactly once: registry.events), or
+        the error to answer it with.
+
+        Every event is stored with its effect and its audit entry in that one
+        transaction. Should the batch fail, each report is tried again in a
+        transaction of its own, so that one report that cannot be stored (or a
+        database that went away) fails only its own caller."""
+        try:
+            with self._db.transaction() as tx:
+                for kiosk_id, events, now in reports:
+                    self._record_report(tx, kiosk_id, events, now)
+        except Exception as error:
+            if len(reports) == 1 or (isinstance(error, RegistryError)
+                                     and error.reason == DATABASE_UNAVAILABLE):
+                # A database that is away fails the whole batch at once, not
+                # each report after its own wait for a connection.
+                return [error] * len(reports)
+            return [failure for report in reports for failure in self._store_reports([report])]
+        return [self._notify_report(kiosk_id, events) for kiosk_id, events, _ in reports]
+
+    @staticmethod
+    def _record_report(tx, kiosk_id: str, events: list[pb.KioskEvent], now: datetime) -> None:
+        for event in events:
+            record_event(tx, kiosk_id, event, now)
+            fault_point("registry:event")
+        tx.touch_kiosk(kiosk_id, now)  # the report notes that the kiosk was seen
+
+    def _notify_report(self, kiosk_id: str, events: list[pb.KioskEvent]) -> Exception | None:
+        """The messages hook for a stored report's events (after the commit)."""
+        try:
+            for event in events:
+                fault_point("registry:event:committed")
+                notify_event(self._notifier, self._db, kiosk_id, event)  # messages hook
+                fault_point("registry:event:notified")
+        except Exception as error:  # stored all the same: the kiosk's resend is acknowledged
+            return error
+        return None
 
     async def StreamCommands(
         self, request: pb.StreamCommandsRequest, context

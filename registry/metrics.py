@@ -120,6 +120,23 @@ def _code_of(context, default: str = "OK") -> str:
 class _MetricsInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: RegistryMetrics) -> None:
         self._m = metrics
+        # The labelled children, looked up once per method (and code): a
+        # ``labels()`` call takes a lock and builds a key, three per call.
+        self._per_method: dict[str, tuple] = {}
+        self._counted: dict[tuple[str, str], object] = {}
+
+    def _children(self, method: str) -> tuple:
+        children = self._per_method.get(method)
+        if children is None:
+            children = (self._m.in_flight.labels(method), self._m.latency.labels(method))
+            self._per_method[method] = children
+        return children
+
+    def _count(self, method: str, code: str) -> None:
+        counter = self._counted.get((method, code))
+        if counter is None:
+            counter = self._counted[(method, code)] = self._m.rpcs.labels(method, code)
+        counter.inc()
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -135,7 +152,8 @@ class _MetricsInterceptor(grpc.aio.ServerInterceptor):
     @contextmanager
     def _observed(self, method: str, context) -> Iterator[list[str]]:
         """Times the call and counts it under the code it ended with (``outcome[0]``)."""
-        self._m.in_flight.labels(method).inc()
+        in_flight, latency = self._children(method)
+        in_flight.inc()
         started = time.perf_counter()
         outcome = ["UNKNOWN"]
         try:
@@ -149,9 +167,9 @@ class _MetricsInterceptor(grpc.aio.ServerInterceptor):
             outcome[0] = _code_of(context, default="UNKNOWN")
             raise
         finally:
-            self._m.in_flight.labels(method).dec()
-            self._m.latency.labels(method).observe(time.perf_counter() - started)
-            self._m.rpcs.labels(method, outcome[0]).inc()
+            in_flight.dec()
+            latency.observe(time.perf_counter() - started)
+            self._count(method, outcome[0])
 
     def _count_events(self, method: str, response) -> None:
         if method == "ReportEvents" and response is not None:

@@ -87,8 +87,9 @@ def test_a_call_whose_caller_gave_up_while_it_waited_for_a_thread_is_not_run(tmp
         holder = threading.Thread(target=hold_the_database)
         holder.start()
         held.wait(5)
-        # Takes the pool's one thread and waits for the database (a report, not a
-        # heartbeat: heartbeats are group-committed in a thread of their own).
+        # Takes the reports' group-commit thread and waits for the database; the
+        # late report then waits for the next batch, and is dropped from it when
+        # its caller gives up.
         first = pb.KioskEvent(event_id="busy-1", type=pb.EVENT_TYPE_COMPARTMENT_IN_SERVICE)
         busy = threading.Thread(target=lambda: registry.kiosk.ReportEvents(
             pb.ReportEventsRequest(kiosk_id="kiosk-1", events=[first]), timeout=30))

@@ -67,6 +67,34 @@ def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs():
     assert isinstance(failure, RuntimeError) and good == "good"
 
 
+def test_a_caller_that_gave_up_while_it_waited_is_left_out_of_the_next_batch():
+    started, release = threading.Event(), threading.Event()
+    batches_seen: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int]:
+        batches_seen.append(items)
+        started.set()
+        release.wait(5)
+        return items
+
+    async def scenario() -> list[int]:
+        batches = Batches(run, "test")
+        try:
+            first = asyncio.ensure_future(batches.submit(1))
+            await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+            gone = asyncio.ensure_future(batches.submit(2))
+            kept = asyncio.ensure_future(batches.submit(3))
+            await asyncio.sleep(0.05)
+            gone.cancel()  # its deadline passed while the first batch ran
+            release.set()
+            return await asyncio.gather(first, kept)
+        finally:
+            batches.close()
+
+    assert asyncio.run(scenario()) == [1, 3]
+    assert batches_seen == [[1], [3]]
+
+
 # ----------------------------------------------------- heartbeats, acks
 
 def _kiosk_stub(registry, kiosk_id: str) -> pb_grpc.KioskServiceStub:
@@ -224,3 +252,32 @@ def test_concurrent_command_sends_are_all_stored_audited_and_delivered_once(regi
     finally:
         for stream in streams.values():
             stream.cancel()
+
+
+def test_concurrent_event_reports_store_each_event_once_with_its_audit_entry(registry, backend):
+    """Reports share group commits: every event stored and audited exactly once,
+    however many reports carry it at the same moment."""
+    kiosks = [f"report-{n}" for n in range(8)]
+    for kiosk_id in kiosks:
+        registry.kiosk.RegisterKiosk(pb.RegisterKioskRequest(
+            kiosk_id=kiosk_id, software_version="1", compartments=compartments(1)), timeout=5)
+    stubs = {k: _kiosk_stub(registry, k) for k in kiosks}
+    events = {k: [pb.KioskEvent(event_id=f"{k}-ev-{i}", type=pb.EVENT_TYPE_DOOR_FORCED,
+                                compartment_number=1, detail="t") for i in range(3)]
+              for k in kiosks}
+
+    def send(kiosk_id: str) -> list[str]:
+        response = stubs[kiosk_id].ReportEvents(pb.ReportEventsRequest(
+            kiosk_id=kiosk_id, events=events[kiosk_id]), timeout=10)
+        return list(response.acknowledged_event_ids)
+
+    with ThreadPoolExecutor(len(kiosks) * 3) as pool:  # each report sent three times at once
+        acknowledged = list(pool.map(send, kiosks * 3))
+    assert acknowledged == [[e.event_id for e in events[k]] for k in kiosks * 3]
+    stored = registry.sql("SELECT event_id FROM events")
+    assert sorted(r["event_id"] for r in stored) == sorted(
+        e.event_id for k in kiosks for e in events[k])
+    audited = registry.sql("SELECT detail FROM audit_log WHERE action = 'alarm.door_forced'")
+    assert len(audited) == len(kiosks) * 3
+    seen = registry.sql("SELECT kiosk_id FROM kiosks WHERE last_seen IS NOT NULL")
+    assert {r["kiosk_id"] for r in seen} == set(kiosks)
