@@ -246,6 +246,14 @@ def _heartbeat(address: str, kiosk_id: str, token: str):
             pb.HeartbeatRequest(kiosk_id=kiosk_id), timeout=5, metadata=bearer(token))
 
 
+def _register_and_call(address: str, kiosk_id: str, token: str) -> None:
+    """The kiosk registers and heartbeats: its credential is believed from then on."""
+    with grpc.insecure_channel(address) as channel:
+        pb_grpc.KioskServiceStub(channel).RegisterKiosk(
+            pb.RegisterKioskRequest(kiosk_id=kiosk_id), timeout=5, metadata=bearer(token))
+    _heartbeat(address, kiosk_id, token)
+
+
 def _refused(address: str, kiosk_id: str, token: str) -> str | None:
     try:
         _heartbeat(address, kiosk_id, token)
@@ -262,10 +270,7 @@ def test_a_revocation_by_another_process_on_the_sqlite_file_takes_effect_within_
     address = f"127.0.0.1:{server.port}"
     try:
         token = enrol(server.db, "sqlite-1")
-        with grpc.insecure_channel(address) as channel:
-            pb_grpc.KioskServiceStub(channel).RegisterKiosk(
-                pb.RegisterKioskRequest(kiosk_id="sqlite-1"), timeout=5, metadata=bearer(token))
-        _heartbeat(address, "sqlite-1", token)  # now believed
+        _register_and_call(address, "sqlite-1", token)
         script = Path(sys.executable).parent / "kiosk-registry"
         reissued = subprocess.run(
             [str(script), "kiosk", "enrol", "sqlite-1", "--db", str(db_path),
@@ -297,10 +302,7 @@ def test_a_revocation_through_one_instance_reaches_the_other_by_notify(two_insta
     b.credential_watch.stop()  # not the poll: the notice alone must do it
     token = enrol(a.db, "pg-1")
     b_address = f"127.0.0.1:{b.port}"
-    with grpc.insecure_channel(b_address) as channel:
-        pb_grpc.KioskServiceStub(channel).RegisterKiosk(
-            pb.RegisterKioskRequest(kiosk_id="pg-1"), timeout=5, metadata=bearer(token))
-    _heartbeat(b_address, "pg-1", token)
+    _register_and_call(b_address, "pg-1", token)
     assert b.gate._authenticator.cached_kiosk(f"Bearer {token}") is not None
     with a.db.transaction() as tx:
         tx.revoke_kiosk_credentials("pg-1")
@@ -347,10 +349,7 @@ def test_the_believed_credentials_are_forgotten_when_the_listening_connection_is
         server.credential_watch.stop()  # not the poll
         token = enrol(server.db, "lost-1")
         address = f"127.0.0.1:{server.port}"
-        with grpc.insecure_channel(address) as channel:
-            pb_grpc.KioskServiceStub(channel).RegisterKiosk(
-                pb.RegisterKioskRequest(kiosk_id="lost-1"), timeout=5, metadata=bearer(token))
-        _heartbeat(address, "lost-1", token)
+        _register_and_call(address, "lost-1", token)
         authenticator = server.gate._authenticator
         assert authenticator.cached_kiosk(f"Bearer {token}") is not None
         with server.db.transaction() as tx:
