@@ -134,12 +134,10 @@ def parse_payload(payload: str) -> list[str]:
 class PostgresWakeup(Wakeup):
     """Wake-ups across registry instances through PostgreSQL LISTEN/NOTIFY."""
 
-    def __init__(self, url: str, *, channel: str = CHANNEL,
-                 credentials_channel: str = credential_watch.CHANNEL) -> None:
+    def __init__(self, url: str, *, channel: str = CHANNEL) -> None:
         super().__init__()
         self._url = url
         self._channel = channel
-        self._credentials_channel = credentials_channel
         self._listener: asyncio.Task | None = None
         self._listening = asyncio.Event()
         self._sender = None  # a synchronous connection, used by the committing threads
@@ -206,7 +204,7 @@ class PostgresWakeup(Wakeup):
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute(f'LISTEN "{self._channel}"')
-                    await conn.execute(f'LISTEN "{self._credentials_channel}"')
+                    await conn.execute(f'LISTEN "{credential_watch.CHANNEL}"')
                     # A revocation's notice may have been sent before we listened.
                     self._forget_credentials()
                     if failures:
@@ -215,7 +213,7 @@ class PostgresWakeup(Wakeup):
                     failures = 0
                     self._listening.set()
                     async for notice in conn.notifies():
-                        if notice.channel == self._credentials_channel:
+                        if notice.channel == credential_watch.CHANNEL:
                             self._forget_credentials()
                         else:
                             self._wake(parse_payload(notice.payload))
