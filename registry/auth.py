@@ -166,7 +166,7 @@ class Gate:
 
     def admit_cached(self, method: str, authorization: str | None, peer: Peer,
                      secure: bool) -> Principal | None:
-        """:meth:`admit` of a kiosk whose credential was verified moments ago
+        """:meth:`admit` of a kiosk whose credential is believed
         (Authenticator.cached_kiosk): no database, no KDF, so the event loop may
         call it. None when that does not settle the call (a certificate, an
         unknown or stale credential, a refusal): then :meth:`admit` decides,
@@ -270,7 +270,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         async def admitted_async(context):
             caller = _caller(context)
             settled = admit_cached(method, metadata, caller)
-            if settled is not None:  # a kiosk verified moments ago: no hop to the pool
+            if settled is not None:  # a kiosk whose credential is believed: no hop to the pool
                 return acting_as(*settled, method)
             try:
                 principal, peer = await in_thread(executor, admit, method, metadata, context,

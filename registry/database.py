@@ -50,6 +50,7 @@ from kiosk.domain.compartment import Size
 from common.credentials import KdfParams
 from kiosk.domain.pickup_order import DocumentKind, OrderStatus, PickupOrder
 from common import audit_chain as audit_rules
+from registry import credential_watch
 from registry.errors import RegistryError
 from registry.storage import migrations
 from registry.storage.location import (
@@ -381,8 +382,8 @@ class Transaction:
         self.commands_queued = False
         self.queued_for: set[str] = set()  # kiosks whose streams to wake (registry.wakeup)
         self._ended = False
-        # A credential was revoked: verified credentials this process keeps
-        # (registry.identity) are forgotten once this transaction commits.
+        # A credential was revoked (credentials_changed): verified credentials this
+        # process believes (registry.identity) are forgotten once this transaction commits.
         self.credentials_revoked = False
 
     # ----------------------------------------------------------- plumbing
@@ -937,6 +938,9 @@ class Transaction:
 
     def enrol_kiosk(self, kiosk_id: str, office_id: str, certificate_name: str | None) -> None:
         """Binds a kiosk id to its office and (optionally) its certificate's name."""
+        before = self.get_enrolment(kiosk_id)
+        if before is not None and before["office_id"] != office_id:
+            self.credentials_changed()  # a believed credential names the old office
         self._run(
             "INSERT INTO kiosk_enrolments (kiosk_id, office_id, certificate_name, create_time)"
             " VALUES (:kiosk, :office, :cert, :now) ON CONFLICT (kiosk_id) DO UPDATE SET"
@@ -998,6 +1002,16 @@ class Transaction:
         return self._one("SELECT * FROM principals WHERE principal_id = :id",
                          {"id": principal_id})
 
+    def token_principal(self, principal_id: str) -> Row | None:
+        """A token's principal row and, for a kiosk's, ``enrolled_kiosk``: its kiosk id
+        if that kiosk is still enrolled, else NULL. One statement, because a kiosk's
+        full credential check needs both and a fleet reconnecting does 1,000 of them."""
+        return self._one(
+            "SELECT p.*, e.kiosk_id AS enrolled_kiosk FROM principals p"
+            " LEFT JOIN kiosk_enrolments e ON p.kind = 'kiosk' AND e.kiosk_id = p.kiosk_id"
+            " AND e.revoke_time IS NULL WHERE p.principal_id = :id",
+            {"id": principal_id})
+
     def user_by_name(self, name: str) -> Row | None:
         return self._one("SELECT * FROM principals WHERE kind = 'user' AND name = :name",
                          {"name": name})
@@ -1012,7 +1026,8 @@ class Transaction:
             " AND revoke_time IS NULL",
             {"now": _text(utcnow()), "id": principal_id},
         )
-        self.credentials_revoked = True
+        if result.rowcount:
+            self.credentials_changed()
         return result.rowcount == 1
 
     def reinstate_principal(self, principal_id: str) -> bool:
@@ -1110,12 +1125,33 @@ class Transaction:
         return None if row is None else f"client certificate principal {row[0]}"
 
     def revoke_kiosk_credentials(self, kiosk_id: str) -> None:
-        self._run(
+        result = self._run(
             "UPDATE principals SET revoke_time = :now WHERE kind = 'kiosk' AND kiosk_id = :kiosk"
             " AND revoke_time IS NULL",
             {"now": _text(utcnow()), "kiosk": kiosk_id},
         )
+        if result.rowcount:  # a first enrolment revokes nothing: nobody need forget anything
+            self.credentials_changed()
+
+    def credentials_changed(self) -> None:
+        """This transaction revokes (or re-scopes) a credential: once it commits,
+        every registry process forgets the credentials it believes. This process
+        at once (RegistryDatabase.credentials_generation); other instances on
+        PostgreSQL through NOTIFY, sent only if this transaction commits; and every
+        other process, SQLite's too, when it next polls ``meta.credentials_seq``
+        (registry.credential_watch). Whatever revokes a credential calls this."""
+        if self.credentials_revoked:
+            return
         self.credentials_revoked = True
+        # The writer lock first, as next_seq takes it, so that the counter's row is
+        # never held by a transaction that waits for the lock another one holds.
+        self._lock(_WRITER_LOCK)
+        # Inserted by the first revocation: no migration, every schema has `meta`.
+        self._run("INSERT INTO meta (key, value) VALUES (:key, '1') ON CONFLICT (key)"
+                  " DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",
+                  {"key": credential_watch.SEQ_KEY})
+        if self._postgresql:
+            self._run("SELECT pg_notify(:channel, '')", {"channel": credential_watch.CHANNEL})
 
     # --------------------------------------------------------------- audit
 
@@ -1539,6 +1575,18 @@ class RegistryDatabase:
                 self._shared.connection.dbapi_connection.execute(  # type: ignore[union-attr]
                     "PRAGMA wal_checkpoint(TRUNCATE)"
                 )
+
+    def credentials_seq(self) -> int:
+        """How many transactions revoked a credential (meta.credentials_seq; 0: none yet)."""
+        with self.reading() as tx:
+            value = tx.meta_value(credential_watch.SEQ_KEY)
+        return 0 if value is None else int(value)
+
+    def forget_credentials(self) -> None:
+        """Makes this process forget the credentials it believes (registry.identity):
+        another process revoked one, or may have (registry.credential_watch, wakeup)."""
+        with self._commands_changed:
+            self.credentials_generation += 1
 
     @property
     def commands_generation(self) -> int:

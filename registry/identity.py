@@ -7,12 +7,16 @@ setting suffices and keeps every call fast. A verified token is remembered
 (by its SHA-256) so that scrypt runs once per token and process.
 
 A kiosk calls every few seconds (heartbeat, sync, its command stream), so a
-verified kiosk credential is also remembered with its principal for
+verified kiosk credential is also believed, with its principal, for
 :data:`KIOSK_CREDENTIAL_TTL_SECONDS`: those calls read no credential rows.
-A revocation committed in this process takes effect on the next call (the
-database counts revocations, see ``RegistryDatabase.credentials_generation``);
-one committed elsewhere (the admin CLI, another instance) within the TTL.
-Every other credential's row is read on every call.
+A revocation does not wait for that: committed in this process it takes
+effect on the next call (the database counts revocations, see
+``RegistryDatabase.credentials_generation``); committed by another instance
+on PostgreSQL once its NOTIFY arrives (registry.wakeup), and by any other
+process, SQLite's too, within a second (registry.credential_watch). A full
+check reads the principal and its enrolment in one statement, and concurrent
+checks of one token share it (a kiosk's calls after a fail-over arrive at
+once). Every other credential's row is read on every call.
 """
 
 from __future__ import annotations
@@ -49,7 +53,13 @@ MAX_PASSWORD_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60.0
 BOOTSTRAP_ADMIN = "local-admin"
 # How long a verified kiosk credential is believed without reading its rows again.
-KIOSK_CREDENTIAL_TTL_SECONDS = 2.0
+# Revocations do not wait for it (see the module's docstring): every process is
+# told to forget. So it can be long, and a fleet's calls (a heartbeat every 30 s,
+# syncs, streams re-opened) almost never read a credential: after a fail-over
+# the survivor checks each kiosk once instead of on nearly every call. It is not
+# forever, as the last line of defence should a process miss both the NOTIFY and
+# the poll (a bug, a clock): then a revocation still takes effect within it.
+KIOSK_CREDENTIAL_TTL_SECONDS = 120.0
 
 
 class AuthError(Exception):
@@ -189,6 +199,47 @@ def enrol_local_kiosk(db: RegistryDatabase, kiosk_id: str, credential_file: Path
 
 
 @dataclass(frozen=True)
+class BelievedKiosk:
+    """A kiosk credential verified in full, believed for a while without its rows."""
+
+    fingerprint: bytes  # SHA-256 of the whole token (never the token itself)
+    principal: Principal
+    expires: datetime | None  # the credential's own expiry
+    checked_at: float  # the monotonic clock when its rows were read
+    generation: int  # RegistryDatabase.credentials_generation before they were read
+
+
+def believed(entry: BelievedKiosk, fingerprint: bytes, now: float, generation: int,
+             wall_now: datetime) -> bool:
+    """Whether ``entry`` still vouches for a token whose SHA-256 is ``fingerprint``:
+    the same token (compared in constant time), read less than the TTL ago, no
+    revocation since (``generation`` is the current count) and not expired."""
+    return (hmac.compare_digest(fingerprint, entry.fingerprint)
+            and 0 <= now - entry.checked_at < KIOSK_CREDENTIAL_TTL_SECONDS
+            and entry.generation == generation
+            and (entry.expires is None or wall_now < entry.expires))
+
+
+class _Flight:
+    """One full check of a token that concurrent callers with that token share."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.done = threading.Event()
+        self.principal: Principal | None = None
+        self.error: Exception | None = None
+
+    def outcome(self) -> Principal:
+        self.done.wait()
+        if isinstance(self.error, AuthError):  # a fresh one: each caller's refusal is its own
+            raise AuthError(self.error.reason, self.error.message, self.error.who)
+        if self.error is not None:
+            raise self.error
+        assert self.principal is not None
+        return self.principal
+
+
+@dataclass(frozen=True)
 class Peer:
     """What the transport says about the caller."""
 
@@ -200,8 +251,8 @@ class Authenticator:
     def __init__(self, db: RegistryDatabase, clock=time.monotonic) -> None:
         self._db = db
         self._verified: dict[bytes, str] = {}
-        # token id -> (SHA-256 of the token, principal, expiry, checked at, revocations then)
-        self._kiosks: dict[str, tuple[bytes, Principal, str | None, float, int]] = {}
+        self._kiosks: dict[str, BelievedKiosk] = {}  # by token id
+        self._flights: dict[bytes, _Flight] = {}  # full checks under way, by SHA-256 of the token
         self._failures: dict[str, list[float]] = {}
         self._clock = clock
         self._lock = threading.Lock()
@@ -298,25 +349,23 @@ class Authenticator:
                         "the authorization header must be 'Bearer <key>' or 'Basic <user:pw>'")
 
     def cached_kiosk(self, authorization: str | None) -> Principal | None:
-        """The kiosk behind a ``Bearer`` credential verified less than the TTL ago
-        and not revoked since in this process, else None (then authenticate()).
-        Reads no database and hashes nothing but SHA-256, so the event loop may call it."""
+        """The kiosk behind a ``Bearer`` credential that is believed (see :func:`believed`),
+        else None (then authenticate()). Reads no database and hashes nothing but
+        SHA-256, so the event loop may call it."""
         if authorization is None or authorization[:7].lower() != "bearer ":
             return None
         token = authorization[7:].strip()
         parts = split_token(token)
         if parts is None:
             return None
-        entry = self._kiosks.get(parts[0])
-        if entry is None:
+        return self._believed(parts[0], hashlib.sha256(token.encode()).digest())
+
+    def _believed(self, token_id: str, fingerprint: bytes) -> Principal | None:
+        entry = self._kiosks.get(token_id)
+        if entry is None or not believed(entry, fingerprint, self._clock(),
+                                         self._db.credentials_generation, utcnow()):
             return None
-        fingerprint, principal, expire_time, checked_at, generation = entry
-        if (self._clock() - checked_at >= KIOSK_CREDENTIAL_TTL_SECONDS
-                or generation != self._db.credentials_generation
-                or not hmac.compare_digest(hashlib.sha256(token.encode()).digest(), fingerprint)
-                or (expire_time is not None and datetime.fromisoformat(expire_time) <= utcnow())):
-            return None
-        return principal
+        return entry.principal
 
     def _by_token(self, token: str) -> Principal:
         parts = split_token(token)
@@ -324,19 +373,44 @@ class Authenticator:
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "this is not a registry credential (they start with pbx1.)")
         token_id, secret = parts
-        cached = self.cached_kiosk(f"Bearer {token}")
+        fingerprint = hashlib.sha256(token.encode()).digest()
+        cached = self._believed(token_id, fingerprint)
         if cached is not None:
             return cached
         # Counted before the rows are read: a revocation committed meanwhile
-        # makes this entry stale at once.
+        # makes what this check finds stale at once.
         generation = self._db.credentials_generation
+        with self._lock:
+            flight = self._flights.get(fingerprint)
+            # Joined only if no revocation came since it started: a caller
+            # after a revocation must not get an answer read before it.
+            leader = flight is None or flight.generation != generation
+            if leader:
+                flight = self._flights[fingerprint] = _Flight(generation)
+        if not leader:
+            return flight.outcome()
+        try:
+            flight.principal = self._check_token(token_id, secret, fingerprint, generation)
+            return flight.principal
+        except Exception as error:
+            flight.error = error
+            raise
+        finally:
+            with self._lock:
+                if self._flights.get(fingerprint) is flight:
+                    del self._flights[fingerprint]
+            flight.done.set()
+
+    def _check_token(self, token_id: str, secret: str, fingerprint: bytes,
+                     generation: int) -> Principal:
+        """The full check: the principal's row with its enrolment (one read), the
+        secret's hash (once per token and process), validity and enrolment."""
         checked_at = self._clock()
         with self._db.reading() as tx:
-            row = tx.get_principal(token_id)
+            row = tx.token_principal(token_id)
         if row is None or row["kind"] in ("user", "client_cert"):
             raise AuthError(permissions.CREDENTIAL_INVALID,
                             "unknown credential: ask an administrator for a new API key")
-        fingerprint = hashlib.sha256(token.encode()).digest()
         with self._lock:
             known = self._verified.get(fingerprint) == token_id
         if not known:
@@ -350,15 +424,16 @@ class Authenticator:
         principal = principal_of(row)
         self._check_validity(row, principal)
         if principal.kind == "kiosk":
-            with self._db.reading() as tx:
-                enrolled = tx.get_enrolment(principal.kiosk_id)
-            if enrolled is None:
+            if row["enrolled_kiosk"] is None:
                 raise AuthError(permissions.CREDENTIAL_REVOKED,
                                 f"kiosk {principal.kiosk_id} is no longer enrolled",
                                 principal.label)
+            expires = row["expire_time"]
+            entry = BelievedKiosk(fingerprint, principal,
+                                  None if expires is None else datetime.fromisoformat(expires),
+                                  checked_at, generation)
             with self._lock:
-                self._kiosks[token_id] = (fingerprint, principal, row["expire_time"],
-                                          checked_at, generation)
+                self._kiosks[token_id] = entry
         return principal
 
     def _by_password(self, value: str) -> Principal:

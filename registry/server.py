@@ -21,6 +21,7 @@ from common.credentials import KdfParams
 from registry.admission import Admission, AdmissionInterceptor
 from registry.aio_calls import in_thread
 from registry.auth import AuthInterceptor, Gate, Guard
+from registry.credential_watch import CredentialWatch
 from registry.database import RegistryDatabase
 from registry.identity import ensure_local_admin
 from registry.kiosk_service import KioskServicer
@@ -110,8 +111,11 @@ class RegistryServer:
         self._purger = threading.Thread(
             target=retention.run_daily, args=(stopping,), name="retention", daemon=True
         )
+        # Revocations by other processes (registry.credential_watch).
+        self.credential_watch = CredentialWatch(db)
 
     def start(self) -> None:
+        self.credential_watch.start()
         self._loop.run(self._start())
         getattr(self._kiosk_servicer.notifier, "start", lambda: None)()  # messages hook
         self.retention.run()
@@ -172,6 +176,7 @@ class RegistryServer:
             getattr(self._kiosk_servicer.notifier, "close", lambda: None)()  # messages hook
             if self._purger.is_alive():
                 self._purger.join()
+            self.credential_watch.stop()
             self.db.close()
             self._terminated.set()
 
@@ -228,6 +233,7 @@ def create_server(
     if wakeup is None:  # PostgreSQL's LISTEN/NOTIFY for a postgresql:// URL, else in-process
         wakeup = wakeup_for(db.url)
     db.command_listeners.append(wakeup.publish)
+    wakeup.watch_credentials(db.forget_credentials)  # revocations by other instances
     stopping = threading.Event()
     # Metrics (fleetops): every RPC through the interceptor, notices counted.
     metrics = RegistryMetrics()

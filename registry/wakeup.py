@@ -13,6 +13,12 @@ wherever the kiosk is connected. A notice lost while the listening
 connection was down is made up for by waking every stream once it is back
 (each re-reads its queue), and streams re-check now and then regardless
 (the server's safety interval).
+
+The same LISTEN connection hears of credential revocations committed by
+other instances (``pickupbox_credentials``, see registry.credential_watch):
+the process then forgets the kiosk credentials it believes. It forgets them
+too when the connection is lost and when it is back, since a revocation's
+notice may have gone unheard meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from registry import credential_watch
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,13 @@ class Wakeup:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: dict[str, set[asyncio.Event]] = {}
+        self._forget_credentials: Callable[[], None] = lambda: None
+
+    def watch_credentials(self, forget: Callable[[], None]) -> None:
+        """``forget`` is called whenever another process may have revoked a credential
+        (RegistryDatabase.forget_credentials). In-process there is nothing to hear:
+        the committing transaction counts its own revocations."""
+        self._forget_credentials = forget
 
     async def start(self) -> None:
         """On the server's event loop, before it serves."""
@@ -189,16 +204,24 @@ class PostgresWakeup(Wakeup):
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute(f'LISTEN "{self._channel}"')
+                    await conn.execute(f'LISTEN "{credential_watch.CHANNEL}"')
+                    # A revocation's notice may have been sent before we listened.
+                    self._forget_credentials()
                     if failures:
                         log.info("listening again for commands of other instances")
                         self.wake_all()  # what was sent meanwhile is in the queues
                     failures = 0
                     self._listening.set()
                     async for notice in conn.notifies():
-                        self._wake(parse_payload(notice.payload))
+                        if notice.channel == credential_watch.CHANNEL:
+                            self._forget_credentials()
+                        else:
+                            self._wake(parse_payload(notice.payload))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # Revocations go unheard until the connection is back.
+                self._forget_credentials()
                 delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 if failures == 0:
                     log.warning("lost the command notices of other instances (%s); "

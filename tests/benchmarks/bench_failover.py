@@ -198,8 +198,12 @@ class Sampler:
         seconds = max(1e-6, t1 - t0)
         rates = {f"{method} {code}": round((n1[key] - n0.get(key, 0)) / seconds, 1)
                  for key in n1 for method, code in [key] if n1[key] - n0.get(key, 0) > 0}
+        calls = sum(n1[key] - n0.get(key, 0) for key in n1)
         return {"from_s": round(t0 - start, 1), "seconds": round(seconds, 1),
                 "cpu_share": round((c1 - c0) / seconds, 2),
+                # CPU per finished call (all RPCs, refused and shed ones too): what
+                # a call costs the survivor, robust to other load on the machine.
+                "cpu_ms_per_call": round((c1 - c0) * 1000 / calls, 3) if calls else None,
                 "calls_per_second": dict(sorted(rates.items(), key=lambda kv: -kv[1]))}
 
 
@@ -664,7 +668,8 @@ def run(n: int, args, url: str, workdir: Path) -> dict:
           f"{checks['orders_deposited_and_collected_once']}/{n}; failures {dict(failures)}",
           flush=True)
     first = result["survivor_first_10s"]
-    print(f"  survivor, first 10 s after the kill: CPU {first.get('cpu_share')}, calls/s "
+    print(f"  survivor, first 10 s after the kill: CPU {first.get('cpu_share')}"
+          f" ({first.get('cpu_ms_per_call')} ms per call), calls/s "
           f"{first.get('calls_per_second')}", flush=True)
     return result
 

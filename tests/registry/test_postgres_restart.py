@@ -13,6 +13,7 @@ nothing that was acknowledged is lost.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import re
@@ -277,3 +278,36 @@ def test_calls_fail_cleanly_during_a_postgres_restart_and_succeed_again(own_clus
     assert calls.acknowledged_events and calls.created_orders
     assert all(stored[e] == 1 for e in calls.acknowledged_events)
     assert set(calls.created_orders) <= orders
+
+
+def test_a_restart_costs_each_caller_at_most_one_failed_call(own_cluster, tmp_path):
+    """The pool is not pinged before every use (a round trip per transaction): a
+    connection the restart cut fails one call, UNAVAILABLE, and with it the pool
+    drops every connection as old as that one, so the next calls get new ones."""
+    url, cluster = own_cluster
+    server = create_server("127.0.0.1:0", url, kdf_params=TEST_KDF, state_dir=tmp_path / "s")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        token = enrol(server.db, "kiosk-1")
+        kiosk = registry_pb2_grpc.KioskServiceStub(channel)
+        kiosk.RegisterKiosk(pb.RegisterKioskRequest(kiosk_id="kiosk-1"), timeout=10,
+                            metadata=bearer(token))
+
+        def heartbeat() -> str:
+            try:
+                kiosk.Heartbeat(pb.HeartbeatRequest(kiosk_id="kiosk-1"), timeout=10,
+                                metadata=bearer(token))
+            except grpc.RpcError as error:
+                return error.code().name
+            return "OK"
+
+        # Every pool thread's connection open and idle in the pool when it restarts.
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(lambda _: heartbeat(), range(32))) == {"OK"}
+        cluster("restart")
+        outcomes = [heartbeat() for _ in range(20)]
+    finally:
+        channel.close()
+        server.stop(grace=1)
+    assert outcomes.count("OK") >= 19 and set(outcomes) <= {"OK", "UNAVAILABLE"}, outcomes
